@@ -1,0 +1,1 @@
+"""Pydantic models for every boundary: alert, queue messages, table items, index documents."""

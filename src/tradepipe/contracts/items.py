@@ -1,0 +1,83 @@
+"""DynamoDB items: what the tables hold. Mapped explicitly from domain values, never stored as requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tradepipe.domain.model import Mode, Side, SignalStatus
+
+
+class StatusEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: SignalStatus
+    at: datetime
+    reason: str | None = None
+    detail: str | None = None
+
+
+class ErrorEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    message: str
+
+
+class SignalItem(BaseModel):
+    """signals table, key `signal_id`. The `history` list is the signal's status trail."""
+
+    signal_id: str
+    status: SignalStatus
+    received_at: datetime
+    updated_at: datetime
+    expires_at: int  # epoch seconds: DynamoDB TTL; the record is the dedupe key until then
+    history: list[StatusEntry] = Field(default_factory=list)
+    # Present once the alert was valid:
+    mode: Mode | None = None
+    ticker: str | None = None
+    side: Side | None = None
+    strategy: str | None = None
+    timeframe: str | None = None
+    risk_amount: Decimal | None = None
+    entry_price: Decimal | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    alert_time: datetime | None = None
+    # Filled in along the way:
+    qty: int | None = None
+    client_order_id: str | None = None
+    broker_order_id: str | None = None
+    filled_qty: Decimal | None = None
+    filled_avg_price: Decimal | None = None
+    reject_reason: str | None = None
+    reject_detail: str | None = None
+    errors: list[ErrorEntry] | None = None
+
+
+class OrderItem(BaseModel):
+    """orders table, key `client_order_id`. Written before the broker call, completed after it."""
+
+    client_order_id: str
+    intent_id: str
+    signal_id: str
+    mode: Mode
+    strategy: str
+    symbol: str
+    side: Side
+    qty: int
+    order_class: str
+    take_profit: Decimal | None = None
+    stop_loss: Decimal | None = None
+    status: str  # Alpaca's order status, or PENDING_SUBMIT / REJECTED before the broker knows it
+    created_at: datetime
+    updated_at: datetime
+    broker_order_id: str | None = None
+    submitted_at: datetime | None = None
+    filled_at: datetime | None = None
+    filled_qty: Decimal | None = None
+    filled_avg_price: Decimal | None = None
+    reject_code: str | None = None
+    reject_reason: str | None = None

@@ -1,0 +1,31 @@
+"""Signal status transitions: one table decides which moves are legal."""
+
+from __future__ import annotations
+
+from tradepipe.domain.model import SignalStatus as S
+
+TRANSITIONS: frozenset[tuple[S, S]] = frozenset(
+    {
+        (S.RECEIVED, S.ENQUEUED),
+        # The risk stage can run before the webhook's ENQUEUED write lands (the queue is faster than the
+        # second DynamoDB write), so RECEIVED may move straight on.
+        (S.RECEIVED, S.SIZED),
+        (S.RECEIVED, S.REJECTED),
+        (S.ENQUEUED, S.SIZED),
+        (S.ENQUEUED, S.REJECTED),
+        (S.SIZED, S.SUBMITTED),
+        (S.SIZED, S.REJECTED),
+        (S.SUBMITTED, S.FILLED),
+        # Alpaca can reject after a 200 (asynchronous rejection).
+        (S.SUBMITTED, S.REJECTED),
+    }
+)
+
+
+def sources_of(target: S) -> frozenset[S]:
+    """Every status from which `target` may be reached."""
+    return frozenset(src for src, dst in TRANSITIONS if dst is target)
+
+
+def can_transition(current: S, target: S) -> bool:
+    return (current, target) in TRANSITIONS

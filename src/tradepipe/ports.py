@@ -1,0 +1,114 @@
+"""Small interfaces between the use cases and the outside world, named in trading terms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from pydantic import SecretStr
+
+from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
+from tradepipe.contracts.messages import OrderIntent, SignalAccepted
+from tradepipe.domain.model import Mode, SignalStatus
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class WebhookSecrets(Protocol):
+    def passphrases(self) -> Mapping[str, SecretStr]:
+        """Named passphrases (one per strategy or source), so one can be revoked alone."""
+        ...
+
+
+class SignalStore(Protocol):
+    def record_new(self, item: SignalItem) -> bool:
+        """Conditional put: False means the signal was already recorded (a duplicate)."""
+        ...
+
+    def get(self, signal_id: str) -> SignalItem | None: ...
+
+    def advance(
+        self,
+        signal_id: str,
+        entry: StatusEntry,
+        allowed_from: frozenset[SignalStatus],
+        fields: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Move to `entry.status` only from one of `allowed_from`; append the entry to the trail.
+        False means the signal was not in an allowed status (a redelivery that already moved on)."""
+        ...
+
+
+class OrderStore(Protocol):
+    def record_intent(self, item: OrderItem) -> bool:
+        """Conditional put before the broker call: False means the intent is already recorded."""
+        ...
+
+    def get(self, client_order_id: str) -> OrderItem | None: ...
+
+    def update(self, client_order_id: str, fields: Mapping[str, Any]) -> None: ...
+
+
+class SignalQueue(Protocol):
+    def send(self, message: SignalAccepted) -> None: ...
+
+
+class IntentQueue(Protocol):
+    def send(self, intent: OrderIntent) -> None: ...
+
+
+@dataclass(frozen=True)
+class BrokerOrder:
+    """What the executor needs to know of an order at the broker."""
+
+    broker_order_id: str
+    client_order_id: str
+    status: str
+    qty: Decimal
+    filled_qty: Decimal
+    filled_avg_price: Decimal | None
+    submitted_at: datetime | None
+    filled_at: datetime | None
+
+
+class BrokerRejected(Exception):
+    """A final business rejection from the broker (a 4xx that a retry cannot fix)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Broker(Protocol):
+    mode: Mode
+
+    def find_order(self, client_order_id: str) -> BrokerOrder | None: ...
+
+    def submit(self, intent: OrderIntent) -> BrokerOrder:
+        """Raises BrokerRejected for a final rejection; anything else is a fault a retry may fix."""
+        ...
+
+
+class BrokerFactory(Protocol):
+    def for_mode(self, mode: Mode) -> Broker | None:
+        """The broker for `mode`, or None when that mode is not enabled or has no credentials."""
+        ...
+
+
+@dataclass(frozen=True)
+class IndexAction:
+    index: str
+    doc_id: str
+    document: Mapping[str, Any] | None  # None: delete
+
+
+class SearchIndex(Protocol):
+    def bulk(self, actions: Sequence[IndexAction]) -> list[str]:
+        """Apply actions; returns the doc ids that failed (retryable)."""
+        ...

@@ -1,0 +1,103 @@
+"""Names, keys and shapes of every AWS resource: the one source of truth for `infra/` and the local stack.
+
+The CDK app and `tradepipe.local` both read these definitions, so a table key or a stream view type cannot
+drift between what is deployed and what the embedded default emulates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    logical_id: str
+    base_name: str
+    partition_key: str
+    stream: bool = True
+    ttl_attribute: str | None = None
+    index_name: str | None = None  # OpenSearch index fed from this table's stream
+
+    def name(self, stage: str) -> str:
+        return f"tradepipe-{stage}-{self.base_name}"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical_id: str
+    base_name: str
+    visibility_timeout_s: int
+    max_receive_count: int = 5
+    batch_size: int = 10
+
+    def name(self, stage: str) -> str:
+        return f"tradepipe-{stage}-{self.base_name}.fifo"
+
+    def dlq_name(self, stage: str) -> str:
+        return f"tradepipe-{stage}-{self.base_name}-dlq.fifo"
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    logical_id: str
+    base_name: str
+    description: str
+
+    def name(self, stage: str) -> str:
+        return f"tradepipe/{stage}/{self.base_name}"
+
+
+SIGNALS_TABLE = TableSpec(
+    logical_id="SignalsTable",
+    base_name="signals",
+    partition_key="signal_id",
+    ttl_attribute="expires_at",
+    index_name="trading-signals",
+)
+ORDERS_TABLE = TableSpec(
+    logical_id="OrdersTable",
+    base_name="orders",
+    partition_key="client_order_id",
+    index_name="trade-executions",
+)
+TABLES: tuple[TableSpec, ...] = (SIGNALS_TABLE, ORDERS_TABLE)
+
+# Visibility timeouts are six times the consumer's Lambda timeout (AWS's guidance for SQS event sources).
+SIGNALS_QUEUE = QueueSpec(logical_id="SignalsQueue", base_name="signals", visibility_timeout_s=180)
+INTENTS_QUEUE = QueueSpec(logical_id="IntentsQueue", base_name="order-intents", visibility_timeout_s=180)
+QUEUES: tuple[QueueSpec, ...] = (SIGNALS_QUEUE, INTENTS_QUEUE)
+
+WEBHOOK_SECRET = SecretSpec(
+    logical_id="WebhookSecret",
+    base_name="webhook",
+    description="TradingView webhook passphrases: JSON object {name: passphrase}",
+)
+ALPACA_PAPER_SECRET = SecretSpec(
+    logical_id="AlpacaPaperSecret",
+    base_name="alpaca/paper",
+    description="Alpaca paper trading keys: JSON {api_key, secret_key}",
+)
+ALPACA_LIVE_SECRET = SecretSpec(
+    logical_id="AlpacaLiveSecret",
+    base_name="alpaca/live",
+    description="Alpaca live trading keys: JSON {api_key, secret_key}; only read when live trading is enabled",
+)
+SECRETS: tuple[SecretSpec, ...] = (WEBHOOK_SECRET, ALPACA_PAPER_SECRET, ALPACA_LIVE_SECRET)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    timeout_s: int
+    memory_mb: int
+    environment_keys: tuple[str, ...] = field(default_factory=tuple)
+
+
+WEBHOOK_FUNCTION = FunctionSpec(name="webhook", timeout_s=10, memory_mb=512)
+RISK_FUNCTION = FunctionSpec(name="risk", timeout_s=30, memory_mb=1024)
+EXECUTOR_FUNCTION = FunctionSpec(name="executor", timeout_s=30, memory_mb=1024)
+INDEXER_FUNCTION = FunctionSpec(name="indexer", timeout_s=60, memory_mb=512)
+FUNCTIONS: tuple[FunctionSpec, ...] = (WEBHOOK_FUNCTION, RISK_FUNCTION, EXECUTOR_FUNCTION, INDEXER_FUNCTION)
+
+METRICS_NAMESPACE = "TradePipe"
+WEBHOOK_MAX_BODY_BYTES = 16 * 1024

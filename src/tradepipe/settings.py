@@ -1,0 +1,68 @@
+"""The one Settings object. Nothing else in the package reads `os.environ`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tradepipe import resources
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRADEPIPE_", frozen=True, extra="ignore")
+
+    stage: str = "local"
+    region: str = "us-east-1"
+    # Endpoint for every boto3 client: moto's server in the embedded default, None on AWS.
+    aws_endpoint_url: str | None = None
+
+    # Live trading is off unless switched on here *and* the live secret exists (checked by the executor).
+    live_trading_enabled: bool = False
+    # Alpaca base URL override: the local paper broker in the embedded default, None for Alpaca itself.
+    alpaca_url_override: str | None = None
+    alpaca_data_url_override: str | None = None
+
+    opensearch_endpoint: str = "http://127.0.0.1:9200"
+    opensearch_auth: Literal["none", "sigv4"] = "none"
+
+    # Queue URLs are passed in (CDK knows them at deploy, the local stack after creating the queues).
+    signals_queue_url: str = ""
+    intents_queue_url: str = ""
+
+    secret_max_age_s: int = 300
+    # How long a signal record is kept as a dedupe key (DynamoDB TTL); must outlive SQS FIFO's 5 minutes.
+    dedupe_ttl_s: int = 7 * 24 * 3600
+
+    @model_validator(mode="after")
+    def _sigv4_needs_https(self) -> Settings:
+        if self.opensearch_auth == "sigv4" and not self.opensearch_endpoint.startswith("https://"):
+            raise ValueError("opensearch_auth=sigv4 requires an https:// opensearch_endpoint")
+        return self
+
+    @property
+    def signals_table(self) -> str:
+        return resources.SIGNALS_TABLE.name(self.stage)
+
+    @property
+    def orders_table(self) -> str:
+        return resources.ORDERS_TABLE.name(self.stage)
+
+    @property
+    def webhook_secret_name(self) -> str:
+        return resources.WEBHOOK_SECRET.name(self.stage)
+
+    @property
+    def alpaca_paper_secret_name(self) -> str:
+        return resources.ALPACA_PAPER_SECRET.name(self.stage)
+
+    @property
+    def alpaca_live_secret_name(self) -> str:
+        return resources.ALPACA_LIVE_SECRET.name(self.stage)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
