@@ -1,0 +1,56 @@
+# tradepipe: `make demo` and `make test` are the two set-up commands; both create .venv when needed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help demo test test-unit test-integration test-e2e test-infra lint synth nag bench local clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install everything (runtime, local stack, infra, dev tools)
+
+demo: $(STAMP) ## run the embedded stack, replay the bundled alerts, print what happened
+	$(PY) -m tradepipe.cli demo
+
+local: $(STAMP) ## run the whole pipeline on this machine until Ctrl-C
+	$(PY) -m tradepipe.cli local
+
+test: $(STAMP) ## the whole suite: unit, integration, e2e, infra
+	$(PY) -m pytest
+
+test-unit: $(STAMP) ## domain and contracts, no sockets
+	$(PY) -m pytest tests/unit
+
+test-integration: $(STAMP) ## handlers against moto, the paper broker and osmem
+	$(PY) -m pytest tests/integration
+
+test-e2e: $(STAMP) ## `tradepipe local` driven over HTTP
+	$(PY) -m pytest tests/e2e
+
+test-infra: $(STAMP) ## CDK template assertions
+	$(PY) -m pytest tests/infra
+
+lint: $(STAMP) ## ruff + mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy src functions
+
+synth: $(STAMP) ## synthesize the CDK app offline into cdk.out/
+	$(PY) infra/app.py
+
+bench: $(STAMP) ## benchmarks: p50/p99 and throughput
+	$(PY) -m benchmarks
+
+clean: ## remove build outputs (keeps .venv)
+	rm -rf cdk.out build .mypy_cache .ruff_cache

@@ -1,0 +1,49 @@
+"""DynamoDB streams -> OpenSearch, one bulk request per batch; failed records reported for retry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tradepipe import bootstrap
+from tradepipe.adapters.dynamodb import from_stream_image
+from tradepipe.app.index import TableChange, index_changes
+
+logger = Logger(service="indexer")
+metrics = Metrics()
+tracer = Tracer()
+copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})
+
+
+def _table_base_name(event_source_arn: str, stage: str) -> str:
+    # arn:aws:dynamodb:REGION:ACCOUNT:table/tradepipe-STAGE-BASE/stream/...
+    table = event_source_arn.split(":table/", 1)[1].split("/", 1)[0]
+    return table.removeprefix(f"tradepipe-{stage}-")
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    stage = bootstrap.get_settings().stage
+    changes = [
+        TableChange(
+            table_base_name=_table_base_name(record.event_source_arn or "", stage),
+            event_name=record.raw_event["eventName"],
+            sequence_number=record.raw_event["dynamodb"]["SequenceNumber"],
+            new_image=from_stream_image(record.raw_event["dynamodb"]["NewImage"])
+            if "NewImage" in record.raw_event["dynamodb"] else None,
+        )
+        for record in DynamoDBStreamEvent(event).records
+    ]
+    failed = index_changes(changes, bootstrap.search_index())
+    metrics.add_metric(name="DocumentsIndexed", unit=MetricUnit.Count, value=len(changes) - len(failed))
+    if failed:
+        metrics.add_metric(name="DocumentsFailed", unit=MetricUnit.Count, value=len(failed))
+    # Partial batch response: Lambda retries from the lowest failed sequence number.
+    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failed]}

@@ -1,0 +1,43 @@
+"""Signals queue -> risk decision -> order-intents queue. Rejections are successful records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tradepipe import bootstrap
+from tradepipe.app.assess import RiskDeps, assess_signal
+from tradepipe.contracts.messages import SignalAccepted
+from tradepipe.domain.model import Rejected
+
+logger = Logger(service="risk")
+metrics = Metrics()
+tracer = Tracer()
+copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})
+# One failing ticker group stops only that group; the others go on.
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+def record_handler(record: SQSRecord) -> None:
+    message = SignalAccepted.model_validate_json(record.body)
+    logger.append_keys(signal_id=message.signal.signal_id, ticker=message.signal.ticker)
+    deps = RiskDeps(store=bootstrap.signal_store(), intents=bootstrap.intent_queue(), clock=bootstrap.clock())
+    outcome = assess_signal(message, deps)
+    if isinstance(outcome, Rejected):
+        metrics.add_metric(name="SignalsRejected", unit=MetricUnit.Count, value=1)
+    elif outcome is not None:
+        metrics.add_metric(name="SignalsSized", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                    context=context)

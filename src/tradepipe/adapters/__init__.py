@@ -1,0 +1,1 @@
+"""Implementations of `tradepipe.ports` for AWS, Alpaca, OpenSearch and in-memory fakes."""

@@ -1,0 +1,112 @@
+"""Alpaca through the real alpaca-py TradingClient."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderClass, OrderSide, TimeInForce
+from alpaca.trading.models import Order
+from alpaca.trading.requests import MarketOrderRequest, StopLossRequest, TakeProfitRequest
+
+from tradepipe.contracts.messages import OrderIntent
+from tradepipe.domain.model import Mode, Side
+from tradepipe.ports import BrokerOrder, BrokerRejected
+
+# 4xx answers a retry cannot change. 408 and 429 are transient; 404 on lookup means "not there".
+_FINAL_STATUSES = frozenset(range(400, 500)) - {408, 429}
+
+
+class _TimeoutSession(requests.Session):
+    """alpaca-py sends requests without a timeout; a hung broker must not hang the function."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__()
+        self._timeout_s = timeout_s
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", self._timeout_s)
+        return super().request(*args, **kwargs)
+
+
+def _error_parts(exc: APIError) -> tuple[str, str]:
+    try:
+        body = json.loads(str(exc))
+        return str(body.get("code", "unknown")), str(body.get("message", ""))
+    except (ValueError, AttributeError):
+        return "unknown", str(exc)[:200]
+
+
+def _to_broker_order(order: Order) -> BrokerOrder:
+    return BrokerOrder(
+        broker_order_id=str(order.id),
+        client_order_id=order.client_order_id,
+        status=str(order.status.value if hasattr(order.status, "value") else order.status),
+        qty=Decimal(str(order.qty or 0)),
+        filled_qty=Decimal(str(order.filled_qty or 0)),
+        filled_avg_price=None if order.filled_avg_price is None else Decimal(str(order.filled_avg_price)),
+        submitted_at=order.submitted_at,
+        filled_at=order.filled_at,
+    )
+
+
+class AlpacaBroker:
+    def __init__(
+        self,
+        mode: Mode,
+        api_key: str,
+        secret_key: str,
+        url_override: str | None = None,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.mode = mode
+        self._client = TradingClient(
+            api_key, secret_key, paper=mode is Mode.PAPER, url_override=url_override
+        )
+        # Retries belong to the queue and the executor's lookup-before-resubmit, not to a blind loop
+        # inside the client that sleeps 3 s per try.
+        self._client._retry = 0
+        self._client._session = _TimeoutSession(timeout_s)
+
+    def find_order(self, client_order_id: str) -> BrokerOrder | None:
+        try:
+            order = self._client.get_order_by_client_id(client_order_id)
+        except APIError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        assert isinstance(order, Order)
+        return _to_broker_order(order)
+
+    def submit(self, intent: OrderIntent) -> BrokerOrder:
+        request = MarketOrderRequest(
+            symbol=intent.symbol,
+            qty=intent.qty,
+            side=OrderSide.BUY if intent.side is Side.BUY else OrderSide.SELL,
+            # GTC so the exit legs outlive the session the entry filled in.
+            time_in_force=TimeInForce.GTC,
+            order_class=OrderClass.BRACKET if intent.take_profit is not None else OrderClass.OTO,
+            take_profit=None
+            if intent.take_profit is None
+            else TakeProfitRequest(limit_price=float(intent.take_profit)),
+            stop_loss=StopLossRequest(stop_price=float(intent.stop_loss)),
+            client_order_id=intent.client_order_id,
+        )
+        try:
+            order = self._client.submit_order(request)
+        except APIError as exc:
+            if exc.status_code not in _FINAL_STATUSES:
+                raise
+            code, message = _error_parts(exc)
+            if "client_order_id" in message:
+                # Our deterministic id is already at the broker: an earlier attempt got through.
+                existing = self.find_order(intent.client_order_id)
+                if existing is not None:
+                    return existing
+            raise BrokerRejected(code, message) from None
+        assert isinstance(order, Order)
+        return _to_broker_order(order)

@@ -1,0 +1,71 @@
+"""The `tradepipe` command: the embedded default and the operator's tools."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+
+def _cmd_local(args: argparse.Namespace) -> int:
+    from tradepipe.local.stack import LocalConfig, LocalStack
+
+    config = LocalConfig(api_port=args.port, alpaca=args.alpaca, passphrase=args.passphrase,
+                         log_level="INFO" if args.verbose else "WARNING")
+    stack = LocalStack(config).start()
+    _say(f"tradepipe local is running (stage {config.stage}, Ctrl-C to stop)")
+    _say(f"  webhook      POST {stack.api_url}/webhook")
+    _say(f"  paper broker {stack.broker_url}" if config.alpaca == "local" else "  broker       Alpaca paper API")
+    _say(f"  opensearch   {stack.search_url}")
+    _say(f"  aws (moto)   {stack.aws_url}")
+    _say(f"  passphrase   {stack.passphrase}")
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    stopped.wait()
+    stack.stop()
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from tradepipe.local.demo import run_demo
+    from tradepipe.local.stack import LocalConfig, LocalStack
+
+    config = LocalConfig.ephemeral() if args.ephemeral else LocalConfig()
+    with LocalStack(config) as stack:
+        _say(f"embedded stack up: webhook {stack.api_url}/webhook, broker {stack.broker_url}, "
+             f"opensearch {stack.search_url}")
+        report = run_demo(stack, timeout_s=args.timeout)
+        _say(report.render())
+    return 0 if report.ok else 1
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tradepipe", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    local = sub.add_parser("local", help="run the whole pipeline on this machine until Ctrl-C")
+    local.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
+    local.add_argument("--alpaca", choices=["local", "paper"], default="local",
+                       help="local: the embedded paper broker; paper: Alpaca's paper API (keys from "
+                            "APCA_API_KEY_ID / APCA_API_SECRET_KEY)")
+    local.add_argument("--passphrase", default=None, help="webhook passphrase (default: a new random one)")
+    local.add_argument("--verbose", action="store_true", help="handler logs at INFO")
+    local.set_defaults(func=_cmd_local)
+    demo = sub.add_parser("demo", help="start the embedded stack, replay the bundled alerts, print a summary")
+    demo.add_argument("--ephemeral", action="store_true", help="free ports instead of 8000/8001/9200/4566")
+    demo.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for signals to settle")
+    demo.set_defaults(func=_cmd_demo)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""OpenSearch documents: what analysts query. Built from table items by explicit mapping."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from tradepipe.contracts.items import OrderItem, SignalItem
+from tradepipe.domain.model import SignalStatus
+
+
+class SignalDocument(BaseModel):
+    """trading-signals index; `_id` = signal_id, so a replayed stream record overwrites."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signal_id: str
+    status: str
+    mode: str | None
+    ticker: str | None
+    side: str | None
+    strategy: str | None
+    timeframe: str | None
+    risk_amount: float | None
+    entry_price: float | None
+    stop_loss: float | None
+    take_profit: float | None
+    qty: int | None
+    client_order_id: str | None
+    broker_order_id: str | None
+    filled_qty: float | None
+    filled_avg_price: float | None
+    reject_reason: str | None
+    reject_detail: str | None
+    alert_time: datetime | None
+    received_at: datetime
+    updated_at: datetime
+    # Per-stage times, so latency per stage can be charted.
+    enqueued_at: datetime | None
+    sized_at: datetime | None
+    submitted_at: datetime | None
+    filled_at: datetime | None
+    rejected_at: datetime | None
+
+    @classmethod
+    def from_item(cls, item: SignalItem) -> SignalDocument:
+        first_at: dict[SignalStatus, datetime] = {}
+        for entry in item.history:
+            first_at.setdefault(entry.status, entry.at)
+        return cls(
+            signal_id=item.signal_id,
+            status=item.status.value,
+            mode=item.mode.value if item.mode else None,
+            ticker=item.ticker,
+            side=item.side.value if item.side else None,
+            strategy=item.strategy,
+            timeframe=item.timeframe,
+            risk_amount=_f(item.risk_amount),
+            entry_price=_f(item.entry_price),
+            stop_loss=_f(item.stop_loss),
+            take_profit=_f(item.take_profit),
+            qty=item.qty,
+            client_order_id=item.client_order_id,
+            broker_order_id=item.broker_order_id,
+            filled_qty=_f(item.filled_qty),
+            filled_avg_price=_f(item.filled_avg_price),
+            reject_reason=item.reject_reason,
+            reject_detail=item.reject_detail,
+            alert_time=item.alert_time,
+            received_at=item.received_at,
+            updated_at=item.updated_at,
+            enqueued_at=first_at.get(SignalStatus.ENQUEUED),
+            sized_at=first_at.get(SignalStatus.SIZED),
+            submitted_at=first_at.get(SignalStatus.SUBMITTED),
+            filled_at=first_at.get(SignalStatus.FILLED),
+            rejected_at=first_at.get(SignalStatus.REJECTED),
+        )
+
+
+class ExecutionDocument(BaseModel):
+    """trade-executions index; `_id` = client_order_id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_order_id: str
+    signal_id: str
+    mode: str
+    strategy: str
+    ticker: str
+    side: str
+    qty: int
+    order_class: str
+    take_profit: float | None
+    stop_loss: float | None
+    status: str
+    broker_order_id: str | None
+    filled_qty: float | None
+    filled_avg_price: float | None
+    reject_code: str | None
+    reject_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    filled_at: datetime | None
+
+    @classmethod
+    def from_item(cls, item: OrderItem) -> ExecutionDocument:
+        return cls(
+            client_order_id=item.client_order_id,
+            signal_id=item.signal_id,
+            mode=item.mode.value,
+            strategy=item.strategy,
+            ticker=item.symbol,
+            side=item.side.value,
+            qty=item.qty,
+            order_class=item.order_class,
+            take_profit=_f(item.take_profit),
+            stop_loss=_f(item.stop_loss),
+            status=item.status,
+            broker_order_id=item.broker_order_id,
+            filled_qty=_f(item.filled_qty),
+            filled_avg_price=_f(item.filled_avg_price),
+            reject_code=item.reject_code,
+            reject_reason=item.reject_reason,
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+            submitted_at=item.submitted_at,
+            filled_at=item.filled_at,
+        )
+
+
+def _f(value: object) -> float | None:
+    # Index documents carry floats: OpenSearch aggregates doubles; the exact Decimal stays in DynamoDB.
+    return None if value is None else float(str(value))

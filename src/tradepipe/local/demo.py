@@ -1,0 +1,151 @@
+"""`tradepipe demo`: replay the bundled alerts over real HTTP, wait for every signal to settle, summarize."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources as pkg_resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+from opensearchpy import OpenSearch
+
+from tradepipe import bootstrap
+from tradepipe import resources as res
+from tradepipe.contracts.items import SignalItem
+from tradepipe.domain.model import TERMINAL_STATUSES, SignalStatus
+from tradepipe.local.stack import LocalStack
+
+PASSPHRASE_PLACEHOLDER = "{{passphrase}}"
+
+
+def bundled_alerts() -> Path:
+    return Path(str(pkg_resources.files("tradepipe") / "data" / "demo_alerts.jsonl"))
+
+
+@dataclass
+class DemoReport:
+    sent: int = 0
+    by_http_status: Counter[int] = field(default_factory=Counter)
+    expectation_mismatches: list[str] = field(default_factory=list)
+    signals: dict[str, SignalItem] = field(default_factory=dict)
+    unsettled: list[str] = field(default_factory=list)
+    orders_recorded: int = 0
+    orders_filled: int = 0
+    documents: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.unsettled and not self.expectation_mismatches
+
+    def rejected_by_reason(self) -> Counter[str]:
+        return Counter(s.reject_reason or "?" for s in self.signals.values() if s.status is SignalStatus.REJECTED)
+
+    def render(self) -> str:
+        statuses = Counter(s.status.value for s in self.signals.values())
+        lines = [
+            "tradepipe demo: what happened",
+            f"  alerts sent                {self.sent:>5}",
+            f"  accepted (202)             {self.by_http_status[202]:>5}",
+            f"  duplicates (200)           {self.by_http_status[200]:>5}",
+            f"  invalid (422)              {self.by_http_status[422]:>5}",
+            f"  unauthorized (401)         {self.by_http_status[401]:>5}",
+            f"  malformed (400)            {self.by_http_status[400]:>5}",
+            f"  too large (413)            {self.by_http_status[413]:>5}",
+            f"  server errors (5xx)        {sum(v for k, v in self.by_http_status.items() if k >= 500):>5}",
+            f"  signals recorded           {len(self.signals):>5}",
+            f"    filled                   {statuses.get('FILLED', 0):>5}",
+            f"    rejected                 {statuses.get('REJECTED', 0):>5}",
+        ]
+        for reason, count in sorted(self.rejected_by_reason().items()):
+            lines.append(f"      {reason:<25}{count:>4}")
+        lines += [
+            f"    not settled              {len(self.unsettled):>5}",
+            f"  orders submitted           {self.orders_recorded:>5}",
+            f"  orders filled              {self.orders_filled:>5}",
+        ]
+        for index, count in sorted(self.documents.items()):
+            lines.append(f"  documents in {index:<18}{count:>4}")
+        for mismatch in self.expectation_mismatches:
+            lines.append(f"  UNEXPECTED: {mismatch}")
+        lines.append("  result: " + ("every signal accounted for" if self.ok else "SOME SIGNALS UNACCOUNTED FOR"))
+        return "\n".join(lines)
+
+
+def send_alerts(api_url: str, passphrase: str, path: Path, report: DemoReport) -> set[str]:
+    signal_ids: set[str] = set()
+    with httpx.Client(base_url=api_url, timeout=10) as http:
+        for i, line in enumerate(path.read_text().splitlines()):
+            row = json.loads(line)
+            body = row["body"] if isinstance(row["body"], str) else json.dumps(row["body"])
+            # TradingView sends text/plain unless the message is valid JSON; exercise both.
+            content_type = "text/plain; charset=utf-8" if i % 2 else "application/json"
+            response = http.post("/webhook", content=body.replace(PASSPHRASE_PLACEHOLDER, passphrase).encode(),
+                                 headers={"Content-Type": content_type})
+            report.sent += 1
+            report.by_http_status[response.status_code] += 1
+            answer = response.json()
+            if answer.get("signal_id"):
+                signal_ids.add(answer["signal_id"])
+            got = {202: "accepted", 200: "duplicate"}.get(response.status_code, str(response.status_code))
+            if got != row["expect"]:
+                report.expectation_mismatches.append(f"alert {i + 1} ({row['note']}): {got}, expected {row['expect']}")
+    return signal_ids
+
+
+def wait_until_settled(signal_ids: set[str], report: DemoReport, timeout_s: float) -> None:
+    store = bootstrap.signal_store()
+    deadline = time.monotonic() + timeout_s
+    pending = set(signal_ids)
+    while pending and time.monotonic() < deadline:
+        for signal_id in list(pending):
+            item = store.get(signal_id)
+            if item is not None:
+                report.signals[signal_id] = item
+                if item.status in TERMINAL_STATUSES:
+                    pending.discard(signal_id)
+        if pending:
+            time.sleep(0.2)
+    report.unsettled = sorted(pending)
+
+
+def count_orders(report: DemoReport) -> None:
+    settings = bootstrap.get_settings()
+    table = bootstrap.aws_client("dynamodb")
+    items = table.scan(TableName=settings.orders_table)["Items"]
+    report.orders_recorded = sum(1 for i in items if "broker_order_id" in i)
+    report.orders_filled = sum(1 for i in items if i.get("status", {}).get("S") == "filled")
+
+
+def wait_for_documents(search_url: str, expected: dict[str, int], report: DemoReport, timeout_s: float) -> None:
+    client = OpenSearch(hosts=[search_url], timeout=5)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        counts = {}
+        for index in expected:
+            try:
+                counts[index] = int(client.count(index=index)["count"])
+            except Exception:  # the index appears with the first document
+                counts[index] = 0
+        if counts == expected or time.monotonic() > deadline:
+            report.documents = counts
+            return
+        time.sleep(0.2)
+
+
+def run_demo(stack: LocalStack, alerts: Path | None = None, timeout_s: float = 60.0) -> DemoReport:
+    report = DemoReport()
+    signal_ids = send_alerts(stack.api_url, stack.passphrase, alerts or bundled_alerts(), report)
+    wait_until_settled(signal_ids, report, timeout_s)
+    count_orders(report)
+    settings = bootstrap.get_settings()
+    order_rows = bootstrap.aws_client("dynamodb").scan(TableName=settings.orders_table, Select="COUNT")["Count"]
+    expected: dict[str, Any] = {
+        res.SIGNALS_TABLE.index_name or "": len(report.signals),
+        res.ORDERS_TABLE.index_name or "": order_rows,
+    }
+    wait_for_documents(stack.search_url, expected, report, timeout_s=20)
+    return report

@@ -1,0 +1,169 @@
+"""The embedded default: the whole pipeline on one machine, with the same handlers as in Lambda.
+
+moto (AWS) -> resources from `tradepipe.resources`; osmem (OpenSearch); the paper broker (Alpaca);
+the API emulator; the event-source pumps. Handlers are imported and invoked in-process with real-shaped
+events, because moto cannot run Lambda code without Docker.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from osmem_server import OsmemServer
+
+from tradepipe import bootstrap, resources
+from tradepipe.local.api_gateway import ApiRoute, build_api
+from tradepipe.local.aws import MotoServer, Provisioned, new_paper_keys, provision
+from tradepipe.local.event_sources import DynamoStreamEventSource, SqsEventSource, _Pump
+from tradepipe.local.http_server import ThreadedServer, free_port
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LocalConfig:
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    broker_port: int = 8001
+    search_port: int = 9200
+    aws_port: int = 4566
+    stage: str = "local"
+    passphrase: str | None = None
+    # Failed messages come back after this long (AWS: six times the function timeout).
+    visibility_timeout_s: int = 5
+    alpaca: Literal["local", "paper"] = "local"
+    log_level: str = "WARNING"
+
+    @classmethod
+    def ephemeral(cls, **overrides: Any) -> LocalConfig:
+        """Free ports for everything: for tests that must not collide with a running `tradepipe local`."""
+        ports = {k: free_port() for k in ("api_port", "broker_port", "search_port", "aws_port")}
+        return cls(**{**ports, **overrides})
+
+
+@dataclass
+class LocalStack:
+    config: LocalConfig = field(default_factory=LocalConfig)
+    passphrase: str = ""
+    provisioned: Provisioned | None = None
+    _stoppables: list[Any] = field(default_factory=list)
+    pumps: list[_Pump] = field(default_factory=list)
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.aws_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.api_port}"
+
+    @property
+    def broker_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.broker_port}"
+
+    @property
+    def search_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.search_port}"
+
+    def start(self) -> LocalStack:
+        cfg = self.config
+        self.passphrase = cfg.passphrase or secrets.token_urlsafe(18)
+        moto = MotoServer(cfg.host, cfg.aws_port)
+        moto.start()
+        self._stoppables.append(moto)
+        paper_keys = self._paper_keys()
+        self.provisioned = provision(self.aws_url, cfg.stage, {"default": self.passphrase}, paper_keys,
+                                     visibility_timeout_s=cfg.visibility_timeout_s)
+        search = OsmemServer.start(addr=f"{cfg.host}:{cfg.search_port}", freeze=False, japanese=False)
+        self._stoppables.append(search)
+        if cfg.alpaca == "local":
+            from tradepipe.local.paper_broker.server import PaperBrokerServer
+
+            broker = PaperBrokerServer(host=cfg.host, port=cfg.broker_port)
+            broker.start()
+            self._stoppables.append(broker)
+        self._configure_environment()
+        handlers = {name: importlib.import_module(f"functions.{name}.handler").lambda_handler
+                    for name in ("webhook", "risk", "executor", "indexer")}
+        self._start_api(handlers)
+        self._start_event_sources(handlers)
+        return self
+
+    def _paper_keys(self) -> dict[str, str]:
+        if self.config.alpaca == "paper":
+            # Real Alpaca paper API: keys from the environment, never from a file in the repo.
+            return {"api_key": os.environ["APCA_API_KEY_ID"], "secret_key": os.environ["APCA_API_SECRET_KEY"]}
+        return new_paper_keys()
+
+    def _configure_environment(self) -> None:
+        assert self.provisioned is not None
+        cfg = self.config
+        env = {
+            "TRADEPIPE_STAGE": cfg.stage,
+            "TRADEPIPE_REGION": "us-east-1",
+            "TRADEPIPE_AWS_ENDPOINT_URL": self.aws_url,
+            "TRADEPIPE_SIGNALS_QUEUE_URL": self.provisioned.queues[resources.SIGNALS_QUEUE.base_name].url,
+            "TRADEPIPE_INTENTS_QUEUE_URL": self.provisioned.queues[resources.INTENTS_QUEUE.base_name].url,
+            "TRADEPIPE_OPENSEARCH_ENDPOINT": self.search_url,
+            "TRADEPIPE_OPENSEARCH_AUTH": "none",
+            "TRADEPIPE_SECRET_MAX_AGE_S": "5",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_METRICS_NAMESPACE": resources.METRICS_NAMESPACE,
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": cfg.log_level,
+        }
+        if cfg.alpaca == "local":
+            env["TRADEPIPE_ALPACA_URL_OVERRIDE"] = self.broker_url
+            env["TRADEPIPE_ALPACA_DATA_URL_OVERRIDE"] = self.broker_url
+        else:
+            os.environ.pop("TRADEPIPE_ALPACA_URL_OVERRIDE", None)
+        os.environ.update(env)
+        bootstrap.reset()
+        from tradepipe import brokers
+
+        brokers.reset()
+
+    def _start_api(self, handlers: dict[str, Any]) -> None:
+        routes = [ApiRoute("POST", "/webhook", "webhook", handlers["webhook"], resources.WEBHOOK_FUNCTION.timeout_s)]
+        api = ThreadedServer(build_api(routes), self.config.host, self.config.api_port, name="api").start()
+        self._stoppables.append(api)
+
+    def _start_event_sources(self, handlers: dict[str, Any]) -> None:
+        assert self.provisioned is not None
+        q = self.provisioned.queues
+        for queue_name, function in ((resources.SIGNALS_QUEUE.base_name, resources.RISK_FUNCTION),
+                                     (resources.INTENTS_QUEUE.base_name, resources.EXECUTOR_FUNCTION)):
+            self.pumps.append(SqsEventSource(self.aws_url, q[queue_name].url, q[queue_name].arn,
+                                             handlers[function.name], function.name, function.timeout_s,
+                                             batch_size=q[queue_name].spec.batch_size))
+        for stream_arn in self.provisioned.stream_arns.values():
+            self.pumps.append(DynamoStreamEventSource(self.aws_url, stream_arn, handlers["indexer"], "indexer",
+                                                      resources.INDEXER_FUNCTION.timeout_s))
+        for pump in self.pumps:
+            pump.start()
+
+    def stop(self) -> None:
+        for pump in self.pumps:
+            pump.stop()
+        for pump in self.pumps:
+            pump.join(timeout=5)
+        for component in reversed(self._stoppables):
+            try:
+                component.stop() if hasattr(component, "stop") else component.close()
+            except Exception:  # stopping is best effort: one stuck part must not keep the others running
+                log.exception("stopping %s failed", component)
+        self._stoppables.clear()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.unit.builders import alert_body
+from tradepipe.domain.model import Mode, Side, Signal
+from tradepipe.domain.parsing import BodyNotJson, FieldError, load_json_object, parse_alert
+from tradepipe.domain.signal_id import client_order_id
+
+
+def test_parse_alert_when_standard_payload_then_normalized_signal() -> None:
+    parsed = parse_alert(alert_body())
+
+    assert isinstance(parsed, Signal)
+    assert (parsed.side, parsed.ticker, parsed.mode) == (Side.BUY, "AAPL", Mode.PAPER)
+    assert str(parsed.entry_price) == "150.25"
+    assert parsed.alert_time.utcoffset() is not None
+
+
+def test_parse_alert_when_spelled_differently_then_same_signal_id() -> None:
+    a = parse_alert(alert_body())
+    b = parse_alert(alert_body(signal="buy", ticker=" aapl ", riskAmount=100, takeProfit="155.00",
+                               timestamp="2024-01-01T13:00:00+01:00", passphrase="another one"))
+
+    assert isinstance(a, Signal) and isinstance(b, Signal)
+    assert a.signal_id == b.signal_id
+
+
+@pytest.mark.parametrize("change", [{"timestamp": "2024-01-01T12:05:00Z"}, {"ticker": "MSFT"},
+                                    {"riskAmount": 101}, {"tradingMode": "Production"}, {"strategy": "other"}])
+def test_parse_alert_when_content_differs_then_signal_id_differs(change: dict[str, object]) -> None:
+    a, b = parse_alert(alert_body()), parse_alert(alert_body(**change))
+
+    assert isinstance(a, Signal) and isinstance(b, Signal)
+    assert a.signal_id != b.signal_id
+
+
+def test_parse_alert_when_production_then_live_mode() -> None:
+    parsed = parse_alert(alert_body(tradingMode="Production"))
+
+    assert isinstance(parsed, Signal) and parsed.mode is Mode.LIVE
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"stopLoss": None}, "stopLoss"),
+        ({"ticker": None}, "ticker"),
+        ({"signal": "HOLD"}, "signal"),
+        ({"entryPrice": -1}, "entryPrice"),
+        ({"entryPrice": 0}, "entryPrice"),
+        ({"riskAmount": "lots"}, "riskAmount"),
+        ({"timestamp": "2024-01-01 12:00:00"}, "timestamp"),
+        ({"tradingMode": "Live"}, "tradingMode"),
+        ({"ticker": "AA PL"}, "ticker"),
+    ],
+)
+def test_parse_alert_when_field_is_bad_then_error_names_it(overrides: dict[str, object], field: str) -> None:
+    parsed = parse_alert(alert_body(**overrides))
+
+    assert isinstance(parsed, list)
+    assert field in {e.field for e in parsed}
+
+
+def test_parse_alert_errors_never_echo_the_input() -> None:
+    parsed = parse_alert(alert_body(entryPrice="hunter2-secret"))
+
+    assert isinstance(parsed, list)
+    assert all("hunter2" not in e.message for e in parsed if isinstance(e, FieldError))
+
+
+@pytest.mark.parametrize("raw", ["BUY AAPL", "[1, 2]", '{"entryPrice": NaN}', '{"a": Infinity}', ""])
+def test_load_json_object_when_not_a_strict_object_then_body_not_json(raw: str) -> None:
+    with pytest.raises(BodyNotJson):
+        load_json_object(raw)
+
+
+def test_load_json_object_round_trips_an_alert() -> None:
+    assert load_json_object(json.dumps(alert_body()))["ticker"] == "AAPL"
+
+
+def test_client_order_id_is_deterministic_and_within_alpaca_limit() -> None:
+    coid = client_order_id("a" * 32, "open")
+
+    assert coid == client_order_id("a" * 32, "open")
+    assert len(coid) <= 48
+    with pytest.raises(ValueError, match="too long"):
+        client_order_id("a" * 60)
