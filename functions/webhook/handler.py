@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -34,13 +35,20 @@ def _deps() -> IntakeDeps:
 @app.post("/webhook")
 def receive_alert() -> Response[str]:
     event = app.current_event
-    # The raw body, whatever the Content-Type: TradingView sends text/plain as often as JSON.
-    raw = event.decoded_body or ""
-    status, body = intake_response(accept_alert(raw.encode("utf-8", errors="surrogateescape"), _deps()))
+    # The raw bytes, whatever the Content-Type (TradingView sends text/plain as often as JSON); not
+    # `decoded_body`, which assumes UTF-8 and would turn a binary body into a 500.
+    body_text = event.body or ""
+    raw = base64.b64decode(body_text) if event.is_base64_encoded else body_text.encode("utf-8")
+    status, body = intake_response(accept_alert(raw, _deps()))
     metrics.add_metric(name=_METRIC_BY_STATUS.get(status, "AlertsOther"), unit=MetricUnit.Count, value=1)
     if status == 401:
         logger.warning("unauthorized alert", extra={"source_ip": event.request_context.identity.source_ip})
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+@app.not_found
+def no_route(_: Exception) -> Response[str]:
+    return Response(status_code=404, content_type="application/json", body=json.dumps({"status": "not_found"}))
 
 
 @app.exception_handler(Exception)

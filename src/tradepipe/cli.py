@@ -12,7 +12,8 @@ import threading
 def _cmd_local(args: argparse.Namespace) -> int:
     from tradepipe.local.stack import LocalConfig, LocalStack
 
-    config = LocalConfig(api_port=args.port, alpaca=args.alpaca, passphrase=args.passphrase,
+    config = LocalConfig(api_port=args.port, broker_port=args.broker_port, search_port=args.search_port,
+                         aws_port=args.aws_port, alpaca=args.alpaca, passphrase=args.passphrase,
                          log_level="INFO" if args.verbose else "WARNING")
     stack = LocalStack(config).start()
     _say(f"tradepipe local is running (stage {config.stage}, Ctrl-C to stop)")
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     local = sub.add_parser("local", help="run the whole pipeline on this machine until Ctrl-C")
     local.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
+    local.add_argument("--broker-port", type=int, default=8001, help="paper broker port (default 8001)")
+    local.add_argument("--search-port", type=int, default=9200, help="OpenSearch port (default 9200)")
+    local.add_argument("--aws-port", type=int, default=4566, help="moto (AWS) port (default 4566)")
     local.add_argument("--alpaca", choices=["local", "paper"], default="local",
                        help="local: the embedded paper broker; paper: Alpaca's paper API (keys from "
                             "APCA_API_KEY_ID / APCA_API_SECRET_KEY)")

@@ -1,0 +1,121 @@
+"""One alert over HTTP -> one bracket order at the paper broker -> documents in both indices."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from alpaca.common.exceptions import APIError
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderClass, QueryOrderStatus
+from alpaca.trading.models import Order
+from alpaca.trading.requests import GetOrdersRequest
+from opensearchpy import OpenSearch
+
+from tests.e2e.conftest import RunningLocal
+
+pytestmark = pytest.mark.e2e
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T | None], timeout_s: float = 20.0) -> T:
+    """Poll until `probe` returns something truthy: no fixed sleeps, a deadline instead."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"condition not met within {timeout_s} s")
+
+
+def _alert(passphrase: str, minute: int, **over: Any) -> dict[str, Any]:
+    body = {"passphrase": passphrase, "signal": "BUY", "ticker": "MSFT", "tradingMode": "Paper",
+            "riskAmount": 100.0, "entryPrice": 27.95, "stopLoss": 27.40, "takeProfit": 29.05,
+            "timestamp": datetime(2024, 1, 2, 15, minute, tzinfo=UTC).isoformat(), "strategy": "e2e",
+            "timeframe": "5m"}
+    return body | over
+
+
+@pytest.fixture(scope="module")
+def trading(local_stack: RunningLocal) -> TradingClient:
+    # Any keys: the local broker checks that they are sent, the stack's secret holds its own pair.
+    return TradingClient("PKE2E", "e2e-secret", paper=True, url_override=local_stack.broker_url)
+
+
+def _order_for(trading: TradingClient, signal_id: str) -> Order | None:
+    try:
+        order = trading.get_order_by_client_id(f"tp-{signal_id}-open")
+    except APIError:
+        return None
+    assert isinstance(order, Order)
+    return order
+
+
+def _all_orders(trading: TradingClient) -> list[Order]:
+    orders = trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, limit=500, nested=False))
+    return [o for o in orders if isinstance(o, Order)]
+
+
+def test_valid_alert_then_one_bracket_order_sized_by_risk_and_documents_in_both_indices(
+    local_stack: RunningLocal, trading: TradingClient
+) -> None:
+    body = _alert(local_stack.passphrase, 1)
+
+    response = httpx.post(f"{local_stack.api_url}/webhook", content=json.dumps(body),
+                          headers={"Content-Type": "text/plain"})
+
+    assert response.status_code == 202
+    signal_id = response.json()["signal_id"]
+    order = eventually(lambda: _order_for(trading, signal_id))
+    expected_qty = (Decimal("100") / abs(Decimal("27.95") - Decimal("27.40"))).to_integral_value(ROUND_FLOOR)
+    assert Decimal(str(order.qty)) == expected_qty == 181
+    assert order.order_class == OrderClass.BRACKET
+    assert order.legs is not None and len(order.legs) == 2
+    search = OpenSearch(hosts=[local_stack.search_url])
+
+    def documents() -> tuple[dict[str, Any], dict[str, Any]] | None:
+        try:
+            signal_doc = search.get(index="trading-signals", id=signal_id)["_source"]
+            order_doc = search.get(index="trade-executions", id=f"tp-{signal_id}-open")["_source"]
+        except Exception:
+            return None
+        return (signal_doc, order_doc) if signal_doc["status"] == "FILLED" and order_doc["broker_order_id"] else None
+
+    signal_doc, order_doc = eventually(documents)
+    assert signal_doc["qty"] == 181 and signal_doc["mode"] == "paper"
+    assert order_doc["broker_order_id"] == str(order.id)
+    assert "passphrase" not in json.dumps(signal_doc)
+
+    again = httpx.post(f"{local_stack.api_url}/webhook", json=body)
+
+    assert again.status_code == 200
+    assert again.json() == {"signal_id": signal_id, "status": "duplicate"}
+    mine = [o for o in _all_orders(trading) if o.client_order_id.startswith(f"tp-{signal_id}")]
+    assert len(mine) == 1
+
+
+def test_malformed_alert_then_422_and_no_order(local_stack: RunningLocal, trading: TradingClient) -> None:
+    before = len(_all_orders(trading))
+
+    response = httpx.post(f"{local_stack.api_url}/webhook",
+                          json=_alert(local_stack.passphrase, 2, stopLoss=None, entryPrice="abc"))
+
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"stopLoss", "entryPrice"}
+    assert len(_all_orders(trading)) == before
+
+
+def test_wrong_passphrase_then_401_and_no_order(local_stack: RunningLocal, trading: TradingClient) -> None:
+    before = len(_all_orders(trading))
+
+    response = httpx.post(f"{local_stack.api_url}/webhook", json=_alert("not the passphrase", 3))
+
+    assert response.status_code == 401
+    assert len(_all_orders(trading)) == before

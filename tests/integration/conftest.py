@@ -1,0 +1,59 @@
+"""One moto server per test run, resources created from `tradepipe.resources` as the CDK app does."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tradepipe import bootstrap, brokers
+from tradepipe.local.aws import MotoServer, Provisioned, client, new_paper_keys, provision
+from tradepipe.local.http_server import free_port
+
+STAGE = "itest"
+PASSPHRASE = "integration passphrase"
+
+
+@dataclass(frozen=True)
+class Aws:
+    endpoint: str
+    provisioned: Provisioned
+    paper_keys: dict[str, str]
+
+    def client(self, service: str) -> object:
+        return client(service, self.endpoint)
+
+
+@pytest.fixture(scope="session")
+def aws() -> Iterator[Aws]:
+    server = MotoServer(port=free_port())
+    server.start()
+    keys = new_paper_keys()
+    provisioned = provision(server.url, STAGE, {"default": PASSPHRASE}, keys, visibility_timeout_s=1)
+    env = {
+        "TRADEPIPE_STAGE": STAGE,
+        "TRADEPIPE_AWS_ENDPOINT_URL": server.url,
+        "TRADEPIPE_SIGNALS_QUEUE_URL": provisioned.queues["signals"].url,
+        "TRADEPIPE_INTENTS_QUEUE_URL": provisioned.queues["order-intents"].url,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "TradePipe",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    bootstrap.reset()
+    brokers.reset()
+    yield Aws(server.url, provisioned, keys)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    bootstrap.reset()
+    brokers.reset()
+    server.stop()

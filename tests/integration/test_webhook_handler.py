@@ -1,0 +1,103 @@
+"""The webhook Lambda handler with real-shaped API Gateway events against moto."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import PASSPHRASE, Aws
+from tests.integration.events import rest_event
+from tests.unit.builders import alert_body
+from tradepipe.local.lambda_context import LocalLambdaContext
+
+
+@pytest.fixture(scope="module")
+def handler(aws: Aws) -> Any:
+    from functions.webhook.handler import lambda_handler
+
+    return lambda_handler
+
+
+def _post(handler: Any, body: str | bytes, **kw: Any) -> tuple[int, dict[str, Any]]:
+    response = handler(rest_event(body, **kw), LocalLambdaContext("webhook", 10))
+    return response["statusCode"], json.loads(response["body"])
+
+
+def _queued(aws: Aws) -> list[dict[str, Any]]:
+    sqs: Any = aws.client("sqs")
+    url = aws.provisioned.queues["signals"].url
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"])
+    for m in got.get("Messages", []):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return [json.loads(m["Body"]) | {"_group": m["Attributes"]["MessageGroupId"]} for m in got.get("Messages", [])]
+
+
+def _item(aws: Aws, signal_id: str) -> dict[str, Any] | None:
+    ddb: Any = aws.client("dynamodb")
+    return ddb.get_item(TableName="tradepipe-itest-signals", Key={"signal_id": {"S": signal_id}}).get("Item")
+
+
+def test_webhook_when_valid_text_plain_alert_then_202_recorded_and_enqueued(handler: Any, aws: Aws) -> None:
+    body = json.dumps(alert_body(passphrase=PASSPHRASE, timestamp="2024-01-01T12:01:00Z"))
+
+    status, answer = _post(handler, body, content_type="text/plain; charset=utf-8")
+
+    assert status == 202 and answer["status"] == "accepted"
+    item = _item(aws, answer["signal_id"])
+    assert item is not None and item["status"]["S"] == "ENQUEUED"
+    assert PASSPHRASE not in json.dumps(item)
+    queued = _queued(aws)
+    assert [q["signal"]["signal_id"] for q in queued] == [answer["signal_id"]]
+    assert queued[0]["_group"] == "paper#AAPL"
+
+
+def test_webhook_when_repeated_then_200_duplicate_same_id_one_message(handler: Any, aws: Aws) -> None:
+    body = json.dumps(alert_body(passphrase=PASSPHRASE, timestamp="2024-01-01T12:02:00Z"))
+    _, first = _post(handler, body)
+    _queued(aws)
+
+    status, second = _post(handler, body)
+
+    assert (status, second) == (200, {"signal_id": first["signal_id"], "status": "duplicate"})
+    assert _queued(aws) == []
+
+
+def test_webhook_when_wrong_passphrase_then_401_nothing_recorded(handler: Any, aws: Aws) -> None:
+    status, answer = _post(handler, json.dumps(alert_body(passphrase="nope", timestamp="2024-01-01T12:03:00Z")))
+
+    assert status == 401 and "signal_id" not in answer
+    assert _queued(aws) == []
+
+
+def test_webhook_when_invalid_then_422_field_errors_recorded_rejected(handler: Any, aws: Aws) -> None:
+    body = json.dumps(alert_body(passphrase=PASSPHRASE, stopLoss=None, timestamp="2024-01-01T12:04:00Z"))
+
+    status, answer = _post(handler, body)
+
+    assert status == 422
+    assert answer["errors"] == [{"field": "stopLoss", "message": "Field required"}]
+    item = _item(aws, answer["signal_id"])
+    assert item is not None and item["status"]["S"] == "REJECTED" and item["reject_reason"]["S"] == "INVALID_ALERT"
+    assert _queued(aws) == []
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    pytest.param("x" * 20_000, 413, id="too-large"),
+    pytest.param("BUY AAPL", 400, id="not-json"),
+    pytest.param(b"\xff\xfe\x00", 400, id="binary-base64"),
+    pytest.param("", 400, id="empty"),
+])
+def test_webhook_when_body_unusable_then_4xx_never_500(handler: Any, aws: Aws, body: str | bytes,
+                                                       expected: int) -> None:
+    status, answer = _post(handler, body)
+
+    assert status == expected
+    assert "Traceback" not in json.dumps(answer)
+
+
+def test_webhook_when_route_unknown_then_404(handler: Any) -> None:
+    status, _ = _post(handler, "{}", path="/other", resource="/other")
+
+    assert status == 404
