@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -57,3 +58,16 @@ def aws() -> Iterator[Aws]:
     bootstrap.reset()
     brokers.reset()
     server.stop()
+
+
+@pytest.fixture
+def empty_queues(aws: Aws) -> Aws:
+    """Handler tests read the queues directly: start each with nothing on them (tests delete what they
+    receive, so nothing is left in flight; PurgeQueue is limited to once a minute)."""
+    sqs: Any = aws.client("sqs")
+    for queue in aws.provisioned.queues.values():
+        for url in (queue.url, queue.dlq_url):
+            while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                for m in messages:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return aws

@@ -13,6 +13,8 @@ from tests.unit.builders import alert_body
 from tradepipe.local.lambda_context import LocalLambdaContext
 
 
+pytestmark = pytest.mark.usefixtures("empty_queues")
+
 @pytest.fixture(scope="module")
 def handler(aws: Aws) -> Any:
     from functions.webhook.handler import lambda_handler

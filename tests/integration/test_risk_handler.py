@@ -1,0 +1,94 @@
+"""The risk Lambda handler: a real SQS FIFO message in, a SIZED signal and an order intent out."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from tests.integration.conftest import Aws
+from tests.integration.events import sqs_event
+from tests.unit.builders import signal
+from tradepipe import bootstrap
+from tradepipe.contracts.items import SignalItem, StatusEntry
+from tradepipe.contracts.messages import SignalAccepted
+from tradepipe.domain.model import Side, SignalStatus
+from tradepipe.local.lambda_context import LocalLambdaContext
+
+NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
+
+
+pytestmark = pytest.mark.usefixtures("empty_queues")
+
+@pytest.fixture(scope="module")
+def handler(aws: Aws) -> Any:
+    from functions.risk.handler import lambda_handler
+
+    return lambda_handler
+
+
+def _deliver(aws: Aws, message: SignalAccepted) -> dict[str, Any]:
+    s = message.signal
+    bootstrap.signal_store().record_new(SignalItem(
+        signal_id=s.signal_id, status=SignalStatus.ENQUEUED, received_at=NOW, updated_at=NOW, expires_at=0,
+        history=[StatusEntry(status=SignalStatus.ENQUEUED, at=NOW)], ticker=s.ticker))
+    sqs: Any = aws.client("sqs")
+    queue = aws.provisioned.queues["signals"]
+    sqs.send_message(QueueUrl=queue.url, MessageBody=message.model_dump_json(), MessageGroupId="paper#AAPL",
+                     MessageDeduplicationId=s.signal_id)
+    return sqs_event(_take(sqs, queue.url), queue.arn)
+
+
+def _take(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """Receive and delete at once, as the event source would after a successful invocation."""
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"])
+    for m in got["Messages"]:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return list(got["Messages"])
+
+
+def _intents(aws: Aws) -> list[dict[str, Any]]:
+    sqs: Any = aws.client("sqs")
+    url = aws.provisioned.queues["order-intents"].url
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    for m in got:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return [json.loads(m["Body"]) for m in got]
+
+
+def test_risk_when_valid_signal_then_sized_and_intent_enqueued(handler: Any, aws: Aws) -> None:
+    message = SignalAccepted(signal=signal().model_copy(update={"signal_id": "r1" * 16}), received_at=NOW)
+
+    response = handler(_deliver(aws, message), LocalLambdaContext("risk", 30))
+
+    assert response == {"batchItemFailures": []}
+    item = bootstrap.signal_store().get("r1" * 16)
+    assert item is not None and item.status is SignalStatus.SIZED and item.qty == 57
+    intents = _intents(aws)
+    assert [(i["client_order_id"], i["qty"]) for i in intents] == [(f"tp-{'r1' * 16}-open", 57)]
+
+
+def test_risk_when_stop_wrong_side_then_rejected_recorded_and_batch_succeeds(handler: Any, aws: Aws) -> None:
+    bad = signal(side=Side.SELL, stop="140").model_copy(update={"signal_id": "r2" * 16})
+
+    response = handler(_deliver(aws, SignalAccepted(signal=bad, received_at=NOW)), LocalLambdaContext("risk", 30))
+
+    assert response == {"batchItemFailures": []}
+    item = bootstrap.signal_store().get("r2" * 16)
+    assert item is not None and item.status is SignalStatus.REJECTED and item.reject_reason == "STOP_WRONG_SIDE"
+    assert _intents(aws) == []
+
+
+def test_risk_when_message_is_not_a_contract_then_batch_fails_for_retry_and_dlq(handler: Any, aws: Aws) -> None:
+    sqs: Any = aws.client("sqs")
+    queue = aws.provisioned.queues["signals"]
+    sqs.send_message(QueueUrl=queue.url, MessageBody='{"schema_version": 99}', MessageGroupId="g",
+                     MessageDeduplicationId="garbage")
+    messages = _take(sqs, queue.url)
+
+    # A whole batch failing raises, so Lambda retries it and, after maxReceiveCount, moves it to the DLQ.
+    with pytest.raises(BatchProcessingError, match="All records failed"):
+        handler(sqs_event(messages, queue.arn), LocalLambdaContext("risk", 30))
