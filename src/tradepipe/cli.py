@@ -34,7 +34,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from tradepipe.local.demo import run_demo
     from tradepipe.local.stack import LocalConfig, LocalStack
 
-    config = LocalConfig.ephemeral() if args.ephemeral else LocalConfig()
+    # Handler logs stay quiet so the summary reads cleanly; `tradepipe local --verbose` shows them.
+    config = LocalConfig.ephemeral(log_level="ERROR") if args.ephemeral else LocalConfig(log_level="ERROR")
     with LocalStack(config) as stack:
         _say(f"embedded stack up: webhook {stack.api_url}/webhook, broker {stack.broker_url}, "
              f"opensearch {stack.search_url}")

@@ -71,3 +71,24 @@ def empty_queues(aws: Aws) -> Aws:
                 for m in messages:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
     return aws
+
+
+@pytest.fixture(scope="session")
+def paper_broker(aws: Aws) -> Iterator[Any]:
+    """The local Alpaca-compatible broker; the executor reaches it through the real alpaca-py client."""
+    from tradepipe.local.paper_broker.server import PaperBrokerServer
+
+    with PaperBrokerServer() as server:
+        os.environ["TRADEPIPE_ALPACA_URL_OVERRIDE"] = server.url
+        bootstrap.reset()
+        brokers.reset()
+        yield server
+        os.environ.pop("TRADEPIPE_ALPACA_URL_OVERRIDE", None)
+
+
+@pytest.fixture(scope="session")
+def search_url(aws: Aws, osmem_server: Any) -> Iterator[str]:
+    os.environ["TRADEPIPE_OPENSEARCH_ENDPOINT"] = osmem_server.url
+    bootstrap.reset()
+    yield osmem_server.url
+    os.environ.pop("TRADEPIPE_OPENSEARCH_ENDPOINT", None)

@@ -44,6 +44,10 @@ class DemoReport:
     def rejected_by_reason(self) -> Counter[str]:
         return Counter(s.reject_reason or "?" for s in self.signals.values() if s.status is SignalStatus.REJECTED)
 
+    def _example(self, reason: str) -> str:
+        detail = next((s.reject_detail for s in self.signals.values() if s.reject_reason == reason), "") or ""
+        return detail if len(detail) <= 70 else detail[:67] + "..."
+
     def render(self) -> str:
         statuses = Counter(s.status.value for s in self.signals.values())
         lines = [
@@ -61,7 +65,7 @@ class DemoReport:
             f"    rejected                 {statuses.get('REJECTED', 0):>5}",
         ]
         for reason, count in sorted(self.rejected_by_reason().items()):
-            lines.append(f"      {reason:<25}{count:>4}")
+            lines.append(f"      {reason:<25}{count:>4}   e.g. {self._example(reason)}")
         lines += [
             f"    not settled              {len(self.unsettled):>5}",
             f"  orders submitted           {self.orders_recorded:>5}",

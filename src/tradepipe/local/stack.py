@@ -72,6 +72,8 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         cfg = self.config
+        # moto's server logs every request through werkzeug at INFO: noise on a trader's console.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.passphrase = cfg.passphrase or secrets.token_urlsafe(18)
         moto = MotoServer(cfg.host, cfg.aws_port)
         moto.start()
