@@ -11,16 +11,32 @@ PRICES = {"AAPL": 430.47, "MSFT": 27.95, "IBM": 202.91, "GOOG": 806.19, "FB": 27
 PASS = "{{passphrase}}"  # replaced by the demo with the local stack's passphrase at send time
 
 
-def alert(ticker: str, side: str, minute: int, risk: float = 100.0, stop_pct: float = 0.01,
-          rr: float = 2.0, strategy: str = "momentum_breakout", **over: object) -> dict[str, object]:
+def alert(
+    ticker: str,
+    side: str,
+    minute: int,
+    risk: float = 100.0,
+    stop_pct: float = 0.01,
+    rr: float = 2.0,
+    strategy: str = "momentum_breakout",
+    **over: object,
+) -> dict[str, object]:
     entry = PRICES[ticker]
     sign = -1 if side == "BUY" else 1
     stop = round(entry * (1 + sign * stop_pct), 2)
     target = round(entry - sign * rr * abs(entry - stop), 2)
     body: dict[str, object] = {
-        "passphrase": PASS, "signal": side, "ticker": ticker, "tradingMode": "Paper",
-        "riskAmount": risk, "entryPrice": entry, "stopLoss": stop, "takeProfit": target,
-        "timestamp": f"2013-03-01T15:{minute:02d}:00Z", "strategy": strategy, "timeframe": "5m",
+        "passphrase": PASS,
+        "signal": side,
+        "ticker": ticker,
+        "tradingMode": "Paper",
+        "riskAmount": risk,
+        "entryPrice": entry,
+        "stopLoss": stop,
+        "takeProfit": target,
+        "timestamp": f"2013-03-01T15:{minute:02d}:00Z",
+        "strategy": strategy,
+        "timeframe": "5m",
     }
     body.update(over)
     return body
@@ -34,8 +50,10 @@ def main() -> None:
 
     # Valid entries that fill: one position per ticker and strategy family.
     valid = [
-        alert("AAPL", "BUY", 0, risk=250), alert("MSFT", "BUY", 1, risk=60, stop_pct=0.02),
-        alert("IBM", "SELL", 2, risk=150), alert("GOOG", "BUY", 3, risk=400, stop_pct=0.015),
+        alert("AAPL", "BUY", 0, risk=250),
+        alert("MSFT", "BUY", 1, risk=60, stop_pct=0.02),
+        alert("IBM", "SELL", 2, risk=150),
+        alert("GOOG", "BUY", 3, risk=400, stop_pct=0.015),
         alert("FB", "SELL", 4, risk=50, stop_pct=0.03),
     ]
     for body in valid:
@@ -55,7 +73,9 @@ def main() -> None:
     add("risk too small for one share", alert("AAPL", "SELL", 15, risk=3), "accepted")
     add("stop equal to entry", alert("FB", "BUY", 16, stopLoss=27.78), "accepted")
     # Production without live trading enabled: rejected by the executor, never sent to Alpaca.
-    add("live mode while live trading is off", alert("MSFT", "SELL", 17, tradingMode="Production"), "accepted")
+    add(
+        "live mode while live trading is off", alert("MSFT", "SELL", 17, tradingMode="Production"), "accepted"
+    )
     add("live mode while live trading is off", alert("IBM", "BUY", 18, tradingMode="Production"), "accepted")
     # A symbol the broker does not list: rejected by Alpaca with its code.
     add("unknown symbol", dict(alert("AAPL", "BUY", 19), ticker="ZZZZ"), "accepted")
@@ -77,8 +97,11 @@ def main() -> None:
     add("wrong passphrase", alert("IBM", "SELL", 32, passphrase=""), "401")
     # Not JSON at all: 400.
     add("plain text", "BUY AAPL now", "400")
-    add("NaN from a broken placeholder", '{"passphrase": "' + PASS + '", "signal": "BUY", "entryPrice": NaN}',
-        "400")
+    add(
+        "NaN from a broken placeholder",
+        '{"passphrase": "' + PASS + '", "signal": "BUY", "entryPrice": NaN}',
+        "400",
+    )
     # More valid entries on a second strategy, later in the session.
     more = [
         alert("AAPL", "BUY", 40, risk=120, strategy="mean_reversion"),

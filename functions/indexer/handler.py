@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tradepipe import bootstrap
 from tradepipe.adapters.dynamodb import from_stream_image
 from tradepipe.app.index import TableChange, index_changes
+from tradepipe.settings import get_settings
 
 logger = Logger(service="indexer")
 metrics = Metrics()
@@ -30,14 +31,15 @@ def _table_base_name(event_source_arn: str, stage: str) -> str:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    stage = bootstrap.get_settings().stage
+    stage = get_settings().stage
     changes = [
         TableChange(
             table_base_name=_table_base_name(record.event_source_arn or "", stage),
             event_name=record.raw_event["eventName"],
             sequence_number=record.raw_event["dynamodb"]["SequenceNumber"],
             new_image=from_stream_image(record.raw_event["dynamodb"]["NewImage"])
-            if "NewImage" in record.raw_event["dynamodb"] else None,
+            if "NewImage" in record.raw_event["dynamodb"]
+            else None,
         )
         for record in DynamoDBStreamEvent(event).records
     ]

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tradepipe import bootstrap
 from tradepipe.app.intake import IntakeDeps, accept_alert, intake_response
+from tradepipe.settings import get_settings
 
 logger = Logger(service="webhook")
 metrics = Metrics()
@@ -22,14 +23,25 @@ tracer = Tracer()
 copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})
 app = APIGatewayRestResolver()
 
-_METRIC_BY_STATUS = {202: "AlertsAccepted", 200: "AlertsDuplicate", 401: "AlertsUnauthorized",
-                     422: "AlertsRejected", 400: "AlertsMalformed", 413: "AlertsTooLarge"}
+_METRIC_BY_STATUS = {
+    202: "AlertsAccepted",
+    200: "AlertsDuplicate",
+    401: "AlertsUnauthorized",
+    422: "AlertsRejected",
+    400: "AlertsMalformed",
+    413: "AlertsTooLarge",
+}
 
 
 def _deps() -> IntakeDeps:
-    settings = bootstrap.get_settings()
-    return IntakeDeps(secrets=bootstrap.webhook_passphrases(), store=bootstrap.signal_store(),
-                      queue=bootstrap.signal_queue(), clock=bootstrap.clock(), dedupe_ttl_s=settings.dedupe_ttl_s)
+    settings = get_settings()
+    return IntakeDeps(
+        secrets=bootstrap.webhook_passphrases(),
+        store=bootstrap.signal_store(),
+        queue=bootstrap.signal_queue(),
+        clock=bootstrap.clock(),
+        dedupe_ttl_s=settings.dedupe_ttl_s,
+    )
 
 
 @app.post("/webhook")
@@ -48,16 +60,21 @@ def receive_alert() -> Response[str]:
 
 @app.not_found
 def no_route(_: Exception) -> Response[str]:
-    return Response(status_code=404, content_type="application/json", body=json.dumps({"status": "not_found"}))
+    return Response(
+        status_code=404, content_type="application/json", body=json.dumps({"status": "not_found"})
+    )
 
 
-@app.exception_handler(Exception)
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
 def unexpected(exc: Exception) -> Response[str]:
     # A fault of ours (a store or queue down), never bad input: log it, answer without internals.
     logger.exception("webhook failed")
     metrics.add_metric(name="WebhookErrors", unit=MetricUnit.Count, value=1)
-    return Response(status_code=500, content_type="application/json",
-                    body=json.dumps({"status": "error", "message": "internal error, the alert was not accepted"}))
+    return Response(
+        status_code=500,
+        content_type="application/json",
+        body=json.dumps({"status": "error", "message": "internal error, the alert was not accepted"}),
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

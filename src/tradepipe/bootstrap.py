@@ -78,8 +78,18 @@ def _required(settings: Settings, name: str) -> str:
 
 def reset() -> None:
     """Forget every cached client and setting (tests and the local stack switch endpoints)."""
-    for fn in (_session, _dynamodb, signal_store, order_store, secret_reader, webhook_passphrases, _sqs,
-               signal_queue, intent_queue, search_index):
+    for fn in (
+        _session,
+        _dynamodb,
+        signal_store,
+        order_store,
+        secret_reader,
+        webhook_passphrases,
+        _sqs,
+        signal_queue,
+        intent_queue,
+        search_index,
+    ):
         fn.cache_clear()
     get_settings.cache_clear()
 
@@ -90,4 +100,6 @@ def search_index() -> Any:
     from tradepipe.adapters.opensearch import OpenSearchIndex, build_client
 
     settings = get_settings()
-    return OpenSearchIndex(build_client(settings.opensearch_endpoint, settings.opensearch_auth, settings.region))
+    return OpenSearchIndex(
+        build_client(settings.opensearch_endpoint, settings.opensearch_auth, settings.region)
+    )

@@ -12,13 +12,23 @@ import threading
 def _cmd_local(args: argparse.Namespace) -> int:
     from tradepipe.local.stack import LocalConfig, LocalStack
 
-    config = LocalConfig(api_port=args.port, broker_port=args.broker_port, search_port=args.search_port,
-                         aws_port=args.aws_port, alpaca=args.alpaca, passphrase=args.passphrase,
-                         log_level="INFO" if args.verbose else "WARNING")
+    config = LocalConfig(
+        api_port=args.port,
+        broker_port=args.broker_port,
+        search_port=args.search_port,
+        aws_port=args.aws_port,
+        alpaca=args.alpaca,
+        passphrase=args.passphrase,
+        log_level="INFO" if args.verbose else "WARNING",
+    )
     stack = LocalStack(config).start()
     _say(f"tradepipe local is running (stage {config.stage}, Ctrl-C to stop)")
     _say(f"  webhook      POST {stack.api_url}/webhook")
-    _say(f"  paper broker {stack.broker_url}" if config.alpaca == "local" else "  broker       Alpaca paper API")
+    _say(
+        f"  paper broker {stack.broker_url}"
+        if config.alpaca == "local"
+        else "  broker       Alpaca paper API"
+    )
     _say(f"  opensearch   {stack.search_url}")
     _say(f"  aws (moto)   {stack.aws_url}")
     _say(f"  passphrase   {stack.passphrase}")
@@ -37,8 +47,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     # Handler logs stay quiet so the summary reads cleanly; `tradepipe local --verbose` shows them.
     config = LocalConfig.ephemeral(log_level="ERROR") if args.ephemeral else LocalConfig(log_level="ERROR")
     with LocalStack(config) as stack:
-        _say(f"embedded stack up: webhook {stack.api_url}/webhook, broker {stack.broker_url}, "
-             f"opensearch {stack.search_url}")
+        _say(
+            f"embedded stack up: webhook {stack.api_url}/webhook, broker {stack.broker_url}, "
+            f"opensearch {stack.search_url}"
+        )
         report = run_demo(stack, timeout_s=args.timeout)
         _say(report.render())
     return 0 if report.ok else 1
@@ -57,9 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument("--broker-port", type=int, default=8001, help="paper broker port (default 8001)")
     local.add_argument("--search-port", type=int, default=9200, help="OpenSearch port (default 9200)")
     local.add_argument("--aws-port", type=int, default=4566, help="moto (AWS) port (default 4566)")
-    local.add_argument("--alpaca", choices=["local", "paper"], default="local",
-                       help="local: the embedded paper broker; paper: Alpaca's paper API (keys from "
-                            "APCA_API_KEY_ID / APCA_API_SECRET_KEY)")
+    local.add_argument(
+        "--alpaca",
+        choices=["local", "paper"],
+        default="local",
+        help="local: the embedded paper broker; paper: Alpaca's paper API (keys from "
+        "APCA_API_KEY_ID / APCA_API_SECRET_KEY)",
+    )
     local.add_argument("--passphrase", default=None, help="webhook passphrase (default: a new random one)")
     local.add_argument("--verbose", action="store_true", help="handler logs at INFO")
     local.set_defaults(func=_cmd_local)

@@ -80,7 +80,7 @@ ALPACA_PAPER_SECRET = SecretSpec(
 ALPACA_LIVE_SECRET = SecretSpec(
     logical_id="AlpacaLiveSecret",
     base_name="alpaca/live",
-    description="Alpaca live trading keys: JSON {api_key, secret_key}; only read when live trading is enabled",
+    description="Alpaca live keys: JSON {api_key, secret_key}; read only when live trading is enabled",
 )
 SECRETS: tuple[SecretSpec, ...] = (WEBHOOK_SECRET, ALPACA_PAPER_SECRET, ALPACA_LIVE_SECRET)
 

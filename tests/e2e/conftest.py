@@ -30,8 +30,13 @@ def local_stack() -> Iterator[RunningLocal]:
     args = [sys.executable, "-m", "tradepipe.cli", "local", "--passphrase", PASSPHRASE]
     for name, port in ports.items():
         args += [f"--{name}", str(port)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,  # noqa: S603
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,  # noqa: S603
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert proc.stdout is not None
     deadline, seen = time.monotonic() + 60, []
     while time.monotonic() < deadline:
@@ -45,8 +50,12 @@ def local_stack() -> Iterator[RunningLocal]:
         proc.kill()
     if proc.poll() is not None:
         pytest.fail("tradepipe local did not start:\n" + "".join(seen))
-    yield RunningLocal(f"http://127.0.0.1:{ports['port']}", f"http://127.0.0.1:{ports['broker-port']}",
-                       f"http://127.0.0.1:{ports['search-port']}", PASSPHRASE)
+    yield RunningLocal(
+        f"http://127.0.0.1:{ports['port']}",
+        f"http://127.0.0.1:{ports['broker-port']}",
+        f"http://127.0.0.1:{ports['search-port']}",
+        PASSPHRASE,
+    )
     proc.terminate()
     try:
         proc.wait(timeout=15)

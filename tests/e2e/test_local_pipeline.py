@@ -36,10 +36,19 @@ def eventually(probe: Callable[[], T | None], timeout_s: float = 20.0) -> T:
 
 
 def _alert(passphrase: str, minute: int, **over: Any) -> dict[str, Any]:
-    body = {"passphrase": passphrase, "signal": "BUY", "ticker": "MSFT", "tradingMode": "Paper",
-            "riskAmount": 100.0, "entryPrice": 27.95, "stopLoss": 27.40, "takeProfit": 29.05,
-            "timestamp": datetime(2024, 1, 2, 15, minute, tzinfo=UTC).isoformat(), "strategy": "e2e",
-            "timeframe": "5m"}
+    body = {
+        "passphrase": passphrase,
+        "signal": "BUY",
+        "ticker": "MSFT",
+        "tradingMode": "Paper",
+        "riskAmount": 100.0,
+        "entryPrice": 27.95,
+        "stopLoss": 27.40,
+        "takeProfit": 29.05,
+        "timestamp": datetime(2024, 1, 2, 15, minute, tzinfo=UTC).isoformat(),
+        "strategy": "e2e",
+        "timeframe": "5m",
+    }
     return body | over
 
 
@@ -68,8 +77,9 @@ def test_valid_alert_then_one_bracket_order_sized_by_risk_and_documents_in_both_
 ) -> None:
     body = _alert(local_stack.passphrase, 1)
 
-    response = httpx.post(f"{local_stack.api_url}/webhook", content=json.dumps(body),
-                          headers={"Content-Type": "text/plain"})
+    response = httpx.post(
+        f"{local_stack.api_url}/webhook", content=json.dumps(body), headers={"Content-Type": "text/plain"}
+    )
 
     assert response.status_code == 202
     signal_id = response.json()["signal_id"]
@@ -77,7 +87,8 @@ def test_valid_alert_then_one_bracket_order_sized_by_risk_and_documents_in_both_
     expected_qty = (Decimal("100") / abs(Decimal("27.95") - Decimal("27.40"))).to_integral_value(ROUND_FLOOR)
     assert Decimal(str(order.qty)) == expected_qty == 181
     assert order.order_class == OrderClass.BRACKET
-    assert order.legs is not None and len(order.legs) == 2
+    assert order.legs is not None
+    assert len(order.legs) == 2
     search = OpenSearch(hosts=[local_stack.search_url])
 
     def documents() -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -86,10 +97,15 @@ def test_valid_alert_then_one_bracket_order_sized_by_risk_and_documents_in_both_
             order_doc = search.get(index="trade-executions", id=f"tp-{signal_id}-open")["_source"]
         except Exception:
             return None
-        return (signal_doc, order_doc) if signal_doc["status"] == "FILLED" and order_doc["broker_order_id"] else None
+        return (
+            (signal_doc, order_doc)
+            if signal_doc["status"] == "FILLED" and order_doc["broker_order_id"]
+            else None
+        )
 
     signal_doc, order_doc = eventually(documents)
-    assert signal_doc["qty"] == 181 and signal_doc["mode"] == "paper"
+    assert signal_doc["qty"] == 181
+    assert signal_doc["mode"] == "paper"
     assert order_doc["broker_order_id"] == str(order.id)
     assert "passphrase" not in json.dumps(signal_doc)
 
@@ -104,8 +120,10 @@ def test_valid_alert_then_one_bracket_order_sized_by_risk_and_documents_in_both_
 def test_malformed_alert_then_422_and_no_order(local_stack: RunningLocal, trading: TradingClient) -> None:
     before = len(_all_orders(trading))
 
-    response = httpx.post(f"{local_stack.api_url}/webhook",
-                          json=_alert(local_stack.passphrase, 2, stopLoss=None, entryPrice="abc"))
+    response = httpx.post(
+        f"{local_stack.api_url}/webhook",
+        json=_alert(local_stack.passphrase, 2, stopLoss=None, entryPrice="abc"),
+    )
 
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {"stopLoss", "entryPrice"}

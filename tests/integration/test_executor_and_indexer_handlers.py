@@ -31,18 +31,42 @@ def executor(paper_broker: Any) -> Any:
     return lambda_handler
 
 
-def _intent(signal_id: str, symbol: str = "IBM", side: Side = Side.BUY, mode: Mode = Mode.PAPER) -> OrderIntent:
-    bootstrap.signal_store().record_new(SignalItem(
-        signal_id=signal_id, status=SignalStatus.SIZED, received_at=NOW, updated_at=NOW, expires_at=0,
-        history=[StatusEntry(status=SignalStatus.SIZED, at=NOW)], ticker=symbol))
-    return OrderIntent(intent_id=f"{signal_id}:open", client_order_id=f"tp-{signal_id}-open", signal_id=signal_id,
-                       mode=mode, strategy="itest", symbol=symbol, side=side, qty=10,
-                       take_profit=Decimal("210.00"), stop_loss=Decimal("198.00"), sized_at=NOW)
+def _intent(
+    signal_id: str, symbol: str = "IBM", side: Side = Side.BUY, mode: Mode = Mode.PAPER
+) -> OrderIntent:
+    bootstrap.signal_store().record_new(
+        SignalItem(
+            signal_id=signal_id,
+            status=SignalStatus.SIZED,
+            received_at=NOW,
+            updated_at=NOW,
+            expires_at=0,
+            history=[StatusEntry(status=SignalStatus.SIZED, at=NOW)],
+            ticker=symbol,
+        )
+    )
+    return OrderIntent(
+        intent_id=f"{signal_id}:open",
+        client_order_id=f"tp-{signal_id}-open",
+        signal_id=signal_id,
+        mode=mode,
+        strategy="itest",
+        symbol=symbol,
+        side=side,
+        qty=10,
+        take_profit=Decimal("210.00"),
+        stop_loss=Decimal("198.00"),
+        sized_at=NOW,
+    )
 
 
 def _event(aws: Aws, intent: OrderIntent) -> dict[str, Any]:
-    message = {"MessageId": intent.intent_id, "ReceiptHandle": "r", "Body": intent.model_dump_json(),
-               "Attributes": {"MessageGroupId": f"{intent.mode}#{intent.symbol}"}}
+    message = {
+        "MessageId": intent.intent_id,
+        "ReceiptHandle": "r",
+        "Body": intent.model_dump_json(),
+        "Attributes": {"MessageGroupId": f"{intent.mode}#{intent.symbol}"},
+    }
     return sqs_event([message], aws.provisioned.queues["order-intents"].arn)
 
 
@@ -52,22 +76,29 @@ def _broker_orders(paper_broker: Any, coid: str) -> list[Any]:
     return [o for o in orders if getattr(o, "client_order_id", None) == coid]
 
 
-def test_executor_when_intent_then_one_bracket_order_and_signal_filled(executor: Any, aws: Aws,
-                                                                        paper_broker: Any) -> None:
+def test_executor_when_intent_then_one_bracket_order_and_signal_filled(
+    executor: Any, aws: Aws, paper_broker: Any
+) -> None:
     intent = _intent("e1" * 16)
 
     assert executor(_event(aws, intent), LocalLambdaContext("executor", 30)) == {"batchItemFailures": []}
 
     orders = _broker_orders(paper_broker, intent.client_order_id)
-    assert len(orders) == 1 and str(orders[0].order_class.value) == "bracket"
+    assert len(orders) == 1
+    assert str(orders[0].order_class.value) == "bracket"
     item = bootstrap.signal_store().get(intent.signal_id)
-    assert item is not None and item.status is SignalStatus.FILLED and item.broker_order_id == str(orders[0].id)
+    assert item is not None
+    assert item.status is SignalStatus.FILLED
+    assert item.broker_order_id == str(orders[0].id)
     recorded = bootstrap.order_store().get(intent.client_order_id)
-    assert recorded is not None and recorded.status == "filled" and recorded.filled_qty == 10
+    assert recorded is not None
+    assert recorded.status == "filled"
+    assert recorded.filled_qty == 10
 
 
-def test_executor_when_same_intent_delivered_twice_then_still_one_order(executor: Any, aws: Aws,
-                                                                         paper_broker: Any) -> None:
+def test_executor_when_same_intent_delivered_twice_then_still_one_order(
+    executor: Any, aws: Aws, paper_broker: Any
+) -> None:
     intent = _intent("e2" * 16, symbol="MSFT", side=Side.BUY)
     intent = intent.model_copy(update={"take_profit": Decimal("29.00"), "stop_loss": Decimal("27.00")})
 
@@ -77,35 +108,59 @@ def test_executor_when_same_intent_delivered_twice_then_still_one_order(executor
     assert len(_broker_orders(paper_broker, intent.client_order_id)) == 1
 
 
-def test_executor_when_live_and_not_enabled_then_rejected_and_nothing_at_broker(executor: Any, aws: Aws,
-                                                                               paper_broker: Any) -> None:
+def test_executor_when_live_and_not_enabled_then_rejected_and_nothing_at_broker(
+    executor: Any, aws: Aws, paper_broker: Any
+) -> None:
     intent = _intent("e3" * 16, mode=Mode.LIVE)
 
     executor(_event(aws, intent), LocalLambdaContext("executor", 30))
 
     assert _broker_orders(paper_broker, intent.client_order_id) == []
     item = bootstrap.signal_store().get(intent.signal_id)
-    assert item is not None and item.reject_reason == "LIVE_TRADING_DISABLED"
+    assert item is not None
+    assert item.reject_reason == "LIVE_TRADING_DISABLED"
 
 
 def test_indexer_when_stream_records_then_documents_keyed_by_record_key(aws: Aws, search_url: str) -> None:
     from functions.indexer.handler import lambda_handler
 
     store = bootstrap.signal_store()
-    store.record_new(SignalItem(signal_id="i1" * 16, status=SignalStatus.RECEIVED, received_at=NOW,
-                                updated_at=NOW, expires_at=0, history=[StatusEntry(status=SignalStatus.RECEIVED,
-                                                                                   at=NOW)], ticker="AAPL"))
-    store.advance("i1" * 16, StatusEntry(status=SignalStatus.REJECTED, at=NOW, reason="STOP_WRONG_SIDE"),
-                  allowed_from=frozenset({SignalStatus.RECEIVED}), fields={"reject_reason": "STOP_WRONG_SIDE"})
+    store.record_new(
+        SignalItem(
+            signal_id="i1" * 16,
+            status=SignalStatus.RECEIVED,
+            received_at=NOW,
+            updated_at=NOW,
+            expires_at=0,
+            history=[StatusEntry(status=SignalStatus.RECEIVED, at=NOW)],
+            ticker="AAPL",
+        )
+    )
+    store.advance(
+        "i1" * 16,
+        StatusEntry(status=SignalStatus.REJECTED, at=NOW, reason="STOP_WRONG_SIDE"),
+        allowed_from=frozenset({SignalStatus.RECEIVED}),
+        fields={"reject_reason": "STOP_WRONG_SIDE"},
+    )
     streams: Any = aws.client("dynamodbstreams")
     arn = aws.provisioned.stream_arns["signals"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
-    records = [r for r in streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
-               if r["dynamodb"]["Keys"]["signal_id"]["S"] == "i1" * 16]
-    event = {"Records": [{**r, "eventSourceARN": arn,
-                          "dynamodb": {k: v for k, v in r["dynamodb"].items() if k != "ApproximateCreationDateTime"}}
-                         for r in records]}
+    records = [
+        r
+        for r in streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+        if r["dynamodb"]["Keys"]["signal_id"]["S"] == "i1" * 16
+    ]
+    event = {
+        "Records": [
+            {
+                **r,
+                "eventSourceARN": arn,
+                "dynamodb": {k: v for k, v in r["dynamodb"].items() if k != "ApproximateCreationDateTime"},
+            }
+            for r in records
+        ]
+    }
 
     first = lambda_handler(event, LocalLambdaContext("indexer", 60))
     replay = lambda_handler(event, LocalLambdaContext("indexer", 60))

@@ -23,6 +23,7 @@ NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
 
 pytestmark = pytest.mark.usefixtures("empty_queues")
 
+
 @pytest.fixture(scope="module")
 def handler(aws: Aws) -> Any:
     from functions.risk.handler import lambda_handler
@@ -32,13 +33,25 @@ def handler(aws: Aws) -> Any:
 
 def _deliver(aws: Aws, message: SignalAccepted) -> dict[str, Any]:
     s = message.signal
-    bootstrap.signal_store().record_new(SignalItem(
-        signal_id=s.signal_id, status=SignalStatus.ENQUEUED, received_at=NOW, updated_at=NOW, expires_at=0,
-        history=[StatusEntry(status=SignalStatus.ENQUEUED, at=NOW)], ticker=s.ticker))
+    bootstrap.signal_store().record_new(
+        SignalItem(
+            signal_id=s.signal_id,
+            status=SignalStatus.ENQUEUED,
+            received_at=NOW,
+            updated_at=NOW,
+            expires_at=0,
+            history=[StatusEntry(status=SignalStatus.ENQUEUED, at=NOW)],
+            ticker=s.ticker,
+        )
+    )
     sqs: Any = aws.client("sqs")
     queue = aws.provisioned.queues["signals"]
-    sqs.send_message(QueueUrl=queue.url, MessageBody=message.model_dump_json(), MessageGroupId="paper#AAPL",
-                     MessageDeduplicationId=s.signal_id)
+    sqs.send_message(
+        QueueUrl=queue.url,
+        MessageBody=message.model_dump_json(),
+        MessageGroupId="paper#AAPL",
+        MessageDeduplicationId=s.signal_id,
+    )
     return sqs_event(_take(sqs, queue.url), queue.arn)
 
 
@@ -66,7 +79,9 @@ def test_risk_when_valid_signal_then_sized_and_intent_enqueued(handler: Any, aws
 
     assert response == {"batchItemFailures": []}
     item = bootstrap.signal_store().get("r1" * 16)
-    assert item is not None and item.status is SignalStatus.SIZED and item.qty == 57
+    assert item is not None
+    assert item.status is SignalStatus.SIZED
+    assert item.qty == 57
     intents = _intents(aws)
     assert [(i["client_order_id"], i["qty"]) for i in intents] == [(f"tp-{'r1' * 16}-open", 57)]
 
@@ -74,19 +89,29 @@ def test_risk_when_valid_signal_then_sized_and_intent_enqueued(handler: Any, aws
 def test_risk_when_stop_wrong_side_then_rejected_recorded_and_batch_succeeds(handler: Any, aws: Aws) -> None:
     bad = signal(side=Side.SELL, stop="140").model_copy(update={"signal_id": "r2" * 16})
 
-    response = handler(_deliver(aws, SignalAccepted(signal=bad, received_at=NOW)), LocalLambdaContext("risk", 30))
+    response = handler(
+        _deliver(aws, SignalAccepted(signal=bad, received_at=NOW)), LocalLambdaContext("risk", 30)
+    )
 
     assert response == {"batchItemFailures": []}
     item = bootstrap.signal_store().get("r2" * 16)
-    assert item is not None and item.status is SignalStatus.REJECTED and item.reject_reason == "STOP_WRONG_SIDE"
+    assert item is not None
+    assert item.status is SignalStatus.REJECTED
+    assert item.reject_reason == "STOP_WRONG_SIDE"
     assert _intents(aws) == []
 
 
-def test_risk_when_message_is_not_a_contract_then_batch_fails_for_retry_and_dlq(handler: Any, aws: Aws) -> None:
+def test_risk_when_message_is_not_a_contract_then_batch_fails_for_retry_and_dlq(
+    handler: Any, aws: Aws
+) -> None:
     sqs: Any = aws.client("sqs")
     queue = aws.provisioned.queues["signals"]
-    sqs.send_message(QueueUrl=queue.url, MessageBody='{"schema_version": 99}', MessageGroupId="g",
-                     MessageDeduplicationId="garbage")
+    sqs.send_message(
+        QueueUrl=queue.url,
+        MessageBody='{"schema_version": 99}',
+        MessageGroupId="g",
+        MessageDeduplicationId="garbage",
+    )
     messages = _take(sqs, queue.url)
 
     # A whole batch failing raises, so Lambda retries it and, after maxReceiveCount, moves it to the DLQ.

@@ -12,8 +12,8 @@ from tests.integration.events import rest_event
 from tests.unit.builders import alert_body
 from tradepipe.local.lambda_context import LocalLambdaContext
 
-
 pytestmark = pytest.mark.usefixtures("empty_queues")
+
 
 @pytest.fixture(scope="module")
 def handler(aws: Aws) -> Any:
@@ -33,7 +33,9 @@ def _queued(aws: Aws) -> list[dict[str, Any]]:
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"])
     for m in got.get("Messages", []):
         sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-    return [json.loads(m["Body"]) | {"_group": m["Attributes"]["MessageGroupId"]} for m in got.get("Messages", [])]
+    return [
+        json.loads(m["Body"]) | {"_group": m["Attributes"]["MessageGroupId"]} for m in got.get("Messages", [])
+    ]
 
 
 def _item(aws: Aws, signal_id: str) -> dict[str, Any] | None:
@@ -46,9 +48,11 @@ def test_webhook_when_valid_text_plain_alert_then_202_recorded_and_enqueued(hand
 
     status, answer = _post(handler, body, content_type="text/plain; charset=utf-8")
 
-    assert status == 202 and answer["status"] == "accepted"
+    assert status == 202
+    assert answer["status"] == "accepted"
     item = _item(aws, answer["signal_id"])
-    assert item is not None and item["status"]["S"] == "ENQUEUED"
+    assert item is not None
+    assert item["status"]["S"] == "ENQUEUED"
     assert PASSPHRASE not in json.dumps(item)
     queued = _queued(aws)
     assert [q["signal"]["signal_id"] for q in queued] == [answer["signal_id"]]
@@ -67,9 +71,12 @@ def test_webhook_when_repeated_then_200_duplicate_same_id_one_message(handler: A
 
 
 def test_webhook_when_wrong_passphrase_then_401_nothing_recorded(handler: Any, aws: Aws) -> None:
-    status, answer = _post(handler, json.dumps(alert_body(passphrase="nope", timestamp="2024-01-01T12:03:00Z")))
+    status, answer = _post(
+        handler, json.dumps(alert_body(passphrase="nope", timestamp="2024-01-01T12:03:00Z"))
+    )
 
-    assert status == 401 and "signal_id" not in answer
+    assert status == 401
+    assert "signal_id" not in answer
     assert _queued(aws) == []
 
 
@@ -81,18 +88,24 @@ def test_webhook_when_invalid_then_422_field_errors_recorded_rejected(handler: A
     assert status == 422
     assert answer["errors"] == [{"field": "stopLoss", "message": "Field required"}]
     item = _item(aws, answer["signal_id"])
-    assert item is not None and item["status"]["S"] == "REJECTED" and item["reject_reason"]["S"] == "INVALID_ALERT"
+    assert item is not None
+    assert item["status"]["S"] == "REJECTED"
+    assert item["reject_reason"]["S"] == "INVALID_ALERT"
     assert _queued(aws) == []
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    pytest.param("x" * 20_000, 413, id="too-large"),
-    pytest.param("BUY AAPL", 400, id="not-json"),
-    pytest.param(b"\xff\xfe\x00", 400, id="binary-base64"),
-    pytest.param("", 400, id="empty"),
-])
-def test_webhook_when_body_unusable_then_4xx_never_500(handler: Any, aws: Aws, body: str | bytes,
-                                                       expected: int) -> None:
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param("x" * 20_000, 413, id="too-large"),
+        pytest.param("BUY AAPL", 400, id="not-json"),
+        pytest.param(b"\xff\xfe\x00", 400, id="binary-base64"),
+        pytest.param("", 400, id="empty"),
+    ],
+)
+def test_webhook_when_body_unusable_then_4xx_never_500(
+    handler: Any, aws: Aws, body: str | bytes, expected: int
+) -> None:
     status, answer = _post(handler, body)
 
     assert status == expected

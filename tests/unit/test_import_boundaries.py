@@ -26,8 +26,15 @@ def test_webhook_handler_import_loads_no_pandas_numpy_talib_alpaca_or_opensearch
     assert loaded.isdisjoint(HEAVY), loaded & set(HEAVY)
 
 
-@pytest.mark.parametrize("module", ["tradepipe.domain.sizing", "tradepipe.domain.parsing",
-                                    "tradepipe.domain.status", "tradepipe.domain.signal_id"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "tradepipe.domain.sizing",
+        "tradepipe.domain.parsing",
+        "tradepipe.domain.status",
+        "tradepipe.domain.signal_id",
+    ],
+)
 def test_domain_imports_no_aws_broker_search_or_powertools(module: str) -> None:
     loaded = _modules_after_import(module)
 

@@ -22,8 +22,13 @@ from tradepipe.domain.model import SignalStatus
 
 @pytest.fixture
 def deps() -> IntakeDeps:
-    return IntakeDeps(secrets=StaticPassphrases(default=PASSPHRASE, other="second secret"),
-                      store=MemorySignalStore(), queue=MemoryQueue(), clock=FixedClock(), dedupe_ttl_s=3600)
+    return IntakeDeps(
+        secrets=StaticPassphrases(default=PASSPHRASE, other="second secret"),
+        store=MemorySignalStore(),
+        queue=MemoryQueue(),
+        clock=FixedClock(),
+        dedupe_ttl_s=3600,
+    )
 
 
 def _raw(body: object) -> bytes:
@@ -36,7 +41,8 @@ def test_accept_alert_when_valid_then_recorded_enqueued_and_202(deps: IntakeDeps
     assert isinstance(result, Accepted)
     assert intake_response(result) == (202, {"signal_id": result.signal_id, "status": "accepted"})
     item = deps.store.get(result.signal_id)
-    assert item is not None and item.status is SignalStatus.ENQUEUED
+    assert item is not None
+    assert item.status is SignalStatus.ENQUEUED
     assert [m.signal.signal_id for m in deps.queue.sent] == [result.signal_id]  # type: ignore[attr-defined]
 
 
@@ -44,7 +50,8 @@ def test_accept_alert_when_repeated_then_duplicate_with_same_id_and_one_enqueue(
     first = accept_alert(_raw(alert_body()), deps)
     second = accept_alert(_raw(alert_body()), deps)
 
-    assert isinstance(second, Duplicate) and second.signal_id == first.signal_id  # type: ignore[union-attr]
+    assert isinstance(second, Duplicate)
+    assert second.signal_id == first.signal_id
     assert intake_response(second)[0] == 200
     assert len(deps.queue.sent) == 1  # type: ignore[attr-defined]
 
@@ -88,7 +95,9 @@ def test_accept_alert_when_invalid_then_422_recorded_rejected_never_enqueued(dep
     assert status == 422
     assert {e["field"] for e in body["errors"]} == {"stopLoss", "entryPrice"}
     item = deps.store.get(result.signal_id)
-    assert item is not None and item.status is SignalStatus.REJECTED and item.reject_reason == "INVALID_ALERT"
+    assert item is not None
+    assert item.status is SignalStatus.REJECTED
+    assert item.reject_reason == "INVALID_ALERT"
     assert PASSPHRASE not in item.model_dump_json()
     assert deps.queue.sent == []  # type: ignore[attr-defined]
 
@@ -97,7 +106,9 @@ def test_accept_alert_when_same_invalid_alert_twice_then_one_record(deps: Intake
     a = accept_alert(_raw(alert_body(stopLoss=None)), deps)
     b = accept_alert(_raw(alert_body(stopLoss=None)), deps)
 
-    assert isinstance(a, Invalid) and isinstance(b, Invalid) and a.signal_id == b.signal_id
+    assert isinstance(a, Invalid)
+    assert isinstance(b, Invalid)
+    assert a.signal_id == b.signal_id
     assert len(deps.store.items) == 1  # type: ignore[attr-defined]
 
 

@@ -21,26 +21,45 @@ def test_parse_alert_when_standard_payload_then_normalized_signal() -> None:
 
 def test_parse_alert_when_spelled_differently_then_same_signal_id() -> None:
     a = parse_alert(alert_body())
-    b = parse_alert(alert_body(signal="buy", ticker=" aapl ", riskAmount=100, takeProfit="155.00",
-                               timestamp="2024-01-01T13:00:00+01:00", passphrase="another one"))
+    b = parse_alert(
+        alert_body(
+            signal="buy",
+            ticker=" aapl ",
+            riskAmount=100,
+            takeProfit="155.00",
+            timestamp="2024-01-01T13:00:00+01:00",
+            passphrase="another one",
+        )
+    )
 
-    assert isinstance(a, Signal) and isinstance(b, Signal)
+    assert isinstance(a, Signal)
+    assert isinstance(b, Signal)
     assert a.signal_id == b.signal_id
 
 
-@pytest.mark.parametrize("change", [{"timestamp": "2024-01-01T12:05:00Z"}, {"ticker": "MSFT"},
-                                    {"riskAmount": 101}, {"tradingMode": "Production"}, {"strategy": "other"}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"timestamp": "2024-01-01T12:05:00Z"},
+        {"ticker": "MSFT"},
+        {"riskAmount": 101},
+        {"tradingMode": "Production"},
+        {"strategy": "other"},
+    ],
+)
 def test_parse_alert_when_content_differs_then_signal_id_differs(change: dict[str, object]) -> None:
     a, b = parse_alert(alert_body()), parse_alert(alert_body(**change))
 
-    assert isinstance(a, Signal) and isinstance(b, Signal)
+    assert isinstance(a, Signal)
+    assert isinstance(b, Signal)
     assert a.signal_id != b.signal_id
 
 
 def test_parse_alert_when_production_then_live_mode() -> None:
     parsed = parse_alert(alert_body(tradingMode="Production"))
 
-    assert isinstance(parsed, Signal) and parsed.mode is Mode.LIVE
+    assert isinstance(parsed, Signal)
+    assert parsed.mode is Mode.LIVE
 
 
 @pytest.mark.parametrize(

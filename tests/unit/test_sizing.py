@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.unit.builders import signal
-from tradepipe.domain.model import RejectReason, Rejected, Side, Sized
+from tradepipe.domain.model import Rejected, RejectReason, Side, Sized
 from tradepipe.domain.sizing import size_by_risk
 
 
@@ -34,18 +34,66 @@ def test_size_by_risk_when_sides_are_right_then_floor_of_risk_over_distance(
 @pytest.mark.parametrize(
     ("side", "entry", "stop", "target", "risk", "reason", "detail_has"),
     [
-        pytest.param(Side.BUY, "150", "151", None, "100", RejectReason.STOP_WRONG_SIDE, "stop=151",
-                     id="buy-stop-above-entry"),
-        pytest.param(Side.SELL, "150", "149", None, "100", RejectReason.STOP_WRONG_SIDE, "side=SELL",
-                     id="sell-stop-below-entry"),
-        pytest.param(Side.BUY, "150", "149", "149.5", "100", RejectReason.TAKE_PROFIT_WRONG_SIDE,
-                     "take_profit=149.5", id="buy-target-below-entry"),
-        pytest.param(Side.SELL, "150", "151", "150", "100", RejectReason.TAKE_PROFIT_WRONG_SIDE,
-                     "take_profit=150", id="sell-target-at-entry"),
-        pytest.param(Side.BUY, "150", "150", None, "100", RejectReason.ZERO_STOP_DISTANCE, "stop=150",
-                     id="stop-equals-entry"),
-        pytest.param(Side.BUY, "806.19", "794.10", None, "5", RejectReason.SIZE_BELOW_ONE_SHARE, "qty=0",
-                     id="risk-below-one-share"),
+        pytest.param(
+            Side.BUY,
+            "150",
+            "151",
+            None,
+            "100",
+            RejectReason.STOP_WRONG_SIDE,
+            "stop=151",
+            id="buy-stop-above-entry",
+        ),
+        pytest.param(
+            Side.SELL,
+            "150",
+            "149",
+            None,
+            "100",
+            RejectReason.STOP_WRONG_SIDE,
+            "side=SELL",
+            id="sell-stop-below-entry",
+        ),
+        pytest.param(
+            Side.BUY,
+            "150",
+            "149",
+            "149.5",
+            "100",
+            RejectReason.TAKE_PROFIT_WRONG_SIDE,
+            "take_profit=149.5",
+            id="buy-target-below-entry",
+        ),
+        pytest.param(
+            Side.SELL,
+            "150",
+            "151",
+            "150",
+            "100",
+            RejectReason.TAKE_PROFIT_WRONG_SIDE,
+            "take_profit=150",
+            id="sell-target-at-entry",
+        ),
+        pytest.param(
+            Side.BUY,
+            "150",
+            "150",
+            None,
+            "100",
+            RejectReason.ZERO_STOP_DISTANCE,
+            "stop=150",
+            id="stop-equals-entry",
+        ),
+        pytest.param(
+            Side.BUY,
+            "806.19",
+            "794.10",
+            None,
+            "5",
+            RejectReason.SIZE_BELOW_ONE_SHARE,
+            "qty=0",
+            id="risk-below-one-share",
+        ),
     ],
 )
 def test_size_by_risk_when_input_is_unsafe_then_rejected_with_reason(
@@ -71,6 +119,8 @@ def test_size_by_risk_never_over_risks_and_never_divides_by_zero(
     if isinstance(decision, Sized):
         assert decision.qty >= 1
         assert decision.realized_risk <= risk
-        assert decision.realized_risk + decision.risk_per_share > risk  # floor: one more share would over-risk
+        assert (
+            decision.realized_risk + decision.risk_per_share > risk
+        )  # floor: one more share would over-risk
     else:
         assert decision.reason in set(RejectReason)

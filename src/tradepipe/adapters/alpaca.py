@@ -28,7 +28,7 @@ class _TimeoutSession(requests.Session):
         super().__init__()
         self._timeout_s = timeout_s
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self._timeout_s)
         return super().request(*args, **kwargs)
 
@@ -54,6 +54,13 @@ def _to_broker_order(order: Order) -> BrokerOrder:
     )
 
 
+def _as_order(value: object) -> Order:
+    # alpaca-py returns `Order | RawData`; the client is built without raw_data, so it is always an Order.
+    if not isinstance(value, Order):
+        raise TypeError(f"unexpected alpaca-py result {type(value).__name__}")
+    return value
+
+
 class AlpacaBroker:
     def __init__(
         self,
@@ -64,9 +71,7 @@ class AlpacaBroker:
         timeout_s: float = 5.0,
     ) -> None:
         self.mode = mode
-        self._client = TradingClient(
-            api_key, secret_key, paper=mode is Mode.PAPER, url_override=url_override
-        )
+        self._client = TradingClient(api_key, secret_key, paper=mode is Mode.PAPER, url_override=url_override)
         # Retries belong to the queue and the executor's lookup-before-resubmit, not to a blind loop
         # inside the client that sleeps 3 s per try.
         self._client._retry = 0
@@ -79,8 +84,7 @@ class AlpacaBroker:
             if exc.status_code == 404:
                 return None
             raise
-        assert isinstance(order, Order)
-        return _to_broker_order(order)
+        return _to_broker_order(_as_order(order))
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         request = MarketOrderRequest(
@@ -108,5 +112,4 @@ class AlpacaBroker:
                 if existing is not None:
                     return existing
             raise BrokerRejected(code, message) from None
-        assert isinstance(order, Order)
-        return _to_broker_order(order)
+        return _to_broker_order(_as_order(order))

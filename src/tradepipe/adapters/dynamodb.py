@@ -125,7 +125,9 @@ class DynamoOrderStore:
         return True
 
     def get(self, client_order_id: str) -> OrderItem | None:
-        found = self._table.get_item(Key={"client_order_id": client_order_id}, ConsistentRead=True).get("Item")
+        found = self._table.get_item(Key={"client_order_id": client_order_id}, ConsistentRead=True).get(
+            "Item"
+        )
         return None if found is None else OrderItem.model_validate(found)
 
     def update(self, client_order_id: str, fields: Mapping[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import SecretStr
@@ -49,15 +50,25 @@ class MemorySignalStore:
     def get(self, signal_id: str) -> SignalItem | None:
         return self.items.get(signal_id)
 
-    def advance(self, signal_id: str, entry: StatusEntry, allowed_from: frozenset[SignalStatus],
-                fields: Mapping[str, Any] | None = None) -> bool:
+    def advance(
+        self,
+        signal_id: str,
+        entry: StatusEntry,
+        allowed_from: frozenset[SignalStatus],
+        fields: Mapping[str, Any] | None = None,
+    ) -> bool:
         with self._lock:
             item = self.items.get(signal_id)
             if item is None or item.status not in allowed_from:
                 return False
-            self.items[signal_id] = item.model_copy(update={
-                "status": entry.status, "updated_at": entry.at, "history": [*item.history, entry], **(fields or {}),
-            })
+            self.items[signal_id] = item.model_copy(
+                update={
+                    "status": entry.status,
+                    "updated_at": entry.at,
+                    "history": [*item.history, entry],
+                    **(fields or {}),
+                }
+            )
             return True
 
 
@@ -107,8 +118,14 @@ class MemoryBroker:
             raise BrokerRejected("40010001", "client_order_id must be unique")
         now = datetime.now(UTC)
         order = BrokerOrder(
-            broker_order_id=f"b-{len(self.orders) + 1}", client_order_id=intent.client_order_id, status="filled",
-            qty=intent.qty, filled_qty=intent.qty, filled_avg_price=self.fill_price, submitted_at=now, filled_at=now,
+            broker_order_id=f"b-{len(self.orders) + 1}",
+            client_order_id=intent.client_order_id,
+            status="filled",
+            qty=Decimal(intent.qty),
+            filled_qty=Decimal(intent.qty),
+            filled_avg_price=self.fill_price,
+            submitted_at=now,
+            filled_at=now,
         )
         self.orders[intent.client_order_id] = order
         return order

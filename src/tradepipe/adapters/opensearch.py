@@ -17,12 +17,16 @@ def build_client(endpoint: str, auth: str, region: str) -> OpenSearch:
         from requests_aws4auth import AWS4Auth
 
         creds = boto3.Session().get_credentials()
-        aws_auth = AWS4Auth(
-            creds.access_key, creds.secret_key, region, "es", session_token=creds.token
-        )
+        if creds is None:
+            raise RuntimeError("no AWS credentials to sign OpenSearch requests with")
+        aws_auth = AWS4Auth(creds.access_key, creds.secret_key, region, "es", session_token=creds.token)
         return OpenSearch(
-            hosts=[endpoint], http_auth=aws_auth, use_ssl=True, verify_certs=True,
-            connection_class=RequestsHttpConnection, timeout=10,
+            hosts=[endpoint],
+            http_auth=aws_auth,
+            use_ssl=True,
+            verify_certs=True,
+            connection_class=RequestsHttpConnection,
+            timeout=10,
         )
     return OpenSearch(hosts=[endpoint], timeout=10)
 

@@ -45,7 +45,10 @@ def mapping_for(model: type[BaseModel]) -> dict[str, Any]:
 
 def index_templates() -> dict[str, dict[str, Any]]:
     """Composable templates keyed by template name."""
-    pairs = ((resources.SIGNALS_TABLE.index_name, SignalDocument), (resources.ORDERS_TABLE.index_name, ExecutionDocument))
+    pairs = (
+        (resources.SIGNALS_TABLE.index_name, SignalDocument),
+        (resources.ORDERS_TABLE.index_name, ExecutionDocument),
+    )
     return {
         f"tradepipe-{index}": {
             "index_patterns": [f"{index}*"],

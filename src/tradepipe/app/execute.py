@@ -56,8 +56,12 @@ def execute_intent(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
         except BrokerRejected as exc:
             deps.orders.update(
                 intent.client_order_id,
-                {"status": REJECTED, "reject_code": exc.code, "reject_reason": exc.message[:500],
-                 "updated_at": deps.clock.now()},
+                {
+                    "status": REJECTED,
+                    "reject_code": exc.code,
+                    "reject_reason": exc.message[:500],
+                    "updated_at": deps.clock.now(),
+                },
             )
             _reject_signal(intent, RejectReason.BROKER_REJECTED, f"alpaca {exc.code}: {exc.message}", deps)
             return Executed(intent.client_order_id, None, rejected=RejectReason.BROKER_REJECTED)

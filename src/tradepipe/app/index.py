@@ -36,12 +36,15 @@ def to_action(change: TableChange) -> IndexAction | None:
         return IndexAction(_index(resources.SIGNALS_TABLE), signal.signal_id, signal.model_dump(mode="json"))
     if change.table_base_name == resources.ORDERS_TABLE.base_name:
         order = ExecutionDocument.from_item(OrderItem.model_validate(change.new_image))
-        return IndexAction(_index(resources.ORDERS_TABLE), order.client_order_id, order.model_dump(mode="json"))
+        return IndexAction(
+            _index(resources.ORDERS_TABLE), order.client_order_id, order.model_dump(mode="json")
+        )
     return None
 
 
 def _index(spec: resources.TableSpec) -> str:
-    assert spec.index_name is not None
+    if spec.index_name is None:
+        raise ValueError(f"table {spec.base_name} feeds no index")
     return spec.index_name
 
 

@@ -103,7 +103,9 @@ def accept_alert(raw_body: bytes, deps: IntakeDeps) -> IntakeResult:
     return _record_and_enqueue(parsed, now, deps)
 
 
-def _record_invalid(body: dict[str, Any], errors: list[FieldError], now: datetime, deps: IntakeDeps) -> Invalid:
+def _record_invalid(
+    body: dict[str, Any], errors: list[FieldError], now: datetime, deps: IntakeDeps
+) -> Invalid:
     # The id hashes the body without its passphrase, so the same bad alert is one record however often
     # it is sent; the body itself is never stored (it may hold secrets), only the field errors.
     safe = {k: v for k, v in body.items() if k not in ("passphrase", "secret")}
@@ -117,7 +119,9 @@ def _record_invalid(body: dict[str, Any], errors: list[FieldError], now: datetim
         expires_at=_expiry(now, deps.dedupe_ttl_s),
         history=[
             StatusEntry(status=SignalStatus.RECEIVED, at=now),
-            StatusEntry(status=SignalStatus.REJECTED, at=now, reason=RejectReason.INVALID_ALERT, detail=detail),
+            StatusEntry(
+                status=SignalStatus.REJECTED, at=now, reason=RejectReason.INVALID_ALERT, detail=detail
+            ),
         ],
         ticker=body["ticker"].upper()[:12] if isinstance(body.get("ticker"), str) else None,
         strategy=body["strategy"][:64] if isinstance(body.get("strategy"), str) else None,

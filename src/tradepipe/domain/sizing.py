@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
 
-from tradepipe.domain.model import RejectReason, Rejected, Side, Signal, Sized
+from tradepipe.domain.model import Rejected, RejectReason, Side, Signal, Sized
 
 
 def check_exit_sides(signal: Signal) -> Rejected | None:

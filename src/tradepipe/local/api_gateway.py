@@ -38,7 +38,9 @@ class ApiRoute:
         return None if found is None else found.groupdict()
 
 
-def proxy_event(request: Request, body: bytes, route: ApiRoute, path_params: dict[str, str]) -> dict[str, Any]:
+def proxy_event(
+    request: Request, body: bytes, route: ApiRoute, path_params: dict[str, str]
+) -> dict[str, Any]:
     try:
         text, is_b64 = body.decode("utf-8"), False
     except UnicodeDecodeError:
@@ -85,7 +87,9 @@ def build_api(routes: list[ApiRoute], extra_routes: list[Route] | None = None) -
             params = route.match(request.method, request.url.path)
             if params is None:
                 continue
-            if route.loopback_only and (request.client is None or request.client.host not in ("127.0.0.1", "::1")):
+            if route.loopback_only and (
+                request.client is None or request.client.host not in ("127.0.0.1", "::1")
+            ):
                 return JSONResponse({"message": "Forbidden"}, status_code=403)
             body = await request.body()
             event = proxy_event(request, body, route, params)

@@ -78,8 +78,12 @@ def provision(
     sqs = client("sqs", endpoint)
     queues: dict[str, ProvisionedQueue] = {}
     for queue in resources.QUEUES:
-        dlq_url = sqs.create_queue(QueueName=queue.dlq_name(stage), Attributes={"FifoQueue": "true"})["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_url = sqs.create_queue(QueueName=queue.dlq_name(stage), Attributes={"FifoQueue": "true"})[
+            "QueueUrl"
+        ]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         url = sqs.create_queue(
             QueueName=queue.name(stage),
             Attributes={
@@ -95,7 +99,9 @@ def provision(
 
     sm = client("secretsmanager", endpoint)
     sm.create_secret(Name=resources.WEBHOOK_SECRET.name(stage), SecretString=json.dumps(passphrases))
-    sm.create_secret(Name=resources.ALPACA_PAPER_SECRET.name(stage), SecretString=json.dumps(alpaca_paper_keys))
+    sm.create_secret(
+        Name=resources.ALPACA_PAPER_SECRET.name(stage), SecretString=json.dumps(alpaca_paper_keys)
+    )
     return Provisioned(queues=queues, stream_arns=stream_arns)
 
 

@@ -18,8 +18,9 @@ from tradepipe import resources as res
 from tradepipe.contracts.items import SignalItem
 from tradepipe.domain.model import TERMINAL_STATUSES, SignalStatus
 from tradepipe.local.stack import LocalStack
+from tradepipe.settings import get_settings
 
-PASSPHRASE_PLACEHOLDER = "{{passphrase}}"
+PASSPHRASE_PLACEHOLDER = "{{passphrase}}"  # noqa: S105 - a placeholder the demo replaces, not a secret
 
 
 def bundled_alerts() -> Path:
@@ -42,7 +43,9 @@ class DemoReport:
         return not self.unsettled and not self.expectation_mismatches
 
     def rejected_by_reason(self) -> Counter[str]:
-        return Counter(s.reject_reason or "?" for s in self.signals.values() if s.status is SignalStatus.REJECTED)
+        return Counter(
+            s.reject_reason or "?" for s in self.signals.values() if s.status is SignalStatus.REJECTED
+        )
 
     def _example(self, reason: str) -> str:
         detail = next((s.reject_detail for s in self.signals.values() if s.reject_reason == reason), "") or ""
@@ -75,7 +78,9 @@ class DemoReport:
             lines.append(f"  documents in {index:<18}{count:>4}")
         for mismatch in self.expectation_mismatches:
             lines.append(f"  UNEXPECTED: {mismatch}")
-        lines.append("  result: " + ("every signal accounted for" if self.ok else "SOME SIGNALS UNACCOUNTED FOR"))
+        lines.append(
+            "  result: " + ("every signal accounted for" if self.ok else "SOME SIGNALS UNACCOUNTED FOR")
+        )
         return "\n".join(lines)
 
 
@@ -87,8 +92,11 @@ def send_alerts(api_url: str, passphrase: str, path: Path, report: DemoReport) -
             body = row["body"] if isinstance(row["body"], str) else json.dumps(row["body"])
             # TradingView sends text/plain unless the message is valid JSON; exercise both.
             content_type = "text/plain; charset=utf-8" if i % 2 else "application/json"
-            response = http.post("/webhook", content=body.replace(PASSPHRASE_PLACEHOLDER, passphrase).encode(),
-                                 headers={"Content-Type": content_type})
+            response = http.post(
+                "/webhook",
+                content=body.replace(PASSPHRASE_PLACEHOLDER, passphrase).encode(),
+                headers={"Content-Type": content_type},
+            )
             report.sent += 1
             report.by_http_status[response.status_code] += 1
             answer = response.json()
@@ -96,7 +104,9 @@ def send_alerts(api_url: str, passphrase: str, path: Path, report: DemoReport) -
                 signal_ids.add(answer["signal_id"])
             got = {202: "accepted", 200: "duplicate"}.get(response.status_code, str(response.status_code))
             if got != row["expect"]:
-                report.expectation_mismatches.append(f"alert {i + 1} ({row['note']}): {got}, expected {row['expect']}")
+                report.expectation_mismatches.append(
+                    f"alert {i + 1} ({row['note']}): {got}, expected {row['expect']}"
+                )
     return signal_ids
 
 
@@ -117,14 +127,16 @@ def wait_until_settled(signal_ids: set[str], report: DemoReport, timeout_s: floa
 
 
 def count_orders(report: DemoReport) -> None:
-    settings = bootstrap.get_settings()
+    settings = get_settings()
     table = bootstrap.aws_client("dynamodb")
     items = table.scan(TableName=settings.orders_table)["Items"]
     report.orders_recorded = sum(1 for i in items if "broker_order_id" in i)
     report.orders_filled = sum(1 for i in items if i.get("status", {}).get("S") == "filled")
 
 
-def wait_for_documents(search_url: str, expected: dict[str, int], report: DemoReport, timeout_s: float) -> None:
+def wait_for_documents(
+    search_url: str, expected: dict[str, int], report: DemoReport, timeout_s: float
+) -> None:
     client = OpenSearch(hosts=[search_url], timeout=5)
     deadline = time.monotonic() + timeout_s
     while True:
@@ -145,8 +157,10 @@ def run_demo(stack: LocalStack, alerts: Path | None = None, timeout_s: float = 6
     signal_ids = send_alerts(stack.api_url, stack.passphrase, alerts or bundled_alerts(), report)
     wait_until_settled(signal_ids, report, timeout_s)
     count_orders(report)
-    settings = bootstrap.get_settings()
-    order_rows = bootstrap.aws_client("dynamodb").scan(TableName=settings.orders_table, Select="COUNT")["Count"]
+    settings = get_settings()
+    order_rows = bootstrap.aws_client("dynamodb").scan(TableName=settings.orders_table, Select="COUNT")[
+        "Count"
+    ]
     expected: dict[str, Any] = {
         res.SIGNALS_TABLE.index_name or "": len(report.signals),
         res.ORDERS_TABLE.index_name or "": order_rows,

@@ -68,8 +68,16 @@ class SqsEventSource(_Pump):
     """Receive up to `batch_size`, invoke, delete what succeeded; failures reappear after the visibility
     timeout and go to the DLQ after maxReceiveCount, as with Lambda's SQS event source."""
 
-    def __init__(self, endpoint: str, queue_url: str, queue_arn: str, handler: Handler, function_name: str,
-                 timeout_s: int, batch_size: int = 10) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        queue_url: str,
+        queue_arn: str,
+        handler: Handler,
+        function_name: str,
+        timeout_s: int,
+        batch_size: int = 10,
+    ) -> None:
         super().__init__(name=f"sqs->{function_name}")
         self._sqs = client("sqs", endpoint)
         self._url, self._arn = queue_url, queue_arn
@@ -78,7 +86,9 @@ class SqsEventSource(_Pump):
 
     def poll_once(self) -> bool:
         messages = self._sqs.receive_message(
-            QueueUrl=self._url, MaxNumberOfMessages=self._batch, WaitTimeSeconds=0,
+            QueueUrl=self._url,
+            MaxNumberOfMessages=self._batch,
+            WaitTimeSeconds=0,
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
         if not messages:
@@ -91,7 +101,10 @@ class SqsEventSource(_Pump):
         for start in range(0, len(done), 10):
             self._sqs.delete_message_batch(
                 QueueUrl=self._url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(done[start : start + 10])
+                ],
             )
         return True
 
@@ -100,8 +113,15 @@ class DynamoStreamEventSource(_Pump):
     """Read every shard of a table's stream in order; on a partial failure, resume at the lowest failed
     sequence number (Lambda's checkpoint behaviour with ReportBatchItemFailures)."""
 
-    def __init__(self, endpoint: str, stream_arn: str, handler: Handler, function_name: str, timeout_s: int,
-                 batch_size: int = 100) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        stream_arn: str,
+        handler: Handler,
+        function_name: str,
+        timeout_s: int,
+        batch_size: int = 100,
+    ) -> None:
         super().__init__(name=f"stream->{function_name}")
         self._streams = client("dynamodbstreams", endpoint)
         self._arn = stream_arn
@@ -129,7 +149,9 @@ class DynamoStreamEventSource(_Pump):
                 failed = self._invoke(records)
                 if failed:
                     next_iterator = self._streams.get_shard_iterator(
-                        StreamArn=self._arn, ShardId=shard_id, ShardIteratorType="AT_SEQUENCE_NUMBER",
+                        StreamArn=self._arn,
+                        ShardId=shard_id,
+                        ShardIteratorType="AT_SEQUENCE_NUMBER",
                         SequenceNumber=min(failed, key=int),
                     )["ShardIterator"]
                     self._stop_event.wait(0.5)
@@ -138,11 +160,17 @@ class DynamoStreamEventSource(_Pump):
         return worked
 
     def _invoke(self, records: list[dict[str, Any]]) -> list[str]:
-        event = {"Records": [
-            {**r, "eventSourceARN": self._arn, "awsRegion": LOCAL_REGION,
-             "dynamodb": _json_safe(r["dynamodb"])}
-            for r in records
-        ]}
+        event = {
+            "Records": [
+                {
+                    **r,
+                    "eventSourceARN": self._arn,
+                    "awsRegion": LOCAL_REGION,
+                    "dynamodb": _json_safe(r["dynamodb"]),
+                }
+                for r in records
+            ]
+        }
         self.invocations += 1
         response = self._handler(event, LocalLambdaContext(self._function, self._timeout)) or {}
         return [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]

@@ -26,8 +26,9 @@ class ThreadedServer:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, name: str = "http") -> None:
         self.host = host
         self.port = port or free_port(host)
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", access_log=False,
-                                lifespan="off")
+        config = uvicorn.Config(
+            app, host=self.host, port=self.port, log_level="warning", access_log=False, lifespan="off"
+        )
         self._server = _QuietServer(config)
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
 

@@ -79,8 +79,13 @@ class LocalStack:
         moto.start()
         self._stoppables.append(moto)
         paper_keys = self._paper_keys()
-        self.provisioned = provision(self.aws_url, cfg.stage, {"default": self.passphrase}, paper_keys,
-                                     visibility_timeout_s=cfg.visibility_timeout_s)
+        self.provisioned = provision(
+            self.aws_url,
+            cfg.stage,
+            {"default": self.passphrase},
+            paper_keys,
+            visibility_timeout_s=cfg.visibility_timeout_s,
+        )
         search = OsmemServer.start(addr=f"{cfg.host}:{cfg.search_port}", freeze=False, japanese=False)
         self._stoppables.append(search)
         if cfg.alpaca == "local":
@@ -90,8 +95,10 @@ class LocalStack:
             broker.start()
             self._stoppables.append(broker)
         self._configure_environment()
-        handlers = {name: importlib.import_module(f"functions.{name}.handler").lambda_handler
-                    for name in ("webhook", "risk", "executor", "indexer")}
+        handlers = {
+            name: importlib.import_module(f"functions.{name}.handler").lambda_handler
+            for name in ("webhook", "risk", "executor", "indexer")
+        }
         self._start_api(handlers)
         self._start_event_sources(handlers)
         return self
@@ -103,14 +110,14 @@ class LocalStack:
         return new_paper_keys()
 
     def _configure_environment(self) -> None:
-        assert self.provisioned is not None
+        provisioned = self._require_provisioned()
         cfg = self.config
         env = {
             "TRADEPIPE_STAGE": cfg.stage,
             "TRADEPIPE_REGION": "us-east-1",
             "TRADEPIPE_AWS_ENDPOINT_URL": self.aws_url,
-            "TRADEPIPE_SIGNALS_QUEUE_URL": self.provisioned.queues[resources.SIGNALS_QUEUE.base_name].url,
-            "TRADEPIPE_INTENTS_QUEUE_URL": self.provisioned.queues[resources.INTENTS_QUEUE.base_name].url,
+            "TRADEPIPE_SIGNALS_QUEUE_URL": provisioned.queues[resources.SIGNALS_QUEUE.base_name].url,
+            "TRADEPIPE_INTENTS_QUEUE_URL": provisioned.queues[resources.INTENTS_QUEUE.base_name].url,
             "TRADEPIPE_OPENSEARCH_ENDPOINT": self.search_url,
             "TRADEPIPE_OPENSEARCH_AUTH": "none",
             "TRADEPIPE_SECRET_MAX_AGE_S": "5",
@@ -134,21 +141,45 @@ class LocalStack:
         brokers.reset()
 
     def _start_api(self, handlers: dict[str, Any]) -> None:
-        routes = [ApiRoute("POST", "/webhook", "webhook", handlers["webhook"], resources.WEBHOOK_FUNCTION.timeout_s)]
+        routes = [
+            ApiRoute("POST", "/webhook", "webhook", handlers["webhook"], resources.WEBHOOK_FUNCTION.timeout_s)
+        ]
         api = ThreadedServer(build_api(routes), self.config.host, self.config.api_port, name="api").start()
         self._stoppables.append(api)
 
+    def _require_provisioned(self) -> Provisioned:
+        if self.provisioned is None:
+            raise RuntimeError("the local stack is not started")
+        return self.provisioned
+
     def _start_event_sources(self, handlers: dict[str, Any]) -> None:
-        assert self.provisioned is not None
-        q = self.provisioned.queues
-        for queue_name, function in ((resources.SIGNALS_QUEUE.base_name, resources.RISK_FUNCTION),
-                                     (resources.INTENTS_QUEUE.base_name, resources.EXECUTOR_FUNCTION)):
-            self.pumps.append(SqsEventSource(self.aws_url, q[queue_name].url, q[queue_name].arn,
-                                             handlers[function.name], function.name, function.timeout_s,
-                                             batch_size=q[queue_name].spec.batch_size))
-        for stream_arn in self.provisioned.stream_arns.values():
-            self.pumps.append(DynamoStreamEventSource(self.aws_url, stream_arn, handlers["indexer"], "indexer",
-                                                      resources.INDEXER_FUNCTION.timeout_s))
+        provisioned = self._require_provisioned()
+        q = provisioned.queues
+        for queue_name, function in (
+            (resources.SIGNALS_QUEUE.base_name, resources.RISK_FUNCTION),
+            (resources.INTENTS_QUEUE.base_name, resources.EXECUTOR_FUNCTION),
+        ):
+            self.pumps.append(
+                SqsEventSource(
+                    self.aws_url,
+                    q[queue_name].url,
+                    q[queue_name].arn,
+                    handlers[function.name],
+                    function.name,
+                    function.timeout_s,
+                    batch_size=q[queue_name].spec.batch_size,
+                )
+            )
+        for stream_arn in provisioned.stream_arns.values():
+            self.pumps.append(
+                DynamoStreamEventSource(
+                    self.aws_url,
+                    stream_arn,
+                    handlers["indexer"],
+                    "indexer",
+                    resources.INDEXER_FUNCTION.timeout_s,
+                )
+            )
         for pump in self.pumps:
             pump.start()
 
