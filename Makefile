@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help demo test test-unit test-integration test-e2e test-infra lint synth nag bench local clean
+.PHONY: help install demo test test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -44,10 +44,16 @@ test-infra: $(STAMP) ## CDK template assertions
 lint: $(STAMP) ## ruff + mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy src functions
+	$(VENV)/bin/mypy src functions infra
 
-synth: $(STAMP) ## synthesize the CDK app offline into cdk.out/
+synth: $(STAMP) ## synthesize the CDK app offline into cdk.out/ (cdk-nag AwsSolutions on)
 	$(PY) infra/app.py
+
+nag: $(STAMP) ## synth with cdk-nag and CloudFormation template validation; fails on any finding
+	$(PY) infra/app.py -c validate=true
+
+layers: $(STAMP) ## build the Lambda layers for arm64 / Python 3.12 from binary wheels (needs PyPI)
+	$(PY) infra/build_layers.py
 
 bench: $(STAMP) ## benchmarks: p50/p99 and throughput
 	$(PY) -m benchmarks

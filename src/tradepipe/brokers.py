@@ -27,6 +27,8 @@ def _broker(mode: Mode) -> AlpacaBroker | None:
     if raw is None:
         return None
     keys = AlpacaKeys.model_validate(raw)
+    if keys.api_key.get_secret_value() in ("", "SET_ME"):
+        return None  # the deployed placeholder: no credentials until an operator sets them
     return AlpacaBroker(
         mode,
         keys.api_key.get_secret_value(),

@@ -1,0 +1,127 @@
+"""Stage settings for the infra, read from cdk.json context `tradepipe:stages` and validated loudly.
+
+The functions' runtime settings live in `tradepipe.settings`; this model only covers what the CDK app
+decides per stage (names, retention, capacity, thresholds). A typo in cdk.json fails synth with the path of
+the bad field instead of deploying a default.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tradepipe import resources
+
+STAGES_CONTEXT_KEY = "tradepipe:stages"
+STAGE_CONTEXT_KEY = "stage"
+DEFAULT_STAGE = "dev"
+
+# The values CloudWatch Logs accepts for RetentionInDays.
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+
+class ConfigError(ValueError):
+    """cdk.json context is missing or invalid; the message names the stage and the field."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApiConfig(_Model):
+    # Stage-wide API Gateway throttling. TradingView sends a handful of alerts a minute; the limits only
+    # cap what a leaked URL can cost.
+    throttle_rate_limit: float = Field(gt=0, le=10_000)
+    throttle_burst_limit: int = Field(gt=0, le=5_000)
+
+
+class SearchConfig(_Model):
+    instance_type: str = Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+\.search$")
+    instance_count: int = Field(ge=1, le=10)
+    volume_size_gb: int = Field(ge=10, le=1024)
+
+    @model_validator(mode="after")
+    def _zone_awareness_needs_even_count(self) -> SearchConfig:
+        # More than one node means two-AZ zone awareness, which needs an even data node count.
+        if self.instance_count > 1 and self.instance_count % 2:
+            raise ValueError(f"instance_count={self.instance_count}: use 1, or an even count for two AZs")
+        return self
+
+    @property
+    def zone_awareness(self) -> bool:
+        return self.instance_count > 1
+
+
+class AlarmConfig(_Model):
+    """Thresholds for PipelineAlarms (a later issue); validated now so cdk.json stays honest."""
+
+    dlq_visible_messages: int = Field(ge=1)
+    function_error_rate_percent: float = Field(gt=0, le=100)
+    webhook_5xx_per_5_minutes: int = Field(ge=1)
+
+
+class StageConfig(_Model):
+    stage: str = Field(pattern=r"^[a-z][a-z0-9]{1,11}$")
+    name_prefix: str
+    log_retention_days: int
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # RETAIN tables, secrets, the search domain and log groups on stack deletion (prod), or DESTROY (dev).
+    retain_data: bool
+    # Sets TRADEPIPE_LIVE_TRADING_ENABLED and whether the executor may read the live Alpaca secret.
+    live_trading_allowed: bool
+    api: ApiConfig
+    opensearch: SearchConfig
+    alarms: AlarmConfig
+    # Optional pinning of the stack's environment; None keeps the template environment-agnostic.
+    account: str | None = Field(default=None, pattern=r"^\d{12}$")
+    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _known_retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"{value} is not a CloudWatch Logs retention; pick one of {sorted(LOG_RETENTION_DAYS)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _prefix_matches_resources(self) -> StageConfig:
+        # Tables, queues and secrets are named by tradepipe.resources; the prefix names everything else
+        # (functions, log groups, API, domain), so both must agree or the stage looks like two stages.
+        expected = resources.SIGNALS_TABLE.name(self.stage).removesuffix(
+            f"-{resources.SIGNALS_TABLE.base_name}"
+        )
+        if self.name_prefix != expected:
+            raise ValueError(
+                f"name_prefix={self.name_prefix!r} must be {expected!r} (see tradepipe.resources)"
+            )
+        # The OpenSearch domain is named f"{prefix}-search" and domain names allow 28 characters.
+        if not re.fullmatch(r"[a-z][a-z0-9-]{2,20}", self.name_prefix):
+            raise ValueError(
+                f"name_prefix={self.name_prefix!r} must be 3-21 lowercase letters, digits or '-'"
+            )
+        return self
+
+
+def load_stage_config(context: dict[str, Any], stage: str | None = None) -> StageConfig:
+    """Validate the chosen stage's settings from the CDK context (cdk.json plus `-c` overrides)."""
+    chosen = stage or str(context.get(STAGE_CONTEXT_KEY) or DEFAULT_STAGE)
+    stages = context.get(STAGES_CONTEXT_KEY)
+    if not isinstance(stages, dict) or not stages:
+        raise ConfigError(f"cdk.json context {STAGES_CONTEXT_KEY!r} is missing or not an object")
+    if chosen not in stages:
+        raise ConfigError(f"unknown stage {chosen!r}: {STAGES_CONTEXT_KEY} defines {sorted(stages)}")
+    raw = stages[chosen]
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{STAGES_CONTEXT_KEY}.{chosen} must be an object")
+    if "stage" in raw:
+        raise ConfigError(f"{STAGES_CONTEXT_KEY}.{chosen}: the stage name is the key, not a field")
+    try:
+        return StageConfig.model_validate({"stage": chosen, **raw})
+    except ValidationError as exc:
+        raise ConfigError(f"{STAGES_CONTEXT_KEY}.{chosen} is invalid:\n{exc}") from exc

@@ -1,0 +1,107 @@
+"""WebhookApi: the REST API TradingView posts alerts to."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.constructs._common import acknowledge, log_retention, removal_policy
+
+
+class WebhookApi(Construct):
+    """`POST /webhook` -> webhook function (Lambda proxy). Later: `POST /webhook/{token}`, `GET /signals/...`.
+
+    Authentication happens in the function: TradingView can neither sign requests nor send custom
+    headers, so the passphrase travels in the alert body and is checked against the webhook secret.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, webhook: lambda_.IFunction
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=log_retention(config),
+            removal_policy=removal_policy(config),
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=f"{config.name_prefix}-api",
+            description="TradingView webhook intake",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Access and execution logs need the account-level API Gateway CloudWatch role. It is one
+            # setting per account and region, shared by stages: keep it when a stack is deleted.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=config.stage,
+                throttling_rate_limit=config.api.throttle_rate_limit,
+                throttling_burst_limit=config.api.throttle_burst_limit,
+                tracing_enabled=True,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+                # Execution logs at ERROR only; data tracing would log request bodies, which hold the
+                # passphrase.
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+            ),
+        )
+        webhook_resource = self.api.root.add_resource("webhook")
+        self.webhook_method = webhook_resource.add_method(
+            "POST",
+            apigw.LambdaIntegration(webhook, proxy=True, allow_test_invoke=False),
+            # Nothing to validate at the edge: the body is text/plain from TradingView and is parsed (and
+            # size-checked) by the function; there are no parameters.
+            authorization_type=apigw.AuthorizationType.NONE,
+        )
+        acknowledge(
+            self.webhook_method,
+            "AwsSolutions-APIG4",
+            "TradingView cannot sign requests or send headers; the function authenticates the passphrase "
+            "in the body against the webhook secret.",
+        )
+        acknowledge(
+            self.webhook_method,
+            "AwsSolutions-COG4",
+            "TradingView cannot obtain Cognito tokens; see AwsSolutions-APIG4.",
+        )
+        acknowledge(
+            self.api.deployment_stage,
+            "AwsSolutions-APIG3",
+            "No WAF yet (~$6/month per stage): stage throttling bounds what a leaked URL costs, and the "
+            "function rejects bodies over WEBHOOK_MAX_BODY_BYTES. A web ACL with a body-size and a "
+            "rate-based rule is planned with the production-infra issue.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG2",
+            "The only route takes a text/plain body that API Gateway models cannot describe (TradingView "
+            "sends free text, sometimes broken JSON); the function parses and bounds it.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The account-level API Gateway logging role needs exactly this AWS-maintained policy.",
+        )
+
+    @property
+    def webhook_url(self) -> str:
+        return self.api.url_for_path("/webhook")

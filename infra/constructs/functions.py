@@ -1,0 +1,178 @@
+"""PipelineFunctions: the four Lambda functions, each with its own role and log group, and their triggers.
+
+    webhook  <- API Gateway (wired in api.py)
+    risk     <- signals FIFO queue
+    executor <- order-intents FIFO queue
+    indexer  <- both tables' DynamoDB streams
+
+Data-access grants are not here: the stack grants where a function meets a table, queue or secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.constructs._common import acknowledge, log_retention, removal_policy
+from infra.constructs.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME, PipelineLayers
+from infra.paths import FUNCTIONS_DIR
+from tradepipe import resources
+
+HANDLER = "handler.lambda_handler"
+# Stream mapping: a poison record is isolated by bisecting, retried a few times, then its position goes to
+# the failure queue and the shard moves on (the table, not the index, is the record of truth).
+INDEXER_BATCH_SIZE = 100
+INDEXER_RETRY_ATTEMPTS = 5
+INDEXER_MAX_BATCHING_WINDOW = Duration.seconds(2)
+
+
+class PipelineFunction(Construct):
+    """One function: its role (nothing attached but its own log group and X-Ray), log group and code."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: resources.FunctionSpec,
+        config: StageConfig,
+        layers: list[lambda_.ILayerVersion],
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        missing = set(spec.environment_keys) - set(environment)
+        if missing:
+            raise ValueError(f"function {spec.name!r} needs environment {sorted(missing)} (resources.py)")
+        function_name = f"{config.name_prefix}-{spec.name}"
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=log_retention(config),
+            removal_policy=removal_policy(config),
+        )
+        # An explicit role instead of the default one: the default attaches AWSLambdaBasicExecutionRole,
+        # which may write to every log group in the account.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"tradepipe {config.stage} {spec.name} function",
+        )
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / spec.name), exclude=ASSET_EXCLUDES),
+            layers=layers,
+            timeout=Duration.seconds(spec.timeout_s),
+            memory_size=spec.memory_mb,
+            tracing=lambda_.Tracing.ACTIVE,
+            role=self.role,
+            log_group=self.log_group,
+            environment=dict(environment),
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions "
+            "(added by tracing=ACTIVE).",
+        )
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            "The runtime is pinned to the Python version the dependency layers are built for (cp312 wheels, "
+            "infra/layer_specs.py); bump the runtime and the layer builds together.",
+        )
+
+
+class PipelineFunctions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        layers: PipelineLayers,
+        signals_queue: sqs.IQueue,
+        intents_queue: sqs.IQueue,
+        streamed_tables: list[dynamodb.Table],
+        stream_failure_queue: sqs.IQueue,
+        search_endpoint: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        common = {
+            "TRADEPIPE_STAGE": config.stage,
+            "TRADEPIPE_REGION": Stack.of(self).region,
+            "TRADEPIPE_LIVE_TRADING_ENABLED": "true" if config.live_trading_allowed else "false",
+            "POWERTOOLS_METRICS_NAMESPACE": resources.METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": config.log_level,
+        }
+        own: dict[str, dict[str, str]] = {
+            resources.WEBHOOK_FUNCTION.name: {"TRADEPIPE_SIGNALS_QUEUE_URL": signals_queue.queue_url},
+            resources.RISK_FUNCTION.name: {"TRADEPIPE_INTENTS_QUEUE_URL": intents_queue.queue_url},
+            resources.EXECUTOR_FUNCTION.name: {},
+            resources.INDEXER_FUNCTION.name: {
+                "TRADEPIPE_OPENSEARCH_ENDPOINT": f"https://{search_endpoint}",
+                "TRADEPIPE_OPENSEARCH_AUTH": "sigv4",
+            },
+        }
+        self.by_name: dict[str, PipelineFunction] = {}
+        for spec in resources.FUNCTIONS:
+            self.by_name[spec.name] = PipelineFunction(
+                self,
+                spec.name.capitalize(),
+                spec=spec,
+                config=config,
+                layers=layers.for_function(spec.name),
+                environment={**common, "POWERTOOLS_SERVICE_NAME": spec.name, **own[spec.name]},
+            )
+        self.webhook = self.by_name[resources.WEBHOOK_FUNCTION.name].function
+        self.risk = self.by_name[resources.RISK_FUNCTION.name].function
+        self.executor = self.by_name[resources.EXECUTOR_FUNCTION.name].function
+        self.indexer = self.by_name[resources.INDEXER_FUNCTION.name].function
+
+        # FIFO queue -> function. Partial batch responses: one failed ticker group does not redeliver the
+        # others. (FIFO event sources take no batching window.) The mapping grants the consume actions.
+        for function, queue, queue_spec in (
+            (self.risk, signals_queue, resources.SIGNALS_QUEUE),
+            (self.executor, intents_queue, resources.INTENTS_QUEUE),
+        ):
+            function.add_event_source(
+                event_sources.SqsEventSource(
+                    queue, batch_size=queue_spec.batch_size, report_batch_item_failures=True
+                )
+            )
+
+        for table in streamed_tables:
+            self.indexer.add_event_source(
+                event_sources.DynamoEventSource(
+                    table,
+                    starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                    batch_size=INDEXER_BATCH_SIZE,
+                    max_batching_window=INDEXER_MAX_BATCHING_WINDOW,
+                    bisect_batch_on_error=True,
+                    retry_attempts=INDEXER_RETRY_ATTEMPTS,
+                    report_batch_item_failures=True,
+                    on_failure=event_sources.SqsDlq(stream_failure_queue),
+                )
+            )
+        acknowledge(
+            self.by_name[resources.INDEXER_FUNCTION.name].role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "dynamodb:ListStreams (added by the stream event source) has no resource-level permissions; "
+            "X-Ray likewise.",
+        )

@@ -1,0 +1,41 @@
+"""TradeTables: one DynamoDB table per `tradepipe.resources.TABLES` spec."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.constructs._common import removal_policy
+from tradepipe import resources
+
+
+class TradeTables(Construct):
+    """Signals and orders. Streams (new and old images) feed the indexer; PITR guards against bad writes."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.by_spec: dict[str, dynamodb.Table] = {}
+        for spec in resources.TABLES:
+            self.by_spec[spec.logical_id] = dynamodb.Table(
+                self,
+                spec.logical_id,
+                table_name=spec.name(config.stage),
+                partition_key=dynamodb.Attribute(name=spec.partition_key, type=dynamodb.AttributeType.STRING),
+                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
+                stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if spec.stream else None,
+                time_to_live_attribute=spec.ttl_attribute,
+                encryption=dynamodb.TableEncryption.AWS_MANAGED,
+                removal_policy=removal_policy(config),
+                deletion_protection=config.retain_data,
+            )
+        self.signals = self.by_spec[resources.SIGNALS_TABLE.logical_id]
+        self.orders = self.by_spec[resources.ORDERS_TABLE.logical_id]
+
+    @property
+    def streamed(self) -> list[dynamodb.Table]:
+        """Tables whose stream the indexer reads, in resources.TABLES order."""
+        return [self.by_spec[spec.logical_id] for spec in resources.TABLES if spec.stream and spec.index_name]

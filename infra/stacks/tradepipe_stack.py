@@ -1,0 +1,116 @@
+"""TradepipeStack: composes the constructs and grants where two of them meet. No resource is defined here.
+
+POST /webhook -> webhook -> signals.fifo -> risk -> order-intents.fifo -> executor -> Alpaca
+                    |                        |                             |
+                    +---- signals table <----+------ orders table <--------+
+                                 \\____ streams ____/
+                                           v
+                                        indexer -> OpenSearch
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.constructs._common import acknowledge
+from infra.constructs.api import WebhookApi
+from infra.constructs.functions import PipelineFunctions
+from infra.constructs.layers import PipelineLayers
+from infra.constructs.queues import SignalQueues
+from infra.constructs.search import SearchDomain
+from infra.constructs.secrets import TradingSecrets
+from infra.constructs.tables import TradeTables
+
+# Least privilege per use case, in trading terms (see tradepipe.ports).
+RECORD_SIGNAL = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem")  # record_new, get, advance
+ADVANCE_SIGNAL = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # get, advance
+RECORD_ORDER = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem")  # record_intent, get, update
+
+
+class TradepipeStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        require_layers: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        Tags.of(self).add("project", "tradepipe")
+        Tags.of(self).add("stage", config.stage)
+
+        self.tables = TradeTables(self, "Tables", config=config)
+        self.queues = SignalQueues(self, "Queues", config=config)
+        self.secrets = TradingSecrets(self, "Secrets", config=config)
+        self.search = SearchDomain(self, "Search", config=config)
+        self.layers = PipelineLayers(self, "Layers", config=config, require_built=require_layers)
+        self.functions = PipelineFunctions(
+            self,
+            "Functions",
+            config=config,
+            layers=self.layers,
+            signals_queue=self.queues.signals,
+            intents_queue=self.queues.intents,
+            streamed_tables=self.tables.streamed,
+            stream_failure_queue=self.queues.indexer_failures,
+            search_endpoint=self.search.endpoint,
+        )
+        self.api = WebhookApi(self, "WebhookApi", config=config, webhook=self.functions.webhook)
+
+        self._grant()
+        self._outputs()
+
+    def _grant(self) -> None:
+        fn = self.functions
+        signals, orders = self.tables.signals, self.tables.orders
+
+        # webhook: record the signal (dedupe by conditional put), enqueue it, read the passphrases.
+        _grant_table(signals, fn.webhook, RECORD_SIGNAL)
+        self.queues.signals.grant_send_messages(fn.webhook)
+        self.secrets.webhook.grant_read(fn.webhook)
+
+        # risk: consumes signals (event source mapping), advances the signal, enqueues the intent.
+        _grant_table(signals, fn.risk, ADVANCE_SIGNAL)
+        self.queues.intents.grant_send_messages(fn.risk)
+
+        # executor: consumes intents (event source mapping), records the order, advances the signal.
+        _grant_table(orders, fn.executor, RECORD_ORDER)
+        _grant_table(signals, fn.executor, ADVANCE_SIGNAL)
+        self.secrets.alpaca_paper.grant_read(fn.executor)
+        # The live keys are readable only where the stage allows live trading: a dev executor cannot
+        # trade real money even if its environment were changed by hand.
+        if self.config.live_trading_allowed:
+            self.secrets.alpaca_live.grant_read(fn.executor)
+
+        # indexer: stream reads come with the event source mappings; writes to the domain here.
+        self.search.grant_indexer(fn.indexer)
+        domain_id = self.get_logical_id(self.search.cfn_domain)
+        acknowledge(
+            self.functions.by_name["indexer"].role,
+            f"AwsSolutions-IAM5[Resource::<{domain_id}.Arn>/*]",
+            "Index and document paths (trading-signals/_doc/<id>, _bulk, templates) are created at run "
+            "time; the grant is scoped to this one domain.",
+        )
+
+    def _outputs(self) -> None:
+        CfnOutput(self, "WebhookUrl", value=self.api.webhook_url, description="TradingView webhook URL")
+        CfnOutput(self, "SearchEndpoint", value=f"https://{self.search.endpoint}")
+        CfnOutput(
+            self,
+            "IndexerRoleArn",
+            value=self.functions.by_name["indexer"].role.role_arn,
+            description="Map this role to an OpenSearch role with write access (fine-grained access control)",
+        )
+
+
+def _grant_table(table: dynamodb.ITable, grantee: iam.IGrantable, actions: tuple[str, ...]) -> None:
+    table.grant(grantee, *actions)

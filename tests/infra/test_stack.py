@@ -1,0 +1,475 @@
+"""The synthesized CloudFormation template, grouped by construct. Synthesized once per stage per session.
+
+cdk-nag runs in every synth (infra/app.py), so these fixtures also fail on an unacknowledged finding.
+Layers are forced to the placeholder so the tests never depend on (or copy) `make layers` output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import CfnElement
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Match, Template
+from constructs import IConstruct
+
+from infra import layer_specs
+from infra.app import build_app, cdk_json_context
+from infra.stacks.tradepipe_stack import TradepipeStack
+from tradepipe import resources
+
+pytestmark = pytest.mark.infra
+
+
+class Synth:
+    def __init__(self, stack: TradepipeStack, template: dict[str, Any], outdir: Path) -> None:
+        self.stack = stack
+        self.raw = template
+        self.template = Template.from_json(template)
+        self.outdir = outdir
+
+    def logical_id(self, construct: IConstruct) -> str:
+        child = construct.node.default_child
+        assert isinstance(child, CfnElement), construct.node.path
+        return self.stack.get_logical_id(child)
+
+    def resources_of(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.raw["Resources"].items() if v["Type"] == cfn_type}
+
+    def function(self, name: str) -> dict[str, Any]:
+        fn = self.stack.functions.by_name[name].function
+        resource: dict[str, Any] = self.raw["Resources"][self.logical_id(fn)]
+        return resource
+
+
+def _synth(tmp_path_factory: pytest.TempPathFactory, stage: str) -> Synth:
+    outdir = tmp_path_factory.mktemp(f"cdk-{stage}")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(layer_specs, "LAYER_BUILD_DIR", outdir / "no-layers-built")
+        app, stack = build_app({**cdk_json_context(), "stage": stage}, outdir=str(outdir))
+        assembly = app.synth()
+    return Synth(stack, assembly.get_stack_by_name(stack.stack_name).template, outdir)
+
+
+@pytest.fixture(scope="session")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return _synth(tmp_path_factory, "dev")
+
+
+@pytest.fixture(scope="session")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return _synth(tmp_path_factory, "prod")
+
+
+def _statements(synth: Synth) -> Iterator[tuple[str, dict[str, Any]]]:
+    for logical_id, resource in synth.raw["Resources"].items():
+        props = resource.get("Properties", {})
+        documents = []
+        if resource["Type"] in {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}:
+            documents.append(props["PolicyDocument"])
+        if resource["Type"] == "AWS::IAM::Role":
+            documents.extend(p["PolicyDocument"] for p in props.get("Policies", []))
+        for document in documents:
+            for statement in document["Statement"]:
+                yield logical_id, statement
+
+
+def _policy_of(synth: Synth, function_name: str) -> list[dict[str, Any]]:
+    role = synth.stack.functions.by_name[function_name].role
+    role_id = synth.logical_id(role)
+    return [
+        statement
+        for resource in synth.resources_of("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in resource["Properties"]["Roles"]
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statements: list[dict[str, Any]], resource_ref: str) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        if resource_ref in json.dumps(statement["Resource"]):
+            actions = statement["Action"]
+            found.update([actions] if isinstance(actions, str) else actions)
+    return found
+
+
+class TestApi:
+    def test_post_webhook_is_a_lambda_proxy_to_the_webhook_function(self, dev: Synth) -> None:
+        webhook_id = dev.logical_id(dev.stack.functions.webhook)
+        resource_id = dev.logical_id(dev.stack.api.webhook_method.resource)
+        dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "webhook"})
+        (method,) = dev.resources_of("AWS::ApiGateway::Method").values()
+        props = method["Properties"]
+        assert props["HttpMethod"] == "POST"
+        assert props["ResourceId"] == {"Ref": resource_id}
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+        assert props["Integration"]["IntegrationHttpMethod"] == "POST"
+        assert json.dumps({"Fn::GetAtt": [webhook_id, "Arn"]}) in json.dumps(props["Integration"]["Uri"])
+
+    def test_stage_has_throttling_tracing_and_access_logs(self, dev: Synth) -> None:
+        api = dev.stack.config.api
+        dev.template.has_resource_properties(
+            "AWS::ApiGateway::Stage",
+            {
+                "StageName": "dev",
+                "TracingEnabled": True,
+                "AccessLogSetting": {"DestinationArn": Match.any_value(), "Format": Match.any_value()},
+                "MethodSettings": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "HttpMethod": "*",
+                                "ResourcePath": "/*",
+                                "ThrottlingRateLimit": api.throttle_rate_limit,
+                                "ThrottlingBurstLimit": api.throttle_burst_limit,
+                                "DataTraceEnabled": False,
+                            }
+                        )
+                    ]
+                ),
+            },
+        )
+
+
+class TestQueues:
+    @pytest.mark.parametrize("spec", resources.QUEUES, ids=lambda s: s.base_name)
+    def test_fifo_queue_without_content_dedup_redrives_to_fifo_dlq(self, dev: Synth, spec: Any) -> None:
+        dlq_id = dev.logical_id(dev.stack.queues.dlqs[spec.logical_id])
+        dev.template.has_resource_properties(
+            "AWS::SQS::Queue",
+            {
+                "QueueName": spec.name("dev"),
+                "FifoQueue": True,
+                "ContentBasedDeduplication": False,
+                "VisibilityTimeout": spec.visibility_timeout_s,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+                    "maxReceiveCount": spec.max_receive_count,
+                },
+            },
+        )
+        dev.template.has_resource_properties(
+            "AWS::SQS::Queue",
+            {"QueueName": spec.dlq_name("dev"), "FifoQueue": True, "SqsManagedSseEnabled": True},
+        )
+
+    def test_two_fifo_queues_and_two_fifo_dlqs(self, dev: Synth) -> None:
+        fifo = [q for q in dev.resources_of("AWS::SQS::Queue").values() if q["Properties"].get("FifoQueue")]
+        with_redrive = [q for q in fifo if "RedrivePolicy" in q["Properties"]]
+        assert len(fifo) == 4
+        assert len(with_redrive) == 2
+
+    def test_every_queue_denies_plain_http(self, dev: Synth) -> None:
+        queues = dev.resources_of("AWS::SQS::Queue")
+        policies = dev.resources_of("AWS::SQS::QueuePolicy").values()
+        secured = {
+            ref["Ref"]
+            for policy in policies
+            if '"aws:SecureTransport": "false"' in json.dumps(policy["Properties"]["PolicyDocument"])
+            for ref in policy["Properties"]["Queues"]
+        }
+        assert secured == set(queues)
+
+
+class TestTables:
+    @pytest.mark.parametrize("spec", resources.TABLES, ids=lambda s: s.base_name)
+    def test_table_streams_new_and_old_images_with_pitr(self, dev: Synth, spec: Any) -> None:
+        dev.template.has_resource_properties(
+            "AWS::DynamoDB::Table",
+            {
+                "TableName": spec.name("dev"),
+                "KeySchema": [{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                "SSESpecification": {"SSEEnabled": True},
+            },
+        )
+
+    def test_signals_table_expires_dedupe_records_by_ttl(self, dev: Synth) -> None:
+        dev.template.has_resource_properties(
+            "AWS::DynamoDB::Table",
+            {
+                "TableName": resources.SIGNALS_TABLE.name("dev"),
+                "TimeToLiveSpecification": {
+                    "AttributeName": resources.SIGNALS_TABLE.ttl_attribute,
+                    "Enabled": True,
+                },
+            },
+        )
+
+    def test_dev_tables_are_destroyed_and_prod_tables_retained(self, dev: Synth, prod: Synth) -> None:
+        assert {t["DeletionPolicy"] for t in dev.resources_of("AWS::DynamoDB::Table").values()} == {"Delete"}
+        assert {t["DeletionPolicy"] for t in prod.resources_of("AWS::DynamoDB::Table").values()} == {"Retain"}
+        assert all(
+            t["Properties"]["DeletionProtectionEnabled"]
+            for t in prod.resources_of("AWS::DynamoDB::Table").values()
+        )
+
+
+class TestFunctions:
+    @pytest.mark.parametrize("spec", resources.FUNCTIONS, ids=lambda s: s.name)
+    def test_function_is_arm64_python_with_handler_and_spec_limits(self, dev: Synth, spec: Any) -> None:
+        props = dev.function(spec.name)["Properties"]
+        assert props["Architectures"] == ["arm64"]
+        assert props["Handler"] == "handler.lambda_handler"
+        assert props["Runtime"] == f"python{layer_specs.LAMBDA_PYTHON_VERSION}"
+        assert props["Timeout"] == spec.timeout_s
+        assert props["MemorySize"] == spec.memory_mb
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["FunctionName"] == f"tradepipe-dev-{spec.name}"
+
+    @pytest.mark.parametrize("spec", resources.FUNCTIONS, ids=lambda s: s.name)
+    def test_function_has_its_own_role_and_log_group(self, dev: Synth, spec: Any) -> None:
+        built = dev.stack.functions.by_name[spec.name]
+        props = dev.function(spec.name)["Properties"]
+        assert props["Role"] == {"Fn::GetAtt": [dev.logical_id(built.role), "Arn"]}
+        assert props["LoggingConfig"]["LogGroup"] == {"Ref": dev.logical_id(built.log_group)}
+        dev.template.has_resource_properties(
+            "AWS::Logs::LogGroup",
+            {"LogGroupName": f"/aws/lambda/tradepipe-dev-{spec.name}", "RetentionInDays": 14},
+        )
+
+    def test_common_environment(self, dev: Synth) -> None:
+        for spec in resources.FUNCTIONS:
+            env = dev.function(spec.name)["Properties"]["Environment"]["Variables"]
+            assert env["TRADEPIPE_STAGE"] == "dev"
+            assert env["TRADEPIPE_REGION"] == {"Ref": "AWS::Region"}
+            assert env["TRADEPIPE_LIVE_TRADING_ENABLED"] == "false"
+            assert env["POWERTOOLS_SERVICE_NAME"] == spec.name
+            assert env["POWERTOOLS_METRICS_NAMESPACE"] == resources.METRICS_NAMESPACE
+            assert env["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+
+    def test_queue_urls_and_search_endpoint_go_to_the_functions_that_use_them(self, dev: Synth) -> None:
+        def env(name: str) -> dict[str, Any]:
+            return dict(dev.function(name)["Properties"]["Environment"]["Variables"])
+
+        queues = dev.stack.queues
+        assert env("webhook")["TRADEPIPE_SIGNALS_QUEUE_URL"] == {"Ref": dev.logical_id(queues.signals)}
+        assert env("risk")["TRADEPIPE_INTENTS_QUEUE_URL"] == {"Ref": dev.logical_id(queues.intents)}
+        endpoint = env("indexer")["TRADEPIPE_OPENSEARCH_ENDPOINT"]
+        assert endpoint["Fn::Join"][1][0] == "https://"
+        assert env("indexer")["TRADEPIPE_OPENSEARCH_AUTH"] == "sigv4"
+        assert "TRADEPIPE_OPENSEARCH_ENDPOINT" not in env("webhook")
+
+
+class TestEventSources:
+    @pytest.mark.parametrize(
+        ("function_name", "queue_attr"),
+        [("risk", "signals"), ("executor", "intents")],
+        ids=["risk", "executor"],
+    )
+    def test_fifo_queue_feeds_function_with_partial_batch_failures(
+        self, dev: Synth, function_name: str, queue_attr: str
+    ) -> None:
+        dev.template.has_resource_properties(
+            "AWS::Lambda::EventSourceMapping",
+            {
+                "FunctionName": {"Ref": dev.logical_id(dev.stack.functions.by_name[function_name].function)},
+                "EventSourceArn": {
+                    "Fn::GetAtt": [dev.logical_id(getattr(dev.stack.queues, queue_attr)), "Arn"]
+                },
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "BatchSize": 10,
+            },
+        )
+
+    @pytest.mark.parametrize("spec", resources.TABLES, ids=lambda s: s.base_name)
+    def test_table_stream_feeds_indexer_with_bisect_retries_and_failure_queue(
+        self, dev: Synth, spec: Any
+    ) -> None:
+        table_id = dev.logical_id(dev.stack.tables.by_spec[spec.logical_id])
+        dev.template.has_resource_properties(
+            "AWS::Lambda::EventSourceMapping",
+            {
+                "FunctionName": {"Ref": dev.logical_id(dev.stack.functions.indexer)},
+                "EventSourceArn": {"Fn::GetAtt": [table_id, "StreamArn"]},
+                "StartingPosition": "TRIM_HORIZON",
+                "BisectBatchOnFunctionError": True,
+                "MaximumRetryAttempts": Match.any_value(),
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "DestinationConfig": {
+                    "OnFailure": {
+                        "Destination": {
+                            "Fn::GetAtt": [dev.logical_id(dev.stack.queues.indexer_failures), "Arn"]
+                        }
+                    }
+                },
+            },
+        )
+
+    def test_every_mapping_reports_batch_item_failures(self, dev: Synth) -> None:
+        mappings = dev.resources_of("AWS::Lambda::EventSourceMapping").values()
+        assert len(mappings) == 4
+        assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
+
+
+class TestSearch:
+    def test_domain_is_encrypted_https_only_with_fine_grained_access(self, dev: Synth) -> None:
+        dev.template.has_resource_properties(
+            "AWS::OpenSearchService::Domain",
+            {
+                "EngineVersion": Match.string_like_regexp(r"^OpenSearch_2\.\d+$"),
+                "EncryptionAtRestOptions": {"Enabled": True},
+                "NodeToNodeEncryptionOptions": {"Enabled": True},
+                "DomainEndpointOptions": {
+                    "EnforceHTTPS": True,
+                    "TLSSecurityPolicy": "Policy-Min-TLS-1-2-2019-07",
+                },
+                "AdvancedSecurityOptions": Match.object_like(
+                    {"Enabled": True, "InternalUserDatabaseEnabled": True}
+                ),
+            },
+        )
+
+    def test_domain_policy_admits_http_verbs_on_this_domain_only(self, dev: Synth) -> None:
+        (domain,) = dev.resources_of("AWS::OpenSearchService::Domain").values()
+        (statement,) = domain["Properties"]["AccessPolicies"]["Statement"]
+        assert statement["Action"] == "es:ESHttp*"
+        assert json.dumps(statement["Resource"]).endswith(':domain/tradepipe-dev-search/*"]]}')
+
+    def test_capacity_follows_stage_config(self, dev: Synth, prod: Synth) -> None:
+        for synth in (dev, prod):
+            search = synth.stack.config.opensearch
+            synth.template.has_resource_properties(
+                "AWS::OpenSearchService::Domain",
+                {
+                    "ClusterConfig": Match.object_like(
+                        {
+                            "InstanceType": search.instance_type,
+                            "InstanceCount": search.instance_count,
+                            "ZoneAwarenessEnabled": search.zone_awareness,
+                        }
+                    ),
+                    "EBSOptions": Match.object_like({"VolumeSize": search.volume_size_gb}),
+                },
+            )
+
+    def test_indexer_may_only_use_http_verbs_on_the_domain(self, dev: Synth) -> None:
+        domain_id = dev.logical_id(dev.stack.search.domain)
+        actions = _actions(_policy_of(dev, "indexer"), domain_id)
+        assert actions == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"}
+        for other in ("webhook", "risk", "executor"):
+            assert not _actions(_policy_of(dev, other), domain_id)
+
+
+class TestSecrets:
+    def test_three_named_secrets_plus_the_search_master_user(self, dev: Synth) -> None:
+        names = [
+            s["Properties"].get("Name") for s in dev.resources_of("AWS::SecretsManager::Secret").values()
+        ]
+        for spec in resources.SECRETS:
+            assert spec.name("dev") in names
+        assert len(names) == len(resources.SECRETS) + 1
+
+    def test_webhook_secret_is_generated_under_default(self, dev: Synth) -> None:
+        dev.template.has_resource_properties(
+            "AWS::SecretsManager::Secret",
+            {
+                "Name": resources.WEBHOOK_SECRET.name("dev"),
+                "GenerateSecretString": Match.object_like(
+                    {"SecretStringTemplate": "{}", "GenerateStringKey": "default"}
+                ),
+            },
+        )
+
+
+class TestLayers:
+    def _layer_ids(self, synth: Synth, function_name: str) -> set[str]:
+        return {layer["Ref"] for layer in synth.function(function_name)["Properties"]["Layers"]}
+
+    def test_webhook_gets_core_layer_only(self, dev: Synth) -> None:
+        layers = dev.stack.layers
+        assert self._layer_ids(dev, "webhook") == {dev.logical_id(layers.core)}
+        assert dev.logical_id(layers.talib) not in self._layer_ids(dev, "webhook")
+
+    def test_only_risk_gets_talib_layer(self, dev: Synth) -> None:
+        talib_id = dev.logical_id(dev.stack.layers.talib)
+        holders = [spec.name for spec in resources.FUNCTIONS if talib_id in self._layer_ids(dev, spec.name)]
+        assert holders == ["risk"]
+
+    def test_every_function_gets_core_layer(self, dev: Synth) -> None:
+        core_id = dev.logical_id(dev.stack.layers.core)
+        assert all(core_id in self._layer_ids(dev, spec.name) for spec in resources.FUNCTIONS)
+
+    def test_layers_target_arm64_and_the_function_runtime(self, dev: Synth) -> None:
+        for layer in dev.resources_of("AWS::Lambda::LayerVersion").values():
+            assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+            assert layer["Properties"]["CompatibleRuntimes"] == [f"python{layer_specs.LAMBDA_PYTHON_VERSION}"]
+
+    def test_unbuilt_layers_synthesize_with_a_placeholder_warning(self, dev: Synth) -> None:
+        report = json.loads((dev.outdir / "validation-report.json").read_text())
+        annotations = [
+            violation
+            for plugin in report["pluginReports"]
+            for violation in plugin["violations"]
+            if violation["ruleName"].endswith("tradepipe:layer-placeholder")
+        ]
+        assert len(annotations) == 1
+        assert "make layers" in annotations[0]["description"]
+
+
+class TestIam:
+    def test_no_statement_allows_every_action(self, dev: Synth, prod: Synth) -> None:
+        for synth in (dev, prod):
+            for logical_id, statement in _statements(synth):
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                assert "*" not in actions, logical_id
+                assert not [a for a in actions if a.endswith(":*")], logical_id
+
+    def test_webhook_may_record_signals_enqueue_and_read_its_secret_only(self, dev: Synth) -> None:
+        statements = _policy_of(dev, "webhook")
+        assert _actions(statements, dev.logical_id(dev.stack.tables.signals)) == {
+            "dynamodb:PutItem",
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+        }
+        assert _actions(statements, dev.logical_id(dev.stack.tables.orders)) == set()
+        assert "sqs:SendMessage" in _actions(statements, dev.logical_id(dev.stack.queues.signals))
+        assert _actions(statements, dev.logical_id(dev.stack.queues.intents)) == set()
+        assert "secretsmanager:GetSecretValue" in _actions(
+            statements, dev.logical_id(dev.stack.secrets.webhook)
+        )
+        assert _actions(statements, dev.logical_id(dev.stack.secrets.alpaca_paper)) == set()
+
+    def test_executor_reads_live_keys_only_where_live_trading_is_allowed(self, dev: Synth) -> None:
+        statements = _policy_of(dev, "executor")
+        assert "secretsmanager:GetSecretValue" in _actions(
+            statements, dev.logical_id(dev.stack.secrets.alpaca_paper)
+        )
+        assert not dev.stack.config.live_trading_allowed
+        assert _actions(statements, dev.logical_id(dev.stack.secrets.alpaca_live)) == set()
+
+    def test_no_function_role_uses_a_managed_policy(self, dev: Synth) -> None:
+        for built in dev.stack.functions.by_name.values():
+            role = dev.raw["Resources"][dev.logical_id(built.role)]
+            assert "ManagedPolicyArns" not in role["Properties"]
+
+
+class TestNag:
+    def test_synth_leaves_no_unacknowledged_awssolutions_finding(self, dev: Synth, prod: Synth) -> None:
+        for synth in (dev, prod):
+            report = json.loads((synth.outdir / "validation-report.json").read_text())
+            plugins = {plugin["pluginName"]: plugin for plugin in report["pluginReports"]}
+            assert plugins.get("AwsSolutions", {"violations": []})["violations"] == []
+
+    def test_synth_fails_on_an_unacknowledged_finding(self, tmp_path: Path) -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(layer_specs, "LAYER_BUILD_DIR", tmp_path / "no-layers-built")
+            app, stack = build_app({**cdk_json_context(), "stage": "dev"}, outdir=str(tmp_path))
+        sqs.Queue(stack, "Careless", encryption=sqs.QueueEncryption.UNENCRYPTED)
+
+        with pytest.raises(RuntimeError, match="ValidationFailed"):
+            app.synth()
+
+        report = json.loads((tmp_path / "validation-report.json").read_text())
+        (nag,) = [plugin for plugin in report["pluginReports"] if plugin["pluginName"] == "AwsSolutions"]
+        assert {v["ruleName"] for v in nag["violations"]} >= {"AwsSolutions-SQS3", "AwsSolutions-SQS4"}
