@@ -1,5 +1,8 @@
 """Writes src/tradepipe/data/demo_alerts.jsonl: the demo's alerts, priced from the paper broker's bundled
-real bars (closes of 2013-03-01, Quandl WIKI via bokeh-sampledata). Run once; the output is committed."""
+real bars (closes of 2013-03-01, Quandl WIKI via bokeh-sampledata). Run once; the output is committed.
+
+Placeholders the demo fills at send time: {{passphrase}} (the local stack's) and {{timenow}} (one instant
+per run, so repeats stay exact repeats). Any other {{...}} is left in on purpose."""
 
 from __future__ import annotations
 
@@ -8,13 +11,13 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "src/tradepipe/data/demo_alerts.jsonl"
 PRICES = {"AAPL": 430.47, "MSFT": 27.95, "IBM": 202.91, "GOOG": 806.19, "FB": 27.78}
-PASS = "{{passphrase}}"  # replaced by the demo with the local stack's passphrase at send time
+PASS = "{{passphrase}}"
+NOW = "{{timenow}}"
 
 
 def alert(
     ticker: str,
     side: str,
-    minute: int,
     risk: float = 100.0,
     stop_pct: float = 0.01,
     rr: float = 2.0,
@@ -34,12 +37,16 @@ def alert(
         "entryPrice": entry,
         "stopLoss": stop,
         "takeProfit": target,
-        "timestamp": f"2013-03-01T15:{minute:02d}:00Z",
+        "timestamp": NOW,
         "strategy": strategy,
         "timeframe": "5m",
     }
     body.update(over)
     return body
+
+
+def without(body: dict[str, object], key: str) -> dict[str, object]:
+    return {k: v for k, v in body.items() if k != key}
 
 
 def main() -> None:
@@ -48,73 +55,158 @@ def main() -> None:
     def add(note: str, body: object, expect: str) -> None:
         rows.append({"note": note, "expect": expect, "body": body})
 
-    # Valid entries that fill: one position per ticker and strategy family.
-    valid = [
-        alert("AAPL", "BUY", 0, risk=250),
-        alert("MSFT", "BUY", 1, risk=60, stop_pct=0.02),
-        alert("IBM", "SELL", 2, risk=150),
-        alert("GOOG", "BUY", 3, risk=400, stop_pct=0.015),
-        alert("FB", "SELL", 4, risk=50, stop_pct=0.03),
+    # A. Entries that fill, one per ticker.
+    entries = [
+        alert("AAPL", "BUY", risk=250),
+        alert("MSFT", "BUY", risk=60, stop_pct=0.02),
+        alert("IBM", "SELL", risk=150),
+        alert("GOOG", "BUY", risk=400, stop_pct=0.015),
+        alert("FB", "SELL", risk=50, stop_pct=0.03),
     ]
-    for body in valid:
-        add(f"valid {body['signal']} {body['ticker']}", body, "accepted")
-    # Exact repeats (TradingView re-fires, a user double-clicks): 200 duplicate, never a second order.
-    for body in valid + valid[:3]:
+    for body in entries:
+        add(f"entry {body['signal']} {body['ticker']}", body, "accepted")
+    # B. Exact repeats (TradingView re-fires, a double click): 200 duplicate, never a second order.
+    for body in entries + entries[:3]:
         add(f"repeat of {body['signal']} {body['ticker']}", body, "duplicate")
-    # Same alert, other spellings: lower-case side, integer price, text/plain: still the same signal.
-    twin = dict(valid[0], signal="buy", ticker="aapl", riskAmount=250)
-    add("same AAPL alert spelled differently", twin, "duplicate")
-    # Risk rejections (recorded with a reason, no order).
-    add("stop above entry on a BUY", alert("AAPL", "BUY", 10, stopLoss=435.0), "accepted")
-    add("stop below entry on a SELL", alert("MSFT", "SELL", 11, stopLoss=27.5), "accepted")
-    add("take-profit below entry on a BUY", alert("IBM", "BUY", 12, takeProfit=200.0), "accepted")
-    add("take-profit above entry on a SELL", alert("GOOG", "SELL", 13, takeProfit=820.0), "accepted")
-    add("risk too small for one share", alert("GOOG", "BUY", 14, risk=5), "accepted")
-    add("risk too small for one share", alert("AAPL", "SELL", 15, risk=3), "accepted")
-    add("stop equal to entry", alert("FB", "BUY", 16, stopLoss=27.78), "accepted")
-    # Production without live trading enabled: rejected by the executor, never sent to Alpaca.
     add(
-        "live mode while live trading is off", alert("MSFT", "SELL", 17, tradingMode="Production"), "accepted"
+        "same AAPL alert spelled differently",
+        dict(entries[0], signal="buy", ticker="aapl", riskAmount=250),
+        "duplicate",
     )
-    add("live mode while live trading is off", alert("IBM", "BUY", 18, tradingMode="Production"), "accepted")
-    # A symbol the broker does not list: rejected by Alpaca with its code.
-    add("unknown symbol", dict(alert("AAPL", "BUY", 19), ticker="ZZZZ"), "accepted")
-    # Invalid alerts: 422 with field errors, recorded as REJECTED, never enqueued.
-    no_stop = {k: v for k, v in alert("AAPL", "BUY", 20).items() if k != "stopLoss"}
+    # C. Accepted at the door, rejected by the risk stage or the executor, each with a reason.
+    add("stop above entry on a BUY", alert("AAPL", "BUY", stopLoss=435.0, strategy="c1"), "accepted")
+    add("stop below entry on a SELL", alert("MSFT", "SELL", stopLoss=27.5, strategy="c2"), "accepted")
+    add("take-profit below entry on a BUY", alert("IBM", "BUY", takeProfit=200.0, strategy="c3"), "accepted")
+    add(
+        "take-profit above entry on a SELL",
+        alert("GOOG", "SELL", takeProfit=820.0, strategy="c4"),
+        "accepted",
+    )
+    add("risk too small for one share", alert("GOOG", "BUY", risk=5, strategy="c5"), "accepted")
+    add("risk too small for one share", alert("AAPL", "SELL", risk=3, strategy="c6"), "accepted")
+    add("stop equal to entry", alert("FB", "BUY", stopLoss=27.78, strategy="c7"), "accepted")
+    add(
+        "live mode while live trading is off",
+        alert("MSFT", "SELL", tradingMode="Production", strategy="c8"),
+        "accepted",
+    )
+    add(
+        "live mode while live trading is off",
+        alert("IBM", "BUY", tradingMode="live", strategy="c9"),
+        "accepted",
+    )
+    add(
+        "a symbol Alpaca does not list", dict(alert("AAPL", "BUY", strategy="c10"), ticker="ZZZZ"), "accepted"
+    )
+    # D. Invalid alerts: 422 naming the field, recorded as REJECTED, never enqueued.
+    no_stop = without(alert("AAPL", "BUY", strategy="d1"), "stopLoss")
     add("missing stopLoss", no_stop, "422")
-    add("missing ticker", {k: v for k, v in alert("MSFT", "BUY", 21).items() if k != "ticker"}, "422")
-    add("unknown side", alert("IBM", "BUY", 22, signal="HOLD"), "422")
-    add("negative entry", alert("GOOG", "BUY", 23, entryPrice=-806.19), "422")
-    add("zero risk", alert("FB", "BUY", 24, riskAmount=0), "422")
-    add("price as text", alert("AAPL", "BUY", 25, entryPrice="four hundred"), "422")
-    add("timestamp without zone", alert("MSFT", "BUY", 26, timestamp="2013-03-01 15:26:00"), "422")
-    add("bad mode", alert("IBM", "SELL", 27, tradingMode="Live"), "422")
-    add("ticker with spaces", dict(alert("GOOG", "SELL", 28), ticker="GO OG"), "422")
+    add("missing ticker", without(alert("MSFT", "BUY", strategy="d2"), "ticker"), "422")
+    add("unknown side", alert("IBM", "BUY", signal="HOLD", strategy="d3"), "422")
+    add("negative entry", alert("GOOG", "BUY", entryPrice=-806.19, strategy="d4"), "422")
+    add("zero risk", alert("FB", "BUY", riskAmount=0, strategy="d5"), "422")
+    add("price as text", alert("AAPL", "BUY", entryPrice="four hundred", strategy="d6"), "422")
+    add("timestamp without zone", alert("MSFT", "BUY", timestamp="2013-03-01 15:26:00", strategy="d7"), "422")
+    add("bad mode", alert("IBM", "SELL", tradingMode="Demo", strategy="d8"), "422")
     add("repeat of missing stopLoss", no_stop, "422")
-    # Unauthenticated: 401, not stored.
-    add("wrong passphrase", alert("AAPL", "BUY", 30, passphrase="guess"), "401")
-    add("no passphrase", {k: v for k, v in alert("MSFT", "BUY", 31).items() if k != "passphrase"}, "401")
-    add("wrong passphrase", alert("IBM", "SELL", 32, passphrase=""), "401")
-    # Not JSON at all: 400.
-    add("plain text", "BUY AAPL now", "400")
     add(
-        "NaN from a broken placeholder",
-        '{"passphrase": "' + PASS + '", "signal": "BUY", "entryPrice": NaN}',
-        "400",
+        "the seed's Pine short form (no entry or stop)",
+        {"passphrase": PASS, "signal": "BUY", "ticker": "AAPL", "mode": "Paper", "risk": 100},
+        "422",
     )
-    # More valid entries on a second strategy, later in the session.
-    more = [
-        alert("AAPL", "BUY", 40, risk=120, strategy="mean_reversion"),
-        alert("MSFT", "BUY", 41, risk=40, strategy="mean_reversion", stop_pct=0.015),
-        alert("IBM", "SELL", 42, risk=90, strategy="mean_reversion"),
-        alert("GOOG", "BUY", 43, risk=200, strategy="mean_reversion"),
-        alert("FB", "SELL", 44, risk=30, strategy="mean_reversion", stop_pct=0.02),
-    ]
-    for body in more:
-        add(f"valid {body['signal']} {body['ticker']} mean_reversion", body, "accepted")
-    for body in more:
-        add(f"repeat of {body['signal']} {body['ticker']} mean_reversion", body, "duplicate")
-    add("oversized body", dict(alert("AAPL", "BUY", 50), padding="x" * 17000), "413")
+    add(
+        "placeholder TradingView did not render",
+        alert("GOOG", "SELL", entryPrice="{{close}}", strategy="d9"),
+        "422",
+    )
+    add(
+        "NaN from a broken plot placeholder",
+        json.dumps(alert("FB", "SELL", strategy="d10")).replace('"entryPrice": 27.78', '"entryPrice": NaN'),
+        "422",
+    )
+    # E. Refused at the door: not authenticated, not understood, too large, stale.
+    add("wrong passphrase", alert("AAPL", "BUY", passphrase="guess", strategy="e1"), "401")
+    add("no passphrase", without(alert("MSFT", "BUY", strategy="e2"), "passphrase"), "401")
+    add("empty passphrase", alert("IBM", "SELL", passphrase="", strategy="e3"), "401")
+    add("plain text", "BUY AAPL now", "400")
+    add("oversized body", dict(alert("AAPL", "BUY", strategy="e4"), padding="x" * 17000), "413")
+    add(
+        "an alert from 2013, delivered today",
+        alert("AAPL", "BUY", timestamp="2013-03-01T15:00:00Z", strategy="e5"),
+        "422",
+    )
+    # F. The position lifecycle in other formats: exits, a reverse, a cancel, a strategy's own alerts.
+    exit_msft = {"passphrase": PASS, "ticker": "MSFT", "action": "exit", "strategy": "momentum_breakout"}
+    add("TradersPost exit: close the MSFT long (legs cancelled first)", exit_msft, "accepted")
+    add("repeat of the MSFT exit", exit_msft, "duplicate")
+    add(
+        "TradersPost buy while short: reverse IBM (close, wait for the fill, open)",
+        {
+            "passphrase": PASS,
+            "ticker": "IBM",
+            "action": "buy",
+            "sentiment": "long",
+            "quantity": 150,
+            "quantityType": "risk_dollar_amount",
+            "signalPrice": 202.91,
+            "stopLoss": {"percent": 1},
+            "takeProfit": {"percent": 2},
+            "time": NOW,
+            "strategy": "momentum_breakout",
+        },
+        "accepted",
+    )
+    add(
+        "key=value text: exit FB",
+        f"secret={PASS} ticker=FB action=exit strategy=momentum_breakout",
+        "accepted",
+    )
+    add(
+        "JSON with a trailing comma: cancel GOOG's open exit legs",
+        '{"passphrase": "'
+        + PASS
+        + '", "ticker": "GOOG", "action": "cancel", "strategy": "momentum_breakout",}',
+        "accepted",
+    )
+    add(
+        "strategy alert: the strategy went flat on AAPL",
+        {
+            "passphrase": PASS,
+            "ticker": "AAPL",
+            "exchange": "NASDAQ",
+            "action": "sell",
+            "contracts": 58,
+            "positionSize": 0,
+            "marketPosition": "flat",
+            "orderId": "Exit Long",
+            "price": 430.47,
+            "time": NOW,
+            "strategy": "sma_cross",
+            "timeframe": "1D",
+            "tradingMode": "Paper",
+        },
+        "accepted",
+    )
+    add(
+        "strategy alert: add 5 GOOG",
+        {
+            "passphrase": PASS,
+            "ticker": "GOOG",
+            "exchange": "NASDAQ",
+            "action": "buy",
+            "contracts": 5,
+            "positionSize": 5,
+            "marketPosition": "long",
+            "orderId": "Long",
+            "price": 806.19,
+            "time": NOW,
+            "strategy": "sma_cross",
+            "timeframe": "1D",
+            "tradingMode": "Paper",
+        },
+        "accepted",
+    )
+    add("TradersPost exit with nothing left to close", dict(exit_msft, time=NOW), "accepted")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("w") as fh:
         for row in rows:

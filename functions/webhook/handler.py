@@ -1,4 +1,6 @@
-"""POST /webhook: TradingView alert in, 202/200/4xx out. Thin: event -> accept_alert -> response."""
+"""The API function: POST /webhook[/{token}] takes TradingView alerts; GET /signals/{id} reads a trail.
+
+Thin: event -> use case -> response. On AWS the read route is IAM-authorized by API Gateway."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tradepipe import bootstrap
-from tradepipe.app.intake import IntakeDeps, accept_alert, intake_response
+from tradepipe.app.intake import AlertRequest, IntakeDeps, accept_alert, intake_response
+from tradepipe.app.status import signal_trail
 from tradepipe.settings import get_settings
 
 logger = Logger(service="webhook")
@@ -27,54 +30,74 @@ _METRIC_BY_STATUS = {
     202: "AlertsAccepted",
     200: "AlertsDuplicate",
     401: "AlertsUnauthorized",
+    403: "AlertsForbidden",
     422: "AlertsRejected",
     400: "AlertsMalformed",
     413: "AlertsTooLarge",
 }
 
 
+def _json(status: int, body: object) -> Response[str]:
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body, default=str))
+
+
 def _deps() -> IntakeDeps:
-    settings = get_settings()
+    s = get_settings()
     return IntakeDeps(
         secrets=bootstrap.webhook_passphrases(),
         store=bootstrap.signal_store(),
         queue=bootstrap.signal_queue(),
         clock=bootstrap.clock(),
-        dedupe_ttl_s=settings.dedupe_ttl_s,
+        dedupe_ttl_s=s.dedupe_ttl_s,
+        max_lag_s=s.max_alert_lag_s,
+        max_lead_s=s.max_alert_lead_s,
+        allowed_networks=s.allowed_networks,
     )
+
+
+def _receive(path_token: str | None) -> Response[str]:
+    event = app.current_event
+    # The raw bytes, whatever the Content-Type (TradingView sends text/plain as often as JSON); not
+    # `decoded_body`, which assumes UTF-8 and would turn a binary body into a 500.
+    text = event.body or ""
+    raw = base64.b64decode(text) if event.is_base64_encoded else text.encode("utf-8")
+    source_ip = event.request_context.identity.source_ip
+    status, body = intake_response(accept_alert(AlertRequest(raw, source_ip, path_token), _deps()))
+    metrics.add_metric(name=_METRIC_BY_STATUS.get(status, "AlertsOther"), unit=MetricUnit.Count, value=1)
+    if status in (401, 403):
+        logger.warning("alert refused", extra={"source_ip": source_ip, "status": status})
+    return _json(status, body)
 
 
 @app.post("/webhook")
 def receive_alert() -> Response[str]:
-    event = app.current_event
-    # The raw bytes, whatever the Content-Type (TradingView sends text/plain as often as JSON); not
-    # `decoded_body`, which assumes UTF-8 and would turn a binary body into a 500.
-    body_text = event.body or ""
-    raw = base64.b64decode(body_text) if event.is_base64_encoded else body_text.encode("utf-8")
-    status, body = intake_response(accept_alert(raw, _deps()))
-    metrics.add_metric(name=_METRIC_BY_STATUS.get(status, "AlertsOther"), unit=MetricUnit.Count, value=1)
-    if status == 401:
-        logger.warning("unauthorized alert", extra={"source_ip": event.request_context.identity.source_ip})
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+    return _receive(None)
+
+
+@app.post("/webhook/<token>")
+def receive_alert_with_token(token: str) -> Response[str]:
+    return _receive(token)
+
+
+@app.get("/signals/<signal_id>")
+def get_signal(signal_id: str) -> Response[str]:
+    trail = signal_trail(signal_id, bootstrap.signal_store(), bootstrap.order_store())
+    if trail is None:
+        return _json(404, {"status": "not_found", "signal_id": signal_id})
+    return Response(status_code=200, content_type="application/json", body=trail.model_dump_json())
 
 
 @app.not_found
 def no_route(_: Exception) -> Response[str]:
-    return Response(
-        status_code=404, content_type="application/json", body=json.dumps({"status": "not_found"})
-    )
+    return _json(404, {"status": "not_found"})
 
 
 @app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
 def unexpected(exc: Exception) -> Response[str]:
     # A fault of ours (a store or queue down), never bad input: log it, answer without internals.
-    logger.exception("webhook failed")
+    logger.exception("api failed")
     metrics.add_metric(name="WebhookErrors", unit=MetricUnit.Count, value=1)
-    return Response(
-        status_code=500,
-        content_type="application/json",
-        body=json.dumps({"status": "error", "message": "internal error, the alert was not accepted"}),
-    )
+    return _json(500, {"status": "error", "message": "internal error, the alert was not accepted"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

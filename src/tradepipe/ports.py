@@ -91,7 +91,21 @@ class Broker(Protocol):
     def find_order(self, client_order_id: str) -> BrokerOrder | None: ...
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
-        """Raises BrokerRejected for a final rejection; anything else is a fault a retry may fix."""
+        """Place the entry (bracket, OTO or simple). Raises BrokerRejected for a final rejection; anything
+        else is a fault a retry may fix."""
+        ...
+
+    def position_qty(self, symbol: str) -> Decimal:
+        """Signed quantity held: positive long, negative short, zero when flat."""
+        ...
+
+    def cancel_open_orders(self, symbol: str) -> int:
+        """Cancel every open order for `symbol` (bracket legs included); returns how many."""
+        ...
+
+    def submit_close(self, symbol: str, position_qty: Decimal, client_order_id: str) -> BrokerOrder:
+        """A market order that flattens `position_qty` (the open legs must be cancelled first: they hold
+        the shares)."""
         ...
 
 

@@ -100,4 +100,7 @@ INDEXER_FUNCTION = FunctionSpec(name="indexer", timeout_s=60, memory_mb=512)
 FUNCTIONS: tuple[FunctionSpec, ...] = (WEBHOOK_FUNCTION, RISK_FUNCTION, EXECUTOR_FUNCTION, INDEXER_FUNCTION)
 
 METRICS_NAMESPACE = "TradePipe"
+# TradingView's published webhook source addresses (TradingView help: "About webhooks"), for the optional
+# allowlist: the API resource policy on AWS, the handler locally.
+TRADINGVIEW_SOURCE_IPS = ("52.89.214.238", "34.212.75.30", "54.218.53.128", "52.32.178.7")
 WEBHOOK_MAX_BODY_BYTES = 16 * 1024

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tradepipe import resources
@@ -32,6 +33,13 @@ class Settings(BaseSettings):
     signals_queue_url: str = ""
     intents_queue_url: str = ""
 
+    # Alerts older than this (or further in the future than max_alert_lead_s) are rejected as stale.
+    max_alert_lag_s: int = 60
+    max_alert_lead_s: int = 30
+    # Source addresses allowed to post alerts (CIDRs, JSON list in the environment). Empty: any. On AWS the
+    # API's resource policy enforces the same list; locally the handler does.
+    allowed_source_cidrs: list[str] = []
+
     secret_max_age_s: int = 300
     # How long a signal record is kept as a dedupe key (DynamoDB TTL); must outlive SQS FIFO's 5 minutes.
     dedupe_ttl_s: int = 7 * 24 * 3600
@@ -41,6 +49,17 @@ class Settings(BaseSettings):
         if self.opensearch_auth == "sigv4" and not self.opensearch_endpoint.startswith("https://"):
             raise ValueError("opensearch_auth=sigv4 requires an https:// opensearch_endpoint")
         return self
+
+    @field_validator("allowed_source_cidrs")
+    @classmethod
+    def _valid_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # raises on a typo: never silently allow everyone
+        return value
+
+    @property
+    def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(c, strict=False) for c in self.allowed_source_cidrs)
 
     @property
     def signals_table(self) -> str:

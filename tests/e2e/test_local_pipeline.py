@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
 
@@ -19,6 +18,7 @@ from alpaca.trading.requests import GetOrdersRequest
 from opensearchpy import OpenSearch
 
 from tests.e2e.conftest import RunningLocal
+from tests.unit.builders import fresh_timestamp
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
@@ -45,7 +45,7 @@ def _alert(passphrase: str, minute: int, **over: Any) -> dict[str, Any]:
         "entryPrice": 27.95,
         "stopLoss": 27.40,
         "takeProfit": 29.05,
-        "timestamp": datetime(2024, 1, 2, 15, minute, tzinfo=UTC).isoformat(),
+        "timestamp": fresh_timestamp(minute),
         "strategy": "e2e",
         "timeframe": "5m",
     }

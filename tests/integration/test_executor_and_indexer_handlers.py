@@ -48,6 +48,8 @@ def _intent(
     return OrderIntent(
         intent_id=f"{signal_id}:open",
         client_order_id=f"tp-{signal_id}-open",
+        close_client_order_id=f"tp-{signal_id}-close",
+        kind="open",
         signal_id=signal_id,
         mode=mode,
         strategy="itest",

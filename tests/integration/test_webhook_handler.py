@@ -9,7 +9,7 @@ import pytest
 
 from tests.integration.conftest import PASSPHRASE, Aws
 from tests.integration.events import rest_event
-from tests.unit.builders import alert_body
+from tests.unit.builders import alert_body, fresh_timestamp
 from tradepipe.local.lambda_context import LocalLambdaContext
 
 pytestmark = pytest.mark.usefixtures("empty_queues")
@@ -44,7 +44,7 @@ def _item(aws: Aws, signal_id: str) -> dict[str, Any] | None:
 
 
 def test_webhook_when_valid_text_plain_alert_then_202_recorded_and_enqueued(handler: Any, aws: Aws) -> None:
-    body = json.dumps(alert_body(passphrase=PASSPHRASE, timestamp="2024-01-01T12:01:00Z"))
+    body = json.dumps(alert_body(passphrase=PASSPHRASE, timestamp=fresh_timestamp(1)))
 
     status, answer = _post(handler, body, content_type="text/plain; charset=utf-8")
 
@@ -60,7 +60,7 @@ def test_webhook_when_valid_text_plain_alert_then_202_recorded_and_enqueued(hand
 
 
 def test_webhook_when_repeated_then_200_duplicate_same_id_one_message(handler: Any, aws: Aws) -> None:
-    body = json.dumps(alert_body(passphrase=PASSPHRASE, timestamp="2024-01-01T12:02:00Z"))
+    body = json.dumps(alert_body(passphrase=PASSPHRASE, timestamp=fresh_timestamp(2)))
     _, first = _post(handler, body)
     _queued(aws)
 
@@ -71,9 +71,7 @@ def test_webhook_when_repeated_then_200_duplicate_same_id_one_message(handler: A
 
 
 def test_webhook_when_wrong_passphrase_then_401_nothing_recorded(handler: Any, aws: Aws) -> None:
-    status, answer = _post(
-        handler, json.dumps(alert_body(passphrase="nope", timestamp="2024-01-01T12:03:00Z"))
-    )
+    status, answer = _post(handler, json.dumps(alert_body(passphrase="nope", timestamp=fresh_timestamp(3))))
 
     assert status == 401
     assert "signal_id" not in answer
@@ -81,7 +79,7 @@ def test_webhook_when_wrong_passphrase_then_401_nothing_recorded(handler: Any, a
 
 
 def test_webhook_when_invalid_then_422_field_errors_recorded_rejected(handler: Any, aws: Aws) -> None:
-    body = json.dumps(alert_body(passphrase=PASSPHRASE, stopLoss=None, timestamp="2024-01-01T12:04:00Z"))
+    body = json.dumps(alert_body(passphrase=PASSPHRASE, stopLoss=None, timestamp=fresh_timestamp(4)))
 
     status, answer = _post(handler, body)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tradepipe.domain.model import Mode, Side, Signal
+from tradepipe.domain.model import Action, Mode, Side, Signal, SizingMode
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -32,21 +32,31 @@ def alert_body(**overrides: Any) -> dict[str, Any]:
 def signal(
     side: Side = Side.BUY,
     entry: str = "150.25",
-    stop: str = "148.5",
+    stop: str | None = "148.5",
     target: str | None = "155.0",
     risk: str = "100",
     mode: Mode = Mode.PAPER,
+    **over: Any,
 ) -> Signal:
-    return Signal(
-        signal_id="s" * 32,
-        side=side,
-        ticker="AAPL",
-        mode=mode,
-        risk_amount=Decimal(risk),
-        entry_price=Decimal(entry),
-        stop_loss=Decimal(stop),
-        take_profit=None if target is None else Decimal(target),
-        alert_time=datetime(2024, 1, 1, 12, tzinfo=UTC),
-        strategy="momentum_breakout",
-        timeframe="5m",
-    )
+    fields: dict[str, Any] = {
+        "signal_id": "s" * 32,
+        "action": Action.ENTER,
+        "side": side,
+        "ticker": "AAPL",
+        "mode": mode,
+        "sizing_mode": SizingMode.RISK_DOLLARS,
+        "sizing_value": Decimal(risk),
+        "entry_price": Decimal(entry),
+        "stop_loss": None if stop is None else Decimal(stop),
+        "take_profit": None if target is None else Decimal(target),
+        "alert_time": datetime(2024, 1, 1, 12, tzinfo=UTC),
+        "strategy": "momentum_breakout",
+        "timeframe": "5m",
+    }
+    fields.update(over)
+    return Signal(**fields)
+
+
+def fresh_timestamp(seconds_ago: int = 0) -> str:
+    """An alert time the staleness check accepts; distinct offsets keep otherwise equal alerts distinct."""
+    return (datetime.now(UTC) - timedelta(seconds=seconds_ago)).replace(microsecond=0).isoformat()

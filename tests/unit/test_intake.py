@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import ipaddress
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -8,7 +10,9 @@ from tests.unit.builders import PASSPHRASE, alert_body
 from tradepipe.adapters.memory import FixedClock, MemoryQueue, MemorySignalStore, StaticPassphrases
 from tradepipe.app.intake import (
     Accepted,
+    AlertRequest,
     Duplicate,
+    Forbidden,
     IntakeDeps,
     Invalid,
     Malformed,
@@ -17,43 +21,88 @@ from tradepipe.app.intake import (
     accept_alert,
     intake_response,
 )
-from tradepipe.domain.model import SignalStatus
+from tradepipe.domain.model import RejectReason, SignalStatus
+
+ALERT_TIME = datetime(2024, 1, 1, 12, tzinfo=UTC)  # the builders' alert timestamp
 
 
 @pytest.fixture
-def deps() -> IntakeDeps:
+def clock() -> FixedClock:
+    return FixedClock(ALERT_TIME.replace(second=5))
+
+
+@pytest.fixture
+def deps(clock: FixedClock) -> IntakeDeps:
     return IntakeDeps(
         secrets=StaticPassphrases(default=PASSPHRASE, other="second secret"),
         store=MemorySignalStore(),
         queue=MemoryQueue(),
-        clock=FixedClock(),
+        clock=clock,
         dedupe_ttl_s=3600,
     )
 
 
-def _raw(body: object) -> bytes:
-    return json.dumps(body).encode()
+def _send(deps: IntakeDeps, body: object, token: str | None = None, ip: str = "52.89.214.238") -> object:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return accept_alert(AlertRequest(raw, source_ip=ip, path_token=token), deps)
 
 
 def test_accept_alert_when_valid_then_recorded_enqueued_and_202(deps: IntakeDeps) -> None:
-    result = accept_alert(_raw(alert_body()), deps)
+    result = _send(deps, alert_body())
 
     assert isinstance(result, Accepted)
     assert intake_response(result) == (202, {"signal_id": result.signal_id, "status": "accepted"})
     item = deps.store.get(result.signal_id)
     assert item is not None
     assert item.status is SignalStatus.ENQUEUED
+    assert item.credential == "default"
     assert [m.signal.signal_id for m in deps.queue.sent] == [result.signal_id]  # type: ignore[attr-defined]
 
 
 def test_accept_alert_when_repeated_then_duplicate_with_same_id_and_one_enqueue(deps: IntakeDeps) -> None:
-    first = accept_alert(_raw(alert_body()), deps)
-    second = accept_alert(_raw(alert_body()), deps)
+    first = _send(deps, alert_body())
+    second = _send(deps, alert_body())
 
+    assert isinstance(first, Accepted)
     assert isinstance(second, Duplicate)
     assert second.signal_id == first.signal_id
     assert intake_response(second)[0] == 200
     assert len(deps.queue.sent) == 1  # type: ignore[attr-defined]
+
+
+def test_accept_alert_when_replayed_after_ten_minutes_then_still_duplicate(
+    deps: IntakeDeps, clock: FixedClock
+) -> None:
+    first = _send(deps, alert_body())
+    clock.advance(minutes=10)  # past SQS FIFO's 5-minute dedup window, and the alert is now stale
+
+    again = _send(deps, alert_body())
+
+    assert isinstance(again, Duplicate)
+    assert again.signal_id == first.signal_id  # type: ignore[attr-defined]
+    assert len(deps.queue.sent) == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "says"),
+    [pytest.param(61, "61 s old", id="older-than-60s"), pytest.param(-31, "in the future", id="future-31s")],
+)
+def test_accept_alert_when_stale_then_422_stale_recorded_not_enqueued(
+    deps: IntakeDeps, clock: FixedClock, seconds: int, says: str
+) -> None:
+    clock.current = ALERT_TIME + timedelta(seconds=seconds)
+
+    result = _send(deps, alert_body())
+
+    assert isinstance(result, Invalid)
+    status, body = intake_response(result)
+    assert status == 422
+    assert body["reason"] == "STALE_ALERT"
+    assert says in body["errors"][0]["message"]
+    item = deps.store.get(result.signal_id)
+    assert item is not None
+    assert item.reject_reason == RejectReason.STALE_ALERT
+    assert deps.queue.sent == []  # type: ignore[attr-defined]
 
 
 def test_accept_alert_when_recorded_but_never_enqueued_then_repeat_enqueues(deps: IntakeDeps) -> None:
@@ -63,9 +112,9 @@ def test_accept_alert_when_recorded_but_never_enqueued_then_repeat_enqueues(deps
 
     broken = IntakeDeps(deps.secrets, deps.store, FailingQueue(), deps.clock, 3600)
     with pytest.raises(ConnectionError):
-        accept_alert(_raw(alert_body()), broken)
+        _send(broken, alert_body())
 
-    retry = accept_alert(_raw(alert_body()), deps)
+    retry = _send(deps, alert_body())
 
     assert isinstance(retry, Duplicate)
     assert len(deps.queue.sent) == 1  # type: ignore[attr-defined]
@@ -75,7 +124,7 @@ def test_accept_alert_when_recorded_but_never_enqueued_then_repeat_enqueues(deps
 def test_accept_alert_when_passphrase_missing_or_wrong_then_401_and_nothing_stored(
     deps: IntakeDeps, passphrase: str | None
 ) -> None:
-    result = accept_alert(_raw(alert_body(passphrase=passphrase)), deps)
+    result = _send(deps, alert_body(passphrase=passphrase))
 
     assert isinstance(result, Unauthorized)
     assert intake_response(result)[0] == 401
@@ -83,12 +132,39 @@ def test_accept_alert_when_passphrase_missing_or_wrong_then_401_and_nothing_stor
     assert deps.queue.sent == []  # type: ignore[attr-defined]
 
 
-def test_accept_alert_when_second_named_passphrase_then_accepted(deps: IntakeDeps) -> None:
-    assert isinstance(accept_alert(_raw(alert_body(passphrase="second secret")), deps), Accepted)
+def test_accept_alert_when_secret_key_or_path_token_then_accepted(deps: IntakeDeps) -> None:
+    via_secret_key = _send(deps, alert_body(passphrase=None, secret="second secret", strategy="a"))
+    via_path = _send(deps, alert_body(passphrase=None, strategy="b"), token=PASSPHRASE)
+    wrong_path = _send(deps, alert_body(strategy="c"), token="wrong")
+
+    assert isinstance(via_secret_key, Accepted)
+    assert isinstance(via_path, Accepted)
+    assert isinstance(wrong_path, Unauthorized)  # the path token, when present, is the credential
+    item = deps.store.get(via_secret_key.signal_id)
+    assert item is not None
+    assert item.credential == "other"
+
+
+def test_accept_alert_when_source_not_in_allowlist_then_403_nothing_stored(deps: IntakeDeps) -> None:
+    guarded = IntakeDeps(
+        deps.secrets,
+        deps.store,
+        deps.queue,
+        deps.clock,
+        3600,
+        allowed_networks=(ipaddress.ip_network("52.89.214.238/32"),),
+    )
+
+    refused = _send(guarded, alert_body(), ip="203.0.113.9")
+    allowed = _send(guarded, alert_body(), ip="52.89.214.238")
+
+    assert isinstance(refused, Forbidden)
+    assert intake_response(refused)[0] == 403
+    assert isinstance(allowed, Accepted)
 
 
 def test_accept_alert_when_invalid_then_422_recorded_rejected_never_enqueued(deps: IntakeDeps) -> None:
-    result = accept_alert(_raw(alert_body(stopLoss=None, entryPrice=-3)), deps)
+    result = _send(deps, alert_body(stopLoss=None, entryPrice=-3))
 
     assert isinstance(result, Invalid)
     status, body = intake_response(result)
@@ -103,8 +179,8 @@ def test_accept_alert_when_invalid_then_422_recorded_rejected_never_enqueued(dep
 
 
 def test_accept_alert_when_same_invalid_alert_twice_then_one_record(deps: IntakeDeps) -> None:
-    a = accept_alert(_raw(alert_body(stopLoss=None)), deps)
-    b = accept_alert(_raw(alert_body(stopLoss=None)), deps)
+    a = _send(deps, alert_body(stopLoss=None))
+    b = _send(deps, alert_body(stopLoss=None))
 
     assert isinstance(a, Invalid)
     assert isinstance(b, Invalid)
@@ -112,9 +188,18 @@ def test_accept_alert_when_same_invalid_alert_twice_then_one_record(deps: Intake
     assert len(deps.store.items) == 1  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("raw", [b"BUY AAPL", b"\xff\xfe", b'{"passphrase": "x", "entryPrice": NaN}'])
-def test_accept_alert_when_not_json_then_400_and_nothing_stored(deps: IntakeDeps, raw: bytes) -> None:
-    result = accept_alert(raw, deps)
+def test_accept_alert_when_bare_nan_then_422_naming_the_field(deps: IntakeDeps) -> None:
+    raw = json.dumps(alert_body()).replace('"entryPrice": 150.25', '"entryPrice": NaN').encode()
+
+    result = _send(deps, raw)
+
+    assert isinstance(result, Invalid)
+    assert [e.field for e in result.errors] == ["entryPrice"]
+
+
+@pytest.mark.parametrize("raw", [b"BUY AAPL now", b"\xff\xfe", b"{broken json"])
+def test_accept_alert_when_not_understood_then_400_and_nothing_stored(deps: IntakeDeps, raw: bytes) -> None:
+    result = _send(deps, raw)
 
     assert isinstance(result, Malformed)
     assert intake_response(result)[0] == 400
@@ -122,7 +207,7 @@ def test_accept_alert_when_not_json_then_400_and_nothing_stored(deps: IntakeDeps
 
 
 def test_accept_alert_when_body_over_16_kib_then_413(deps: IntakeDeps) -> None:
-    result = accept_alert(_raw(alert_body(padding="x" * 16_500)), deps)
+    result = _send(deps, alert_body(padding="x" * 16_500))
 
     assert isinstance(result, TooLarge)
     assert intake_response(result)[0] == 413

@@ -6,12 +6,16 @@ import pytest
 
 from tests.unit.builders import alert_body
 from tradepipe.domain.model import Mode, Side, Signal
-from tradepipe.domain.parsing import BodyNotJson, FieldError, load_json_object, parse_alert
+from tradepipe.domain.parsing import BodyNotUnderstood, FieldError, decode_body, parse_alert, split_secret
 from tradepipe.domain.signal_id import client_order_id
 
 
+def _body(**overrides: object) -> dict[str, object]:
+    return split_secret(alert_body(**overrides))[1]
+
+
 def test_parse_alert_when_standard_payload_then_normalized_signal() -> None:
-    parsed = parse_alert(alert_body())
+    parsed = parse_alert(_body())
 
     assert isinstance(parsed, Signal)
     assert (parsed.side, parsed.ticker, parsed.mode) == (Side.BUY, "AAPL", Mode.PAPER)
@@ -20,7 +24,7 @@ def test_parse_alert_when_standard_payload_then_normalized_signal() -> None:
 
 
 def test_parse_alert_when_spelled_differently_then_same_signal_id() -> None:
-    a = parse_alert(alert_body())
+    a = parse_alert(_body())
     b = parse_alert(
         alert_body(
             signal="buy",
@@ -48,7 +52,7 @@ def test_parse_alert_when_spelled_differently_then_same_signal_id() -> None:
     ],
 )
 def test_parse_alert_when_content_differs_then_signal_id_differs(change: dict[str, object]) -> None:
-    a, b = parse_alert(alert_body()), parse_alert(alert_body(**change))
+    a, b = parse_alert(_body()), parse_alert(_body(**change))
 
     assert isinstance(a, Signal)
     assert isinstance(b, Signal)
@@ -56,7 +60,7 @@ def test_parse_alert_when_content_differs_then_signal_id_differs(change: dict[st
 
 
 def test_parse_alert_when_production_then_live_mode() -> None:
-    parsed = parse_alert(alert_body(tradingMode="Production"))
+    parsed = parse_alert(_body(tradingMode="Production"))
 
     assert isinstance(parsed, Signal)
     assert parsed.mode is Mode.LIVE
@@ -72,32 +76,32 @@ def test_parse_alert_when_production_then_live_mode() -> None:
         ({"entryPrice": 0}, "entryPrice"),
         ({"riskAmount": "lots"}, "riskAmount"),
         ({"timestamp": "2024-01-01 12:00:00"}, "timestamp"),
-        ({"tradingMode": "Live"}, "tradingMode"),
+        ({"tradingMode": "Demo"}, "tradingMode"),
         ({"ticker": "AA PL"}, "ticker"),
     ],
 )
 def test_parse_alert_when_field_is_bad_then_error_names_it(overrides: dict[str, object], field: str) -> None:
-    parsed = parse_alert(alert_body(**overrides))
+    parsed = parse_alert(_body(**overrides))
 
     assert isinstance(parsed, list)
     assert field in {e.field for e in parsed}
 
 
 def test_parse_alert_errors_never_echo_the_input() -> None:
-    parsed = parse_alert(alert_body(entryPrice="hunter2-secret"))
+    parsed = parse_alert(_body(entryPrice="hunter2-secret"))
 
     assert isinstance(parsed, list)
     assert all("hunter2" not in e.message for e in parsed if isinstance(e, FieldError))
 
 
-@pytest.mark.parametrize("raw", ["BUY AAPL", "[1, 2]", '{"entryPrice": NaN}', '{"a": Infinity}', ""])
-def test_load_json_object_when_not_a_strict_object_then_body_not_json(raw: str) -> None:
-    with pytest.raises(BodyNotJson):
-        load_json_object(raw)
+@pytest.mark.parametrize("raw", [b"BUY AAPL now", b"[1, 2]", b"{broken", b"", b"\xff\xfe"])
+def test_decode_body_when_neither_json_nor_key_value_then_not_understood(raw: bytes) -> None:
+    with pytest.raises(BodyNotUnderstood):
+        decode_body(raw)
 
 
-def test_load_json_object_round_trips_an_alert() -> None:
-    assert load_json_object(json.dumps(alert_body()))["ticker"] == "AAPL"
+def test_decode_body_round_trips_an_alert() -> None:
+    assert decode_body(json.dumps(alert_body()).encode()) == (alert_body(), "json")
 
 
 def test_client_order_id_is_deterministic_and_within_alpaca_limit() -> None:

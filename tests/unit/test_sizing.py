@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.unit.builders import signal
-from tradepipe.domain.model import Rejected, RejectReason, Side, Sized
-from tradepipe.domain.sizing import size_by_risk
+from tradepipe.domain.model import Rejected, RejectReason, Side
+from tradepipe.domain.sizing import Sized, size_entry
 
 
 @pytest.mark.parametrize(
@@ -24,7 +24,7 @@ from tradepipe.domain.sizing import size_by_risk
 def test_size_by_risk_when_sides_are_right_then_floor_of_risk_over_distance(
     side: Side, entry: str, stop: str, target: str | None, risk: str, expected: int
 ) -> None:
-    decision = size_by_risk(signal(side=side, entry=entry, stop=stop, target=target, risk=risk))
+    decision = size_entry(signal(side=side, entry=entry, stop=stop, target=target, risk=risk))
 
     assert isinstance(decision, Sized)
     assert decision.qty == expected
@@ -99,7 +99,7 @@ def test_size_by_risk_when_sides_are_right_then_floor_of_risk_over_distance(
 def test_size_by_risk_when_input_is_unsafe_then_rejected_with_reason(
     side: Side, entry: str, stop: str, target: str | None, risk: str, reason: RejectReason, detail_has: str
 ) -> None:
-    decision = size_by_risk(signal(side=side, entry=entry, stop=stop, target=target, risk=risk))
+    decision = size_entry(signal(side=side, entry=entry, stop=stop, target=target, risk=risk))
 
     assert isinstance(decision, Rejected)
     assert decision.reason is reason
@@ -114,7 +114,7 @@ risks = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000000"), pla
 def test_size_by_risk_never_over_risks_and_never_divides_by_zero(
     entry: Decimal, stop: Decimal, risk: Decimal, side: Side
 ) -> None:
-    decision = size_by_risk(signal(side=side, entry=str(entry), stop=str(stop), target=None, risk=str(risk)))
+    decision = size_entry(signal(side=side, entry=str(entry), stop=str(stop), target=None, risk=str(risk)))
 
     if isinstance(decision, Sized):
         assert decision.qty >= 1

@@ -9,16 +9,34 @@ from typing import Any
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import OrderClass, OrderSide, TimeInForce
-from alpaca.trading.models import Order
-from alpaca.trading.requests import MarketOrderRequest, StopLossRequest, TakeProfitRequest
+from alpaca.trading.enums import OrderClass, OrderSide, QueryOrderStatus, TimeInForce
+from alpaca.trading.models import Order, Position
+from alpaca.trading.requests import (
+    GetOrdersRequest,
+    LimitOrderRequest,
+    MarketOrderRequest,
+    StopLossRequest,
+    TakeProfitRequest,
+)
 
 from tradepipe.contracts.messages import OrderIntent
-from tradepipe.domain.model import Mode, Side
+from tradepipe.domain.model import Mode, OrderType, Side
 from tradepipe.ports import BrokerOrder, BrokerRejected
 
 # 4xx answers a retry cannot change. 408 and 429 are transient; 404 on lookup means "not there".
 _FINAL_STATUSES = frozenset(range(400, 500)) - {408, 429}
+_OPEN_STATUSES = frozenset(
+    {
+        "new",
+        "accepted",
+        "pending_new",
+        "partially_filled",
+        "held",
+        "accepted_for_bidding",
+        "pending_replace",
+        "calculated",
+    }
+)
 
 
 class _TimeoutSession(requests.Session):
@@ -87,19 +105,75 @@ class AlpacaBroker:
         return _to_broker_order(_as_order(order))
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
-        request = MarketOrderRequest(
-            symbol=intent.symbol,
-            qty=intent.qty,
-            side=OrderSide.BUY if intent.side is Side.BUY else OrderSide.SELL,
+        exits = (intent.take_profit is not None) + (intent.stop_loss is not None)
+        common: dict[str, Any] = {
+            "symbol": intent.symbol,
+            "qty": intent.qty,
+            "side": OrderSide.BUY if intent.side is Side.BUY else OrderSide.SELL,
             # GTC so the exit legs outlive the session the entry filled in.
-            time_in_force=TimeInForce.GTC,
-            order_class=OrderClass.BRACKET if intent.take_profit is not None else OrderClass.OTO,
-            take_profit=None
+            "time_in_force": TimeInForce.GTC,
+            "order_class": OrderClass.BRACKET
+            if exits == 2
+            else OrderClass.OTO
+            if exits == 1
+            else OrderClass.SIMPLE,
+            "take_profit": None
             if intent.take_profit is None
             else TakeProfitRequest(limit_price=float(intent.take_profit)),
-            stop_loss=StopLossRequest(stop_price=float(intent.stop_loss)),
-            client_order_id=intent.client_order_id,
+            "stop_loss": None
+            if intent.stop_loss is None
+            else StopLossRequest(stop_price=float(intent.stop_loss)),
+            "client_order_id": intent.client_order_id,
+        }
+        request: MarketOrderRequest | LimitOrderRequest
+        if intent.order_type is OrderType.LIMIT:
+            request = LimitOrderRequest(limit_price=float(intent.limit_price or 0), **common)
+        else:
+            request = MarketOrderRequest(**common)
+        return self._place(request, intent.client_order_id)
+
+    def submit_close(self, symbol: str, position_qty: Decimal, client_order_id: str) -> BrokerOrder:
+        request = MarketOrderRequest(
+            symbol=symbol,
+            qty=float(abs(position_qty)),
+            side=OrderSide.SELL if position_qty > 0 else OrderSide.BUY,
+            time_in_force=TimeInForce.DAY,
+            client_order_id=client_order_id,
         )
+        return self._place(request, client_order_id)
+
+    def position_qty(self, symbol: str) -> Decimal:
+        try:
+            position = self._client.get_open_position(symbol)
+        except APIError as exc:
+            if exc.status_code == 404:
+                return Decimal(0)
+            raise
+        if not isinstance(position, Position):
+            raise TypeError(f"unexpected alpaca-py result {type(position).__name__}")
+        qty = abs(Decimal(str(position.qty)))
+        return -qty if str(getattr(position.side, "value", position.side)) == "short" else qty
+
+    def cancel_open_orders(self, symbol: str) -> int:
+        orders = self._client.get_orders(
+            GetOrdersRequest(status=QueryOrderStatus.OPEN, symbols=[symbol], nested=True)
+        )
+        open_ids: list[str] = []
+        for order in orders:
+            if not isinstance(order, Order):
+                continue
+            for candidate in [order, *(order.legs or [])]:
+                if str(getattr(candidate.status, "value", candidate.status)) in _OPEN_STATUSES:
+                    open_ids.append(str(candidate.id))
+        for order_id in open_ids:
+            try:
+                self._client.cancel_order_by_id(order_id)
+            except APIError as exc:
+                if exc.status_code not in (404, 422):  # already filled or gone: nothing left to cancel
+                    raise
+        return len(open_ids)
+
+    def _place(self, request: MarketOrderRequest | LimitOrderRequest, client_order_id: str) -> BrokerOrder:
         try:
             order = self._client.submit_order(request)
         except APIError as exc:
@@ -108,7 +182,7 @@ class AlpacaBroker:
             code, message = _error_parts(exc)
             if "client_order_id" in message:
                 # Our deterministic id is already at the broker: an earlier attempt got through.
-                existing = self.find_order(intent.client_order_id)
+                existing = self.find_order(client_order_id)
                 if existing is not None:
                     return existing
             raise BrokerRejected(code, message) from None

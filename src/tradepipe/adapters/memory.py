@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
-from tradepipe.domain.model import Mode, SignalStatus
+from tradepipe.domain.model import Mode, Side, SignalStatus
 from tradepipe.ports import BrokerOrder, BrokerRejected, IndexAction
 
 
@@ -61,12 +61,13 @@ class MemorySignalStore:
             item = self.items.get(signal_id)
             if item is None or item.status not in allowed_from:
                 return False
+            changes = {k: v for k, v in (fields or {}).items() if v is not None}
             self.items[signal_id] = item.model_copy(
                 update={
                     "status": entry.status,
                     "updated_at": entry.at,
                     "history": [*item.history, entry],
-                    **(fields or {}),
+                    **changes,
                 }
             )
             return True
@@ -98,37 +99,58 @@ class MemoryQueue:
 
 
 class MemoryBroker:
-    """Fills every order at once; `reject_with` turns the next submissions into business rejections."""
+    """Fills every order at once at `fill_price`; `reject_with` turns submissions into business rejections."""
 
     def __init__(self, mode: Mode = Mode.PAPER) -> None:
         self.mode = mode
         self.orders: dict[str, BrokerOrder] = {}
+        self.positions: dict[str, Decimal] = {}
+        self.open_orders: dict[str, int] = {}  # symbol -> open exit legs
         self.submissions = 0
         self.reject_with: tuple[str, str] | None = None
-        self.fill_price: Any = None
+        self.fill_price: Decimal | None = None
 
     def find_order(self, client_order_id: str) -> BrokerOrder | None:
         return self.orders.get(client_order_id)
 
-    def submit(self, intent: OrderIntent) -> BrokerOrder:
+    def _fill(self, client_order_id: str, symbol: str, signed_qty: Decimal) -> BrokerOrder:
         self.submissions += 1
         if self.reject_with:
             raise BrokerRejected(*self.reject_with)
-        if intent.client_order_id in self.orders:
+        if client_order_id in self.orders:
             raise BrokerRejected("40010001", "client_order_id must be unique")
         now = datetime.now(UTC)
         order = BrokerOrder(
             broker_order_id=f"b-{len(self.orders) + 1}",
-            client_order_id=intent.client_order_id,
+            client_order_id=client_order_id,
             status="filled",
-            qty=Decimal(intent.qty),
-            filled_qty=Decimal(intent.qty),
+            qty=abs(signed_qty),
+            filled_qty=abs(signed_qty),
             filled_avg_price=self.fill_price,
             submitted_at=now,
             filled_at=now,
         )
-        self.orders[intent.client_order_id] = order
+        self.orders[client_order_id] = order
+        self.positions[symbol] = self.positions.get(symbol, Decimal(0)) + signed_qty
         return order
+
+    def submit(self, intent: OrderIntent) -> BrokerOrder:
+        qty = Decimal(intent.qty or 0)
+        order = self._fill(intent.client_order_id, intent.symbol, qty if intent.side is Side.BUY else -qty)
+        if intent.stop_loss or intent.take_profit:
+            self.open_orders[intent.symbol] = self.open_orders.get(intent.symbol, 0) + 2
+        return order
+
+    def position_qty(self, symbol: str) -> Decimal:
+        return self.positions.get(symbol, Decimal(0))
+
+    def cancel_open_orders(self, symbol: str) -> int:
+        return self.open_orders.pop(symbol, 0)
+
+    def submit_close(self, symbol: str, position_qty: Decimal, client_order_id: str) -> BrokerOrder:
+        if self.open_orders.get(symbol):
+            raise BrokerRejected("40310000", "insufficient qty available for order")
+        return self._fill(client_order_id, symbol, -position_qty)
 
 
 class MemoryBrokers:

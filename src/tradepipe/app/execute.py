@@ -1,21 +1,32 @@
-"""execute_intent: place one order exactly once, record what the broker says."""
+"""execute_intent: place each order exactly once, record what the broker says.
+
+Every order is written to the orders table (keyed by its deterministic client_order_id) before the broker
+call, and a redelivery looks the order up at the broker before any resubmission."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from tradepipe.contracts.items import OrderItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent
-from tradepipe.domain.model import RejectReason, SignalStatus
-from tradepipe.ports import BrokerFactory, BrokerOrder, BrokerRejected, Clock, OrderStore, SignalStore
+from tradepipe.domain.model import RejectReason, Side, SignalStatus
+from tradepipe.ports import Broker, BrokerFactory, BrokerOrder, BrokerRejected, Clock, OrderStore, SignalStore
 
 log = logging.getLogger(__name__)
 
 PENDING_SUBMIT = "pending_submit"
 REJECTED = "rejected"
+_DEAD = frozenset({"rejected", "canceled", "expired", "done_for_day", "stopped", "suspended"})
+
+
+class CloseNotFilled(Exception):
+    """The close of a reverse has not filled yet: retry later (the lookup finds it) before opening."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,8 @@ class ExecutorDeps:
     orders: OrderStore
     brokers: BrokerFactory
     clock: Clock
+    close_fill_timeout_s: float = 5.0
+    sleep: Callable[[float], None] = field(default=time.sleep)
 
 
 @dataclass(frozen=True)
@@ -37,40 +50,108 @@ def execute_intent(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
     broker = deps.brokers.for_mode(intent.mode)
     if broker is None:
         detail = f"mode={intent.mode} is not enabled (live_trading_enabled and live credentials required)"
-        _reject_signal(intent, RejectReason.LIVE_TRADING_DISABLED, detail, deps)
+        _finish(intent, deps, SignalStatus.REJECTED, detail, RejectReason.LIVE_TRADING_DISABLED)
         return Executed(intent.client_order_id, None, rejected=RejectReason.LIVE_TRADING_DISABLED)
+    try:
+        if intent.kind == "cancel":
+            count = broker.cancel_open_orders(intent.symbol)
+            _finish(intent, deps, SignalStatus.COMPLETED, f"canceled {count} open orders for {intent.symbol}")
+            return Executed(intent.client_order_id, None)
+        if intent.kind == "close":
+            closed = _close_position(intent, broker, deps, wait=False)
+            if closed is None:
+                _finish(intent, deps, SignalStatus.COMPLETED, f"no open {intent.symbol} position to close")
+                return Executed(intent.client_order_id, None)
+            _record_placed(intent, intent.close_client_order_id, closed, deps)
+            return Executed(intent.client_order_id, closed)
+        return _open(intent, broker, deps)
+    except BrokerRejected as exc:
+        _finish(
+            intent,
+            deps,
+            SignalStatus.REJECTED,
+            f"alpaca {exc.code}: {exc.message}",
+            RejectReason.BROKER_REJECTED,
+        )
+        return Executed(intent.client_order_id, None, rejected=RejectReason.BROKER_REJECTED)
 
-    now = deps.clock.now()
-    first_attempt = deps.orders.record_intent(_order_item(intent, now))
-    if not first_attempt:
-        recorded = deps.orders.get(intent.client_order_id)
-        if recorded is not None and recorded.status == REJECTED:
-            return Executed(intent.client_order_id, None, rejected=recorded.reject_reason)
 
-    # The intent was written before any broker call, so only a redelivery can have reached the broker:
-    # look the order up by its deterministic client_order_id before any resubmission.
-    placed = None if first_attempt else broker.find_order(intent.client_order_id)
+def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
+    recorded = deps.orders.get(intent.client_order_id)
+    if recorded is not None and recorded.status == REJECTED:
+        return Executed(intent.client_order_id, None, rejected=recorded.reject_reason)
+    placed = None if recorded is None else broker.find_order(intent.client_order_id)
     if placed is None:
-        try:
-            placed = broker.submit(intent)
-        except BrokerRejected as exc:
-            deps.orders.update(
-                intent.client_order_id,
-                {
-                    "status": REJECTED,
-                    "reject_code": exc.code,
-                    "reject_reason": exc.message[:500],
-                    "updated_at": deps.clock.now(),
-                },
-            )
-            _reject_signal(intent, RejectReason.BROKER_REJECTED, f"alpaca {exc.code}: {exc.message}", deps)
-            return Executed(intent.client_order_id, None, rejected=RejectReason.BROKER_REJECTED)
-
-    _record_placed(intent, placed, deps)
+        held = broker.position_qty(intent.symbol)
+        opposite = (held < 0) if intent.side is Side.BUY else (held > 0)
+        if opposite:
+            # Alpaca never flips long to short in one order: close, wait for the fill, then open.
+            _close_position(intent, broker, deps, wait=True)
+        if recorded is None:
+            deps.orders.record_intent(_order_item(intent, deps.clock.now()))
+        placed = _submit(intent, broker, deps)
+    _record_placed(intent, intent.client_order_id, placed, deps)
     return Executed(intent.client_order_id, placed)
 
 
+def _submit(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> BrokerOrder:
+    try:
+        return broker.submit(intent)
+    except BrokerRejected as exc:
+        deps.orders.update(
+            intent.client_order_id,
+            {
+                "status": REJECTED,
+                "reject_code": exc.code,
+                "reject_reason": exc.message[:500],
+                "updated_at": deps.clock.now(),
+            },
+        )
+        raise
+
+
+def _close_position(
+    intent: OrderIntent, broker: Broker, deps: ExecutorDeps, wait: bool
+) -> BrokerOrder | None:
+    coid = intent.close_client_order_id
+    recorded = deps.orders.get(coid)
+    placed = None if recorded is None else broker.find_order(coid)
+    if placed is None:
+        held = broker.position_qty(intent.symbol)
+        if held == 0:
+            return None
+        if recorded is None:
+            deps.orders.record_intent(_close_item(intent, held, deps.clock.now()))
+        # Bracket legs hold the shares ("insufficient qty available"): cancel them first.
+        broker.cancel_open_orders(intent.symbol)
+        placed = broker.submit_close(intent.symbol, held, coid)
+    deps.orders.update(coid, _placed_fields(placed, deps.clock.now()))
+    if wait:
+        placed = _wait_for_fill(broker, coid, placed, deps)
+    return placed
+
+
+def _wait_for_fill(broker: Broker, coid: str, placed: BrokerOrder, deps: ExecutorDeps) -> BrokerOrder:
+    deadline = time.monotonic() + deps.close_fill_timeout_s
+    while placed.status != "filled":
+        if placed.status in _DEAD:
+            raise BrokerRejected("close_failed", f"close order {coid} ended {placed.status}")
+        if time.monotonic() > deadline:
+            raise CloseNotFilled(f"close order {coid} is {placed.status} after {deps.close_fill_timeout_s} s")
+        deps.sleep(0.2)
+        placed = broker.find_order(coid) or placed
+    deps.orders.update(coid, _placed_fields(placed, deps.clock.now()))
+    return placed
+
+
 def _order_item(intent: OrderIntent, now: datetime) -> OrderItem:
+    order_class = (
+        "bracket"
+        if intent.take_profit and intent.stop_loss
+        else "oto"
+        if intent.stop_loss or intent.take_profit
+        else "simple"
+    )
     return OrderItem(
         client_order_id=intent.client_order_id,
         intent_id=intent.intent_id,
@@ -78,20 +159,40 @@ def _order_item(intent: OrderIntent, now: datetime) -> OrderItem:
         mode=intent.mode,
         strategy=intent.strategy,
         symbol=intent.symbol,
-        side=intent.side,
-        qty=intent.qty,
-        order_class=intent.order_class,
+        side=intent.side or Side.BUY,
+        qty=intent.qty or 0,
+        order_class=order_class,
+        order_type=intent.order_type.value.lower(),
+        limit_price=intent.limit_price,
         take_profit=intent.take_profit,
         stop_loss=intent.stop_loss,
         status=PENDING_SUBMIT,
         created_at=now,
         updated_at=now,
+        purpose="open",
     )
 
 
-def _record_placed(intent: OrderIntent, placed: BrokerOrder, deps: ExecutorDeps) -> None:
-    now = deps.clock.now()
-    fields: dict[str, Any] = {
+def _close_item(intent: OrderIntent, held: Decimal, now: datetime) -> OrderItem:
+    return OrderItem(
+        client_order_id=intent.close_client_order_id,
+        intent_id=f"{intent.signal_id}:close",
+        signal_id=intent.signal_id,
+        mode=intent.mode,
+        strategy=intent.strategy,
+        symbol=intent.symbol,
+        side=Side.SELL if held > 0 else Side.BUY,
+        qty=int(abs(held)),
+        order_class="simple",
+        status=PENDING_SUBMIT,
+        created_at=now,
+        updated_at=now,
+        purpose="close",
+    )
+
+
+def _placed_fields(placed: BrokerOrder, now: datetime) -> dict[str, Any]:
+    return {
         "status": placed.status,
         "broker_order_id": placed.broker_order_id,
         "submitted_at": placed.submitted_at or now,
@@ -100,12 +201,18 @@ def _record_placed(intent: OrderIntent, placed: BrokerOrder, deps: ExecutorDeps)
         "filled_at": placed.filled_at,
         "updated_at": now,
     }
-    deps.orders.update(intent.client_order_id, fields)
+
+
+def _record_placed(intent: OrderIntent, coid: str, placed: BrokerOrder, deps: ExecutorDeps) -> None:
+    now = deps.clock.now()
+    deps.orders.update(coid, _placed_fields(placed, now))
     deps.signals.advance(
         intent.signal_id,
-        StatusEntry(status=SignalStatus.SUBMITTED, at=now, detail=f"alpaca order {placed.broker_order_id}"),
+        StatusEntry(
+            status=SignalStatus.SUBMITTED, at=now, detail=f"{coid} alpaca order {placed.broker_order_id}"
+        ),
         allowed_from=frozenset({SignalStatus.SIZED}),
-        fields={"broker_order_id": placed.broker_order_id, "client_order_id": intent.client_order_id},
+        fields={"broker_order_id": placed.broker_order_id},
     )
     if placed.status == "filled":
         deps.signals.advance(
@@ -118,13 +225,20 @@ def _record_placed(intent: OrderIntent, placed: BrokerOrder, deps: ExecutorDeps)
             allowed_from=frozenset({SignalStatus.SUBMITTED}),
             fields={"filled_qty": placed.filled_qty, "filled_avg_price": placed.filled_avg_price},
         )
-    log.info("order placed", extra={"client_order_id": intent.client_order_id, "status": placed.status})
+    log.info("order placed", extra={"client_order_id": coid, "status": placed.status})
 
 
-def _reject_signal(intent: OrderIntent, reason: RejectReason, detail: str, deps: ExecutorDeps) -> None:
+def _finish(
+    intent: OrderIntent,
+    deps: ExecutorDeps,
+    status: SignalStatus,
+    detail: str,
+    reason: RejectReason | None = None,
+) -> None:
+    fields = {"reject_reason": reason.value, "reject_detail": detail[:1000]} if reason else None
     deps.signals.advance(
         intent.signal_id,
-        StatusEntry(status=SignalStatus.REJECTED, at=deps.clock.now(), reason=reason, detail=detail),
+        StatusEntry(status=status, at=deps.clock.now(), reason=reason, detail=detail[:1000]),
         allowed_from=frozenset({SignalStatus.SIZED, SignalStatus.SUBMITTED}),
-        fields={"reject_reason": reason.value, "reject_detail": detail[:1000]},
+        fields=fields,
     )

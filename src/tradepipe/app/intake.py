@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,18 +16,14 @@ from pydantic import SecretStr
 from tradepipe.contracts.items import ErrorEntry, SignalItem, StatusEntry
 from tradepipe.contracts.messages import SignalAccepted
 from tradepipe.domain.model import RejectReason, Signal, SignalStatus
-from tradepipe.domain.parsing import (
-    BodyNotJson,
-    FieldError,
-    extract_passphrase,
-    load_json_object,
-    parse_alert,
-)
+from tradepipe.domain.parsing import BodyNotUnderstood, FieldError, decode_body, parse_alert, split_secret
 from tradepipe.domain.signal_id import derive_rejection_id
+from tradepipe.domain.staleness import check_freshness
 from tradepipe.ports import Clock, SignalQueue, SignalStore, WebhookSecrets
 from tradepipe.resources import WEBHOOK_MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -36,6 +33,17 @@ class IntakeDeps:
     queue: SignalQueue
     clock: Clock
     dedupe_ttl_s: int
+    max_lag_s: int = 60
+    max_lead_s: int = 30
+    # Empty: any source. On AWS the API's resource policy enforces the same list before the function runs.
+    allowed_networks: Sequence[IpNetwork] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class AlertRequest:
+    raw_body: bytes
+    source_ip: str | None = None
+    path_token: str | None = None  # the secret when the URL is /webhook/{token}
 
 
 @dataclass(frozen=True)
@@ -52,11 +60,17 @@ class Duplicate:
 class Invalid:
     signal_id: str
     errors: list[FieldError]
+    reason: RejectReason = RejectReason.INVALID_ALERT
 
 
 @dataclass(frozen=True)
 class Unauthorized:
     pass
+
+
+@dataclass(frozen=True)
+class Forbidden:
+    source_ip: str | None
 
 
 @dataclass(frozen=True)
@@ -69,7 +83,7 @@ class TooLarge:
     size: int
 
 
-IntakeResult = Accepted | Duplicate | Invalid | Unauthorized | Malformed | TooLarge
+IntakeResult = Accepted | Duplicate | Invalid | Unauthorized | Forbidden | Malformed | TooLarge
 
 
 def passphrase_matches(candidate: str | None, known: Mapping[str, SecretStr]) -> str | None:
@@ -85,44 +99,75 @@ def passphrase_matches(candidate: str | None, known: Mapping[str, SecretStr]) ->
     return matched
 
 
-def accept_alert(raw_body: bytes, deps: IntakeDeps) -> IntakeResult:
-    if len(raw_body) > WEBHOOK_MAX_BODY_BYTES:
-        return TooLarge(size=len(raw_body))
+def source_allowed(source_ip: str | None, networks: Sequence[IpNetwork]) -> bool:
+    if not networks:
+        return True
     try:
-        body = load_json_object(raw_body.decode("utf-8"))
-    except UnicodeDecodeError:
-        return Malformed(detail="body is not UTF-8 text")
-    except BodyNotJson as exc:
+        address = ipaddress.ip_address(source_ip or "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def accept_alert(request: AlertRequest, deps: IntakeDeps) -> IntakeResult:
+    if len(request.raw_body) > WEBHOOK_MAX_BODY_BYTES:
+        return TooLarge(size=len(request.raw_body))
+    if not source_allowed(request.source_ip, deps.allowed_networks):
+        return Forbidden(source_ip=request.source_ip)
+    try:
+        decoded, encoding = decode_body(request.raw_body)
+    except BodyNotUnderstood as exc:
+        if request.path_token and passphrase_matches(request.path_token, deps.secrets.passphrases()) is None:
+            return Unauthorized()
         return Malformed(detail=str(exc))
-    if passphrase_matches(extract_passphrase(body), deps.secrets.passphrases()) is None:
+    secret, body = split_secret(decoded)
+    credential = passphrase_matches(request.path_token or secret, deps.secrets.passphrases())
+    if credential is None:
         return Unauthorized()
     now = deps.clock.now()
     parsed = parse_alert(body)
     if isinstance(parsed, list):
-        return _record_invalid(body, parsed, now, deps)
-    return _record_and_enqueue(parsed, now, deps)
+        return _record_invalid(body, parsed, now, deps, encoding, credential)
+    return _record_and_enqueue(parsed, now, deps, encoding, credential)
+
+
+def _base_item(signal_id: str, now: datetime, ttl_s: int, **fields: Any) -> SignalItem:
+    return SignalItem(
+        signal_id=signal_id,
+        received_at=now,
+        updated_at=now,
+        expires_at=int((now + timedelta(seconds=ttl_s)).timestamp()),
+        **fields,
+    )
+
+
+def _rejected_history(now: datetime, reason: RejectReason, detail: str) -> list[StatusEntry]:
+    return [
+        StatusEntry(status=SignalStatus.RECEIVED, at=now),
+        StatusEntry(status=SignalStatus.REJECTED, at=now, reason=reason, detail=detail),
+    ]
 
 
 def _record_invalid(
-    body: dict[str, Any], errors: list[FieldError], now: datetime, deps: IntakeDeps
+    body: dict[str, Any],
+    errors: list[FieldError],
+    now: datetime,
+    deps: IntakeDeps,
+    encoding: str,
+    credential: str,
 ) -> Invalid:
-    # The id hashes the body without its passphrase, so the same bad alert is one record however often
-    # it is sent; the body itself is never stored (it may hold secrets), only the field errors.
-    safe = {k: v for k, v in body.items() if k not in ("passphrase", "secret")}
-    signal_id = derive_rejection_id(json.dumps(safe, sort_keys=True, default=str).encode())
+    # The id hashes the body without its secret, so the same bad alert is one record however often it is
+    # sent; the body itself is never stored (it may hold secrets), only the field errors.
+    signal_id = derive_rejection_id(json.dumps(body, sort_keys=True, default=str).encode())
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
-    item = SignalItem(
-        signal_id=signal_id,
+    item = _base_item(
+        signal_id,
+        now,
+        deps.dedupe_ttl_s,
         status=SignalStatus.REJECTED,
-        received_at=now,
-        updated_at=now,
-        expires_at=_expiry(now, deps.dedupe_ttl_s),
-        history=[
-            StatusEntry(status=SignalStatus.RECEIVED, at=now),
-            StatusEntry(
-                status=SignalStatus.REJECTED, at=now, reason=RejectReason.INVALID_ALERT, detail=detail
-            ),
-        ],
+        history=_rejected_history(now, RejectReason.INVALID_ALERT, detail[:1000]),
+        source=encoding,
+        credential=credential,
         ticker=body["ticker"].upper()[:12] if isinstance(body.get("ticker"), str) else None,
         strategy=body["strategy"][:64] if isinstance(body.get("strategy"), str) else None,
         reject_reason=RejectReason.INVALID_ALERT,
@@ -133,24 +178,41 @@ def _record_invalid(
     return Invalid(signal_id=signal_id, errors=errors)
 
 
-def _record_and_enqueue(signal: Signal, now: datetime, deps: IntakeDeps) -> Accepted | Duplicate:
-    item = SignalItem(
-        signal_id=signal.signal_id,
+def _signal_fields(signal: Signal) -> dict[str, Any]:
+    return signal.model_dump(exclude={"signal_id"})
+
+
+def _record_and_enqueue(
+    signal: Signal, now: datetime, deps: IntakeDeps, encoding: str, credential: str
+) -> Accepted | Duplicate | Invalid:
+    stale = check_freshness(signal.alert_time, now, deps.max_lag_s, deps.max_lead_s)
+    if stale is not None:
+        # Recorded under the signal's own id: a repeat of a stale alert is then a duplicate, and a repeat
+        # of an accepted alert (however late) never reaches this branch.
+        item = _base_item(
+            signal.signal_id,
+            now,
+            deps.dedupe_ttl_s,
+            status=SignalStatus.REJECTED,
+            history=_rejected_history(now, stale.reason, stale.detail),
+            source=encoding,
+            credential=credential,
+            reject_reason=stale.reason,
+            reject_detail=stale.detail,
+            **_signal_fields(signal),
+        )
+        if not deps.store.record_new(item):
+            return Duplicate(signal_id=signal.signal_id)
+        return Invalid(signal.signal_id, [FieldError("timestamp", stale.detail)], reason=stale.reason)
+    item = _base_item(
+        signal.signal_id,
+        now,
+        deps.dedupe_ttl_s,
         status=SignalStatus.RECEIVED,
-        received_at=now,
-        updated_at=now,
-        expires_at=_expiry(now, deps.dedupe_ttl_s),
         history=[StatusEntry(status=SignalStatus.RECEIVED, at=now)],
-        mode=signal.mode,
-        ticker=signal.ticker,
-        side=signal.side,
-        strategy=signal.strategy,
-        timeframe=signal.timeframe,
-        risk_amount=signal.risk_amount,
-        entry_price=signal.entry_price,
-        stop_loss=signal.stop_loss,
-        take_profit=signal.take_profit,
-        alert_time=signal.alert_time,
+        source=encoding,
+        credential=credential,
+        **_signal_fields(signal),
     )
     if not deps.store.record_new(item):
         existing = deps.store.get(signal.signal_id)
@@ -169,10 +231,6 @@ def _record_and_enqueue(signal: Signal, now: datetime, deps: IntakeDeps) -> Acce
     return Accepted(signal_id=signal.signal_id)
 
 
-def _expiry(now: datetime, ttl_s: int) -> int:
-    return int((now + timedelta(seconds=ttl_s)).timestamp())
-
-
 def intake_response(result: IntakeResult) -> tuple[int, dict[str, Any]]:
     """The one mapping from intake outcome to HTTP status and body."""
     match result:
@@ -180,15 +238,17 @@ def intake_response(result: IntakeResult) -> tuple[int, dict[str, Any]]:
             return 202, {"signal_id": signal_id, "status": "accepted"}
         case Duplicate(signal_id):
             return 200, {"signal_id": signal_id, "status": "duplicate"}
-        case Invalid(signal_id, errors):
+        case Invalid(signal_id, errors, reason):
             return 422, {
                 "signal_id": signal_id,
                 "status": "rejected",
-                "reason": RejectReason.INVALID_ALERT.value,
+                "reason": reason.value,
                 "errors": [{"field": e.field, "message": e.message} for e in errors],
             }
         case Unauthorized():
             return 401, {"status": "unauthorized", "message": "missing or wrong passphrase"}
+        case Forbidden():
+            return 403, {"status": "forbidden", "message": "source address not allowed"}
         case Malformed(detail):
             return 400, {"status": "malformed", "message": detail}
         case TooLarge(size):

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradepipe.domain.model import Mode, Side, SignalStatus
+from tradepipe.domain.model import Action, Mode, OrderType, Side, SignalStatus, SizingMode
 
 
 class StatusEntry(BaseModel):
@@ -35,20 +35,32 @@ class SignalItem(BaseModel):
     updated_at: datetime
     expires_at: int  # epoch seconds: DynamoDB TTL; the record is the dedupe key until then
     history: list[StatusEntry] = Field(default_factory=list)
+    source: str | None = None  # the body's encoding: json, json-lenient or key-value
+    credential: str | None = None  # the *name* of the passphrase that matched, never the passphrase
     # Present once the alert was valid:
+    action: Action | None = None
     mode: Mode | None = None
     ticker: str | None = None
     side: Side | None = None
     strategy: str | None = None
     timeframe: str | None = None
-    risk_amount: Decimal | None = None
+    sizing_mode: SizingMode | None = None
+    sizing_value: Decimal | None = None
+    order_type: OrderType | None = None
+    limit_price: Decimal | None = None
     entry_price: Decimal | None = None
     stop_loss: Decimal | None = None
+    stop_loss_percent: Decimal | None = None
     take_profit: Decimal | None = None
+    take_profit_percent: Decimal | None = None
+    strategy_position: Decimal | None = None
+    strategy_order_id: str | None = None
+    exchange: str | None = None
     alert_time: datetime | None = None
     # Filled in along the way:
     qty: int | None = None
     client_order_id: str | None = None
+    close_client_order_id: str | None = None
     broker_order_id: str | None = None
     filled_qty: Decimal | None = None
     filled_avg_price: Decimal | None = None
@@ -68,7 +80,10 @@ class OrderItem(BaseModel):
     symbol: str
     side: Side
     qty: int
-    order_class: str
+    order_class: str  # bracket, oto, simple
+    order_type: str = "market"
+    limit_price: Decimal | None = None
+    purpose: str = "open"  # open or close
     take_profit: Decimal | None = None
     stop_loss: Decimal | None = None
     status: str  # Alpaca's order status, or PENDING_SUBMIT / REJECTED before the broker knows it

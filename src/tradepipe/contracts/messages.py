@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from tradepipe.domain.model import Mode, Side, Signal
+from tradepipe.domain.model import Mode, OrderType, Side, Signal
 
 
 class SignalAccepted(BaseModel):
@@ -23,21 +23,28 @@ class SignalAccepted(BaseModel):
 
 
 class OrderIntent(BaseModel):
-    """risk -> executor (order-intents FIFO queue): one order the executor must place exactly once."""
+    """risk -> executor (order-intents FIFO queue): what the executor must do exactly once.
+
+    kind=open: enter (a reverse when the broker holds the opposite side: close, wait for the fill, open);
+    kind=close: close the ticker's position after cancelling its open orders (bracket legs hold the shares);
+    kind=cancel: cancel the ticker's open orders."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal[1] = 1
     intent_id: str
-    client_order_id: str
+    client_order_id: str  # the open order's, or the close order's for kind=close
+    close_client_order_id: str  # used when a close is needed (kind=close, or a reverse)
     signal_id: str
     mode: Mode
     strategy: str
     symbol: str
-    side: Side
-    qty: int
-    order_class: Literal["bracket"] = "bracket"
-    entry_type: Literal["market"] = "market"
-    take_profit: Decimal | None
-    stop_loss: Decimal
+    kind: Literal["open", "close", "cancel"]
+    side: Side | None = None
+    qty: int | None = None
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    take_profit: Decimal | None = None
+    stop_loss: Decimal | None = None
+    strategy_position: Decimal | None = None
     sized_at: datetime

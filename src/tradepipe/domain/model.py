@@ -22,22 +22,50 @@ class Mode(StrEnum):
     LIVE = "live"
 
 
+class Action(StrEnum):
+    """What the alert asks for. `add` and `buy`/`sell` are ENTER; `exit` and `flat` are EXIT."""
+
+    ENTER = "ENTER"
+    EXIT = "EXIT"
+    CANCEL = "CANCEL"
+
+
+class SizingMode(StrEnum):
+    RISK_DOLLARS = "RISK_DOLLARS"  # risk / |entry - stop|
+    RISK_PERCENT = "RISK_PERCENT"  # percent of equity lost at the stop
+    FIXED_QUANTITY = "FIXED_QUANTITY"
+    DOLLAR_AMOUNT = "DOLLAR_AMOUNT"  # notional
+    PERCENT_OF_EQUITY = "PERCENT_OF_EQUITY"
+
+
+class OrderType(StrEnum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+
+
 class SignalStatus(StrEnum):
     RECEIVED = "RECEIVED"
     ENQUEUED = "ENQUEUED"
     SIZED = "SIZED"
     SUBMITTED = "SUBMITTED"
     FILLED = "FILLED"
+    COMPLETED = "COMPLETED"  # a CANCEL carried out, or an EXIT with nothing left to close
     REJECTED = "REJECTED"
 
 
-TERMINAL_STATUSES = frozenset({SignalStatus.FILLED, SignalStatus.REJECTED})
+TERMINAL_STATUSES = frozenset({SignalStatus.FILLED, SignalStatus.COMPLETED, SignalStatus.REJECTED})
 
 
 class RejectReason(StrEnum):
     """Why a signal stopped. Values read the same in DynamoDB, OpenSearch, logs and the demo summary."""
 
     INVALID_ALERT = "INVALID_ALERT"
+    STALE_ALERT = "STALE_ALERT"
+    SOURCE_NOT_ALLOWED = "SOURCE_NOT_ALLOWED"
+    ENTRY_PRICE_UNKNOWN = "ENTRY_PRICE_UNKNOWN"
+    STOP_UNKNOWN = "STOP_UNKNOWN"
+    SIZING_MODE_UNSUPPORTED = "SIZING_MODE_UNSUPPORTED"
+    NO_POSITION = "NO_POSITION"
     STOP_WRONG_SIDE = "STOP_WRONG_SIDE"
     TAKE_PROFIT_WRONG_SIDE = "TAKE_PROFIT_WRONG_SIDE"
     ZERO_STOP_DISTANCE = "ZERO_STOP_DISTANCE"
@@ -47,21 +75,39 @@ class RejectReason(StrEnum):
 
 
 class Signal(BaseModel):
-    """A validated, normalized alert: the unit every stage after the webhook works on."""
+    """A validated, normalized alert: the unit every stage after the webhook works on. Every intake format
+    maps to this one shape, so the same alert sent as JSON, TradersPost JSON or key=value text is the same
+    signal with the same id."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     signal_id: str
-    side: Side
+    action: Action
+    side: Side | None  # None for EXIT and CANCEL: the position decides the side
     ticker: str
     mode: Mode
-    risk_amount: Decimal
-    entry_price: Decimal
-    stop_loss: Decimal
-    take_profit: Decimal | None
-    alert_time: datetime
     strategy: str
     timeframe: str
+    alert_time: datetime | None  # None when the alert carried no time (then staleness cannot be judged)
+    sizing_mode: SizingMode | None = None
+    sizing_value: Decimal | None = None
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    entry_price: Decimal | None = None  # the price the alert saw ({{close}}, signalPrice, entryPrice)
+    stop_loss: Decimal | None = None
+    stop_loss_percent: Decimal | None = None
+    take_profit: Decimal | None = None
+    take_profit_percent: Decimal | None = None
+    strategy_position: Decimal | None = (
+        None  # {{strategy.position_size}} when sent: checked against the broker
+    )
+    strategy_order_id: str | None = None
+    exchange: str | None = None
+
+    @property
+    def reference_price(self) -> Decimal | None:
+        """The entry the risk is measured from: the limit price for a limit order, else the alert's price."""
+        return self.limit_price if self.order_type is OrderType.LIMIT else self.entry_price
 
 
 @dataclass(frozen=True)
@@ -70,10 +116,3 @@ class Rejected:
 
     reason: RejectReason
     detail: str
-
-
-@dataclass(frozen=True)
-class Sized:
-    qty: int
-    risk_per_share: Decimal
-    realized_risk: Decimal

@@ -16,6 +16,7 @@ TRANSITIONS: frozenset[tuple[S, S]] = frozenset(
         (S.SIZED, S.SUBMITTED),
         (S.SIZED, S.REJECTED),
         (S.SUBMITTED, S.FILLED),
+        (S.SIZED, S.COMPLETED),
         # Alpaca can reject after a 200 (asynchronous rejection).
         (S.SUBMITTED, S.REJECTED),
     }

@@ -6,6 +6,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources as pkg_resources
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from tradepipe.local.stack import LocalStack
 from tradepipe.settings import get_settings
 
 PASSPHRASE_PLACEHOLDER = "{{passphrase}}"  # noqa: S105 - a placeholder the demo replaces, not a secret
+TIMENOW_PLACEHOLDER = "{{timenow}}"
 
 
 def bundled_alerts() -> Path:
@@ -60,11 +62,13 @@ class DemoReport:
             f"  duplicates (200)           {self.by_http_status[200]:>5}",
             f"  invalid (422)              {self.by_http_status[422]:>5}",
             f"  unauthorized (401)         {self.by_http_status[401]:>5}",
+            f"  forbidden source (403)     {self.by_http_status[403]:>5}",
             f"  malformed (400)            {self.by_http_status[400]:>5}",
             f"  too large (413)            {self.by_http_status[413]:>5}",
             f"  server errors (5xx)        {sum(v for k, v in self.by_http_status.items() if k >= 500):>5}",
             f"  signals recorded           {len(self.signals):>5}",
             f"    filled                   {statuses.get('FILLED', 0):>5}",
+            f"    completed (cancel/flat)  {statuses.get('COMPLETED', 0):>5}",
             f"    rejected                 {statuses.get('REJECTED', 0):>5}",
         ]
         for reason, count in sorted(self.rejected_by_reason().items()):
@@ -86,6 +90,8 @@ class DemoReport:
 
 def send_alerts(api_url: str, passphrase: str, path: Path, report: DemoReport) -> set[str]:
     signal_ids: set[str] = set()
+    # One instant for the whole run, as TradingView renders {{timenow}}: repeats stay exact repeats.
+    timenow = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     with httpx.Client(base_url=api_url, timeout=10) as http:
         for i, line in enumerate(path.read_text().splitlines()):
             row = json.loads(line)
@@ -94,7 +100,9 @@ def send_alerts(api_url: str, passphrase: str, path: Path, report: DemoReport) -
             content_type = "text/plain; charset=utf-8" if i % 2 else "application/json"
             response = http.post(
                 "/webhook",
-                content=body.replace(PASSPHRASE_PLACEHOLDER, passphrase).encode(),
+                content=body.replace(PASSPHRASE_PLACEHOLDER, passphrase)
+                .replace(TIMENOW_PLACEHOLDER, timenow)
+                .encode(),
                 headers={"Content-Type": content_type},
             )
             report.sent += 1

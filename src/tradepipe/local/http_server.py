@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -17,9 +19,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class _QuietServer(uvicorn.Server):
-    def install_signal_handlers(self) -> None:
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
         # Signals belong to the main thread (the CLI's Ctrl-C), not to a server running in a thread.
-        pass
+        yield
 
 
 class ThreadedServer:

@@ -8,6 +8,7 @@ events, because moto cannot run Lambda code without Docker.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import secrets
@@ -37,6 +38,7 @@ class LocalConfig:
     # Failed messages come back after this long (AWS: six times the function timeout).
     visibility_timeout_s: int = 5
     alpaca: Literal["local", "paper"] = "local"
+    allowed_source_cidrs: list[str] = field(default_factory=list)
     log_level: str = "WARNING"
 
     @classmethod
@@ -121,6 +123,7 @@ class LocalStack:
             "TRADEPIPE_OPENSEARCH_ENDPOINT": self.search_url,
             "TRADEPIPE_OPENSEARCH_AUTH": "none",
             "TRADEPIPE_SECRET_MAX_AGE_S": "5",
+            "TRADEPIPE_ALLOWED_SOURCE_CIDRS": json.dumps(cfg.allowed_source_cidrs),
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -141,8 +144,12 @@ class LocalStack:
         brokers.reset()
 
     def _start_api(self, handlers: dict[str, Any]) -> None:
+        webhook, timeout = handlers["webhook"], resources.WEBHOOK_FUNCTION.timeout_s
         routes = [
-            ApiRoute("POST", "/webhook", "webhook", handlers["webhook"], resources.WEBHOOK_FUNCTION.timeout_s)
+            ApiRoute("POST", "/webhook", "webhook", webhook, timeout),
+            ApiRoute("POST", "/webhook/{token}", "webhook", webhook, timeout),
+            # IAM-authorized on AWS; on one machine only the machine itself may read.
+            ApiRoute("GET", "/signals/{signal_id}", "webhook", webhook, timeout, loopback_only=True),
         ]
         api = ThreadedServer(build_api(routes), self.config.host, self.config.api_port, name="api").start()
         self._stoppables.append(api)

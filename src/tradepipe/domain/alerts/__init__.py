@@ -1,0 +1,1 @@
+"""Intake formats: from a raw webhook body to one normalized Signal, whatever TradingView sent."""

@@ -1,0 +1,64 @@
+"""Stop-loss and take-profit prices: resolved from absolute prices or percents, on Alpaca's price grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+
+from tradepipe.domain.model import Rejected, RejectReason, Side, Signal
+
+_HUNDRED = Decimal(100)
+
+
+def tick_for(price: Decimal) -> Decimal:
+    """Alpaca accepts two decimals at or above $1 and four below (sub-penny rule)."""
+    return Decimal("0.01") if price >= 1 else Decimal("0.0001")
+
+
+def round_away(price: Decimal, entry: Decimal, side: Side) -> Decimal:
+    """A stop rounded away from the entry: the risk per share can only grow, so sizing on it never
+    over-risks."""
+    rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
+    return price.quantize(tick_for(price), rounding=rounding)
+
+
+def round_near(price: Decimal) -> Decimal:
+    return price.quantize(tick_for(price), rounding=ROUND_HALF_EVEN)
+
+
+@dataclass(frozen=True)
+class Exits:
+    stop: Decimal | None
+    target: Decimal | None
+
+
+def resolve_exits(signal: Signal, entry: Decimal, side: Side) -> Exits:
+    """Percent exits are measured from `entry` (the reference price of the order)."""
+    long = side is Side.BUY
+    stop = signal.stop_loss
+    if stop is None and signal.stop_loss_percent is not None:
+        factor = signal.stop_loss_percent / _HUNDRED
+        stop = entry * (1 - factor) if long else entry * (1 + factor)
+    target = signal.take_profit
+    if target is None and signal.take_profit_percent is not None:
+        factor = signal.take_profit_percent / _HUNDRED
+        target = entry * (1 + factor) if long else entry * (1 - factor)
+    return Exits(
+        stop=None if stop is None else round_away(stop, entry, side),
+        target=None if target is None else round_near(target),
+    )
+
+
+def check_exit_sides(side: Side, entry: Decimal, exits: Exits) -> Rejected | None:
+    """A BUY needs stop < entry < take-profit; a SELL the mirror image."""
+    stop, target, long = exits.stop, exits.target, side is Side.BUY
+    if stop is not None:
+        if stop == entry:
+            return Rejected(RejectReason.ZERO_STOP_DISTANCE, f"entry={entry} stop={stop}")
+        if (long and stop > entry) or (not long and stop < entry):
+            return Rejected(RejectReason.STOP_WRONG_SIDE, f"entry={entry} stop={stop} side={side}")
+    if target is not None and ((long and target <= entry) or (not long and target >= entry)):
+        return Rejected(
+            RejectReason.TAKE_PROFIT_WRONG_SIDE, f"entry={entry} take_profit={target} side={side}"
+        )
+    return None
