@@ -56,6 +56,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    import httpx
+
+    from tradepipe.status_view import render_trail
+
+    response = httpx.get(f"{args.api.rstrip('/')}/signals/{args.signal_id}", timeout=10)
+    if response.status_code == 404:
+        _say(f"no signal {args.signal_id}")
+        return 1
+    response.raise_for_status()
+    _say(render_trail(response.json()))
+    return 0
+
+
 def _say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -83,6 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--ephemeral", action="store_true", help="free ports instead of 8000/8001/9200/4566")
     demo.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for signals to settle")
     demo.set_defaults(func=_cmd_demo)
+    status = sub.add_parser("status", help="print a signal's trail: received ... filled or rejected")
+    status.add_argument("signal_id")
+    status.add_argument(
+        "--api",
+        default="http://127.0.0.1:8000",
+        help="API base URL (default: the local stack; on AWS the read route needs SigV4)",
+    )
+    status.set_defaults(func=_cmd_status)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     return int(args.func(args))

@@ -137,3 +137,69 @@ def test_wrong_passphrase_then_401_and_no_order(local_stack: RunningLocal, tradi
 
     assert response.status_code == 401
     assert len(_all_orders(trading)) == before
+
+
+def _trail(local_stack: RunningLocal, signal_id: str, status: str) -> dict[str, Any] | None:
+    response = httpx.get(f"{local_stack.api_url}/signals/{signal_id}")
+    return response.json() if response.status_code == 200 and response.json()["status"] == status else None
+
+
+def test_buy_while_short_then_close_then_open_never_a_flipped_single_order(
+    local_stack: RunningLocal, trading: TradingClient
+) -> None:
+    short = _alert(
+        local_stack.passphrase,
+        10,
+        signal="SELL",
+        ticker="IBM",
+        entryPrice=202.91,
+        stopLoss=205.0,
+        takeProfit=198.0,
+        riskAmount=200.0,
+    )
+    sold = httpx.post(f"{local_stack.api_url}/webhook", json=short).json()["signal_id"]
+    eventually(lambda: _trail(local_stack, sold, "FILLED"))
+    reverse = {
+        "passphrase": local_stack.passphrase,
+        "ticker": "IBM",
+        "action": "buy",
+        "sentiment": "long",
+        "quantity": 40,
+        "quantityType": "fixed_quantity",
+        "signalPrice": 202.91,
+        "stopLoss": {"percent": 1},
+        "takeProfit": {"percent": 2},
+        "strategy": "e2e-reverse",
+    }
+
+    response = httpx.post(
+        f"{local_stack.api_url}/webhook", content=json.dumps(reverse), headers={"Content-Type": "text/plain"}
+    )
+
+    assert response.status_code == 202
+    signal_id = response.json()["signal_id"]
+    trail = eventually(lambda: _trail(local_stack, signal_id, "FILLED"))
+    assert [o["purpose"] for o in trail["orders"]] == ["close", "open"]
+    close, open_ = (_order_for_coid(trading, o["client_order_id"]) for o in trail["orders"])
+    assert close.side.value == "buy"
+    assert Decimal(str(close.qty)) == 95  # floor(200 / |202.91 - 205.00|): the whole short, no more
+    assert open_.side.value == "buy"
+    assert Decimal(str(open_.qty)) == 40  # the new long, not 95 + 40 in one order
+    assert close.filled_at is not None
+    assert open_.submitted_at is not None
+    assert close.filled_at <= open_.submitted_at
+    position = trading.get_open_position("IBM")
+    assert Decimal(str(position.qty)) == 40  # type: ignore[union-attr]
+
+
+def _order_for_coid(trading: TradingClient, coid: str) -> Order:
+    order = trading.get_order_by_client_id(coid)
+    assert isinstance(order, Order)
+    return order
+
+
+def test_status_route_when_signal_unknown_then_404(local_stack: RunningLocal) -> None:
+    response = httpx.get(f"{local_stack.api_url}/signals/unknown")
+
+    assert response.status_code == 404
+    assert response.json()["status"] == "not_found"
