@@ -7,6 +7,7 @@ the bad field instead of deploying a default.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, Literal
 
@@ -37,6 +38,16 @@ class ApiConfig(_Model):
     # cap what a leaked URL can cost.
     throttle_rate_limit: float = Field(gt=0, le=10_000)
     throttle_burst_limit: int = Field(gt=0, le=5_000)
+    # Source addresses allowed to POST alerts (API resource policy and, in depth, the handler). Empty: any.
+    # TradingView's published list is tradepipe.resources.TRADINGVIEW_SOURCE_IPS.
+    allowed_source_ips: list[str] = Field(default_factory=list)
+
+    @field_validator("allowed_source_ips")
+    @classmethod
+    def _valid_ips(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)
+        return value
 
 
 class SearchConfig(_Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -13,10 +14,12 @@ from infra.constructs._common import acknowledge, log_retention, removal_policy
 
 
 class WebhookApi(Construct):
-    """`POST /webhook` -> webhook function (Lambda proxy). Later: `POST /webhook/{token}`, `GET /signals/...`.
+    """`POST /webhook` and `POST /webhook/{token}` -> the API function (Lambda proxy), open to TradingView;
+    `GET /signals/{signal_id}` -> the same function, IAM-authorized (SigV4) for operators and tools.
 
-    Authentication happens in the function: TradingView can neither sign requests nor send custom
-    headers, so the passphrase travels in the alert body and is checked against the webhook secret.
+    Alert authentication happens in the function: TradingView can neither sign requests nor send custom
+    headers, so the passphrase travels in the body or the path and is checked against the webhook secret.
+    The optional source-IP allowlist is a resource policy that denies the webhook routes to anyone else.
     """
 
     def __init__(
@@ -32,6 +35,7 @@ class WebhookApi(Construct):
         self.api = apigw.RestApi(
             self,
             "Api",
+            policy=_allowlist_policy(config.api.allowed_source_ips),
             rest_api_name=f"{config.name_prefix}-api",
             description="TradingView webhook intake",
             endpoint_types=[apigw.EndpointType.REGIONAL],
@@ -63,24 +67,33 @@ class WebhookApi(Construct):
                 metrics_enabled=True,
             ),
         )
+        integration = apigw.LambdaIntegration(webhook, proxy=True, allow_test_invoke=False)
         webhook_resource = self.api.root.add_resource("webhook")
-        self.webhook_method = webhook_resource.add_method(
-            "POST",
-            apigw.LambdaIntegration(webhook, proxy=True, allow_test_invoke=False),
-            # Nothing to validate at the edge: the body is text/plain from TradingView and is parsed (and
-            # size-checked) by the function; there are no parameters.
-            authorization_type=apigw.AuthorizationType.NONE,
+        token_resource = webhook_resource.add_resource("{token}")
+        # Nothing to validate at the edge: the body is text/plain from TradingView and is parsed (and
+        # size-checked) by the function.
+        self.webhook_methods = [
+            resource.add_method("POST", integration, authorization_type=apigw.AuthorizationType.NONE)
+            for resource in (webhook_resource, token_resource)
+        ]
+        for method in self.webhook_methods:
+            acknowledge(
+                method,
+                "AwsSolutions-APIG4",
+                "TradingView cannot sign requests or send headers; the function authenticates the passphrase "
+                "(body or path) against the webhook secret.",
+            )
+            acknowledge(method, "AwsSolutions-COG4", "TradingView cannot obtain Cognito tokens; see APIG4.")
+        self.webhook_method = self.webhook_methods[0]
+        signals = self.api.root.add_resource("signals").add_resource("{signal_id}")
+        # The trail is for operators and tools: SigV4-signed callers with execute-api:Invoke only.
+        self.read_method = signals.add_method(
+            "GET", integration, authorization_type=apigw.AuthorizationType.IAM
         )
         acknowledge(
-            self.webhook_method,
-            "AwsSolutions-APIG4",
-            "TradingView cannot sign requests or send headers; the function authenticates the passphrase "
-            "in the body against the webhook secret.",
-        )
-        acknowledge(
-            self.webhook_method,
+            self.read_method,
             "AwsSolutions-COG4",
-            "TradingView cannot obtain Cognito tokens; see AwsSolutions-APIG4.",
+            "Readers are operators and tools with AWS credentials: IAM (SigV4) authorization, not Cognito.",
         )
         acknowledge(
             self.api.deployment_stage,
@@ -105,3 +118,28 @@ class WebhookApi(Construct):
     @property
     def webhook_url(self) -> str:
         return self.api.url_for_path("/webhook")
+
+
+def _allowlist_policy(allowed_ips: list[str]) -> iam.PolicyDocument | None:
+    """Deny the webhook routes to any source outside the allowlist; the IAM-authorized read route is
+    unaffected (its callers are AWS principals, not TradingView)."""
+    if not allowed_ips:
+        return None
+    webhook_routes = ["execute-api:/*/POST/webhook", "execute-api:/*/POST/webhook/*"]
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                effect=iam.Effect.ALLOW,
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=["execute-api:/*"],
+            ),
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=webhook_routes,
+                conditions={"NotIpAddress": {"aws:SourceIp": allowed_ips}},
+            ),
+        ]
+    )

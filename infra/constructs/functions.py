@@ -10,6 +10,7 @@ Data-access grants are not here: the stack grants where a function meets a table
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from aws_cdk import Duration, Stack
@@ -122,7 +123,11 @@ class PipelineFunctions(Construct):
             "POWERTOOLS_LOG_LEVEL": config.log_level,
         }
         own: dict[str, dict[str, str]] = {
-            resources.WEBHOOK_FUNCTION.name: {"TRADEPIPE_SIGNALS_QUEUE_URL": signals_queue.queue_url},
+            resources.WEBHOOK_FUNCTION.name: {
+                "TRADEPIPE_SIGNALS_QUEUE_URL": signals_queue.queue_url,
+                # Defense in depth: the API resource policy enforces the same list before the function runs.
+                "TRADEPIPE_ALLOWED_SOURCE_CIDRS": json.dumps(config.api.allowed_source_ips),
+            },
             resources.RISK_FUNCTION.name: {"TRADEPIPE_INTENTS_QUEUE_URL": intents_queue.queue_url},
             resources.EXECUTOR_FUNCTION.name: {},
             resources.INDEXER_FUNCTION.name: {

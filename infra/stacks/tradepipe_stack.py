@@ -31,6 +31,7 @@ from infra.constructs.tables import TradeTables
 RECORD_SIGNAL = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem")  # record_new, get, advance
 ADVANCE_SIGNAL = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # get, advance
 RECORD_ORDER = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem")  # record_intent, get, update
+READ_ITEM = ("dynamodb:GetItem",)
 
 
 class TradepipeStack(Stack):
@@ -75,6 +76,8 @@ class TradepipeStack(Stack):
 
         # webhook: record the signal (dedupe by conditional put), enqueue it, read the passphrases.
         _grant_table(signals, fn.webhook, RECORD_SIGNAL)
+        # ... and serve GET /signals/{id}: the trail reads the signal's orders.
+        _grant_table(orders, fn.webhook, READ_ITEM)
         self.queues.signals.grant_send_messages(fn.webhook)
         self.secrets.webhook.grant_read(fn.webhook)
 

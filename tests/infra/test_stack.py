@@ -99,17 +99,47 @@ def _actions(statements: list[dict[str, Any]], resource_ref: str) -> set[str]:
 
 
 class TestApi:
-    def test_post_webhook_is_a_lambda_proxy_to_the_webhook_function(self, dev: Synth) -> None:
+    def test_webhook_routes_are_open_lambda_proxies_and_the_read_route_is_iam(self, dev: Synth) -> None:
         webhook_id = dev.logical_id(dev.stack.functions.webhook)
-        resource_id = dev.logical_id(dev.stack.api.webhook_method.resource)
         dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "webhook"})
-        (method,) = dev.resources_of("AWS::ApiGateway::Method").values()
-        props = method["Properties"]
-        assert props["HttpMethod"] == "POST"
-        assert props["ResourceId"] == {"Ref": resource_id}
-        assert props["Integration"]["Type"] == "AWS_PROXY"
-        assert props["Integration"]["IntegrationHttpMethod"] == "POST"
-        assert json.dumps({"Fn::GetAtt": [webhook_id, "Arn"]}) in json.dumps(props["Integration"]["Uri"])
+        dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "{token}"})
+        dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "{signal_id}"})
+        methods = [m["Properties"] for m in dev.resources_of("AWS::ApiGateway::Method").values()]
+        by_auth = sorted((p["HttpMethod"], p["AuthorizationType"]) for p in methods)
+        assert by_auth == [("GET", "AWS_IAM"), ("POST", "NONE"), ("POST", "NONE")]
+        for props in methods:
+            assert props["Integration"]["Type"] == "AWS_PROXY"
+            assert json.dumps({"Fn::GetAtt": [webhook_id, "Arn"]}) in json.dumps(props["Integration"]["Uri"])
+
+    def test_access_log_format_never_carries_the_path_token(self, dev: Synth) -> None:
+        (stage,) = dev.resources_of("AWS::ApiGateway::Stage").values()
+        log_format = stage["Properties"]["AccessLogSetting"]["Format"]
+        assert "$context.resourcePath" in log_format
+        assert "$context.path" not in log_format
+
+    def test_allowlist_when_configured_then_resource_policy_denies_other_sources(
+        self, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        context = cdk_json_context()
+        stages = json.loads(json.dumps(context["tradepipe:stages"]))
+        stages["dev"]["api"]["allowed_source_ips"] = list(resources.TRADINGVIEW_SOURCE_IPS)
+        outdir = tmp_path_factory.mktemp("cdk-allowlist")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(layer_specs, "LAYER_BUILD_DIR", outdir / "no-layers-built")
+            app, stack = build_app(
+                {**context, "tradepipe:stages": stages, "stage": "dev"}, outdir=str(outdir)
+            )
+            template = app.synth().get_stack_by_name(stack.stack_name).template
+        (api,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+        deny = [s for s in api["Properties"]["Policy"]["Statement"] if s["Effect"] == "Deny"]
+        assert deny[0]["Condition"] == {
+            "NotIpAddress": {"aws:SourceIp": list(resources.TRADINGVIEW_SOURCE_IPS)}
+        }
+        assert all("webhook" in r for r in deny[0]["Resource"])
+
+    def test_allowlist_when_not_configured_then_no_resource_policy(self, dev: Synth) -> None:
+        (api,) = dev.resources_of("AWS::ApiGateway::RestApi").values()
+        assert "Policy" not in api["Properties"]
 
     def test_stage_has_throttling_tracing_and_access_logs(self, dev: Synth) -> None:
         api = dev.stack.config.api
@@ -432,7 +462,8 @@ class TestIam:
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
         }
-        assert _actions(statements, dev.logical_id(dev.stack.tables.orders)) == set()
+        # GET /signals/{id} reads the signal's orders; nothing else.
+        assert _actions(statements, dev.logical_id(dev.stack.tables.orders)) == {"dynamodb:GetItem"}
         assert "sqs:SendMessage" in _actions(statements, dev.logical_id(dev.stack.queues.signals))
         assert _actions(statements, dev.logical_id(dev.stack.queues.intents)) == set()
         assert "secretsmanager:GetSecretValue" in _actions(

@@ -421,6 +421,25 @@ def test_entry_template_then_carries_every_key_of_its_format(name: str) -> None:
     assert set(decode_body(render().encode())[0]) == keys
 
 
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("strategy_placeholders.json", "strategy"),
+        ("indicator_alertcondition_buy.json", "indicator"),
+        ("indicator_alertcondition_sell.json", "indicator"),
+        ("keyvalue_fallback.txt", "indicator"),
+    ],
+)
+def test_plot_placeholder_then_names_a_plot_of_its_script(name: str, kind: str) -> None:
+    """A renamed plot would leave {{plot("...")}} with nothing to render."""
+    used = set(re.findall(r'\{\{plot\("(.*?)"\)\}\}', message_file(name)))
+    assert used
+
+    for stem in (s for s in PINE if s.startswith(kind)):
+        titles = set(re.findall(r'^plot\([^,]+, "([^"]+)"', PINE[stem].read_text(), re.M))
+        assert used <= titles, f"{stem}.pine has no plot titled {used - titles}"
+
+
 @pytest.mark.parametrize("stem", sorted(PINE))
 def test_pine_script_then_passphrase_is_an_input_not_code(stem: str) -> None:
     source = PINE[stem].read_text()
