@@ -109,6 +109,11 @@ def source_allowed(source_ip: str | None, networks: Sequence[IpNetwork]) -> bool
     return any(address in network for network in networks)
 
 
+def _time_field(body: dict[str, Any]) -> str:
+    """The alert's time field as the sender named it (our template says timestamp, TradersPost time)."""
+    return "timestamp" if "timestamp" in body else "time"
+
+
 def accept_alert(request: AlertRequest, deps: IntakeDeps) -> IntakeResult:
     if len(request.raw_body) > WEBHOOK_MAX_BODY_BYTES:
         return TooLarge(size=len(request.raw_body))
@@ -128,7 +133,7 @@ def accept_alert(request: AlertRequest, deps: IntakeDeps) -> IntakeResult:
     parsed = parse_alert(body)
     if isinstance(parsed, list):
         return _record_invalid(body, parsed, now, deps, encoding, credential)
-    return _record_and_enqueue(parsed, now, deps, encoding, credential)
+    return _record_and_enqueue(parsed, now, deps, encoding, credential, _time_field(body))
 
 
 def _base_item(signal_id: str, now: datetime, ttl_s: int, **fields: Any) -> SignalItem:
@@ -183,7 +188,7 @@ def _signal_fields(signal: Signal) -> dict[str, Any]:
 
 
 def _record_and_enqueue(
-    signal: Signal, now: datetime, deps: IntakeDeps, encoding: str, credential: str
+    signal: Signal, now: datetime, deps: IntakeDeps, encoding: str, credential: str, time_field: str
 ) -> Accepted | Duplicate | Invalid:
     stale = check_freshness(signal.alert_time, now, deps.max_lag_s, deps.max_lead_s)
     if stale is not None:
@@ -203,7 +208,7 @@ def _record_and_enqueue(
         )
         if not deps.store.record_new(item):
             return Duplicate(signal_id=signal.signal_id)
-        return Invalid(signal.signal_id, [FieldError("timestamp", stale.detail)], reason=stale.reason)
+        return Invalid(signal.signal_id, [FieldError(time_field, stale.detail)], reason=stale.reason)
     item = _base_item(
         signal.signal_id,
         now,

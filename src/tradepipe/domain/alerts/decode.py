@@ -67,5 +67,11 @@ def decode_body(raw: bytes) -> tuple[dict[str, Any], str]:
             if not isinstance(value, dict):
                 raise BodyNotUnderstood("body must be a JSON object")
             return value, encoding
+        placeholder = re.search(r"\{\{.*?\}\}", text)
+        if placeholder:
+            raise BodyNotUnderstood(
+                f"body holds the unrendered TradingView placeholder {placeholder.group(0)}: check the alert "
+                "type (a strategy's {{strategy.order.alert_message}} only renders in strategy alerts)"
+            )
         raise BodyNotUnderstood("body looks like JSON but does not parse, even without trailing commas")
     return _parse_key_values(text), "key-value"
