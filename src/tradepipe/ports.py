@@ -126,3 +126,79 @@ class SearchIndex(Protocol):
     def bulk(self, actions: Sequence[IndexAction]) -> list[str]:
         """Apply actions; returns the doc ids that failed (retryable)."""
         ...
+
+
+# --- risk engine (issue 4) -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DailyBar:
+    t: datetime
+    o: Decimal
+    h: Decimal
+    l: Decimal  # noqa: E741 - OHLC's conventional name
+    c: Decimal
+    v: Decimal
+
+
+class MarketData(Protocol):
+    def daily_bars(self, symbol: str, limit: int) -> Sequence[DailyBar]:
+        """The most recent `limit` daily bars, oldest first (Alpaca's market-data API)."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredTradingState:
+    state: str  # TradingState value
+    high_water_mark: Decimal
+    losing_streak: int
+    changed_at: datetime | None
+    rule: str | None  # what set it: manual, daily_loss_limit, max_drawdown, losing_streak
+    detail: str | None
+
+
+class RiskStateStore(Protocol):
+    """The risk-state table: per account (= mode) state and per account#ticker#strategy history."""
+
+    def trading_state(self, account: str) -> StoredTradingState: ...
+
+    def set_trading_state(self, account: str, state: str, rule: str, detail: str, at: datetime) -> StoredTradingState:
+        """Record a switch (and keep the previous state in the item's history)."""
+        ...
+
+    def raise_high_water_mark(self, account: str, equity: Decimal) -> Decimal:
+        """max(stored, equity), stored; returns the mark."""
+        ...
+
+    def record_exit(self, account: str, ticker: str, strategy: str, at: datetime, stop_out: bool,
+                    pnl: Decimal | None) -> int:
+        """Remember the exit for cooldowns; a losing pnl extends the account's losing streak, a winning one
+        resets it. Returns the streak."""
+        ...
+
+    def record_entry(self, account: str, ticker: str, strategy: str, bar_time: datetime) -> None: ...
+
+    def symbol_history(self, account: str, ticker: str, strategy: str) -> tuple[datetime | None, datetime | None,
+                                                                              datetime | None]:
+        """(last_exit_at, last_stop_out_at, last_entry_bar)."""
+        ...
+
+    def count_order(self, account: str, at: datetime) -> int:
+        """Count one order in the account's current minute; returns the count for the last 60 s window."""
+        ...
+
+    def orders_last_minute(self, account: str, at: datetime) -> int: ...
+
+    def queue_entry(self, account: str, ticker: str, signal_id: str, at: datetime) -> str | None:
+        """One queued entry per account#ticker: store this one, return the signal_id it replaced."""
+        ...
+
+    def take_queued(self, account: str) -> list[tuple[str, str]]:
+        """Remove and return every queued (ticker, signal_id) for the account (at the open)."""
+        ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None:
+        """One domain event on the bus (EventBridge): TradingStateChanged, RiskCapApplied, ..."""
+        ...

@@ -12,6 +12,10 @@ TRANSITIONS: frozenset[tuple[S, S]] = frozenset(
         (S.RECEIVED, S.SIZED),
         (S.RECEIVED, S.REJECTED),
         (S.ENQUEUED, S.SIZED),
+        (S.ENQUEUED, S.QUEUED),
+        (S.RECEIVED, S.QUEUED),
+        (S.QUEUED, S.SIZED),
+        (S.QUEUED, S.REJECTED),  # replaced by a newer queued entry, or rejected at the open
         (S.ENQUEUED, S.REJECTED),
         (S.SIZED, S.SUBMITTED),
         (S.SIZED, S.REJECTED),

@@ -1,0 +1,295 @@
+"""assess: one signal, the context, the strategy's profile and the time -> a decision with its reasons.
+
+Order of checks (the first that fails names the rejection): trading state -> symbol rules -> cooldown ->
+one entry per bar -> order rate -> market clock -> entry price -> ATR stop rule -> exit sides -> sizing ->
+caps. Caps shrink the quantity and are each recorded when they bite; a cap that leaves nothing rejects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from tradepipe.domain.exits import Exits, check_exit_sides, resolve_exits, round_away, round_near
+from tradepipe.domain.model import Action, Rejected, RejectReason, Side, Signal, SizingMode
+from tradepipe.domain.risk.bars import bar_start
+from tradepipe.domain.risk.context import RiskContext, TradingState
+from tradepipe.domain.risk.profile import RiskProfile
+from tradepipe.domain.risk.state import StateSwitch, next_state
+
+_HUNDRED = Decimal(100)
+FRACTION_STEP = Decimal("0.000001")  # Alpaca takes up to 9 decimals; 6 is plenty for stocks
+
+
+@dataclass(frozen=True)
+class Approved:
+    qty: Decimal | None  # None for exits and cancels: the position decides
+    entry: Decimal | None = None
+    exits: Exits = Exits(None, None)
+    fractional: bool = False
+    caps: tuple[str, ...] = ()  # each cap that bit, with its numbers
+    risk: Decimal | None = None  # realized risk at the stop (qty x |entry - stop|)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """Outside regular hours with outside_hours=queue: wait for the open."""
+
+    until: datetime | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    decision: Approved | Deferred | Rejected
+    switch: StateSwitch | None = None  # a trading-state change the account's numbers call for
+
+
+def assess(signal: Signal, ctx: RiskContext, profile: RiskProfile, now: datetime) -> Assessment:
+    switch = next_state(ctx.state, ctx.account, ctx.losing_streak, profile)
+    state = switch.to if switch else ctx.state
+    return Assessment(_decide(signal, replace(ctx, state=state), profile, now), switch)
+
+
+def _decide(
+    signal: Signal, ctx: RiskContext, profile: RiskProfile, now: datetime
+) -> Approved | Deferred | Rejected:
+    if ctx.state is TradingState.HALTED:
+        return Rejected(RejectReason.TRADING_HALTED, "trading is HALTED: nothing goes through")
+    if signal.action is not Action.ENTER:
+        return Approved(qty=None)
+    if ctx.state is TradingState.REDUCING:
+        return Rejected(RejectReason.TRADING_REDUCING, "trading is REDUCING: exits only")
+    return (
+        _check_symbol(signal, ctx, profile)
+        or _check_cooldown(ctx, profile, now)
+        or _check_bar(signal, ctx, profile)
+        or _check_rate(ctx, profile)
+        or _check_clock(ctx, profile)
+        or _size(signal, ctx, profile)
+    )
+
+
+def _check_symbol(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Rejected | None:
+    ticker = signal.ticker
+    if ticker in profile.deny_symbols or (
+        profile.allow_symbols is not None and ticker not in profile.allow_symbols
+    ):
+        return Rejected(
+            RejectReason.SYMBOL_NOT_ALLOWED, f"{ticker} is not allowed for strategy {signal.strategy}"
+        )
+    if not ctx.asset.tradable:
+        return Rejected(RejectReason.ASSET_NOT_TRADABLE, f"{ticker} is not tradable at the broker")
+    # A SELL entry opens (or, while long, reverses into) a short; closing a long is an EXIT.
+    if signal.side is Side.SELL and not ctx.asset.shortable:
+        return Rejected(RejectReason.NOT_SHORTABLE, f"{ticker} cannot be sold short")
+    return None
+
+
+def _check_cooldown(ctx: RiskContext, profile: RiskProfile, now: datetime) -> Rejected | None:
+    for since, seconds, what in (
+        (ctx.history.last_stop_out_at, profile.cooldown_after_stop_s, "stop-out"),
+        (ctx.history.last_exit_at, profile.cooldown_after_exit_s, "exit"),
+    ):
+        if since is not None and seconds and now < since + timedelta(seconds=seconds):
+            left = (since + timedelta(seconds=seconds) - now).total_seconds()
+            return Rejected(
+                RejectReason.COOLDOWN, f"cooldown after {what} at {since.isoformat()}: {left:.0f} s left"
+            )
+    return None
+
+
+def _check_bar(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Rejected | None:
+    last = ctx.history.last_entry_bar
+    if not profile.one_entry_per_bar or last is None or signal.alert_time is None:
+        return None
+    bar = bar_start(signal.alert_time, signal.timeframe)
+    if bar_start(last, signal.timeframe) == bar:
+        return Rejected(
+            RejectReason.ONE_ENTRY_PER_BAR,
+            f"already entered {signal.ticker} for {signal.strategy} "
+            f"in the {signal.timeframe} bar of {bar.isoformat()}",
+        )
+    return None
+
+
+def _check_rate(ctx: RiskContext, profile: RiskProfile) -> Rejected | None:
+    if ctx.orders_last_minute >= profile.max_orders_per_minute:
+        return Rejected(
+            RejectReason.ORDER_RATE_LIMIT,
+            f"{ctx.orders_last_minute} orders in the last minute >= {profile.max_orders_per_minute}",
+        )
+    return None
+
+
+def _check_clock(ctx: RiskContext, profile: RiskProfile) -> Deferred | Rejected | None:
+    if ctx.clock.is_open:
+        return None
+    opens = ctx.clock.next_open.isoformat() if ctx.clock.next_open else "unknown"
+    if profile.outside_hours == "queue":
+        return Deferred(ctx.clock.next_open, f"market closed: queued for the open at {opens}")
+    # Never a market order in extended hours: outside regular hours an entry waits or is refused.
+    return Rejected(RejectReason.MARKET_CLOSED, f"market closed; next open {opens}")
+
+
+def _exits_with_atr(
+    signal: Signal, side: Side, entry: Decimal, ctx: RiskContext, profile: RiskProfile
+) -> Exits | Rejected:
+    exits = resolve_exits(signal, entry, side)
+    wrong = check_exit_sides(side, entry, exits)
+    if wrong is not None:
+        return wrong
+    atr = ctx.atr
+    if exits.stop is None:
+        if atr is None or profile.atr_stop is None:
+            if signal.sizing_mode in (SizingMode.RISK_DOLLARS, SizingMode.RISK_PERCENT):
+                return Rejected(
+                    RejectReason.STOP_UNKNOWN, f"no stop in the alert and no ATR stop rule; entry={entry}"
+                )
+            return exits
+        offset = profile.atr_stop * atr
+        stop = round_away(entry - offset if side is Side.BUY else entry + offset, entry, side)
+        exits = Exits(stop=stop, target=exits.target)
+    elif atr is not None and atr > 0:
+        distance = abs(entry - exits.stop)
+        if profile.min_atr is not None and distance < profile.min_atr * atr:
+            return Rejected(
+                RejectReason.STOP_TOO_TIGHT,
+                f"stop {exits.stop} is {distance} from entry {entry} "
+                f"< min_atr {profile.min_atr} x ATR {atr:.4f}",
+            )
+        if profile.max_atr is not None and distance > profile.max_atr * atr:
+            return Rejected(
+                RejectReason.STOP_TOO_WIDE,
+                f"stop {exits.stop} is {distance} from entry {entry} "
+                f"> max_atr {profile.max_atr} x ATR {atr:.4f}",
+            )
+    if exits.target is None and profile.reward_risk is not None and exits.stop is not None:
+        reach = profile.reward_risk * abs(entry - exits.stop)
+        exits = Exits(
+            stop=exits.stop, target=round_near(entry + reach if side is Side.BUY else entry - reach)
+        )
+    return exits
+
+
+def _raw_qty(
+    signal: Signal, ctx: RiskContext, profile: RiskProfile, entry: Decimal, per_share: Decimal | None
+) -> Decimal | Rejected:
+    mode, value = signal.sizing_mode, signal.sizing_value
+    equity = ctx.account.equity
+    if mode is SizingMode.RISK_PERCENT or (mode is None and profile.risk_percent_default is not None):
+        pct = value if mode is SizingMode.RISK_PERCENT and value is not None else profile.risk_percent_default
+        mode, value = SizingMode.RISK_DOLLARS, equity * (pct or Decimal(0)) / _HUNDRED
+    if value is None or mode is None:
+        return Rejected(
+            RejectReason.SIZING_MODE_UNSUPPORTED, "no quantity or risk in the alert and no default"
+        )
+    if mode is SizingMode.RISK_DOLLARS:
+        if not per_share:
+            return Rejected(RejectReason.STOP_UNKNOWN, f"risk sizing needs a stop; entry={entry}")
+        return value / per_share
+    if mode is SizingMode.FIXED_QUANTITY:
+        return value
+    if mode is SizingMode.DOLLAR_AMOUNT:
+        return value / entry
+    return equity * value / _HUNDRED / entry  # PERCENT_OF_EQUITY
+
+
+def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | Rejected:
+    side = signal.side or Side.BUY
+    entry = signal.reference_price or ctx.last_price
+    if entry is None:
+        return Rejected(RejectReason.ENTRY_PRICE_UNKNOWN, "no price in the alert and no latest price")
+    exits = _exits_with_atr(signal, side, entry, ctx, profile)
+    if isinstance(exits, Rejected):
+        return exits
+    per_share = None if exits.stop is None else abs(entry - exits.stop)
+    raw = _raw_qty(signal, ctx, profile, entry, per_share)
+    if isinstance(raw, Rejected):
+        return raw
+    # Fractional shares only without exit legs (Alpaca: no bracket, day orders) on fractionable assets.
+    fractional = profile.fractional and ctx.asset.fractionable and exits.stop is None and exits.target is None
+    step = FRACTION_STEP if fractional else Decimal(1)
+    qty = _floor(raw, step)
+    if qty <= 0:
+        return Rejected(
+            RejectReason.SIZE_BELOW_ONE_SHARE, f"sized {raw:.6f} shares at entry {entry}: below {step}"
+        )
+    capped = _apply_caps(signal.ticker, side, qty, entry, ctx, profile, step)
+    if isinstance(capped, Rejected):
+        return capped
+    qty, notes = capped
+    risk = None if per_share is None else per_share * qty
+    return Approved(qty=qty, entry=entry, exits=exits, fractional=fractional, caps=notes, risk=risk)
+
+
+def _floor(value: Decimal, step: Decimal) -> Decimal:
+    """Round down onto the step (1 share, or a fractional step): never more than was sized."""
+    return ((value / step).to_integral_value(rounding=ROUND_FLOOR) * step).quantize(step)
+
+
+def _apply_caps(
+    ticker: str,
+    side: Side,
+    qty: Decimal,
+    entry: Decimal,
+    ctx: RiskContext,
+    profile: RiskProfile,
+    step: Decimal,
+) -> tuple[Decimal, tuple[str, ...]] | Rejected:
+    equity = ctx.account.equity
+    held = ctx.holdings.get(ticker)
+    same_side = held is not None and (held.qty > 0) == (side is Side.BUY) and held.qty != 0
+    existing = abs(held.market_value) if (held is not None and same_side) else Decimal(0)
+    opposite = abs(held.market_value) if (held is not None and not same_side) else Decimal(0)
+    if not same_side and profile.max_open_positions is not None:
+        open_now = sum(1 for h in ctx.holdings.values() if h.qty != 0) - (1 if opposite else 0)
+        if open_now >= profile.max_open_positions:
+            return Rejected(
+                RejectReason.MAX_OPEN_POSITIONS,
+                f"{open_now} open positions >= max_open_positions {profile.max_open_positions}",
+            )
+    limits: list[tuple[str, Decimal, str]] = []
+    if profile.max_notional_per_position is not None:
+        limits.append(
+            (
+                "max_notional_per_position",
+                profile.max_notional_per_position - existing,
+                f"{profile.max_notional_per_position} notional",
+            )
+        )
+    if profile.max_equity_pct_per_position is not None:
+        limits.append(
+            (
+                "max_equity_pct_per_position",
+                equity * profile.max_equity_pct_per_position / _HUNDRED - existing,
+                f"{profile.max_equity_pct_per_position}% of equity {equity}",
+            )
+        )
+    if profile.max_gross_exposure_pct is not None:
+        gross = sum((abs(h.market_value) for h in ctx.holdings.values()), Decimal(0)) - opposite
+        limits.append(
+            (
+                "max_gross_exposure_pct",
+                equity * profile.max_gross_exposure_pct / _HUNDRED - gross,
+                f"{profile.max_gross_exposure_pct}% of equity, {gross} already exposed",
+            )
+        )
+    cushion = 1 + profile.buying_power_cushion_pct / _HUNDRED
+    limits.append(
+        (
+            "buying_power",
+            ctx.account.buying_power / cushion,
+            f"buying power {ctx.account.buying_power} with a {profile.buying_power_cushion_pct}% cushion",
+        )
+    )
+    notes: list[str] = []
+    for name, room, why in limits:
+        allowed = _floor(max(room, Decimal(0)) / entry, step)
+        if qty > allowed:
+            notes.append(f"{name}: qty {qty} -> {allowed} ({why})")
+            qty = allowed
+        if qty <= 0:
+            return Rejected(RejectReason.CAPPED_TO_ZERO, "; ".join(notes))
+    return qty, tuple(notes)

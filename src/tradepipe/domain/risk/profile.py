@@ -1,0 +1,96 @@
+"""Risk profiles: one default and per-strategy overrides, in one versioned file validated at deploy and load.
+
+A bad file fails loudly (pydantic raises naming the field): it never silently trades.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Pct = Annotated[Decimal, Field(gt=0, le=100)]
+Money = Annotated[Decimal, Field(gt=0)]
+Multiple = Annotated[Decimal, Field(gt=0, le=100)]
+
+
+class RiskProfile(BaseModel):
+    """Every limit is optional (None: not checked) unless it protects the account by default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Caps applied after sizing, each recorded when it bites.
+    max_notional_per_position: Money | None = None
+    max_equity_pct_per_position: Pct | None = Decimal(20)
+    # Alpaca checks a market order's buying power at the price plus a cushion; keep the same cushion.
+    buying_power_cushion_pct: Annotated[Decimal, Field(ge=0, le=50)] = Decimal(3)
+    max_open_positions: Annotated[int, Field(ge=1)] | None = 10
+    max_gross_exposure_pct: Annotated[Decimal, Field(gt=0, le=400)] | None = Decimal(100)
+    # Alpaca allows 200 requests a minute per account; orders are a share of that.
+    max_orders_per_minute: Annotated[int, Field(ge=1, le=200)] = 60
+
+    # Trading-state switches.
+    daily_loss_limit_pct: Pct | None = Decimal(3)  # vs the account's last_equity -> REDUCING
+    max_drawdown_pct: Pct | None = Decimal(10)  # vs the equity high-water mark -> HALTED
+    losing_streak_limit: Annotated[int, Field(ge=1)] | None = 5  # consecutive losing exits -> REDUCING
+
+    # Per-symbol rules.
+    allow_symbols: frozenset[str] | None = None  # None: any symbol not denied
+    deny_symbols: frozenset[str] = frozenset()
+    cooldown_after_exit_s: Annotated[int, Field(ge=0)] = 0
+    cooldown_after_stop_s: Annotated[int, Field(ge=0)] = 900
+    one_entry_per_bar: bool = True
+
+    # Market clock: outside regular hours an entry is queued to the next open or rejected.
+    outside_hours: Literal["queue", "reject"] = "reject"
+
+    # Sizing.
+    fractional: bool = False  # fractional shares for fractionable assets, day orders, no bracket
+    risk_percent_default: Pct | None = None  # used by the risk_percent sizing mode when the alert gives none
+
+    # ATR (TA-Lib) stop checks and derived exits.
+    atr_period: Annotated[int, Field(ge=2, le=200)] = 14
+    min_atr: Multiple | None = Decimal("0.5")  # a stop closer than min_atr x ATR is noise
+    max_atr: Multiple | None = Decimal(5)  # a stop farther than max_atr x ATR is a typo or a gap
+    atr_stop: Multiple | None = Decimal(2)  # an alert without a stop gets entry -/+ atr_stop x ATR
+    reward_risk: Multiple | None = None  # when set, a missing take-profit is placed at reward_risk x risk
+
+    # Live trading for this strategy: also needs the stage switch and the live secret.
+    live_trading_enabled: bool = False
+
+    @model_validator(mode="after")
+    def _coherent(self) -> RiskProfile:
+        if self.min_atr is not None and self.max_atr is not None and self.min_atr >= self.max_atr:
+            raise ValueError(f"min_atr ({self.min_atr}) must be below max_atr ({self.max_atr})")
+        if self.allow_symbols is not None and self.allow_symbols & self.deny_symbols:
+            raise ValueError(
+                f"symbols both allowed and denied: {sorted(self.allow_symbols & self.deny_symbols)}"
+            )
+        return self
+
+
+class RiskConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1]
+    default: RiskProfile
+    strategies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _overrides_valid(self) -> RiskConfig:
+        for name in self.strategies:
+            self.profile_for(name)  # each merged profile must validate on its own
+        return self
+
+    def profile_for(self, strategy: str) -> RiskProfile:
+        overrides = self.strategies.get(strategy)
+        if not overrides:
+            return self.default
+        return RiskProfile.model_validate({**self.default.model_dump(), **overrides})
+
+
+def load_risk_config(text: str) -> RiskConfig:
+    """Parse and validate the TOML risk file; raises ValueError (pydantic's, naming the field) if bad."""
+    return RiskConfig.model_validate(tomllib.loads(text))
