@@ -37,6 +37,7 @@ from cdk_nag import AwsSolutionsChecks  # noqa: E402
 from infra.config import STAGE_CONTEXT_KEY, STAGES_CONTEXT_KEY, ConfigError, load_stage_config  # noqa: E402
 from infra.paths import CDK_JSON  # noqa: E402
 from infra.stacks.tradepipe_stack import TradepipeStack  # noqa: E402
+from tradepipe.config import load_bundled_risk_config  # noqa: E402
 
 NAG_CONTEXT_KEY = "nag"
 VALIDATE_CONTEXT_KEY = "validate"
@@ -64,6 +65,8 @@ def build_app(
     context: dict[str, Any] | None = None, outdir: str | None = None
 ) -> tuple[cdk.App, TradepipeStack]:
     """The app and its one stack. `context=None` means "as given by the CDK CLI"."""
+    # The risk profiles ship inside the package: a bad file fails the deploy here, before anything trades.
+    load_bundled_risk_config()
     app = cdk.App(
         context=context,
         outdir=outdir,

@@ -67,6 +67,11 @@ class SearchConfig(_Model):
         return self.instance_count > 1
 
 
+class EventsConfig(_Model):
+    # How long the domain-event bus archive keeps events for replay (EventBridge archive retention).
+    archive_retention_days: int = Field(ge=1, le=3650)
+
+
 class AlarmConfig(_Model):
     """Thresholds for PipelineAlarms (a later issue); validated now so cdk.json stays honest."""
 
@@ -86,6 +91,7 @@ class StageConfig(_Model):
     live_trading_allowed: bool
     api: ApiConfig
     opensearch: SearchConfig
+    events: EventsConfig
     alarms: AlarmConfig
     # Optional pinning of the stack's environment; None keeps the template environment-agnostic.
     account: str | None = Field(default=None, pattern=r"^\d{12}$")

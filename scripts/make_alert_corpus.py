@@ -153,6 +153,23 @@ def valid_cases(c: Corpus) -> None:
                 202,
                 twin,
             )
+    # Entry and stop left to the risk stage (latest price, ATR stop): the seed's short form and its kin.
+    short = {"passphrase": PASS, "signal": "BUY", "ticker": "AAPL", "mode": "Paper", "risk": 100}
+    twin = c.add("short-form", json.dumps(short), 202)
+    c.add(
+        "short-form-keyvalue",
+        key_values(
+            {"passphrase": PASS, "signal": "BUY", "ticker": "AAPL", "tradingMode": "Paper", "riskAmount": 100}
+        ),
+        202,
+        twin,
+    )
+    for field in ("entryPrice", "stopLoss"):
+        c.add(
+            f"without-{field}",
+            json.dumps({k: v for k, v in standard("MSFT", "SELL", f"no_{field}").items() if k != field}),
+            202,
+        )
     # TradersPost shapes that have no standard twin: the twin is the same alert, canonically spelled.
     for i, ticker in enumerate(PRICES):
         strategy = f"tp_{i}"
@@ -220,7 +237,7 @@ def valid_cases(c: Corpus) -> None:
 
 def invalid_cases(c: Corpus) -> None:
     base = standard("AAPL", "BUY", "bad")
-    for field in ("signal", "ticker", "riskAmount", "entryPrice", "stopLoss"):
+    for field in ("signal", "ticker", "riskAmount"):
         c.add(f"missing-{field}", json.dumps({k: v for k, v in base.items() if k != field}), 422, names=field)
     for field in ("riskAmount", "entryPrice", "stopLoss", "takeProfit"):
         for label, value in (
@@ -261,18 +278,7 @@ def invalid_cases(c: Corpus) -> None:
         c.add(f"bad-{field}-{len(c.cases)}", json.dumps({**base, field: value}), 422, names=field)
     c.add("stale-2013", json.dumps({**base, "timestamp": "2013-03-01T15:00:00Z"}), 422, names="timestamp")
     c.add("future-2099", json.dumps({**base, "timestamp": "2099-01-01T00:00:00Z"}), 422, names="timestamp")
-    c.add(
-        "short-form",
-        json.dumps({"passphrase": PASS, "signal": "BUY", "ticker": "AAPL", "mode": "Paper", "risk": 100}),
-        422,
-        names="entryPrice",
-    )
-    c.add(
-        "keyvalue-missing-stop",
-        key_values({k: v for k, v in base.items() if k != "stopLoss"}),
-        422,
-        names="stopLoss",
-    )
+    c.add("keyvalue-bad-risk", key_values({**base, "riskAmount": "lots"}), 422, names="risk")
     # Named as the sender spelled it: `entry`.
     c.add("keyvalue-nan-entry", key_values({**base, "entryPrice": "NaN"}), 422, names="entry")
     tp = {

@@ -56,8 +56,10 @@ def main() -> None:
         rows.append({"note": note, "expect": expect, "body": body})
 
     # A. Entries that fill, one per ticker.
+    # Stops sit between 0.5 and 5 ATR(14) of the broker's bars (AAPL 11.8, MSFT 0.42, IBM 2.56, GOOG 12.3,
+    # FB 0.97), else the risk stage rejects them as too tight or too wide.
     entries = [
-        alert("AAPL", "BUY", risk=250),
+        alert("AAPL", "BUY", risk=250, stop_pct=0.02),
         alert("MSFT", "BUY", risk=60, stop_pct=0.02),
         alert("IBM", "SELL", risk=150),
         alert("GOOG", "BUY", risk=400, stop_pct=0.015),
@@ -99,8 +101,8 @@ def main() -> None:
         "a symbol Alpaca does not list", dict(alert("AAPL", "BUY", strategy="c10"), ticker="ZZZZ"), "accepted"
     )
     # D. Invalid alerts: 422 naming the field, recorded as REJECTED, never enqueued.
-    no_stop = without(alert("AAPL", "BUY", strategy="d1"), "stopLoss")
-    add("missing stopLoss", no_stop, "422")
+    no_risk = without(alert("AAPL", "BUY", strategy="d1"), "riskAmount")
+    add("missing riskAmount", no_risk, "422")
     add("missing ticker", without(alert("MSFT", "BUY", strategy="d2"), "ticker"), "422")
     add("unknown side", alert("IBM", "BUY", signal="HOLD", strategy="d3"), "422")
     add("negative entry", alert("GOOG", "BUY", entryPrice=-806.19, strategy="d4"), "422")
@@ -108,11 +110,18 @@ def main() -> None:
     add("price as text", alert("AAPL", "BUY", entryPrice="four hundred", strategy="d6"), "422")
     add("timestamp without zone", alert("MSFT", "BUY", timestamp="2013-03-01 15:26:00", strategy="d7"), "422")
     add("bad mode", alert("IBM", "SELL", tradingMode="Demo", strategy="d8"), "422")
-    add("repeat of missing stopLoss", no_stop, "422")
+    add("repeat of missing riskAmount", no_risk, "422")
     add(
-        "the seed's Pine short form (no entry or stop)",
-        {"passphrase": PASS, "signal": "BUY", "ticker": "AAPL", "mode": "Paper", "risk": 100},
-        "422",
+        "the seed's Pine short form: entry = latest price, stop = 2 x ATR(14); FB is short, so a reverse",
+        {
+            "passphrase": PASS,
+            "signal": "BUY",
+            "ticker": "FB",
+            "mode": "Paper",
+            "risk": 100,
+            "strategy": "short_form",
+        },
+        "accepted",
     )
     add(
         "placeholder TradingView did not render",
@@ -134,6 +143,23 @@ def main() -> None:
         "an alert from 2013, delivered today",
         alert("AAPL", "BUY", timestamp="2013-03-01T15:00:00Z", strategy="e5"),
         "422",
+    )
+    # G. Named risk rules (config: src/tradepipe/config/risk.toml).
+    add(
+        "stop 0.05 from entry: closer than 0.5 x ATR",
+        alert("IBM", "BUY", strategy="g1", stopLoss=202.86),
+        "accepted",
+    )
+    add(
+        "stop 25% away: farther than 5 x ATR", alert("MSFT", "SELL", strategy="g2", stop_pct=0.25), "accepted"
+    )
+    add(
+        "strategy 'conservative' may not trade IBM", alert("IBM", "SELL", strategy="conservative"), "accepted"
+    )
+    add(
+        "a second AAPL entry in the same bar for the same strategy",
+        alert("AAPL", "BUY", risk=260, stop_pct=0.02),
+        "accepted",
     )
     # F. The position lifecycle in other formats: exits, a reverse, a cancel, a strategy's own alerts.
     exit_msft = {"passphrase": PASS, "ticker": "MSFT", "action": "exit", "strategy": "momentum_breakout"}

@@ -35,6 +35,7 @@ def record_handler(record: SQSRecord) -> None:
         orders=bootstrap.order_store(),
         brokers=brokers,
         clock=bootstrap.clock(),
+        risk_state=bootstrap.risk_state_store(),
     )
     result = execute_intent(intent, deps)
     name = "OrdersRejected" if result.rejected else "OrdersSubmitted"

@@ -5,6 +5,7 @@ Thin: event -> use case -> response. On AWS the read route is IAM-authorized by 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from typing import Any
 
@@ -14,10 +15,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from tradepipe import bootstrap
 from tradepipe.app.intake import AlertRequest, IntakeDeps, accept_alert, intake_response
 from tradepipe.app.status import signal_trail
+from tradepipe.app.trading_state import StateDeps, switch_trading_state
+from tradepipe.contracts.api import TradingStateRequest
 from tradepipe.settings import get_settings
 
 logger = Logger(service="webhook")
@@ -26,6 +30,7 @@ tracer = Tracer()
 copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})
 app = APIGatewayRestResolver()
 
+_ACCOUNTS = ("paper", "live")
 _METRIC_BY_STATUS = {
     202: "AlertsAccepted",
     200: "AlertsDuplicate",
@@ -85,6 +90,42 @@ def get_signal(signal_id: str) -> Response[str]:
     if trail is None:
         return _json(404, {"status": "not_found", "signal_id": signal_id})
     return Response(status_code=200, content_type="application/json", body=trail.model_dump_json())
+
+
+@app.get("/trading-state/<account>")
+def get_trading_state(account: str) -> Response[str]:
+    if account not in _ACCOUNTS:
+        return _json(404, {"status": "not_found", "account": account})
+    stored = bootstrap.risk_state_store().trading_state(account)
+    return _json(200, {"account": account, **dataclasses.asdict(stored)})
+
+
+@app.post("/trading-state/<account>")
+def set_trading_state(account: str) -> Response[str]:
+    """The kill switch: IAM-authorized on AWS, loopback-only locally. Body {"state", "reason", "by"}."""
+    if account not in _ACCOUNTS:
+        return _json(404, {"status": "not_found", "account": account})
+    try:
+        request = TradingStateRequest.model_validate_json(app.current_event.body or "{}")
+    except ValidationError as exc:
+        return _json(
+            422,
+            {
+                "status": "rejected",
+                "errors": [
+                    {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                    for e in exc.errors(include_input=False, include_url=False)
+                ],
+            },
+        )
+    identity = app.current_event.request_context.identity
+    who = request.by or identity.user_arn or identity.source_ip or "unknown"
+    deps = StateDeps(
+        risk_state=bootstrap.risk_state_store(), events=bootstrap.event_publisher(), clock=bootstrap.clock()
+    )
+    stored = switch_trading_state(account, request.state, who, request.reason, deps)
+    metrics.add_metric(name="TradingStateSetByHand", unit=MetricUnit.Count, value=1)
+    return _json(200, {"account": account, **dataclasses.asdict(stored)})
 
 
 @app.not_found

@@ -15,7 +15,8 @@ from infra.constructs._common import acknowledge, log_retention, removal_policy
 
 class WebhookApi(Construct):
     """`POST /webhook` and `POST /webhook/{token}` -> the API function (Lambda proxy), open to TradingView;
-    `GET /signals/{signal_id}` -> the same function, IAM-authorized (SigV4) for operators and tools.
+    `GET /signals/{signal_id}` and `GET|POST /trading-state/{account}` (the kill switch) -> the same
+    function, IAM-authorized (SigV4) for operators and tools.
 
     Alert authentication happens in the function: TradingView can neither sign requests nor send custom
     headers, so the passphrase travels in the body or the path and is checked against the webhook secret.
@@ -95,6 +96,18 @@ class WebhookApi(Construct):
             "AwsSolutions-COG4",
             "Readers are operators and tools with AWS credentials: IAM (SigV4) authorization, not Cognito.",
         )
+        # The kill switch: read or set an account's trading state (halt / resume). Operators only.
+        trading_state = self.api.root.add_resource("trading-state").add_resource("{account}")
+        self.trading_state_methods = [
+            trading_state.add_method(verb, integration, authorization_type=apigw.AuthorizationType.IAM)
+            for verb in ("GET", "POST")
+        ]
+        for method in self.trading_state_methods:
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "Halt and resume are operator actions with AWS credentials: IAM (SigV4), not Cognito.",
+            )
         acknowledge(
             self.api.deployment_stage,
             "AwsSolutions-APIG3",

@@ -1,7 +1,7 @@
 """PipelineFunctions: the four Lambda functions, each with its own role and log group, and their triggers.
 
     webhook  <- API Gateway (wired in api.py)
-    risk     <- signals FIFO queue
+    risk     <- signals FIFO queue; a one-minute schedule (release entries queued for the open)
     executor <- order-intents FIFO queue
     indexer  <- both tables' DynamoDB streams
 
@@ -15,6 +15,8 @@ from collections.abc import Mapping
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -34,6 +36,8 @@ HANDLER = "handler.lambda_handler"
 INDEXER_BATCH_SIZE = 100
 INDEXER_RETRY_ATTEMPTS = 5
 INDEXER_MAX_BATCHING_WINDOW = Duration.seconds(2)
+# The risk function releases entries queued while the market was closed once the broker's clock says open.
+RELEASE_QUEUED_SCHEDULE = events.Schedule.rate(Duration.minutes(1))
 
 
 class PipelineFunction(Construct):
@@ -128,7 +132,11 @@ class PipelineFunctions(Construct):
                 # Defense in depth: the API resource policy enforces the same list before the function runs.
                 "TRADEPIPE_ALLOWED_SOURCE_CIDRS": json.dumps(config.api.allowed_source_ips),
             },
-            resources.RISK_FUNCTION.name: {"TRADEPIPE_INTENTS_QUEUE_URL": intents_queue.queue_url},
+            resources.RISK_FUNCTION.name: {
+                "TRADEPIPE_INTENTS_QUEUE_URL": intents_queue.queue_url,
+                # Released queued entries go back through the signals queue.
+                "TRADEPIPE_SIGNALS_QUEUE_URL": signals_queue.queue_url,
+            },
             resources.EXECUTOR_FUNCTION.name: {},
             resources.INDEXER_FUNCTION.name: {
                 "TRADEPIPE_OPENSEARCH_ENDPOINT": f"https://{search_endpoint}",
@@ -161,6 +169,15 @@ class PipelineFunctions(Construct):
                     queue, batch_size=queue_spec.batch_size, report_batch_item_failures=True
                 )
             )
+
+        self.release_queued_rule = events.Rule(
+            self,
+            "ReleaseQueuedSchedule",
+            description="At the open, release the entries queued while the market was closed",
+            schedule=RELEASE_QUEUED_SCHEDULE,
+            # A missed tick is retried by the next one a minute later.
+            targets=[targets.LambdaFunction(self.risk, retry_attempts=0)],
+        )
 
         for table in streamed_tables:
             self.indexer.add_event_source(

@@ -11,7 +11,8 @@ from tradepipe import resources
 
 
 class TradeTables(Construct):
-    """Signals and orders. Streams (new and old images) feed the indexer; PITR guards against bad writes."""
+    """Signals, orders and risk state. Streams (new and old images) feed the indexer; PITR guards against
+    bad writes."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
@@ -22,6 +23,9 @@ class TradeTables(Construct):
                 spec.logical_id,
                 table_name=spec.name(config.stage),
                 partition_key=dynamodb.Attribute(name=spec.partition_key, type=dynamodb.AttributeType.STRING),
+                sort_key=None
+                if spec.sort_key is None
+                else dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING),
                 billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
                 point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                     point_in_time_recovery_enabled=True
@@ -34,6 +38,7 @@ class TradeTables(Construct):
             )
         self.signals = self.by_spec[resources.SIGNALS_TABLE.logical_id]
         self.orders = self.by_spec[resources.ORDERS_TABLE.logical_id]
+        self.risk_state = self.by_spec[resources.RISK_STATE_TABLE.logical_id]
 
     @property
     def streamed(self) -> list[dynamodb.Table]:

@@ -3,6 +3,7 @@
 POST /webhook -> webhook -> signals.fifo -> risk -> order-intents.fifo -> executor -> Alpaca
                     |                        |                             |
                     +---- signals table <----+------ orders table <--------+
+                    +-- risk-state table, event bus (halt/resume, switches, exits) --+
                                  \\____ streams ____/
                                            v
                                         indexer -> OpenSearch
@@ -20,6 +21,7 @@ from constructs import Construct
 from infra.config import StageConfig
 from infra.constructs._common import acknowledge
 from infra.constructs.api import WebhookApi
+from infra.constructs.events import DomainEvents
 from infra.constructs.functions import PipelineFunctions
 from infra.constructs.layers import PipelineLayers
 from infra.constructs.queues import SignalQueues
@@ -32,6 +34,18 @@ RECORD_SIGNAL = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem") 
 ADVANCE_SIGNAL = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # get, advance
 RECORD_ORDER = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem")  # record_intent, get, update
 READ_ITEM = ("dynamodb:GetItem",)
+# Risk state (tradepipe.adapters.risk_state): the risk stage reads and switches the trading state, raises the
+# high-water mark, counts orders (UpdateItem ADD), queues entries (PutItem) and drains them at the open
+# (Query, conditional DeleteItem). Exits are recorded in a transaction of two UpdateItems.
+RISK_STATE_RW = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+)
+SWITCH_TRADING_STATE = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # trading_state, set_trading_state
+RECORD_EXIT = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # record_exit, trading_state
 
 
 class TradepipeStack(Stack):
@@ -53,6 +67,7 @@ class TradepipeStack(Stack):
         self.queues = SignalQueues(self, "Queues", config=config)
         self.secrets = TradingSecrets(self, "Secrets", config=config)
         self.search = SearchDomain(self, "Search", config=config)
+        self.events = DomainEvents(self, "Events", config=config)
         self.layers = PipelineLayers(self, "Layers", config=config, require_built=require_layers)
         self.functions = PipelineFunctions(
             self,
@@ -72,7 +87,7 @@ class TradepipeStack(Stack):
 
     def _grant(self) -> None:
         fn = self.functions
-        signals, orders = self.tables.signals, self.tables.orders
+        signals, orders, risk_state = self.tables.signals, self.tables.orders, self.tables.risk_state
 
         # webhook: record the signal (dedupe by conditional put), enqueue it, read the passphrases.
         _grant_table(signals, fn.webhook, RECORD_SIGNAL)
@@ -80,15 +95,27 @@ class TradepipeStack(Stack):
         _grant_table(orders, fn.webhook, READ_ITEM)
         self.queues.signals.grant_send_messages(fn.webhook)
         self.secrets.webhook.grant_read(fn.webhook)
+        # ... and the halt / resume route: switch the trading state and announce it.
+        _grant_table(risk_state, fn.webhook, SWITCH_TRADING_STATE)
+        self.events.grant_publish(fn.webhook)
 
         # risk: consumes signals (event source mapping), advances the signal, enqueues the intent.
         _grant_table(signals, fn.risk, ADVANCE_SIGNAL)
         self.queues.intents.grant_send_messages(fn.risk)
+        # ... decides against the risk state, publishes switches and caps, reads daily bars (paper keys).
+        _grant_table(risk_state, fn.risk, RISK_STATE_RW)
+        # ... and, on its schedule, sends the entries queued for the open back through the signals queue.
+        self.queues.signals.grant_send_messages(fn.risk)
+        self.events.grant_publish(fn.risk)
+        self.secrets.alpaca_paper.grant_read(fn.risk)
 
         # executor: consumes intents (event source mapping), records the order, advances the signal.
         _grant_table(orders, fn.executor, RECORD_ORDER)
         _grant_table(signals, fn.executor, ADVANCE_SIGNAL)
         self.secrets.alpaca_paper.grant_read(fn.executor)
+        # ... records exits (cooldowns, losing streak) and publishes what it observed.
+        _grant_table(risk_state, fn.executor, RECORD_EXIT)
+        self.events.grant_publish(fn.executor)
         # The live keys are readable only where the stage allows live trading: a dev executor cannot
         # trade real money even if its environment were changed by hand.
         if self.config.live_trading_allowed:

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from tradepipe.adapters.clock import SystemClock
 from tradepipe.adapters.dynamodb import DynamoOrderStore, DynamoSignalStore
-from tradepipe.adapters.secrets import SecretReader, WebhookPassphrases
+from tradepipe.adapters.events import EventBridgePublisher
+from tradepipe.adapters.risk_state import DynamoRiskStateStore
+from tradepipe.adapters.secrets import AlpacaKeys, SecretReader, WebhookPassphrases
 from tradepipe.adapters.sqs import SqsIntentQueue, SqsSignalQueue
 from tradepipe.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from tradepipe.domain.risk.profile import RiskConfig
+    from tradepipe.ports import MarketData
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -38,6 +47,47 @@ def signal_store() -> DynamoSignalStore:
 @cache
 def order_store() -> DynamoOrderStore:
     return DynamoOrderStore(_dynamodb().Table(get_settings().orders_table))
+
+
+@cache
+def risk_state_store() -> DynamoRiskStateStore:
+    return DynamoRiskStateStore(_dynamodb().Table(get_settings().risk_state_table))
+
+
+@cache
+def event_publisher() -> EventBridgePublisher:
+    return EventBridgePublisher(aws_client("events"), get_settings().event_bus_name)
+
+
+@cache
+def market_data() -> MarketData:
+    """Alpaca's market data with the paper keys (bars are the same for both accounts). While the secret is
+    missing or still the deployed placeholder: a source with no bars, so ATR is None and the risk engine
+    decides without it (logged once per container) instead of failing every message."""
+    # Imported here so the webhook's import path never loads alpaca-py (and pandas with it).
+    from tradepipe.adapters.market_data import AlpacaMarketData
+
+    settings = get_settings()
+    raw = secret_reader().json(settings.alpaca_paper_secret_name)
+    keys = None if raw is None else AlpacaKeys.model_validate(raw)
+    if keys is None or keys.api_key.get_secret_value() in ("", "SET_ME"):
+        from tradepipe.adapters.memory_risk import MemoryMarketData
+
+        log.warning("market data unavailable: %s holds no Alpaca keys", settings.alpaca_paper_secret_name)
+        return MemoryMarketData()
+    return AlpacaMarketData(
+        keys.api_key.get_secret_value(),
+        keys.secret_key.get_secret_value(),
+        url_override=settings.alpaca_data_url_override,
+    )
+
+
+@cache
+def risk_config() -> RiskConfig:
+    """The risk profiles: the bundled risk.toml, or TRADEPIPE_RISK_CONFIG_PATH. Raises on a bad file."""
+    from tradepipe.config import load_bundled_risk_config
+
+    return load_bundled_risk_config(get_settings().risk_config_path)
 
 
 @cache
@@ -89,6 +139,10 @@ def reset() -> None:
         signal_queue,
         intent_queue,
         search_index,
+        risk_state_store,
+        event_publisher,
+        market_data,
+        risk_config,
     ):
         fn.cache_clear()
     get_settings.cache_clear()

@@ -76,6 +76,33 @@ class BrokerOrder:
     filled_at: datetime | None
 
 
+@dataclass(frozen=True)
+class AccountView:
+    equity: Decimal
+    last_equity: Decimal
+    buying_power: Decimal
+
+
+@dataclass(frozen=True)
+class HoldingView:
+    qty: Decimal  # signed
+    market_value: Decimal  # signed
+    avg_entry_price: Decimal
+
+
+@dataclass(frozen=True)
+class ClockView:
+    is_open: bool
+    next_open: datetime | None
+
+
+@dataclass(frozen=True)
+class AssetView:
+    tradable: bool
+    fractionable: bool
+    shortable: bool
+
+
 class BrokerRejected(Exception):
     """A final business rejection from the broker (a 4xx that a retry cannot fix)."""
 
@@ -95,10 +122,6 @@ class Broker(Protocol):
         else is a fault a retry may fix."""
         ...
 
-    def position_qty(self, symbol: str) -> Decimal:
-        """Signed quantity held: positive long, negative short, zero when flat."""
-        ...
-
     def cancel_open_orders(self, symbol: str) -> int:
         """Cancel every open order for `symbol` (bracket legs included); returns how many."""
         ...
@@ -106,6 +129,16 @@ class Broker(Protocol):
     def submit_close(self, symbol: str, position_qty: Decimal, client_order_id: str) -> BrokerOrder:
         """A market order that flattens `position_qty` (the open legs must be cancelled first: they hold
         the shares)."""
+        ...
+
+    def account(self) -> AccountView: ...
+
+    def holdings(self) -> dict[str, HoldingView]: ...
+
+    def clock(self) -> ClockView: ...
+
+    def asset(self, symbol: str) -> AssetView | None:
+        """None when the broker does not list the symbol."""
         ...
 
 
@@ -162,24 +195,32 @@ class RiskStateStore(Protocol):
 
     def trading_state(self, account: str) -> StoredTradingState: ...
 
-    def set_trading_state(self, account: str, state: str, rule: str, detail: str, at: datetime) -> StoredTradingState:
+    def set_trading_state(
+        self, account: str, state: str, rule: str, detail: str, at: datetime
+    ) -> StoredTradingState:
         """Record a switch (and keep the previous state in the item's history)."""
+        ...
+
+    def reset_losing_streak(self, account: str) -> None:
+        """A manual resume: the operator has seen the streak."""
         ...
 
     def raise_high_water_mark(self, account: str, equity: Decimal) -> Decimal:
         """max(stored, equity), stored; returns the mark."""
         ...
 
-    def record_exit(self, account: str, ticker: str, strategy: str, at: datetime, stop_out: bool,
-                    pnl: Decimal | None) -> int:
+    def record_exit(
+        self, account: str, ticker: str, strategy: str, at: datetime, stop_out: bool, pnl: Decimal | None
+    ) -> int:
         """Remember the exit for cooldowns; a losing pnl extends the account's losing streak, a winning one
         resets it. Returns the streak."""
         ...
 
     def record_entry(self, account: str, ticker: str, strategy: str, bar_time: datetime) -> None: ...
 
-    def symbol_history(self, account: str, ticker: str, strategy: str) -> tuple[datetime | None, datetime | None,
-                                                                              datetime | None]:
+    def symbol_history(
+        self, account: str, ticker: str, strategy: str
+    ) -> tuple[datetime | None, datetime | None, datetime | None]:
         """(last_exit_at, last_stop_out_at, last_entry_bar)."""
         ...
 

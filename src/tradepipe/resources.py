@@ -17,6 +17,7 @@ class TableSpec:
     stream: bool = True
     ttl_attribute: str | None = None
     index_name: str | None = None  # OpenSearch index fed from this table's stream
+    sort_key: str | None = None  # string range key, for tables that query a partition
 
     def name(self, stage: str) -> str:
         return f"tradepipe-{stage}-{self.base_name}"
@@ -47,6 +48,18 @@ class SecretSpec:
         return f"tradepipe/{stage}/{self.base_name}"
 
 
+@dataclass(frozen=True)
+class EventBusSpec:
+    logical_id: str
+    base_name: str
+
+    def name(self, stage: str) -> str:
+        return f"tradepipe-{stage}-{self.base_name}"
+
+    def archive_name(self, stage: str) -> str:
+        return f"tradepipe-{stage}-{self.base_name}-archive"
+
+
 SIGNALS_TABLE = TableSpec(
     logical_id="SignalsTable",
     base_name="signals",
@@ -60,12 +73,29 @@ ORDERS_TABLE = TableSpec(
     partition_key="client_order_id",
     index_name="trade-executions",
 )
-TABLES: tuple[TableSpec, ...] = (SIGNALS_TABLE, ORDERS_TABLE)
+# Single-table design (adapters/risk_keys.py): per-account trading state, per account#ticker#strategy
+# history, per-minute order counters (TTL) and queued entries (partition per account, one row per ticker:
+# the sort key lets the open drain an account's queue with one Query).
+RISK_STATE_TABLE = TableSpec(
+    logical_id="RiskStateTable",
+    base_name="risk-state",
+    partition_key="pk",
+    sort_key="sk",
+    stream=True,
+    ttl_attribute="expires_at",
+    index_name="risk-events",
+)
+TABLES: tuple[TableSpec, ...] = (SIGNALS_TABLE, ORDERS_TABLE, RISK_STATE_TABLE)
 
 # Visibility timeouts are six times the consumer's Lambda timeout (AWS's guidance for SQS event sources).
 SIGNALS_QUEUE = QueueSpec(logical_id="SignalsQueue", base_name="signals", visibility_timeout_s=180)
 INTENTS_QUEUE = QueueSpec(logical_id="IntentsQueue", base_name="order-intents", visibility_timeout_s=180)
 QUEUES: tuple[QueueSpec, ...] = (SIGNALS_QUEUE, INTENTS_QUEUE)
+
+# Domain events (trading-state switches, caps applied, divergences): unordered fan-out, archived for replay.
+# Orders never travel here: they need the FIFO queues' per-ticker order.
+EVENT_BUS = EventBusSpec(logical_id="EventBus", base_name="events")
+EVENT_SOURCE = "tradepipe"
 
 WEBHOOK_SECRET = SecretSpec(
     logical_id="WebhookSecret",

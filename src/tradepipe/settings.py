@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     allowed_source_cidrs: list[str] = []
 
     secret_max_age_s: int = 300
+    # Risk profiles: None reads the risk.toml bundled with the package (tradepipe/config/risk.toml).
+    risk_config_path: str | None = None
     # How long a signal record is kept as a dedupe key (DynamoDB TTL); must outlive SQS FIFO's 5 minutes.
     dedupe_ttl_s: int = 7 * 24 * 3600
 
@@ -68,6 +70,14 @@ class Settings(BaseSettings):
     @property
     def orders_table(self) -> str:
         return resources.ORDERS_TABLE.name(self.stage)
+
+    @property
+    def risk_state_table(self) -> str:
+        return resources.RISK_STATE_TABLE.name(self.stage)
+
+    @property
+    def event_bus_name(self) -> str:
+        return resources.EVENT_BUS.name(self.stage)
 
     @property
     def webhook_secret_name(self) -> str:

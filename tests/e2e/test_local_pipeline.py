@@ -122,11 +122,11 @@ def test_malformed_alert_then_422_and_no_order(local_stack: RunningLocal, tradin
 
     response = httpx.post(
         f"{local_stack.api_url}/webhook",
-        json=_alert(local_stack.passphrase, 2, stopLoss=None, entryPrice="abc"),
+        json=_alert(local_stack.passphrase, 2, riskAmount=None, entryPrice="abc"),
     )
 
     assert response.status_code == 422
-    assert {e["field"] for e in response.json()["errors"]} == {"stopLoss", "entryPrice"}
+    assert {e["field"] for e in response.json()["errors"]} == {"riskAmount", "entryPrice"}
     assert len(_all_orders(trading)) == before
 
 

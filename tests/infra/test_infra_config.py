@@ -51,6 +51,9 @@ def test_load_stage_config_when_unknown_stage_then_error_lists_known(context: di
         pytest.param(("opensearch", "instance_count"), 3, "even count", id="odd-multi-node-count"),
         pytest.param(("opensearch", "instance_type"), "t3.small", "instance_type", id="not-a-search-type"),
         pytest.param(("api", "throttle_rate_limit"), 0, "throttle_rate_limit", id="zero-throttle"),
+        pytest.param(
+            ("events", "archive_retention_days"), 0, "archive_retention_days", id="zero-archive-retention"
+        ),
         pytest.param(("live_trading_alowed",), True, "live_trading_alowed", id="typo-key-forbidden"),
     ],
 )

@@ -104,9 +104,17 @@ class TestApi:
         dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "webhook"})
         dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "{token}"})
         dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "{signal_id}"})
+        dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "trading-state"})
         methods = [m["Properties"] for m in dev.resources_of("AWS::ApiGateway::Method").values()]
         by_auth = sorted((p["HttpMethod"], p["AuthorizationType"]) for p in methods)
-        assert by_auth == [("GET", "AWS_IAM"), ("POST", "NONE"), ("POST", "NONE")]
+        # Only the two webhook routes are open; the trail and the kill switch need SigV4.
+        assert by_auth == [
+            ("GET", "AWS_IAM"),
+            ("GET", "AWS_IAM"),
+            ("POST", "AWS_IAM"),
+            ("POST", "NONE"),
+            ("POST", "NONE"),
+        ]
         for props in methods:
             assert props["Integration"]["Type"] == "AWS_PROXY"
             assert json.dumps({"Fn::GetAtt": [webhook_id, "Arn"]}) in json.dumps(props["Integration"]["Uri"])
@@ -210,11 +218,14 @@ class TestQueues:
 class TestTables:
     @pytest.mark.parametrize("spec", resources.TABLES, ids=lambda s: s.base_name)
     def test_table_streams_new_and_old_images_with_pitr(self, dev: Synth, spec: Any) -> None:
+        keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+        if spec.sort_key:
+            keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
         dev.template.has_resource_properties(
             "AWS::DynamoDB::Table",
             {
                 "TableName": spec.name("dev"),
-                "KeySchema": [{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
+                "KeySchema": keys,
                 "BillingMode": "PAY_PER_REQUEST",
                 "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
@@ -222,17 +233,30 @@ class TestTables:
             },
         )
 
-    def test_signals_table_expires_dedupe_records_by_ttl(self, dev: Synth) -> None:
+    @pytest.mark.parametrize(
+        "spec", [t for t in resources.TABLES if t.ttl_attribute], ids=lambda s: s.base_name
+    )
+    def test_table_with_ttl_attribute_expires_items_by_ttl(self, dev: Synth, spec: Any) -> None:
+        # signals: dedupe records; risk-state: per-minute order counters.
         dev.template.has_resource_properties(
             "AWS::DynamoDB::Table",
             {
-                "TableName": resources.SIGNALS_TABLE.name("dev"),
-                "TimeToLiveSpecification": {
-                    "AttributeName": resources.SIGNALS_TABLE.ttl_attribute,
-                    "Enabled": True,
-                },
+                "TableName": spec.name("dev"),
+                "TimeToLiveSpecification": {"AttributeName": spec.ttl_attribute, "Enabled": True},
             },
         )
+
+    def test_risk_state_table_has_pitr_stream_ttl_and_a_string_sort_key(self, dev: Synth) -> None:
+        spec = resources.RISK_STATE_TABLE
+        (table,) = [
+            t["Properties"]
+            for t in dev.resources_of("AWS::DynamoDB::Table").values()
+            if t["Properties"]["TableName"] == spec.name("dev")
+        ]
+        assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+        assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+        assert {"AttributeName": "sk", "AttributeType": "S"} in table["AttributeDefinitions"]
 
     def test_dev_tables_are_destroyed_and_prod_tables_retained(self, dev: Synth, prod: Synth) -> None:
         assert {t["DeletionPolicy"] for t in dev.resources_of("AWS::DynamoDB::Table").values()} == {"Delete"}
@@ -283,6 +307,8 @@ class TestFunctions:
         queues = dev.stack.queues
         assert env("webhook")["TRADEPIPE_SIGNALS_QUEUE_URL"] == {"Ref": dev.logical_id(queues.signals)}
         assert env("risk")["TRADEPIPE_INTENTS_QUEUE_URL"] == {"Ref": dev.logical_id(queues.intents)}
+        # Released queued entries go back through the signals queue.
+        assert env("risk")["TRADEPIPE_SIGNALS_QUEUE_URL"] == {"Ref": dev.logical_id(queues.signals)}
         endpoint = env("indexer")["TRADEPIPE_OPENSEARCH_ENDPOINT"]
         assert endpoint["Fn::Join"][1][0] == "https://"
         assert env("indexer")["TRADEPIPE_OPENSEARCH_AUTH"] == "sigv4"
@@ -334,10 +360,54 @@ class TestEventSources:
             },
         )
 
+    def test_risk_runs_every_minute_to_release_queued_entries(self, dev: Synth) -> None:
+        (rule,) = [
+            r["Properties"]
+            for r in dev.resources_of("AWS::Events::Rule").values()
+            if "ScheduleExpression" in r["Properties"]
+        ]
+        assert rule["ScheduleExpression"] == "rate(1 minute)"
+        (target,) = rule["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": [dev.logical_id(dev.stack.functions.risk), "Arn"]}
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0
+        dev.template.has_resource_properties(
+            "AWS::Lambda::Permission",
+            {
+                "Action": "lambda:InvokeFunction",
+                "Principal": "events.amazonaws.com",
+                "FunctionName": {"Fn::GetAtt": [dev.logical_id(dev.stack.functions.risk), "Arn"]},
+            },
+        )
+
     def test_every_mapping_reports_batch_item_failures(self, dev: Synth) -> None:
         mappings = dev.resources_of("AWS::Lambda::EventSourceMapping").values()
-        assert len(mappings) == 4
+        streamed = [t for t in resources.TABLES if t.stream and t.index_name]
+        assert len(mappings) == len(resources.QUEUES) + len(streamed) == 5
         assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
+
+
+class TestEvents:
+    def test_bus_is_named_by_resources(self, dev: Synth) -> None:
+        (bus,) = dev.resources_of("AWS::Events::EventBus").values()
+        assert bus["Properties"]["Name"] == resources.EVENT_BUS.name("dev")
+
+    @pytest.mark.parametrize(("stage", "days"), [("dev", 30), ("prod", 365)])
+    def test_bus_has_an_archive_of_pipeline_events_kept_per_stage(
+        self, dev: Synth, prod: Synth, stage: str, days: int
+    ) -> None:
+        synth = dev if stage == "dev" else prod
+        bus_id = synth.logical_id(synth.stack.events.bus)
+        (archive,) = synth.resources_of("AWS::Events::Archive").values()
+        props = archive["Properties"]
+        assert props["SourceArn"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+        assert props["RetentionDays"] == days == synth.stack.config.events.archive_retention_days
+        assert props["EventPattern"] == {"source": [resources.EVENT_SOURCE]}
+        assert props["ArchiveName"] == resources.EVENT_BUS.archive_name(stage)
+
+    def test_prod_bus_and_archive_are_retained(self, dev: Synth, prod: Synth) -> None:
+        for cfn_type in ("AWS::Events::EventBus", "AWS::Events::Archive"):
+            assert {r["DeletionPolicy"] for r in prod.resources_of(cfn_type).values()} == {"Retain"}
+            assert {r["DeletionPolicy"] for r in dev.resources_of(cfn_type).values()} == {"Delete"}
 
 
 class TestSearch:
@@ -477,6 +547,77 @@ class TestIam:
             statements, dev.logical_id(dev.stack.secrets.alpaca_paper)
         )
         assert not dev.stack.config.live_trading_allowed
+        assert _actions(statements, dev.logical_id(dev.stack.secrets.alpaca_live)) == set()
+
+    def test_no_wildcard_action_on_a_data_resource(self, dev: Synth, prod: Synth) -> None:
+        for synth in (dev, prod):
+            stack = synth.stack
+            data = [
+                *stack.tables.by_spec.values(),
+                *stack.queues.by_spec.values(),
+                *stack.queues.dlqs.values(),
+                *stack.secrets.by_spec.values(),
+                stack.events.bus,
+            ]
+            data_ids = [synth.logical_id(resource) for resource in data]
+            checked = 0
+            for logical_id, statement in _statements(synth):
+                resource = json.dumps(statement["Resource"])
+                if not any(data_id in resource for data_id in data_ids):
+                    continue
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                assert not [a for a in actions if "*" in a], (logical_id, actions)
+                checked += 1
+            assert checked >= len(resources.FUNCTIONS)  # every function touches some data resource
+
+    def test_risk_state_grants_follow_each_function_use(self, dev: Synth) -> None:
+        table_id = dev.logical_id(dev.stack.tables.risk_state)
+        assert _actions(_policy_of(dev, "risk"), table_id) == {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+        }
+        # halt / resume route; recorded exits.
+        assert _actions(_policy_of(dev, "webhook"), table_id) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+        assert _actions(_policy_of(dev, "executor"), table_id) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+        # The indexer reads the stream (StreamArn), never the items.
+        indexer = _policy_of(dev, "indexer")
+        assert not [
+            s for s in indexer if json.dumps({"Fn::GetAtt": [table_id, "Arn"]}) in json.dumps(s["Resource"])
+        ]
+
+    @pytest.mark.parametrize("function_name", ["risk", "executor", "webhook"])
+    def test_publishers_may_put_events_on_the_bus_only(self, dev: Synth, function_name: str) -> None:
+        bus_arn = {"Fn::GetAtt": [dev.logical_id(dev.stack.events.bus), "Arn"]}
+        put_events = [
+            s
+            for s in _policy_of(dev, function_name)
+            if "events:PutEvents" in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        ]
+        assert put_events
+        for statement in put_events:
+            assert statement["Resource"] == bus_arn
+            assert statement["Action"] == "events:PutEvents"
+
+    def test_risk_may_send_released_entries_to_the_signals_queue_only(self, dev: Synth) -> None:
+        statements = _policy_of(dev, "risk")
+        assert "sqs:SendMessage" in _actions(statements, dev.logical_id(dev.stack.queues.signals))
+        assert "sqs:SendMessage" in _actions(statements, dev.logical_id(dev.stack.queues.intents))
+        for dlq in dev.stack.queues.dlqs.values():
+            assert _actions(statements, dev.logical_id(dlq)) == set()
+
+    def test_indexer_may_not_put_events(self, dev: Synth) -> None:
+        assert "events:PutEvents" not in json.dumps(_policy_of(dev, "indexer"))
+
+    def test_risk_reads_paper_keys_for_market_data_but_never_live_keys(self, dev: Synth) -> None:
+        statements = _policy_of(dev, "risk")
+        assert "secretsmanager:GetSecretValue" in _actions(
+            statements, dev.logical_id(dev.stack.secrets.alpaca_paper)
+        )
         assert _actions(statements, dev.logical_id(dev.stack.secrets.alpaca_live)) == set()
 
     def test_no_function_role_uses_a_managed_policy(self, dev: Synth) -> None:

@@ -80,10 +80,12 @@ def paper_broker(aws: Aws) -> Iterator[Any]:
 
     with PaperBrokerServer() as server:
         os.environ["TRADEPIPE_ALPACA_URL_OVERRIDE"] = server.url
+        os.environ["TRADEPIPE_ALPACA_DATA_URL_OVERRIDE"] = server.url  # it serves /v2/stocks/bars too
         bootstrap.reset()
         brokers.reset()
         yield server
         os.environ.pop("TRADEPIPE_ALPACA_URL_OVERRIDE", None)
+        os.environ.pop("TRADEPIPE_ALPACA_DATA_URL_OVERRIDE", None)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import pytest
@@ -25,7 +26,8 @@ pytestmark = pytest.mark.usefixtures("empty_queues")
 
 
 @pytest.fixture(scope="module")
-def handler(aws: Aws) -> Any:
+def handler(aws: Aws, paper_broker: Any) -> Any:
+    """The risk stage reads the account, the clock, the asset and daily bars from the paper broker."""
     from functions.risk.handler import lambda_handler
 
     return lambda_handler
@@ -73,21 +75,44 @@ def _intents(aws: Aws) -> list[dict[str, Any]]:
 
 
 def test_risk_when_valid_signal_then_sized_and_intent_enqueued(handler: Any, aws: Aws) -> None:
-    message = SignalAccepted(signal=signal().model_copy(update={"signal_id": "r1" * 16}), received_at=NOW)
+    # AAPL closed at 430.47 on the broker's date, ATR(14) 11.9: a 10.47 stop is within 0.5-5 ATR.
+    aapl = signal(entry="430.47", stop="420.00", target="450.00").model_copy(update={"signal_id": "r1" * 16})
 
-    response = handler(_deliver(aws, message), LocalLambdaContext("risk", 30))
+    response = handler(
+        _deliver(aws, SignalAccepted(signal=aapl, received_at=NOW)), LocalLambdaContext("risk", 30)
+    )
 
     assert response == {"batchItemFailures": []}
     item = bootstrap.signal_store().get("r1" * 16)
     assert item is not None
     assert item.status is SignalStatus.SIZED
-    assert item.qty == 57
+    assert item.qty == 9  # floor(100 / 10.47)
     intents = _intents(aws)
-    assert [(i["client_order_id"], i["qty"]) for i in intents] == [(f"tp-{'r1' * 16}-open", 57)]
+    assert [(i["client_order_id"], i["qty"]) for i in intents] == [(f"tp-{'r1' * 16}-open", "9")]
+
+
+def test_risk_when_short_form_then_entry_from_latest_close_and_stop_from_atr(handler: Any, aws: Aws) -> None:
+    short = signal(entry="1", stop=None, target=None).model_copy(
+        update={"signal_id": "r3" * 16, "entry_price": None, "strategy": "sma_cross"}
+    )
+
+    handler(_deliver(aws, SignalAccepted(signal=short, received_at=NOW)), LocalLambdaContext("risk", 30))
+
+    item = bootstrap.signal_store().get("r3" * 16)
+    assert item is not None
+    assert item.status is SignalStatus.SIZED
+    assert item.stop_loss is not None
+    stop = item.stop_loss
+    assert Decimal("400") < stop < Decimal("410")  # 430.47 - 2 x ATR(14) of the real bars
+    assert item.qty == (Decimal(100) / (Decimal("430.47") - stop)).to_integral_value(rounding=ROUND_FLOOR)
+    assert [i["stop_loss"] for i in _intents(aws)] == [str(stop)]
 
 
 def test_risk_when_stop_wrong_side_then_rejected_recorded_and_batch_succeeds(handler: Any, aws: Aws) -> None:
-    bad = signal(side=Side.SELL, stop="140").model_copy(update={"signal_id": "r2" * 16})
+    # Its own strategy: one entry per bar per ticker and strategy would otherwise refuse it first.
+    bad = signal(side=Side.SELL, stop="140").model_copy(
+        update={"signal_id": "r2" * 16, "strategy": "wrong_side"}
+    )
 
     response = handler(
         _deliver(aws, SignalAccepted(signal=bad, received_at=NOW)), LocalLambdaContext("risk", 30)

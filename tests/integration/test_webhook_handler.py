@@ -79,12 +79,12 @@ def test_webhook_when_wrong_passphrase_then_401_nothing_recorded(handler: Any, a
 
 
 def test_webhook_when_invalid_then_422_field_errors_recorded_rejected(handler: Any, aws: Aws) -> None:
-    body = json.dumps(alert_body(passphrase=PASSPHRASE, stopLoss=None, timestamp=fresh_timestamp(4)))
+    body = json.dumps(alert_body(passphrase=PASSPHRASE, riskAmount=None, timestamp=fresh_timestamp(4)))
 
     status, answer = _post(handler, body)
 
     assert status == 422
-    assert answer["errors"] == [{"field": "stopLoss", "message": "Field required"}]
+    assert answer["errors"] == [{"field": "riskAmount", "message": "Field required"}]
     item = _item(aws, answer["signal_id"])
     assert item is not None
     assert item["status"]["S"] == "REJECTED"

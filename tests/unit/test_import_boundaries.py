@@ -29,7 +29,7 @@ def test_webhook_handler_import_loads_no_pandas_numpy_talib_alpaca_or_opensearch
 @pytest.mark.parametrize(
     "module",
     [
-        "tradepipe.domain.sizing",
+        "tradepipe.domain.risk.engine",
         "tradepipe.domain.parsing",
         "tradepipe.domain.status",
         "tradepipe.domain.signal_id",

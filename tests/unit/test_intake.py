@@ -164,12 +164,12 @@ def test_accept_alert_when_source_not_in_allowlist_then_403_nothing_stored(deps:
 
 
 def test_accept_alert_when_invalid_then_422_recorded_rejected_never_enqueued(deps: IntakeDeps) -> None:
-    result = _send(deps, alert_body(stopLoss=None, entryPrice=-3))
+    result = _send(deps, alert_body(signal="HOLD", entryPrice=-3))
 
     assert isinstance(result, Invalid)
     status, body = intake_response(result)
     assert status == 422
-    assert {e["field"] for e in body["errors"]} == {"stopLoss", "entryPrice"}
+    assert {e["field"] for e in body["errors"]} == {"signal", "entryPrice"}
     item = deps.store.get(result.signal_id)
     assert item is not None
     assert item.status is SignalStatus.REJECTED
@@ -179,8 +179,8 @@ def test_accept_alert_when_invalid_then_422_recorded_rejected_never_enqueued(dep
 
 
 def test_accept_alert_when_same_invalid_alert_twice_then_one_record(deps: IntakeDeps) -> None:
-    a = _send(deps, alert_body(stopLoss=None))
-    b = _send(deps, alert_body(stopLoss=None))
+    a = _send(deps, alert_body(riskAmount=None))
+    b = _send(deps, alert_body(riskAmount=None))
 
     assert isinstance(a, Invalid)
     assert isinstance(b, Invalid)

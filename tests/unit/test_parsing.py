@@ -69,7 +69,7 @@ def test_parse_alert_when_production_then_live_mode() -> None:
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"stopLoss": None}, "stopLoss"),
+        ({"riskAmount": None}, "riskAmount"),
         ({"ticker": None}, "ticker"),
         ({"signal": "HOLD"}, "signal"),
         ({"entryPrice": -1}, "entryPrice"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,14 +19,41 @@ from tradepipe.adapters.memory import (
     MemorySearchIndex,
     MemorySignalStore,
 )
+from tradepipe.adapters.memory_risk import MemoryEventPublisher, MemoryMarketData, MemoryRiskStateStore
 from tradepipe.app.assess import RiskDeps, assess_signal
 from tradepipe.app.execute import ExecutorDeps, execute_intent
 from tradepipe.app.index import TableChange, index_changes
+from tradepipe.config import load_bundled_risk_config
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected, RejectReason, Side, SignalStatus
+from tradepipe.ports import ClockView, DailyBar
 
 NOW = datetime(2024, 1, 2, 15, 0, tzinfo=UTC)
+BARS = [
+    DailyBar(t=NOW, o=Decimal(150), h=Decimal(152), l=Decimal(148), c=Decimal("150.25"), v=Decimal(1e6))
+] * 45
+
+
+def risk_deps(
+    store: MemorySignalStore,
+    queue: MemoryQueue,
+    broker: MemoryBroker | None = None,
+    atr: Decimal | None = Decimal(2),
+    live: MemoryBroker | None = None,
+) -> RiskDeps:
+    """The risk stage on in-memory ports; ATR(14) = 2 keeps the builders' 1.75 stop inside 0.5-5 ATR."""
+    return RiskDeps(
+        store=store,
+        intents=queue,
+        clock=FixedClock(NOW),
+        config=load_bundled_risk_config(),
+        brokers=MemoryBrokers(paper=broker or MemoryBroker(), live=live),
+        risk_state=MemoryRiskStateStore(),
+        market_data=MemoryMarketData({"AAPL": BARS}),
+        events=MemoryEventPublisher(),
+        atr=lambda bars, n: atr,
+    )
 
 
 def _recorded(
@@ -51,10 +78,10 @@ def test_assess_when_valid_then_sized_and_one_intent_with_deterministic_coid() -
     store, queue = MemorySignalStore(), MemoryQueue()
     message = _recorded(store)
 
-    intent = assess_signal(message, RiskDeps(store, queue, FixedClock(NOW)))
+    intent = assess_signal(message, risk_deps(store, queue))
 
     assert isinstance(intent, OrderIntent)
-    assert intent.qty == 57
+    assert intent.qty == 57  # floor(100 / 1.75)
     assert intent.client_order_id == f"tp-{'s' * 32}-open"
     assert queue.sent == [intent]
     item = store.get(message.signal.signal_id)
@@ -67,7 +94,7 @@ def test_assess_when_stop_wrong_side_then_rejected_recorded_no_intent() -> None:
     store, queue = MemorySignalStore(), MemoryQueue()
     message = _recorded(store, stop="151")
 
-    outcome = assess_signal(message, RiskDeps(store, queue, FixedClock(NOW)))
+    outcome = assess_signal(message, risk_deps(store, queue))
 
     assert isinstance(outcome, Rejected)
     assert outcome.reason is RejectReason.STOP_WRONG_SIDE
@@ -82,13 +109,13 @@ def test_assess_when_redelivered_after_submission_then_nothing_sent() -> None:
     store, queue = MemorySignalStore(), MemoryQueue()
     message = _recorded(store, status=SignalStatus.SUBMITTED)
 
-    assert assess_signal(message, RiskDeps(store, queue, FixedClock(NOW))) is None
+    assert assess_signal(message, risk_deps(store, queue)) is None
     assert queue.sent == []
 
 
 def _intent(store: MemorySignalStore, mode: Mode = Mode.PAPER) -> OrderIntent:
     message = _recorded(store, mode=mode)
-    intent = assess_signal(message, RiskDeps(store, MemoryQueue(), FixedClock(NOW)))
+    intent = assess_signal(message, risk_deps(store, MemoryQueue()))
     assert isinstance(intent, OrderIntent)
     return intent
 
@@ -132,7 +159,8 @@ def test_execute_when_crash_between_broker_accept_and_record_then_redelivery_doe
 
 def test_execute_when_live_and_not_enabled_then_rejected_without_broker_call() -> None:
     signals, orders, paper = MemorySignalStore(), MemoryOrderStore(), MemoryBroker()
-    intent = _intent(signals, mode=Mode.LIVE)
+    # The risk stage already refuses live signals; the executor refuses them again (defense in depth).
+    intent = _intent(signals).model_copy(update={"mode": Mode.LIVE})
 
     result = execute_intent(
         intent, ExecutorDeps(signals, orders, MemoryBrokers(paper=paper, live=None), FixedClock(NOW))
@@ -199,3 +227,68 @@ def test_index_changes_when_signal_and_order_then_documents_keyed_by_record_key(
 @pytest.mark.parametrize("bad", [{"signal_id": "x"}])
 def test_index_changes_when_record_cannot_map_then_skipped_not_retried(bad: dict[str, object]) -> None:
     assert index_changes([TableChange("signals", "INSERT", "1", bad)], MemorySearchIndex()) == []
+
+
+def test_assess_when_live_signal_and_live_not_enabled_then_rejected_before_any_broker_read() -> None:
+    store, queue = MemorySignalStore(), MemoryQueue()
+    message = _recorded(store, mode=Mode.LIVE)
+
+    outcome = assess_signal(message, risk_deps(store, queue))
+
+    assert isinstance(outcome, Rejected)
+    assert outcome.reason is RejectReason.LIVE_TRADING_DISABLED
+    assert queue.sent == []
+
+
+def test_assess_when_drawdown_breached_then_state_switched_recorded_and_event_published() -> None:
+    store, queue = MemorySignalStore(), MemoryQueue()
+    deps = risk_deps(store, queue)
+    deps.risk_state.raise_high_water_mark("paper", Decimal(125_000))  # equity is 100 000: a 20% drawdown
+
+    outcome = assess_signal(_recorded(store), deps)
+
+    assert isinstance(outcome, Rejected)
+    assert outcome.reason is RejectReason.TRADING_HALTED
+    assert deps.risk_state.trading_state("paper").state == "HALTED"
+    events = deps.events.of_type("TradingStateChanged")  # type: ignore[attr-defined]
+    assert [(e["state"], e["rule"]) for e in events] == [("HALTED", "max_drawdown")]
+
+
+def test_assess_when_a_cap_bites_then_trail_names_it_and_event_published() -> None:
+    store, queue = MemorySignalStore(), MemoryQueue()
+    deps = risk_deps(store, queue)
+    message = _recorded(store, risk="10000")  # 5714 shares by risk: far over 20% of equity
+
+    intent = assess_signal(message, deps)
+
+    assert isinstance(intent, OrderIntent)
+    assert intent.qty == 133  # floor(20 000 / 150.25): 20% of equity, after momentum_breakout's 25 000 cap
+    item = store.get(message.signal.signal_id)
+    assert item is not None
+    assert item.risk_caps is not None
+    assert [c.split(" (")[0] for c in item.risk_caps] == [
+        "max_notional_per_position: qty 5714 -> 166",
+        "max_equity_pct_per_position: qty 166 -> 133",
+    ]
+    assert deps.events.of_type("RiskCapApplied")  # type: ignore[attr-defined]
+
+
+def test_assess_when_market_closed_and_queueing_then_newer_entry_replaces_older() -> None:
+    store, queue = MemorySignalStore(), MemoryQueue()
+    broker = MemoryBroker()
+    broker.clock_view = ClockView(is_open=False, next_open=NOW + timedelta(hours=18))
+    deps = risk_deps(store, queue, broker=broker)
+    older = _recorded(store, strategy="mean_reversion")  # outside_hours = "queue" for this strategy
+    newer_signal = older.signal.model_copy(update={"signal_id": "n" * 32, "sizing_value": Decimal(90)})
+    store.record_new(store.get(older.signal.signal_id).model_copy(update={"signal_id": "n" * 32}))  # type: ignore[union-attr]
+
+    assess_signal(older, deps)
+    assess_signal(SignalAccepted(signal=newer_signal, received_at=NOW), deps)
+
+    assert queue.sent == []
+    first, second = store.get(older.signal.signal_id), store.get("n" * 32)
+    assert first is not None
+    assert second is not None
+    assert (first.status, first.reject_reason) == (SignalStatus.REJECTED, "MARKET_CLOSED")
+    assert second.status is SignalStatus.QUEUED
+    assert deps.risk_state.take_queued("paper") == [("AAPL", "n" * 32)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,7 @@ import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderClass, OrderSide, QueryOrderStatus, TimeInForce
-from alpaca.trading.models import Order, Position
+from alpaca.trading.models import Asset, Clock, Order, Position, TradeAccount
 from alpaca.trading.requests import (
     GetOrdersRequest,
     LimitOrderRequest,
@@ -21,10 +22,11 @@ from alpaca.trading.requests import (
 
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, OrderType, Side
-from tradepipe.ports import BrokerOrder, BrokerRejected
+from tradepipe.ports import AccountView, AssetView, BrokerOrder, BrokerRejected, ClockView, HoldingView
 
 # 4xx answers a retry cannot change. 408 and 429 are transient; 404 on lookup means "not there".
 _FINAL_STATUSES = frozenset(range(400, 500)) - {408, 429}
+_ASSET_CACHE_S = 3600
 _OPEN_STATUSES = frozenset(
     {
         "new",
@@ -72,6 +74,10 @@ def _to_broker_order(order: Order) -> BrokerOrder:
     )
 
 
+def _dec(value: object) -> Decimal:
+    return Decimal(str(value if value is not None else 0))
+
+
 def _as_order(value: object) -> Order:
     # alpaca-py returns `Order | RawData`; the client is built without raw_data, so it is always an Order.
     if not isinstance(value, Order):
@@ -94,6 +100,8 @@ class AlpacaBroker:
         # inside the client that sleeps 3 s per try.
         self._client._retry = 0
         self._client._session = _TimeoutSession(timeout_s)
+        # Asset flags (tradable, fractionable, shortable) change rarely: one lookup per symbol an hour.
+        self._assets: dict[str, tuple[float, AssetView]] = {}
 
     def find_order(self, client_order_id: str) -> BrokerOrder | None:
         try:
@@ -108,10 +116,10 @@ class AlpacaBroker:
         exits = (intent.take_profit is not None) + (intent.stop_loss is not None)
         common: dict[str, Any] = {
             "symbol": intent.symbol,
-            "qty": intent.qty,
+            "qty": float(intent.qty or 0),
             "side": OrderSide.BUY if intent.side is Side.BUY else OrderSide.SELL,
-            # GTC so the exit legs outlive the session the entry filled in.
-            "time_in_force": TimeInForce.GTC,
+            # GTC so the exit legs outlive the session the entry filled in; fractional orders must be DAY.
+            "time_in_force": TimeInForce.GTC if intent.time_in_force == "gtc" else TimeInForce.DAY,
             "order_class": OrderClass.BRACKET
             if exits == 2
             else OrderClass.OTO
@@ -142,17 +150,56 @@ class AlpacaBroker:
         )
         return self._place(request, client_order_id)
 
-    def position_qty(self, symbol: str) -> Decimal:
+    def account(self) -> AccountView:
+        account = self._client.get_account()
+        if not isinstance(account, TradeAccount):
+            raise TypeError(f"unexpected alpaca-py result {type(account).__name__}")
+        return AccountView(
+            equity=_dec(account.equity),
+            last_equity=_dec(account.last_equity),
+            buying_power=_dec(account.buying_power),
+        )
+
+    def holdings(self) -> dict[str, HoldingView]:
+        held: dict[str, HoldingView] = {}
+        for position in self._client.get_all_positions():
+            if not isinstance(position, Position):
+                continue
+            sign = (
+                Decimal(-1) if str(getattr(position.side, "value", position.side)) == "short" else Decimal(1)
+            )
+            held[position.symbol] = HoldingView(
+                qty=sign * abs(_dec(position.qty)),
+                market_value=sign * abs(_dec(position.market_value)),
+                avg_entry_price=_dec(position.avg_entry_price),
+            )
+        return held
+
+    def clock(self) -> ClockView:
+        clock = self._client.get_clock()
+        if not isinstance(clock, Clock):
+            raise TypeError(f"unexpected alpaca-py result {type(clock).__name__}")
+        return ClockView(is_open=bool(clock.is_open), next_open=clock.next_open)
+
+    def asset(self, symbol: str) -> AssetView | None:
+        cached = self._assets.get(symbol)
+        if cached is not None and time.monotonic() - cached[0] < _ASSET_CACHE_S:
+            return cached[1]
         try:
-            position = self._client.get_open_position(symbol)
+            asset = self._client.get_asset(symbol)
         except APIError as exc:
-            if exc.status_code == 404:
-                return Decimal(0)
+            if exc.status_code in (404, 422):
+                return None
             raise
-        if not isinstance(position, Position):
-            raise TypeError(f"unexpected alpaca-py result {type(position).__name__}")
-        qty = abs(Decimal(str(position.qty)))
-        return -qty if str(getattr(position.side, "value", position.side)) == "short" else qty
+        if not isinstance(asset, Asset):
+            raise TypeError(f"unexpected alpaca-py result {type(asset).__name__}")
+        view = AssetView(
+            tradable=bool(asset.tradable),
+            fractionable=bool(asset.fractionable),
+            shortable=bool(asset.shortable),
+        )
+        self._assets[symbol] = (time.monotonic(), view)
+        return view
 
     def cancel_open_orders(self, symbol: str) -> int:
         orders = self._client.get_orders(

@@ -13,7 +13,15 @@ from pydantic import SecretStr
 from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Side, SignalStatus
-from tradepipe.ports import BrokerOrder, BrokerRejected, IndexAction
+from tradepipe.ports import (
+    AccountView,
+    AssetView,
+    BrokerOrder,
+    BrokerRejected,
+    ClockView,
+    HoldingView,
+    IndexAction,
+)
 
 
 class FixedClock:
@@ -109,6 +117,11 @@ class MemoryBroker:
         self.submissions = 0
         self.reject_with: tuple[str, str] | None = None
         self.fill_price: Decimal | None = None
+        self.account_view = AccountView(
+            equity=Decimal(100_000), last_equity=Decimal(100_000), buying_power=Decimal(200_000)
+        )
+        self.clock_view = ClockView(is_open=True, next_open=None)
+        self.unlisted: set[str] = set()
 
     def find_order(self, client_order_id: str) -> BrokerOrder | None:
         return self.orders.get(client_order_id)
@@ -135,17 +148,33 @@ class MemoryBroker:
         return order
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
-        qty = Decimal(intent.qty or 0)
+        qty = intent.qty or Decimal(0)
         order = self._fill(intent.client_order_id, intent.symbol, qty if intent.side is Side.BUY else -qty)
         if intent.stop_loss or intent.take_profit:
             self.open_orders[intent.symbol] = self.open_orders.get(intent.symbol, 0) + 2
         return order
 
-    def position_qty(self, symbol: str) -> Decimal:
-        return self.positions.get(symbol, Decimal(0))
-
     def cancel_open_orders(self, symbol: str) -> int:
         return self.open_orders.pop(symbol, 0)
+
+    def account(self) -> AccountView:
+        return self.account_view
+
+    def holdings(self) -> dict[str, HoldingView]:
+        price = self.fill_price or Decimal(100)
+        return {
+            s: HoldingView(qty=q, market_value=q * price, avg_entry_price=price)
+            for s, q in self.positions.items()
+            if q != 0
+        }
+
+    def clock(self) -> ClockView:
+        return self.clock_view
+
+    def asset(self, symbol: str) -> AssetView | None:
+        return (
+            None if symbol in self.unlisted else AssetView(tradable=True, fractionable=True, shortable=True)
+        )
 
     def submit_close(self, symbol: str, position_qty: Decimal, client_order_id: str) -> BrokerOrder:
         if self.open_orders.get(symbol):

@@ -23,7 +23,7 @@ class SqsSignalQueue:
             QueueUrl=self._url,
             MessageBody=message.model_dump_json(),
             MessageGroupId=group_id(signal.mode.value, signal.ticker),
-            MessageDeduplicationId=signal.signal_id,
+            MessageDeduplicationId=signal.signal_id + ("-released" if message.released else ""),
         )
 
 

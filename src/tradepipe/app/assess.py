@@ -1,24 +1,48 @@
-"""assess_signal: size an entry (or pass an exit / cancel through), reject with a reason, or hand an order
-intent to the executor."""
+"""assess_signal: gather the risk context, let the risk engine decide, then record the decision and hand an
+order intent to the executor (or queue the entry for the open, or reject it with the rule's reason)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from tradepipe.contracts.items import StatusEntry
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
-from tradepipe.domain.model import Action, Rejected, Signal, SignalStatus
+from tradepipe.domain.model import Action, Rejected, RejectReason, Signal, SignalStatus
+from tradepipe.domain.risk.bars import bar_start
+from tradepipe.domain.risk.context import (
+    Account,
+    Asset,
+    Holding,
+    MarketClock,
+    RiskContext,
+    SymbolHistory,
+    TradingState,
+)
+from tradepipe.domain.risk.engine import Approved, Assessment, Deferred, assess
+from tradepipe.domain.risk.profile import RiskConfig, RiskProfile
 from tradepipe.domain.signal_id import client_order_id
-from tradepipe.domain.sizing import size_entry
-from tradepipe.ports import Clock, IntentQueue, SignalStore
+from tradepipe.ports import (
+    Broker,
+    BrokerFactory,
+    Clock,
+    DailyBar,
+    EventPublisher,
+    IntentQueue,
+    MarketData,
+    RiskStateStore,
+    SignalStore,
+)
 
 log = logging.getLogger(__name__)
 
-PRE_SIZING = frozenset({SignalStatus.RECEIVED, SignalStatus.ENQUEUED})
+PRE_SIZING = frozenset({SignalStatus.RECEIVED, SignalStatus.ENQUEUED, SignalStatus.QUEUED})
 _KIND = {Action.ENTER: "open", Action.EXIT: "close", Action.CANCEL: "cancel"}
+AtrFn = Callable[[list[DailyBar], int], Decimal | None]
 
 
 @dataclass(frozen=True)
@@ -26,6 +50,12 @@ class RiskDeps:
     store: SignalStore
     intents: IntentQueue
     clock: Clock
+    config: RiskConfig
+    brokers: BrokerFactory
+    risk_state: RiskStateStore
+    market_data: MarketData
+    events: EventPublisher
+    atr: AtrFn  # TA-Lib's ATR behind a function, so the domain and this module stay numpy-free
 
 
 def _intent(signal: Signal, now: datetime, **order: Any) -> OrderIntent:
@@ -45,50 +75,170 @@ def _intent(signal: Signal, now: datetime, **order: Any) -> OrderIntent:
     )
 
 
-def decide(signal: Signal, now: datetime) -> OrderIntent | Rejected:
-    """The risk decision for one signal: a pure function of the signal and the time."""
-    if signal.action is not Action.ENTER:
-        return _intent(signal, now)
-    sized = size_entry(signal)
-    if isinstance(sized, Rejected):
-        return sized
-    return _intent(
-        signal,
-        now,
-        side=signal.side,
-        qty=sized.qty,
-        order_type=signal.order_type,
-        limit_price=signal.limit_price,
-        take_profit=sized.exits.target,
-        stop_loss=sized.exits.stop,
+def _wants_atr(signal: Signal, profile: RiskProfile) -> bool:
+    no_stop = signal.stop_loss is None and signal.stop_loss_percent is None
+    return (
+        (no_stop and profile.atr_stop is not None)
+        or profile.min_atr is not None
+        or profile.max_atr is not None
     )
 
 
-def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Rejected | None:
-    """Returns the intent sent, the rejection recorded, or None for a redelivery that already moved on."""
+def gather_context(
+    signal: Signal, broker: Broker, profile: RiskProfile, deps: RiskDeps, now: datetime
+) -> RiskContext:
+    """Everything the engine needs, read once: account, holdings, clock, asset, bars, stored state."""
+    account = deps.risk_state.trading_state(signal.mode.value)
+    if signal.action is not Action.ENTER:
+        # Exits and cancels are judged on the trading state alone: no broker reads on the way out.
+        return RiskContext(
+            account=Account(Decimal(0), Decimal(0), Decimal(0), Decimal(0)),
+            holdings={},
+            state=TradingState(account.state),
+            clock=MarketClock(True),
+            asset=Asset(),
+        )
+    view = broker.account()
+    high_water = deps.risk_state.raise_high_water_mark(signal.mode.value, view.equity)
+    last_exit, last_stop, last_entry = deps.risk_state.symbol_history(
+        signal.mode.value, signal.ticker, signal.strategy
+    )
+    bars = (
+        list(deps.market_data.daily_bars(signal.ticker, profile.atr_period * 3))
+        if _wants_atr(signal, profile) or (signal.reference_price is None)
+        else []
+    )
+    asset = broker.asset(signal.ticker)
+    clock = broker.clock()
+    return RiskContext(
+        account=Account(
+            equity=view.equity,
+            last_equity=view.last_equity,
+            buying_power=view.buying_power,
+            high_water_mark=high_water,
+        ),
+        holdings={s: Holding(h.qty, h.market_value) for s, h in broker.holdings().items()},
+        state=TradingState(account.state),
+        clock=MarketClock(clock.is_open, clock.next_open),
+        asset=Asset(tradable=False)
+        if asset is None
+        else Asset(asset.tradable, asset.fractionable, asset.shortable),
+        history=SymbolHistory(last_exit_at=last_exit, last_stop_out_at=last_stop, last_entry_bar=last_entry),
+        orders_last_minute=deps.risk_state.orders_last_minute(signal.mode.value, now),
+        losing_streak=account.losing_streak,
+        last_price=bars[-1].c if bars else None,
+        atr=deps.atr(bars, profile.atr_period) if bars else None,
+    )
+
+
+def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Rejected | Deferred | None:
+    """Returns the intent sent, the rejection recorded, the deferral, or None for a redelivery that already
+    moved on."""
     signal = message.signal
     now = deps.clock.now()
-    decision = decide(signal, now)
-    if isinstance(decision, Rejected):
-        deps.store.advance(
-            signal.signal_id,
-            StatusEntry(status=SignalStatus.REJECTED, at=now, reason=decision.reason, detail=decision.detail),
-            allowed_from=PRE_SIZING,
-            fields={"reject_reason": decision.reason.value, "reject_detail": decision.detail},
+    profile = deps.config.profile_for(signal.strategy)
+    broker = deps.brokers.for_mode(signal.mode)
+    if broker is None or (signal.mode.value == "live" and not profile.live_trading_enabled):
+        decision: Approved | Deferred | Rejected = Rejected(
+            RejectReason.LIVE_TRADING_DISABLED,
+            f"mode={signal.mode} is not enabled for strategy {signal.strategy} "
+            "(needs live_trading_enabled for the stage and the strategy, and live credentials)",
         )
-        log.info("signal rejected", extra={"signal_id": signal.signal_id, "reason": decision.reason.value})
-        return decision
-    detail = f"{decision.kind} qty={decision.qty}" if decision.qty else decision.kind
+        outcome = Assessment(decision)
+    else:
+        outcome = assess(signal, gather_context(signal, broker, profile, deps, now), profile, now)
+    if outcome.switch is not None:
+        _switch_state(signal, outcome, deps, now)
+    match outcome.decision:
+        case Rejected() as rejected:
+            _reject(signal.signal_id, rejected, deps, now)
+            return rejected
+        case Deferred() as deferred:
+            return _queue(signal, deferred, deps, now)
+        case Approved() as approved:
+            return _send(signal, approved, deps, now)
+    raise AssertionError(outcome)  # pragma: no cover
+
+
+def _switch_state(signal: Signal, outcome: Assessment, deps: RiskDeps, now: datetime) -> None:
+    switch = outcome.switch
+    assert switch is not None  # noqa: S101 - checked by the caller
+    deps.risk_state.set_trading_state(signal.mode.value, switch.to.value, switch.rule, switch.detail, now)
+    deps.events.publish(
+        "TradingStateChanged",
+        {
+            "account": signal.mode.value,
+            "state": switch.to.value,
+            "rule": switch.rule,
+            "detail": switch.detail,
+            "at": now.isoformat(),
+            "signal_id": signal.signal_id,
+        },
+    )
+    log.warning("trading state switched", extra={"state": switch.to.value, "rule": switch.rule})
+
+
+def _reject(signal_id: str, rejected: Rejected, deps: RiskDeps, now: datetime) -> None:
+    deps.store.advance(
+        signal_id,
+        StatusEntry(status=SignalStatus.REJECTED, at=now, reason=rejected.reason, detail=rejected.detail),
+        allowed_from=PRE_SIZING,
+        fields={"reject_reason": rejected.reason.value, "reject_detail": rejected.detail},
+    )
+    log.info("signal rejected", extra={"signal_id": signal_id, "reason": rejected.reason.value})
+
+
+def _queue(signal: Signal, deferred: Deferred, deps: RiskDeps, now: datetime) -> Deferred | None:
     moved = deps.store.advance(
         signal.signal_id,
-        StatusEntry(status=SignalStatus.SIZED, at=now, detail=detail),
+        StatusEntry(status=SignalStatus.QUEUED, at=now, detail=deferred.detail),
+        # QUEUED again: released at an open that closed before the risk stage saw it.
+        allowed_from=PRE_SIZING,
+    )
+    if not moved:
+        return None
+    replaced = deps.risk_state.queue_entry(signal.mode.value, signal.ticker, signal.signal_id, now)
+    if replaced and replaced != signal.signal_id:
+        # One queued entry per account and ticker: the newer alert replaces the older (as TradersPost does).
+        why = f"replaced in the open queue by the newer signal {signal.signal_id}"
+        _reject(replaced, Rejected(RejectReason.MARKET_CLOSED, why), deps, now)
+    return deferred
+
+
+def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> OrderIntent | None:
+    detail: str = _KIND[signal.action]
+    if approved.qty is None:
+        intent = _intent(signal, now)
+    else:
+        intent = _intent(
+            signal,
+            now,
+            side=signal.side,
+            qty=approved.qty,
+            order_type=signal.order_type,
+            limit_price=signal.limit_price,
+            take_profit=approved.exits.target,
+            stop_loss=approved.exits.stop,
+            time_in_force="day" if approved.fractional else "gtc",
+        )
+        detail = f"open qty={approved.qty} risk={approved.risk}" + (
+            f"; caps: {'; '.join(approved.caps)}" if approved.caps else ""
+        )
+    moved = deps.store.advance(
+        signal.signal_id,
+        StatusEntry(status=SignalStatus.SIZED, at=now, detail=detail[:1000]),
         allowed_from=PRE_SIZING,
         fields={
-            "qty": decision.qty,
-            "client_order_id": decision.client_order_id,
-            "close_client_order_id": decision.close_client_order_id,
-            "stop_loss": decision.stop_loss,
-            "take_profit": decision.take_profit,
+            k: v
+            for k, v in {
+                "qty": intent.qty,
+                "client_order_id": intent.client_order_id,
+                "close_client_order_id": intent.close_client_order_id,
+                "stop_loss": intent.stop_loss,
+                "take_profit": intent.take_profit,
+                "risk_caps": list(approved.caps) or None,
+            }.items()
+            if v is not None
         },
     )
     if not moved:
@@ -97,5 +247,24 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
             return None
         # SIZED but maybe never sent (crash between the write and the send): send again; the executor's
         # client_order_id lookup makes a second delivery harmless.
-    deps.intents.send(decision)
-    return decision
+    elif approved.qty is not None:
+        account = signal.mode.value
+        if signal.alert_time is not None:
+            deps.risk_state.record_entry(
+                account, signal.ticker, signal.strategy, bar_start(signal.alert_time, signal.timeframe)
+            )
+        deps.risk_state.count_order(account, now)
+        for cap in approved.caps:
+            deps.events.publish(
+                "RiskCapApplied",
+                {
+                    "account": account,
+                    "signal_id": signal.signal_id,
+                    "ticker": signal.ticker,
+                    "strategy": signal.strategy,
+                    "cap": cap,
+                    "at": now.isoformat(),
+                },
+            )
+    deps.intents.send(intent)
+    return intent

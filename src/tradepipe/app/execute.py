@@ -16,7 +16,17 @@ from typing import Any
 from tradepipe.contracts.items import OrderItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import RejectReason, Side, SignalStatus
-from tradepipe.ports import Broker, BrokerFactory, BrokerOrder, BrokerRejected, Clock, OrderStore, SignalStore
+from tradepipe.ports import (
+    Broker,
+    BrokerFactory,
+    BrokerOrder,
+    BrokerRejected,
+    Clock,
+    HoldingView,
+    OrderStore,
+    RiskStateStore,
+    SignalStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +45,7 @@ class ExecutorDeps:
     orders: OrderStore
     brokers: BrokerFactory
     clock: Clock
+    risk_state: RiskStateStore | None = None  # exits feed cooldowns and the losing-streak guard
     close_fill_timeout_s: float = 5.0
     sleep: Callable[[float], None] = field(default=time.sleep)
 
@@ -82,7 +93,8 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
         return Executed(intent.client_order_id, None, rejected=recorded.reject_reason)
     placed = None if recorded is None else broker.find_order(intent.client_order_id)
     if placed is None:
-        held = broker.position_qty(intent.symbol)
+        holding = broker.holdings().get(intent.symbol)
+        held = Decimal(0) if holding is None else holding.qty
         opposite = (held < 0) if intent.side is Side.BUY else (held > 0)
         if opposite:
             # Alpaca never flips long to short in one order: close, wait for the fill, then open.
@@ -116,19 +128,40 @@ def _close_position(
     coid = intent.close_client_order_id
     recorded = deps.orders.get(coid)
     placed = None if recorded is None else broker.find_order(coid)
+    holding: HoldingView | None = None
     if placed is None:
-        held = broker.position_qty(intent.symbol)
-        if held == 0:
+        holding = broker.holdings().get(intent.symbol)
+        if holding is None or holding.qty == 0:
             return None
         if recorded is None:
-            deps.orders.record_intent(_close_item(intent, held, deps.clock.now()))
+            deps.orders.record_intent(_close_item(intent, holding.qty, deps.clock.now()))
         # Bracket legs hold the shares ("insufficient qty available"): cancel them first.
         broker.cancel_open_orders(intent.symbol)
-        placed = broker.submit_close(intent.symbol, held, coid)
+        placed = broker.submit_close(intent.symbol, holding.qty, coid)
     deps.orders.update(coid, _placed_fields(placed, deps.clock.now()))
     if wait:
         placed = _wait_for_fill(broker, coid, placed, deps)
+    if placed.status == "filled" and holding is not None:
+        _record_exit(intent, holding, placed, deps)
     return placed
+
+
+def _record_exit(intent: OrderIntent, holding: HoldingView, placed: BrokerOrder, deps: ExecutorDeps) -> None:
+    if deps.risk_state is None:
+        return
+    pnl = None
+    if placed.filled_avg_price is not None:
+        pnl = (
+            placed.filled_avg_price - holding.avg_entry_price
+        ) * holding.qty  # signed qty: shorts gain on a fall
+    deps.risk_state.record_exit(
+        intent.mode.value,
+        intent.symbol,
+        intent.strategy,
+        placed.filled_at or deps.clock.now(),
+        stop_out=False,
+        pnl=pnl,
+    )
 
 
 def _wait_for_fill(broker: Broker, coid: str, placed: BrokerOrder, deps: ExecutorDeps) -> BrokerOrder:
@@ -160,7 +193,7 @@ def _order_item(intent: OrderIntent, now: datetime) -> OrderItem:
         strategy=intent.strategy,
         symbol=intent.symbol,
         side=intent.side or Side.BUY,
-        qty=intent.qty or 0,
+        qty=intent.qty or Decimal(0),
         order_class=order_class,
         order_type=intent.order_type.value.lower(),
         limit_price=intent.limit_price,

@@ -66,8 +66,14 @@ class StandardAlert(_Alert):
     signal: Annotated[Side, BeforeValidator(_upper)] = Field(validation_alias=AliasChoices("signal", "side"))
     ticker: Ticker = Field(validation_alias=AliasChoices("ticker", "symbol"))
     risk_amount: Amount = Field(validation_alias=AliasChoices("riskAmount", "risk", "risk_amount"))
-    entry_price: Price = Field(validation_alias=AliasChoices("entryPrice", "entry", "price", "entry_price"))
-    stop_loss: Price = Field(validation_alias=AliasChoices("stopLoss", "stop", "sl", "stop_loss"))
+    # Without an entry the risk stage uses the latest price; without a stop, entry -/+ atr_stop x ATR. So the
+    # seed's short form {"signal", "ticker", "mode", "risk"} is a complete alert.
+    entry_price: Price | None = Field(
+        default=None, validation_alias=AliasChoices("entryPrice", "entry", "price", "entry_price")
+    )
+    stop_loss: Price | None = Field(
+        default=None, validation_alias=AliasChoices("stopLoss", "stop", "sl", "stop_loss")
+    )
     take_profit: Price | None = Field(
         default=None, validation_alias=AliasChoices("takeProfit", "tp", "target", "take_profit")
     )

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from tradepipe.contracts.items import ErrorEntry, OrderItem, SignalItem, StatusEntry
+from tradepipe.domain.risk.context import TradingState
 
 
 class OrderView(BaseModel):
     client_order_id: str
     purpose: str
     side: str
-    qty: int
+    qty: str
     order_class: str
     status: str
     broker_order_id: str | None
@@ -30,7 +31,7 @@ class OrderView(BaseModel):
             client_order_id=item.client_order_id,
             purpose=item.purpose,
             side=item.side.value,
-            qty=item.qty,
+            qty=str(item.qty),
             order_class=item.order_class,
             status=item.status,
             broker_order_id=item.broker_order_id,
@@ -53,7 +54,8 @@ class SignalTrail(BaseModel):
     ticker: str | None
     side: str | None
     strategy: str | None
-    qty: int | None
+    qty: str | None
+    risk_caps: list[str] | None
     reject_reason: str | None
     reject_detail: str | None
     errors: list[ErrorEntry] | None
@@ -71,7 +73,8 @@ class SignalTrail(BaseModel):
             ticker=item.ticker,
             side=None if item.side is None else item.side.value,
             strategy=item.strategy,
-            qty=item.qty,
+            qty=None if item.qty is None else str(item.qty),
+            risk_caps=item.risk_caps,
             reject_reason=item.reject_reason,
             reject_detail=item.reject_detail,
             errors=item.errors,
@@ -79,3 +82,13 @@ class SignalTrail(BaseModel):
             trail=item.history,
             orders=[OrderView.from_item(o) for o in orders],
         )
+
+
+class TradingStateRequest(BaseModel):
+    """POST /trading-state/{account}: the kill switch (halt, reduce, resume)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: TradingState
+    reason: str = Field(default="", max_length=500)
+    by: str | None = Field(default=None, max_length=128)

@@ -36,7 +36,7 @@ class SignalDocument(BaseModel):
     take_profit: float | None
     take_profit_percent: float | None
     strategy_position: float | None
-    qty: int | None
+    qty: float | None
     client_order_id: str | None
     close_client_order_id: str | None
     broker_order_id: str | None
@@ -122,7 +122,7 @@ class ExecutionDocument(BaseModel):
     strategy: str
     ticker: str
     side: str
-    qty: int
+    qty: float
     order_class: str
     order_type: str
     limit_price: float | None
@@ -149,7 +149,7 @@ class ExecutionDocument(BaseModel):
             strategy=item.strategy,
             ticker=item.symbol,
             side=item.side.value,
-            qty=item.qty,
+            qty=float(item.qty),
             order_class=item.order_class,
             order_type=item.order_type,
             limit_price=_f(item.limit_price),

@@ -58,7 +58,8 @@ class SignalItem(BaseModel):
     exchange: str | None = None
     alert_time: datetime | None = None
     # Filled in along the way:
-    qty: int | None = None
+    qty: Decimal | None = None
+    risk_caps: list[str] | None = None  # each cap that bit at sizing, with its numbers
     client_order_id: str | None = None
     close_client_order_id: str | None = None
     broker_order_id: str | None = None
@@ -79,7 +80,7 @@ class OrderItem(BaseModel):
     strategy: str
     symbol: str
     side: Side
-    qty: int
+    qty: Decimal
     order_class: str  # bracket, oto, simple
     order_type: str = "market"
     limit_price: Decimal | None = None

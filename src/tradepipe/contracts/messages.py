@@ -20,6 +20,9 @@ class SignalAccepted(BaseModel):
     schema_version: Literal[1] = 1
     signal: Signal
     received_at: datetime
+    # True when sent again at the open after waiting in the closed-market queue (its own dedup id, so SQS
+    # FIFO's 5-minute dedup window does not drop it).
+    released: bool = False
 
 
 class OrderIntent(BaseModel):
@@ -41,7 +44,8 @@ class OrderIntent(BaseModel):
     symbol: str
     kind: Literal["open", "close", "cancel"]
     side: Side | None = None
-    qty: int | None = None
+    qty: Decimal | None = None  # whole shares, or fractional for a fractionable asset without exit legs
+    time_in_force: Literal["day", "gtc"] = "gtc"  # fractional orders must be day orders
     order_type: OrderType = OrderType.MARKET
     limit_price: Decimal | None = None
     take_profit: Decimal | None = None

@@ -15,6 +15,7 @@ TRANSITIONS: frozenset[tuple[S, S]] = frozenset(
         (S.ENQUEUED, S.QUEUED),
         (S.RECEIVED, S.QUEUED),
         (S.QUEUED, S.SIZED),
+        (S.QUEUED, S.QUEUED),
         (S.QUEUED, S.REJECTED),  # replaced by a newer queued entry, or rejected at the open
         (S.ENQUEUED, S.REJECTED),
         (S.SIZED, S.SUBMITTED),

@@ -30,6 +30,7 @@ class ProvisionedQueue:
 class Provisioned:
     queues: dict[str, ProvisionedQueue]  # by base name
     stream_arns: dict[str, str]  # table base name -> stream ARN
+    event_bus_arn: str = ""
 
 
 class MotoServer:
@@ -55,15 +56,16 @@ def provision(
     alpaca_paper_keys: dict[str, str],
     visibility_timeout_s: int | None = None,
 ) -> Provisioned:
-    """Create tables (with streams and TTL), FIFO queues with DLQs and the secrets. Idempotent enough for
-    one fresh moto server; `visibility_timeout_s` shortens retries for local runs."""
+    """Create tables (with streams and TTL), FIFO queues with DLQs, the event bus and the secrets.
+    Idempotent enough for one fresh moto server; `visibility_timeout_s` shortens retries for local runs."""
     ddb = client("dynamodb", endpoint)
     stream_arns: dict[str, str] = {}
     for table in resources.TABLES:
+        keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
         desc = ddb.create_table(
             TableName=table.name(stage),
-            KeySchema=[{"AttributeName": table.partition_key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": table.partition_key, "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": name, "KeyType": kind} for name, kind in keys],
+            AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name, _ in keys],
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": table.stream, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )["TableDescription"]
@@ -97,12 +99,15 @@ def provision(
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         queues[queue.base_name] = ProvisionedQueue(queue, url, arn, dlq_url)
 
+    events = client("events", endpoint)
+    event_bus_arn = events.create_event_bus(Name=resources.EVENT_BUS.name(stage))["EventBusArn"]
+
     sm = client("secretsmanager", endpoint)
     sm.create_secret(Name=resources.WEBHOOK_SECRET.name(stage), SecretString=json.dumps(passphrases))
     sm.create_secret(
         Name=resources.ALPACA_PAPER_SECRET.name(stage), SecretString=json.dumps(alpaca_paper_keys)
     )
-    return Provisioned(queues=queues, stream_arns=stream_arns)
+    return Provisioned(queues=queues, stream_arns=stream_arns, event_bus_arn=event_bus_arn)
 
 
 def new_paper_keys() -> dict[str, str]:

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -182,3 +183,32 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
     if created is not None and hasattr(created, "timestamp"):
         return {**data, "ApproximateCreationDateTime": int(created.timestamp())}
     return data
+
+
+class ScheduleEventSource(_Pump):
+    """An EventBridge schedule rule (rate(1 minute) on AWS): invoke the handler with a Scheduled Event."""
+
+    def __init__(self, handler: Handler, function_name: str, timeout_s: int, interval_s: float) -> None:
+        super().__init__(name=f"schedule->{function_name}")
+        self._handler, self._function, self._timeout = handler, function_name, timeout_s
+        self._interval = interval_s
+        self._next = time.monotonic() + interval_s
+
+    def poll_once(self) -> bool:
+        if time.monotonic() < self._next:
+            return False
+        self._next = time.monotonic() + self._interval
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": LOCAL_REGION,
+            "resources": [],
+            "detail": {},
+        }
+        self.invocations += 1
+        self._handler(event, LocalLambdaContext(self._function, self._timeout))
+        return True

@@ -20,8 +20,9 @@ from osmem_server import OsmemServer
 from tradepipe import bootstrap, resources
 from tradepipe.local.api_gateway import ApiRoute, build_api
 from tradepipe.local.aws import MotoServer, Provisioned, new_paper_keys, provision
-from tradepipe.local.event_sources import DynamoStreamEventSource, SqsEventSource, _Pump
+from tradepipe.local.event_sources import DynamoStreamEventSource, ScheduleEventSource, SqsEventSource, _Pump
 from tradepipe.local.http_server import ThreadedServer, free_port
+from tradepipe.local.metrics_sink import MetricsSink
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class LocalConfig:
     alpaca: Literal["local", "paper"] = "local"
     allowed_source_cidrs: list[str] = field(default_factory=list)
     log_level: str = "WARNING"
+    schedule_interval_s: float = 30.0
 
     @classmethod
     def ephemeral(cls, **overrides: Any) -> LocalConfig:
@@ -55,6 +57,7 @@ class LocalStack:
     provisioned: Provisioned | None = None
     _stoppables: list[Any] = field(default_factory=list)
     pumps: list[_Pump] = field(default_factory=list)
+    metrics: MetricsSink = field(default_factory=MetricsSink)  # what CloudWatch would have received
 
     @property
     def aws_url(self) -> str:
@@ -98,7 +101,7 @@ class LocalStack:
             self._stoppables.append(broker)
         self._configure_environment()
         handlers = {
-            name: importlib.import_module(f"functions.{name}.handler").lambda_handler
+            name: self.metrics.wrap(importlib.import_module(f"functions.{name}.handler").lambda_handler)
             for name in ("webhook", "risk", "executor", "indexer")
         }
         self._start_api(handlers)
@@ -150,6 +153,8 @@ class LocalStack:
             ApiRoute("POST", "/webhook/{token}", "webhook", webhook, timeout),
             # IAM-authorized on AWS; on one machine only the machine itself may read.
             ApiRoute("GET", "/signals/{signal_id}", "webhook", webhook, timeout, loopback_only=True),
+            ApiRoute("GET", "/trading-state/{account}", "webhook", webhook, timeout, loopback_only=True),
+            ApiRoute("POST", "/trading-state/{account}", "webhook", webhook, timeout, loopback_only=True),
         ]
         api = ThreadedServer(build_api(routes), self.config.host, self.config.api_port, name="api").start()
         self._stoppables.append(api)
@@ -187,6 +192,12 @@ class LocalStack:
                     resources.INDEXER_FUNCTION.timeout_s,
                 )
             )
+        # The risk function's schedule (rate(1 minute) on AWS) releases entries queued while closed.
+        self.pumps.append(
+            ScheduleEventSource(
+                handlers["risk"], "risk", resources.RISK_FUNCTION.timeout_s, self.config.schedule_interval_s
+            )
+        )
         for pump in self.pumps:
             pump.start()
 

@@ -140,21 +140,6 @@ def _from_strategy(alert: StrategyAlert) -> dict[str, Any]:
     }
 
 
-_SHORT_FORM_HINT = "needed: the short form carries no entry or stop, send entryPrice and stopLoss"
-
-
-def _standard_errors(body: dict[str, Any], exc: ValidationError) -> list[FieldError]:
-    errors = _errors(exc)
-    has_entry = any(k in body for k in ("entryPrice", "entry", "price", "entry_price"))
-    has_stop = any(k in body for k in ("stopLoss", "stop", "sl", "stop_loss"))
-    if has_entry or has_stop:
-        return errors
-    # The seed's Pine short form {"signal","ticker","mode","risk"}: say which fields make it tradable.
-    return [
-        FieldError(e.field, _SHORT_FORM_HINT) if e.field in ("entryPrice", "stopLoss") else e for e in errors
-    ]
-
-
 def _canonical(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
@@ -182,7 +167,7 @@ def parse_alert(body: dict[str, Any]) -> Signal | list[FieldError]:
     try:
         alert = model.model_validate(body)
     except ValidationError as exc:
-        return _standard_errors(body, exc) if model is StandardAlert else _errors(exc)
+        return _errors(exc)
     if isinstance(alert, TradersPostAlert):
         mapped = _from_traderspost(alert)
     elif isinstance(alert, StrategyAlert):

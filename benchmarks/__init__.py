@@ -1,0 +1,1 @@
+"""Speed targets live here, not in timed tests: `make bench` runs every benchmark and prints p50/p99."""

@@ -1,0 +1,18 @@
+"""`python -m benchmarks`: run every benchmark, print one line each (p50 / p99 / throughput)."""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks import bench_risk
+
+
+def main() -> int:
+    sys.stdout.write("tradepipe benchmarks (this machine; numbers vary with load)\n")
+    for timing in bench_risk.run():
+        sys.stdout.write(timing.line() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Daily bars from Alpaca's market-data API through alpaca-py's StockHistoricalDataClient.
+
+Which bars: the request asks for the newest `limit` bars (`sort=desc`, `limit`), between a fixed early
+`start` and now, and reverses them to oldest first. An explicit `start` is required: Alpaca's default is the
+beginning of today, which holds no completed daily bar. A start derived from the wall clock ("limit x 2
+calendar days ago") would be right for Alpaca but empty against the local paper broker, whose "today" is its
+data cursor (2013-03-01) and which never serves bars after it; newest-first with a far start is right for
+both, in one request, with no clock. The bars carry their dates, so a caller that needs fresh data checks
+`t` (a symbol delisted years ago still has its last bars).
+
+Bars are split-adjusted (`adjustment=split`), so a split inside the window does not read as a huge true
+range and the levels match today's prices. During a session Alpaca's newest daily bar is today's, still
+forming; its close is the latest trade.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import requests
+from alpaca.common.enums import Sort
+from alpaca.common.exceptions import APIError
+from alpaca.data.enums import Adjustment
+from alpaca.data.historical.stock import StockHistoricalDataClient
+from alpaca.data.models import Bar, BarSet
+from alpaca.data.requests import StockBarsRequest
+from alpaca.data.timeframe import TimeFrame
+
+from tradepipe.ports import DailyBar
+
+# Before any bar either source holds (Alpaca's history starts in 2015, the bundled sample in 2000-03).
+HISTORY_START = datetime(2000, 1, 1, tzinfo=UTC)
+# Alpaca answers 400 for a malformed symbol ("invalid symbol") and 404 for routes it does not know; both
+# mean "no data for this symbol". Anything else (401, 403 subscription, 5xx) is a fault and raises.
+_NO_DATA_STATUSES = frozenset({400, 404})
+
+
+class _TimeoutSession(requests.Session):
+    """alpaca-py sends requests without a timeout; a hung data API must not hang the function."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__()
+        self._timeout_s = timeout_s
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self._timeout_s)
+        return super().request(*args, **kwargs)
+
+
+def _decimal(value: float) -> Decimal:
+    # str() of a float is its shortest round-trip form: 443.66, not 443.6599999999999681676...
+    return Decimal(str(value))
+
+
+def _to_bar(bar: Bar) -> DailyBar:
+    return DailyBar(
+        t=bar.timestamp if bar.timestamp.tzinfo else bar.timestamp.replace(tzinfo=UTC),
+        o=_decimal(bar.open),
+        h=_decimal(bar.high),
+        l=_decimal(bar.low),
+        c=_decimal(bar.close),
+        v=_decimal(bar.volume),
+    )
+
+
+class AlpacaMarketData:
+    def __init__(
+        self,
+        api_key: str,
+        secret_key: str,
+        url_override: str | None = None,
+        *,
+        timeout_s: float = 5.0,
+        history_start: datetime = HISTORY_START,
+    ) -> None:
+        self._client = StockHistoricalDataClient(api_key, secret_key, url_override=url_override)
+        # Retries belong to the queue (the message is redelivered), not to a client loop that sleeps 3 s.
+        self._client._retry = 0
+        self._client._session = _TimeoutSession(timeout_s)
+        self._history_start = history_start
+
+    def daily_bars(self, symbol: str, limit: int) -> list[DailyBar]:
+        """The newest `limit` daily bars, oldest first; empty for an unknown symbol or no data."""
+        if limit < 1:
+            return []
+        request = StockBarsRequest(
+            symbol_or_symbols=symbol,
+            timeframe=TimeFrame.Day,
+            start=self._history_start,
+            limit=limit,
+            sort=Sort.DESC,
+            adjustment=Adjustment.SPLIT,
+        )
+        try:
+            result = self._client.get_stock_bars(request)
+        except APIError as exc:
+            if exc.status_code in _NO_DATA_STATUSES:
+                return []
+            raise
+        if not isinstance(result, BarSet):
+            raise TypeError(f"unexpected alpaca-py result {type(result).__name__}")
+        bars = result.data.get(symbol) or result.data.get(symbol.upper()) or []
+        newest_first = sorted(bars, key=lambda b: b.timestamp, reverse=True)[:limit]
+        return [_to_bar(b) for b in reversed(newest_first)]
+
+    def latest_close(self, symbol: str) -> Decimal | None:
+        bars = self.daily_bars(symbol, 1)
+        return bars[-1].c if bars else None

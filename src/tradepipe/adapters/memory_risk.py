@@ -1,0 +1,165 @@
+"""In-memory risk state, market data and event bus, for unit tests and the backtest.
+
+Same semantics as the DynamoDB store (adapters/risk_state.py): a missing account reads as ACTIVE, the
+high-water mark only rises, an exit is recorded once per `at`, the order rate is the current plus the
+previous minute's bucket, one queued entry per account#ticker. Thread-safe, like the table.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from tradepipe.adapters.risk_keys import DEFAULT_STATE, HISTORY_LIMIT, StateChange, epoch_minute
+from tradepipe.ports import DailyBar, StoredTradingState
+
+
+@dataclass
+class _SymbolRecord:
+    last_exit_at: datetime | None = None
+    last_stop_out_at: datetime | None = None
+    last_entry_bar: datetime | None = None
+
+
+@dataclass
+class _AccountRecord:
+    state: StoredTradingState = field(
+        default_factory=lambda: StoredTradingState(DEFAULT_STATE, Decimal(0), 0, None, None, None)
+    )
+    history: list[StateChange] = field(default_factory=list)
+
+
+class MemoryRiskStateStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._accounts: dict[str, _AccountRecord] = {}
+        self._symbols: dict[tuple[str, str, str], _SymbolRecord] = {}
+        self._rates: dict[tuple[str, int], int] = {}
+        self._queued: dict[str, dict[str, tuple[str, datetime]]] = {}
+
+    def _account(self, account: str) -> _AccountRecord:
+        return self._accounts.setdefault(account, _AccountRecord())
+
+    def trading_state(self, account: str) -> StoredTradingState:
+        with self._lock:
+            return self._account(account).state
+
+    def trading_state_history(self, account: str) -> list[StateChange]:
+        with self._lock:
+            return list(self._account(account).history)
+
+    def set_trading_state(
+        self, account: str, state: str, rule: str, detail: str, at: datetime
+    ) -> StoredTradingState:
+        with self._lock:
+            record = self._account(account)
+            record.history = [*record.history, StateChange(record.state.state, state, rule, detail, at)][
+                -HISTORY_LIMIT:
+            ]
+            record.state = replace(record.state, state=state, changed_at=at, rule=rule, detail=detail)
+            return record.state
+
+    def raise_high_water_mark(self, account: str, equity: Decimal) -> Decimal:
+        with self._lock:
+            record = self._account(account)
+            if equity > record.state.high_water_mark:
+                record.state = replace(record.state, high_water_mark=equity)
+            return record.state.high_water_mark
+
+    def reset_losing_streak(self, account: str) -> None:
+        with self._lock:
+            record = self._account(account)
+            record.state = replace(record.state, losing_streak=0)
+
+    def record_exit(
+        self, account: str, ticker: str, strategy: str, at: datetime, stop_out: bool, pnl: Decimal | None
+    ) -> int:
+        with self._lock:
+            record = self._account(account)
+            symbol = self._symbols.setdefault((account, ticker, strategy), _SymbolRecord())
+            if symbol.last_exit_at is not None and at <= symbol.last_exit_at:
+                return record.state.losing_streak  # a redelivered (or older) exit: already counted
+            symbol.last_exit_at = at
+            if stop_out:
+                symbol.last_stop_out_at = at
+            if pnl is not None and pnl < 0:
+                record.state = replace(record.state, losing_streak=record.state.losing_streak + 1)
+            elif pnl is not None and pnl > 0:
+                record.state = replace(record.state, losing_streak=0)
+            return record.state.losing_streak
+
+    def record_entry(self, account: str, ticker: str, strategy: str, bar_time: datetime) -> None:
+        with self._lock:
+            self._symbols.setdefault((account, ticker, strategy), _SymbolRecord()).last_entry_bar = bar_time
+
+    def symbol_history(
+        self, account: str, ticker: str, strategy: str
+    ) -> tuple[datetime | None, datetime | None, datetime | None]:
+        with self._lock:
+            s = self._symbols.get((account, ticker, strategy), _SymbolRecord())
+            return s.last_exit_at, s.last_stop_out_at, s.last_entry_bar
+
+    def count_order(self, account: str, at: datetime) -> int:
+        minute = epoch_minute(at)
+        with self._lock:
+            self._rates[(account, minute)] = self._rates.get((account, minute), 0) + 1
+            return self._rates[(account, minute)] + self._rates.get((account, minute - 1), 0)
+
+    def orders_last_minute(self, account: str, at: datetime) -> int:
+        minute = epoch_minute(at)
+        with self._lock:
+            return self._rates.get((account, minute), 0) + self._rates.get((account, minute - 1), 0)
+
+    def queue_entry(self, account: str, ticker: str, signal_id: str, at: datetime) -> str | None:
+        with self._lock:
+            queue = self._queued.setdefault(account, {})
+            old = queue.get(ticker)
+            queue[ticker] = (signal_id, at)
+            return None if old is None or old[0] == signal_id else old[0]
+
+    def take_queued(self, account: str) -> list[tuple[str, str]]:
+        with self._lock:
+            queue = self._queued.pop(account, {})
+            return [(ticker, queue[ticker][0]) for ticker in sorted(queue)]
+
+
+class MemoryMarketData:
+    """Bars per symbol (oldest first); `daily_bars` answers the newest `limit` of them."""
+
+    def __init__(self, bars: Mapping[str, Sequence[DailyBar]] | None = None) -> None:
+        self._bars: dict[str, list[DailyBar]] = {
+            s.upper(): sorted(b, key=lambda x: x.t) for s, b in (bars or {}).items()
+        }
+
+    def set_bars(self, symbol: str, bars: Sequence[DailyBar]) -> None:
+        self._bars[symbol.upper()] = sorted(bars, key=lambda x: x.t)
+
+    def daily_bars(self, symbol: str, limit: int) -> list[DailyBar]:
+        if limit < 1:
+            return []
+        return list(self._bars.get(symbol.upper(), [])[-limit:])
+
+    def latest_close(self, symbol: str) -> Decimal | None:
+        bars = self.daily_bars(symbol, 1)
+        return bars[-1].c if bars else None
+
+
+@dataclass(frozen=True)
+class PublishedEvent:
+    detail_type: str
+    detail: dict[str, Any]
+
+
+class MemoryEventPublisher:
+    def __init__(self) -> None:
+        self.events: list[PublishedEvent] = []
+
+    def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None:
+        self.events.append(PublishedEvent(detail_type, dict(detail)))
+
+    def of_type(self, detail_type: str) -> list[dict[str, Any]]:
+        return [e.detail for e in self.events if e.detail_type == detail_type]

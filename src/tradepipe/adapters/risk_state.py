@@ -1,0 +1,329 @@
+"""The risk-state table in DynamoDB (layout: adapters/risk_keys.py).
+
+Every write that two invocations can race on is atomic or conditional: two risk invocations in different
+FIFO groups (tickers) share the account's STATE# item. Counters use ADD, the high-water mark a conditional
+SET (it only rises), a state switch an optimistic version check (its history is rewritten whole to stay
+bounded), an exit a transaction conditional on the exit being new (a redelivered exit counts once), and the
+open's drain a conditional delete (a queued entry is handed out once). ClientError codes become outcomes
+here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from tradepipe.adapters.risk_keys import (
+    DEFAULT_STATE,
+    HISTORY_LIMIT,
+    RATE_SK,
+    STATE_SK,
+    SYMBOL_SK,
+    StateChange,
+    epoch_minute,
+    parse_time,
+    queued_pk,
+    rate_expires_at,
+    rate_pk,
+    state_pk,
+    stored_time,
+    symbol_pk,
+)
+from tradepipe.ports import StoredTradingState
+from tradepipe.resources import RISK_STATE_TABLE
+
+_PK = RISK_STATE_TABLE.partition_key
+_SK = RISK_STATE_TABLE.sort_key or "sk"
+_TTL = RISK_STATE_TABLE.ttl_attribute or "expires_at"
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_TRANSACTION_CANCELED = "TransactionCanceledException"
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+
+
+class RiskStateConflict(Exception):
+    """A state switch kept losing its version check: a fault a retry (the message's redelivery) can fix."""
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _is_condition_failure(exc: ClientError) -> bool:
+    return _error_code(exc) == _CONDITION_FAILED
+
+
+def _first_action_failed_its_condition(exc: ClientError) -> bool:
+    """A cancelled transaction whose first action (the guard) failed its condition."""
+    if _error_code(exc) != _TRANSACTION_CANCELED:
+        return False
+    reasons = exc.response.get("CancellationReasons") or []
+    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+
+
+def _state_from(item: dict[str, Any] | None) -> StoredTradingState:
+    item = item or {}
+    return StoredTradingState(
+        state=str(item.get("state", DEFAULT_STATE)),
+        high_water_mark=Decimal(item.get("high_water_mark", _ZERO)),
+        losing_streak=int(item.get("losing_streak", 0)),
+        changed_at=parse_time(item.get("changed_at")),
+        rule=None if item.get("rule") is None else str(item["rule"]),
+        detail=None if item.get("detail") is None else str(item["detail"]),
+    )
+
+
+def _change_from(entry: dict[str, Any]) -> StateChange:
+    at = parse_time(entry["at"])
+    if at is None:
+        raise ValueError("a history entry without a time")
+    return StateChange(
+        from_state=str(entry["from_state"]),
+        to_state=str(entry["to_state"]),
+        rule=str(entry["rule"]),
+        detail=str(entry["detail"]),
+        at=at,
+    )
+
+
+class DynamoRiskStateStore:
+    def __init__(self, table: Any, *, max_switch_attempts: int = 5) -> None:
+        self._table = table
+        self._max_switch_attempts = max_switch_attempts
+
+    # --- per account: trading state, high-water mark, losing streak -------------------------------------
+
+    def trading_state(self, account: str) -> StoredTradingState:
+        return _state_from(self._get(state_pk(account), STATE_SK))
+
+    def trading_state_history(self, account: str) -> list[StateChange]:
+        """The last HISTORY_LIMIT switches, oldest first."""
+        item = self._get(state_pk(account), STATE_SK) or {}
+        return [_change_from(entry) for entry in item.get("history", [])]
+
+    def set_trading_state(
+        self, account: str, state: str, rule: str, detail: str, at: datetime
+    ) -> StoredTradingState:
+        for _ in range(self._max_switch_attempts):
+            item = self._get(state_pk(account), STATE_SK) or {}
+            version = int(item.get("version", 0))
+            change = {
+                "from_state": str(item.get("state", DEFAULT_STATE)),
+                "to_state": state,
+                "rule": rule,
+                "detail": detail,
+                "at": stored_time(at),
+            }
+            history = [*item.get("history", []), change][-HISTORY_LIMIT:]
+            names = {
+                "#state": "state",
+                "#changed_at": "changed_at",
+                "#rule": "rule",
+                "#detail": "detail",
+                "#history": "history",
+                "#version": "version",
+            }
+            values: dict[str, Any] = {
+                ":state": state,
+                ":at": change["at"],
+                ":rule": rule,
+                ":detail": detail,
+                ":history": history,
+                ":next": version + 1,
+            }
+            if version:
+                values[":version"] = version
+            try:
+                new = self._table.update_item(
+                    Key=self._key(state_pk(account), STATE_SK),
+                    UpdateExpression="SET #state = :state, #changed_at = :at, #rule = :rule, "
+                    "#detail = :detail, #history = :history, #version = :next",
+                    # The item may exist without a version (a high-water mark or a streak came first).
+                    ConditionExpression="#version = :version"
+                    if version
+                    else "attribute_not_exists(#version)",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as exc:
+                if _is_condition_failure(exc):
+                    continue  # another switch landed between the read and the write: re-read
+                raise
+            return _state_from(new["Attributes"])
+        raise RiskStateConflict(
+            f"trading state of {account!r}: {self._max_switch_attempts} version conflicts"
+        )
+
+    def raise_high_water_mark(self, account: str, equity: Decimal) -> Decimal:
+        try:
+            self._table.update_item(
+                Key=self._key(state_pk(account), STATE_SK),
+                UpdateExpression="SET #hwm = :equity",
+                ConditionExpression="attribute_not_exists(#hwm) OR #hwm < :equity",
+                ExpressionAttributeNames={"#hwm": "high_water_mark"},
+                ExpressionAttributeValues={":equity": equity},
+            )
+        except ClientError as exc:
+            if not _is_condition_failure(exc):
+                raise
+            # The stored mark is at least `equity`: it only rises.
+            return self.trading_state(account).high_water_mark
+        return equity
+
+    # --- per account#ticker#strategy: exits and entries ---------------------------------------------------
+
+    def reset_losing_streak(self, account: str) -> None:
+        self._table.update_item(
+            Key=self._key(state_pk(account), STATE_SK),
+            UpdateExpression="SET #streak = :zero",
+            ExpressionAttributeNames={"#streak": "losing_streak"},
+            ExpressionAttributeValues={":zero": 0},
+        )
+
+    def record_exit(
+        self, account: str, ticker: str, strategy: str, at: datetime, stop_out: bool, pnl: Decimal | None
+    ) -> int:
+        """The exit is recorded once: a redelivery with the same (or an older) `at` changes nothing, so a
+        loss cannot extend the streak twice. A pnl of zero or None leaves the streak as it is."""
+        sets = ["#exit = :at"]
+        names = {"#exit": "last_exit_at"}
+        if stop_out:
+            sets.append("#stop = :at")
+            names["#stop"] = "last_stop_out_at"
+        guard = {
+            "Key": self._key(symbol_pk(account, ticker, strategy), SYMBOL_SK),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "attribute_not_exists(#exit) OR #exit < :at",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {":at": stored_time(at)},
+        }
+        streak = self._streak_update(account, pnl)
+        try:
+            if streak is None:
+                self._table.update_item(**guard)
+            else:
+                self._table.meta.client.transact_write_items(
+                    TransactItems=[
+                        {"Update": {"TableName": self._table.name, **guard}},
+                        {"Update": {"TableName": self._table.name, **streak}},
+                    ]
+                )
+        except ClientError as exc:
+            if not (_is_condition_failure(exc) or _first_action_failed_its_condition(exc)):
+                raise
+        return self.trading_state(account).losing_streak
+
+    def _streak_update(self, account: str, pnl: Decimal | None) -> dict[str, Any] | None:
+        if pnl is None or pnl == 0:
+            return None
+        key = self._key(state_pk(account), STATE_SK)
+        if pnl < 0:
+            return {
+                "Key": key,
+                "UpdateExpression": "ADD #streak :one",
+                "ExpressionAttributeNames": {"#streak": "losing_streak"},
+                "ExpressionAttributeValues": {":one": _ONE},
+            }
+        return {
+            "Key": key,
+            "UpdateExpression": "SET #streak = :zero",
+            "ExpressionAttributeNames": {"#streak": "losing_streak"},
+            "ExpressionAttributeValues": {":zero": _ZERO},
+        }
+
+    def record_entry(self, account: str, ticker: str, strategy: str, bar_time: datetime) -> None:
+        self._table.update_item(
+            Key=self._key(symbol_pk(account, ticker, strategy), SYMBOL_SK),
+            UpdateExpression="SET #bar = :bar",
+            ExpressionAttributeNames={"#bar": "last_entry_bar"},
+            ExpressionAttributeValues={":bar": stored_time(bar_time)},
+        )
+
+    def symbol_history(
+        self, account: str, ticker: str, strategy: str
+    ) -> tuple[datetime | None, datetime | None, datetime | None]:
+        item = self._get(symbol_pk(account, ticker, strategy), SYMBOL_SK) or {}
+        return (
+            parse_time(item.get("last_exit_at")),
+            parse_time(item.get("last_stop_out_at")),
+            parse_time(item.get("last_entry_bar")),
+        )
+
+    # --- per account: order rate ----------------------------------------------------------------------------
+
+    def count_order(self, account: str, at: datetime) -> int:
+        minute = epoch_minute(at)
+        new = self._table.update_item(
+            Key=self._key(rate_pk(account, minute), RATE_SK),
+            UpdateExpression="ADD #orders :one SET #expires = :expires",
+            ExpressionAttributeNames={"#orders": "orders", "#expires": _TTL},
+            ExpressionAttributeValues={":one": _ONE, ":expires": rate_expires_at(minute)},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(new["Attributes"]["orders"]) + self._orders_in(account, minute - 1)
+
+    def orders_last_minute(self, account: str, at: datetime) -> int:
+        minute = epoch_minute(at)
+        return self._orders_in(account, minute) + self._orders_in(account, minute - 1)
+
+    def _orders_in(self, account: str, minute: int) -> int:
+        item = self._get(rate_pk(account, minute), RATE_SK) or {}
+        return int(item.get("orders", 0))
+
+    # --- per account#ticker: entries queued for the open ---------------------------------------------------
+
+    def queue_entry(self, account: str, ticker: str, signal_id: str, at: datetime) -> str | None:
+        """Returns the signal_id replaced; None when nothing was queued (or it was this same signal)."""
+        old = self._table.put_item(
+            Item={_PK: queued_pk(account), _SK: ticker, "signal_id": signal_id, "at": stored_time(at)},
+            ReturnValues="ALL_OLD",
+        ).get("Attributes")
+        replaced = None if old is None else str(old["signal_id"])
+        return None if replaced == signal_id else replaced
+
+    def take_queued(self, account: str) -> list[tuple[str, str]]:
+        """Each entry is deleted only if it still holds the signal read, so two drains never hand out the
+        same entry, and an entry replaced mid-drain stays queued for the next one. Ordered by ticker."""
+        taken: list[tuple[str, str]] = []
+        for item in self._query(queued_pk(account)):
+            ticker, signal_id = str(item[_SK]), str(item["signal_id"])
+            try:
+                self._table.delete_item(
+                    Key=self._key(queued_pk(account), ticker),
+                    ConditionExpression="#sid = :sid",
+                    ExpressionAttributeNames={"#sid": "signal_id"},
+                    ExpressionAttributeValues={":sid": signal_id},
+                )
+            except ClientError as exc:
+                if _is_condition_failure(exc):
+                    continue
+                raise
+            taken.append((ticker, signal_id))
+        return taken
+
+    # --- plumbing ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _key(pk: str, sk: str) -> dict[str, str]:
+        return {_PK: pk, _SK: sk}
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._table.get_item(Key=self._key(pk, sk), ConsistentRead=True).get(
+            "Item"
+        )
+        return found
+
+    def _query(self, pk: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key(_PK).eq(pk), "ConsistentRead": True}
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

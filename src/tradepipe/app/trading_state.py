@@ -1,0 +1,44 @@
+"""The manual kill switch: halt, reduce or resume an account (paper or live), recorded and announced."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from tradepipe.domain.risk.context import TradingState
+from tradepipe.domain.risk.state import manual
+from tradepipe.ports import Clock, EventPublisher, RiskStateStore, StoredTradingState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StateDeps:
+    risk_state: RiskStateStore
+    events: EventPublisher
+    clock: Clock
+
+
+def switch_trading_state(
+    account: str, to: TradingState, who: str, why: str, deps: StateDeps
+) -> StoredTradingState:
+    """A person's decision. Resuming (ACTIVE) also clears the losing streak: the operator has looked at it.
+    It does not forgive a drawdown or a daily loss: those rules switch again on the next entry while they
+    are breached."""
+    now = deps.clock.now()
+    switch = manual(to, who, why)
+    stored = deps.risk_state.set_trading_state(account, to.value, switch.rule, switch.detail, now)
+    if to is TradingState.ACTIVE:
+        deps.risk_state.reset_losing_streak(account)
+    deps.events.publish(
+        "TradingStateChanged",
+        {
+            "account": account,
+            "state": to.value,
+            "rule": switch.rule,
+            "detail": switch.detail,
+            "at": now.isoformat(),
+        },
+    )
+    log.warning("trading state set by hand", extra={"account": account, "state": to.value, "by": who})
+    return stored
