@@ -203,3 +203,31 @@ def test_status_route_when_signal_unknown_then_404(local_stack: RunningLocal) ->
 
     assert response.status_code == 404
     assert response.json()["status"] == "not_found"
+
+
+def _run_cli(*args: str) -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "tradepipe.cli", *args], capture_output=True, text=True,
+                          check=True, timeout=30)
+    return done.stdout
+
+
+def test_halt_then_entries_rejected_until_resume(local_stack: RunningLocal, trading: TradingClient) -> None:
+    halted = _run_cli("halt", "--api", local_stack.api_url, "--reason", "e2e kill switch")
+    assert "paper: HALTED (manual" in halted
+    before = len(_all_orders(trading))
+    try:
+        response = httpx.post(f"{local_stack.api_url}/webhook",
+                              json=_alert(local_stack.passphrase, 20, strategy="e2e-halt"))
+        signal_id = response.json()["signal_id"]
+
+        trail = eventually(lambda: _trail(local_stack, signal_id, "REJECTED"))
+
+        assert trail["reject_reason"] == "TRADING_HALTED"
+        assert len(_all_orders(trading)) == before
+    finally:
+        resumed = _run_cli("resume", "--api", local_stack.api_url)
+    assert "paper: ACTIVE (manual" in resumed
+    assert "paper: ACTIVE" in _run_cli("state", "--api", local_stack.api_url)
