@@ -103,6 +103,18 @@ class AssetView:
     shortable: bool
 
 
+class BrokerUnavailable(Exception):
+    """A fault a retry may fix (timeout, connection error, 5xx): the order may or may not exist."""
+
+
+class BrokerRateLimited(BrokerUnavailable):
+    """429: wait `retry_after_s` (from Alpaca's rate-limit headers) before the next request."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"rate limited, retry after {retry_after_s:.1f} s")
+        self.retry_after_s = retry_after_s
+
+
 class BrokerRejected(Exception):
     """A final business rejection from the broker (a 4xx that a retry cannot fix)."""
 

@@ -209,8 +209,9 @@ def _run_cli(*args: str) -> str:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "tradepipe.cli", *args], capture_output=True, text=True,
-                          check=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "tradepipe.cli", *args], capture_output=True, text=True, check=True, timeout=30
+    )
     return done.stdout
 
 
@@ -219,8 +220,9 @@ def test_halt_then_entries_rejected_until_resume(local_stack: RunningLocal, trad
     assert "paper: HALTED (manual" in halted
     before = len(_all_orders(trading))
     try:
-        response = httpx.post(f"{local_stack.api_url}/webhook",
-                              json=_alert(local_stack.passphrase, 20, strategy="e2e-halt"))
+        response = httpx.post(
+            f"{local_stack.api_url}/webhook", json=_alert(local_stack.passphrase, 20, strategy="e2e-halt")
+        )
         signal_id = response.json()["signal_id"]
 
         trail = eventually(lambda: _trail(local_stack, signal_id, "REJECTED"))

@@ -22,7 +22,16 @@ from alpaca.trading.requests import (
 
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, OrderType, Side
-from tradepipe.ports import AccountView, AssetView, BrokerOrder, BrokerRejected, ClockView, HoldingView
+from tradepipe.ports import (
+    AccountView,
+    AssetView,
+    BrokerOrder,
+    BrokerRateLimited,
+    BrokerRejected,
+    BrokerUnavailable,
+    ClockView,
+    HoldingView,
+)
 
 # 4xx answers a retry cannot change. 408 and 429 are transient; 404 on lookup means "not there".
 _FINAL_STATUSES = frozenset(range(400, 500)) - {408, 429}
@@ -74,6 +83,19 @@ def _to_broker_order(order: Order) -> BrokerOrder:
     )
 
 
+def _retry_after(exc: APIError) -> float:
+    """Seconds until Alpaca's rate-limit window resets: Retry-After, else X-RateLimit-Reset (epoch s)."""
+    headers = exc.response.headers if exc.response is not None else {}
+    try:
+        if "Retry-After" in headers:
+            return max(0.0, float(headers["Retry-After"]))
+        if "X-RateLimit-Reset" in headers:
+            return max(0.0, float(headers["X-RateLimit-Reset"]) - time.time())
+    except ValueError:
+        pass
+    return 1.0
+
+
 def _dec(value: object) -> Decimal:
     return Decimal(str(value if value is not None else 0))
 
@@ -106,9 +128,15 @@ class AlpacaBroker:
     def find_order(self, client_order_id: str) -> BrokerOrder | None:
         try:
             order = self._client.get_order_by_client_id(client_order_id)
+        except requests.RequestException as exc:
+            raise BrokerUnavailable(f"{type(exc).__name__} looking up {client_order_id}") from exc
         except APIError as exc:
             if exc.status_code == 404:
                 return None
+            if exc.status_code == 429:
+                raise BrokerRateLimited(_retry_after(exc)) from exc
+            if exc.status_code not in _FINAL_STATUSES:
+                raise BrokerUnavailable(f"alpaca {exc.status_code} looking up {client_order_id}") from exc
             raise
         return _to_broker_order(_as_order(order))
 
@@ -223,9 +251,15 @@ class AlpacaBroker:
     def _place(self, request: MarketOrderRequest | LimitOrderRequest, client_order_id: str) -> BrokerOrder:
         try:
             order = self._client.submit_order(request)
+        except requests.RequestException as exc:
+            # A timeout or a dropped connection: the broker may have accepted the order. The caller looks it
+            # up by client_order_id before any resubmission.
+            raise BrokerUnavailable(f"{type(exc).__name__} placing {client_order_id}") from exc
         except APIError as exc:
+            if exc.status_code == 429:
+                raise BrokerRateLimited(_retry_after(exc)) from exc
             if exc.status_code not in _FINAL_STATUSES:
-                raise
+                raise BrokerUnavailable(f"alpaca {exc.status_code} placing {client_order_id}") from exc
             code, message = _error_parts(exc)
             if "client_order_id" in message:
                 # Our deterministic id is already at the broker: an earlier attempt got through.

@@ -217,6 +217,7 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
             qty=approved.qty,
             order_type=signal.order_type,
             limit_price=signal.limit_price,
+            reference_price=approved.entry,
             take_profit=approved.exits.target,
             stop_loss=approved.exits.stop,
             time_in_force="day" if approved.fractional else "gtc",

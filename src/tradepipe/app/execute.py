@@ -16,11 +16,14 @@ from typing import Any
 from tradepipe.contracts.items import OrderItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import RejectReason, Side, SignalStatus
+from tradepipe.domain.order_rules import validate_order
 from tradepipe.ports import (
     Broker,
     BrokerFactory,
     BrokerOrder,
+    BrokerRateLimited,
     BrokerRejected,
+    BrokerUnavailable,
     Clock,
     HoldingView,
     OrderStore,
@@ -48,6 +51,10 @@ class ExecutorDeps:
     risk_state: RiskStateStore | None = None  # exits feed cooldowns and the losing-streak guard
     close_fill_timeout_s: float = 5.0
     sleep: Callable[[float], None] = field(default=time.sleep)
+    # Within one invocation: attempts at placing one order, and the longest wait a 429 may impose. Past
+    # them the message is retried by the queue (and after maxReceiveCount lands in the DLQ, alarmed).
+    place_attempts: int = 4
+    max_rate_limit_wait_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -106,9 +113,44 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
     return Executed(intent.client_order_id, placed)
 
 
+def place_exactly_once(
+    place: Callable[[], BrokerOrder], coid: str, broker: Broker, deps: ExecutorDeps
+) -> BrokerOrder:
+    """Place an order whose intent is already recorded. After a timeout, a connection error or a 5xx the
+    broker may have accepted it: look it up by client_order_id and only place it again if it is not there.
+    A 429 waits for Alpaca's rate-limit reset. A business rejection (4xx) is final and raised at once."""
+    for attempt in range(1, deps.place_attempts + 1):
+        try:
+            return place()
+        except BrokerRateLimited as exc:
+            if attempt == deps.place_attempts or exc.retry_after_s > deps.max_rate_limit_wait_s:
+                raise
+            deps.sleep(max(exc.retry_after_s, 0.05))
+        except BrokerUnavailable:
+            found = broker.find_order(coid)
+            if found is not None:
+                return found
+            if attempt == deps.place_attempts:
+                raise
+            deps.sleep(min(0.2 * 2**attempt, 2.0))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _submit(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> BrokerOrder:
+    problem = validate_order(intent)
+    if problem is not None:
+        deps.orders.update(
+            intent.client_order_id,
+            {
+                "status": REJECTED,
+                "reject_code": problem.reason.value,
+                "reject_reason": problem.detail[:500],
+                "updated_at": deps.clock.now(),
+            },
+        )
+        raise BrokerRejected(problem.reason.value, problem.detail)
     try:
-        return broker.submit(intent)
+        return place_exactly_once(lambda: broker.submit(intent), intent.client_order_id, broker, deps)
     except BrokerRejected as exc:
         deps.orders.update(
             intent.client_order_id,
@@ -137,7 +179,8 @@ def _close_position(
             deps.orders.record_intent(_close_item(intent, holding.qty, deps.clock.now()))
         # Bracket legs hold the shares ("insufficient qty available"): cancel them first.
         broker.cancel_open_orders(intent.symbol)
-        placed = broker.submit_close(intent.symbol, holding.qty, coid)
+        qty = holding.qty
+        placed = place_exactly_once(lambda: broker.submit_close(intent.symbol, qty, coid), coid, broker, deps)
     deps.orders.update(coid, _placed_fields(placed, deps.clock.now()))
     if wait:
         placed = _wait_for_fill(broker, coid, placed, deps)

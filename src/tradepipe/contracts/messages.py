@@ -48,6 +48,7 @@ class OrderIntent(BaseModel):
     time_in_force: Literal["day", "gtc"] = "gtc"  # fractional orders must be day orders
     order_type: OrderType = OrderType.MARKET
     limit_price: Decimal | None = None
+    reference_price: Decimal | None = None  # the entry the risk stage sized from: the base for leg checks
     take_profit: Decimal | None = None
     stop_loss: Decimal | None = None
     strategy_position: Decimal | None = None

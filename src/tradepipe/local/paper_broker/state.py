@@ -113,6 +113,12 @@ class Order:
     group_role: GroupRole | None = None
     awaiting_parent: bool = False  # an exit leg is dormant until its entry fills
     stop_triggered: bool = False  # a stop_limit that has turned into a limit
+    # Injected faults (see faults.py). Deadlines are monotonic seconds; a deferred order is left out of
+    # matching until its deadline has been dealt with.
+    fill_parts: list[Decimal] = field(default_factory=list)  # sizes still to fill, in order (partial_fill)
+    part_delay_s: float = 0.0
+    next_part_due: float | None = None
+    reject_due: float | None = None  # async_reject: when the accepted order turns rejected
 
     @property
     def is_open(self) -> bool:
@@ -126,6 +132,11 @@ class Order:
     def is_active(self) -> bool:
         """Open and able to execute now (an exit leg only once its entry has filled)."""
         return self.is_open and not self.awaiting_parent
+
+    @property
+    def deferred(self) -> bool:
+        """Waiting for an injected delayed event (the next part of a partial fill, or a rejection)."""
+        return self.next_part_due is not None or self.reject_due is not None
 
     @property
     def at_market_center(self) -> bool:
@@ -183,6 +194,7 @@ class BrokerState:
     positions: dict[str, Position] = field(default_factory=dict)
     fills: list[Fill] = field(default_factory=list)
     next_seq: int = 0
+    deferred_ids: set[str] = field(default_factory=set)  # orders with a pending injected event
 
     def take_seq(self) -> int:
         self.next_seq += 1
