@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -14,8 +15,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tradepipe import bootstrap
 from tradepipe.app.execute import ExecutorDeps, execute_intent
+from tradepipe.app.reconcile import ReconcileDeps, reconcile
 from tradepipe.brokers import AlpacaBrokerFactory
 from tradepipe.contracts.messages import OrderIntent
+from tradepipe.domain.model import Mode
 
 logger = Logger(service="executor")
 metrics = Metrics()
@@ -42,10 +45,40 @@ def record_handler(record: SQSRecord) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
+def run_reconciler() -> dict[str, Any]:
+    """Every minute (EventBridge schedule) and on demand: follow what the broker did after placement."""
+    deps = ReconcileDeps(
+        signals=bootstrap.signal_store(),
+        orders=bootstrap.order_store(),
+        fills=bootstrap.fill_store(),
+        brokers=brokers,
+        risk_state=bootstrap.risk_state_store(),
+        events=bootstrap.event_publisher(),
+        clock=bootstrap.clock(),
+    )
+    summary: dict[str, Any] = {}
+    for mode in Mode:
+        report = reconcile(mode, deps)
+        summary[mode.value] = dataclasses.asdict(report)
+        for name, value in (
+            ("OrdersReconciled", report.orders_updated),
+            ("FillsRecorded", report.fills_recorded),
+            ("AsyncRejections", report.signals_rejected),
+            ("StopOuts", report.stop_outs),
+            ("PositionDivergence", len(report.divergences)),
+        ):
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    return summary
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext
+) -> PartialItemFailureResponse | dict[str, Any]:
+    if event.get("source") == "aws.events":
+        return run_reconciler()
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

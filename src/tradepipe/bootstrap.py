@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from tradepipe.adapters.clock import SystemClock
-from tradepipe.adapters.dynamodb import DynamoOrderStore, DynamoSignalStore
+from tradepipe.adapters.dynamodb import DynamoFillStore, DynamoOrderStore, DynamoSignalStore
 from tradepipe.adapters.events import EventBridgePublisher
 from tradepipe.adapters.risk_state import DynamoRiskStateStore
 from tradepipe.adapters.secrets import AlpacaKeys, SecretReader, WebhookPassphrases
@@ -91,6 +91,11 @@ def risk_config() -> RiskConfig:
 
 
 @cache
+def fill_store() -> DynamoFillStore:
+    return DynamoFillStore(_dynamodb().Table(get_settings().fills_table))
+
+
+@cache
 def secret_reader() -> SecretReader:
     return SecretReader(aws_client("secretsmanager"), get_settings().secret_max_age_s)
 
@@ -133,6 +138,7 @@ def reset() -> None:
         _dynamodb,
         signal_store,
         order_store,
+        fill_store,
         secret_reader,
         webhook_passphrases,
         _sqs,

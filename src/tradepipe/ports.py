@@ -74,6 +74,23 @@ class BrokerOrder:
     filled_avg_price: Decimal | None
     submitted_at: datetime | None
     filled_at: datetime | None
+    symbol: str = ""
+    side: str = ""  # buy / sell
+    order_type: str = ""  # market, limit, stop...
+    parent_client_order_id: str | None = None  # set on a bracket's exit legs
+
+
+@dataclass(frozen=True)
+class FillView:
+    """One execution at the broker (Alpaca fill activity): the unit fills are deduplicated by."""
+
+    execution_id: str
+    broker_order_id: str
+    symbol: str
+    side: str
+    qty: Decimal
+    price: Decimal
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -151,6 +168,14 @@ class Broker(Protocol):
 
     def asset(self, symbol: str) -> AssetView | None:
         """None when the broker does not list the symbol."""
+        ...
+
+    def orders_since(self, after: datetime) -> list[BrokerOrder]:
+        """Every order (open or closed) submitted after `after`, bracket legs included."""
+        ...
+
+    def fills_since(self, after: datetime) -> list[FillView]:
+        """Fill activities after `after`, oldest first."""
         ...
 
 
@@ -242,12 +267,30 @@ class RiskStateStore(Protocol):
 
     def orders_last_minute(self, account: str, at: datetime) -> int: ...
 
+    def report_position(self, account: str, ticker: str, qty: Decimal, at: datetime) -> None:
+        """What the strategy says it holds ({{strategy.position_size}}), for the divergence check."""
+        ...
+
+    def reported_positions(self, account: str) -> dict[str, tuple[Decimal, datetime]]: ...
+
     def queue_entry(self, account: str, ticker: str, signal_id: str, at: datetime) -> str | None:
         """One queued entry per account#ticker: store this one, return the signal_id it replaced."""
         ...
 
     def take_queued(self, account: str) -> list[tuple[str, str]]:
         """Remove and return every queued (ticker, signal_id) for the account (at the open)."""
+        ...
+
+
+class FillStore(Protocol):
+    def record_fill(
+        self, fill: FillView, mode: str, client_order_id: str | None, signal_id: str | None
+    ) -> bool:
+        """Conditional put by execution id: False means this execution was already recorded."""
+        ...
+
+    def net_quantity(self, mode: str, symbol: str) -> Decimal:
+        """Signed sum of the recorded fills for the symbol (buys positive)."""
         ...
 
 

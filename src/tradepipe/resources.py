@@ -85,7 +85,17 @@ RISK_STATE_TABLE = TableSpec(
     ttl_attribute="expires_at",
     index_name="risk-events",
 )
-TABLES: tuple[TableSpec, ...] = (SIGNALS_TABLE, ORDERS_TABLE, RISK_STATE_TABLE)
+# One item per broker execution, keyed <mode>#<symbol> + execution id: a redelivered fill is one item, and
+# a position is the sum of its fills (the reconciler checks that against the broker).
+FILLS_TABLE = TableSpec(
+    logical_id="FillsTable",
+    base_name="fills",
+    partition_key="pk",
+    sort_key="execution_id",
+    stream=True,
+    index_name="fills",
+)
+TABLES: tuple[TableSpec, ...] = (SIGNALS_TABLE, ORDERS_TABLE, RISK_STATE_TABLE, FILLS_TABLE)
 
 # Visibility timeouts are six times the consumer's Lambda timeout (AWS's guidance for SQS event sources).
 SIGNALS_QUEUE = QueueSpec(logical_id="SignalsQueue", base_name="signals", visibility_timeout_s=180)

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
         return resources.SIGNALS_TABLE.name(self.stage)
 
     @property
+    def fills_table(self) -> str:
+        return resources.FILLS_TABLE.name(self.stage)
+
+    @property
     def orders_table(self) -> str:
         return resources.ORDERS_TABLE.name(self.stage)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +31,7 @@ from tradepipe.ports import (
     BrokerRejected,
     BrokerUnavailable,
     ClockView,
+    FillView,
     HoldingView,
 )
 
@@ -70,7 +72,7 @@ def _error_parts(exc: APIError) -> tuple[str, str]:
         return "unknown", str(exc)[:200]
 
 
-def _to_broker_order(order: Order) -> BrokerOrder:
+def _to_broker_order(order: Order, parent: str | None = None) -> BrokerOrder:
     return BrokerOrder(
         broker_order_id=str(order.id),
         client_order_id=order.client_order_id,
@@ -80,6 +82,10 @@ def _to_broker_order(order: Order) -> BrokerOrder:
         filled_avg_price=None if order.filled_avg_price is None else Decimal(str(order.filled_avg_price)),
         submitted_at=order.submitted_at,
         filled_at=order.filled_at,
+        symbol=order.symbol or "",
+        side=str(getattr(order.side, "value", order.side) or ""),
+        order_type=str(getattr(order.order_type, "value", order.order_type) or ""),
+        parent_client_order_id=parent,
     )
 
 
@@ -228,6 +234,36 @@ class AlpacaBroker:
         )
         self._assets[symbol] = (time.monotonic(), view)
         return view
+
+    def orders_since(self, after: datetime) -> list[BrokerOrder]:
+        found: list[BrokerOrder] = []
+        request = GetOrdersRequest(
+            status=QueryOrderStatus.ALL, after=after, limit=500, nested=True, direction="asc"
+        )
+        for order in self._client.get_orders(request):
+            if not isinstance(order, Order):
+                continue
+            found.append(_to_broker_order(order))
+            found.extend(_to_broker_order(leg, parent=order.client_order_id) for leg in order.legs or [])
+        return found
+
+    def fills_since(self, after: datetime) -> list[FillView]:
+        # alpaca-py's TradingClient has no activities call; its generic GET reaches the same endpoint.
+        raw = self._client.get("/account/activities/FILL", {"after": after.isoformat(), "direction": "asc"})
+        fills: list[FillView] = []
+        for activity in raw if isinstance(raw, list) else []:
+            fills.append(
+                FillView(
+                    execution_id=str(activity["id"]),
+                    broker_order_id=str(activity["order_id"]),
+                    symbol=str(activity["symbol"]),
+                    side=str(activity["side"]),
+                    qty=_dec(activity["qty"]),
+                    price=_dec(activity["price"]),
+                    at=datetime.fromisoformat(str(activity["transaction_time"])),
+                )
+            )
+        return fills
 
     def cancel_open_orders(self, symbol: str) -> int:
         orders = self._client.get_orders(

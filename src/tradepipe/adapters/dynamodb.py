@@ -8,12 +8,14 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
 from tradepipe.domain.model import SignalStatus
+from tradepipe.ports import FillView
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _deserializer = TypeDeserializer()
@@ -142,3 +144,53 @@ class DynamoOrderStore:
             ExpressionAttributeValues={f":f{i}": v for i, v in enumerate(values.values())},
             ConditionExpression="attribute_exists(client_order_id)",
         )
+
+
+class DynamoFillStore:
+    """fills table: pk `<mode>#<symbol>`, sort key `execution_id`."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def record_fill(
+        self, fill: FillView, mode: str, client_order_id: str | None, signal_id: str | None
+    ) -> bool:
+        signed = fill.qty if fill.side == "buy" else -fill.qty
+        item = to_item(
+            {
+                "pk": f"{mode}#{fill.symbol}",
+                "execution_id": fill.execution_id,
+                "mode": mode,
+                "symbol": fill.symbol,
+                "side": fill.side,
+                "qty": fill.qty,
+                "signed_qty": signed,
+                "price": fill.price,
+                "at": fill.at,
+                "broker_order_id": fill.broker_order_id,
+                "client_order_id": client_order_id,
+                "signal_id": signal_id,
+            }
+        )
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(execution_id)")
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def net_quantity(self, mode: str, symbol: str) -> Decimal:
+        total, start = Decimal(0), None
+        while True:
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": Key("pk").eq(f"{mode}#{symbol}"),
+                "ProjectionExpression": "signed_qty",
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = self._table.query(**kwargs)
+            total += sum((Decimal(i["signed_qty"]) for i in page["Items"]), Decimal(0))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return total

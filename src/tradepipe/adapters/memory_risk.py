@@ -35,6 +35,7 @@ class _AccountRecord:
 
 class MemoryRiskStateStore:
     def __init__(self) -> None:
+        self.reported: dict[tuple[str, str], tuple[Decimal, datetime]] = {}
         self._lock = threading.Lock()
         self._accounts: dict[str, _AccountRecord] = {}
         self._symbols: dict[tuple[str, str, str], _SymbolRecord] = {}
@@ -113,6 +114,13 @@ class MemoryRiskStateStore:
         minute = epoch_minute(at)
         with self._lock:
             return self._rates.get((account, minute), 0) + self._rates.get((account, minute - 1), 0)
+
+    def report_position(self, account: str, ticker: str, qty: Decimal, at: datetime) -> None:
+        with self._lock:
+            self.reported[(account, ticker)] = (qty, at)
+
+    def reported_positions(self, account: str) -> dict[str, tuple[Decimal, datetime]]:
+        return {t: v for (a, t), v in self.reported.items() if a == account}
 
     def queue_entry(self, account: str, ticker: str, signal_id: str, at: datetime) -> str | None:
         with self._lock:

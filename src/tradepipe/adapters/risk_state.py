@@ -277,6 +277,15 @@ class DynamoRiskStateStore:
 
     # --- per account#ticker: entries queued for the open ---------------------------------------------------
 
+    def report_position(self, account: str, ticker: str, qty: Decimal, at: datetime) -> None:
+        self._table.put_item(
+            Item={_PK: f"REPORTED#{account}", _SK: ticker, "qty": qty, "at": stored_time(at)}
+        )
+
+    def reported_positions(self, account: str) -> dict[str, tuple[Decimal, datetime]]:
+        items = self._table.query(KeyConditionExpression=Key(_PK).eq(f"REPORTED#{account}"))["Items"]
+        return {str(i[_SK]): (Decimal(i["qty"]), datetime.fromisoformat(str(i["at"]))) for i in items}
+
     def queue_entry(self, account: str, ticker: str, signal_id: str, at: datetime) -> str | None:
         """Returns the signal_id replaced; None when nothing was queued (or it was this same signal)."""
         old = self._table.put_item(

@@ -149,6 +149,9 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
         outcome = assess(signal, gather_context(signal, broker, profile, deps, now), profile, now)
     if outcome.switch is not None:
         _switch_state(signal, outcome, deps, now)
+    if signal.strategy_position is not None:
+        # What the strategy believes it holds after this alert: the reconciler compares it with the broker.
+        deps.risk_state.report_position(signal.mode.value, signal.ticker, signal.strategy_position, now)
     match outcome.decision:
         case Rejected() as rejected:
             _reject(signal.signal_id, rejected, deps, now)

@@ -258,12 +258,13 @@ def _close_item(intent: OrderIntent, held: Decimal, now: datetime) -> OrderItem:
         strategy=intent.strategy,
         symbol=intent.symbol,
         side=Side.SELL if held > 0 else Side.BUY,
-        qty=int(abs(held)),
+        qty=abs(held),
         order_class="simple",
         status=PENDING_SUBMIT,
         created_at=now,
         updated_at=now,
-        purpose="close",
+        # An exit signal's close is its final order; a reverse's close is the first of two.
+        purpose="exit" if intent.kind == "close" else "close",
     )
 
 

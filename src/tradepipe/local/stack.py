@@ -198,6 +198,15 @@ class LocalStack:
                 handlers["risk"], "risk", resources.RISK_FUNCTION.timeout_s, self.config.schedule_interval_s
             )
         )
+        # The executor's schedule (rate(1 minute) on AWS) runs the reconciler.
+        self.pumps.append(
+            ScheduleEventSource(
+                handlers["executor"],
+                "executor",
+                resources.EXECUTOR_FUNCTION.timeout_s,
+                self.config.schedule_interval_s,
+            )
+        )
         for pump in self.pumps:
             pump.start()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
@@ -284,27 +285,41 @@ def _order_routes(engine: PaperBroker, api: Callable[[Handler], Handler]) -> lis
     ]
 
 
+def _rate_limited(reset_s: int) -> JSONResponse:
+    """Alpaca's 429: the window's limit, nothing left, when it resets (epoch seconds) and how long to wait."""
+    now = time.time()
+    reset_at = math.ceil(now + reset_s)
+    headers = {
+        "X-RateLimit-Limit": str(RATE_LIMIT_PER_MINUTE),
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": str(reset_at),
+        "Retry-After": str(max(0, reset_at - math.floor(now))),
+    }
+    return _error(429, CODE_RATE_LIMITED, "rate limit exceeded", headers)
+
+
 async def _submit_with_faults(engine: PaperBroker, body: Any) -> Response:
-    """The fault hook: one draw per submit decides whether to fail before or after placing the order."""
-    fault = engine.faults.draw()
+    """The fault hook: one draw per submit decides whether to fail before or after placing the order, or
+    (partial_fill, async_reject) how the engine treats the order it accepts. See faults.py."""
+    fault = engine.draw_fault()
+    faults = engine.faults
     if fault is Fault.RATE_LIMITED:
-        reset_at = int(time.time()) + 60
-        headers = {
-            "X-RateLimit-Limit": str(RATE_LIMIT_PER_MINUTE),
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": str(reset_at),
-        }
-        return _error(429, CODE_RATE_LIMITED, "rate limit exceeded", headers)
+        engine.record_fault(fault)
+        return _rate_limited(faults.rate_limit_reset_s)
     if fault is Fault.SERVER_ERROR:
+        engine.record_fault(fault)
         return _error(500, CODE_INTERNAL, "internal server error occurred")
     if fault is Fault.TIMEOUT_BEFORE_ACCEPT:
-        await asyncio.sleep(engine.faults.delay_s)
+        engine.record_fault(fault)
+        await asyncio.sleep(faults.delay_s)
         return _error(504, 50410000, "gateway timeout")
-    order = engine.submit_order(body)
+    order = engine.submit_order(body, fault=fault)
     if fault is Fault.SERVER_ERROR_AFTER_ACCEPT:
+        engine.record_fault(fault)
         return _error(500, CODE_INTERNAL, "internal server error occurred")
     if fault is Fault.TIMEOUT_AFTER_ACCEPT:
-        await asyncio.sleep(engine.faults.delay_s)
+        engine.record_fault(fault)
+        await asyncio.sleep(faults.delay_s)
     return _ok(order)
 
 
@@ -385,9 +400,14 @@ def _admin_routes(engine: PaperBroker, admin: Callable[[Handler], Handler]) -> l
         return _ok(engine.dump())
 
     async def faults(request: Request) -> Response:
+        # POST replaces every setting (absent ones take their defaults) and restarts the seeded sequence;
+        # the counts in /_paper/faults/stats carry on until /_paper/reset.
         if request.method == "POST":
             engine.faults = Faults.from_json(await _json_body(request))
         return _ok(engine.faults.to_json())
+
+    async def fault_stats(request: Request) -> Response:
+        return _ok(engine.fault_stats())
 
     async def market_clock(request: Request) -> Response:
         body = await _json_body(request)
@@ -400,5 +420,6 @@ def _admin_routes(engine: PaperBroker, admin: Callable[[Handler], Handler]) -> l
         Route("/_paper/advance", admin(advance), methods=["POST"]),
         Route("/_paper/state", admin(state), methods=["GET"]),
         Route("/_paper/faults", admin(faults), methods=["GET", "POST"]),
+        Route("/_paper/faults/stats", admin(fault_stats), methods=["GET"]),
         Route("/_paper/clock", admin(market_clock), methods=["POST"]),
     ]

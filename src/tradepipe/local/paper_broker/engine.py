@@ -6,25 +6,31 @@ JSON) and raise `BrokerError` with Alpaca's status, code and message.
 
 Fills happen at submit (market orders and marketable limits, at the feed's price), when a test sets a price,
 and when the feed advances a day (against that day's bar). Exit legs of a bracket/OTO wake up when their
-entry fills and are first checked on the next price move; when both legs of an OCO pair could fill on the
-same bar the stop-loss wins unless the take-profit filled at the open (the pessimistic reading of a bar).
+entry is completely filled and are first checked on the next price move; when both legs of an OCO pair could
+fill on the same bar the stop-loss wins unless the take-profit filled at the open (the pessimistic reading of
+a bar). Injected order faults (faults.py) add fills and rejections that come later: every public method
+first applies whatever of them is due (`_locked`).
 """
 
 from __future__ import annotations
 
 import base64
 import threading
+import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
+from enum import Enum
 from typing import Any
 
 from tradepipe.local.paper_broker import rules
 from tradepipe.local.paper_broker.accounting import Valuation, apply_fill, settle_cash, value
 from tradepipe.local.paper_broker.errors import BrokerError, invalid, not_found, unprocessable
-from tradepipe.local.paper_broker.faults import Faults
+from tradepipe.local.paper_broker.faults import ORDER_FAULTS, SUBMIT_FAULTS, Fault, Faults
 from tradepipe.local.paper_broker.market_clock import MarketClock
 from tradepipe.local.paper_broker.market_data import DailyBar, EndOfData, PriceFeed, UnknownSymbol
 from tradepipe.local.paper_broker.matching import Match, Tick, match
@@ -72,6 +78,13 @@ ACTIVITIES_PAGE_DEFAULT, ACTIVITIES_PAGE_MAX = 100, 100
 BARS_LIMIT_DEFAULT, BARS_LIMIT_MAX = 1000, 10_000
 
 
+class _Draw(Enum):
+    DRAW = "draw"
+
+
+DRAW = _Draw.DRAW  # submit_order's default: draw the order's fault from `faults`
+
+
 @dataclass(frozen=True)
 class OrderQuery:
     """`GET /v2/orders` filters, with Alpaca's defaults."""
@@ -99,7 +112,8 @@ class BarsQuery:
 class PaperBroker:
     """The engine. Knobs: starting `cash`, margin `multiplier` (1 = cash account, 2 = Reg T),
     `shorting_enabled`, the `feed` (real daily bars, cursor 2013-03-01 by default), the market `clock`
-    (always open by default), `faults` (all off) and the acceptance `rules` (all on)."""
+    (always open by default), `faults` (all off) and the acceptance `rules` (all on). `now` stamps records;
+    `monotonic` times the injected delays (partial-fill parts, asynchronous rejections)."""
 
     def __init__(
         self,
@@ -112,13 +126,17 @@ class PaperBroker:
         faults: Faults | None = None,
         rules: RuleSet | None = None,
         now: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.feed = feed if feed is not None else PriceFeed()
         self.clock = clock if clock is not None else MarketClock()
         self.faults = faults if faults is not None else Faults()
         self.rules = rules if rules is not None else RuleSet()
         self._now = now if now is not None else self.clock.now
+        self._monotonic = monotonic
         self._lock = threading.RLock()
+        self._draws = 0
+        self._injected: Counter[Fault] = Counter()
         self._start_cursor = self.feed.cursor
         self._start_faults = self.faults.to_json()
         self._start_cash = cash
@@ -135,11 +153,13 @@ class PaperBroker:
             self.feed.move_to(cursor or self._start_cursor)
             self.state = self._fresh_state(self._start_cash if cash is None else cash)
             self.faults = Faults.from_json(self._start_faults)
+            self._draws = 0
+            self._injected.clear()
             return self.dump()
 
     def set_prices(self, prices: Mapping[str, Decimal]) -> Json:
         """Override current prices and execute whatever the moves trigger."""
-        with self._lock:
+        with self._locked():
             upper = {symbol.upper(): price for symbol, price in prices.items()}
             for symbol in upper:
                 if not self.feed.has(symbol):
@@ -155,7 +175,7 @@ class PaperBroker:
         meet each new bar. All or nothing past the end of the data (EndOfData)."""
         if days < 1:
             raise ValueError("days must be >= 1")
-        with self._lock:
+        with self._locked():
             if days > self.feed.days_left:
                 raise EndOfData(f"only {self.feed.days_left} more day(s) of bars after {self.feed.cursor}")
             for _ in range(days):
@@ -168,7 +188,7 @@ class PaperBroker:
             return self._market_json()
 
     def dump(self) -> Json:
-        with self._lock:
+        with self._locked():
             return {
                 **self._market_json(),
                 "account": self.account(),
@@ -176,20 +196,47 @@ class PaperBroker:
                 "positions": self.positions(),
                 "fills": [fill_json(f, self.state.account.id) for f in self.state.fills],
                 "faults": self.faults.to_json(),
+                "fault_stats": self.fault_stats(),
+            }
+
+    # --- injected faults ---------------------------------------------------------------------------
+
+    def draw_fault(self, applicable: Iterable[Fault] = SUBMIT_FAULTS) -> Fault | None:
+        """One order's draw from `faults` (counted in `fault_stats()["draws"]`)."""
+        with self._lock:
+            self._draws += 1
+            return self.faults.draw(frozenset(applicable))
+
+    def record_fault(self, fault: Fault) -> None:
+        """Count a fault as injected; the app calls it for the faults it applies around the engine."""
+        with self._lock:
+            self._injected[fault] += 1
+
+    def fault_stats(self) -> Json:
+        """Orders drawn for, faults injected by kind, and delayed events not yet applied (since reset)."""
+        with self._locked():
+            pending: Counter[Fault] = Counter()
+            for order_id in self.state.deferred_ids:
+                order = self.state.orders[order_id]
+                pending[Fault.ASYNC_REJECT if order.reject_due is not None else Fault.PARTIAL_FILL] += 1
+            return {
+                "draws": self._draws,
+                "injected": {fault.value: self._injected[fault] for fault in Fault},
+                "pending": {fault.value: pending[fault] for fault in sorted(ORDER_FAULTS)},
             }
 
     # --- account, assets ---------------------------------------------------------------------------
 
     def account(self) -> Json:
-        with self._lock:
+        with self._locked():
             return account_json(self.state.account, self._valuation())
 
     def assets(self) -> list[Json]:
-        with self._lock:
+        with self._locked():
             return [asset_json(s, self.state.account.shorting_enabled) for s in self.feed.symbols()]
 
     def asset(self, symbol_or_id: str) -> Json:
-        with self._lock:
+        with self._locked():
             symbol = self._symbol_for(symbol_or_id)
             if symbol is None:
                 raise not_found(f"asset not found for {symbol_or_id}")
@@ -197,25 +244,30 @@ class PaperBroker:
 
     # --- orders ------------------------------------------------------------------------------------
 
-    def submit_order(self, body: Any) -> Json:
-        """`POST /v2/orders`: the order (with legs) as accepted, possibly already filled."""
+    def submit_order(self, body: Any, fault: Fault | None | _Draw = DRAW) -> Json:
+        """`POST /v2/orders`: the order (with legs) as accepted, possibly already filled.
+
+        `fault` is the order's draw when the caller made it (the app does, for the submit-path faults); by
+        default the engine draws among the faults it injects itself (partial_fill, async_reject)."""
         new = parse_new_order(body)
-        with self._lock:
-            return self._render(self._accept(new), with_legs=True)
+        with self._locked():
+            if fault is DRAW:
+                fault = self.draw_fault(ORDER_FAULTS)
+            return self._render(self._accept(new, fault), with_legs=True)
 
     def get_order(self, order_id: str, nested: bool = True) -> Json:
-        with self._lock:
+        with self._locked():
             return self._render(self._order(order_id), with_legs=nested)
 
     def get_order_by_client_id(self, client_order_id: str) -> Json:
-        with self._lock:
+        with self._locked():
             order_id = self.state.by_client_id.get(client_order_id)
             if order_id is None:
                 raise not_found("order not found")
             return self._render(self.state.orders[order_id], with_legs=True)
 
     def list_orders(self, query: OrderQuery) -> list[Json]:
-        with self._lock:
+        with self._locked():
             selected = [o for o in self._orders_by_seq() if self._wanted(o, query)]
             if query.direction == "desc":
                 selected.reverse()
@@ -223,7 +275,7 @@ class PaperBroker:
 
     def cancel_order(self, order_id: str) -> None:
         """`DELETE /v2/orders/{id}`: cancels the order with its dormant legs, or a leg with its OCO peers."""
-        with self._lock:
+        with self._locked():
             order = self._order(order_id)
             if not order.is_open:
                 raise unprocessable(f'order is already in "{order.status.value}" state')
@@ -231,7 +283,7 @@ class PaperBroker:
 
     def cancel_all_orders(self) -> list[Json]:
         """`DELETE /v2/orders`: one entry per canceled order (Alpaca answers 207 Multi-Status)."""
-        with self._lock:
+        with self._locked():
             results: list[Json] = []
             for order in self.state.open_orders():
                 if order.is_open:
@@ -243,11 +295,11 @@ class PaperBroker:
     # --- positions ---------------------------------------------------------------------------------
 
     def positions(self) -> list[Json]:
-        with self._lock:
+        with self._locked():
             return [self._position_json(p) for _, p in sorted(self.state.positions.items())]
 
     def position(self, symbol_or_id: str) -> Json:
-        with self._lock:
+        with self._locked():
             return self._position_json(self._position(symbol_or_id))
 
     def close_position(
@@ -255,7 +307,7 @@ class PaperBroker:
     ) -> Json:
         """`DELETE /v2/positions/{symbol}`: a market order for the whole position (or a `qty` or `percentage`
         of it). It goes through the same rules as any order, so shares held by open exits make it fail."""
-        with self._lock:
+        with self._locked():
             position = self._position(symbol_or_id)
             size = abs(position.qty)
             if qty is not None and percentage is not None:
@@ -267,10 +319,10 @@ class PaperBroker:
             close_qty = size if qty is None else qty
             side = Side.SELL if position.qty > 0 else Side.BUY
             new = _market_order(position.symbol, side, close_qty)
-            return self._render(self._accept(new), with_legs=True)
+            return self._render(self._accept(new, self.draw_fault(ORDER_FAULTS)), with_legs=True)
 
     def close_all_positions(self, cancel_orders: bool = False) -> list[Json]:
-        with self._lock:
+        with self._locked():
             if cancel_orders:
                 self.cancel_all_orders()
             results: list[Json] = []
@@ -294,7 +346,7 @@ class PaperBroker:
         page_token: str | None = None,
     ) -> list[Json]:
         """FILL activities, newest first by default; `page_token` is the id of the last one already seen."""
-        with self._lock:
+        with self._locked():
             fills = [
                 f
                 for f in self.state.fills
@@ -311,7 +363,7 @@ class PaperBroker:
 
     def bars(self, query: BarsQuery) -> Json:
         """`GET /v2/stocks/bars`: daily bars up to the cursor, symbol by symbol, paged across all symbols."""
-        with self._lock:
+        with self._locked():
             start = None if query.start is None else _first_bar_day(query.start)
             end = None if query.end is None else _last_bar_day(query.end)
             rows: list[tuple[str, DailyBar]] = []
@@ -331,7 +383,7 @@ class PaperBroker:
 
     # --- acceptance --------------------------------------------------------------------------------
 
-    def _accept(self, new: NewOrder) -> Order:
+    def _accept(self, new: NewOrder, fault: Fault | None = None) -> Order:
         if new.client_order_id is not None and new.client_order_id in self.state.by_client_id:
             raise invalid("client_order_id must be unique")
         try:
@@ -343,8 +395,29 @@ class PaperBroker:
         qty = self._share_qty(new, price)
         self._check_account_rules(new, qty, price)
         parent = self._register(new, qty)
+        if fault is Fault.ASYNC_REJECT:
+            # Accepted, never routed: it waits (not matched) until the rejection arrives.
+            parent.status = Status.ACCEPTED
+            parent.reject_due = self._monotonic() + self.faults.async_reject_delay_s
+            self.state.deferred_ids.add(parent.id)
+            self._injected[fault] += 1
+            return parent
+        if fault is Fault.PARTIAL_FILL and self._plan_partial_fill(parent):
+            self._injected[fault] += 1
         self._execute_on_arrival(parent, price)
         return parent
+
+    def _plan_partial_fill(self, order: Order) -> bool:
+        """Split a market order's quantity into parts; False when it does not apply (not a plain market order
+        that may rest, or a quantity too small to split)."""
+        if order.type is not OrderType.MARKET or order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            return False
+        parts = self.faults.split(order.qty)
+        if len(parts) < 2:
+            return False
+        order.fill_parts = parts
+        order.part_delay_s = self.faults.partial_fill_delay_s
+        return True
 
     @staticmethod
     def _share_qty(new: NewOrder, price: Decimal) -> Decimal:
@@ -461,7 +534,9 @@ class PaperBroker:
         """Execute what `tick` reaches among the symbol's active orders: oldest first, one per OCO group."""
         wanted = None if only is None else set(only)
         candidates = [
-            o for o in self.state.open_orders(symbol) if o.is_active and (wanted is None or o.id in wanted)
+            o
+            for o in self.state.open_orders(symbol)
+            if o.is_active and not o.deferred and (wanted is None or o.id in wanted)
         ]
         matches: list[tuple[Order, Match]] = []
         for order in candidates:
@@ -473,10 +548,77 @@ class PaperBroker:
                 matches.append((order, found))
         for order, found in _one_per_oco_group(matches, tick):
             if order.is_open and found.fill_price is not None:
-                self._fill(order, order.remaining_qty, found.fill_price)
+                self._fill(order, self._next_part(order, self._monotonic()), found.fill_price)
+
+    def _next_part(self, order: Order, start: float) -> Decimal:
+        """How much of `order` the next execution fills: all that is left, or the next part of an injected
+        partial fill, in which case the one after is due `part_delay_s` after `start`."""
+        if len(order.fill_parts) <= 1:
+            order.fill_parts = []
+            order.next_part_due = None
+            self.state.deferred_ids.discard(order.id)
+            return order.remaining_qty
+        part = min(order.fill_parts.pop(0), order.remaining_qty)
+        order.next_part_due = start + order.part_delay_s
+        self.state.deferred_ids.add(order.id)
+        return part
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The engine's lock, with every delayed event that is due applied first."""
+        with self._lock:
+            self._apply_due()
+            yield
+
+    def _apply_due(self) -> None:
+        """Apply due partial-fill parts and rejections, oldest deadline first. A part that is due catches up
+        from its own deadline, so a long pause applies every part that fell due in it."""
+        if not self.state.deferred_ids:
+            return
+        now = self._monotonic()
+        while True:
+            ready = [
+                (due, order.seq, order)
+                for order in (self.state.orders[i] for i in self.state.deferred_ids)
+                if (due := _deadline(order)) <= now
+            ]
+            if not ready:
+                return
+            due, _, order = min(ready, key=lambda item: (item[0], item[1]))
+            if order.reject_due is not None:
+                self._reject_now(order)
+            else:
+                self._fill_next_part_now(order, due)
+
+    def _fill_next_part_now(self, order: Order, due: float) -> None:
+        if not order.is_open:  # canceled or expired in the meantime: nothing more fills
+            order.fill_parts, order.next_part_due = [], None
+            self.state.deferred_ids.discard(order.id)
+            return
+        if not self.clock.is_open(self._now()):
+            # The rest waits for the next open, where the feed's sweep fills it (part by part).
+            order.next_part_due = None
+            self.state.deferred_ids.discard(order.id)
+            return
+        self._fill(order, self._next_part(order, due), self.feed.price(order.symbol))
+
+    def _reject_now(self, order: Order) -> None:
+        order.reject_due = None
+        self.state.deferred_ids.discard(order.id)
+        if not order.is_open:  # canceled before the rejection arrived
+            return
+        now = self._now()
+        for member in [order, *(self.state.orders[i] for i in order.leg_ids)]:
+            if member.is_open:
+                member.status = Status.REJECTED
+                member.failed_at = now
+                member.updated_at = now
 
     def _fill(self, order: Order, qty: Decimal, price: Decimal) -> None:
-        """One execution of `qty` at `price` (a partial fill when qty < remaining)."""
+        """One execution of `qty` at `price` (a partial fill when qty < remaining), capped at what remains."""
+        qty = min(qty, order.remaining_qty)
+        if qty <= 0:
+            return
         now = self._now()
         previous = order.filled_qty
         order.filled_qty = previous + qty
@@ -631,6 +773,14 @@ class PaperBroker:
             self.feed.previous_close(position.symbol),
             abs(position.qty) - held,
         )
+
+
+def _deadline(order: Order) -> float:
+    if order.reject_due is not None:
+        return order.reject_due
+    if order.next_part_due is not None:
+        return order.next_part_due
+    return float("inf")
 
 
 def _stop_leg(stop_loss: StopLoss) -> tuple[OrderType, dict[str, Decimal | None]]:

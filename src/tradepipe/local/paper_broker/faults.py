@@ -43,10 +43,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Collection, Mapping
-from itertools import pairwise
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 WHOLE_SHARE = Decimal(1)

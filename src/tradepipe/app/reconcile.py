@@ -1,0 +1,171 @@
+"""reconcile: what the broker did after we placed the order (every minute, and on demand).
+
+Sweeps the account's recent orders and fill activities: order records follow the broker (partial fills
+completing, asynchronous rejections after a 200, bracket legs triggering); a signal whose final order is
+done becomes FILLED or REJECTED with the broker's status; each execution is recorded once (keyed by its
+execution id); a filled stop leg is a stop-out (cooldown, losing streak); a strategy's reported position
+that differs from the broker's is a divergence (event and metric)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from tradepipe.contracts.items import OrderItem, StatusEntry
+from tradepipe.domain.model import Mode, RejectReason, SignalStatus
+from tradepipe.ports import (
+    Broker,
+    BrokerFactory,
+    BrokerOrder,
+    Clock,
+    EventPublisher,
+    FillStore,
+    OrderStore,
+    RiskStateStore,
+    SignalStore,
+)
+
+log = logging.getLogger(__name__)
+_DONE = frozenset({"filled", "rejected", "canceled", "expired", "done_for_day", "stopped", "suspended"})
+_STOP_TYPES = frozenset({"stop", "stop_limit", "trailing_stop"})
+_FINAL_PURPOSES = frozenset({"open", "exit"})  # a reverse's close is not the signal's last order
+
+
+@dataclass(frozen=True)
+class ReconcileDeps:
+    signals: SignalStore
+    orders: OrderStore
+    fills: FillStore
+    brokers: BrokerFactory
+    risk_state: RiskStateStore
+    events: EventPublisher
+    clock: Clock
+    lookback: timedelta = timedelta(days=2)
+
+
+@dataclass
+class ReconcileReport:
+    orders_updated: int = 0
+    signals_filled: int = 0
+    signals_rejected: int = 0
+    fills_recorded: int = 0
+    stop_outs: int = 0
+    divergences: list[str] = field(default_factory=list)
+
+
+def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) -> ReconcileReport:
+    report = ReconcileReport()
+    broker = deps.brokers.for_mode(mode)
+    if broker is None:
+        return report
+    after = since or deps.clock.now() - deps.lookback
+    placed = broker.orders_since(after)
+    by_broker_id = {o.broker_order_id: o for o in placed}
+    for order in placed:
+        if order.parent_client_order_id is not None:
+            _leg(mode, order, deps, report)
+        else:
+            _order(order, deps, report)
+    for fill in broker.fills_since(after):
+        filled = by_broker_id.get(fill.broker_order_id)
+        coid = None if filled is None else filled.parent_client_order_id or filled.client_order_id
+        recorded = deps.orders.get(coid) if coid else None
+        if deps.fills.record_fill(fill, mode.value, coid, None if recorded is None else recorded.signal_id):
+            report.fills_recorded += 1
+    _check_divergence(mode, broker, deps, report)
+    return report
+
+
+def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> None:
+    recorded = deps.orders.get(order.client_order_id)
+    if recorded is None:
+        return  # not one of ours
+    if (recorded.status, recorded.filled_qty) != (order.status, order.filled_qty):
+        deps.orders.update(
+            order.client_order_id,
+            {
+                "status": order.status,
+                "broker_order_id": order.broker_order_id,
+                "filled_qty": order.filled_qty,
+                "filled_avg_price": order.filled_avg_price,
+                "filled_at": order.filled_at,
+                "updated_at": deps.clock.now(),
+            },
+        )
+        report.orders_updated += 1
+    if recorded.purpose in _FINAL_PURPOSES and order.status in _DONE:
+        _settle(recorded, order, deps, report)
+
+
+def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> None:
+    now = deps.clock.now()
+    # SIZED too: a crash after the broker accepted but before SUBMITTED was recorded.
+    pending = frozenset({SignalStatus.SIZED, SignalStatus.SUBMITTED})
+    if order.filled_qty > 0:
+        moved = deps.signals.advance(
+            recorded.signal_id,
+            StatusEntry(
+                status=SignalStatus.FILLED,
+                at=order.filled_at or now,
+                detail=f"qty={order.filled_qty} avg_price={order.filled_avg_price} (reconciled)",
+            ),
+            allowed_from=pending,
+            fields={
+                "filled_qty": order.filled_qty,
+                "filled_avg_price": order.filled_avg_price,
+                "broker_order_id": order.broker_order_id,
+            },
+        )
+        report.signals_filled += moved
+        return
+    detail = f"alpaca order {order.broker_order_id} ended {order.status} after it was accepted"
+    moved = deps.signals.advance(
+        recorded.signal_id,
+        StatusEntry(status=SignalStatus.REJECTED, at=now, reason=RejectReason.BROKER_REJECTED, detail=detail),
+        allowed_from=pending,
+        fields={"reject_reason": RejectReason.BROKER_REJECTED.value, "reject_detail": detail},
+    )
+    report.signals_rejected += moved
+
+
+def _leg(mode: Mode, leg: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> None:
+    """A bracket's take-profit or stop leg. A filled stop leg is a stop-out: cooldown and losing streak."""
+    if leg.status != "filled" or leg.order_type not in _STOP_TYPES or leg.parent_client_order_id is None:
+        return
+    parent = deps.orders.get(leg.parent_client_order_id)
+    if parent is None:
+        return
+    entry = parent.filled_avg_price
+    pnl = None
+    if entry is not None and leg.filled_avg_price is not None:
+        sign = Decimal(1) if parent.side.value == "BUY" else Decimal(-1)
+        pnl = (leg.filled_avg_price - entry) * leg.filled_qty * sign
+    deps.risk_state.record_exit(
+        mode.value, parent.symbol, parent.strategy, leg.filled_at or deps.clock.now(), stop_out=True, pnl=pnl
+    )
+    report.stop_outs += 1
+
+
+def _check_divergence(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
+    reported = deps.risk_state.reported_positions(mode.value)
+    if not reported:
+        return
+    held = broker.holdings()
+    for ticker, (qty, at) in sorted(reported.items()):
+        actual = held[ticker].qty if ticker in held else Decimal(0)
+        if actual != qty:
+            detail = f"{ticker}: strategy reports {qty} (at {at.isoformat()}), broker holds {actual}"
+            report.divergences.append(detail)
+            deps.events.publish(
+                "PositionDivergence",
+                {
+                    "account": mode.value,
+                    "ticker": ticker,
+                    "reported": str(qty),
+                    "broker": str(actual),
+                    "reported_at": at.isoformat(),
+                },
+            )
+            log.warning("position divergence", extra={"account": mode.value, "detail": detail})
