@@ -690,6 +690,9 @@ class PaperBroker:
     def _set_closed(self, order: Order, status: Status) -> None:
         now = self._now()
         order.status = status
+        # Closed: no further part fills and no rejection arrives.
+        order.fill_parts, order.next_part_due, order.reject_due = [], None, None
+        self.state.deferred_ids.discard(order.id)
         order.updated_at = now
         if status is Status.CANCELED:
             order.canceled_at = now
