@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
+
+.PHONY: chaos
 .PHONY: help install demo test test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean
 
 help: ## list targets
@@ -26,8 +28,11 @@ demo: $(STAMP) ## run the embedded stack, replay the bundled alerts, print what 
 local: $(STAMP) ## run the whole pipeline on this machine until Ctrl-C
 	$(PY) -m tradepipe.cli local
 
-test: $(STAMP) ## the whole suite: unit, integration, e2e, infra
-	$(PY) -m pytest
+test: $(STAMP) ## the whole suite: unit, integration, e2e, infra, and a 300-alert chaos run
+	TRADEPIPE_CHAOS_ALERTS=300 $(PY) -m pytest
+
+chaos: $(STAMP) ## 2,000 alerts against a faulting broker with executor crashes (~25 min on 2 cores)
+	TRADEPIPE_CHAOS_ALERTS=2000 $(PY) -m pytest tests/chaos -s -p no:logging
 
 test-unit: $(STAMP) ## domain and contracts, no sockets
 	$(PY) -m pytest tests/unit

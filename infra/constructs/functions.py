@@ -179,6 +179,14 @@ class PipelineFunctions(Construct):
             targets=[targets.LambdaFunction(self.risk, retry_attempts=0)],
         )
 
+        self.reconcile_rule = events.Rule(
+            self,
+            "ReconcileSchedule",
+            description="Follow the broker: partial fills, asynchronous rejections, legs, fills, divergence",
+            schedule=RELEASE_QUEUED_SCHEDULE,
+            targets=[targets.LambdaFunction(self.executor, retry_attempts=0)],
+        )
+
         for table in streamed_tables:
             self.indexer.add_event_source(
                 event_sources.DynamoEventSource(

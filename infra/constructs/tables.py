@@ -39,6 +39,7 @@ class TradeTables(Construct):
         self.signals = self.by_spec[resources.SIGNALS_TABLE.logical_id]
         self.orders = self.by_spec[resources.ORDERS_TABLE.logical_id]
         self.risk_state = self.by_spec[resources.RISK_STATE_TABLE.logical_id]
+        self.fills = self.by_spec[resources.FILLS_TABLE.logical_id]
 
     @property
     def streamed(self) -> list[dynamodb.Table]:

@@ -45,7 +45,8 @@ RISK_STATE_RW = (
     "dynamodb:Query",
 )
 SWITCH_TRADING_STATE = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # trading_state, set_trading_state
-RECORD_EXIT = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # record_exit, trading_state
+RECORD_EXIT = ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")  # record_exit, reported positions
+RECORD_FILL = ("dynamodb:PutItem", "dynamodb:Query")  # record_fill (conditional put), net_quantity
 
 
 class TradepipeStack(Stack):
@@ -113,6 +114,8 @@ class TradepipeStack(Stack):
         _grant_table(orders, fn.executor, RECORD_ORDER)
         _grant_table(signals, fn.executor, ADVANCE_SIGNAL)
         self.secrets.alpaca_paper.grant_read(fn.executor)
+        # ... and on its schedule reconciles: one fill item per execution.
+        _grant_table(self.tables.fills, fn.executor, RECORD_FILL)
         # ... records exits (cooldowns, losing streak) and publishes what it observed.
         _grant_table(risk_state, fn.executor, RECORD_EXIT)
         self.events.grant_publish(fn.executor)

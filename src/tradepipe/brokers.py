@@ -35,6 +35,7 @@ def _broker(mode: Mode) -> AlpacaBroker | None:
         keys.secret_key.get_secret_value(),
         # The override points paper orders at the local broker; live orders always go to Alpaca itself.
         url_override=settings.alpaca_url_override if mode is Mode.PAPER else None,
+        timeout_s=settings.alpaca_timeout_s,
     )
 
 

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # Alpaca base URL override: the local paper broker in the embedded default, None for Alpaca itself.
     alpaca_url_override: str | None = None
     alpaca_data_url_override: str | None = None
+    # Per-request timeout for Alpaca calls: a hung broker must not hang the function (Lambda timeout 30 s).
+    alpaca_timeout_s: float = 5.0
 
     opensearch_endpoint: str = "http://127.0.0.1:9200"
     opensearch_auth: Literal["none", "sigv4"] = "none"

@@ -361,10 +361,11 @@ class TestEventSources:
         )
 
     def test_risk_runs_every_minute_to_release_queued_entries(self, dev: Synth) -> None:
+        risk_arn = {"Fn::GetAtt": [dev.logical_id(dev.stack.functions.risk), "Arn"]}
         (rule,) = [
             r["Properties"]
             for r in dev.resources_of("AWS::Events::Rule").values()
-            if "ScheduleExpression" in r["Properties"]
+            if "ScheduleExpression" in r["Properties"] and r["Properties"]["Targets"][0]["Arn"] == risk_arn
         ]
         assert rule["ScheduleExpression"] == "rate(1 minute)"
         (target,) = rule["Targets"]
@@ -382,7 +383,7 @@ class TestEventSources:
     def test_every_mapping_reports_batch_item_failures(self, dev: Synth) -> None:
         mappings = dev.resources_of("AWS::Lambda::EventSourceMapping").values()
         streamed = [t for t in resources.TABLES if t.stream and t.index_name]
-        assert len(mappings) == len(resources.QUEUES) + len(streamed) == 5
+        assert len(mappings) == len(resources.QUEUES) + len(streamed) == 6
         assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
 
 
@@ -583,12 +584,30 @@ class TestIam:
         }
         # halt / resume route; recorded exits.
         assert _actions(_policy_of(dev, "webhook"), table_id) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
-        assert _actions(_policy_of(dev, "executor"), table_id) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+        # recorded exits, and the reconciler's reading of the strategies' reported positions.
+        assert _actions(_policy_of(dev, "executor"), table_id) == {
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:Query",
+        }
+
         # The indexer reads the stream (StreamArn), never the items.
         indexer = _policy_of(dev, "indexer")
         assert not [
             s for s in indexer if json.dumps({"Fn::GetAtt": [table_id, "Arn"]}) in json.dumps(s["Resource"])
         ]
+
+    def test_executor_reconciles_every_minute_and_records_fills(self, dev: Synth) -> None:
+        executor_arn = {"Fn::GetAtt": [dev.logical_id(dev.stack.functions.executor), "Arn"]}
+        rules = [
+            r["Properties"]
+            for r in dev.resources_of("AWS::Events::Rule").values()
+            if "ScheduleExpression" in r["Properties"]
+            and r["Properties"]["Targets"][0]["Arn"] == executor_arn
+        ]
+        assert [r["ScheduleExpression"] for r in rules] == ["rate(1 minute)"]
+        fills = dev.logical_id(dev.stack.tables.fills)
+        assert _actions(_policy_of(dev, "executor"), fills) == {"dynamodb:PutItem", "dynamodb:Query"}
 
     @pytest.mark.parametrize("function_name", ["risk", "executor", "webhook"])
     def test_publishers_may_put_events_on_the_bus_only(self, dev: Synth, function_name: str) -> None:

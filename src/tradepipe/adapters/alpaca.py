@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +38,8 @@ from tradepipe.ports import (
 # 4xx answers a retry cannot change. 408 and 429 are transient; 404 on lookup means "not there".
 _FINAL_STATUSES = frozenset(range(400, 500)) - {408, 429}
 _ASSET_CACHE_S = 3600
+_ORDERS_PAGE = 500
+_FILLS_PAGE = 100
 _OPEN_STATUSES = frozenset(
     {
         "new",
@@ -236,34 +238,54 @@ class AlpacaBroker:
         return view
 
     def orders_since(self, after: datetime) -> list[BrokerOrder]:
-        found: list[BrokerOrder] = []
-        request = GetOrdersRequest(
-            status=QueryOrderStatus.ALL, after=after, limit=500, nested=True, direction="asc"
-        )
-        for order in self._client.get_orders(request):
-            if not isinstance(order, Order):
-                continue
-            found.append(_to_broker_order(order))
-            found.extend(_to_broker_order(leg, parent=order.client_order_id) for leg in order.legs or [])
-        return found
+        # Alpaca returns at most 500 orders a request: page forward by submission time.
+        found: dict[str, BrokerOrder] = {}
+        cursor = after
+        while True:
+            request = GetOrdersRequest(
+                status=QueryOrderStatus.ALL, after=cursor, limit=_ORDERS_PAGE, nested=True, direction="asc"
+            )
+            page = [o for o in self._client.get_orders(request) if isinstance(o, Order)]
+            for order in page:
+                found[str(order.id)] = _to_broker_order(order)
+                for leg in order.legs or []:
+                    found[str(leg.id)] = _to_broker_order(leg, parent=order.client_order_id)
+            last = page[-1].submitted_at if page else None
+            if len(page) < _ORDERS_PAGE or last is None or last <= cursor:
+                return list(found.values())
+            # Orders submitted in the same instant as the last one are fetched again, and deduplicated by id.
+            cursor = last - timedelta(microseconds=1)
 
     def fills_since(self, after: datetime) -> list[FillView]:
-        # alpaca-py's TradingClient has no activities call; its generic GET reaches the same endpoint.
-        raw = self._client.get("/account/activities/FILL", {"after": after.isoformat(), "direction": "asc"})
+        # alpaca-py's TradingClient has no activities call; its generic GET reaches the same endpoint, which
+        # answers pages of at most 100 activities, continued by the last activity's id.
         fills: list[FillView] = []
-        for activity in raw if isinstance(raw, list) else []:
-            fills.append(
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {
+                "after": after.isoformat(),
+                "direction": "asc",
+                "page_size": _FILLS_PAGE,
+            }
+            if token:
+                params["page_token"] = token
+            raw = self._client.get("/account/activities/FILL", params)
+            page = raw if isinstance(raw, list) else []
+            fills.extend(
                 FillView(
-                    execution_id=str(activity["id"]),
-                    broker_order_id=str(activity["order_id"]),
-                    symbol=str(activity["symbol"]),
-                    side=str(activity["side"]),
-                    qty=_dec(activity["qty"]),
-                    price=_dec(activity["price"]),
-                    at=datetime.fromisoformat(str(activity["transaction_time"])),
+                    execution_id=str(a["id"]),
+                    broker_order_id=str(a["order_id"]),
+                    symbol=str(a["symbol"]),
+                    side=str(a["side"]),
+                    qty=_dec(a["qty"]),
+                    price=_dec(a["price"]),
+                    at=datetime.fromisoformat(str(a["transaction_time"])),
                 )
+                for a in page
             )
-        return fills
+            if len(page) < _FILLS_PAGE:
+                return fills
+            token = str(page[-1]["id"])
 
     def cancel_open_orders(self, symbol: str) -> int:
         orders = self._client.get_orders(

@@ -77,11 +77,7 @@ def _intent(signal: Signal, now: datetime, **order: Any) -> OrderIntent:
 
 def _wants_atr(signal: Signal, profile: RiskProfile) -> bool:
     no_stop = signal.stop_loss is None and signal.stop_loss_percent is None
-    return (
-        (no_stop and profile.atr_stop is not None)
-        or profile.min_atr is not None
-        or profile.max_atr is not None
-    )
+    return (no_stop and bool(profile.atr_stop)) or bool(profile.min_atr) or bool(profile.max_atr)
 
 
 def gather_context(

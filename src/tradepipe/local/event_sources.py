@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 
 
 class _Pump(threading.Thread):
+    # How long to wait after a poll that found nothing. Polls are not free: moto answers a stream's
+    # GetRecords by walking the shard, so an eager idle loop slows every other AWS call on the machine.
+    idle_wait_s = 0.05
+
     def __init__(self, name: str) -> None:
         super().__init__(name=name, daemon=True)
         self._stop_event = threading.Event()
@@ -32,7 +36,7 @@ class _Pump(threading.Thread):
         while not self._stop_event.is_set():
             try:
                 if not self.poll_once():
-                    self._stop_event.wait(0.05)
+                    self._stop_event.wait(self.idle_wait_s)
             except Exception:  # a crashed invocation is retried like Lambda would, never kills the pump
                 self.errors += 1
                 log.exception("event source %s: invocation failed", self.name)
@@ -89,7 +93,7 @@ class SqsEventSource(_Pump):
         messages = self._sqs.receive_message(
             QueueUrl=self._url,
             MaxNumberOfMessages=self._batch,
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=1,  # long polling, as Lambda's SQS poller does
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
         if not messages:
@@ -129,8 +133,15 @@ class DynamoStreamEventSource(_Pump):
         self._handler, self._function, self._timeout = handler, function_name, timeout_s
         self._batch = batch_size
         self._iterators: dict[str, str] = {}
+        self._next_refresh = 0.0
+
+    idle_wait_s = 0.3
+    _SHARD_REFRESH_S = 10.0
 
     def _refresh_shards(self) -> None:
+        if self._iterators and time.monotonic() < self._next_refresh:
+            return
+        self._next_refresh = time.monotonic() + self._SHARD_REFRESH_S
         shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
         for shard in shards:
             if shard["ShardId"] not in self._iterators:
@@ -187,6 +198,8 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
 
 class ScheduleEventSource(_Pump):
     """An EventBridge schedule rule (rate(1 minute) on AWS): invoke the handler with a Scheduled Event."""
+
+    idle_wait_s = 0.5
 
     def __init__(self, handler: Handler, function_name: str, timeout_s: int, interval_s: float) -> None:
         super().__init__(name=f"schedule->{function_name}")

@@ -7,7 +7,6 @@ events, because moto cannot run Lambda code without Docker.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -20,6 +19,7 @@ from osmem_server import OsmemServer
 from tradepipe import bootstrap, resources
 from tradepipe.local.api_gateway import ApiRoute, build_api
 from tradepipe.local.aws import MotoServer, Provisioned, new_paper_keys, provision
+from tradepipe.local.containers import FunctionContainers
 from tradepipe.local.event_sources import DynamoStreamEventSource, ScheduleEventSource, SqsEventSource, _Pump
 from tradepipe.local.http_server import ThreadedServer, free_port
 from tradepipe.local.metrics_sink import MetricsSink
@@ -42,6 +42,8 @@ class LocalConfig:
     allowed_source_cidrs: list[str] = field(default_factory=list)
     log_level: str = "WARNING"
     schedule_interval_s: float = 30.0
+    queue_pollers: int = 2
+    api_concurrency: int = 2
 
     @classmethod
     def ephemeral(cls, **overrides: Any) -> LocalConfig:
@@ -100,10 +102,15 @@ class LocalStack:
             broker.start()
             self._stoppables.append(broker)
         self._configure_environment()
-        handlers = {
-            name: self.metrics.wrap(importlib.import_module(f"functions.{name}.handler").lambda_handler)
-            for name in ("webhook", "risk", "executor", "indexer")
+        cfg = self.config
+        # Containers per function: the queue pollers (and a schedule) or the API's concurrent requests.
+        sizes = {
+            "webhook": cfg.api_concurrency,
+            "risk": cfg.queue_pollers + 1,
+            "executor": cfg.queue_pollers + 1,
+            "indexer": len(resources.TABLES),
         }
+        handlers = {name: FunctionContainers(name, size, self.metrics.wrap) for name, size in sizes.items()}
         self._start_api(handlers)
         self._start_event_sources(handlers)
         return self
@@ -171,7 +178,9 @@ class LocalStack:
             (resources.SIGNALS_QUEUE.base_name, resources.RISK_FUNCTION),
             (resources.INTENTS_QUEUE.base_name, resources.EXECUTOR_FUNCTION),
         ):
-            self.pumps.append(
+            # Several pollers per FIFO queue, as Lambda scales with message groups: SQS still hands out
+            # one group's messages in order, one batch at a time.
+            self.pumps.extend(
                 SqsEventSource(
                     self.aws_url,
                     q[queue_name].url,
@@ -181,6 +190,7 @@ class LocalStack:
                     function.timeout_s,
                     batch_size=q[queue_name].spec.batch_size,
                 )
+                for _ in range(self.config.queue_pollers)
             )
         for stream_arn in provisioned.stream_arns.values():
             self.pumps.append(

@@ -142,30 +142,30 @@ def _exits_with_atr(
         return wrong
     atr = ctx.atr
     if exits.stop is None:
-        if atr is None or profile.atr_stop is None:
+        if atr is None or not profile.atr_stop:
             if signal.sizing_mode in (SizingMode.RISK_DOLLARS, SizingMode.RISK_PERCENT):
                 return Rejected(
                     RejectReason.STOP_UNKNOWN, f"no stop in the alert and no ATR stop rule; entry={entry}"
                 )
             return exits
-        offset = profile.atr_stop * atr
+        offset = Decimal(profile.atr_stop) * atr
         stop = round_away(entry - offset if side is Side.BUY else entry + offset, entry, side)
         exits = Exits(stop=stop, target=exits.target)
     elif atr is not None and atr > 0:
         distance = abs(entry - exits.stop)
-        if profile.min_atr is not None and distance < profile.min_atr * atr:
+        if profile.min_atr and distance < profile.min_atr * atr:
             return Rejected(
                 RejectReason.STOP_TOO_TIGHT,
                 f"stop {exits.stop} is {distance} from entry {entry} "
                 f"< min_atr {profile.min_atr} x ATR {atr:.4f}",
             )
-        if profile.max_atr is not None and distance > profile.max_atr * atr:
+        if profile.max_atr and distance > profile.max_atr * atr:
             return Rejected(
                 RejectReason.STOP_TOO_WIDE,
                 f"stop {exits.stop} is {distance} from entry {entry} "
                 f"> max_atr {profile.max_atr} x ATR {atr:.4f}",
             )
-    if exits.target is None and profile.reward_risk is not None and exits.stop is not None:
+    if exits.target is None and profile.reward_risk and exits.stop is not None:
         reach = profile.reward_risk * abs(entry - exits.stop)
         exits = Exits(
             stop=exits.stop, target=round_near(entry + reach if side is Side.BUY else entry - reach)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Pct = Annotated[Decimal, Field(gt=0, le=100)]
 Money = Annotated[Decimal, Field(gt=0)]
-Multiple = Annotated[Decimal, Field(gt=0, le=100)]
+Multiple = Annotated[Decimal, Field(ge=0, le=100)]  # 0 turns the rule off (TOML has no null)
 
 
 class RiskProfile(BaseModel):
@@ -62,7 +62,7 @@ class RiskProfile(BaseModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> RiskProfile:
-        if self.min_atr is not None and self.max_atr is not None and self.min_atr >= self.max_atr:
+        if self.min_atr and self.max_atr and self.min_atr >= self.max_atr:
             raise ValueError(f"min_atr ({self.min_atr}) must be below max_atr ({self.max_atr})")
         if self.allow_symbols is not None and self.allow_symbols & self.deny_symbols:
             raise ValueError(
