@@ -21,6 +21,7 @@ from alpaca.trading.requests import (
     TakeProfitRequest,
 )
 
+from tradepipe.adapters.http import TimeoutSession
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, OrderType, Side
 from tradepipe.ports import (
@@ -52,18 +53,6 @@ _OPEN_STATUSES = frozenset(
         "calculated",
     }
 )
-
-
-class _TimeoutSession(requests.Session):
-    """alpaca-py sends requests without a timeout; a hung broker must not hang the function."""
-
-    def __init__(self, timeout_s: float) -> None:
-        super().__init__()
-        self._timeout_s = timeout_s
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self._timeout_s)
-        return super().request(*args, **kwargs)
 
 
 def _error_parts(exc: APIError) -> tuple[str, str]:
@@ -129,7 +118,7 @@ class AlpacaBroker:
         # Retries belong to the queue and the executor's lookup-before-resubmit, not to a blind loop
         # inside the client that sleeps 3 s per try.
         self._client._retry = 0
-        self._client._session = _TimeoutSession(timeout_s)
+        self._client._session = TimeoutSession(timeout_s)
         # Asset flags (tradable, fractionable, shortable) change rarely: one lookup per symbol an hour.
         self._assets: dict[str, tuple[float, AssetView]] = {}
 

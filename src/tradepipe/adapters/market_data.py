@@ -17,9 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
-import requests
 from alpaca.common.enums import Sort
 from alpaca.common.exceptions import APIError
 from alpaca.data.enums import Adjustment
@@ -28,6 +26,7 @@ from alpaca.data.models import Bar, BarSet
 from alpaca.data.requests import StockBarsRequest
 from alpaca.data.timeframe import TimeFrame
 
+from tradepipe.adapters.http import TimeoutSession
 from tradepipe.ports import DailyBar
 
 # Before any bar either source holds (Alpaca's history starts in 2015, the bundled sample in 2000-03).
@@ -35,18 +34,6 @@ HISTORY_START = datetime(2000, 1, 1, tzinfo=UTC)
 # Alpaca answers 400 for a malformed symbol ("invalid symbol") and 404 for routes it does not know; both
 # mean "no data for this symbol". Anything else (401, 403 subscription, 5xx) is a fault and raises.
 _NO_DATA_STATUSES = frozenset({400, 404})
-
-
-class _TimeoutSession(requests.Session):
-    """alpaca-py sends requests without a timeout; a hung data API must not hang the function."""
-
-    def __init__(self, timeout_s: float) -> None:
-        super().__init__()
-        self._timeout_s = timeout_s
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self._timeout_s)
-        return super().request(*args, **kwargs)
 
 
 def _decimal(value: float) -> Decimal:
@@ -78,7 +65,7 @@ class AlpacaMarketData:
         self._client = StockHistoricalDataClient(api_key, secret_key, url_override=url_override)
         # Retries belong to the queue (the message is redelivered), not to a client loop that sleeps 3 s.
         self._client._retry = 0
-        self._client._session = _TimeoutSession(timeout_s)
+        self._client._session = TimeoutSession(timeout_s)
         self._history_start = history_start
 
     def daily_bars(self, symbol: str, limit: int) -> list[DailyBar]:
