@@ -31,7 +31,3 @@ TRANSITIONS: frozenset[tuple[S, S]] = frozenset(
 def sources_of(target: S) -> frozenset[S]:
     """Every status from which `target` may be reached."""
     return frozenset(src for src, dst in TRANSITIONS if dst is target)
-
-
-def can_transition(current: S, target: S) -> bool:
-    return (current, target) in TRANSITIONS
