@@ -219,7 +219,7 @@ def test_chaos_no_duplicate_no_lost_order_positions_match_fills(stack: LocalStac
     fills = bootstrap.fill_store()
     client = TradingClient("k", "s", paper=True, url_override=stack.broker_url)
     held = {
-        p.symbol: Decimal(str(p.qty)) * (-1 if str(p.side.value) == "short" else 1)
+        p.symbol: abs(Decimal(str(p.qty))) * (-1 if str(p.side.value) == "short" else 1)
         for p in client.get_all_positions()
     }  # type: ignore[union-attr]
     activities = _activity_net(stack.broker_url)
