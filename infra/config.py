@@ -73,11 +73,62 @@ class EventsConfig(_Model):
 
 
 class AlarmConfig(_Model):
-    """Thresholds for PipelineAlarms (a later issue); validated now so cdk.json stays honest."""
+    """Thresholds for PipelineAlarms (infra/constructs/observability.py); each alarm has a runbook line in
+    docs/operations.md. Counts are per evaluation period (five minutes unless a name says otherwise)."""
 
+    # Messages visible in any dead-letter queue (signals, order intents, indexer failures).
     dlq_visible_messages: int = Field(ge=1)
+    # Errors / invocations over five minutes, per function.
     function_error_rate_percent: float = Field(gt=0, le=100)
+    # Throttled invocations per function over five minutes.
+    function_throttles_per_5_minutes: int = Field(ge=1)
+    # API Gateway 5XXError count over five minutes (a bad alert is a 4xx, so any 5xx is ours).
     webhook_5xx_per_5_minutes: int = Field(ge=1)
+    # API Gateway Latency p99 over five minutes (TradingView gives up after about 3 s).
+    api_p99_latency_ms: int = Field(ge=100, le=29_000)
+    # Indexer stream iterator age (how far OpenSearch lags the tables), maximum over five minutes.
+    stream_iterator_age_ms: int = Field(ge=1_000)
+    # (Orders rejected at submission + asynchronous rejections) / orders over fifteen minutes, evaluated
+    # only once at least `order_rejection_min_orders` orders were attempted (one rejection of two is noise).
+    order_rejection_rate_percent: float = Field(gt=0, le=100)
+    order_rejection_min_orders: int = Field(ge=1)
+    # Addresses subscribed to the alarm topic (email); empty: subscribe on-call's tooling by hand.
+    notify_emails: list[str] = Field(default_factory=list)
+
+    @field_validator("notify_emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for email in value:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+                raise ValueError(f"{email!r} is not an email address")
+        return value
+
+
+class WafConfig(_Model):
+    """Optional AWS WAF web ACL in front of the API stage (about $6 a month per stage plus requests)."""
+
+    enabled: bool = False
+    # Requests per source IP per five-minute window before WAF blocks it (AWS minimum: 10). TradingView
+    # sends from four addresses, so the limit bounds a flood, not a busy strategy.
+    rate_limit_per_5_minutes: int = Field(default=300, ge=10, le=2_000_000_000)
+
+
+class FunctionsConfig(_Model):
+    # Reserved concurrency per function name. The executor's bounds concurrent broker calls (Alpaca allows
+    # 200 requests a minute per account); the risk stage's bounds the market-data and clock calls. Empty in
+    # dev: a new account's concurrency limit is 10 and reservations must leave 10 unreserved.
+    reserved_concurrency: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("reserved_concurrency")
+    @classmethod
+    def _known_functions(cls, value: dict[str, int]) -> dict[str, int]:
+        known = {spec.name for spec in resources.FUNCTIONS}
+        for name, count in value.items():
+            if name not in known:
+                raise ValueError(f"unknown function {name!r}: one of {sorted(known)}")
+            if not 1 <= count <= 1000:
+                raise ValueError(f"reserved_concurrency[{name!r}]={count}: use 1..1000")
+        return value
 
 
 class StageConfig(_Model):
@@ -93,6 +144,8 @@ class StageConfig(_Model):
     opensearch: SearchConfig
     events: EventsConfig
     alarms: AlarmConfig
+    waf: WafConfig = Field(default_factory=WafConfig)
+    functions: FunctionsConfig = Field(default_factory=FunctionsConfig)
     # Optional pinning of the stack's environment; None keeps the template environment-agnostic.
     account: str | None = Field(default=None, pattern=r"^\d{12}$")
     region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")

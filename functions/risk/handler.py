@@ -19,9 +19,10 @@ from tradepipe import bootstrap
 from tradepipe.analytics.indicators import average_true_range
 from tradepipe.app.assess import RiskDeps, assess_signal
 from tradepipe.app.queued import release_queued_entries
+from tradepipe.app.trading_state import halted_accounts
 from tradepipe.brokers import AlpacaBrokerFactory
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
-from tradepipe.domain.model import Rejected
+from tradepipe.domain.model import Mode, Rejected
 
 logger = Logger(service="risk")
 metrics = Metrics()
@@ -74,7 +75,10 @@ def lambda_handler(
             bootstrap.signal_store(), bootstrap.risk_state_store(), brokers, bootstrap.signal_queue()
         )
         metrics.add_metric(name="QueuedEntriesReleased", unit=MetricUnit.Count, value=released)
-        return {"released": released}
+        # Sampled every minute so the TradingHalted alarm sees a halt whoever or whatever set it.
+        halted = halted_accounts(bootstrap.risk_state_store(), tuple(mode.value for mode in Mode))
+        metrics.add_metric(name="TradingHalted", unit=MetricUnit.Count, value=len(halted))
+        return {"released": released, "halted": halted}
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from infra.config import StageConfig
 from infra.constructs._common import acknowledge, log_retention, removal_policy
+from infra.constructs.waf import WebhookFirewall
 
 
 class WebhookApi(Construct):
@@ -108,13 +109,17 @@ class WebhookApi(Construct):
                 "AwsSolutions-COG4",
                 "Halt and resume are operator actions with AWS credentials: IAM (SigV4), not Cognito.",
             )
-        acknowledge(
-            self.api.deployment_stage,
-            "AwsSolutions-APIG3",
-            "No WAF yet (~$6/month per stage): stage throttling bounds what a leaked URL costs, and the "
-            "function rejects bodies over WEBHOOK_MAX_BODY_BYTES. A web ACL with a body-size and a "
-            "rate-based rule is planned with the production-infra issue.",
-        )
+        self.firewall: WebhookFirewall | None = None
+        if config.waf.enabled:
+            self.firewall = WebhookFirewall(self, "Firewall", config=config, stage=self.api.deployment_stage)
+        else:
+            acknowledge(
+                self.api.deployment_stage,
+                "AwsSolutions-APIG3",
+                f"Stage {config.stage} runs without WAF (waf.enabled=false in cdk.json, ~$6/month saved): "
+                "stage throttling bounds what a leaked URL costs and the function answers 413 over "
+                "WEBHOOK_MAX_BODY_BYTES. Production enables the web ACL (infra/constructs/waf.py).",
+            )
         acknowledge(
             self.api,
             "AwsSolutions-APIG2",

@@ -89,6 +89,7 @@ class PipelineFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             environment=dict(environment),
+            reserved_concurrent_executions=config.functions.reserved_concurrency.get(spec.name),
         )
         acknowledge(
             self.role,

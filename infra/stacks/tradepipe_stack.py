@@ -24,6 +24,7 @@ from infra.constructs.api import WebhookApi
 from infra.constructs.events import DomainEvents
 from infra.constructs.functions import PipelineFunctions
 from infra.constructs.layers import PipelineLayers
+from infra.constructs.observability import PipelineAlarms
 from infra.constructs.queues import SignalQueues
 from infra.constructs.search import SearchDomain
 from infra.constructs.secrets import TradingSecrets
@@ -82,6 +83,17 @@ class TradepipeStack(Stack):
             search_endpoint=self.search.endpoint,
         )
         self.api = WebhookApi(self, "WebhookApi", config=config, webhook=self.functions.webhook)
+        self.alarms = PipelineAlarms(
+            self,
+            "Alarms",
+            config=config,
+            functions={name: fn.function for name, fn in self.functions.by_name.items()},
+            dead_letter_queues={
+                **{f"{logical_id}Dlq": dlq for logical_id, dlq in self.queues.dlqs.items()},
+                "IndexerFailures": self.queues.indexer_failures,
+            },
+            api=self.api.api,
+        )
 
         self._grant()
         self._outputs()
@@ -138,6 +150,10 @@ class TradepipeStack(Stack):
         CfnOutput(self, "WebhookUrl", value=self.api.webhook_url, description="TradingView webhook URL")
         CfnOutput(self, "SearchEndpoint", value=f"https://{self.search.endpoint}")
         CfnOutput(
+            self, "AlarmTopicArn", value=self.alarms.topic.topic_arn, description="Subscribe on-call here"
+        )
+        CfnOutput(self, "DashboardUrl", value=self.alarms.dashboard_url, description="CloudWatch dashboard")
+        CfnOutput(
             self,
             "IndexerRoleArn",
             value=self.functions.by_name["indexer"].role.role_arn,
@@ -146,4 +162,14 @@ class TradepipeStack(Stack):
 
 
 def _grant_table(table: dynamodb.ITable, grantee: iam.IGrantable, actions: tuple[str, ...]) -> None:
-    table.grant(grantee, *actions)
+    """The actions on the table itself. `Table.grant` would add `<table>/index/*` as soon as the table has
+    an index; a use case that queries an index gets that index by name (`_grant_index`)."""
+    iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=[table.table_arn])
+
+
+def _grant_index(
+    table: dynamodb.ITable, index_name: str, grantee: iam.IGrantable, actions: tuple[str, ...]
+) -> None:
+    iam.Grant.add_to_principal(
+        grantee=grantee, actions=list(actions), resource_arns=[f"{table.table_arn}/index/{index_name}"]
+    )

@@ -1,101 +1,21 @@
-"""The synthesized CloudFormation template, grouped by construct. Synthesized once per stage per session.
-
-cdk-nag runs in every synth (infra/app.py), so these fixtures also fail on an unacknowledged finding.
-Layers are forced to the placeholder so the tests never depend on (or copy) `make layers` output.
-"""
+"""CDK template assertions per construct: API, queues, tables, functions, event sources, search, IAM, nag."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import CfnElement
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.assertions import Match, Template
-from constructs import IConstruct
+from aws_cdk.assertions import Match
 
 from infra import layer_specs
 from infra.app import build_app, cdk_json_context
-from infra.stacks.tradepipe_stack import TradepipeStack
+from tests.infra.synth import Synth, actions_on, policy_of, statements_of
 from tradepipe import resources
 
 pytestmark = pytest.mark.infra
-
-
-class Synth:
-    def __init__(self, stack: TradepipeStack, template: dict[str, Any], outdir: Path) -> None:
-        self.stack = stack
-        self.raw = template
-        self.template = Template.from_json(template)
-        self.outdir = outdir
-
-    def logical_id(self, construct: IConstruct) -> str:
-        child = construct.node.default_child
-        assert isinstance(child, CfnElement), construct.node.path
-        return self.stack.get_logical_id(child)
-
-    def resources_of(self, cfn_type: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.raw["Resources"].items() if v["Type"] == cfn_type}
-
-    def function(self, name: str) -> dict[str, Any]:
-        fn = self.stack.functions.by_name[name].function
-        resource: dict[str, Any] = self.raw["Resources"][self.logical_id(fn)]
-        return resource
-
-
-def _synth(tmp_path_factory: pytest.TempPathFactory, stage: str) -> Synth:
-    outdir = tmp_path_factory.mktemp(f"cdk-{stage}")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(layer_specs, "LAYER_BUILD_DIR", outdir / "no-layers-built")
-        app, stack = build_app({**cdk_json_context(), "stage": stage}, outdir=str(outdir))
-        assembly = app.synth()
-    return Synth(stack, assembly.get_stack_by_name(stack.stack_name).template, outdir)
-
-
-@pytest.fixture(scope="session")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    return _synth(tmp_path_factory, "dev")
-
-
-@pytest.fixture(scope="session")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    return _synth(tmp_path_factory, "prod")
-
-
-def _statements(synth: Synth) -> Iterator[tuple[str, dict[str, Any]]]:
-    for logical_id, resource in synth.raw["Resources"].items():
-        props = resource.get("Properties", {})
-        documents = []
-        if resource["Type"] in {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}:
-            documents.append(props["PolicyDocument"])
-        if resource["Type"] == "AWS::IAM::Role":
-            documents.extend(p["PolicyDocument"] for p in props.get("Policies", []))
-        for document in documents:
-            for statement in document["Statement"]:
-                yield logical_id, statement
-
-
-def _policy_of(synth: Synth, function_name: str) -> list[dict[str, Any]]:
-    role = synth.stack.functions.by_name[function_name].role
-    role_id = synth.logical_id(role)
-    return [
-        statement
-        for resource in synth.resources_of("AWS::IAM::Policy").values()
-        if {"Ref": role_id} in resource["Properties"]["Roles"]
-        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def _actions(statements: list[dict[str, Any]], resource_ref: str) -> set[str]:
-    found: set[str] = set()
-    for statement in statements:
-        if resource_ref in json.dumps(statement["Resource"]):
-            actions = statement["Action"]
-            found.update([actions] if isinstance(actions, str) else actions)
-    return found
 
 
 class TestApi:
@@ -454,10 +374,10 @@ class TestSearch:
 
     def test_indexer_may_only_use_http_verbs_on_the_domain(self, dev: Synth) -> None:
         domain_id = dev.logical_id(dev.stack.search.domain)
-        actions = _actions(_policy_of(dev, "indexer"), domain_id)
+        actions = actions_on(policy_of(dev, "indexer"), domain_id)
         assert actions == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"}
         for other in ("webhook", "risk", "executor"):
-            assert not _actions(_policy_of(dev, other), domain_id)
+            assert not actions_on(policy_of(dev, other), domain_id)
 
 
 class TestSecrets:
@@ -519,7 +439,7 @@ class TestLayers:
 class TestIam:
     def test_no_statement_allows_every_action(self, dev: Synth, prod: Synth) -> None:
         for synth in (dev, prod):
-            for logical_id, statement in _statements(synth):
+            for logical_id, statement in statements_of(synth):
                 actions = (
                     statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 )
@@ -527,28 +447,28 @@ class TestIam:
                 assert not [a for a in actions if a.endswith(":*")], logical_id
 
     def test_webhook_may_record_signals_enqueue_and_read_its_secret_only(self, dev: Synth) -> None:
-        statements = _policy_of(dev, "webhook")
-        assert _actions(statements, dev.logical_id(dev.stack.tables.signals)) == {
+        statements = policy_of(dev, "webhook")
+        assert actions_on(statements, dev.logical_id(dev.stack.tables.signals)) == {
             "dynamodb:PutItem",
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
         }
         # GET /signals/{id} reads the signal's orders; nothing else.
-        assert _actions(statements, dev.logical_id(dev.stack.tables.orders)) == {"dynamodb:GetItem"}
-        assert "sqs:SendMessage" in _actions(statements, dev.logical_id(dev.stack.queues.signals))
-        assert _actions(statements, dev.logical_id(dev.stack.queues.intents)) == set()
-        assert "secretsmanager:GetSecretValue" in _actions(
+        assert actions_on(statements, dev.logical_id(dev.stack.tables.orders)) == {"dynamodb:GetItem"}
+        assert "sqs:SendMessage" in actions_on(statements, dev.logical_id(dev.stack.queues.signals))
+        assert actions_on(statements, dev.logical_id(dev.stack.queues.intents)) == set()
+        assert "secretsmanager:GetSecretValue" in actions_on(
             statements, dev.logical_id(dev.stack.secrets.webhook)
         )
-        assert _actions(statements, dev.logical_id(dev.stack.secrets.alpaca_paper)) == set()
+        assert actions_on(statements, dev.logical_id(dev.stack.secrets.alpaca_paper)) == set()
 
     def test_executor_reads_live_keys_only_where_live_trading_is_allowed(self, dev: Synth) -> None:
-        statements = _policy_of(dev, "executor")
-        assert "secretsmanager:GetSecretValue" in _actions(
+        statements = policy_of(dev, "executor")
+        assert "secretsmanager:GetSecretValue" in actions_on(
             statements, dev.logical_id(dev.stack.secrets.alpaca_paper)
         )
         assert not dev.stack.config.live_trading_allowed
-        assert _actions(statements, dev.logical_id(dev.stack.secrets.alpaca_live)) == set()
+        assert actions_on(statements, dev.logical_id(dev.stack.secrets.alpaca_live)) == set()
 
     def test_no_wildcard_action_on_a_data_resource(self, dev: Synth, prod: Synth) -> None:
         for synth in (dev, prod):
@@ -562,7 +482,7 @@ class TestIam:
             ]
             data_ids = [synth.logical_id(resource) for resource in data]
             checked = 0
-            for logical_id, statement in _statements(synth):
+            for logical_id, statement in statements_of(synth):
                 resource = json.dumps(statement["Resource"])
                 if not any(data_id in resource for data_id in data_ids):
                     continue
@@ -575,7 +495,7 @@ class TestIam:
 
     def test_risk_state_grants_follow_each_function_use(self, dev: Synth) -> None:
         table_id = dev.logical_id(dev.stack.tables.risk_state)
-        assert _actions(_policy_of(dev, "risk"), table_id) == {
+        assert actions_on(policy_of(dev, "risk"), table_id) == {
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
@@ -583,16 +503,16 @@ class TestIam:
             "dynamodb:Query",
         }
         # halt / resume route; recorded exits.
-        assert _actions(_policy_of(dev, "webhook"), table_id) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+        assert actions_on(policy_of(dev, "webhook"), table_id) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
         # recorded exits, and the reconciler's reading of the strategies' reported positions.
-        assert _actions(_policy_of(dev, "executor"), table_id) == {
+        assert actions_on(policy_of(dev, "executor"), table_id) == {
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
             "dynamodb:Query",
         }
 
         # The indexer reads the stream (StreamArn), never the items.
-        indexer = _policy_of(dev, "indexer")
+        indexer = policy_of(dev, "indexer")
         assert not [
             s for s in indexer if json.dumps({"Fn::GetAtt": [table_id, "Arn"]}) in json.dumps(s["Resource"])
         ]
@@ -607,14 +527,14 @@ class TestIam:
         ]
         assert [r["ScheduleExpression"] for r in rules] == ["rate(1 minute)"]
         fills = dev.logical_id(dev.stack.tables.fills)
-        assert _actions(_policy_of(dev, "executor"), fills) == {"dynamodb:PutItem", "dynamodb:Query"}
+        assert actions_on(policy_of(dev, "executor"), fills) == {"dynamodb:PutItem", "dynamodb:Query"}
 
     @pytest.mark.parametrize("function_name", ["risk", "executor", "webhook"])
     def test_publishers_may_put_events_on_the_bus_only(self, dev: Synth, function_name: str) -> None:
         bus_arn = {"Fn::GetAtt": [dev.logical_id(dev.stack.events.bus), "Arn"]}
         put_events = [
             s
-            for s in _policy_of(dev, function_name)
+            for s in policy_of(dev, function_name)
             if "events:PutEvents" in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
         ]
         assert put_events
@@ -623,21 +543,21 @@ class TestIam:
             assert statement["Action"] == "events:PutEvents"
 
     def test_risk_may_send_released_entries_to_the_signals_queue_only(self, dev: Synth) -> None:
-        statements = _policy_of(dev, "risk")
-        assert "sqs:SendMessage" in _actions(statements, dev.logical_id(dev.stack.queues.signals))
-        assert "sqs:SendMessage" in _actions(statements, dev.logical_id(dev.stack.queues.intents))
+        statements = policy_of(dev, "risk")
+        assert "sqs:SendMessage" in actions_on(statements, dev.logical_id(dev.stack.queues.signals))
+        assert "sqs:SendMessage" in actions_on(statements, dev.logical_id(dev.stack.queues.intents))
         for dlq in dev.stack.queues.dlqs.values():
-            assert _actions(statements, dev.logical_id(dlq)) == set()
+            assert actions_on(statements, dev.logical_id(dlq)) == set()
 
     def test_indexer_may_not_put_events(self, dev: Synth) -> None:
-        assert "events:PutEvents" not in json.dumps(_policy_of(dev, "indexer"))
+        assert "events:PutEvents" not in json.dumps(policy_of(dev, "indexer"))
 
     def test_risk_reads_paper_keys_for_market_data_but_never_live_keys(self, dev: Synth) -> None:
-        statements = _policy_of(dev, "risk")
-        assert "secretsmanager:GetSecretValue" in _actions(
+        statements = policy_of(dev, "risk")
+        assert "secretsmanager:GetSecretValue" in actions_on(
             statements, dev.logical_id(dev.stack.secrets.alpaca_paper)
         )
-        assert _actions(statements, dev.logical_id(dev.stack.secrets.alpaca_live)) == set()
+        assert actions_on(statements, dev.logical_id(dev.stack.secrets.alpaca_live)) == set()
 
     def test_no_function_role_uses_a_managed_policy(self, dev: Synth) -> None:
         for built in dev.stack.functions.by_name.values():

@@ -18,6 +18,7 @@ from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import SignalAccepted
 from tradepipe.domain.model import Side, SignalStatus
 from tradepipe.local.lambda_context import LocalLambdaContext
+from tradepipe.local.metrics_sink import MetricsSink
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
 
@@ -142,3 +143,21 @@ def test_risk_when_message_is_not_a_contract_then_batch_fails_for_retry_and_dlq(
     # A whole batch failing raises, so Lambda retries it and, after maxReceiveCount, moves it to the DLQ.
     with pytest.raises(BatchProcessingError, match="All records failed"):
         handler(sqs_event(messages, queue.arn), LocalLambdaContext("risk", 30))
+
+
+def test_schedule_when_an_account_is_halted_then_trading_halted_metric_counts_it(
+    handler: Any, aws: Aws
+) -> None:
+    store = bootstrap.risk_state_store()
+    event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+    sink = MetricsSink()
+    invoke = sink.wrap(handler)
+    try:
+        store.set_trading_state("paper", "HALTED", "manual", "test halt", NOW)
+        assert invoke(event, LocalLambdaContext("risk", 30))["halted"] == ["paper"]
+        assert sink.counts["TradingHalted"] == 1
+        store.set_trading_state("paper", "ACTIVE", "manual", "test resume", NOW)
+        assert invoke(event, LocalLambdaContext("risk", 30))["halted"] == []
+        assert sink.counts["TradingHalted"] == 1  # the second sample added 0
+    finally:
+        store.set_trading_state("paper", "ACTIVE", "manual", "test resume", NOW)

@@ -42,3 +42,8 @@ def switch_trading_state(
     )
     log.warning("trading state set by hand", extra={"account": account, "state": to.value, "by": who})
     return stored
+
+
+def halted_accounts(risk_state: RiskStateStore, accounts: tuple[str, ...]) -> list[str]:
+    """The accounts whose trading state is HALTED now; sampled every minute for the TradingHalted alarm."""
+    return [a for a in accounts if risk_state.trading_state(a).state == TradingState.HALTED.value]

@@ -1,0 +1,238 @@
+"""What on-call and DevOps rely on: alarms with their stage thresholds and runbook entries, the alarm topic,
+the dashboard, the optional WAF, reserved concurrency, timeouts against visibility timeouts, and a webhook
+bundle without the analytics stack."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from infra import layer_specs
+from infra.app import cdk_json_context
+from infra.config import ConfigError, load_stage_config
+from infra.constructs import observability
+from tests.infra.synth import Synth
+from tradepipe import resources
+
+pytestmark = pytest.mark.infra
+
+OPERATIONS_MD = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+
+
+def _alarm(synth: Synth, construct_id: str) -> dict[str, Any]:
+    alarm = synth.stack.alarms.alarms[construct_id]
+    props: dict[str, Any] = synth.raw["Resources"][synth.logical_id(alarm)]["Properties"]
+    return props
+
+
+def _expected_thresholds(synth: Synth) -> dict[str, float]:
+    a = synth.stack.config.alarms
+    expected: dict[str, float] = {
+        "SignalsQueueDlqNotEmpty": a.dlq_visible_messages,
+        "IntentsQueueDlqNotEmpty": a.dlq_visible_messages,
+        "IndexerFailuresNotEmpty": a.dlq_visible_messages,
+        "IndexerIteratorAge": a.stream_iterator_age_ms,
+        "Api5xx": a.webhook_5xx_per_5_minutes,
+        "ApiP99Latency": a.api_p99_latency_ms,
+        "OrderRejectionRate": a.order_rejection_rate_percent,
+        "TradingHalted": 1,
+        "PositionDivergence": 1,
+    }
+    for spec in resources.FUNCTIONS:
+        expected[f"{spec.name.capitalize()}ErrorRate"] = a.function_error_rate_percent
+        expected[f"{spec.name.capitalize()}Throttles"] = a.function_throttles_per_5_minutes
+    return expected
+
+
+class TestAlarms:
+    @pytest.mark.parametrize("stage", ["dev", "prod"])
+    def test_every_alarm_exists_with_its_stage_threshold(
+        self, stage: str, request: pytest.FixtureRequest
+    ) -> None:
+        synth: Synth = request.getfixturevalue(stage)
+        expected = _expected_thresholds(synth)
+
+        assert set(synth.stack.alarms.alarms) == set(expected)
+        for construct_id, threshold in expected.items():
+            props = _alarm(synth, construct_id)
+            assert props["AlarmName"] == f"tradepipe-{stage}-{construct_id}"
+            assert props["Threshold"] == threshold, construct_id
+            assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+            assert props["TreatMissingData"] == "notBreaching"
+
+    def test_thresholds_differ_between_stages_as_configured(self, dev: Synth, prod: Synth) -> None:
+        assert _alarm(dev, "ApiP99Latency")["Threshold"] == 3000
+        assert _alarm(prod, "ApiP99Latency")["Threshold"] == 2000
+
+    def test_every_alarm_notifies_the_topic_on_alarm_and_on_recovery(self, dev: Synth) -> None:
+        topic = {"Ref": dev.logical_id(dev.stack.alarms.topic)}
+        for construct_id in dev.stack.alarms.alarms:
+            props = _alarm(dev, construct_id)
+            assert props["AlarmActions"] == [topic], construct_id
+            assert props["OKActions"] == [topic], construct_id
+
+    def test_every_alarm_names_a_runbook_entry_that_exists(self, dev: Synth) -> None:
+        headings = {
+            re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+            for line in OPERATIONS_MD.read_text().splitlines()
+            if line.startswith("### ")
+        }
+        assert set(observability.ALARM_RUNBOOK) <= headings
+        for construct_id, anchor in dev.stack.alarms.runbook.items():
+            assert f"docs/operations.md#{anchor}" in _alarm(dev, construct_id)["AlarmDescription"]
+
+    def test_each_dead_letter_queue_alarms_on_visible_messages(self, dev: Synth) -> None:
+        queues = [*dev.stack.queues.dlqs.values(), dev.stack.queues.indexer_failures]
+        watched = {
+            json.dumps(d["Value"])
+            for construct_id, _ in dev.stack.alarms.runbook.items()
+            if construct_id.endswith("NotEmpty")
+            for d in _alarm(dev, construct_id)["Dimensions"]
+        }
+        for queue in queues:
+            assert json.dumps({"Fn::GetAtt": [dev.logical_id(queue), "QueueName"]}) in watched
+        props = _alarm(dev, "SignalsQueueDlqNotEmpty")
+        assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert props["Namespace"] == "AWS/SQS"
+
+    def test_custom_metric_alarms_read_powertools_metrics_by_service(self, dev: Synth) -> None:
+        halted = _alarm(dev, "TradingHalted")
+        assert (halted["Namespace"], halted["MetricName"]) == (resources.METRICS_NAMESPACE, "TradingHalted")
+        assert halted["Dimensions"] == [{"Name": "service", "Value": "risk"}]
+        divergence = _alarm(dev, "PositionDivergence")
+        assert divergence["Dimensions"] == [{"Name": "service", "Value": "executor"}]
+
+    def test_order_rejection_rate_counts_both_rejections_over_a_minimum_volume(self, dev: Synth) -> None:
+        props = _alarm(dev, "OrderRejectionRate")
+        expression = next(m["Expression"] for m in props["Metrics"] if "Expression" in m)
+        names = {m["MetricStat"]["Metric"]["MetricName"] for m in props["Metrics"] if "MetricStat" in m}
+        assert names == {"OrdersRejected", "AsyncRejections", "OrdersSubmitted"}
+        assert f">= {dev.stack.config.alarms.order_rejection_min_orders}" in expression
+
+    def test_function_error_alarm_is_a_rate_not_a_count(self, dev: Synth) -> None:
+        props = _alarm(dev, "ExecutorErrorRate")
+        expression = next(m["Expression"] for m in props["Metrics"] if "Expression" in m)
+        assert "100 * errors / invocations" in expression
+
+
+class TestTopicAndDashboard:
+    def test_topic_is_encrypted_with_a_rotating_key_cloudwatch_may_use(self, dev: Synth) -> None:
+        key_id = dev.logical_id(dev.stack.alarms.key)
+        dev.template.has_resource_properties(
+            "AWS::SNS::Topic",
+            {"TopicName": "tradepipe-dev-alarms", "KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}},
+        )
+        key = dev.raw["Resources"][key_id]["Properties"]
+        assert key["EnableKeyRotation"] is True
+        assert any(
+            s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+            for s in key["KeyPolicy"]["Statement"]
+        )
+
+    def test_topic_denies_plain_http(self, dev: Synth) -> None:
+        dev.template.has_resource_properties(
+            "AWS::SNS::TopicPolicy",
+            {
+                "PolicyDocument": Match.object_like(
+                    {
+                        "Statement": Match.array_with(
+                            [
+                                Match.object_like(
+                                    {
+                                        "Effect": "Deny",
+                                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                    }
+                                )
+                            ]
+                        )
+                    }
+                )
+            },
+        )
+
+    def test_dashboard_shows_every_alarm(self, dev: Synth) -> None:
+        (dashboard,) = dev.resources_of("AWS::CloudWatch::Dashboard").values()
+        body = json.dumps(dashboard["Properties"]["DashboardBody"])
+        assert dashboard["Properties"]["DashboardName"] == "tradepipe-dev-pipeline"
+        for alarm in dev.stack.alarms.alarms.values():
+            assert dev.logical_id(alarm) in body
+
+
+class TestWaf:
+    def test_prod_web_acl_rate_limits_and_blocks_bodies_over_the_webhook_limit(self, prod: Synth) -> None:
+        (acl,) = prod.resources_of("AWS::WAFv2::WebACL").values()
+        rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+        rate = rules["RatePerSourceIp"]["Statement"]["RateBasedStatement"]
+        assert rate["Limit"] == prod.stack.config.waf.rate_limit_per_5_minutes
+        assert rate["AggregateKeyType"] == "IP"
+        assert "Block" in rules["RatePerSourceIp"]["Action"]
+        size = rules["BodyOverLimit"]["Statement"]["SizeConstraintStatement"]
+        assert size["Size"] == resources.WEBHOOK_MAX_BODY_BYTES
+        assert size["FieldToMatch"]["Body"]["OversizeHandling"] == "MATCH"
+        assert acl["Properties"]["AssociationConfig"]["RequestBody"]["API_GATEWAY"] == {
+            "DefaultSizeInspectionLimit": "KB_16"
+        }
+        # Alert text is free-form: the common rule set may count, never block.
+        assert rules["AWSManagedRulesCommonRuleSet"]["OverrideAction"] == {"Count": {}}
+
+    def test_prod_web_acl_is_associated_with_the_api_stage(self, prod: Synth) -> None:
+        (association,) = prod.resources_of("AWS::WAFv2::WebACLAssociation").values()
+        assert "tradepipe-prod" not in json.dumps(association)  # refers to the stage by reference
+        assert prod.logical_id(prod.stack.api.api.deployment_stage) in json.dumps(
+            association["Properties"]["ResourceArn"]
+        )
+
+    def test_dev_has_no_web_acl(self, dev: Synth) -> None:
+        assert not dev.resources_of("AWS::WAFv2::WebACL")
+
+
+class TestConcurrencyAndTimeouts:
+    def test_prod_reserves_concurrency_for_risk_and_executor_only(self, prod: Synth, dev: Synth) -> None:
+        for spec in resources.FUNCTIONS:
+            reserved = prod.function(spec.name)["Properties"].get("ReservedConcurrentExecutions")
+            assert reserved == prod.stack.config.functions.reserved_concurrency.get(spec.name)
+            assert "ReservedConcurrentExecutions" not in dev.function(spec.name)["Properties"]
+        assert prod.function("executor")["Properties"]["ReservedConcurrentExecutions"] == 5
+
+    @pytest.mark.parametrize(
+        ("function", "queue"),
+        [
+            (resources.RISK_FUNCTION, resources.SIGNALS_QUEUE),
+            (resources.EXECUTOR_FUNCTION, resources.INTENTS_QUEUE),
+        ],
+    )
+    def test_queue_visibility_is_at_least_six_function_timeouts(
+        self, dev: Synth, function: resources.FunctionSpec, queue: resources.QueueSpec
+    ) -> None:
+        # AWS's guidance for SQS event sources: a message must not reappear while a (retried) batch runs.
+        timeout = dev.function(function.name)["Properties"]["Timeout"]
+        dev.template.has_resource_properties(
+            "AWS::SQS::Queue",
+            {"QueueName": queue.name("dev"), "VisibilityTimeout": queue.visibility_timeout_s},
+        )
+        assert queue.visibility_timeout_s >= 6 * timeout
+
+    def test_unknown_function_in_reserved_concurrency_fails_loudly(self) -> None:
+        context = json.loads(json.dumps(cdk_json_context()))
+        context["tradepipe:stages"]["dev"]["functions"] = {"reserved_concurrency": {"webhok": 2}}
+        with pytest.raises(ConfigError, match="unknown function 'webhok'"):
+            load_stage_config(context, "dev")
+
+
+class TestWebhookBundle:
+    FORBIDDEN = ("pandas", "numpy", "talib", "alpaca")
+
+    def test_webhook_asset_and_layers_carry_no_analytics_or_broker_packages(self, dev: Synth) -> None:
+        props = dev.function("webhook")["Properties"]
+        asset = dev.outdir / f"asset.{props['Code']['S3Key'].removesuffix('.zip')}"
+        assert (asset / "handler.py").is_file()
+        shipped = {p.relative_to(asset).parts[0].lower() for p in asset.rglob("*")}
+        assert not {name for name in shipped for bad in self.FORBIDDEN if name.startswith(bad)}
+        for spec in layer_specs.layers_for("webhook"):
+            assert not [r for r in spec.requirements for bad in self.FORBIDDEN if bad in r.replace("-", "")]
+            assert not spec.build_script
