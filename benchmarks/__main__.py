@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_risk
+from benchmarks import bench_risk, bench_synth
 
 
 def main() -> int:
     sys.stdout.write("tradepipe benchmarks (this machine; numbers vary with load)\n")
     for timing in bench_risk.run():
         sys.stdout.write(timing.line() + "\n")
+    for timing in bench_synth.run():
+        sys.stdout.write(bench_synth.line(timing) + "\n")
     return 0
 
 
