@@ -24,9 +24,9 @@ class SearchDomain(Construct):
     Access follows AWS's recommended FGAC setup: the domain policy lets requests reach the domain and FGAC
     authenticates every one of them. People sign in to Dashboards as the master user (internal user
     database; CDK generates the password into Secrets Manager). The indexer signs with SigV4: its IAM
-    policy (`grant_indexer`) allows the HTTP verbs, and FGAC allows nothing until the master user maps the
-    indexer role (stack output IndexerRoleArn) to an OpenSearch role. That mapping is a one-time step after
-    the first deploy, until a custom resource does it.
+    policy (`grant_indexer`) allows the HTTP verbs, and FGAC allows what its OpenSearch role allows; the
+    SearchSetup custom resource (search_setup.py) writes that role and maps the indexer's IAM role to it at
+    every deploy.
 
     An IAM-only domain policy (account principal) would reject the master user's basic-auth requests as
     anonymous, leaving nobody able to create that mapping.

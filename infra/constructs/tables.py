@@ -36,6 +36,18 @@ class TradeTables(Construct):
                 removal_policy=removal_policy(config),
                 deletion_protection=config.retain_data,
             )
+            for index in spec.indexes:
+                # Projection ALL: the read API renders rows from the index without a GetItem per row.
+                self.by_spec[spec.logical_id].add_global_secondary_index(
+                    index_name=index.name,
+                    partition_key=dynamodb.Attribute(
+                        name=index.partition_key, type=dynamodb.AttributeType.STRING
+                    ),
+                    sort_key=None
+                    if index.sort_key is None
+                    else dynamodb.Attribute(name=index.sort_key, type=dynamodb.AttributeType.STRING),
+                    projection_type=dynamodb.ProjectionType.ALL,
+                )
         self.signals = self.by_spec[resources.SIGNALS_TABLE.logical_id]
         self.orders = self.by_spec[resources.ORDERS_TABLE.logical_id]
         self.risk_state = self.by_spec[resources.RISK_STATE_TABLE.logical_id]

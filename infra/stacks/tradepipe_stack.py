@@ -27,6 +27,7 @@ from infra.constructs.layers import PipelineLayers
 from infra.constructs.observability import PipelineAlarms
 from infra.constructs.queues import SignalQueues
 from infra.constructs.search import SearchDomain
+from infra.constructs.search_setup import SearchSetup
 from infra.constructs.secrets import TradingSecrets
 from infra.constructs.tables import TradeTables
 
@@ -83,6 +84,14 @@ class TradepipeStack(Stack):
             search_endpoint=self.search.endpoint,
         )
         self.api = WebhookApi(self, "WebhookApi", config=config, webhook=self.functions.webhook)
+        self.search_setup = SearchSetup(
+            self,
+            "SearchSetup",
+            config=config,
+            layers=self.layers,
+            domain=self.search.domain,
+            indexer_role=self.functions.by_name["indexer"].role,
+        )
         self.alarms = PipelineAlarms(
             self,
             "Alarms",
@@ -157,7 +166,7 @@ class TradepipeStack(Stack):
             self,
             "IndexerRoleArn",
             value=self.functions.by_name["indexer"].role.role_arn,
-            description="Map this role to an OpenSearch role with write access (fine-grained access control)",
+            description="Mapped to the tradepipe_indexer OpenSearch role at deploy (SearchSetup)",
         )
 
 

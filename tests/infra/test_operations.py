@@ -16,8 +16,8 @@ from aws_cdk.assertions import Match
 from infra import layer_specs
 from infra.app import cdk_json_context
 from infra.config import ConfigError, load_stage_config
-from infra.constructs import observability
-from tests.infra.synth import Synth
+from infra.constructs import observability, search_setup
+from tests.infra.synth import Synth, statements_of
 from tradepipe import resources
 
 pytestmark = pytest.mark.infra
@@ -249,3 +249,32 @@ def test_no_synthesized_template_is_checked_in() -> None:
     assert not [
         p for p in tracked if p.startswith("cdk.out/") or p.endswith((".template.json", ".assets.json"))
     ]
+
+
+class TestSearchSetup:
+    def test_custom_resource_maps_the_indexer_role_and_tracks_the_templates(self, dev: Synth) -> None:
+        (resource,) = dev.resources_of("Custom::TradepipeSearchSetup").values()
+        props = resource["Properties"]
+        indexer_role = dev.stack.functions.by_name["indexer"].role
+        assert props["IndexerRoleArn"] == {"Fn::GetAtt": [dev.logical_id(indexer_role), "Arn"]}
+        assert props["TemplatesDigest"] == search_setup.templates_digest()
+        assert dev.logical_id(dev.stack.search.domain) in resource.get("DependsOn", [])
+
+    def test_only_the_setup_role_may_read_the_master_user_secret(self, dev: Synth) -> None:
+        master = dev.stack.search.domain.node.find_child("MasterUser")
+        master_id = dev.logical_id(master)
+        readers = {
+            logical_id
+            for logical_id, statement in statements_of(dev)
+            if master_id in json.dumps(statement.get("Resource"))
+            and "secretsmanager:GetSecretValue" in json.dumps(statement["Action"])
+        }
+        setup_policy = dev.stack.search_setup.role.node.find_child("DefaultPolicy")
+        assert readers == {dev.logical_id(setup_policy)}
+
+    def test_setup_runs_the_indexer_code_with_the_indexer_layers(self, dev: Synth) -> None:
+        fn = dev.raw["Resources"][dev.logical_id(dev.stack.search_setup.function)]["Properties"]
+        indexer = dev.function("indexer")["Properties"]
+        assert fn["Handler"] == "setup.lambda_handler"
+        assert fn["Code"]["S3Key"] == indexer["Code"]["S3Key"]
+        assert fn["Layers"] == indexer["Layers"]

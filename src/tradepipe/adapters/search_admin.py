@@ -1,0 +1,39 @@
+"""The domain's master user through opensearch-py: the security plugin's REST API and the templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opensearchpy import OpenSearch
+
+from tradepipe.adapters.opensearch import OpenSearchIndex
+from tradepipe.adapters.search_templates import index_templates
+
+
+class OpenSearchAdmin:
+    def __init__(self, client: OpenSearch) -> None:
+        self._client = client
+
+    @classmethod
+    def with_master_user(cls, endpoint: str, username: str, password: str) -> OpenSearchAdmin:
+        # Basic auth over HTTPS is how FGAC's internal master user signs in; the password never leaves
+        # this call (it is not logged and not returned).
+        return cls(
+            OpenSearch(
+                hosts=[endpoint], http_auth=(username, password), use_ssl=True, verify_certs=True, timeout=30
+            )
+        )
+
+    def put_security_role(self, name: str, body: dict[str, Any]) -> None:
+        self._client.transport.perform_request("PUT", f"/_plugins/_security/api/roles/{name}", body=body)
+
+    def put_role_mapping(self, name: str, body: dict[str, Any]) -> None:
+        self._client.transport.perform_request(
+            "PUT", f"/_plugins/_security/api/rolesmapping/{name}", body=body
+        )
+
+    def index_patterns(self) -> list[str]:
+        return [p for template in index_templates().values() for p in template["index_patterns"]]
+
+    def ensure_templates(self) -> None:
+        OpenSearchIndex(self._client).ensure_templates()

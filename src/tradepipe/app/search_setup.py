@@ -1,0 +1,30 @@
+"""Deploy-time search setup: the indexer's FGAC role and mapping, then the index templates and aliases."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from tradepipe.app.search_access import INDEXER_ROLE, indexer_role, indexer_role_mapping
+
+
+class SearchAdmin(Protocol):
+    """The domain as its master user sees it (security plugin API, templates)."""
+
+    def put_security_role(self, name: str, body: dict[str, Any]) -> None: ...
+
+    def put_role_mapping(self, name: str, body: dict[str, Any]) -> None: ...
+
+    def index_patterns(self) -> list[str]: ...
+
+    def ensure_templates(self) -> None: ...
+
+
+def set_up_search(admin: SearchAdmin, indexer_role_arn: str) -> dict[str, Any]:
+    """Idempotent (every call is a PUT of the whole document), so CloudFormation may repeat it on update.
+    The role comes first: templates applied by the master user would work without it, but an indexer that
+    cannot write is the failure worth failing the deploy for."""
+    patterns = admin.index_patterns()
+    admin.put_security_role(INDEXER_ROLE, indexer_role(patterns))
+    admin.put_role_mapping(INDEXER_ROLE, indexer_role_mapping([indexer_role_arn]))
+    admin.ensure_templates()
+    return {"role": INDEXER_ROLE, "index_patterns": sorted(set(patterns))}
