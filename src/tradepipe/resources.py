@@ -10,6 +10,15 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class IndexSpec:
+    """A global secondary index (projection ALL): string keys, the sort key optional."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
 class TableSpec:
     logical_id: str
     base_name: str
@@ -18,6 +27,7 @@ class TableSpec:
     ttl_attribute: str | None = None
     index_name: str | None = None  # OpenSearch index fed from this table's stream
     sort_key: str | None = None  # string range key, for tables that query a partition
+    indexes: tuple[IndexSpec, ...] = ()
 
     def name(self, stage: str) -> str:
         return f"tradepipe-{stage}-{self.base_name}"
@@ -60,12 +70,18 @@ class EventBusSpec:
         return f"tradepipe-{stage}-{self.base_name}-archive"
 
 
+# The read API (GET /signals, newest first): one GSI partition per UTC day of receipt, sorted by the ISO
+# receive time. A day partition takes every alert of that day; at TradingView volumes (Alpaca itself caps
+# an account at 200 requests a minute) that is far below a partition's 1,000 writes/s. The signal adapter
+# writes `received_day`; an item without it (written before the index existed) is simply not listed.
+SIGNALS_BY_DAY = IndexSpec(name="by-received-day", partition_key="received_day", sort_key="received_at")
 SIGNALS_TABLE = TableSpec(
     logical_id="SignalsTable",
     base_name="signals",
     partition_key="signal_id",
     ttl_attribute="expires_at",
     index_name="trading-signals",
+    indexes=(SIGNALS_BY_DAY,),
 )
 ORDERS_TABLE = TableSpec(
     logical_id="OrdersTable",
