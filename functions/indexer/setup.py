@@ -13,8 +13,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tradepipe.adapters.search_admin import OpenSearchAdmin
 from tradepipe.app.search_setup import set_up_search
+from tradepipe.observability.redaction import RedactingFormatter
 
-logger = Logger(service="search-setup")
+logger = Logger(service="search-setup", logger_formatter=RedactingFormatter())
 PHYSICAL_ID = "tradepipe-search-setup"
 
 

@@ -23,8 +23,9 @@ from tradepipe.app.trading_state import halted_accounts
 from tradepipe.brokers import AlpacaBrokerFactory
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected
+from tradepipe.observability.redaction import RedactingFormatter
 
-logger = Logger(service="risk")
+logger = Logger(service="risk", logger_formatter=RedactingFormatter())
 metrics = Metrics()
 tracer = Tracer()
 copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})

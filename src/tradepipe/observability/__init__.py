@@ -1,0 +1,1 @@
+"""Logging concerns shared by the functions (not the domain): secret redaction for Powertools logs."""
