@@ -55,6 +55,7 @@ def run_reconciler() -> dict[str, Any]:
         risk_state=bootstrap.risk_state_store(),
         events=bootstrap.event_publisher(),
         clock=bootstrap.clock(),
+        snapshots=bootstrap.risk_state_store(),
     )
     summary: dict[str, Any] = {}
     for mode in Mode:

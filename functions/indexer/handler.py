@@ -27,6 +27,10 @@ def _table_base_name(event_source_arn: str, stage: str) -> str:
     return table.removeprefix(f"tradepipe-{stage}-")
 
 
+def _image(record: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return from_stream_image(record[name]) if name in record else None
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
@@ -37,13 +41,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             table_base_name=_table_base_name(record.event_source_arn or "", stage),
             event_name=record.raw_event["eventName"],
             sequence_number=record.raw_event["dynamodb"]["SequenceNumber"],
-            new_image=from_stream_image(record.raw_event["dynamodb"]["NewImage"])
-            if "NewImage" in record.raw_event["dynamodb"]
-            else None,
+            new_image=_image(record.raw_event["dynamodb"], "NewImage"),
+            old_image=_image(record.raw_event["dynamodb"], "OldImage"),
         )
         for record in DynamoDBStreamEvent(event).records
     ]
-    failed = index_changes(changes, bootstrap.search_index())
+    # Executions and fills copy their signal's stage times: one BatchGetItem on the signals table.
+    failed = index_changes(changes, bootstrap.search_index(), signals=bootstrap.signal_store())
     metrics.add_metric(name="DocumentsIndexed", unit=MetricUnit.Count, value=len(changes) - len(failed))
     if failed:
         metrics.add_metric(name="DocumentsFailed", unit=MetricUnit.Count, value=len(failed))

@@ -26,13 +26,14 @@ from infra.constructs._common import acknowledge, log_retention, removal_policy
 from infra.constructs.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME, PipelineLayers
 from infra.paths import FUNCTIONS_DIR
 from tradepipe import resources
-from tradepipe.adapters.search_templates import index_templates
+from tradepipe.adapters.search_templates import component_templates, index_templates
 
 SETUP_ACTIONS = ("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPut", "es:ESHttpPost")
 
 
 def templates_digest() -> str:
-    return hashlib.sha256(json.dumps(index_templates(), sort_keys=True).encode()).hexdigest()[:16]
+    applied = {"components": component_templates(), "indexes": index_templates()}
+    return hashlib.sha256(json.dumps(applied, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class SearchSetup(Construct):

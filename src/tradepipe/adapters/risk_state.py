@@ -17,6 +17,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from tradepipe.adapters.dynamodb import to_item
 from tradepipe.adapters.risk_keys import (
     DEFAULT_STATE,
     HISTORY_LIMIT,
@@ -33,6 +34,7 @@ from tradepipe.adapters.risk_keys import (
     stored_time,
     symbol_pk,
 )
+from tradepipe.contracts.items import EquitySnapshotItem
 from tradepipe.ports import StoredTradingState
 from tradepipe.resources import RISK_STATE_TABLE
 
@@ -314,6 +316,13 @@ class DynamoRiskStateStore:
                 raise
             taken.append((ticker, signal_id))
         return taken
+
+    # --- per account: equity snapshots (the reconciler's samples; the stream indexes them) ---------------
+
+    def record_equity_snapshot(self, item: EquitySnapshotItem) -> None:
+        """A plain put: the key is the account and the sample's minute, so a second run in the same minute
+        (an on-demand reconcile) replaces the sample instead of adding one."""
+        self._table.put_item(Item=to_item(item.model_dump(mode="python")))
 
     # --- plumbing ----------------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from tradepipe.adapters.opensearch import OpenSearchIndex
-from tradepipe.adapters.search_templates import index_templates
+from tradepipe.adapters.search_templates import INDEXES
 
 
 class OpenSearchAdmin:
@@ -33,7 +33,8 @@ class OpenSearchAdmin:
         )
 
     def index_patterns(self) -> list[str]:
-        return [p for template in index_templates().values() for p in template["index_patterns"]]
+        # The versioned indices (`<alias>-v*`) and the aliases the indexer writes through.
+        return [name for spec in INDEXES for name in (spec.pattern, spec.alias)]
 
     def ensure_templates(self) -> None:
         OpenSearchIndex(self._client).ensure_templates()

@@ -1,20 +1,113 @@
-"""Index templates derived from the document contracts, so every field a document can carry is mapped
-explicitly (strict) with a type chosen per Python type, plus named overrides."""
+"""Index templates derived from the document contracts: every field a document can carry is mapped
+explicitly, `dynamic: strict` (a field nobody mapped is a rejected document, not a guessed type).
+
+Layout (composable templates):
+- component `tradepipe-settings`: one shard (these indices stay small: one shard per index is the
+  efficient layout below tens of GB);
+- component `tradepipe-dimensions`: mode, strategy, ticker, sector, the fields every document carries;
+- component `tradepipe-stage-times`: the signal's per-stage times, for documents about a signal;
+- one index template per index, `<alias>-v*`, composed of the above plus the index's own fields.
+
+Indices are versioned behind aliases: documents are written to the alias (`trading-signals`), which points
+at the concrete `trading-signals-v<N>` as its write index. A mapping change bumps N: the new index is
+created from the same template and becomes the write index, the old one is reindexed into it and leaves
+the alias (`tradepipe dashboards migrate`). Readers and the dashboards only ever name the alias.
+
+Types are chosen per field, on purpose:
+- `keyword` for identifiers, enums, tickers, sectors, strategies: exact match, terms aggregations, sorting.
+  Nothing analysts filter on is analysed text.
+- `text` (+ a `raw` keyword sub-field for exact filters and top values) only for free-text explanations
+  (`reject_detail`, a risk event's `detail`), which people search by word.
+- `double` for prices, quantities (fractional shares) and money: sum / avg / percentiles need numbers;
+  the exact Decimal stays in DynamoDB.
+- `long` for counts and latencies in milliseconds.
+- `date` for every time (ISO-8601 with offset, as pydantic writes them): date_histogram and range.
+"""
 
 from __future__ import annotations
 
 import types
 import typing
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
-from tradepipe import resources
-from tradepipe.contracts.documents import ExecutionDocument, SignalDocument
+from tradepipe.contracts.documents import (
+    EQUITY_SNAPSHOTS_ALIAS,
+    EXECUTIONS_ALIAS,
+    FILLS_ALIAS,
+    RISK_EVENTS_ALIAS,
+    SIGNALS_ALIAS,
+    Dimensions,
+    EquitySnapshotDocument,
+    ExecutionDocument,
+    FillDocument,
+    RiskEventDocument,
+    SignalDocument,
+    StageTimes,
+)
+from tradepipe.contracts.performance import PERFORMANCE_INDEX, PerformanceSnapshotDocument
 
-# Free text analysts search in; everything else that is a string is an exact-match keyword.
-_TEXT_FIELDS = frozenset({"reject_detail"})
+SETTINGS_COMPONENT = "tradepipe-settings"
+DIMENSIONS_COMPONENT = "tradepipe-dimensions"
+STAGE_TIMES_COMPONENT = "tradepipe-stage-times"
+
+# Free text analysts search in; a `raw` keyword sub-field keeps it filterable and aggregatable.
+_TEXT_FIELDS = frozenset({"reject_detail", "detail"})
+_RAW_LIMIT = 1024  # longer explanations are still searchable as text, just not as one keyword
+
+
+@dataclass(frozen=True)
+class SearchIndexSpec:
+    """One index: the alias everything names, the mapping version behind it and the document model.
+    Adding an index is one more entry in INDEXES (e.g. performance-daily with its model)."""
+
+    alias: str
+    model: type[BaseModel]
+    time_field: str  # the index pattern's time field in the dashboards
+    version: int = 1  # bump on any mapping change: a new index, then a reindex into it (no outage)
+    extra_components: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def concrete(self) -> str:
+        return f"{self.alias}-v{self.version}"
+
+    @property
+    def pattern(self) -> str:
+        return f"{self.alias}-v*"
+
+    @property
+    def template_name(self) -> str:
+        return f"tradepipe-{self.alias}"
+
+    def components(self) -> tuple[str, ...]:
+        parts = [SETTINGS_COMPONENT]
+        if issubclass(self.model, Dimensions):
+            parts.append(DIMENSIONS_COMPONENT)
+        if issubclass(self.model, StageTimes):
+            parts.append(STAGE_TIMES_COMPONENT)
+        return (*parts, *self.extra_components)
+
+
+INDEXES: tuple[SearchIndexSpec, ...] = (
+    SearchIndexSpec(SIGNALS_ALIAS, SignalDocument, time_field="received_at"),
+    SearchIndexSpec(EXECUTIONS_ALIAS, ExecutionDocument, time_field="created_at"),
+    SearchIndexSpec(FILLS_ALIAS, FillDocument, time_field="executed_at"),
+    SearchIndexSpec(RISK_EVENTS_ALIAS, RiskEventDocument, time_field="at"),
+    SearchIndexSpec(EQUITY_SNAPSHOTS_ALIAS, EquitySnapshotDocument, time_field="sampled_at"),
+    # Daily performance per mode/strategy/ticker, written by `tradepipe report --publish-snapshots` and the
+    # demo (analytics, not the stream): realized/unrealized P&L, win rate, drawdown, Sharpe...
+    SearchIndexSpec(PERFORMANCE_INDEX, PerformanceSnapshotDocument, time_field="day"),
+)
+
+
+def index_spec(alias: str) -> SearchIndexSpec:
+    for spec in INDEXES:
+        if spec.alias == alias:
+            return spec
+    raise KeyError(f"no index {alias!r}")
 
 
 def _field_type(annotation: Any) -> str:
@@ -22,39 +115,101 @@ def _field_type(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType) and len(args) == 1:
         annotation = args[0]
+        origin = typing.get_origin(annotation)
+    if origin is list:
+        # OpenSearch fields hold arrays natively: a list of X is mapped as X.
+        annotation = typing.get_args(annotation)[0]
     if annotation is datetime:
         return "date"
+    if annotation is bool:
+        return "boolean"
     if annotation is int:
         return "long"
     if annotation is float:
         return "double"
-    if annotation is bool:
-        return "boolean"
-    return "keyword"
+    if annotation is str:
+        return "keyword"
+    raise TypeError(f"no mapping for {annotation!r}: choose one in search_templates._field_type")
+
+
+def field_mapping(name: str, annotation: Any) -> dict[str, Any]:
+    if name in _TEXT_FIELDS:
+        return {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": _RAW_LIMIT}}}
+    return {"type": _field_type(annotation)}
+
+
+def _properties(model: type[BaseModel], exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+    return {
+        name: field_mapping(name, f.annotation)
+        for name, f in model.model_fields.items()
+        if name not in exclude
+    }
 
 
 def mapping_for(model: type[BaseModel]) -> dict[str, Any]:
-    properties: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
-        if name in _TEXT_FIELDS:
-            properties[name] = {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 256}}}
-        else:
-            properties[name] = {"type": _field_type(field.annotation)}
-    return {"dynamic": "strict", "properties": properties}
+    """The whole mapping a document of `model` is indexed with (components included)."""
+    return {"dynamic": "strict", "properties": _properties(model)}
+
+
+def component_templates() -> dict[str, dict[str, Any]]:
+    return {
+        SETTINGS_COMPONENT: {"template": {"settings": {"number_of_shards": 1}}, "version": 1},
+        DIMENSIONS_COMPONENT: {
+            "template": {"mappings": {"properties": _properties(Dimensions)}},
+            "version": 1,
+        },
+        STAGE_TIMES_COMPONENT: {
+            "template": {"mappings": {"properties": _properties(StageTimes)}},
+            "version": 1,
+        },
+    }
+
+
+def _shared_fields(model: type[BaseModel]) -> frozenset[str]:
+    shared: set[str] = set()
+    for base in (Dimensions, StageTimes):
+        if issubclass(model, base):
+            shared.update(
+                name
+                for name in base.model_fields
+                # A model that narrows a shared field (received_at: datetime) maps to the same type.
+                if field_mapping(name, model.model_fields[name].annotation)
+                == field_mapping(name, base.model_fields[name].annotation)
+            )
+    return frozenset(shared)
+
+
+def index_template(spec: SearchIndexSpec) -> dict[str, Any]:
+    meta = {"managed_by": "tradepipe", "model": spec.model.__name__, "alias": spec.alias}
+    return {
+        "index_patterns": [spec.pattern],
+        "composed_of": list(spec.components()),
+        "priority": 100,
+        "version": spec.version,
+        "_meta": meta,
+        "template": {
+            # No alias here: the write alias is attached when the index is created, so a new version's
+            # index never joins the alias as a second write index by accident.
+            "mappings": {
+                "dynamic": "strict",
+                "_meta": {**meta, "version": spec.version},
+                "properties": _properties(spec.model, exclude=_shared_fields(spec.model)),
+            },
+        },
+    }
 
 
 def index_templates() -> dict[str, dict[str, Any]]:
-    """Composable templates keyed by template name."""
-    pairs = (
-        (resources.SIGNALS_TABLE.index_name, SignalDocument),
-        (resources.ORDERS_TABLE.index_name, ExecutionDocument),
-    )
-    return {
-        f"tradepipe-{index}": {
-            "index_patterns": [f"{index}*"],
-            "template": {"settings": {"number_of_shards": 1}, "mappings": mapping_for(model)},
-            "priority": 100,
-        }
-        for index, model in pairs
-        if index is not None
-    }
+    """Composable index templates keyed by template name."""
+    return {spec.template_name: index_template(spec) for spec in INDEXES}
+
+
+def merged_mapping(spec: SearchIndexSpec) -> dict[str, Any]:
+    """What an index created from the template ends up with: its components' fields plus its own."""
+    components = component_templates()
+    properties: dict[str, Any] = {}
+    for name in spec.components():
+        properties.update(components[name]["template"].get("mappings", {}).get("properties", {}))
+    template = index_template(spec)["template"]["mappings"]
+    properties.update(template["properties"])
+    return {"dynamic": template["dynamic"], "properties": properties}

@@ -1,4 +1,17 @@
-"""index_changes: table changes -> OpenSearch documents, one bulk request per batch."""
+"""index_changes: table changes -> OpenSearch documents, one bulk request per batch.
+
+| table stream | item | documents (index, via its alias) |
+|---|---|---|
+| signals | SignalItem | trading-signals (one per signal) + risk-events for the caps that bit on it |
+| orders | OrderItem (+ its signal) | trade-executions |
+| fills | FillItem (+ its signal) | fills |
+| risk-state, `STATE#<account>` | TradingStateItem | risk-events, one per switch the change added |
+| risk-state, `EQUITY#<account>` | EquitySnapshotItem | equity-snapshots: the account + one per position |
+
+Other risk-state items (symbol history, order counters, queued entries) are working state, not history:
+they are skipped. Every document id is derived from the record's key or content, so a replayed stream
+record overwrites the same documents.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +23,30 @@ from typing import Any
 from pydantic import ValidationError
 
 from tradepipe import resources
-from tradepipe.contracts.documents import ExecutionDocument, SignalDocument
-from tradepipe.contracts.items import OrderItem, SignalItem
-from tradepipe.ports import IndexAction, SearchIndex
+from tradepipe.contracts.documents import (
+    EQUITY_SNAPSHOTS_ALIAS,
+    EXECUTIONS_ALIAS,
+    FILLS_ALIAS,
+    RISK_EVENTS_ALIAS,
+    SIGNALS_ALIAS,
+    EquitySnapshotDocument,
+    ExecutionDocument,
+    FillDocument,
+    RiskEventDocument,
+    SearchDocument,
+    SignalDocument,
+    new_switches,
+)
+from tradepipe.contracts.items import (
+    EQUITY_PK_PREFIX,
+    STATE_PK_PREFIX,
+    EquitySnapshotItem,
+    FillItem,
+    OrderItem,
+    SignalItem,
+    TradingStateItem,
+)
+from tradepipe.ports import IndexAction, SearchIndex, SignalLookup
 
 log = logging.getLogger(__name__)
 
@@ -25,46 +59,88 @@ class TableChange:
     event_name: str  # INSERT | MODIFY | REMOVE
     sequence_number: str
     new_image: Mapping[str, Any] | None
+    old_image: Mapping[str, Any] | None = None  # NEW_AND_OLD_IMAGES: what a change added is new - old
 
 
-def to_action(change: TableChange) -> IndexAction | None:
-    """None for changes analytics do not keep: TTL removals keep their last document as history."""
+def _action(index: str, doc: SearchDocument) -> IndexAction:
+    return IndexAction(index, doc.document_id(), doc.model_dump(mode="json"))
+
+
+def signal_ids_to_look_up(changes: Sequence[TableChange]) -> list[str]:
+    """Execution and fill documents copy their signal's stage times (and a fill its strategy)."""
+    wanted: list[str] = []
+    for change in changes:
+        if change.event_name == "REMOVE" or change.new_image is None:
+            continue
+        if change.table_base_name in (resources.ORDERS_TABLE.base_name, resources.FILLS_TABLE.base_name):
+            signal_id = change.new_image.get("signal_id")
+            if isinstance(signal_id, str) and signal_id:
+                wanted.append(signal_id)
+    return wanted
+
+
+def to_actions(change: TableChange, signals: Mapping[str, SignalItem] | None = None) -> list[IndexAction]:
+    """Empty for changes analytics do not keep: TTL removals keep their last documents as history."""
     if change.event_name == "REMOVE" or change.new_image is None:
-        return None
-    if change.table_base_name == resources.SIGNALS_TABLE.base_name:
-        signal = SignalDocument.from_item(SignalItem.model_validate(change.new_image))
-        return IndexAction(_index(resources.SIGNALS_TABLE), signal.signal_id, signal.model_dump(mode="json"))
-    if change.table_base_name == resources.ORDERS_TABLE.base_name:
-        order = ExecutionDocument.from_item(OrderItem.model_validate(change.new_image))
-        return IndexAction(
-            _index(resources.ORDERS_TABLE), order.client_order_id, order.model_dump(mode="json")
-        )
-    return None
+        return []
+    signals = signals or {}
+    table = change.table_base_name
+    if table == resources.SIGNALS_TABLE.base_name:
+        item = SignalItem.model_validate(change.new_image)
+        actions = [_action(SIGNALS_ALIAS, SignalDocument.from_item(item))]
+        caps = RiskEventDocument.from_signal_caps(item)
+        old = None if change.old_image is None else SignalItem.model_validate(change.old_image)
+        # Only when the caps first appear: later status changes of the same signal add no events.
+        if caps and (old is None or RiskEventDocument.from_signal_caps(old) != caps):
+            actions += [_action(RISK_EVENTS_ALIAS, doc) for doc in caps]
+        return actions
+    if table == resources.ORDERS_TABLE.base_name:
+        order = OrderItem.model_validate(change.new_image)
+        return [_action(EXECUTIONS_ALIAS, ExecutionDocument.from_item(order, signals.get(order.signal_id)))]
+    if table == resources.FILLS_TABLE.base_name:
+        fill = FillItem.model_validate(change.new_image)
+        signal = None if fill.signal_id is None else signals.get(fill.signal_id)
+        return [_action(FILLS_ALIAS, FillDocument.from_item(fill, signal))]
+    if table == resources.RISK_STATE_TABLE.base_name:
+        pk = str(change.new_image.get(resources.RISK_STATE_TABLE.partition_key, ""))
+        if pk.startswith(STATE_PK_PREFIX):
+            state = TradingStateItem.model_validate(change.new_image)
+            before = None if change.old_image is None else TradingStateItem.model_validate(change.old_image)
+            return [
+                _action(RISK_EVENTS_ALIAS, RiskEventDocument.from_switch(state.account, entry))
+                for entry in new_switches(state, before)
+            ]
+        if pk.startswith(EQUITY_PK_PREFIX):
+            snapshot = EquitySnapshotItem.model_validate(change.new_image)
+            return [
+                _action(EQUITY_SNAPSHOTS_ALIAS, doc) for doc in EquitySnapshotDocument.from_item(snapshot)
+            ]
+    return []
 
 
-def _index(spec: resources.TableSpec) -> str:
-    if spec.index_name is None:
-        raise ValueError(f"table {spec.base_name} feeds no index")
-    return spec.index_name
-
-
-def index_changes(changes: Sequence[TableChange], search: SearchIndex) -> list[str]:
+def index_changes(
+    changes: Sequence[TableChange], search: SearchIndex, signals: SignalLookup | None = None
+) -> list[str]:
     """Returns the sequence numbers that failed and must be retried."""
+    wanted = signal_ids_to_look_up(changes)
+    # A lookup failure raises: the whole batch is retried (nothing was written yet).
+    found = signals.get_many(wanted) if (signals is not None and wanted) else {}
     actions: list[IndexAction] = []
     seq_by_doc: dict[str, str] = {}
     failed: list[str] = []
     for change in changes:
         try:
-            action = to_action(change)
+            produced = to_actions(change, found)
         except ValidationError:
             # A record that can never map is a bug, not a transient fault: retrying it would block the
             # shard, so it is logged loudly and skipped.
             log.exception("unmappable stream record", extra={"sequence_number": change.sequence_number})
             continue
-        if action is not None:
+        for action in produced:
             actions.append(action)
             seq_by_doc[f"{action.index}/{action.doc_id}"] = change.sequence_number
     if actions:
         for doc_key in search.bulk(actions):
-            failed.append(seq_by_doc[doc_key])
+            if seq_by_doc[doc_key] not in failed:
+                failed.append(seq_by_doc[doc_key])
     return failed

@@ -20,6 +20,8 @@ _CLUSTER_PERMISSIONS = (
     "cluster_monitor",
     "indices:admin/index_template/get",
     "indices:admin/index_template/put",
+    "cluster:admin/component_template/get",  # the shared settings, dimensions and stage-time components
+    "cluster:admin/component_template/put",
 )
 # Index actions on its own patterns only: write and read documents, create the versioned indices and their
 # aliases, update mappings a new template version brings.

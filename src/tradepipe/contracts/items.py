@@ -97,3 +97,79 @@ class OrderItem(BaseModel):
     filled_avg_price: Decimal | None = None
     reject_code: str | None = None
     reject_reason: str | None = None
+
+
+class FillItem(BaseModel):
+    """fills table, key `pk` (`<mode>#<symbol>`) + `execution_id`: one broker execution, recorded once."""
+
+    pk: str
+    execution_id: str
+    mode: Mode
+    symbol: str
+    side: str  # Alpaca's lower-case buy / sell
+    qty: Decimal
+    signed_qty: Decimal  # buys positive
+    price: Decimal
+    at: datetime
+    broker_order_id: str
+    client_order_id: str | None = None  # None: an execution of an order that is not ours
+    signal_id: str | None = None
+
+
+class StateSwitchEntry(BaseModel):
+    """One trading-state switch in the risk-state table's `STATE#<account>` item history."""
+
+    model_config = ConfigDict(frozen=True)
+
+    from_state: str
+    to_state: str
+    rule: str
+    detail: str
+    at: datetime
+
+
+class TradingStateItem(BaseModel):
+    """risk-state table, pk `STATE#<account>`, sk `STATE` (adapters/risk_keys.py). Only what the indexer
+    reads: the switches; the stream carries every change, the item keeps the last 50."""
+
+    pk: str
+    sk: str
+    state: str = "ACTIVE"
+    history: list[StateSwitchEntry] = Field(default_factory=list)
+
+    @property
+    def account(self) -> str:
+        return self.pk.split("#", 1)[1]
+
+
+class PositionSample(BaseModel):
+    """One broker position at the moment of an equity snapshot (signed: shorts are negative)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ticker: str
+    qty: Decimal
+    market_value: Decimal
+    avg_entry_price: Decimal
+
+
+class EquitySnapshotItem(BaseModel):
+    """risk-state table, pk `EQUITY#<account>`, sk the sample time (UTC ISO, to the minute): the account's
+    equity and positions as the reconciler sampled them from the broker. DynamoDB keeps them for the TTL;
+    the stream carries each one to the equity-snapshots index, which keeps the history."""
+
+    pk: str
+    sk: str
+    account: str  # = mode: paper and live are separate Alpaca accounts
+    sampled_at: datetime
+    equity: Decimal
+    last_equity: Decimal  # equity at the previous session's close (Alpaca): the day's P&L baseline
+    buying_power: Decimal
+    positions: list[PositionSample] = Field(default_factory=list)
+    expires_at: int  # epoch seconds: DynamoDB TTL
+
+
+# risk-state table partitions the indexer reads (the full layout: adapters/risk_keys.py).
+STATE_PK_PREFIX = "STATE#"
+EQUITY_PK_PREFIX = "EQUITY#"
+EQUITY_SK = "%Y-%m-%dT%H:%MZ"  # one sample per account and minute: an on-demand run overwrites, not adds
