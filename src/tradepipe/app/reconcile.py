@@ -4,22 +4,33 @@ Sweeps the account's recent orders and fill activities: order records follow the
 completing, asynchronous rejections after a 200, bracket legs triggering); a signal whose final order is
 done becomes FILLED or REJECTED with the broker's status; each execution is recorded once (keyed by its
 execution id); a filled stop leg is a stop-out (cooldown, losing streak); a strategy's reported position
-that differs from the broker's is a divergence (event and metric)."""
+that differs from the broker's is a divergence (event and metric). Each run also samples the account's
+equity and positions into the risk-state table (EQUITY#<account>, one item per minute, TTL), from which
+the stream feeds the equity-snapshots index."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from tradepipe.contracts.items import OrderItem, StatusEntry
+from tradepipe.contracts.items import (
+    EQUITY_PK_PREFIX,
+    EQUITY_SK,
+    EquitySnapshotItem,
+    OrderItem,
+    PositionSample,
+    StatusEntry,
+)
 from tradepipe.domain.model import Mode, RejectReason, SignalStatus
 from tradepipe.ports import (
     Broker,
     BrokerFactory,
     BrokerOrder,
+    BrokerUnavailable,
     Clock,
+    EquitySnapshotStore,
     EventPublisher,
     FillStore,
     OrderStore,
@@ -43,6 +54,9 @@ class ReconcileDeps:
     events: EventPublisher
     clock: Clock
     lookback: timedelta = timedelta(days=2)
+    # Where equity samples go (the risk-state table); None: not sampled (tests of the order sweep alone).
+    snapshots: EquitySnapshotStore | None = None
+    snapshot_ttl: timedelta = timedelta(days=8)  # DynamoDB keeps a week and a day; OpenSearch the history
 
 
 @dataclass
@@ -52,7 +66,9 @@ class ReconcileReport:
     signals_rejected: int = 0
     fills_recorded: int = 0
     stop_outs: int = 0
+    target_exits: int = 0
     divergences: list[str] = field(default_factory=list)
+    equity_sampled: bool = False
 
 
 def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) -> ReconcileReport:
@@ -75,7 +91,42 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
         if deps.fills.record_fill(fill, mode.value, coid, None if recorded is None else recorded.signal_id):
             report.fills_recorded += 1
     _check_divergence(mode, broker, deps, report)
+    _sample_equity(mode, broker, deps, report)
     return report
+
+
+def _sample_equity(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
+    """Last, so a broker hiccup here never holds up the order sweep above; a missed sample is a gap in a
+    chart (logged), not a fault worth failing the run for."""
+    if deps.snapshots is None:
+        return
+    now = deps.clock.now()
+    try:
+        account = broker.account()
+        held = broker.holdings()
+    except BrokerUnavailable:
+        log.warning("equity not sampled: broker unavailable", extra={"account": mode.value}, exc_info=True)
+        return
+    deps.snapshots.record_equity_snapshot(
+        EquitySnapshotItem(
+            pk=f"{EQUITY_PK_PREFIX}{mode.value}",
+            sk=now.astimezone(UTC).strftime(EQUITY_SK),
+            account=mode.value,
+            sampled_at=now,
+            equity=account.equity,
+            last_equity=account.last_equity,
+            buying_power=account.buying_power,
+            positions=[
+                PositionSample(
+                    ticker=ticker, qty=h.qty, market_value=h.market_value, avg_entry_price=h.avg_entry_price
+                )
+                for ticker, h in sorted(held.items())
+                if h.qty != 0
+            ],
+            expires_at=int((now + deps.snapshot_ttl).timestamp()),
+        )
+    )
+    report.equity_sampled = True
 
 
 def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> None:
@@ -131,8 +182,10 @@ def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report
 
 
 def _leg(mode: Mode, leg: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> None:
-    """A bracket's take-profit or stop leg. A filled stop leg is a stop-out: cooldown and losing streak."""
-    if leg.status != "filled" or leg.order_type not in _STOP_TYPES or leg.parent_client_order_id is None:
+    """A bracket's filled take-profit or stop leg is an exit: the cooldown clock starts and its P&L moves
+    the losing streak (a loss extends it, a win resets it). A stop leg is also a stop-out (its own cooldown).
+    `record_exit` ignores an exit it has seen, so the sweep may meet the same leg every minute."""
+    if leg.status != "filled" or leg.parent_client_order_id is None:
         return
     parent = deps.orders.get(leg.parent_client_order_id)
     if parent is None:
@@ -142,10 +195,19 @@ def _leg(mode: Mode, leg: BrokerOrder, deps: ReconcileDeps, report: ReconcileRep
     if entry is not None and leg.filled_avg_price is not None:
         sign = Decimal(1) if parent.side.value == "BUY" else Decimal(-1)
         pnl = (leg.filled_avg_price - entry) * leg.filled_qty * sign
+    stop_out = leg.order_type in _STOP_TYPES
     deps.risk_state.record_exit(
-        mode.value, parent.symbol, parent.strategy, leg.filled_at or deps.clock.now(), stop_out=True, pnl=pnl
+        mode.value,
+        parent.symbol,
+        parent.strategy,
+        leg.filled_at or deps.clock.now(),
+        stop_out=stop_out,
+        pnl=pnl,
     )
-    report.stop_outs += 1
+    if stop_out:
+        report.stop_outs += 1
+    else:
+        report.target_exits += 1
 
 
 def _check_divergence(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
