@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 
 .PHONY: chaos
-.PHONY: help install demo test test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean
+.PHONY: help install demo test browser test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -28,8 +28,26 @@ demo: $(STAMP) ## run the embedded stack, replay the bundled alerts, print what 
 local: $(STAMP) ## run the whole pipeline on this machine until Ctrl-C
 	$(PY) -m tradepipe.cli local
 
-test: $(STAMP) ## the whole suite: unit, integration, e2e, infra, and a 300-alert chaos run
+test: $(STAMP) browser ## the whole suite: unit, integration, e2e, infra, browser, and a 300-alert chaos run
 	TRADEPIPE_CHAOS_ALERTS=300 $(PY) -m pytest
+
+# The live-page test drives Debian's Chromium through playwright's executable_path; playwright never
+# downloads a browser. Installed with apt-get when we are root (or have password-less sudo); otherwise a
+# loud note, and the browser test skips with the same note.
+browser: ## install Debian's chromium for the browser test when missing (apt-get, needs root)
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "browser test: $$(command -v chromium)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+		echo "!!! NO CHROMIUM and no way to install it here (needs apt-get as root)."; \
+		echo "!!! The live-page browser test (tests/browser) will be SKIPPED."; \
+		echo "!!! Fix: sudo apt-get install -y chromium   (or set TRADEPIPE_CHROMIUM=/path/to/chromium)"; \
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	fi
 
 chaos: $(STAMP) ## 2,000 alerts against a faulting broker with executor crashes (~25 min on 2 cores)
 	TRADEPIPE_CHAOS_ALERTS=2000 $(PY) -m pytest tests/chaos -s -p no:logging

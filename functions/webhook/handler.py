@@ -1,6 +1,8 @@
-"""The API function: POST /webhook[/{token}] takes TradingView alerts; GET /signals/{id} reads a trail.
+"""The API function: POST /webhook[/{token}] takes TradingView alerts; GET /signals lists them (newest
+first, paged), GET /signals/{id} reads a trail; GET|POST /trading-state/{account} is the kill switch.
 
-Thin: event -> use case -> response. On AWS the read route is IAM-authorized by API Gateway."""
+Thin: event -> use case -> response. On AWS every route but the webhook is IAM-authorized by API Gateway;
+locally the emulator serves them to loopback clients only."""
 
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ from pydantic import ValidationError
 
 from tradepipe import bootstrap
 from tradepipe.app.intake import AlertRequest, IntakeDeps, accept_alert, intake_response
+from tradepipe.app.signal_feed import BadPageToken, FeedDeps, list_signals
 from tradepipe.app.status import signal_trail
 from tradepipe.app.trading_state import StateDeps, switch_trading_state
-from tradepipe.contracts.api import TradingStateRequest
+from tradepipe.contracts.api import SignalQuery, TradingStateRequest
 from tradepipe.settings import get_settings
 
 logger = Logger(service="webhook")
@@ -84,6 +87,33 @@ def receive_alert_with_token(token: str) -> Response[str]:
     return _receive(token)
 
 
+def _rejected(exc: ValidationError) -> Response[str]:
+    """422 with the field errors, never the input (a bad field must not echo what was sent)."""
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"]) or "query", "message": e["msg"]}
+        for e in exc.errors(include_input=False, include_url=False)
+    ]
+    return _json(422, {"status": "rejected", "errors": errors})
+
+
+@app.get("/signals")
+def list_recent_signals() -> Response[str]:
+    event = app.current_event
+    multi = event.multi_value_query_string_parameters or {}
+    # A repeated parameter stays a list, and fails validation with its name: never "last one wins".
+    params = {k: v[0] if len(v) == 1 else v for k, v in multi.items()} or event.query_string_parameters
+    try:
+        query = SignalQuery.model_validate(params or {})
+    except ValidationError as exc:
+        return _rejected(exc)
+    deps = FeedDeps(bootstrap.signal_store(), bootstrap.clock(), get_settings().dedupe_ttl_s)
+    try:
+        page = list_signals(query, deps)
+    except BadPageToken as exc:
+        return _json(400, {"status": "bad_request", "errors": [{"field": "page_token", "message": str(exc)}]})
+    return Response(status_code=200, content_type="application/json", body=page.model_dump_json())
+
+
 @app.get("/signals/<signal_id>")
 def get_signal(signal_id: str) -> Response[str]:
     trail = signal_trail(signal_id, bootstrap.signal_store(), bootstrap.order_store())
@@ -108,16 +138,7 @@ def set_trading_state(account: str) -> Response[str]:
     try:
         request = TradingStateRequest.model_validate_json(app.current_event.body or "{}")
     except ValidationError as exc:
-        return _json(
-            422,
-            {
-                "status": "rejected",
-                "errors": [
-                    {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                    for e in exc.errors(include_input=False, include_url=False)
-                ],
-            },
-        )
+        return _rejected(exc)
     identity = app.current_event.request_context.identity
     who = request.by or identity.user_arn or identity.source_ip or "unknown"
     deps = StateDeps(

@@ -16,8 +16,8 @@ from infra.constructs.waf import WebhookFirewall
 
 class WebhookApi(Construct):
     """`POST /webhook` and `POST /webhook/{token}` -> the API function (Lambda proxy), open to TradingView;
-    `GET /signals/{signal_id}` and `GET|POST /trading-state/{account}` (the kill switch) -> the same
-    function, IAM-authorized (SigV4) for operators and tools.
+    `GET /signals` (the list), `GET /signals/{signal_id}` and `GET|POST /trading-state/{account}` (the kill
+    switch) -> the same function, IAM-authorized (SigV4) for operators and tools.
 
     Alert authentication happens in the function: TradingView can neither sign requests nor send custom
     headers, so the passphrase travels in the body or the path and is checked against the webhook secret.
@@ -87,16 +87,21 @@ class WebhookApi(Construct):
             )
             acknowledge(method, "AwsSolutions-COG4", "TradingView cannot obtain Cognito tokens; see APIG4.")
         self.webhook_method = self.webhook_methods[0]
-        signals = self.api.root.add_resource("signals").add_resource("{signal_id}")
-        # The trail is for operators and tools: SigV4-signed callers with execute-api:Invoke only.
+        signals_root = self.api.root.add_resource("signals")
+        signals = signals_root.add_resource("{signal_id}")
+        # The list and the trail are for operators and tools: SigV4-signed callers with execute-api:Invoke.
+        self.list_method = signals_root.add_method(
+            "GET", integration, authorization_type=apigw.AuthorizationType.IAM
+        )
         self.read_method = signals.add_method(
             "GET", integration, authorization_type=apigw.AuthorizationType.IAM
         )
-        acknowledge(
-            self.read_method,
-            "AwsSolutions-COG4",
-            "Readers are operators and tools with AWS credentials: IAM (SigV4) authorization, not Cognito.",
-        )
+        for method in (self.list_method, self.read_method):
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "Readers are operators and tools with AWS credentials: IAM (SigV4), not Cognito.",
+            )
         # The kill switch: read or set an account's trading state (halt / resume). Operators only.
         trading_state = self.api.root.add_resource("trading-state").add_resource("{account}")
         self.trading_state_methods = [

@@ -30,6 +30,7 @@ from infra.constructs.search import SearchDomain
 from infra.constructs.search_setup import SearchSetup
 from infra.constructs.secrets import TradingSecrets
 from infra.constructs.tables import TradeTables
+from tradepipe import resources
 
 # Least privilege per use case, in trading terms (see tradepipe.ports).
 RECORD_SIGNAL = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem")  # record_new, get, advance
@@ -47,7 +48,10 @@ RISK_STATE_RW = (
     "dynamodb:Query",
 )
 SWITCH_TRADING_STATE = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # trading_state, set_trading_state
-RECORD_EXIT = ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")  # record_exit, reported positions
+# record_exit, reported positions (Get/Update/Query); the reconciler's equity snapshot each run (PutItem).
+RECORD_EXIT = ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:PutItem")
+LIST_SIGNALS = ("dynamodb:Query",)
+LOOKUP_SIGNALS = ("dynamodb:BatchGetItem",)
 RECORD_FILL = ("dynamodb:PutItem", "dynamodb:Query")  # record_fill (conditional put), net_quantity
 
 
@@ -115,6 +119,8 @@ class TradepipeStack(Stack):
         _grant_table(signals, fn.webhook, RECORD_SIGNAL)
         # ... and serve GET /signals/{id}: the trail reads the signal's orders.
         _grant_table(orders, fn.webhook, READ_ITEM)
+        # ... and GET /signals: newest first from the by-received-day index.
+        _grant_index(signals, resources.SIGNALS_BY_DAY.name, fn.webhook, LIST_SIGNALS)
         self.queues.signals.grant_send_messages(fn.webhook)
         self.secrets.webhook.grant_read(fn.webhook)
         # ... and the halt / resume route: switch the trading state and announce it.
@@ -147,6 +153,8 @@ class TradepipeStack(Stack):
 
         # indexer: stream reads come with the event source mappings; writes to the domain here.
         self.search.grant_indexer(fn.indexer)
+        # ... and one BatchGetItem per batch for the signals' stage times on executions and fills.
+        _grant_table(signals, fn.indexer, LOOKUP_SIGNALS)
         domain_id = self.get_logical_id(self.search.cfn_domain)
         acknowledge(
             self.functions.by_name["indexer"].role,

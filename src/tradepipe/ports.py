@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from pydantic import SecretStr
 
-from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
+from tradepipe.contracts.items import EquitySnapshotItem, OrderItem, SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, SignalStatus
 
@@ -41,6 +41,50 @@ class SignalStore(Protocol):
     ) -> bool:
         """Move to `entry.status` only from one of `allowed_from`; append the entry to the trail.
         False means the signal was not in an allowed status (a redelivery that already moved on)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SignalFilter:
+    """What a reader narrows the signal feed to; None matches anything."""
+
+    status: SignalStatus | None = None
+    ticker: str | None = None
+    strategy: str | None = None
+    mode: Mode | None = None
+
+
+@dataclass(frozen=True)
+class FeedKey:
+    """A position in one day of the feed: the item at (received_at, signal_id), exclusive."""
+
+    received_at: str  # ISO 8601, UTC, as stored
+    signal_id: str
+
+
+@dataclass(frozen=True)
+class DaySlice:
+    items: list[SignalItem]  # newest first, each matching the filter
+    resume_after: FeedKey | None  # None: the day holds nothing more after these
+    reads: int  # queries spent
+
+
+class SignalFeed(Protocol):
+    """Signals by day of receipt, newest first (the read API; DynamoDB: the by-received-day index)."""
+
+    def newest_first(
+        self,
+        day: str,
+        filters: SignalFilter,
+        *,
+        since: datetime | None,
+        after: FeedKey | None,
+        limit: int,
+        max_reads: int,
+    ) -> DaySlice:
+        """Up to `limit` matching signals received on `day` (YYYY-MM-DD, UTC) at or after `since`, older than
+        `after`. Stops early after `max_reads` queries: the slice may then be short, with `resume_after`
+        set, so a selective filter cannot make one request read a whole day."""
         ...
 
 
@@ -194,7 +238,20 @@ class IndexAction:
 
 class SearchIndex(Protocol):
     def bulk(self, actions: Sequence[IndexAction]) -> list[str]:
-        """Apply actions; returns the doc ids that failed (retryable)."""
+        """Apply actions; returns `<index>/<doc_id>` of each action that failed (retryable)."""
+        ...
+
+
+class SignalLookup(Protocol):
+    def get_many(self, signal_ids: Sequence[str]) -> Mapping[str, SignalItem]:
+        """The signals that still exist (TTL), by id: the indexer copies their stage times and strategy
+        onto execution and fill documents."""
+        ...
+
+
+class EquitySnapshotStore(Protocol):
+    def record_equity_snapshot(self, item: EquitySnapshotItem) -> None:
+        """Store one sample of the account's equity and positions (overwrites the same minute's)."""
         ...
 
 

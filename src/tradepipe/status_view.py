@@ -24,3 +24,26 @@ def render_trail(trail: dict[str, Any]) -> str:
             f"{order['order_class']}) alpaca {order.get('broker_order_id') or '-'}: {order['status']}{fill}"
         )
     return "\n".join(lines)
+
+
+def render_signal_row(item: dict[str, Any]) -> str:
+    """One line per signal for `tradepipe signals` (a row of `GET /signals`)."""
+    at = str(item.get("received_at") or "")
+    clock = at[11:19] if len(at) >= 19 else at
+    size = (
+        f"{item['filled_qty']} @ {item['filled_avg_price']}"
+        if item.get("filled_qty")
+        else str(item.get("qty") or "-")
+    )
+    why = ": ".join(str(item[k]) for k in ("reject_reason", "reject_detail") if item.get(k))
+    cells = [
+        clock,
+        f"{item.get('mode') or '-':<5}",
+        f"{item.get('side') or '-':<4}",
+        f"{item.get('ticker') or '?':<6}",
+        f"{size:<14}",
+        f"{item['status']:<9}",
+        item["signal_id"],
+        why,
+    ]
+    return "  ".join(cells).rstrip()

@@ -27,8 +27,9 @@ class TestApi:
         dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "trading-state"})
         methods = [m["Properties"] for m in dev.resources_of("AWS::ApiGateway::Method").values()]
         by_auth = sorted((p["HttpMethod"], p["AuthorizationType"]) for p in methods)
-        # Only the two webhook routes are open; the trail and the kill switch need SigV4.
+        # Only the two webhook routes are open; the list, the trail and the kill switch need SigV4.
         assert by_auth == [
+            ("GET", "AWS_IAM"),
             ("GET", "AWS_IAM"),
             ("GET", "AWS_IAM"),
             ("POST", "AWS_IAM"),
@@ -448,11 +449,18 @@ class TestIam:
 
     def test_webhook_may_record_signals_enqueue_and_read_its_secret_only(self, dev: Synth) -> None:
         statements = policy_of(dev, "webhook")
-        assert actions_on(statements, dev.logical_id(dev.stack.tables.signals)) == {
+        signals_id = dev.logical_id(dev.stack.tables.signals)
+        on_table = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [signals_id, "Arn"]}]
+        assert actions_on(on_table, signals_id) == {
             "dynamodb:PutItem",
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
         }
+        # GET /signals queries the by-received-day index, by name, and nothing else does.
+        index_arn = f"/index/{resources.SIGNALS_BY_DAY.name}"
+        assert actions_on(statements, index_arn) == {"dynamodb:Query"}
+        for other in ("risk", "executor", "indexer"):
+            assert actions_on(policy_of(dev, other), "/index/") == set()
         # GET /signals/{id} reads the signal's orders; nothing else.
         assert actions_on(statements, dev.logical_id(dev.stack.tables.orders)) == {"dynamodb:GetItem"}
         assert "sqs:SendMessage" in actions_on(statements, dev.logical_id(dev.stack.queues.signals))
@@ -504,15 +512,20 @@ class TestIam:
         }
         # halt / resume route; recorded exits.
         assert actions_on(policy_of(dev, "webhook"), table_id) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
-        # recorded exits, and the reconciler's reading of the strategies' reported positions.
+        # recorded exits, the reconciler's reading of the strategies' reported positions, equity snapshots.
         assert actions_on(policy_of(dev, "executor"), table_id) == {
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
             "dynamodb:Query",
+            "dynamodb:PutItem",
         }
 
-        # The indexer reads the stream (StreamArn), never the items.
+        # The indexer reads the stream (StreamArn), never the items; on signals only BatchGetItem.
         indexer = policy_of(dev, "indexer")
+        signals_id = dev.logical_id(dev.stack.tables.signals)
+        assert actions_on(indexer, json.dumps({"Fn::GetAtt": [signals_id, "Arn"]})) == {
+            "dynamodb:BatchGetItem"
+        }
         assert not [
             s for s in indexer if json.dumps({"Fn::GetAtt": [table_id, "Arn"]}) in json.dumps(s["Resource"])
         ]
@@ -584,3 +597,23 @@ class TestNag:
         report = json.loads((tmp_path / "validation-report.json").read_text())
         (nag,) = [plugin for plugin in report["pluginReports"] if plugin["pluginName"] == "AwsSolutions"]
         assert {v["ruleName"] for v in nag["violations"]} >= {"AwsSolutions-SQS3", "AwsSolutions-SQS4"}
+
+
+def test_signals_table_has_the_read_api_index(dev: Synth) -> None:
+    spec = resources.SIGNALS_BY_DAY
+    dev.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": resources.SIGNALS_TABLE.name("dev"),
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": spec.name,
+                    "KeySchema": [
+                        {"AttributeName": spec.partition_key, "KeyType": "HASH"},
+                        {"AttributeName": spec.sort_key, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        },
+    )

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
 from tradepipe.domain.model import SignalStatus
-from tradepipe.ports import FillView
+from tradepipe.ports import DaySlice, FeedKey, FillView, SignalFilter
+from tradepipe.resources import SIGNALS_BY_DAY
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+_BATCH_GET_LIMIT = 100
+_BATCH_GET_ATTEMPTS = 4
 _deserializer = TypeDeserializer()
 
 
@@ -58,9 +62,15 @@ class DynamoSignalStore:
         self._table = table
 
     def record_new(self, item: SignalItem) -> bool:
+        received = item.received_at.astimezone(UTC)
+        stored = to_item(item.model_dump(mode="python")) | {
+            # The by-received-day index's keys: UTC, so the ISO strings sort as the instants do.
+            SIGNALS_BY_DAY.partition_key: received.date().isoformat(),
+            "received_at": received.isoformat(),
+        }
         try:
             self._table.put_item(
-                Item=to_item(item.model_dump(mode="python")),
+                Item=stored,
                 ConditionExpression="attribute_not_exists(signal_id)",
             )
         except ClientError as exc:
@@ -72,6 +82,31 @@ class DynamoSignalStore:
     def get(self, signal_id: str) -> SignalItem | None:
         found = self._table.get_item(Key={"signal_id": signal_id}, ConsistentRead=True).get("Item")
         return None if found is None else SignalItem.model_validate(found)
+
+    def get_many(self, signal_ids: Sequence[str]) -> dict[str, SignalItem]:
+        """BatchGetItem in chunks of 100 (its limit), following UnprocessedKeys (throttling) a few times
+        before giving up loudly (the indexer's batch is then retried)."""
+        wanted = sorted(set(signal_ids))
+        found: dict[str, SignalItem] = {}
+        client, name = self._table.meta.client, self._table.name
+        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
+            chunk = wanted[start : start + _BATCH_GET_LIMIT]
+            request: dict[str, Any] = {name: {"Keys": [{"signal_id": sid} for sid in chunk]}}
+            for attempt in range(_BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(0.05 * 2**attempt)  # unprocessed keys mean throttling: back off
+                page = client.batch_get_item(RequestItems=request)
+                for raw in page.get("Responses", {}).get(name, []):
+                    item = SignalItem.model_validate(raw)
+                    found[item.signal_id] = item
+                request = page.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            if request:
+                raise RuntimeError(
+                    f"signals BatchGetItem left keys unprocessed after {_BATCH_GET_ATTEMPTS} tries"
+                )
+        return found
 
     def advance(
         self,
@@ -108,6 +143,76 @@ class DynamoSignalStore:
                 return False
             raise
         return True
+
+    def newest_first(
+        self,
+        day: str,
+        filters: SignalFilter,
+        *,
+        since: datetime | None,
+        after: FeedKey | None,
+        limit: int,
+        max_reads: int,
+    ) -> DaySlice:
+        index = SIGNALS_BY_DAY
+        sort_key = index.sort_key or "received_at"
+        key: ConditionBase = Key(index.partition_key).eq(day)
+        if since is not None:
+            key = key & Key(sort_key).gte(since.astimezone(UTC).isoformat())
+        condition = _filter_condition(filters)
+        kwargs: dict[str, Any] = {
+            "IndexName": index.name,
+            "KeyConditionExpression": key,
+            "ScanIndexForward": False,
+            # Limit counts items read before the filter: read wider when a filter will drop most of them.
+            "Limit": limit if condition is None else max(4 * limit, 100),
+        }
+        if condition is not None:
+            kwargs["FilterExpression"] = condition
+        start: dict[str, Any] | None = None
+        if after is not None:
+            start = {index.partition_key: day, sort_key: after.received_at, "signal_id": after.signal_id}
+        items: list[dict[str, Any]] = []
+        reads = 0
+        while reads < max_reads:
+            page = self._table.query(**kwargs, **({"ExclusiveStartKey": start} if start else {}))
+            reads += 1
+            found, start = page["Items"], page.get("LastEvaluatedKey")
+            taken = found[: limit - len(items)]
+            items.extend(taken)
+            if len(items) >= limit and (len(taken) < len(found) or start is not None):
+                # Full page: resume after the last item returned, not after the last one read (the rest of
+                # this query page has not been handed out).
+                last = items[-1]
+                return DaySlice(_signals(items), FeedKey(str(last[sort_key]), str(last["signal_id"])), reads)
+            if start is None:
+                return DaySlice(_signals(items), None, reads)
+        # Out of reads with more to come: resume after the last item read.
+        resume = None if start is None else FeedKey(str(start[sort_key]), str(start["signal_id"]))
+        return DaySlice(_signals(items), resume, reads)
+
+
+def _filter_condition(filters: SignalFilter) -> ConditionBase | None:
+    conditions = [
+        Attr(name).eq(value.value if isinstance(value, Enum) else value)
+        for name, value in (
+            ("status", filters.status),
+            ("ticker", filters.ticker),
+            ("strategy", filters.strategy),
+            ("mode", filters.mode),
+        )
+        if value is not None
+    ]
+    if not conditions:
+        return None
+    combined: ConditionBase = conditions[0]
+    for condition in conditions[1:]:
+        combined = combined & condition
+    return combined
+
+
+def _signals(raw: list[dict[str, Any]]) -> list[SignalItem]:
+    return [SignalItem.model_validate(item) for item in raw]
 
 
 class DynamoOrderStore:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +38,49 @@ class ApiRoute:
         pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.resource) + "$"
         found = re.match(pattern, path)
         return None if found is None else found.groupdict()
+
+
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _is_loopback_address(host: str | None) -> bool:
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def loopback_refusal(request: Request) -> str | None:
+    """Why a request to a local-only route (the read API, the kill switch, the live page) is refused, or
+    None. On AWS these routes need SigV4; on one machine the rule is "this machine, this origin":
+    - the client address is loopback;
+    - the Host header names loopback, so a DNS-rebinding page (evil.example -> 127.0.0.1) gets nothing;
+    - an Origin, when the browser sends one, is this server itself, so another site open in the same
+      browser cannot press Halt or Resume (a cross-site POST carries its own Origin)."""
+    if not _is_loopback_address(request.client.host if request.client else None):
+        return "client is not on this machine"
+    host = request.headers.get("host", "")
+    if urlsplit(f"//{host}").hostname not in LOOPBACK_NAMES:
+        return "Host is not loopback"
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{host}":
+        return "Origin is not this server"
+    return None
+
+
+def loopback_only(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a local endpoint (the live page's) in the loopback rule."""
+
+    async def guarded(request: Request) -> Response:
+        if loopback_refusal(request) is not None:
+            return JSONResponse({"message": "Forbidden"}, status_code=403)
+        return await endpoint(request)
+
+    return guarded
 
 
 def proxy_event(
@@ -87,9 +132,7 @@ def build_api(routes: list[ApiRoute], extra_routes: list[Route] | None = None) -
             params = route.match(request.method, request.url.path)
             if params is None:
                 continue
-            if route.loopback_only and (
-                request.client is None or request.client.host not in ("127.0.0.1", "::1")
-            ):
+            if route.loopback_only and loopback_refusal(request) is not None:
                 return JSONResponse({"message": "Forbidden"}, status_code=403)
             body = await request.body()
             event = proxy_event(request, body, route, params)

@@ -61,19 +61,7 @@ def provision(
     ddb = client("dynamodb", endpoint)
     stream_arns: dict[str, str] = {}
     for table in resources.TABLES:
-        keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
-        desc = ddb.create_table(
-            TableName=table.name(stage),
-            KeySchema=[{"AttributeName": name, "KeyType": kind} for name, kind in keys],
-            AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name, _ in keys],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": table.stream, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )["TableDescription"]
-        if table.ttl_attribute:
-            ddb.update_time_to_live(
-                TableName=table.name(stage),
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
-            )
+        desc = create_table(ddb, table, table.name(stage))
         if table.stream:
             stream_arns[table.base_name] = desc["LatestStreamArn"]
 
@@ -108,6 +96,35 @@ def provision(
         Name=resources.ALPACA_PAPER_SECRET.name(stage), SecretString=json.dumps(alpaca_paper_keys)
     )
     return Provisioned(queues=queues, stream_arns=stream_arns, event_bus_arn=event_bus_arn)
+
+
+def create_table(ddb: Any, table: resources.TableSpec, name: str) -> dict[str, Any]:
+    """One table from its spec: keys, global secondary indexes (projection ALL), stream, TTL."""
+    keys = _key_schema(table.partition_key, table.sort_key)
+    index_keys = {index.name: _key_schema(index.partition_key, index.sort_key) for index in table.indexes}
+    indexes = [
+        {"IndexName": index, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}}
+        for index, schema in index_keys.items()
+    ]
+    attributes = dict.fromkeys(k["AttributeName"] for schema in (keys, *index_keys.values()) for k in schema)
+    desc: dict[str, Any] = ddb.create_table(
+        TableName=name,
+        KeySchema=keys,
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attributes],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": table.stream, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
+    )["TableDescription"]
+    if table.ttl_attribute:
+        ddb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+        )
+    return desc
+
+
+def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:
+    keys = [{"AttributeName": partition_key, "KeyType": "HASH"}]
+    return keys + ([{"AttributeName": sort_key, "KeyType": "RANGE"}] if sort_key else [])
 
 
 def new_paper_keys() -> dict[str, str]:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import secrets
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from tradepipe.local.aws import MotoServer, Provisioned, new_paper_keys, provisi
 from tradepipe.local.containers import FunctionContainers
 from tradepipe.local.event_sources import DynamoStreamEventSource, ScheduleEventSource, SqsEventSource, _Pump
 from tradepipe.local.http_server import ThreadedServer, free_port
+from tradepipe.local.live_page import page_routes
 from tradepipe.local.metrics_sink import MetricsSink
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,10 @@ class LocalStack:
         return f"http://{self.config.host}:{self.config.api_port}"
 
     @property
+    def page_url(self) -> str:
+        return f"{self.api_url}/"
+
+    @property
     def broker_url(self) -> str:
         return f"http://{self.config.host}:{self.config.broker_port}"
 
@@ -81,6 +87,8 @@ class LocalStack:
         cfg = self.config
         # moto's server logs every request through werkzeug at INFO: noise on a trader's console.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # Read routes (the page polls them) add no metric; Powertools warns about that on AWS's behalf.
+        warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
         self.passphrase = cfg.passphrase or secrets.token_urlsafe(18)
         moto = MotoServer(cfg.host, cfg.aws_port)
         moto.start()
@@ -159,11 +167,16 @@ class LocalStack:
             ApiRoute("POST", "/webhook", "webhook", webhook, timeout),
             ApiRoute("POST", "/webhook/{token}", "webhook", webhook, timeout),
             # IAM-authorized on AWS; on one machine only the machine itself may read.
+            ApiRoute("GET", "/signals", "webhook", webhook, timeout, loopback_only=True),
             ApiRoute("GET", "/signals/{signal_id}", "webhook", webhook, timeout, loopback_only=True),
             ApiRoute("GET", "/trading-state/{account}", "webhook", webhook, timeout, loopback_only=True),
             ApiRoute("POST", "/trading-state/{account}", "webhook", webhook, timeout, loopback_only=True),
         ]
-        api = ThreadedServer(build_api(routes), self.config.host, self.config.api_port, name="api").start()
+        # The live page and its local endpoints (loopback-only too): not a Lambda, the local stack's own.
+        page = page_routes(lambda day: self.metrics.on_day(day)["AlertsDuplicate"])
+        api = ThreadedServer(
+            build_api(routes, page), self.config.host, self.config.api_port, name="api"
+        ).start()
         self._stoppables.append(api)
 
     def _require_provisioned(self) -> Provisioned:
