@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_risk, bench_synth
+from benchmarks import bench_backtest, bench_risk, bench_synth
 
 
 def main() -> int:
@@ -13,6 +13,8 @@ def main() -> int:
         sys.stdout.write(timing.line() + "\n")
     for timing in bench_synth.run():
         sys.stdout.write(bench_synth.line(timing) + "\n")
+    for line in bench_backtest.run():
+        sys.stdout.write(line + "\n")
     return 0
 
 

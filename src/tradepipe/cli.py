@@ -7,6 +7,12 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
+
+from tradepipe import dashboards, signals_cli
+from tradepipe.analytics import cli as analytics_cli
+
+DEMO_REPORT = Path(".tradepipe") / "demo-report.html"
 
 
 def _cmd_local(args: argparse.Namespace) -> int:
@@ -23,6 +29,7 @@ def _cmd_local(args: argparse.Namespace) -> int:
     )
     stack = LocalStack(config).start()
     _say(f"tradepipe local is running (stage {config.stage}, Ctrl-C to stop)")
+    _say(f"  live page    {stack.page_url}")
     _say(f"  webhook      POST {stack.api_url}/webhook")
     _say(
         f"  paper broker {stack.broker_url}"
@@ -48,12 +55,38 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     config = LocalConfig.ephemeral(log_level="ERROR") if args.ephemeral else LocalConfig(log_level="ERROR")
     with LocalStack(config) as stack:
         _say(
-            f"embedded stack up: webhook {stack.api_url}/webhook, broker {stack.broker_url}, "
-            f"opensearch {stack.search_url}"
+            f"embedded stack up: page {stack.page_url}, webhook {stack.api_url}/webhook, "
+            f"broker {stack.broker_url}, opensearch {stack.search_url}"
         )
         report = run_demo(stack, timeout_s=args.timeout)
         _say(report.render())
+        _say(f"report: {_demo_report()}")
+        _hold(stack.page_url, args)
     return 0 if report.ok else 1
+
+
+def _demo_report() -> Path:
+    """The demo's own records as one self-contained HTML report; its daily performance snapshots go to the
+    local OpenSearch (performance-daily) as they would from `tradepipe report --publish-snapshots`."""
+    from tradepipe import bootstrap
+    from tradepipe.analytics.report import write_records_report
+    from tradepipe.settings import get_settings
+
+    return write_records_report(get_settings(), DEMO_REPORT.resolve(), search=bootstrap.search_index())
+
+
+def _hold(page_url: str, args: argparse.Namespace) -> None:
+    """Keep the stack (and the live page) up after the summary: --hold SECONDS, or until Ctrl-C when run
+    in a terminal; --no-hold or a non-interactive run exits at once."""
+    if args.no_hold or (args.hold is None and not sys.stdout.isatty()):
+        _say(f"page was: {page_url} (stack stopped; `make demo` in a terminal keeps it up)")
+        return
+    until = "Ctrl-C to stop" if args.hold is None else f"up for {args.hold:g} s, Ctrl-C to stop sooner"
+    _say(f"page: {page_url} ({until})")
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    stopped.wait(args.hold)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -121,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="start the embedded stack, replay the bundled alerts, print a summary")
     demo.add_argument("--ephemeral", action="store_true", help="free ports instead of 8000/8001/9200/4566")
     demo.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for signals to settle")
+    hold = demo.add_mutually_exclusive_group()
+    hold.add_argument(
+        "--hold", type=float, metavar="SECONDS", help="keep the page up this long after the summary"
+    )
+    hold.add_argument("--no-hold", action="store_true", help="exit right after the summary")
     demo.set_defaults(func=_cmd_demo)
     status = sub.add_parser("status", help="print a signal's trail: received ... filled or rejected")
     status.add_argument("signal_id")
@@ -130,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         help="API base URL (default: the local stack; on AWS the read route needs SigV4)",
     )
     status.set_defaults(func=_cmd_status)
+    signals_cli.register(sub)
     for name, text in (
         ("halt", "stop all trading (nothing goes through)"),
         ("reduce", "exits only"),
@@ -146,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         if name != "state":
             cmd.add_argument("--reason", default="", help="recorded with the switch")
         cmd.set_defaults(func=_cmd_state)
+    dashboards.register(sub)
+    analytics_cli.register(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Threads share HTTP clients in the embedded stack; urllib3's pool-size notices are noise there.

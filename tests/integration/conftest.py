@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tradepipe import bootstrap, brokers
+from tradepipe import bootstrap, brokers, resources
 from tradepipe.local.aws import MotoServer, Provisioned, client, new_paper_keys, provision
 from tradepipe.local.http_server import free_port
 
@@ -70,6 +70,20 @@ def empty_queues(aws: Aws) -> Aws:
             while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
                 for m in messages:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return aws
+
+
+@pytest.fixture
+def empty_tables(aws: Aws) -> Aws:
+    """For tests that read a whole table back (reports): the session's tables start empty again."""
+    dynamodb: Any = aws.client("dynamodb")
+    for spec in resources.TABLES:
+        keys = [spec.partition_key, *([spec.sort_key] if spec.sort_key else [])]
+        name = spec.name(STAGE)
+        pages = dynamodb.get_paginator("scan").paginate(TableName=name, ProjectionExpression=", ".join(keys))
+        for page in pages:
+            for item in page["Items"]:
+                dynamodb.delete_item(TableName=name, Key={k: item[k] for k in keys})
     return aws
 
 

@@ -1,0 +1,109 @@
+"""The shipped SMA-cross strategy backtested through the live code path with the bundled risk config: every
+order is a signal the risk code accepted, every rejection carries a live RejectReason, the run is
+deterministic, and the CLI prints its metrics table."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tradepipe.analytics.backtest.bars import BarSeries, bundled_bars
+from tradepipe.analytics.backtest.runner import BacktestResult, BacktestSpec, run_backtest
+from tradepipe.analytics.backtest.runs import save_run
+from tradepipe.analytics.backtest.strategy import SmaCross
+from tradepipe.cli import main
+from tradepipe.config import load_bundled_risk_config
+from tradepipe.domain.model import RejectReason, SignalStatus
+
+TICKERS = ("AAPL", "GOOG", "IBM", "MSFT")
+START, END = date(2003, 3, 1), date(2013, 3, 1)
+
+
+@pytest.fixture(scope="module")
+def series() -> list[BarSeries]:
+    return [bundled_bars(t, START, END) for t in TICKERS]
+
+
+@pytest.fixture(scope="module")
+def result(series: list[BarSeries]) -> BacktestResult:
+    return run_backtest(series, SmaCross(), load_bundled_risk_config())
+
+
+def test_orders_when_counted_then_equal_the_signals_the_risk_code_accepted(result: BacktestResult) -> None:
+    accepted = {s.signal_id for s in result.accepted}
+
+    assert len(result.intents) == len(accepted) > 100
+    assert {i.signal_id for i in result.intents} == accepted
+    # Every accepted entry reached the broker and filled at a next open.
+    filled_orders = {f.order_id for f in result.fills}
+    entries = [i for i in result.intents if i.kind == "open"]
+    assert entries
+    assert all(i.client_order_id in filled_orders for i in entries)
+
+
+def test_rejections_when_any_then_live_reason_codes_in_the_signal_trail(result: BacktestResult) -> None:
+    rejected = result.rejected
+
+    assert rejected  # the bundled config refuses some of these alerts (streak switch, ATR stop check)
+    for item in rejected:
+        assert item.reject_reason in RejectReason.__members__
+        last = item.history[-1]
+        assert (last.status, last.reason) == (SignalStatus.REJECTED, item.reject_reason)
+    # No rejected signal produced an order.
+    assert not {s.signal_id for s in rejected} & {i.signal_id for i in result.intents}
+
+
+def test_switches_when_streak_rule_bites_then_recorded_and_resumed_next_session(
+    result: BacktestResult,
+) -> None:
+    rules = [s.rule for s in result.switches]
+
+    assert "losing_streak" in rules
+    assert all(
+        b.rule == "manual"
+        for a, b in zip(result.switches, result.switches[1:], strict=False)
+        if a.rule != "manual"
+    )
+
+
+def test_never_resume_when_nobody_watches_then_entries_stop_after_the_first_switch(
+    series: list[BarSeries],
+) -> None:
+    result = run_backtest(series, SmaCross(), load_bundled_risk_config(), BacktestSpec(resume="never"))
+
+    first_switch = result.switches[0].at
+    late_entries = [i for i in result.intents if i.kind == "open" and i.sized_at > first_switch]
+    assert late_entries == []
+    assert any(s.reject_reason == RejectReason.TRADING_REDUCING for s in result.rejected)
+
+
+def test_run_when_repeated_then_byte_identical(
+    series: list[BarSeries], result: BacktestResult, tmp_path: Path
+) -> None:
+    again = run_backtest(series, SmaCross(), load_bundled_risk_config())
+
+    first = save_run(tmp_path / "a", "r", result, series, BacktestSpec(), {})
+    second = save_run(tmp_path / "b", "r", again, series, BacktestSpec(), {})
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_cli_when_backtest_run_then_prints_metrics_and_orders_equal_accepted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+
+    code = main(
+        ["backtest", "--strategy", "sma_cross", "--ticker", "AAPL,IBM", "--start", "2005-01-01",
+         "--end", "2012-12-31", "--out", str(out), "--no-progress"]
+    )  # fmt: skip
+
+    printed = capsys.readouterr().out
+    assert code == 0
+    for name in ("Sharpe", "Sortino", "Calmar", "Max drawdown", "Win rate", "Profit factor", "Average R"):
+        assert name in printed
+    counts = dict(part.strip().rsplit(" ", 1) for part in printed.splitlines()[1].split("(")[0].split(","))
+    assert counts["orders"] == counts["signals accepted"]
+    assert (out / "run.json").is_file()
+    assert (out / "bars" / "AAPL.csv").is_file()
