@@ -13,9 +13,17 @@ from tradepipe.observability.redaction import MASK, RedactingFormatter, is_secre
 SECRET = "s3cr3t-Passphrase"
 
 
+@pytest.fixture(autouse=True)
+def _default_log_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An in-process local stack earlier in the session may have set a quieter level for its handlers.
+    monkeypatch.delenv("POWERTOOLS_LOG_LEVEL", raising=False)
+
+
 def _logger(stream: io.StringIO, name: str) -> Logger:
     # Powertools caches loggers by service name: one name per test keeps each test's stream its own.
-    return Logger(service=f"redaction-{name}", logger_formatter=RedactingFormatter(), stream=stream)
+    return Logger(
+        service=f"redaction-{name}", level="INFO", logger_formatter=RedactingFormatter(), stream=stream
+    )
 
 
 def test_structured_secret_keys_are_masked_at_any_depth() -> None:

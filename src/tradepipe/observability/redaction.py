@@ -17,7 +17,7 @@ from typing import Any
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 MASK = "***"
-# Compared after lower-casing and turning '-' into '_', so `APCA-API-SECRET-KEY` matches `apca_api_secret_key`.
+# Compared lower-cased with '-' as '_', so `APCA-API-SECRET-KEY` matches `apca_api_secret_key`.
 _SECRET_KEY_PARTS = (
     "passphrase",
     "secret",
