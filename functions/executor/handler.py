@@ -19,8 +19,9 @@ from tradepipe.app.reconcile import ReconcileDeps, reconcile
 from tradepipe.brokers import AlpacaBrokerFactory
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode
+from tradepipe.observability.redaction import RedactingFormatter
 
-logger = Logger(service="executor")
+logger = Logger(service="executor", logger_formatter=RedactingFormatter())
 metrics = Metrics()
 tracer = Tracer()
 copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})

@@ -13,9 +13,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tradepipe import bootstrap
 from tradepipe.adapters.dynamodb import from_stream_image
 from tradepipe.app.index import TableChange, index_changes
+from tradepipe.observability.redaction import RedactingFormatter
 from tradepipe.settings import get_settings
 
-logger = Logger(service="indexer")
+logger = Logger(service="indexer", logger_formatter=RedactingFormatter())
 metrics = Metrics()
 tracer = Tracer()
 copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})

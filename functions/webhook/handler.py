@@ -25,9 +25,10 @@ from tradepipe.app.signal_feed import BadPageToken, FeedDeps, list_signals
 from tradepipe.app.status import signal_trail
 from tradepipe.app.trading_state import StateDeps, switch_trading_state
 from tradepipe.contracts.api import SignalQuery, TradingStateRequest
+from tradepipe.observability.redaction import RedactingFormatter
 from tradepipe.settings import get_settings
 
-logger = Logger(service="webhook")
+logger = Logger(service="webhook", logger_formatter=RedactingFormatter())
 metrics = Metrics()
 tracer = Tracer()
 copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})

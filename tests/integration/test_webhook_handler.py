@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -114,3 +115,30 @@ def test_webhook_when_route_unknown_then_404(handler: Any) -> None:
     status, _ = _post(handler, "{}", path="/other", resource="/other")
 
     assert status == 404
+
+
+def test_webhook_logs_never_carry_a_passphrase_from_body_or_path(handler: Any, aws: Aws) -> None:
+    from functions.webhook.handler import logger
+
+    # What the function writes to stdout (CloudWatch Logs on AWS), at the most talkative level.
+    stream = io.StringIO()
+    previous_stream = logger.registered_handler.setStream(stream)
+    previous_level = logger.log_level
+    logger.setLevel("DEBUG")
+    wrong = "Wr0ng-Passphrase-5ecret"
+    body = alert_body(passphrase=wrong, timestamp=fresh_timestamp())
+    status_body, _ = _post(handler, json.dumps(body))
+    status_path, _ = _post(
+        handler,
+        json.dumps({k: v for k, v in body.items() if k != "passphrase"}),
+        path=f"/webhook/{wrong}",
+        resource="/webhook/{token}",
+        path_parameters={"token": wrong},
+    )
+    logger.setLevel(previous_level)
+    logger.registered_handler.setStream(previous_stream)
+    out = stream.getvalue()
+
+    assert (status_body, status_path) == (401, 401)
+    assert out.count("alert refused") == 2  # the refusals are logged...
+    assert wrong not in out  # ...without the secret
