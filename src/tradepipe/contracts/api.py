@@ -48,46 +48,6 @@ class OrderView(BaseModel):
         )
 
 
-class SignalTrail(BaseModel):
-    """A signal's states with timestamps and the orders it produced: what happened to one alert."""
-
-    signal_id: str
-    status: str
-    action: str | None
-    mode: str | None
-    ticker: str | None
-    side: str | None
-    strategy: str | None
-    qty: str | None
-    risk_caps: list[str] | None
-    reject_reason: str | None
-    reject_detail: str | None
-    errors: list[ErrorEntry] | None
-    received_at: datetime
-    trail: list[StatusEntry]
-    orders: list[OrderView]
-
-    @classmethod
-    def build(cls, item: SignalItem, orders: list[OrderItem]) -> SignalTrail:
-        return cls(
-            signal_id=item.signal_id,
-            status=item.status.value,
-            action=None if item.action is None else item.action.value,
-            mode=None if item.mode is None else item.mode.value,
-            ticker=item.ticker,
-            side=None if item.side is None else item.side.value,
-            strategy=item.strategy,
-            qty=None if item.qty is None else str(item.qty),
-            risk_caps=item.risk_caps,
-            reject_reason=item.reject_reason,
-            reject_detail=item.reject_detail,
-            errors=item.errors,
-            received_at=item.received_at,
-            trail=item.history,
-            orders=[OrderView.from_item(o) for o in orders],
-        )
-
-
 class TradingStateRequest(BaseModel):
     """POST /trading-state/{account}: the kill switch (halt, reduce, resume)."""
 
@@ -177,6 +137,26 @@ class SignalSummary(BaseModel):
             reject_reason=item.reject_reason,
             reject_detail=item.reject_detail,
             broker_order_id=item.broker_order_id,
+        )
+
+
+class SignalTrail(SignalSummary):
+    """A signal's summary plus its states with timestamps, the caps that bit, the field errors of an invalid
+    alert and the orders it produced: what happened to one alert (`GET /signals/{id}`)."""
+
+    risk_caps: list[str] | None
+    errors: list[ErrorEntry] | None
+    trail: list[StatusEntry]
+    orders: list[OrderView]
+
+    @classmethod
+    def build(cls, item: SignalItem, orders: list[OrderItem]) -> SignalTrail:
+        return cls(
+            **SignalSummary.from_item(item).model_dump(),
+            risk_caps=item.risk_caps,
+            errors=item.errors,
+            trail=item.history,
+            orders=[OrderView.from_item(o) for o in orders],
         )
 
 
