@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from benchmarks import bench_backtest, bench_risk, bench_synth
 
 
 def main() -> int:
+    # The backtest's risk decisions log each trading-state switch; a benchmark prints numbers only.
+    logging.getLogger("tradepipe").setLevel(logging.ERROR)
     sys.stdout.write("tradepipe benchmarks (this machine; numbers vary with load)\n")
     for timing in bench_risk.run():
         sys.stdout.write(timing.line() + "\n")
