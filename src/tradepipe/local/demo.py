@@ -6,7 +6,8 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from importlib import resources as pkg_resources
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,12 @@ from opensearchpy import OpenSearch
 
 from tradepipe import bootstrap
 from tradepipe import resources as res
-from tradepipe.contracts.items import SignalItem
-from tradepipe.domain.model import TERMINAL_STATUSES, SignalStatus
+from tradepipe.adapters.dynamodb import from_stream_image
+from tradepipe.brokers import AlpacaBrokerFactory
+from tradepipe.contracts.items import OrderItem, SignalItem
+from tradepipe.domain.model import TERMINAL_STATUSES, Mode, Side, SignalStatus
 from tradepipe.local.stack import LocalStack
+from tradepipe.resources import EXECUTOR_FUNCTION
 from tradepipe.settings import get_settings
 
 PASSPHRASE_PLACEHOLDER = "{{passphrase}}"  # noqa: S105 - a placeholder the demo replaces, not a secret
@@ -39,6 +43,7 @@ class DemoReport:
     orders_recorded: int = 0
     orders_filled: int = 0
     documents: dict[str, int] = field(default_factory=dict)
+    market_moves: list[str] = field(default_factory=list)  # "AAPL -> 440.10 (take-profit)"
 
     @property
     def ok(self) -> bool:
@@ -78,6 +83,9 @@ class DemoReport:
             f"  orders submitted           {self.orders_recorded:>5}",
             f"  orders filled              {self.orders_filled:>5}",
         ]
+        if self.market_moves:
+            lines.append("  then the market moved (paper broker), the reconciler recorded the exits:")
+            lines += [f"    {move}" for move in self.market_moves]
         for index, count in sorted(self.documents.items()):
             lines.append(f"  documents in {index:<18}{count:>4}")
         for mismatch in self.expectation_mismatches:
@@ -160,10 +168,58 @@ def wait_for_documents(
         time.sleep(0.2)
 
 
+_OPEN_LEG_STATUSES = frozenset({"new", "held", "accepted", "pending_new", "partially_filled"})
+
+
+def _open_brackets() -> dict[str, OrderItem]:
+    """The latest filled entry per ticker that carries both exits, from the orders table."""
+    rows = bootstrap.aws_client("dynamodb").scan(TableName=get_settings().orders_table)["Items"]
+    orders = [OrderItem.model_validate(from_stream_image(row)) for row in rows]
+    latest: dict[str, OrderItem] = {}
+    for order in sorted(orders, key=lambda o: o.created_at):
+        if order.purpose == "open" and order.status == "filled" and order.take_profit and order.stop_loss:
+            latest[order.symbol] = order
+    return latest
+
+
+def move_markets(stack: LocalStack, report: DemoReport) -> None:
+    """Push each held ticker through its bracket's take-profit or its stop, alternately, then run the
+    reconciler as its one-minute schedule would: exits, fills and P&L for the report to show. The demo's
+    alerts alone fill at the broker's current price and leave every trade open at zero P&L."""
+    broker = AlpacaBrokerFactory().for_mode(Mode.PAPER)
+    if broker is None:
+        return
+    held = {symbol: holding.qty for symbol, holding in broker.holdings().items()}
+    # Brackets whose legs still wait at the broker (a cancel alert may have removed them).
+    live_legs = {
+        o.parent_client_order_id
+        for o in broker.orders_since(datetime.now(UTC) - timedelta(days=1))
+        if o.parent_client_order_id and o.status in _OPEN_LEG_STATUSES
+    }
+    prices: dict[str, str] = {}
+    for ticker, order in sorted(_open_brackets().items()):
+        qty = held.get(ticker, Decimal(0))
+        long = order.side is Side.BUY
+        if order.client_order_id not in live_legs or qty == 0 or (qty > 0) != long:
+            continue  # flat already, or the position is no longer this bracket's
+        if order.take_profit is None or order.stop_loss is None:
+            continue
+        target = len(prices) % 2 == 0
+        level = order.take_profit if target else order.stop_loss
+        beyond = Decimal("1.002") if target == long else Decimal("0.998")
+        price = (level * beyond).quantize(Decimal("0.01"))
+        prices[ticker] = str(price)
+        report.market_moves.append(f"{ticker:<6} -> {price} ({'take-profit' if target else 'stop'} leg)")
+    if prices:
+        httpx.post(f"{stack.broker_url}/_paper/prices", json=prices).raise_for_status()
+    stack.run_schedule(EXECUTOR_FUNCTION.name)
+
+
 def run_demo(stack: LocalStack, alerts: Path | None = None, timeout_s: float = 60.0) -> DemoReport:
     report = DemoReport()
     signal_ids = send_alerts(stack.api_url, stack.passphrase, alerts or bundled_alerts(), report)
     wait_until_settled(signal_ids, report, timeout_s)
+    move_markets(stack, report)
     count_orders(report)
     settings = get_settings()
     order_rows = bootstrap.aws_client("dynamodb").scan(TableName=settings.orders_table, Select="COUNT")[

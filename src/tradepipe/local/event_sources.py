@@ -204,8 +204,17 @@ class ScheduleEventSource(_Pump):
     def __init__(self, handler: Handler, function_name: str, timeout_s: int, interval_s: float) -> None:
         super().__init__(name=f"schedule->{function_name}")
         self._handler, self._function, self._timeout = handler, function_name, timeout_s
+        self.function_name = function_name
         self._interval = interval_s
         self._next = time.monotonic() + interval_s
+        self.completed = 0  # invocations that returned (or raised), for callers waiting on `fire_now`
+
+    def fire_now(self) -> int:
+        """Invoke at the next poll, as `aws events put-events` or a console test would; returns the count of
+        completed invocations to wait past."""
+        done = self.completed
+        self._next = 0.0
+        return done
 
     def poll_once(self) -> bool:
         if time.monotonic() < self._next:
@@ -223,5 +232,8 @@ class ScheduleEventSource(_Pump):
             "detail": {},
         }
         self.invocations += 1
-        self._handler(event, LocalLambdaContext(self._function, self._timeout))
+        try:
+            self._handler(event, LocalLambdaContext(self._function, self._timeout))
+        finally:
+            self.completed += 1
         return True

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import secrets
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -232,6 +233,20 @@ class LocalStack:
         )
         for pump in self.pumps:
             pump.start()
+
+    def run_schedule(self, function_name: str, timeout_s: float = 60.0) -> bool:
+        """Run a function's scheduled entry point now (the executor's reconciler, the risk stage's release
+        of queued entries) and wait for it; False if it did not finish within `timeout_s`."""
+        pump = next(
+            p for p in self.pumps if isinstance(p, ScheduleEventSource) and p.function_name == function_name
+        )
+        done = pump.fire_now()
+        deadline = time.monotonic() + timeout_s
+        while pump.completed <= done:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def stop(self) -> None:
         for pump in self.pumps:
