@@ -3,36 +3,21 @@
     with PaperBrokerServer() as broker:          # port 0: the OS picks a free port
         client = TradingClient("key", "secret", paper=True, url_override=broker.url)
 
-The listening socket is bound here, before uvicorn starts, so port 0 works without a find-a-free-port race
-and `url` is known as soon as the object exists.
+Port 0 works without a find-a-free-port race: `ThreadedServer` binds the socket before uvicorn starts.
 """
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-import time
-from collections.abc import Generator
-from types import TracebackType
-
-import uvicorn
-
+from tradepipe.local.http_server import ThreadedServer
 from tradepipe.local.paper_broker.app import build_app
 from tradepipe.local.paper_broker.engine import PaperBroker
 
 DEFAULT_HOST = "127.0.0.1"
 
 
-class _ThreadServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        # Ctrl-C and SIGTERM belong to the main thread (the CLI or pytest), never to a server in a thread.
-        # uvicorn already skips this off the main thread; overriding makes it independent of that detail.
-        yield
+class PaperBrokerServer(ThreadedServer):
+    """The paper broker's engine behind its Alpaca-compatible app, served like every local server."""
 
-
-class PaperBrokerServer:
     def __init__(
         self,
         engine: PaperBroker | None = None,
@@ -43,63 +28,13 @@ class PaperBrokerServer:
         secret_key: str | None = None,
     ) -> None:
         self.engine = engine if engine is not None else PaperBroker()
-        self.host = host
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        # proto must say TCP: asyncio sets TCP_NODELAY on accepted connections only for IPPROTO_TCP sockets,
-        # and without it every keep-alive response waits ~40 ms on Nagle + delayed ACK.
-        self._socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, port))
-        self.port: int = self._socket.getsockname()[1]
-        config = uvicorn.Config(
-            build_app(self.engine, api_key=api_key, secret_key=secret_key),
-            log_level="warning",
-            access_log=False,
-            # None: leave the process's logging configuration alone (uvicorn's default would replace it).
-            log_config=None,
-            lifespan="off",
-            ws="none",  # no websocket routes; also skips importing the websockets package
-            # Injected delays must not hold shutdown for long.
-            timeout_graceful_shutdown=1,
+        super().__init__(
+            build_app(self.engine, api_key=api_key, secret_key=secret_key), host, port, name="paper-broker"
         )
-        self._server = _ThreadServer(config)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     def start(self, timeout_s: float = 10.0) -> PaperBrokerServer:
-        """Serve in a daemon thread; returns once the server accepts connections."""
-        if self._thread is not None:
-            raise RuntimeError("already started")
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, name="paper-broker", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError(f"paper broker on {self.url} exited during startup")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError(f"paper broker on {self.url} did not start within {timeout_s} s")
-            time.sleep(0.01)
-        with socket.create_connection((self.host, self.port), timeout=timeout_s):
-            pass
+        super().start(timeout_s)
         return self
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        if self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=timeout_s)
-            self._thread = None
-        self._socket.close()
 
     def __enter__(self) -> PaperBrokerServer:
         return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
