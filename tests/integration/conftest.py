@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from tradepipe import bootstrap, brokers, resources
@@ -85,6 +86,28 @@ def empty_tables(aws: Aws) -> Aws:
             for item in page["Items"]:
                 dynamodb.delete_item(TableName=name, Key={k: item[k] for k in keys})
     return aws
+
+
+# The paper broker on its own (no AWS), for the broker's own tests: any key pair is accepted unless the
+# server is built with one.
+BROKER_KEY = "PKTESTLOCAL"
+BROKER_SECRET = "local-test-secret"
+
+
+@pytest.fixture(scope="module")
+def running_broker() -> Iterator[Any]:
+    from tradepipe.local.paper_broker.server import PaperBrokerServer
+
+    with PaperBrokerServer(port=0) as server:
+        yield server
+
+
+@pytest.fixture
+def admin(running_broker: Any) -> Iterator[httpx.Client]:
+    """The broker's admin routes, on a broker reset to its start (cash, cursor, no orders, no faults)."""
+    with httpx.Client(base_url=running_broker.url, timeout=5.0) as client:
+        client.post("/_paper/reset").raise_for_status()
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ AAPL closed at 430.47). Prices and time move through the `/_paper/` admin routes
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -33,27 +32,15 @@ from alpaca.trading.requests import (
     TakeProfitRequest,
 )
 
+from tests.integration.conftest import BROKER_KEY, BROKER_SECRET
 from tradepipe.local.paper_broker import MarketClock, PaperBroker, PriceFeed
 from tradepipe.local.paper_broker.server import PaperBrokerServer
 
-KEY = "PKTESTLOCAL"
-SECRET = "local-test-secret"
+KEY = BROKER_KEY
+SECRET = BROKER_SECRET
 AAPL_CLOSE_2013_03_01 = 430.47
 HEADERS = {"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
 T = TypeVar("T")
-
-
-@pytest.fixture(scope="module")
-def running_broker() -> Iterator[PaperBrokerServer]:
-    with PaperBrokerServer(port=0) as server:
-        yield server
-
-
-@pytest.fixture
-def admin(running_broker: PaperBrokerServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=running_broker.url, timeout=5.0) as client:
-        client.post("/_paper/reset").raise_for_status()
-        yield client
 
 
 @pytest.fixture

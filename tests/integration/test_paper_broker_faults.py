@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -31,12 +30,14 @@ from alpaca.trading.requests import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.integration.conftest import BROKER_KEY, BROKER_SECRET
+from tradepipe.adapters.http import TimeoutSession
 from tradepipe.local.paper_broker import Fault, Faults, PaperBroker
 from tradepipe.local.paper_broker.errors import BrokerError
 from tradepipe.local.paper_broker.server import PaperBrokerServer
 
-KEY = "PKTESTLOCAL"
-SECRET = "local-test-secret"
+KEY = BROKER_KEY
+SECRET = BROKER_SECRET
 AAPL_CLOSE_2013_03_01 = Decimal("430.47")
 START_CASH = Decimal(100000)
 DELAY_S = 0.3  # injected delays: partial-fill parts, asynchronous rejections, timeouts
@@ -44,35 +45,10 @@ CLIENT_TIMEOUT_S = 0.1  # shorter than DELAY_S: the caller gives up first
 T = TypeVar("T")
 
 
-class _TimeoutSession(requests.Session):
-    """alpaca-py sends requests without a timeout; give every request one, as the Alpaca adapter does."""
-
-    def __init__(self, timeout_s: float) -> None:
-        super().__init__()
-        self._timeout_s = timeout_s
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self._timeout_s)
-        return super().request(*args, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def running_broker() -> Iterator[PaperBrokerServer]:
-    with PaperBrokerServer(port=0) as server:
-        yield server
-
-
-@pytest.fixture
-def admin(running_broker: PaperBrokerServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=running_broker.url, timeout=5.0) as client:
-        client.post("/_paper/reset").raise_for_status()
-        yield client
-
-
 def alpaca_client(url: str, timeout_s: float = 5.0) -> TradingClient:
     client = TradingClient(KEY, SECRET, paper=True, url_override=url)
     client._retry = 0  # alpaca-py would retry 429/504 three times, 3 s apart
-    client._session = _TimeoutSession(timeout_s)
+    client._session = TimeoutSession(timeout_s)
     return client
 
 
