@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal
 
 from pydantic import field_validator, model_validator
@@ -61,8 +61,9 @@ class Settings(BaseSettings):
             ipaddress.ip_network(cidr, strict=False)  # raises on a typo: never silently allow everyone
         return value
 
-    @property
+    @cached_property
     def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        # Parsed once per container (get_settings is cached), not on every webhook request.
         return tuple(ipaddress.ip_network(c, strict=False) for c in self.allowed_source_cidrs)
 
     @property
