@@ -8,7 +8,6 @@ tests/infra asserts that each exists with its stage threshold. The custom metric
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -29,14 +28,6 @@ from tradepipe import resources
 FIVE_MINUTES = Duration.minutes(5)
 ONE_MINUTE = Duration.minutes(1)
 FIFTEEN_MINUTES = Duration.minutes(15)
-
-
-@dataclass(frozen=True)
-class AlarmSpec:
-    """One alarm's identity: its construct id and the anchor of its runbook entry in docs/operations.md."""
-
-    construct_id: str
-    runbook: str
 
 
 # The runbook anchors (docs/operations.md headings); tests check that each heading exists.
@@ -118,7 +109,8 @@ class PipelineAlarms(Construct):
 
         for name, queue in dead_letter_queues.items():
             self._alarm(
-                AlarmSpec(f"{name}NotEmpty", DLQ),
+                f"{name}NotEmpty",
+                DLQ,
                 queue.metric_approximate_number_of_messages_visible(period=ONE_MINUTE, statistic="Maximum"),
                 threshold=thresholds.dlq_visible_messages,
                 description=f"{name}: messages wait in a dead-letter queue; each one is an alert that did "
@@ -128,7 +120,8 @@ class PipelineAlarms(Construct):
             errors = function.metric_errors(period=FIVE_MINUTES, statistic="Sum")
             invocations = function.metric_invocations(period=FIVE_MINUTES, statistic="Sum")
             self._alarm(
-                AlarmSpec(f"{name.capitalize()}ErrorRate", FUNCTION_ERRORS),
+                f"{name.capitalize()}ErrorRate",
+                FUNCTION_ERRORS,
                 cloudwatch.MathExpression(
                     expression="IF(invocations > 0, 100 * errors / invocations, 0)",
                     using_metrics={"errors": errors, "invocations": invocations},
@@ -140,27 +133,31 @@ class PipelineAlarms(Construct):
                 "failed in five minutes.",
             )
             self._alarm(
-                AlarmSpec(f"{name.capitalize()}Throttles", FUNCTION_THROTTLES),
+                f"{name.capitalize()}Throttles",
+                FUNCTION_THROTTLES,
                 function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
                 threshold=thresholds.function_throttles_per_5_minutes,
                 description=f"{name}: invocations throttled (reserved or account concurrency).",
             )
         indexer = functions[resources.INDEXER_FUNCTION.name]
         self._alarm(
-            AlarmSpec("IndexerIteratorAge", ITERATOR_AGE),
+            "IndexerIteratorAge",
+            ITERATOR_AGE,
             indexer.metric("IteratorAge", period=FIVE_MINUTES, statistic="Maximum"),
             threshold=thresholds.stream_iterator_age_ms,
             description="OpenSearch lags the tables: the indexer's stream iterator is old.",
         )
         self._alarm(
-            AlarmSpec("Api5xx", API_5XX),
+            "Api5xx",
+            API_5XX,
             api.metric_server_error(period=FIVE_MINUTES, statistic="Sum"),
             threshold=thresholds.webhook_5xx_per_5_minutes,
             description="The API answered 5xx: bad alerts get 4xx, so a 5xx is a fault on our side and the "
             "alert may be lost unless TradingView retries.",
         )
         self._alarm(
-            AlarmSpec("ApiP99Latency", API_LATENCY),
+            "ApiP99Latency",
+            API_LATENCY,
             api.metric_latency(period=FIVE_MINUTES, statistic="p99"),
             threshold=thresholds.api_p99_latency_ms,
             description="Webhook p99 latency is high; TradingView abandons slow webhooks.",
@@ -170,7 +167,8 @@ class PipelineAlarms(Construct):
         late = custom_metric("AsyncRejections", executor, period=FIFTEEN_MINUTES)
         submitted = custom_metric("OrdersSubmitted", executor, period=FIFTEEN_MINUTES)
         self._alarm(
-            AlarmSpec("OrderRejectionRate", ORDER_REJECTIONS),
+            "OrderRejectionRate",
+            ORDER_REJECTIONS,
             cloudwatch.MathExpression(
                 expression=(
                     f"IF((rejected + submitted) >= {thresholds.order_rejection_min_orders}, "
@@ -185,14 +183,16 @@ class PipelineAlarms(Construct):
             "wash trades, halted symbols or a bad risk profile.",
         )
         self._alarm(
-            AlarmSpec("TradingHalted", TRADING_HALTED),
+            "TradingHalted",
+            TRADING_HALTED,
             custom_metric("TradingHalted", resources.RISK_FUNCTION.name, statistic="Maximum"),
             threshold=1,
             description="An account's trading state is HALTED (daily loss, drawdown, losing streak or by "
             "hand): no order goes out until someone resumes it.",
         )
         self._alarm(
-            AlarmSpec("PositionDivergence", POSITION_DIVERGENCE),
+            "PositionDivergence",
+            POSITION_DIVERGENCE,
             custom_metric("PositionDivergence", executor, statistic="Maximum"),
             threshold=1,
             description="The strategy's reported position differs from the broker's: a lost or doubled "
@@ -202,7 +202,8 @@ class PipelineAlarms(Construct):
 
     def _alarm(
         self,
-        spec: AlarmSpec,
+        construct_id: str,
+        runbook: str,
         metric: cloudwatch.IMetric,
         *,
         threshold: float,
@@ -210,9 +211,9 @@ class PipelineAlarms(Construct):
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
-            spec.construct_id,
-            alarm_name=f"{self._prefix}-{spec.construct_id}",
-            alarm_description=f"{description} Runbook: docs/operations.md#{spec.runbook}",
+            construct_id,
+            alarm_name=f"{self._prefix}-{construct_id}",
+            alarm_description=f"{description} Runbook: docs/operations.md#{runbook}",
             metric=metric,
             threshold=threshold,
             evaluation_periods=1,
@@ -223,8 +224,8 @@ class PipelineAlarms(Construct):
         alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
         # Recovery is news too: on-call closes the page when the condition clears.
         alarm.add_ok_action(cw_actions.SnsAction(self.topic))
-        self.alarms[spec.construct_id] = alarm
-        self.runbook[spec.construct_id] = spec.runbook
+        self.alarms[construct_id] = alarm
+        self.runbook[construct_id] = runbook
         return alarm
 
     def _dashboard(

@@ -46,15 +46,9 @@ class ImportOutcome:
 
 
 def _auth(sigv4: bool, region: str) -> Any:
-    if not sigv4:
-        return None
-    import boto3
-    from requests_aws4auth import AWS4Auth
+    from tradepipe.adapters.opensearch import sigv4_auth
 
-    creds = boto3.Session().get_credentials()
-    if creds is None:
-        raise RuntimeError("--sigv4: no AWS credentials found")
-    return AWS4Auth(creds.access_key, creds.secret_key, region, "es", session_token=creds.token)
+    return sigv4_auth(region) if sigv4 else None
 
 
 def import_saved_objects(url: str, path: Path, auth: Any = None, timeout: float = 30) -> ImportOutcome:

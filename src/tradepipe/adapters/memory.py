@@ -19,7 +19,6 @@ from tradepipe.ports import (
     BrokerOrder,
     BrokerRejected,
     ClockView,
-    FillView,
     HoldingView,
     IndexAction,
 )
@@ -202,27 +201,3 @@ class MemorySearchIndex:
             else:
                 self.documents[(action.index, action.doc_id)] = action.document
         return []
-
-
-class MemoryFillStore:
-    def __init__(self) -> None:
-        self.fills: dict[tuple[str, str], FillView] = {}
-
-    def record_fill(
-        self, fill: FillView, mode: str, client_order_id: str | None, signal_id: str | None
-    ) -> bool:
-        key = (mode, fill.execution_id)
-        if key in self.fills:
-            return False
-        self.fills[key] = fill
-        return True
-
-    def net_quantity(self, mode: str, symbol: str) -> Decimal:
-        return sum(
-            (
-                f.qty if f.side == "buy" else -f.qty
-                for (m, _), f in self.fills.items()
-                if m == mode and f.symbol == symbol
-            ),
-            Decimal(0),
-        )

@@ -143,9 +143,6 @@ class MemoryMarketData:
             s.upper(): sorted(b, key=lambda x: x.t) for s, b in (bars or {}).items()
         }
 
-    def set_bars(self, symbol: str, bars: Sequence[DailyBar]) -> None:
-        self._bars[symbol.upper()] = sorted(bars, key=lambda x: x.t)
-
     def daily_bars(self, symbol: str, limit: int) -> list[DailyBar]:
         if limit < 1:
             return []

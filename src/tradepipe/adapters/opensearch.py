@@ -26,18 +26,23 @@ from tradepipe.ports import IndexAction
 log = logging.getLogger(__name__)
 
 
+def sigv4_auth(region: str) -> Any:
+    """requests-aws4auth signer for the `es` service with the ambient AWS credentials (the function's role,
+    or an operator's profile): OpenSearch and Dashboards on AWS both take it."""
+    import boto3
+    from requests_aws4auth import AWS4Auth
+
+    creds = boto3.Session().get_credentials()
+    if creds is None:
+        raise RuntimeError("no AWS credentials to sign OpenSearch requests with")
+    return AWS4Auth(creds.access_key, creds.secret_key, region, "es", session_token=creds.token)
+
+
 def build_client(endpoint: str, auth: str, region: str) -> OpenSearch:
     if auth == "sigv4":
-        import boto3
-        from requests_aws4auth import AWS4Auth
-
-        creds = boto3.Session().get_credentials()
-        if creds is None:
-            raise RuntimeError("no AWS credentials to sign OpenSearch requests with")
-        aws_auth = AWS4Auth(creds.access_key, creds.secret_key, region, "es", session_token=creds.token)
         return OpenSearch(
             hosts=[endpoint],
-            http_auth=aws_auth,
+            http_auth=sigv4_auth(region),
             use_ssl=True,
             verify_certs=True,
             connection_class=RequestsHttpConnection,

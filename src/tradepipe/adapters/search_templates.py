@@ -103,13 +103,6 @@ INDEXES: tuple[SearchIndexSpec, ...] = (
 )
 
 
-def index_spec(alias: str) -> SearchIndexSpec:
-    for spec in INDEXES:
-        if spec.alias == alias:
-            return spec
-    raise KeyError(f"no index {alias!r}")
-
-
 def _field_type(annotation: Any) -> str:
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     origin = typing.get_origin(annotation)

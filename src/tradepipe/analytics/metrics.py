@@ -40,11 +40,6 @@ def _array(returns: Sequence[float] | FloatArray) -> FloatArray:
     return values
 
 
-def cumulative_returns(returns: Sequence[float] | FloatArray) -> FloatArray:
-    """Compounded return to each period: prod(1 + r) - 1."""
-    return np.asarray(np.cumprod(1.0 + _array(returns)) - 1.0, dtype=np.float64)
-
-
 def total_return(returns: Sequence[float] | FloatArray) -> float:
     """Compounded return over the whole series: prod(1 + r) - 1 (0 for an empty series)."""
     values = _array(returns)

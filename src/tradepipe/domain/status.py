@@ -26,8 +26,3 @@ TRANSITIONS: frozenset[tuple[S, S]] = frozenset(
         (S.SUBMITTED, S.REJECTED),
     }
 )
-
-
-def sources_of(target: S) -> frozenset[S]:
-    """Every status from which `target` may be reached."""
-    return frozenset(src for src, dst in TRANSITIONS if dst is target)

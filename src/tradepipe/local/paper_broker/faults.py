@@ -62,11 +62,6 @@ class Fault(StrEnum):
     PARTIAL_FILL = "partial_fill"
     ASYNC_REJECT = "async_reject"
 
-    @property
-    def places_order(self) -> bool:
-        """Whether the order exists at the broker after the fault."""
-        return self not in (Fault.SERVER_ERROR, Fault.RATE_LIMITED, Fault.TIMEOUT_BEFORE_ACCEPT)
-
 
 SUBMIT_FAULTS = frozenset(Fault)
 ORDER_FAULTS = frozenset({Fault.PARTIAL_FILL, Fault.ASYNC_REJECT})
