@@ -1,30 +1,24 @@
-"""The live page at http://127.0.0.1:8000/: plain HTML, one small JS file, Plotly.js from the installed
-Python package. Local only (it is not a Lambda): every route here is loopback-only, like the read API.
+"""The live page: plain HTML, one small JS file, Plotly.js from the installed Python package, served by the
+operator process (local/runtime/operator_api.py), which guards every route.
 
-The page reads the same API the CLI does (`GET /signals`, `GET /signals/{id}`, `GET|POST
-/trading-state/{account}`, served by the webhook function through the API emulator) and two local
-endpoints that have no AWS counterpart: `/ui/summary` (today's counts, with duplicates from the harvested
-`AlertsDuplicate` metric) and `/ui/portfolio` (equity and positions from the broker)."""
+The page reads the same API as the CLI (`GET /signals`, `GET /signals/{id}`, `GET|POST
+/trading-state/{account}`) and two local endpoints that have no AWS counterpart: `/ui/summary` (today's
+counts, duplicates from the `AlertsDuplicate` counter) and `/ui/portfolio` (equity and positions from the
+broker)."""
 
 from __future__ import annotations
 
 import importlib.util
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
 
-from tradepipe import bootstrap
-from tradepipe.app.signal_feed import count_day
 from tradepipe.domain.model import Mode
-from tradepipe.local.api_gateway import loopback_only
-from tradepipe.settings import get_settings
+from tradepipe.ports import BrokerFactory
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).with_name("web")
@@ -52,12 +46,8 @@ def plotly_js() -> Path | None:
     return path if path.is_file() else None
 
 
-def _json(body: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
-
-
-def page_routes(duplicates_on: Callable[[str], int]) -> list[Route]:
-    """`duplicates_on(day)`: how many duplicate alerts the webhook answered on that UTC day."""
+def page_routes() -> list[tuple[str, Callable[[Request], Awaitable[Response]]]]:
+    """(path, endpoint) of the page and its static files: nothing in them is data."""
 
     async def index(_: Request) -> Response:
         return FileResponse(WEB_DIR / "index.html", media_type="text/html", headers=PAGE_HEADERS)
@@ -70,54 +60,31 @@ def page_routes(duplicates_on: Callable[[str], int]) -> list[Route]:
                 return Response(PLOTLY_MISSING, media_type="text/javascript", headers=PAGE_HEADERS)
             return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
         if name not in STATIC_FILES:
-            return _json({"message": "Not Found"}, 404)
+            return JSONResponse({"message": "Not Found"}, 404)
         return FileResponse(WEB_DIR / name, media_type=STATIC_FILES[name], headers=PAGE_HEADERS)
 
-    async def summary(_: Request) -> Response:
-        def read() -> dict[str, Any]:
-            now = datetime.now(UTC)
-            counts = count_day(bootstrap.signal_store(), now, duplicates_on(now.date().isoformat()))
-            return counts.model_dump() | {"live_trading_enabled": get_settings().live_trading_enabled}
-
-        return _json(await run_in_threadpool(read))
-
-    async def portfolio(request: Request) -> Response:
-        try:
-            mode = Mode(request.query_params.get("account", "paper"))
-        except ValueError:
-            return _json(
-                {"status": "rejected", "errors": [{"field": "account", "message": "paper or live"}]}, 422
-            )
-        return _json(await run_in_threadpool(read_portfolio, mode))
-
-    return [
-        Route("/", loopback_only(index), methods=["GET"]),
-        Route("/static/{name}", loopback_only(static), methods=["GET"]),
-        Route("/ui/summary", loopback_only(summary), methods=["GET"]),
-        Route("/ui/portfolio", loopback_only(portfolio), methods=["GET"]),
-    ]
+    return [("/", index), ("/static/{name}", static)]
 
 
-def read_portfolio(mode: Mode) -> dict[str, Any]:
-    """Equity and positions from the broker of `mode`; `available: false` (with why) instead of an error,
+def read_portfolio(brokers: BrokerFactory, account: str) -> dict[str, Any]:
+    """Equity and positions from the broker of `account`; `available: false` (with why) instead of an error,
     so the page keeps polling quietly while the broker is away or the mode is off."""
-    from tradepipe.brokers import AlpacaBrokerFactory  # alpaca-py: only where the page asks for it
-
+    mode = Mode(account)
     base: dict[str, Any] = {"account": mode.value, "available": False}
-    broker = AlpacaBrokerFactory().for_mode(mode)
+    broker = brokers.for_mode(mode)
     if broker is None:
         why = "live trading is off (config)" if mode is Mode.LIVE else "no broker credentials"
         return base | {"why": why}
     try:
-        account, holdings = broker.account(), broker.holdings()
+        view, holdings = broker.account(), broker.holdings()
     except Exception:  # a page poll must not fail loudly: the broker may be restarting
         log.warning("portfolio read failed", exc_info=True)
         return base | {"why": "broker unavailable"}
     return base | {
         "available": True,
-        "equity": str(account.equity),
-        "last_equity": str(account.last_equity),
-        "buying_power": str(account.buying_power),
+        "equity": str(view.equity),
+        "last_equity": str(view.last_equity),
+        "buying_power": str(view.buying_power),
         "positions": [
             {
                 "symbol": symbol,

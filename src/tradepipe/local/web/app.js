@@ -22,6 +22,18 @@
   let selected = null;
   let feedLoaded = false;
 
+  // The operator token arrives in the URL fragment (`tradepipe local` prints the address with it), which the
+  // browser never sends anywhere; it is kept for this tab only and sent as a header on every API request.
+  const TOKEN_KEY = "tradepipe-operator-token";
+  (() => {
+    const found = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
+    if (found) {
+      window.sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(found[1]));
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+  })();
+  const operatorToken = () => window.sessionStorage.getItem(TOKEN_KEY) || "";
+
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -49,7 +61,9 @@
   }
 
   async function api(path, options) {
-    const response = await fetch(path, Object.assign({ cache: "no-store", headers: { Accept: "application/json" } }, options));
+    const headers = { Accept: "application/json", "X-Tradepipe-Token": operatorToken() };
+    if (options && options.headers) Object.assign(headers, options.headers);
+    const response = await fetch(path, Object.assign({ cache: "no-store" }, options, { headers }));
     const body = await response.json().catch(() => null);
     if (!response.ok) {
       const message = body && body.errors ? body.errors.map((e) => e.field + ": " + e.message).join("; ") : response.status;

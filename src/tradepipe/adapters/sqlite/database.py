@@ -1,0 +1,149 @@
+"""The single-machine runtime's database: one SQLite file, WAL, one schema version, forward migrations.
+
+Why SQLite: one file a trader can back up, no server to run, transactions across every store (a record, its
+queue message and its outbox event commit together: the window DynamoDB + SQS leave between two writes does not
+exist here), and readers never block the writer in WAL mode.
+
+Durability is chosen per connection (`synchronous` is a per-connection setting):
+- `Durability.PROMISE` (`synchronous=FULL`): the commit is fsynced before it returns. For writes that are a
+  promise to the outside world: the webhook's 202 tells TradingView, which never retries, that the alert is
+  safe. The intake shares each fsync between concurrent requests (group commit, `local/runtime/intake.py`).
+- `Durability.PROCESS` (`synchronous=NORMAL`): the WAL frame is written before COMMIT returns, so a commit
+  survives the process being killed (SIGKILL, a crash); only an OS crash or power loss can roll back the last
+  commits, which the queues then deliver again (every consumer is idempotent, and the broker refuses a second
+  order with the same client_order_id). For the workers. Never `OFF`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+
+from tradepipe.adapters.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
+
+DB_FILE = "tradepipe.db"
+# How long a writer waits for another's lock before SQLITE_BUSY: far longer than any transaction of ours.
+BUSY_TIMEOUT_MS = 10_000
+
+
+class Durability(StrEnum):
+    PROMISE = "FULL"
+    PROCESS = "NORMAL"
+
+
+class SchemaTooNew(RuntimeError):
+    """The state directory was written by a newer tradepipe: refuse rather than corrupt it."""
+
+
+class Database:
+    """One connection per thread (sqlite3 connections are not shared across threads), explicit transactions
+    (`isolation_level=None`), `BEGIN IMMEDIATE` so a writer takes the lock up front instead of failing to
+    upgrade a read lock halfway through."""
+
+    def __init__(self, path: Path, durability: Durability = Durability.PROCESS) -> None:
+        self.path = path
+        self.durability = durability
+        self._local = threading.local()
+
+    @classmethod
+    def open(cls, state_dir: Path, durability: Durability = Durability.PROCESS) -> Database:
+        """Open (creating and migrating if needed) the database in `state_dir`."""
+        db = cls(state_dir / DB_FILE, durability)
+        db.migrate()
+        return db
+
+    def connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.durability.value}")
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            self._local.depth = 0
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested calls become savepoints, so a store method is atomic on its own and
+        also composes into a caller's unit of work (the intake's group commit, a worker's batch)."""
+        conn = self.connection()
+        depth: int = self._local.depth
+        if depth == 0:
+            conn.execute("BEGIN IMMEDIATE")
+        else:
+            conn.execute(f"SAVEPOINT sp{depth}")
+        self._local.depth = depth + 1
+        try:
+            yield conn
+        except BaseException:
+            self._local.depth = depth
+            if depth == 0:
+                conn.execute("ROLLBACK")
+            else:
+                conn.execute(f"ROLLBACK TO sp{depth}")
+                conn.execute(f"RELEASE sp{depth}")
+            raise
+        self._local.depth = depth
+        conn.execute("COMMIT" if depth == 0 else f"RELEASE sp{depth}")
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(getattr(self._local, "depth", 0))
+
+    def migrate(self) -> int:
+        """Apply every migration newer than the file's version, in one transaction; returns the version."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fresh = not self.path.exists()
+        conn = self.connection()
+        if fresh:
+            os.chmod(self.path, 0o600)
+        with self.transaction():
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            current = int(row[0]) if row else 0
+            if current > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"{self.path} has schema version {current}; this tradepipe knows up to {SCHEMA_VERSION}"
+                )
+            for version, script in MIGRATIONS:
+                if version > current:
+                    for statement in _statements(script):
+                        conn.execute(statement)
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
+            )
+        return SCHEMA_VERSION
+
+    def close(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (`executescript` would commit our transaction first). Triggers hold
+    `;` inside BEGIN ... END, so split on the line that closes them too."""
+    statements: list[str] = []
+    current: list[str] = []
+    in_trigger = False
+    for line in script.strip().splitlines():
+        current.append(line)
+        upper = line.strip().upper()
+        if upper.startswith("CREATE TRIGGER"):
+            in_trigger = True
+        if (in_trigger and upper == "END;") or (not in_trigger and upper.endswith(";")):
+            statements.append("\n".join(current))
+            current, in_trigger = [], False
+    if "".join(current).strip():
+        statements.append("\n".join(current))
+    return statements

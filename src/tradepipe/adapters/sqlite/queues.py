@@ -1,0 +1,211 @@
+"""SQS FIFO semantics on SQLite, the ones the pipeline relies on (AWS SQS Developer Guide, "FIFO queue logic"
+and "Using dead-letter queues"):
+
+- message groups: messages of one group are delivered in the order sent, and while any message of a group is
+  in flight (received, not deleted, visibility not expired) no other message of that group is delivered;
+  other groups proceed;
+- deduplication: a message whose dedup id was sent in the last 5 minutes is accepted and dropped;
+- visibility timeout: a received message is invisible until deleted or until the timeout passes, then it is
+  delivered again with its receive count raised;
+- redrive: a message received `max_receive_count` times and still not deleted goes to the dead-letter table
+  on its next receive instead of being delivered.
+
+One difference, on purpose: a consumer that fails a message may make it visible again after a short backoff
+(`retry_after`) instead of waiting out the whole timeout (SQS's ChangeMessageVisibility); the runtime knows
+when a local handler has failed, so it need not wait as a Lambda poller must.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tradepipe.adapters.sqlite.database import Database
+from tradepipe.adapters.sqs import group_id
+from tradepipe.contracts.messages import OrderIntent, SignalAccepted
+
+DEDUP_WINDOW_S = 300.0  # SQS FIFO's deduplication interval
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    seq: int
+    group_id: str
+    dedup_id: str
+    body: str
+    sent_at: float
+    receive_count: int  # including this delivery
+    receipt: str
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    seq: int
+    queue: str
+    group_id: str
+    body: str
+    receive_count: int
+    dead_at: float
+
+
+class SqliteFifoQueue:
+    def __init__(
+        self,
+        db: Database,
+        name: str,
+        *,
+        visibility_timeout_s: float,
+        max_receive_count: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self.name = name
+        self._visibility = visibility_timeout_s
+        self._max_receives = max_receive_count
+        self._clock = clock
+
+    def send(self, body: str, group_id: str, dedup_id: str) -> bool:
+        """False when the dedup id was seen within the window (SQS answers success and drops it)."""
+        now = self._clock()
+        with self._db.transaction() as conn:
+            seen = conn.execute(
+                "SELECT expires_at FROM queue_dedup WHERE queue = ? AND dedup_id = ?", (self.name, dedup_id)
+            ).fetchone()
+            if seen is not None and seen[0] > now:
+                return False
+            conn.execute(
+                "INSERT INTO queue_dedup (queue, dedup_id, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (queue, dedup_id) DO UPDATE SET expires_at = excluded.expires_at",
+                (self.name, dedup_id, now + DEDUP_WINDOW_S),
+            )
+            conn.execute(
+                "INSERT INTO queue_messages (queue, group_id, dedup_id, body, sent_at, visible_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (self.name, group_id, dedup_id, body, now, now),
+            )
+        return True
+
+    def receive(self, max_messages: int = 10) -> list[QueueMessage]:
+        """Up to `max_messages` from groups with nothing in flight, each group's in order. Messages past their
+        receive count go to the dead-letter table instead."""
+        now = self._clock()
+        delivered: list[QueueMessage] = []
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT seq, group_id, dedup_id, body, sent_at, receive_count FROM queue_messages "
+                "WHERE queue = ?1 AND visible_at <= ?2 AND group_id NOT IN "
+                "(SELECT group_id FROM queue_messages WHERE queue = ?1 AND visible_at > ?2) "
+                "ORDER BY seq LIMIT ?3",
+                (self.name, now, max_messages),
+            ).fetchall()
+            dead_groups: set[str] = set()
+            for seq, group_id, dedup_id, body, sent_at, receive_count in rows:
+                if group_id in dead_groups:
+                    continue  # a group's order must hold: what follows a dead letter waits for the next poll
+                if receive_count >= self._max_receives:
+                    self._to_dead_letters(conn, seq, group_id, dedup_id, body, sent_at, receive_count, now)
+                    dead_groups.add(group_id)
+                    continue
+                receipt = uuid.uuid4().hex
+                conn.execute(
+                    "UPDATE queue_messages SET receive_count = receive_count + 1, receipt = ?, "
+                    "visible_at = ?, first_received_at = COALESCE(first_received_at, ?) WHERE seq = ?",
+                    (receipt, now + self._visibility, now, seq),
+                )
+                delivered.append(QueueMessage(seq, group_id, dedup_id, body, sent_at, receive_count + 1, receipt))
+        return delivered
+
+    def _to_dead_letters(
+        self,
+        conn: object,
+        seq: int,
+        group_id: str,
+        dedup_id: str,
+        body: str,
+        sent_at: float,
+        receive_count: int,
+        now: float,
+    ) -> None:
+        execute = conn.execute  # type: ignore[attr-defined]
+        execute(
+            "INSERT INTO dead_letters (queue, group_id, dedup_id, body, sent_at, receive_count, dead_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.name, group_id, dedup_id, body, sent_at, receive_count, now),
+        )
+        execute("DELETE FROM queue_messages WHERE seq = ?", (seq,))
+
+    def delete(self, message: QueueMessage) -> bool:
+        """Delete a delivered message; False if its delivery expired and it was delivered again since."""
+        with self._db.transaction() as conn:
+            cur = conn.execute(
+                "DELETE FROM queue_messages WHERE seq = ? AND receipt = ?", (message.seq, message.receipt)
+            )
+        return cur.rowcount == 1
+
+    def retry_after(self, message: QueueMessage, delay_s: float) -> None:
+        """Make a failed message visible again after `delay_s` (ChangeMessageVisibility)."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE queue_messages SET visible_at = ? WHERE seq = ? AND receipt = ?",
+                (self._clock() + delay_s, message.seq, message.receipt),
+            )
+
+    def recover_in_flight(self) -> int:
+        """At start, when no consumer of the previous process can still be running: what it had in flight is
+        visible again at once (its receive count stays raised, so a message that kills the worker every time
+        still ends in the dead-letter table)."""
+        with self._db.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE queue_messages SET visible_at = ? WHERE queue = ? AND visible_at > ?",
+                (self._clock(), self.name, self._clock()),
+            )
+        return cur.rowcount
+
+    def depth(self) -> tuple[int, int]:
+        """(visible, in flight), as ApproximateNumberOfMessages / ...NotVisible."""
+        now = self._clock()
+        row = self._db.connection().execute(
+            "SELECT SUM(visible_at <= ?), SUM(visible_at > ?) FROM queue_messages WHERE queue = ?",
+            (now, now, self.name),
+        ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        rows = self._db.connection().execute(
+            "SELECT seq, queue, group_id, body, receive_count, dead_at FROM dead_letters WHERE queue = ? "
+            "ORDER BY seq",
+            (self.name,),
+        )
+        return [DeadLetter(*row) for row in rows]
+
+    def purge_expired_dedup(self) -> int:
+        with self._db.transaction() as conn:
+            cur = conn.execute(
+                "DELETE FROM queue_dedup WHERE queue = ? AND expires_at <= ?", (self.name, self._clock())
+            )
+        return cur.rowcount
+
+
+class SqliteSignalQueue:
+    """The SignalQueue port over the local signals queue: group and dedup ids as the SQS adapter sets them."""
+
+    def __init__(self, queue: SqliteFifoQueue) -> None:
+        self.queue = queue
+
+    def send(self, message: SignalAccepted) -> None:
+        signal = message.signal
+        self.queue.send(
+            message.model_dump_json(),
+            group_id(signal.mode.value, signal.ticker),
+            signal.signal_id + ("-released" if message.released else ""),
+        )
+
+
+class SqliteIntentQueue:
+    def __init__(self, queue: SqliteFifoQueue) -> None:
+        self.queue = queue
+
+    def send(self, intent: OrderIntent) -> None:
+        self.queue.send(intent.model_dump_json(), group_id(intent.mode.value, intent.symbol), intent.intent_id)

@@ -1,0 +1,169 @@
+"""The runtime database's schema, as forward migrations: `(version, script)`, applied in order, never edited once
+released (a change is a new migration). `SCHEMA_VERSION` is the last one.
+
+Item tables mirror the DynamoDB tables of `tradepipe.resources` (same keys, the item as JSON in the shape the
+DynamoDB adapters store), so the indexer maps both backends' changes with the same code. Triggers append every
+item change to `changes`, in the same transaction as the write: the local DynamoDB stream.
+"""
+
+from __future__ import annotations
+
+from tradepipe import resources
+
+# (julianday - unix epoch's julian day) * seconds per day: epoch seconds with sub-second precision, in SQL
+# (SQLite 3.40 here has no unixepoch('subsec')).
+NOW_SQL = "((julianday('now') - 2440587.5) * 86400.0)"
+
+
+def _change_triggers(table: str, base_name: str, keys: tuple[str, ...], when: str = "") -> str:
+    def key_json(row: str) -> str:
+        return "json_object(" + ", ".join(f"'{k}', {row}.{k}" for k in keys) + ")"
+
+    def condition(extra: str) -> str:
+        parts = [p for p in (when, extra) if p]
+        return ("WHEN " + " AND ".join(f"({p})" for p in parts)) if parts else ""
+
+    insert = (
+        "INSERT INTO changes (table_name, event_name, keys, old_item, new_item, at) VALUES "
+        f"('{base_name}', '%s', %s, %s, %s, {NOW_SQL});"
+    )
+    new_when = when.replace("ROW.", "NEW.")
+    old_when = when.replace("ROW.", "OLD.")
+    return "\n".join(
+        [
+            f"CREATE TRIGGER {table}_inserted AFTER INSERT ON {table} "
+            + (f"WHEN {new_when} " if when else "")
+            + "BEGIN",
+            insert % ("INSERT", key_json("NEW"), "NULL", "NEW.item"),
+            "END;",
+            f"CREATE TRIGGER {table}_modified AFTER UPDATE OF item ON {table} "
+            + condition("OLD.item IS NOT NEW.item").replace("ROW.", "NEW.")
+            + " BEGIN",
+            insert % ("MODIFY", key_json("NEW"), "OLD.item", "NEW.item"),
+            "END;",
+            f"CREATE TRIGGER {table}_removed AFTER DELETE ON {table} "
+            + (f"WHEN {old_when} " if when else "")
+            + "BEGIN",
+            insert % ("REMOVE", key_json("OLD"), "OLD.item", "NULL"),
+            "END;",
+        ]
+    )
+
+
+# Only the risk-state rows the indexer turns into documents (switches, equity samples) are fed: counters,
+# cooldowns, reservations and queued entries are working state that would only grow the feed.
+_RISK_STATE_TRIGGERS = _change_triggers(
+    "risk_state",
+    resources.RISK_STATE_TABLE.base_name,
+    ("pk", "sk"),
+    when="ROW.pk LIKE 'STATE#%' OR ROW.pk LIKE 'EQUITY#%'",
+)
+
+_V1 = f"""
+CREATE TABLE signals (
+    signal_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    received_day TEXT,
+    received_at TEXT,
+    expires_at INTEGER,
+    item TEXT NOT NULL
+);
+CREATE INDEX signals_by_received_day ON signals (received_day, received_at, signal_id);
+CREATE INDEX signals_expiry ON signals (expires_at);
+
+CREATE TABLE orders (
+    client_order_id TEXT PRIMARY KEY,
+    signal_id TEXT,
+    mode TEXT,
+    symbol TEXT,
+    status TEXT,
+    item TEXT NOT NULL
+);
+CREATE INDEX orders_by_status ON orders (mode, status);
+
+CREATE TABLE fills (
+    pk TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    signed_qty TEXT NOT NULL,
+    item TEXT NOT NULL,
+    PRIMARY KEY (pk, execution_id)
+);
+
+CREATE TABLE risk_state (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    expires_at INTEGER,
+    item TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+);
+CREATE INDEX risk_state_expiry ON risk_state (expires_at);
+
+-- The local DynamoDB streams: every item change, in commit order.
+CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    table_name TEXT NOT NULL,
+    event_name TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    old_item TEXT,
+    new_item TEXT,
+    at REAL NOT NULL
+);
+-- Where each reader of `changes` or `events` has got to (the indexer, the notifier, the alarms).
+CREATE TABLE checkpoints (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+
+-- The local SQS FIFO queues (see queues.py).
+CREATE TABLE queue_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    dedup_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at REAL NOT NULL,
+    visible_at REAL NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    first_received_at REAL,
+    receipt TEXT
+);
+CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_at);
+CREATE INDEX queue_messages_group ON queue_messages (queue, group_id, seq);
+CREATE TABLE queue_dedup (
+    queue TEXT NOT NULL,
+    dedup_id TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (queue, dedup_id)
+);
+CREATE TABLE dead_letters (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    dedup_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at REAL NOT NULL,
+    receive_count INTEGER NOT NULL,
+    dead_at REAL NOT NULL
+);
+
+-- What CloudWatch would count: metric name per UTC day (the live page's duplicates, local alarms).
+CREATE TABLE metrics (
+    day TEXT NOT NULL,
+    name TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, name)
+);
+
+-- The local event bus: an outbox written in the same transaction as the change it reports.
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    detail_type TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    at REAL NOT NULL
+);
+
+{_change_triggers("signals", resources.SIGNALS_TABLE.base_name, ("signal_id",))}
+{_change_triggers("orders", resources.ORDERS_TABLE.base_name, ("client_order_id",))}
+{_change_triggers("fills", resources.FILLS_TABLE.base_name, ("pk", "execution_id"))}
+{_RISK_STATE_TRIGGERS}
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1),)
+SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -1,0 +1,5 @@
+import sys
+
+from tradepipe.local.runtime.roles import main
+
+sys.exit(main())

@@ -1,0 +1,299 @@
+"""`tradepipe local`: the single-machine deployment. One supervisor process starts and watches the others:
+
+    osmem (OpenSearch-compatible, derived data)   127.0.0.1:9200
+    paper broker (Alpaca-compatible, own SQLite)  127.0.0.1:8001   unless --alpaca paper (Alpaca's paper API)
+    intake   (webhook: the port to tunnel)        127.0.0.1:8000
+    workers  (risk, executor, indexer, schedules) no port: a Unix socket in the state directory wakes them
+    operator (page, read API, kill switch)        127.0.0.1:8002   token required, never tunneled
+
+A child that dies is started again (with backoff); the database and the queues make that safe: what it had in
+flight is delivered again. Only one runtime may use a state directory at a time (an exclusive lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from tradepipe.local.runtime.roles import settings_to_arg
+from tradepipe.local.runtime.secrets_file import LocalSecrets
+from tradepipe.local.runtime.state_dir import DEFAULT_STATE_DIR, RuntimeInfo, StateDir
+from tradepipe.local.runtime.wiring import RuntimeSettings
+
+log = logging.getLogger(__name__)
+
+BROKER_MODULE = "tradepipe.local.paper_broker"
+READY_TIMEOUT_S = 60.0
+MAX_RESTART_DELAY_S = 30.0
+
+
+class RuntimeLocked(RuntimeError):
+    """Another `tradepipe local` holds this state directory."""
+
+
+@dataclass
+class LocalConfig:
+    state_dir: Path = DEFAULT_STATE_DIR
+    host: str = "127.0.0.1"
+    webhook_port: int = 8000
+    operator_port: int = 8002
+    broker_port: int = 8001
+    search_port: int = 9200
+    alpaca: Literal["local", "paper"] = "local"
+    # An Alpaca-compatible broker already running (keys from the secrets file): the restart test's broker,
+    # which must outlive the runtime it serves.
+    broker_url: str | None = None
+    passphrase: str | None = None
+    broker_behaviour: str = "alpaca"
+    always_open: bool = False
+    broker_rate_limit: int | None = None
+    log_level: str = "WARNING"
+    pollers: int = 2
+    schedule_s: float = 60.0
+    live_trading_enabled: bool = False
+    allowed_source_cidrs: tuple[str, ...] = ()
+
+    @classmethod
+    def ephemeral(cls, state_dir: Path, **overrides: Any) -> LocalConfig:
+        """Free ports for everything: tests and runs beside a running `tradepipe local`."""
+        from tradepipe.local.http_server import free_port
+
+        ports = {k: free_port() for k in ("webhook_port", "operator_port", "broker_port", "search_port")}
+        return cls(state_dir=state_dir, **{**ports, **overrides})
+
+
+@dataclass
+class Child:
+    role: str
+    args: list[str]
+    env: dict[str, str] | None = None
+    process: subprocess.Popen[str] | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+    ready: dict[str, Any] = field(default_factory=dict)
+
+
+class Supervisor:
+    def __init__(self, config: LocalConfig) -> None:
+        self.config = config
+        self.state = StateDir(config.state_dir)
+        self.children: dict[str, Child] = {}
+        self._lock_file: IO[str] | None = None
+        self._search: Any = None
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.info: RuntimeInfo | None = None
+
+    # --- URLs -------------------------------------------------------------------------------------------------
+
+    def _url(self, port: int) -> str:
+        return f"http://{self.config.host}:{port}"
+
+    @property
+    def webhook_url(self) -> str:
+        return self._url(self.config.webhook_port) + "/webhook"
+
+    @property
+    def operator_url(self) -> str:
+        return self._url(self.config.operator_port)
+
+    @property
+    def page_url(self) -> str:
+        """The live page with the operator token in the fragment (never sent to a server)."""
+        return f"{self.operator_url}/#token={self.state.operator_token()}"
+
+    @property
+    def broker_url(self) -> str | None:
+        if self.config.broker_url:
+            return self.config.broker_url
+        return self._url(self.config.broker_port) if self.config.alpaca == "local" else None
+
+    @property
+    def search_url(self) -> str:
+        return self._url(self.config.search_port)
+
+    # --- start / stop -----------------------------------------------------------------------------------------
+
+    def start(self) -> Supervisor:
+        cfg = self.config
+        self.state.create()
+        self.state.check_private()
+        self._lock()
+        secrets = LocalSecrets(self.state.secrets_file)
+        secrets.initialize(passphrase=cfg.passphrase, local_broker=cfg.alpaca == "local")
+        self.state.operator_token()
+        from osmem_server import OsmemServer
+
+        self._search = OsmemServer.start(addr=f"{cfg.host}:{cfg.search_port}", freeze=False, japanese=False)
+        settings = RuntimeSettings(
+            state_dir=self.state.path,
+            broker_url=self.broker_url,
+            search_url=self.search_url,
+            live_trading_enabled=cfg.live_trading_enabled,
+            allowed_source_cidrs=cfg.allowed_source_cidrs,
+        )
+        common = ["--settings", settings_to_arg(settings), "--log-level", cfg.log_level, "--host", cfg.host]
+        runtime = [sys.executable, "-m", "tradepipe.local.runtime"]
+        if cfg.alpaca == "local" and not cfg.broker_url:
+            self.children["broker"] = self._broker_child(secrets)
+        self.children["workers"] = Child(
+            "workers",
+            [*runtime, "workers", *common, "--pollers", str(cfg.pollers), "--schedule-s", str(cfg.schedule_s)],
+        )
+        self.children["intake"] = Child("intake", [*runtime, "intake", *common, "--port", str(cfg.webhook_port)])
+        self.children["operator"] = Child(
+            "operator", [*runtime, "operator", *common, "--port", str(cfg.operator_port)]
+        )
+        try:
+            for child in self.children.values():
+                self._spawn(child)
+            for child in self.children.values():
+                self._await_ready(child)
+        except BaseException:
+            self.stop()
+            raise
+        self.info = RuntimeInfo(
+            webhook_url=self.webhook_url,
+            operator_url=self.operator_url,
+            broker_url=self.broker_url,
+            search_url=self.search_url,
+            pids={"supervisor": os.getpid(), **{c.role: self._pid(c) for c in self.children.values()}},
+            alpaca=cfg.alpaca,
+            started_at=datetime.now(UTC).isoformat(),
+        )
+        self.state.write_runtime(self.info)
+        self._watcher = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+        self._watcher.start()
+        return self
+
+    def _broker_child(self, secrets: LocalSecrets) -> Child:
+        cfg = self.config
+        keys = secrets.alpaca("paper")
+        if keys is None:
+            raise RuntimeError("no paper keys in the secrets file for the local broker")
+        args = [
+            sys.executable,
+            "-m",
+            BROKER_MODULE,
+            "--port",
+            str(cfg.broker_port),
+            "--state-dir",
+            str(self.state.broker_dir),
+            "--behaviour",
+            cfg.broker_behaviour,
+        ]
+        if cfg.always_open:
+            args.append("--always-open")
+        if cfg.broker_rate_limit is not None:
+            args += ["--rate-limit", str(cfg.broker_rate_limit)]
+        # Keys through the environment (readable by this user only), never on the command line (`ps`).
+        env = {
+            **os.environ,
+            "APCA_API_KEY_ID": keys.api_key.get_secret_value(),
+            "APCA_API_SECRET_KEY": keys.secret_key.get_secret_value(),
+        }
+        return Child("broker", args, env)
+
+    @staticmethod
+    def _pid(child: Child) -> int:
+        return child.process.pid if child.process is not None else 0
+
+    def _spawn(self, child: Child) -> None:
+        env = child.env if child.env is not None else dict(os.environ)
+        env["PYTHONUNBUFFERED"] = "1"
+        log_file = self.state.logs / f"{child.role}.stderr"
+        with open(log_file, "a") as stderr:
+            child.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                child.args, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
+            )
+        child.started_at = time.monotonic()
+
+    def _await_ready(self, child: Child) -> None:
+        process = child.process
+        assert process is not None and process.stdout is not None  # noqa: S101 - just spawned
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                if process.poll() is not None:
+                    break
+                continue
+            if line.startswith("{"):
+                child.ready = json.loads(line)
+                return
+            if line.startswith("ready"):
+                child.ready = {"ready": True}
+                return
+        tail = (self.state.logs / f"{child.role}.stderr").read_text()[-2000:]
+        raise RuntimeError(f"{child.role} did not start (exit {process.poll()}):\n{tail}")
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.5):
+            for child in self.children.values():
+                process = child.process
+                if process is None or process.poll() is None or self._stopping.is_set():
+                    continue
+                delay = min(MAX_RESTART_DELAY_S, 2.0**child.restarts)
+                log.error("%s exited with %s; restarting in %.0f s", child.role, process.returncode, delay)
+                if self._stopping.wait(delay):
+                    return
+                child.restarts += 1
+                try:
+                    self._spawn(child)
+                    self._await_ready(child)
+                except Exception:
+                    log.exception("restarting %s failed", child.role)
+                if self.info is not None:
+                    self.info = replace(self.info, pids={**self.info.pids, child.role: self._pid(child)})
+                    self.state.write_runtime(self.info)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stopping.set()
+        # The webhook first, so no alert is accepted while the workers shut down; the broker last.
+        order = [r for r in ("intake", "operator", "workers", "broker") if r in self.children]
+        for role in order:
+            process = self.children[role].process
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout_s)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        if self._search is not None:
+            with contextlib.suppress(Exception):
+                self._search.close()
+            self._search = None
+        self.state.clear_runtime()
+        self._unlock()
+
+    def _lock(self) -> None:
+        handle = open(self.state.path / "runtime.lock", "w")  # noqa: SIM115 - held for the runtime's life
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            handle.close()
+            raise RuntimeLocked(f"another tradepipe local is running on {self.state.path}") from exc
+        self._lock_file = handle
+
+    def _unlock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def __enter__(self) -> Supervisor:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

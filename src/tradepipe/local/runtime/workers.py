@@ -1,0 +1,288 @@
+"""The workers process: what the risk, executor and indexer Lambdas and their schedules do on AWS, as threads
+over the runtime's database. Broker and search calls wait on the network, so threads overlap them well; the
+intake runs in its own process so the GIL never makes a webhook answer wait behind a risk decision.
+
+- risk: pollers of the signals queue -> assess_signal (several, as Lambda scales with message groups: each
+  group's messages stay in order because a group is never handed to two pollers at once);
+- executor: pollers of the order-intents queue -> execute_intent;
+- indexer: the change feed -> index_changes -> OpenSearch (templates applied at start; the indices rebuilt from
+  the store when they are missing or behind, e.g. after osmem, which keeps nothing, restarted);
+- schedules: release queued entries at the open and sample TradingHalted (the risk function's minute
+  schedule), the reconciler (the executor's), TTL expiry, feed trimming and the local alarms.
+
+A failed message is retried after a backoff and, past the queue's receive count, lands in the dead-letter
+table, which raises the DLQ alarm: the same outcomes as Lambda's SqsFifoPartialProcessor with
+skip_group_on_error, where one failing ticker stops only its own group.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tradepipe.adapters.sqlite.feeds import ChangeFeed, trim
+from tradepipe.adapters.sqlite.queues import QueueMessage, SqliteFifoQueue
+from tradepipe.app.index import TableChange, index_changes
+from tradepipe.contracts.messages import OrderIntent, SignalAccepted
+from tradepipe.domain.model import Mode, Rejected
+from tradepipe.local.runtime.alarms import LocalAlarms
+from tradepipe.local.runtime.wakeup import Doorbell
+from tradepipe.local.runtime.wiring import SqliteBackend
+
+log = logging.getLogger(__name__)
+
+IDLE_WAIT_S = 1.0  # a lost wake-up costs at most this
+MAX_RETRY_DELAY_S = 30.0
+
+
+def retry_delay(receive_count: int) -> float:
+    return float(min(MAX_RETRY_DELAY_S, 0.5 * 2 ** (receive_count - 1)))
+
+
+class Worker(threading.Thread):
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self.stopping = threading.Event()
+        self.errors = 0
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+class QueueWorker(Worker):
+    def __init__(
+        self,
+        name: str,
+        fifo: SqliteFifoQueue,
+        handle: Callable[[str], str],
+        doorbell: Doorbell,
+        metrics: Callable[[Counter[str]], None],
+        batch_size: int = 10,
+        then: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__(name)
+        self._fifo, self._handle, self._doorbell = fifo, handle, doorbell
+        self._metrics, self._batch, self._then = metrics, batch_size, then
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            seen = self._doorbell.generation()
+            try:
+                messages = self._fifo.receive(self._batch)
+            except Exception:
+                log.exception("%s: receive failed", self.name)
+                self.stopping.wait(1.0)
+                continue
+            if not messages:
+                self._doorbell.wait(seen, IDLE_WAIT_S)
+                continue
+            self._process(messages)
+            self._then()
+
+    def _process(self, messages: list[QueueMessage]) -> None:
+        counts: Counter[str] = Counter()
+        failed_groups: set[str] = set()
+        for message in messages:
+            if message.group_id in failed_groups:
+                # A group's order must hold: what follows a failure waits for it (skip_group_on_error).
+                self._fifo.retry_after(message, retry_delay(message.receive_count))
+                continue
+            try:
+                counts[self._handle(message.body)] += 1
+                self._fifo.delete(message)
+            except Exception:
+                self.errors += 1
+                counts["Errors"] += 1
+                failed_groups.add(message.group_id)
+                log.exception("%s: message failed (receive %d)", self.name, message.receive_count)
+                self._fifo.retry_after(message, retry_delay(message.receive_count))
+        self._metrics(counts)
+
+
+class Indexer(Worker):
+    def __init__(self, backend: SqliteBackend, doorbell: Doorbell, batch_size: int = 200) -> None:
+        super().__init__("indexer")
+        self._backend, self._doorbell, self._batch = backend, doorbell, batch_size
+        self.feed = ChangeFeed(backend.db, "indexer")
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            seen = self._doorbell.generation()
+            try:
+                worked = self.index_once()
+            except Exception:
+                self.errors += 1
+                log.exception("indexer failed; retrying")
+                self.stopping.wait(2.0)
+                continue
+            if not worked:
+                self._doorbell.wait(seen, IDLE_WAIT_S)
+
+    def index_once(self) -> bool:
+        batch = self.feed.pending(self._batch)
+        if not batch:
+            return False
+        changes = [TableChange(c.table_name, c.event_name, str(c.seq), c.new_image, c.old_image) for c in batch]
+        failed = index_changes(changes, self._backend.search_index, signals=self._backend.signals)
+        self.feed.applied(batch, {int(seq) for seq in failed})
+        self._backend.metrics.add({"DocumentsIndexed": len(batch) - len(failed), "DocumentsFailed": len(failed)})
+        if failed:
+            self.stopping.wait(1.0)
+        return True
+
+
+@dataclass
+class Schedule:
+    name: str
+    interval_s: float
+    run: Callable[[], None]
+    next_at: float = 0.0
+    runs: int = 0
+
+
+class Scheduler(Worker):
+    def __init__(self, schedules: list[Schedule], doorbell: Doorbell) -> None:
+        super().__init__("schedules")
+        self.schedules = schedules
+        self._doorbell = doorbell
+        now = time.monotonic()
+        for schedule in schedules:
+            schedule.next_at = now + schedule.interval_s
+
+    def run_now(self, name: str) -> None:
+        for schedule in self.schedules:
+            if schedule.name == name:
+                schedule.next_at = 0.0
+        self._doorbell.ring()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            seen = self._doorbell.generation()
+            now = time.monotonic()
+            for schedule in self.schedules:
+                if now >= schedule.next_at:
+                    schedule.next_at = now + schedule.interval_s
+                    try:
+                        schedule.run()
+                    except Exception:
+                        self.errors += 1
+                        log.exception("schedule %s failed", schedule.name)
+                    schedule.runs += 1
+            wait = max(0.05, min(s.next_at for s in self.schedules) - time.monotonic())
+            self._doorbell.wait(seen, min(wait, IDLE_WAIT_S))
+
+
+class Workers:
+    """Builds and runs every worker of the process."""
+
+    def __init__(self, backend: SqliteBackend, doorbell: Doorbell, *, pollers: int = 2, schedule_s: float = 60.0):
+        self.backend, self.doorbell = backend, doorbell
+        self.alarms = LocalAlarms(backend)
+        self.risk = [
+            QueueWorker(f"risk-{i}", backend.signal_fifo, self._assess, doorbell, backend.metrics.add)
+            for i in range(pollers)
+        ]
+        self.executors = [
+            QueueWorker(f"executor-{i}", backend.intent_fifo, self._execute, doorbell, backend.metrics.add)
+            for i in range(pollers)
+        ]
+        self.indexer = Indexer(backend, doorbell)
+        self.scheduler = Scheduler(
+            [
+                Schedule("release", schedule_s, self._release),
+                Schedule("reconcile", schedule_s, self._reconcile),
+                Schedule("housekeeping", 300.0, self._housekeeping),
+                Schedule("alarms", min(schedule_s, 30.0), self.alarms.evaluate),
+            ],
+            doorbell,
+        )
+
+    def all(self) -> list[Worker]:
+        return [*self.risk, *self.executors, self.indexer, self.scheduler]
+
+    def warm_up(self) -> None:
+        """Import and build what the first message would (alpaca-py, TA-Lib, the risk config), so the first
+        alert after a start is as fast as the rest."""
+        self.backend.risk_deps()
+        self.backend.executor_deps()
+        self.backend.brokers.for_mode(Mode.PAPER)
+        from tradepipe.app import assess, execute, queued, reconcile  # noqa: F401
+
+    def start(self) -> None:
+        for fifo in (self.backend.signal_fifo, self.backend.intent_fifo):
+            recovered = fifo.recover_in_flight()
+            if recovered:
+                log.warning("%s: %d messages in flight at the last stop are visible again", fifo.name, recovered)
+        for worker in self.all():
+            worker.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        for worker in self.all():
+            worker.stop()
+        self.doorbell.ring()
+        deadline = time.monotonic() + timeout_s
+        for worker in self.all():
+            worker.join(max(0.0, deadline - time.monotonic()))
+
+    # --- what each worker does ------------------------------------------------------------------------------
+
+    def _assess(self, body: str) -> str:
+        from tradepipe.app.assess import assess_signal
+
+        outcome = assess_signal(SignalAccepted.model_validate_json(body), self.backend.risk_deps())
+        if isinstance(outcome, Rejected):
+            return "SignalsRejected"
+        if isinstance(outcome, OrderIntent):
+            self.doorbell.ring()  # the executor's pollers wait on the same bell
+            return "SignalsSized"
+        return "SignalsQueued" if outcome is not None else "SignalsRedelivered"
+
+    def _execute(self, body: str) -> str:
+        from tradepipe.app.execute import execute_intent
+
+        result = execute_intent(OrderIntent.model_validate_json(body), self.backend.executor_deps())
+        return "OrdersRejected" if result.rejected else "OrdersSubmitted"
+
+    def _release(self) -> None:
+        from tradepipe.app.queued import release_queued_entries
+        from tradepipe.app.trading_state import halted_accounts
+
+        b = self.backend
+        released = release_queued_entries(b.signals, b.risk_state, b.brokers, b.signal_queue)
+        halted = halted_accounts(b.risk_state, tuple(m.value for m in Mode))
+        b.metrics.add({"QueuedEntriesReleased": released, "ScheduleRuns.release": 1})
+        self.alarms.halted = halted
+        if released:
+            self.doorbell.ring()
+
+    def _reconcile(self) -> None:
+        from tradepipe.app.reconcile import reconcile
+
+        counts: Counter[str] = Counter()
+        for mode in Mode:
+            if self.backend.brokers.for_mode(mode) is None:
+                continue
+            report = reconcile(mode, self.backend.reconcile_deps())
+            counts.update(
+                {
+                    "OrdersReconciled": report.orders_updated,
+                    "FillsRecorded": report.fills_recorded,
+                    "AsyncRejections": report.signals_rejected,
+                    "StopOuts": report.stop_outs,
+                    "PositionDivergence": len(report.divergences),
+                }
+            )
+        counts["ScheduleRuns.reconcile"] = 1
+        self.backend.metrics.add(counts)
+
+    def _housekeeping(self) -> None:
+        b = self.backend
+        b.risk_state.sweep_expired()
+        b.signals.sweep_expired()
+        trim(b.db)
+        for fifo in (b.signal_fifo, b.intent_fifo):
+            fifo.purge_expired_dedup()
