@@ -12,89 +12,35 @@ from pathlib import Path
 from tradepipe import dashboards, signals_cli
 from tradepipe.analytics import cli as analytics_cli
 
-DEMO_REPORT = Path(".tradepipe") / "demo-report.html"
-
-
 def _cmd_local(args: argparse.Namespace) -> int:
-    from tradepipe.local.stack import LocalConfig, LocalStack
+    from tradepipe.local.runtime.commands import cmd_local
 
-    config = LocalConfig(
-        api_port=args.port,
-        broker_port=args.broker_port,
-        search_port=args.search_port,
-        aws_port=args.aws_port,
-        alpaca=args.alpaca,
-        passphrase=args.passphrase,
-        log_level="INFO" if args.verbose else "WARNING",
-    )
-    stack = LocalStack(config).start()
-    _say(f"tradepipe local is running (stage {config.stage}, Ctrl-C to stop)")
-    _say(f"  live page    {stack.page_url}")
-    _say(f"  webhook      POST {stack.api_url}/webhook")
-    _say(
-        f"  paper broker {stack.broker_url}"
-        if config.alpaca == "local"
-        else "  broker       Alpaca paper API"
-    )
-    _say(f"  opensearch   {stack.search_url}")
-    _say(f"  aws (moto)   {stack.aws_url}")
-    _say(f"  passphrase   {stack.passphrase}")
-    stopped = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    stopped.wait()
-    stack.stop()
-    return 0
+    return cmd_local(args)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from tradepipe.local.demo import run_demo
-    from tradepipe.local.stack import LocalConfig, LocalStack
+    from tradepipe.local.runtime.commands import cmd_demo
 
-    # Handler logs stay quiet so the summary reads cleanly; `tradepipe local --verbose` shows them.
-    config = LocalConfig.ephemeral(log_level="ERROR") if args.ephemeral else LocalConfig(log_level="ERROR")
-    with LocalStack(config) as stack:
-        _say(
-            f"embedded stack up: page {stack.page_url}, webhook {stack.api_url}/webhook, "
-            f"broker {stack.broker_url}, opensearch {stack.search_url}"
-        )
-        report = run_demo(stack, timeout_s=args.timeout)
-        _say(report.render())
-        _say(f"report: {_demo_report()}")
-        _hold(stack.page_url, args)
-    return 0 if report.ok else 1
+    return cmd_demo(args)
 
 
-def _demo_report() -> Path:
-    """The demo's own records as one self-contained HTML report; its daily performance snapshots go to the
-    local OpenSearch (performance-daily) as they would from `tradepipe report --publish-snapshots`."""
-    from tradepipe import bootstrap
-    from tradepipe.analytics.report import write_records_report
-    from tradepipe.settings import get_settings
+def _cmd_secrets(args: argparse.Namespace) -> int:
+    from tradepipe.local.runtime.commands import cmd_secrets_show
 
-    return write_records_report(get_settings(), DEMO_REPORT.resolve(), search=bootstrap.search_index())
+    return cmd_secrets_show(args)
 
 
-def _hold(page_url: str, args: argparse.Namespace) -> None:
-    """Keep the stack (and the live page) up after the summary: --hold SECONDS, or until Ctrl-C when run
-    in a terminal; --no-hold or a non-interactive run exits at once."""
-    if args.no_hold or (args.hold is None and not sys.stdout.isatty()):
-        _say(f"page was: {page_url} (stack stopped; `make demo` in a terminal keeps it up)")
-        return
-    until = "Ctrl-C to stop" if args.hold is None else f"up for {args.hold:g} s, Ctrl-C to stop sooner"
-    _say(f"page: {page_url} ({until})")
-    stopped = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    stopped.wait(args.hold)
+def _cmd_reindex(args: argparse.Namespace) -> int:
+    from tradepipe.local.runtime.commands import cmd_reindex
+
+    return cmd_reindex(args)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    import httpx
-
+    from tradepipe.local.runtime.discovery import operator_client
     from tradepipe.status_view import render_trail
 
-    response = httpx.get(f"{args.api.rstrip('/')}/signals/{args.signal_id}", timeout=10)
+    response = operator_client(args.state_dir, args.api).get(f"/signals/{args.signal_id}")
     if response.status_code == 404:
         _say(f"no signal {args.signal_id}")
         return 1
@@ -107,16 +53,15 @@ def _cmd_state(args: argparse.Namespace) -> int:
     """halt / resume / reduce / state: the same authenticated route as the live page's buttons."""
     import getpass
 
-    import httpx
+    from tradepipe.local.runtime.discovery import operator_client
 
-    url = f"{args.api.rstrip('/')}/trading-state/{args.account}"
+    client = operator_client(args.state_dir, args.api)
+    url = f"/trading-state/{args.account}"
     if args.command == "state":
-        response = httpx.get(url, timeout=10)
+        response = client.get(url)
     else:
         to = {"halt": "HALTED", "resume": "ACTIVE", "reduce": "REDUCING"}[args.command]
-        response = httpx.post(
-            url, json={"state": to, "reason": args.reason, "by": getpass.getuser()}, timeout=10
-        )
+        response = client.post(url, json={"state": to, "reason": args.reason, "by": getpass.getuser()})
     if response.status_code != 200:
         _say(f"failed: {response.status_code} {response.text}")
         return 1
@@ -136,23 +81,13 @@ def _say(line: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tradepipe", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    from tradepipe.local.runtime.commands import add_local_arguments
+
     local = sub.add_parser("local", help="run the whole pipeline on this machine until Ctrl-C")
-    local.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
-    local.add_argument("--broker-port", type=int, default=8001, help="paper broker port (default 8001)")
-    local.add_argument("--search-port", type=int, default=9200, help="OpenSearch port (default 9200)")
-    local.add_argument("--aws-port", type=int, default=4566, help="moto (AWS) port (default 4566)")
-    local.add_argument(
-        "--alpaca",
-        choices=["local", "paper"],
-        default="local",
-        help="local: the embedded paper broker; paper: Alpaca's paper API (keys from "
-        "APCA_API_KEY_ID / APCA_API_SECRET_KEY)",
-    )
-    local.add_argument("--passphrase", default=None, help="webhook passphrase (default: a new random one)")
-    local.add_argument("--verbose", action="store_true", help="handler logs at INFO")
+    add_local_arguments(local)
     local.set_defaults(func=_cmd_local)
-    demo = sub.add_parser("demo", help="start the embedded stack, replay the bundled alerts, print a summary")
-    demo.add_argument("--ephemeral", action="store_true", help="free ports instead of 8000/8001/9200/4566")
+    demo = sub.add_parser("demo", help="start the runtime on a fresh state dir, replay the bundled alerts")
+    add_local_arguments(demo, demo=True)
     demo.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for signals to settle")
     hold = demo.add_mutually_exclusive_group()
     hold.add_argument(
@@ -160,13 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     hold.add_argument("--no-hold", action="store_true", help="exit right after the summary")
     demo.set_defaults(func=_cmd_demo)
+    secrets_cmd = sub.add_parser("secrets", help="`secrets show`: the local passphrases and keys")
+    secrets_cmd.add_argument("action", choices=["show"])
+    secrets_cmd.add_argument("--state-dir", type=Path, default=Path(".tradepipe"))
+    secrets_cmd.set_defaults(func=_cmd_secrets)
+    reindex = sub.add_parser("reindex", help="rebuild the search indices from the local database")
+    reindex.add_argument("--state-dir", type=Path, default=Path(".tradepipe"))
+    reindex.set_defaults(func=_cmd_reindex)
     status = sub.add_parser("status", help="print a signal's trail: received ... filled or rejected")
     status.add_argument("signal_id")
-    status.add_argument(
-        "--api",
-        default="http://127.0.0.1:8000",
-        help="API base URL (default: the local stack; on AWS the read route needs SigV4)",
-    )
+    status.add_argument("--api", default=None, help="API base URL (default: the local runtime's operator port)")
+    status.add_argument("--state-dir", type=Path, default=Path(".tradepipe"))
     status.set_defaults(func=_cmd_status)
     signals_cli.register(sub)
     for name, text in (
@@ -177,11 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--account", choices=["paper", "live"], default="paper")
-        cmd.add_argument(
-            "--api",
-            default="http://127.0.0.1:8000",
-            help="API base URL (default: the local stack; on AWS the route needs SigV4)",
-        )
+        cmd.add_argument("--api", default=None, help="API base URL (default: the local runtime's operator port)")
+        cmd.add_argument("--state-dir", type=Path, default=Path(".tradepipe"))
         if name != "state":
             cmd.add_argument("--reason", default="", help="recorded with the switch")
         cmd.set_defaults(func=_cmd_state)

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from tradepipe.status_view import render_signal_row
@@ -33,11 +34,8 @@ def register(sub: Any) -> None:
     cmd.add_argument("--limit", type=int, default=20, help="rows per page (default 20)")
     cmd.add_argument("--page-token", help="go on from a previous page's next_token")
     cmd.add_argument("--interval", type=float, default=1.0, help="seconds between polls with --tail")
-    cmd.add_argument(
-        "--api",
-        default="http://127.0.0.1:8000",
-        help="API base URL (default: the local stack; on AWS the read route needs SigV4)",
-    )
+    cmd.add_argument("--api", default=None, help="API base URL (default: the local runtime's operator port)")
+    cmd.add_argument("--state-dir", type=Path, default=Path(".tradepipe"))
     cmd.set_defaults(func=run)
 
 
@@ -45,10 +43,10 @@ class ApiError(Exception):
     pass
 
 
-def _http_fetch(api: str) -> Fetch:
-    import httpx
+def _http_fetch(state_dir: Path, api: str | None) -> Fetch:
+    from tradepipe.local.runtime.discovery import operator_client
 
-    client = httpx.Client(base_url=api.rstrip("/"), timeout=10)
+    client = operator_client(state_dir, api)
 
     def fetch(params: dict[str, str]) -> dict[str, Any]:
         response = client.get("/signals", params=params)
@@ -68,7 +66,7 @@ def _filters(args: argparse.Namespace) -> dict[str, str]:
 def run(
     args: argparse.Namespace, fetch: Fetch | None = None, out: Callable[[str], None] | None = None
 ) -> int:
-    fetch = fetch or _http_fetch(args.api)
+    fetch = fetch or _http_fetch(args.state_dir, args.api)
     say = out or _say
     try:
         if not args.tail:

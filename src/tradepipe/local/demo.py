@@ -1,4 +1,5 @@
-"""`tradepipe demo`: replay the bundled alerts over real HTTP, wait for every signal to settle, summarize."""
+"""`tradepipe demo`: replay the bundled alerts over real HTTP to the single-machine runtime, wait for every
+signal to settle, summarize."""
 
 from __future__ import annotations
 
@@ -15,15 +16,11 @@ from typing import Any
 import httpx
 from opensearchpy import OpenSearch
 
-from tradepipe import bootstrap
 from tradepipe import resources as res
-from tradepipe.adapters.dynamodb import from_stream_image
-from tradepipe.brokers import AlpacaBrokerFactory
 from tradepipe.contracts.items import OrderItem, SignalItem
 from tradepipe.domain.model import TERMINAL_STATUSES, Mode, Side, SignalStatus
-from tradepipe.local.stack import LocalStack
-from tradepipe.resources import EXECUTOR_FUNCTION
-from tradepipe.settings import get_settings
+from tradepipe.local.runtime.supervisor import Supervisor
+from tradepipe.local.runtime.wiring import SqliteBackend
 
 PASSPHRASE_PLACEHOLDER = "{{passphrase}}"  # noqa: S105 - a placeholder the demo replaces, not a secret
 TIMENOW_PLACEHOLDER = "{{timenow}}"
@@ -96,18 +93,18 @@ class DemoReport:
         return "\n".join(lines)
 
 
-def send_alerts(api_url: str, passphrase: str, path: Path, report: DemoReport) -> set[str]:
+def send_alerts(webhook_url: str, passphrase: str, path: Path, report: DemoReport) -> set[str]:
     signal_ids: set[str] = set()
     # One instant for the whole run, as TradingView renders {{timenow}}: repeats stay exact repeats.
     timenow = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    with httpx.Client(base_url=api_url, timeout=10) as http:
+    with httpx.Client(timeout=10) as http:
         for i, line in enumerate(path.read_text().splitlines()):
             row = json.loads(line)
             body = row["body"] if isinstance(row["body"], str) else json.dumps(row["body"])
             # TradingView sends text/plain unless the message is valid JSON; exercise both.
             content_type = "text/plain; charset=utf-8" if i % 2 else "application/json"
             response = http.post(
-                "/webhook",
+                webhook_url,
                 content=body.replace(PASSPHRASE_PLACEHOLDER, passphrase)
                 .replace(TIMENOW_PLACEHOLDER, timenow)
                 .encode(),
@@ -126,8 +123,10 @@ def send_alerts(api_url: str, passphrase: str, path: Path, report: DemoReport) -
     return signal_ids
 
 
-def wait_until_settled(signal_ids: set[str], report: DemoReport, timeout_s: float) -> None:
-    store = bootstrap.signal_store()
+def wait_until_settled(
+    backend: SqliteBackend, signal_ids: set[str], report: DemoReport, timeout_s: float
+) -> None:
+    store = backend.signals
     deadline = time.monotonic() + timeout_s
     pending = set(signal_ids)
     while pending and time.monotonic() < deadline:
@@ -142,10 +141,9 @@ def wait_until_settled(signal_ids: set[str], report: DemoReport, timeout_s: floa
     report.unsettled = sorted(pending)
 
 
-def recorded_orders() -> list[OrderItem]:
-    """The orders table (a demo's worth: one scan page)."""
-    rows = bootstrap.aws_client("dynamodb").scan(TableName=get_settings().orders_table)["Items"]
-    return [OrderItem.model_validate(from_stream_image(row)) for row in rows]
+def recorded_orders(backend: SqliteBackend) -> list[OrderItem]:
+    rows = backend.db.connection().execute("SELECT item FROM orders")
+    return [OrderItem.model_validate_json(raw) for (raw,) in rows]
 
 
 def count_orders(orders: list[OrderItem], report: DemoReport) -> None:
@@ -183,12 +181,13 @@ def _open_brackets(orders: list[OrderItem]) -> dict[str, OrderItem]:
     return latest
 
 
-def move_markets(stack: LocalStack, orders: list[OrderItem], report: DemoReport) -> None:
+def move_markets(sup: Supervisor, backend: SqliteBackend, orders: list[OrderItem], report: DemoReport) -> None:
     """Push each held ticker through its bracket's take-profit or its stop, alternately, then run the
     reconciler as its one-minute schedule would: exits, fills and P&L for the report to show. The demo's
     alerts alone fill at the broker's current price and leave every trade open at zero P&L."""
-    broker = AlpacaBrokerFactory().for_mode(Mode.PAPER)
-    if broker is None:
+    broker = backend.brokers.for_mode(Mode.PAPER)
+    keys = backend.secrets.alpaca("paper")
+    if broker is None or keys is None or sup.broker_url is None:
         return
     held = {symbol: holding.qty for symbol, holding in broker.holdings().items()}
     # Brackets whose legs still wait at the broker (a cancel alert may have removed them).
@@ -212,21 +211,41 @@ def move_markets(stack: LocalStack, orders: list[OrderItem], report: DemoReport)
         prices[ticker] = str(price)
         report.market_moves.append(f"{ticker:<6} -> {price} ({'take-profit' if target else 'stop'} leg)")
     if prices:
-        httpx.post(f"{stack.broker_url}/_paper/prices", json=prices).raise_for_status()
-    stack.run_schedule(EXECUTOR_FUNCTION.name)
+        headers = {
+            "APCA-API-KEY-ID": keys.api_key.get_secret_value(),
+            "APCA-API-SECRET-KEY": keys.secret_key.get_secret_value(),
+        }
+        httpx.post(f"{sup.broker_url}/_paper/prices", json=prices, headers=headers).raise_for_status()
+    run_schedule_now(sup, backend, "reconcile")
 
 
-def run_demo(stack: LocalStack, alerts: Path | None = None, timeout_s: float = 60.0) -> DemoReport:
+def run_schedule_now(sup: Supervisor, backend: SqliteBackend, name: str, timeout_s: float = 60.0) -> bool:
+    """Ask the workers to run a schedule now and wait until its run is counted."""
+    counter = f"ScheduleRuns.{name}"
+    day = datetime.now(UTC).date().isoformat()
+    before = backend.metrics.on_day(day)[counter]
+    sup.wake(name)
+    deadline = time.monotonic() + timeout_s
+    while backend.metrics.on_day(day)[counter] <= before:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def run_demo(sup: Supervisor, alerts: Path | None = None, timeout_s: float = 60.0) -> DemoReport:
     report = DemoReport()
-    signal_ids = send_alerts(stack.api_url, stack.passphrase, alerts or bundled_alerts(), report)
-    wait_until_settled(signal_ids, report, timeout_s)
+    backend = sup.backend()
+    passphrase = backend.secrets.passphrases()["default"].get_secret_value()
+    signal_ids = send_alerts(sup.webhook_url, passphrase, alerts or bundled_alerts(), report)
+    wait_until_settled(backend, signal_ids, report, timeout_s)
     # The market moves touch the broker's legs, never our order items: one read serves both.
-    orders = recorded_orders()
-    move_markets(stack, orders, report)
+    orders = recorded_orders(backend)
+    move_markets(sup, backend, orders, report)
     count_orders(orders, report)
     expected: dict[str, Any] = {
         res.SIGNALS_TABLE.index_name or "": len(report.signals),
         res.ORDERS_TABLE.index_name or "": len(orders),
     }
-    wait_for_documents(stack.search_url, expected, report, timeout_s=20)
+    wait_for_documents(sup.search_url, expected, report, timeout_s=20)
     return report

@@ -92,6 +92,8 @@ class SqliteFifoQueue:
         receive count go to the dead-letter table instead."""
         now = self._clock()
         delivered: list[QueueMessage] = []
+        if not self._db.in_transaction and not self._any_visible(now):
+            return delivered  # an idle poll takes no write lock
         with self._db.transaction() as conn:
             rows = conn.execute(
                 "SELECT seq, group_id, dedup_id, body, sent_at, receive_count FROM queue_messages "
@@ -116,6 +118,12 @@ class SqliteFifoQueue:
                 )
                 delivered.append(QueueMessage(seq, group_id, dedup_id, body, sent_at, receive_count + 1, receipt))
         return delivered
+
+    def _any_visible(self, now: float) -> bool:
+        row = self._db.connection().execute(
+            "SELECT 1 FROM queue_messages WHERE queue = ? AND visible_at <= ? LIMIT 1", (self.name, now)
+        ).fetchone()
+        return row is not None
 
     def _to_dead_letters(
         self,

@@ -29,7 +29,7 @@ from typing import IO, Any, Literal
 from tradepipe.local.runtime.roles import settings_to_arg
 from tradepipe.local.runtime.secrets_file import LocalSecrets
 from tradepipe.local.runtime.state_dir import DEFAULT_STATE_DIR, RuntimeInfo, StateDir
-from tradepipe.local.runtime.wiring import RuntimeSettings
+from tradepipe.local.runtime.wiring import RuntimeSettings, SqliteBackend
 
 log = logging.getLogger(__name__)
 
@@ -173,9 +173,22 @@ class Supervisor:
             started_at=datetime.now(UTC).isoformat(),
         )
         self.state.write_runtime(self.info)
+        self._settings = settings
         self._watcher = threading.Thread(target=self._watch, name="supervisor", daemon=True)
         self._watcher.start()
         return self
+
+    def backend(self) -> SqliteBackend:
+        """The runtime's stores, for a caller in this process (the demo, tests): reads, and writes that any
+        runtime process could make."""
+        return SqliteBackend(self._settings)
+
+    def wake(self, schedule: str) -> None:
+        """Ask the workers to run a schedule now (`reconcile`, `release`)."""
+        from tradepipe.local.runtime.roles import doorbell_path
+        from tradepipe.local.runtime.wakeup import Waker
+
+        Waker(doorbell_path(self.state.path)).run_now(schedule)
 
     def _broker_child(self, secrets: LocalSecrets) -> Child:
         cfg = self.config

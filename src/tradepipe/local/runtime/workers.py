@@ -145,10 +145,12 @@ class Schedule:
 
 
 class Scheduler(Worker):
-    def __init__(self, schedules: list[Schedule], doorbell: Doorbell) -> None:
+    def __init__(
+        self, schedules: list[Schedule], doorbell: Doorbell, metrics: Callable[[Counter[str]], None]
+    ) -> None:
         super().__init__("schedules")
         self.schedules = schedules
-        self._doorbell = doorbell
+        self._doorbell, self._metrics = doorbell, metrics
         now = time.monotonic()
         for schedule in schedules:
             schedule.next_at = now + schedule.interval_s
@@ -172,6 +174,8 @@ class Scheduler(Worker):
                         self.errors += 1
                         log.exception("schedule %s failed", schedule.name)
                     schedule.runs += 1
+                    # Counted whether it failed or not: `run_schedule_now` waits on this.
+                    self._metrics(Counter({f"ScheduleRuns.{schedule.name}": 1}))
             wait = max(0.05, min(s.next_at for s in self.schedules) - time.monotonic())
             self._doorbell.wait(seen, min(wait, IDLE_WAIT_S))
 
@@ -199,6 +203,7 @@ class Workers:
                 Schedule("alarms", min(schedule_s, 30.0), self.alarms.evaluate),
             ],
             doorbell,
+            backend.metrics.add,
         )
 
     def all(self) -> list[Worker]:
@@ -254,7 +259,7 @@ class Workers:
         b = self.backend
         released = release_queued_entries(b.signals, b.risk_state, b.brokers, b.signal_queue)
         halted = halted_accounts(b.risk_state, tuple(m.value for m in Mode))
-        b.metrics.add({"QueuedEntriesReleased": released, "ScheduleRuns.release": 1})
+        b.metrics.add({"QueuedEntriesReleased": released})
         self.alarms.halted = halted
         if released:
             self.doorbell.ring()
@@ -276,7 +281,6 @@ class Workers:
                     "PositionDivergence": len(report.divergences),
                 }
             )
-        counts["ScheduleRuns.reconcile"] = 1
         self.backend.metrics.add(counts)
 
     def _housekeeping(self) -> None:
