@@ -28,10 +28,10 @@ def test_demo_settles_every_alert_moves_the_market_and_writes_its_report(tmp_pat
     assert "result: every signal accounted for" in out
     assert re.search(r"server errors \(5xx\)\s+0\n", out)
     assert re.search(r"not settled\s+0\n", out)
-    assert re.search(r"page: http://127\.0\.0\.1:\d+/|page was: http://127\.0\.0\.1:\d+/", out)
+    assert re.search(r"live page    http://127\.0\.0\.1:\d+/#token=", out)
     # The market moved through a bracket's leg and the reconciler recorded the exit.
     assert re.search(r"-> \d+\.\d\d \((take-profit|stop) leg\)", out)
-    report = tmp_path / ".tradepipe" / "demo-report.html"
+    report = tmp_path / ".tradepipe" / "demo" / "demo-report.html"
     assert f"report: {report}" in out
     html = report.read_text()
     assert "plotly" in html.lower()

@@ -54,8 +54,10 @@ def _alert(passphrase: str, minute: int, **over: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def trading(local_stack: RunningLocal) -> TradingClient:
-    # Any keys: the local broker checks that they are sent, the stack's secret holds its own pair.
-    return TradingClient("PKE2E", "e2e-secret", paper=True, url_override=local_stack.broker_url)
+    # The runtime's own paper keys: the local broker refuses any other pair.
+    return TradingClient(
+        local_stack.broker_key, local_stack.broker_secret, paper=True, url_override=local_stack.broker_url
+    )
 
 
 def _order_for(trading: TradingClient, signal_id: str) -> Order | None:
@@ -78,7 +80,7 @@ def test_valid_alert_then_one_bracket_order_sized_by_risk_and_documents_in_both_
     body = _alert(local_stack.passphrase, 1)
 
     response = httpx.post(
-        f"{local_stack.api_url}/webhook", content=json.dumps(body), headers={"Content-Type": "text/plain"}
+        local_stack.webhook_url, content=json.dumps(body), headers={"Content-Type": "text/plain"}
     )
 
     assert response.status_code == 202
@@ -109,7 +111,7 @@ def test_valid_alert_then_one_bracket_order_sized_by_risk_and_documents_in_both_
     assert order_doc["broker_order_id"] == str(order.id)
     assert "passphrase" not in json.dumps(signal_doc)
 
-    again = httpx.post(f"{local_stack.api_url}/webhook", json=body)
+    again = httpx.post(local_stack.webhook_url, json=body)
 
     assert again.status_code == 200
     assert again.json() == {"signal_id": signal_id, "status": "duplicate"}
@@ -121,7 +123,7 @@ def test_malformed_alert_then_422_and_no_order(local_stack: RunningLocal, tradin
     before = len(_all_orders(trading))
 
     response = httpx.post(
-        f"{local_stack.api_url}/webhook",
+        local_stack.webhook_url,
         json=_alert(local_stack.passphrase, 2, riskAmount=None, entryPrice="abc"),
     )
 
@@ -133,14 +135,14 @@ def test_malformed_alert_then_422_and_no_order(local_stack: RunningLocal, tradin
 def test_wrong_passphrase_then_401_and_no_order(local_stack: RunningLocal, trading: TradingClient) -> None:
     before = len(_all_orders(trading))
 
-    response = httpx.post(f"{local_stack.api_url}/webhook", json=_alert("not the passphrase", 3))
+    response = httpx.post(local_stack.webhook_url, json=_alert("not the passphrase", 3))
 
     assert response.status_code == 401
     assert len(_all_orders(trading)) == before
 
 
 def _trail(local_stack: RunningLocal, signal_id: str, status: str) -> dict[str, Any] | None:
-    response = httpx.get(f"{local_stack.api_url}/signals/{signal_id}")
+    response = local_stack.operator().get(f"/signals/{signal_id}")
     return response.json() if response.status_code == 200 and response.json()["status"] == status else None
 
 
@@ -157,7 +159,7 @@ def test_buy_while_short_then_close_then_open_never_a_flipped_single_order(
         takeProfit=198.0,
         riskAmount=200.0,
     )
-    sold = httpx.post(f"{local_stack.api_url}/webhook", json=short).json()["signal_id"]
+    sold = httpx.post(local_stack.webhook_url, json=short).json()["signal_id"]
     eventually(lambda: _trail(local_stack, sold, "FILLED"))
     reverse = {
         "passphrase": local_stack.passphrase,
@@ -173,7 +175,7 @@ def test_buy_while_short_then_close_then_open_never_a_flipped_single_order(
     }
 
     response = httpx.post(
-        f"{local_stack.api_url}/webhook", content=json.dumps(reverse), headers={"Content-Type": "text/plain"}
+        local_stack.webhook_url, content=json.dumps(reverse), headers={"Content-Type": "text/plain"}
     )
 
     assert response.status_code == 202
@@ -199,7 +201,7 @@ def _order_for_coid(trading: TradingClient, coid: str) -> Order:
 
 
 def test_status_route_when_signal_unknown_then_404(local_stack: RunningLocal) -> None:
-    response = httpx.get(f"{local_stack.api_url}/signals/unknown")
+    response = local_stack.operator().get("/signals/unknown")
 
     assert response.status_code == 404
     assert response.json()["status"] == "not_found"
@@ -216,12 +218,12 @@ def _run_cli(*args: str) -> str:
 
 
 def test_halt_then_entries_rejected_until_resume(local_stack: RunningLocal, trading: TradingClient) -> None:
-    halted = _run_cli("halt", "--api", local_stack.api_url, "--reason", "e2e kill switch")
+    halted = _run_cli("halt", "--state-dir", str(local_stack.state_dir), "--reason", "e2e kill switch")
     assert "paper: HALTED (manual" in halted
     before = len(_all_orders(trading))
     try:
         response = httpx.post(
-            f"{local_stack.api_url}/webhook", json=_alert(local_stack.passphrase, 20, strategy="e2e-halt")
+            local_stack.webhook_url, json=_alert(local_stack.passphrase, 20, strategy="e2e-halt")
         )
         signal_id = response.json()["signal_id"]
 
@@ -230,6 +232,6 @@ def test_halt_then_entries_rejected_until_resume(local_stack: RunningLocal, trad
         assert trail["reject_reason"] == "TRADING_HALTED"
         assert len(_all_orders(trading)) == before
     finally:
-        resumed = _run_cli("resume", "--api", local_stack.api_url)
+        resumed = _run_cli("resume", "--state-dir", str(local_stack.state_dir))
     assert "paper: ACTIVE (manual" in resumed
-    assert "paper: ACTIVE" in _run_cli("state", "--api", local_stack.api_url)
+    assert "paper: ACTIVE" in _run_cli("state", "--state-dir", str(local_stack.state_dir))
