@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tradepipe import bootstrap, brokers, resources
-from tradepipe.local.aws import MotoServer, Provisioned, client, new_paper_keys, provision
+from tests.support.aws import MotoServer, Provisioned, client, new_paper_keys, provision
 from tradepipe.local.http_server import free_port
 
 STAGE = "itest"

@@ -18,7 +18,7 @@ from tradepipe import bootstrap
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, Side, SignalStatus
-from tradepipe.local.lambda_context import LocalLambdaContext
+from tests.support.lambda_context import LocalLambdaContext
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
 pytestmark = pytest.mark.usefixtures("empty_queues")

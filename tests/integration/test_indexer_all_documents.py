@@ -16,7 +16,7 @@ from tests.integration.conftest import Aws
 from tradepipe import bootstrap
 from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
 from tradepipe.domain.model import Mode, Side, SignalStatus
-from tradepipe.local.lambda_context import LocalLambdaContext
+from tests.support.lambda_context import LocalLambdaContext
 from tradepipe.ports import FillView
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)

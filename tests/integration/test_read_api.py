@@ -24,8 +24,8 @@ from tradepipe.app.signal_feed import BadPageToken, FeedDeps, list_signals
 from tradepipe.contracts.api import SignalPage, SignalQuery
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.domain.model import Mode, Side, SignalStatus
-from tradepipe.local.aws import create_table
-from tradepipe.local.lambda_context import LocalLambdaContext
+from tests.support.aws import create_table
+from tests.support.lambda_context import LocalLambdaContext
 
 NOW = datetime(2024, 3, 6, 14, 30, tzinfo=UTC)
 WEEK = 7 * 24 * 3600

@@ -12,7 +12,7 @@ import pytest
 from tests.integration.conftest import Aws
 from tests.integration.test_executor_and_indexer_handlers import NOW, _event, _intent
 from tradepipe import bootstrap
-from tradepipe.local.lambda_context import LocalLambdaContext
+from tests.support.lambda_context import LocalLambdaContext
 
 pytestmark = pytest.mark.usefixtures("empty_queues")
 

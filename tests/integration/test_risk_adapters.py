@@ -29,7 +29,7 @@ from tradepipe.adapters.memory_risk import MemoryRiskStateStore
 from tradepipe.adapters.risk_keys import HISTORY_LIMIT, RATE_SK, epoch_minute, rate_expires_at, rate_pk
 from tradepipe.adapters.risk_state import DynamoRiskStateStore
 from tradepipe.analytics.indicators import average_true_range
-from tradepipe.local.aws import FAKE_CREDENTIALS, LOCAL_REGION
+from tests.support.aws import FAKE_CREDENTIALS, LOCAL_REGION
 from tradepipe.local.paper_broker.market_data import load_sample_bars
 from tradepipe.ports import DailyBar
 

@@ -17,8 +17,8 @@ from tradepipe import bootstrap
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import SignalAccepted
 from tradepipe.domain.model import Side, SignalStatus
-from tradepipe.local.lambda_context import LocalLambdaContext
-from tradepipe.local.metrics_sink import MetricsSink
+from tests.support.lambda_context import LocalLambdaContext
+from tests.support.metrics_sink import MetricsSink
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from tests.integration.conftest import PASSPHRASE, Aws
 from tests.integration.events import rest_event
 from tests.unit.builders import alert_body, fresh_timestamp
 from tradepipe.contracts.messages import SignalAccepted
-from tradepipe.local.lambda_context import LocalLambdaContext
+from tests.support.lambda_context import LocalLambdaContext
 
 pytestmark = pytest.mark.usefixtures("empty_queues")
 

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from starlette.testclient import TestClient
 
 from tradepipe.adapters.memory import FixedClock
 from tradepipe.app.signal_feed import (
@@ -25,8 +24,6 @@ from tradepipe.app.signal_feed import (
 from tradepipe.contracts.api import SignalQuery
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.domain.model import Mode, SignalStatus
-from tradepipe.local.api_gateway import ApiRoute, build_api
-from tradepipe.local.live_page import page_routes
 from tradepipe.ports import DaySlice, FeedKey, SignalFilter
 from tradepipe.signals_cli import tail
 from tradepipe.status_view import render_signal_row
@@ -185,72 +182,6 @@ def test_count_day_counts_accepted_rejected_by_reason_filled_open_and_the_last_h
     )
     assert counts.rejected == {"TRADING_HALTED": 1, "INVALID_ALERT": 1}
     assert counts.per_minute == {"14:28": {"REJECTED": 1, "SIZED": 1}, "14:29": {"FILLED": 1, "REJECTED": 1}}
-
-
-# --- local only -----------------------------------------------------------------------------------------
-
-
-def _ok(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
-
-
-def _local_api(client: tuple[str, int] = ("127.0.0.1", 50000)) -> TestClient:
-    routes = [
-        ApiRoute("GET", "/signals", "webhook", _ok, 10, loopback_only=True),
-        ApiRoute("POST", "/trading-state/{account}", "webhook", _ok, 10, loopback_only=True),
-        ApiRoute("POST", "/webhook", "webhook", _ok, 10),
-    ]
-    return TestClient(
-        build_api(routes, page_routes(lambda day: 0)), base_url="http://127.0.0.1:8000", client=client
-    )
-
-
-@pytest.mark.parametrize("path", ["/signals", "/", "/static/app.js"])
-def test_local_only_routes_when_loopback_then_served(path: str) -> None:
-    assert _local_api().get(path).status_code == 200
-    assert _local_api(("::1", 50000)).get(path).status_code == 200
-
-
-@pytest.mark.parametrize("path", ["/signals", "/", "/static/app.js", "/ui/summary", "/ui/portfolio"])
-def test_local_only_routes_when_another_machine_then_403(path: str) -> None:
-    assert _local_api(("192.168.1.20", 50000)).get(path).status_code == 403
-
-
-def test_local_only_routes_when_host_is_not_loopback_then_403_against_dns_rebinding() -> None:
-    response = _local_api().get("/signals", headers={"Host": "evil.example:8000"})
-
-    assert response.status_code == 403
-
-
-def test_halt_when_posted_from_another_origin_then_403_and_from_the_page_itself_200() -> None:
-    api = _local_api()
-
-    cross = api.post(
-        "/trading-state/paper", json={"state": "HALTED"}, headers={"Origin": "https://evil.example"}
-    )
-    same = api.post(
-        "/trading-state/paper", json={"state": "HALTED"}, headers={"Origin": "http://127.0.0.1:8000"}
-    )
-
-    assert (cross.status_code, same.status_code) == (403, 200)
-
-
-def test_webhook_stays_open_to_other_machines() -> None:
-    assert _local_api(("52.89.214.238", 443)).post("/webhook", content=b"{}").status_code == 200
-
-
-def test_page_is_served_with_a_strict_policy_and_no_other_files() -> None:
-    api = _local_api()
-
-    page = api.get("/")
-    escape = api.get("/static/..%2Fapi_gateway.py")
-
-    assert "script-src 'self'" in page.headers["content-security-policy"]
-    assert page.headers["x-content-type-options"] == "nosniff"
-    assert escape.status_code in (403, 404)
-    assert "import" not in escape.text
-    assert api.get("/static/live_page.py").status_code == 404  # only the page's own files
-    assert api.get("/static/plotly.min.js").status_code == 200
 
 
 # --- the terminal ---------------------------------------------------------------------------------------

@@ -176,5 +176,10 @@ def build_operator_app(backend: SqliteBackend, token: str) -> Starlette:
         Route(path, guarded(fn, token, needs_token=False), methods=["GET"]) for path, fn in page_routes()
     ]
     routes.append(Route("/{path:path}", no_preflight, methods=["OPTIONS"]))
+
+    async def not_found(_: Request) -> Response:
+        return _json({"status": "not_found"}, 404)
+
+    routes.append(Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
     return Starlette(routes=routes)
 

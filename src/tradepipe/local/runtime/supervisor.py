@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 BROKER_MODULE = "tradepipe.local.paper_broker"
 READY_TIMEOUT_S = 60.0
 MAX_RESTART_DELAY_S = 30.0
+# A child that served this long before dying was healthy: restart it at once. One that dies sooner is in a
+# crash loop: back off (1, 2, 4 ... 30 s) so it cannot spin the machine.
+HEALTHY_UPTIME_S = 5.0
 
 
 class RuntimeLocked(RuntimeError):
@@ -63,6 +66,8 @@ class LocalConfig:
     schedule_s: float = 60.0
     live_trading_enabled: bool = False
     allowed_source_cidrs: tuple[str, ...] = ()
+    risk_config_path: str | None = None
+    alpaca_timeout_s: float = 5.0
 
     @classmethod
     def ephemeral(cls, state_dir: Path, **overrides: Any) -> LocalConfig:
@@ -80,6 +85,7 @@ class Child:
     env: dict[str, str] | None = None
     process: subprocess.Popen[str] | None = None
     restarts: int = 0
+    crash_loop: int = 0
     started_at: float = 0.0
     ready: dict[str, Any] = field(default_factory=dict)
 
@@ -142,6 +148,8 @@ class Supervisor:
             search_url=self.search_url,
             live_trading_enabled=cfg.live_trading_enabled,
             allowed_source_cidrs=cfg.allowed_source_cidrs,
+            risk_config_path=cfg.risk_config_path,
+            alpaca_timeout_s=cfg.alpaca_timeout_s,
         )
         common = ["--settings", settings_to_arg(settings), "--log-level", cfg.log_level, "--host", cfg.host]
         runtime = [sys.executable, "-m", "tradepipe.local.runtime"]
@@ -257,11 +265,15 @@ class Supervisor:
                 process = child.process
                 if process is None or process.poll() is None or self._stopping.is_set():
                     continue
-                delay = min(MAX_RESTART_DELAY_S, 2.0**child.restarts)
+                if time.monotonic() - child.started_at > HEALTHY_UPTIME_S:
+                    child.crash_loop = 0
+                delay = min(MAX_RESTART_DELAY_S, 2.0**child.crash_loop) if child.crash_loop else 0.2
+                child.crash_loop += 1
                 log.error("%s exited with %s; restarting in %.0f s", child.role, process.returncode, delay)
                 if self._stopping.wait(delay):
                     return
                 child.restarts += 1
+                child.ready = {}
                 try:
                     self._spawn(child)
                     self._await_ready(child)
