@@ -113,6 +113,26 @@ def test_assess_when_redelivered_after_submission_then_nothing_sent() -> None:
     assert queue.sent == []
 
 
+def test_assess_when_redelivered_after_sized_but_before_the_send_then_the_recorded_intent_is_sent() -> None:
+    """A crash between the SIZED record and the send: the redelivery must send what was decided, even when a
+    second decision would now differ (here the account was halted in between)."""
+    store, sent_before_crash = MemorySignalStore(), MemoryQueue()
+    message = _recorded(store)
+    decided = assess_signal(message, risk_deps(store, sent_before_crash))
+    assert isinstance(decided, OrderIntent)
+    queue = MemoryQueue()
+    deps = risk_deps(store, queue)
+    deps.risk_state.set_trading_state("paper", "HALTED", "manual", "test", NOW)
+
+    again = assess_signal(message, deps)
+
+    assert again == decided
+    assert queue.sent == [decided]
+    item = store.get(message.signal.signal_id)
+    assert item is not None
+    assert item.status is SignalStatus.SIZED
+
+
 def _intent(store: MemorySignalStore, mode: Mode = Mode.PAPER) -> OrderIntent:
     message = _recorded(store, mode=mode)
     intent = assess_signal(message, risk_deps(store, MemoryQueue()))

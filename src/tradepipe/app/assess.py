@@ -132,6 +132,13 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
     moved on."""
     signal = message.signal
     now = deps.clock.now()
+    recorded = deps.store.get(signal.signal_id)
+    if recorded is not None and recorded.status is SignalStatus.SIZED and recorded.intent is not None:
+        # Decided before a crash cut the send short: send what was decided, never decide twice (the second
+        # decision could differ, leaving the signal SIZED with no intent anywhere).
+        intent = OrderIntent.model_validate_json(recorded.intent)
+        deps.intents.send(intent)
+        return intent
     profile = deps.config.profile_for(signal.strategy)
     broker = deps.brokers.for_mode(signal.mode)
     if broker is None or (signal.mode.value == "live" and not profile.live_trading_enabled):
@@ -237,6 +244,7 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
                 "stop_loss": intent.stop_loss,
                 "take_profit": intent.take_profit,
                 "risk_caps": list(approved.caps) or None,
+                "intent": intent.model_dump_json(),
             }.items()
             if v is not None
         },

@@ -60,6 +60,9 @@ class SignalItem(BaseModel):
     # Filled in along the way:
     qty: Decimal | None = None
     risk_caps: list[str] | None = None  # each cap that bit at sizing, with its numbers
+    # The order intent decided at SIZED (OrderIntent JSON): a redelivered signal message sends this again
+    # instead of deciding again, so a crash between the record and the send loses nothing.
+    intent: str | None = None
     client_order_id: str | None = None
     close_client_order_id: str | None = None
     broker_order_id: str | None = None

@@ -43,6 +43,15 @@ def add_local_arguments(parser: argparse.ArgumentParser, *, demo: bool = False) 
         help="local: the embedded paper broker; paper: Alpaca's paper API (keys from the secrets file or "
         "APCA_API_KEY_ID / APCA_API_SECRET_KEY)",
     )
+    parser.add_argument(
+        "--broker-url",
+        default=None,
+        help="an Alpaca-compatible paper endpoint already running (keys from the secrets file or the "
+        "environment) instead of starting the local broker",
+    )
+    parser.add_argument(
+        "--risk-config", default=None, help="risk profiles (TOML, as src/tradepipe/config/risk.toml)"
+    )
     parser.add_argument("--passphrase", default=None, help="set the `default` webhook passphrase")
     parser.add_argument(
         "--always-open", action="store_true", help="the local broker's market never closes (demos at night)"
@@ -78,6 +87,8 @@ def cmd_local(args: argparse.Namespace) -> int:
         broker_port=args.broker_port,
         search_port=args.search_port,
         alpaca=args.alpaca,
+        broker_url=args.broker_url,
+        risk_config_path=args.risk_config,
         passphrase=args.passphrase,
         always_open=args.always_open,
         log_level="INFO" if args.verbose else "WARNING",

@@ -137,7 +137,7 @@ class Supervisor:
         self.state.check_private()
         self._lock()
         secrets = LocalSecrets(self.state.secrets_file)
-        secrets.initialize(passphrase=cfg.passphrase, local_broker=cfg.alpaca == "local")
+        secrets.initialize(passphrase=cfg.passphrase, local_broker=cfg.alpaca == "local" and not cfg.broker_url)
         self.state.operator_token()
         from osmem_server import OsmemServer
 
