@@ -43,10 +43,18 @@ from tradepipe.local.http_server import free_port
 pytestmark = pytest.mark.e2e
 
 STEPS_N = int(os.environ.get("TRADEPIPE_RESTART_STEPS", "240"))
-PRICES = {"MSFT": Decimal("27.95"), "IBM": Decimal("202.91"), "FB": Decimal("27.78"), "GOOG": Decimal("806.19")}
+PRICES = {
+    "MSFT": Decimal("27.95"),
+    "IBM": Decimal("202.91"),
+    "FB": Decimal("27.78"),
+    "GOOG": Decimal("806.19"),
+}
 STRATEGIES = ("alpha", "beta", "gamma")
 RISK = Path(__file__).with_name("risk_restart.toml")
-KILL_AFTER_S = (1.0, 6.0)  # a kill lands this long after each start, uniformly
+# A kill lands this long after each start (once the runtime answers), uniformly: every life gets some work
+# done, as it would between real crashes; a kill before the first message is finished would only test the
+# dead-letter path (SQS counts each receive, so five kills in one message's processing dead-letter it).
+KILL_AFTER_S = (2.0, 8.0)
 KEY, SECRET = "PKRESTARTTEST0000001", "restart-test-secret-key-000000000000000"
 
 
@@ -83,9 +91,9 @@ def script(n: int) -> list[Step]:
             continue
         if roll < 0.22:
             ticker = rng.choice(sorted(prices))
-            prices[ticker] = (prices[ticker] * Decimal(rng.choice(("0.97", "0.99", "1.01", "1.03")))).quantize(
-                Decimal("0.01")
-            )
+            prices[ticker] = (
+                prices[ticker] * Decimal(rng.choice(("0.97", "0.99", "1.01", "1.03")))
+            ).quantize(Decimal("0.01"))
             steps.append(Step("price", prices={ticker: str(prices[ticker])}))
             continue
         ticker, strategy = rng.choice(sorted(prices)), rng.choice(STRATEGIES)
@@ -118,6 +126,7 @@ class Runtime:
         self.ports = {name: free_port() for name in ("port", "operator-port", "search-port")}
         self.broker_url = broker_url
         self.proc: subprocess.Popen[bytes] | None = None
+        self.up = threading.Event()
         self.starts = 0
         self.kills = 0
         self.lock = threading.Lock()
@@ -157,6 +166,7 @@ class Runtime:
         threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep draining its output
         self.proc = proc
         self.starts += 1
+        self.up.set()
 
     def kill(self) -> None:
         with self.lock:
@@ -165,6 +175,7 @@ class Runtime:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
                 self.kills += 1
+                self.up.clear()
 
     def ensure_up(self) -> None:
         with self.lock:
@@ -188,7 +199,11 @@ class Killer(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        while not self.stopping.wait(self.rng.uniform(*KILL_AFTER_S)):
+        while not self.stopping.is_set():
+            if not self.runtime.up.wait(0.5):
+                continue
+            if self.stopping.wait(self.rng.uniform(*KILL_AFTER_S)):
+                return
             self.runtime.kill()
 
 
@@ -267,7 +282,10 @@ def _wait_terminal(runtime: Runtime, store: SqliteSignalStore, signal_id: str, t
             return
         runtime.ensure_up()  # a kill while waiting: the restarted workers finish the signal
         time.sleep(0.05)
-    raise AssertionError(f"signal {signal_id} not terminal within {timeout_s} s: {store.get(signal_id)}")
+    dead = store._db.connection().execute("SELECT queue, receive_count, body FROM dead_letters").fetchall()
+    raise AssertionError(
+        f"signal {signal_id} not terminal within {timeout_s} s: {store.get(signal_id)}; dead letters: {dead}"
+    )
 
 
 def run_script(root: Path, steps: list[Step], kill: bool) -> Outcome:
@@ -321,10 +339,7 @@ def run_script(root: Path, steps: list[Step], kill: bool) -> Outcome:
         stored = risk.trading_state("paper")
         outcome.state = (stored.state, stored.high_water_mark, stored.losing_streak)
         outcome.cooldowns = {
-            (t, s)
-            for t in PRICES
-            for s in STRATEGIES
-            if any(risk.symbol_history("paper", t, s)[:2])
+            (t, s) for t in PRICES for s in STRATEGIES if any(risk.symbol_history("paper", t, s)[:2])
         }
         client = TradingClient(KEY, SECRET, paper=True, url_override=broker_url)
         outcome.positions = {
