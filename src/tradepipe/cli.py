@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from tradepipe import dashboards, signals_cli
 from tradepipe.analytics import cli as analytics_cli
+
 
 def _cmd_local(args: argparse.Namespace) -> int:
     from tradepipe.local.runtime.commands import cmd_local
@@ -104,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     reindex.set_defaults(func=_cmd_reindex)
     status = sub.add_parser("status", help="print a signal's trail: received ... filled or rejected")
     status.add_argument("signal_id")
-    status.add_argument("--api", default=None, help="API base URL (default: the local runtime's operator port)")
+    status.add_argument(
+        "--api", default=None, help="API base URL (default: the local runtime's operator port)"
+    )
     status.add_argument("--state-dir", type=Path, default=Path(".tradepipe"))
     status.set_defaults(func=_cmd_status)
     signals_cli.register(sub)
@@ -116,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--account", choices=["paper", "live"], default="paper")
-        cmd.add_argument("--api", default=None, help="API base URL (default: the local runtime's operator port)")
+        cmd.add_argument(
+            "--api", default=None, help="API base URL (default: the local runtime's operator port)"
+        )
         cmd.add_argument("--state-dir", type=Path, default=Path(".tradepipe"))
         if name != "state":
             cmd.add_argument("--reason", default="", help="recorded with the switch")

@@ -2,7 +2,8 @@
 every fault (5xx before and after accept, 429 with rate-limit headers, timeouts before and after accept,
 partial fills, asynchronous rejections) at a combined 23%, while the workers process (risk, executor,
 indexer) is killed with SIGKILL at random moments and restarted by the supervisor: crashes land anywhere,
-between the broker's accept and the record included. Afterwards: no signal has more orders than it may, every accepted signal is terminal
+between the broker's accept and the record included. Afterwards: no signal has more orders than it may,
+every accepted signal is terminal
 (or its message sits in the dead-letter table), and each broker position equals the sum of the recorded fills
 and of the broker's own fill activities."""
 

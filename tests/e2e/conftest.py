@@ -36,9 +36,20 @@ class RunningLocal:
         return httpx.Client(base_url=self.operator_url, headers={"X-Tradepipe-Token": self.token}, timeout=10)
 
 
-def start_local(state_dir: Path, *extra: str, timeout_s: float = 90.0) -> tuple[subprocess.Popen[str], RunningLocal]:
+def start_local(
+    state_dir: Path, *extra: str, timeout_s: float = 90.0
+) -> tuple[subprocess.Popen[str], RunningLocal]:
     ports = {name: free_port() for name in ("port", "operator-port", "broker-port", "search-port")}
-    args = [sys.executable, "-m", "tradepipe.cli", "local", "--state-dir", str(state_dir), "--passphrase", PASSPHRASE]
+    args = [
+        sys.executable,
+        "-m",
+        "tradepipe.cli",
+        "local",
+        "--state-dir",
+        str(state_dir),
+        "--passphrase",
+        PASSPHRASE,
+    ]
     for name, port in ports.items():
         args += [f"--{name}", str(port)]
     proc = subprocess.Popen(  # noqa: S603

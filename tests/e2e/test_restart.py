@@ -378,7 +378,8 @@ def test_runtime_killed_at_random_then_same_outcome_as_uninterrupted_run(tmp_pat
 
     sys.stdout.write(
         f"\nrestart test: {len(steps)} steps, runtime killed {chaos.kills} times; "
-        f"outcomes {Counter(o for o in chaos.outcomes if o)}; state {chaos.state}; positions {chaos.positions}\n"
+        f"outcomes {Counter(o for o in chaos.outcomes if o)}; state {chaos.state}; "
+        f"positions {chaos.positions}\n"
     )
     assert chaos.kills >= 3
     assert chaos.answers == control.answers  # every alert answered as in the control, after any resend
@@ -390,7 +391,8 @@ def test_runtime_killed_at_random_then_same_outcome_as_uninterrupted_run(tmp_pat
     assert max(chaos.orders_per_signal.values()) <= 2  # an entry, or a close and an open: never a second
     assert sorted(chaos.orders_per_signal.values()) == sorted(control.orders_per_signal.values())
     # The day exercised what must survive a restart.
-    assert control.state is not None and control.state[1] > 0  # a high-water mark was recorded
+    assert control.state is not None
+    assert control.state[1] > 0  # a high-water mark was recorded
     assert any(o and o[1] == "TRADING_HALTED" for o in control.outcomes)
     assert any(o and o[1] == "COOLDOWN" for o in control.outcomes)
     assert any(o and o[0] == SignalStatus.FILLED.value for o in control.outcomes)

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tradepipe import bootstrap, brokers, resources
 from tests.support.aws import MotoServer, Provisioned, client, new_paper_keys, provision
+from tradepipe import bootstrap, brokers, resources
 from tradepipe.local.http_server import free_port
 
 STAGE = "itest"

@@ -14,11 +14,11 @@ from opensearchpy import OpenSearch
 
 from tests.integration.conftest import Aws
 from tests.integration.events import sqs_event
+from tests.support.lambda_context import LocalLambdaContext
 from tradepipe import bootstrap
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, Side, SignalStatus
-from tests.support.lambda_context import LocalLambdaContext
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
 pytestmark = pytest.mark.usefixtures("empty_queues")

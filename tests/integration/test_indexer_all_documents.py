@@ -13,10 +13,10 @@ import pytest
 from opensearchpy import OpenSearch
 
 from tests.integration.conftest import Aws
+from tests.support.lambda_context import LocalLambdaContext
 from tradepipe import bootstrap
 from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
 from tradepipe.domain.model import Mode, Side, SignalStatus
-from tests.support.lambda_context import LocalLambdaContext
 from tradepipe.ports import FillView
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)

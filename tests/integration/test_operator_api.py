@@ -63,7 +63,9 @@ def test_halt_with_token_then_halted_and_recorded(backend: SqliteBackend) -> Non
 
 
 @pytest.mark.parametrize("site", ["cross-site", "same-site"])
-def test_state_change_from_another_site_then_refused_even_with_the_token(backend: SqliteBackend, site: str) -> None:
+def test_state_change_from_another_site_then_refused_even_with_the_token(
+    backend: SqliteBackend, site: str
+) -> None:
     response = _client(backend).post(
         "/trading-state/paper", json={"state": "HALTED"}, headers=_with_token(**{"Sec-Fetch-Site": site})
     )
@@ -121,9 +123,23 @@ def test_page_is_served_without_token_with_a_strict_policy_and_no_other_files(ba
 
 def test_no_route_serves_a_secret(backend: SqliteBackend) -> None:
     secrets = backend.secrets.document().plain()
-    values = [secrets["webhook"]["default"], secrets["alpaca"]["paper"]["api_key"], secrets["alpaca"]["paper"]["secret_key"]]
+    values = [
+        secrets["webhook"]["default"],
+        secrets["alpaca"]["paper"]["api_key"],
+        secrets["alpaca"]["paper"]["secret_key"],
+    ]
     api = _client(backend)
 
-    bodies = [api.get(path, headers=_with_token()).text for path in ("/", "/signals", "/trading-state/paper", "/ui/summary", "/ui/portfolio", "/static/app.js")]
+    bodies = [
+        api.get(path, headers=_with_token()).text
+        for path in (
+            "/",
+            "/signals",
+            "/trading-state/paper",
+            "/ui/summary",
+            "/ui/portfolio",
+            "/static/app.js",
+        )
+    ]
 
     assert not [v for v in values for body in bodies if v in body]

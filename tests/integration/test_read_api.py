@@ -15,6 +15,8 @@ import pytest
 
 from tests.integration.conftest import PASSPHRASE, Aws
 from tests.integration.events import rest_event
+from tests.support.aws import create_table
+from tests.support.lambda_context import LocalLambdaContext
 from tests.unit.builders import alert_body, fresh_timestamp
 from tradepipe import resources
 from tradepipe.adapters.dynamodb import DynamoSignalStore
@@ -24,8 +26,6 @@ from tradepipe.app.signal_feed import BadPageToken, FeedDeps, list_signals
 from tradepipe.contracts.api import SignalPage, SignalQuery
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.domain.model import Mode, Side, SignalStatus
-from tests.support.aws import create_table
-from tests.support.lambda_context import LocalLambdaContext
 
 NOW = datetime(2024, 3, 6, 14, 30, tzinfo=UTC)
 WEEK = 7 * 24 * 3600

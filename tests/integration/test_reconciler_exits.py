@@ -11,8 +11,8 @@ import pytest
 
 from tests.integration.conftest import Aws
 from tests.integration.test_executor_and_indexer_handlers import NOW, _event, _intent
-from tradepipe import bootstrap
 from tests.support.lambda_context import LocalLambdaContext
+from tradepipe import bootstrap
 
 pytestmark = pytest.mark.usefixtures("empty_queues")
 

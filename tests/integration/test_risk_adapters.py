@@ -22,6 +22,7 @@ import boto3
 import pytest
 
 from tests.integration.conftest import STAGE, Aws
+from tests.support.aws import FAKE_CREDENTIALS, LOCAL_REGION
 from tradepipe import bootstrap, resources
 from tradepipe.adapters.events import EventBridgePublisher, EventPublishFailed
 from tradepipe.adapters.market_data import AlpacaMarketData
@@ -29,7 +30,6 @@ from tradepipe.adapters.memory_risk import MemoryRiskStateStore
 from tradepipe.adapters.risk_keys import HISTORY_LIMIT, RATE_SK, epoch_minute, rate_expires_at, rate_pk
 from tradepipe.adapters.risk_state import DynamoRiskStateStore
 from tradepipe.analytics.indicators import average_true_range
-from tests.support.aws import FAKE_CREDENTIALS, LOCAL_REGION
 from tradepipe.local.paper_broker.market_data import load_sample_bars
 from tradepipe.ports import DailyBar
 

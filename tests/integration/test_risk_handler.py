@@ -12,13 +12,13 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from tests.integration.conftest import Aws
 from tests.integration.events import sqs_event
+from tests.support.lambda_context import LocalLambdaContext
+from tests.support.metrics_sink import MetricsSink
 from tests.unit.builders import signal
 from tradepipe import bootstrap
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import SignalAccepted
 from tradepipe.domain.model import Side, SignalStatus
-from tests.support.lambda_context import LocalLambdaContext
-from tests.support.metrics_sink import MetricsSink
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
 

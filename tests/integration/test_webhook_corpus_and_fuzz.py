@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from tests.alert_corpus import answer_names, cases
 from tests.integration.conftest import PASSPHRASE, Aws
 from tests.integration.events import rest_event
+from tests.support.lambda_context import LocalLambdaContext
 from tests.unit.builders import alert_body, fresh_timestamp
 from tradepipe.contracts.messages import SignalAccepted
-from tests.support.lambda_context import LocalLambdaContext
 
 pytestmark = pytest.mark.usefixtures("empty_queues")
 

@@ -10,8 +10,8 @@ import pytest
 
 from tests.integration.conftest import PASSPHRASE, Aws
 from tests.integration.events import rest_event
-from tests.unit.builders import alert_body, fresh_timestamp
 from tests.support.lambda_context import LocalLambdaContext
+from tests.unit.builders import alert_body, fresh_timestamp
 
 pytestmark = pytest.mark.usefixtures("empty_queues")
 

@@ -181,7 +181,9 @@ def _open_brackets(orders: list[OrderItem]) -> dict[str, OrderItem]:
     return latest
 
 
-def move_markets(sup: Supervisor, backend: SqliteBackend, orders: list[OrderItem], report: DemoReport) -> None:
+def move_markets(
+    sup: Supervisor, backend: SqliteBackend, orders: list[OrderItem], report: DemoReport
+) -> None:
     """Push each held ticker through its bracket's take-profit or its stop, alternately, then run the
     reconciler as its one-minute schedule would: exits, fills and P&L for the report to show. The demo's
     alerts alone fill at the broker's current price and leave every trade open at zero P&L."""

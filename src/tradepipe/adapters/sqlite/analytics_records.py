@@ -14,7 +14,9 @@ class SqliteRecords:
     def read(self) -> Records:
         conn = self._db.connection()
         return Records(
-            signals=[SignalItem.model_validate_json(raw) for (raw,) in conn.execute("SELECT item FROM signals")],
+            signals=[
+                SignalItem.model_validate_json(raw) for (raw,) in conn.execute("SELECT item FROM signals")
+            ],
             orders=[OrderItem.model_validate_json(raw) for (raw,) in conn.execute("SELECT item FROM orders")],
             fills=[FillItem.model_validate_json(raw) for (raw,) in conn.execute("SELECT item FROM fills")],
         )

@@ -1,7 +1,8 @@
 """The single-machine runtime's database: one SQLite file, WAL, one schema version, forward migrations.
 
 Why SQLite: one file a trader can back up, no server to run, transactions across every store (a record, its
-queue message and its outbox event commit together: the window DynamoDB + SQS leave between two writes does not
+queue message and its outbox event commit together: the window DynamoDB + SQS leave between two writes
+does not
 exist here), and readers never block the writer in WAL mode.
 
 Durability is chosen per connection (`synchronous` is a per-connection setting):

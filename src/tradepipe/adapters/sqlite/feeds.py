@@ -3,7 +3,8 @@
 - `changes` (written by triggers on the item tables): the local DynamoDB streams. The indexer reads it in
   batches and, like Lambda's stream mapping with ReportBatchItemFailures, resumes at the lowest failed record.
 - `events` (written by `SqliteEventOutbox` in the same transaction as the change it reports): the local event
-  bus. Each consumer (notifier, alarms) reads every event once, in order, as an EventBridge rule's target would.
+  bus. Each consumer (notifier, alarms) reads every event once, in order, as an EventBridge rule's target
+  would.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ class Checkpoints:
         self._db = db
 
     def get(self, consumer: str) -> int:
-        row = self._db.connection().execute(
-            "SELECT seq FROM checkpoints WHERE consumer = ?", (consumer,)
-        ).fetchone()
+        row = (
+            self._db.connection()
+            .execute("SELECT seq FROM checkpoints WHERE consumer = ?", (consumer,))
+            .fetchone()
+        )
         return int(row[0]) if row else 0
 
     def set(self, consumer: str, seq: int) -> None:
@@ -78,7 +81,10 @@ class ChangeFeed:
             "ORDER BY seq LIMIT ?",
             (after, limit),
         )
-        return [Change(seq, table, event, _image(old), _image(new), at) for seq, table, event, old, new, at in rows]
+        return [
+            Change(seq, table, event, _image(old), _image(new), at)
+            for seq, table, event, old, new, at in rows
+        ]
 
     def applied(self, batch: list[Change], failed_seqs: set[int]) -> None:
         """Move the checkpoint past the batch, or to just before its lowest failure (retried next read)."""
@@ -107,7 +113,8 @@ class EventLog:
     def pending(self, limit: int = 100) -> list[Event]:
         after = self._checkpoints.get(self.consumer)
         rows = self._db.connection().execute(
-            "SELECT seq, detail_type, detail, at FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
+            "SELECT seq, detail_type, detail, at FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
         )
         return [Event(seq, kind, json.loads(detail), at) for seq, kind, detail, at in rows]
 
@@ -141,5 +148,6 @@ def trim(db: Database, now: float | None = None) -> int:
                 "SELECT MIN(seq) FROM checkpoints WHERE consumer LIKE ?", (prefix + "%",)
             ).fetchone()
             lowest = int(row[0]) if row and row[0] is not None else 0
-            removed += conn.execute(f"DELETE FROM {table} WHERE at < ? AND seq <= ?", (cutoff, lowest)).rowcount  # noqa: S608 - table names are ours
+            sql = f"DELETE FROM {table} WHERE at < ? AND seq <= ?"  # noqa: S608 - our own table names
+            removed += conn.execute(sql, (cutoff, lowest)).rowcount
     return removed

@@ -1,5 +1,7 @@
-"""Counters per UTC day: what the Lambdas send CloudWatch as EMF metrics, kept in the runtime's database so the
-live page, `tradepipe local`'s summary and the local alarms read the same figures whichever process counted."""
+"""Counters per UTC day: what the Lambdas send CloudWatch as EMF metrics, kept in the runtime's database
+so the
+live page, `tradepipe local`'s summary and the local alarms read the same figures whichever process
+counted."""
 
 from __future__ import annotations
 

@@ -116,13 +116,19 @@ class SqliteFifoQueue:
                     "visible_at = ?, first_received_at = COALESCE(first_received_at, ?) WHERE seq = ?",
                     (receipt, now + self._visibility, now, seq),
                 )
-                delivered.append(QueueMessage(seq, group_id, dedup_id, body, sent_at, receive_count + 1, receipt))
+                delivered.append(
+                    QueueMessage(seq, group_id, dedup_id, body, sent_at, receive_count + 1, receipt)
+                )
         return delivered
 
     def _any_visible(self, now: float) -> bool:
-        row = self._db.connection().execute(
-            "SELECT 1 FROM queue_messages WHERE queue = ? AND visible_at <= ? LIMIT 1", (self.name, now)
-        ).fetchone()
+        row = (
+            self._db.connection()
+            .execute(
+                "SELECT 1 FROM queue_messages WHERE queue = ? AND visible_at <= ? LIMIT 1", (self.name, now)
+            )
+            .fetchone()
+        )
         return row is not None
 
     def _to_dead_letters(
@@ -174,10 +180,14 @@ class SqliteFifoQueue:
     def depth(self) -> tuple[int, int]:
         """(visible, in flight), as ApproximateNumberOfMessages / ...NotVisible."""
         now = self._clock()
-        row = self._db.connection().execute(
-            "SELECT SUM(visible_at <= ?), SUM(visible_at > ?) FROM queue_messages WHERE queue = ?",
-            (now, now, self.name),
-        ).fetchone()
+        row = (
+            self._db.connection()
+            .execute(
+                "SELECT SUM(visible_at <= ?), SUM(visible_at > ?) FROM queue_messages WHERE queue = ?",
+                (now, now, self.name),
+            )
+            .fetchone()
+        )
         return int(row[0] or 0), int(row[1] or 0)
 
     def dead_letters(self) -> list[DeadLetter]:
@@ -216,4 +226,6 @@ class SqliteIntentQueue:
         self.queue = queue
 
     def send(self, intent: OrderIntent) -> None:
-        self.queue.send(intent.model_dump_json(), group_id(intent.mode.value, intent.symbol), intent.intent_id)
+        self.queue.send(
+            intent.model_dump_json(), group_id(intent.mode.value, intent.symbol), intent.intent_id
+        )

@@ -1,5 +1,7 @@
-"""Signals, orders and fills on SQLite: the same contracts as the DynamoDB stores (conditional puts, status moves
-only from allowed statuses, the feed newest first), each method one transaction that joins the caller's unit of
+"""Signals, orders and fills on SQLite: the same contracts as the DynamoDB stores (conditional puts,
+status moves
+only from allowed statuses, the feed newest first), each method one transaction that joins the caller's
+unit of
 work when there is one."""
 
 from __future__ import annotations
@@ -62,9 +64,11 @@ class SqliteSignalStore:
         return cur.rowcount == 1
 
     def get(self, signal_id: str) -> SignalItem | None:
-        row = self._db.connection().execute(
-            "SELECT item FROM signals WHERE signal_id = ?", (signal_id,)
-        ).fetchone()
+        row = (
+            self._db.connection()
+            .execute("SELECT item FROM signals WHERE signal_id = ?", (signal_id,))
+            .fetchone()
+        )
         return None if row is None else SignalItem.model_validate_json(row[0])
 
     def get_many(self, signal_ids: Sequence[str]) -> dict[str, SignalItem]:
@@ -88,7 +92,9 @@ class SqliteSignalStore:
         fields: Mapping[str, Any] | None = None,
     ) -> bool:
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT status, item FROM signals WHERE signal_id = ?", (signal_id,)).fetchone()
+            row = conn.execute(
+                "SELECT status, item FROM signals WHERE signal_id = ?", (signal_id,)
+            ).fetchone()
             if row is None or SignalStatus(row[0]) not in allowed_from:
                 return False
             item = json.loads(row[1])
@@ -127,17 +133,22 @@ class SqliteSignalStore:
             if value is not None:
                 clauses.append(f"json_extract(item, '$.{name}') = ?")
                 params.append(value.value if isinstance(value, Enum) else value)
-        rows = self._db.connection().execute(
-            f"SELECT received_at, signal_id, item FROM signals WHERE {' AND '.join(clauses)} "  # noqa: S608
-            "ORDER BY received_at DESC, signal_id DESC LIMIT ?",
-            (*params, limit + 1),
-        ).fetchall()
+        rows = (
+            self._db.connection()
+            .execute(
+                f"SELECT received_at, signal_id, item FROM signals WHERE {' AND '.join(clauses)} "  # noqa: S608
+                "ORDER BY received_at DESC, signal_id DESC LIMIT ?",
+                (*params, limit + 1),
+            )
+            .fetchall()
+        )
         items = [SignalItem.model_validate_json(raw) for _, _, raw in rows[:limit]]
         resume = FeedKey(rows[limit - 1][0], rows[limit - 1][1]) if len(rows) > limit else None
         return DaySlice(items, resume, 1)
 
     def sweep_expired(self, now: datetime | None = None) -> int:
-        """DynamoDB's TTL: a signal past `expires_at` stops being a dedupe key (its documents stay indexed)."""
+        """DynamoDB's TTL: a signal past `expires_at` stops being a dedupe key (its documents stay
+        indexed)."""
         epoch = int((now or datetime.now(UTC)).timestamp())
         with self._db.transaction() as conn:
             return int(conn.execute("DELETE FROM signals WHERE expires_at < ?", (epoch,)).rowcount)
@@ -167,9 +178,11 @@ class SqliteOrderStore:
         return cur.rowcount == 1
 
     def get(self, client_order_id: str) -> OrderItem | None:
-        row = self._db.connection().execute(
-            "SELECT item FROM orders WHERE client_order_id = ?", (client_order_id,)
-        ).fetchone()
+        row = (
+            self._db.connection()
+            .execute("SELECT item FROM orders WHERE client_order_id = ?", (client_order_id,))
+            .fetchone()
+        )
         return None if row is None else OrderItem.model_validate_json(row[0])
 
     def update(self, client_order_id: str, fields: Mapping[str, Any]) -> None:
@@ -177,7 +190,9 @@ class SqliteOrderStore:
         if not values:
             return
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT item FROM orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
+            row = conn.execute(
+                "SELECT item FROM orders WHERE client_order_id = ?", (client_order_id,)
+            ).fetchone()
             if row is None:
                 # The DynamoDB store's attribute_exists condition: an update never creates an order.
                 raise KeyError(f"order {client_order_id} is not recorded")
@@ -220,5 +235,7 @@ class SqliteFillStore:
         return cur.rowcount == 1
 
     def net_quantity(self, mode: str, symbol: str) -> Decimal:
-        rows = self._db.connection().execute("SELECT signed_qty FROM fills WHERE pk = ?", (f"{mode}#{symbol}",))
+        rows = self._db.connection().execute(
+            "SELECT signed_qty FROM fills WHERE pk = ?", (f"{mode}#{symbol}",)
+        )
         return sum((Decimal(q) for (q,) in rows), Decimal(0))

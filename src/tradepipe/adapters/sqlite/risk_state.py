@@ -53,9 +53,11 @@ class SqliteRiskStateStore:
     # --- plumbing ----------------------------------------------------------------------------------------
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        row = self._db.connection().execute(
-            "SELECT item FROM risk_state WHERE pk = ? AND sk = ?", (pk, sk)
-        ).fetchone()
+        row = (
+            self._db.connection()
+            .execute("SELECT item FROM risk_state WHERE pk = ? AND sk = ?", (pk, sk))
+            .fetchone()
+        )
         return None if row is None else dict(json.loads(row[0]))
 
     def _put(self, conn: Any, pk: str, sk: str, item: dict[str, Any], expires_at: int | None = None) -> None:
@@ -77,7 +79,9 @@ class SqliteRiskStateStore:
     def trading_state_history(self, account: str) -> list[StateChange]:
         item = self._get(state_pk(account), STATE_SK) or {}
         return [
-            StateChange(e["from_state"], e["to_state"], e["rule"], e["detail"], datetime.fromisoformat(e["at"]))
+            StateChange(
+                e["from_state"], e["to_state"], e["rule"], e["detail"], datetime.fromisoformat(e["at"])
+            )
             for e in item.get("history", [])
         ]
 
@@ -178,7 +182,8 @@ class SqliteRiskStateStore:
     def orders_last_minute(self, account: str, at: datetime) -> int:
         minute = epoch_minute(at)
         return sum(
-            int((self._get(rate_pk(account, m), RATE_SK) or {}).get("orders", 0)) for m in (minute, minute - 1)
+            int((self._get(rate_pk(account, m), RATE_SK) or {}).get("orders", 0))
+            for m in (minute, minute - 1)
         )
 
     # --- what strategies say they hold; entries queued for the open ------------------------------------
@@ -212,7 +217,8 @@ class SqliteRiskStateStore:
             conn.execute("DELETE FROM risk_state WHERE pk = ?", (pk,))
         return [(sk, str(json.loads(raw)["signal_id"])) for sk, raw in rows]
 
-    # --- equity snapshots ------------------------------------------------------------------------------------
+    # --- equity snapshots
+    # ------------------------------------------------------------------------------------
 
     def record_equity_snapshot(self, item: EquitySnapshotItem) -> None:
         with self._db.transaction() as conn:

@@ -1,4 +1,5 @@
-"""The runtime database's schema, as forward migrations: `(version, script)`, applied in order, never edited once
+"""The runtime database's schema, as forward migrations: `(version, script)`, applied in order, never
+edited once
 released (a change is a new migration). `SCHEMA_VERSION` is the last one.
 
 Item tables mirror the DynamoDB tables of `tradepipe.resources` (same keys, the item as JSON in the shape the
@@ -23,10 +24,9 @@ def _change_triggers(table: str, base_name: str, keys: tuple[str, ...], when: st
         parts = [p for p in (when, extra) if p]
         return ("WHEN " + " AND ".join(f"({p})" for p in parts)) if parts else ""
 
-    insert = (
-        "INSERT INTO changes (table_name, event_name, keys, old_item, new_item, at) VALUES "
-        f"('{base_name}', '%s', %s, %s, %s, {NOW_SQL});"
-    )
+    # The SQL of a trigger we define, from our own table names.
+    columns = "INSERT INTO changes (table_name, event_name, keys, old_item, new_item, at) VALUES "
+    insert = columns + f"('{base_name}', '%s', %s, %s, %s, {NOW_SQL});"
     new_when = when.replace("ROW.", "NEW.")
     old_when = when.replace("ROW.", "OLD.")
     return "\n".join(

@@ -1,4 +1,5 @@
-"""Interim entry point (replaced by the paper broker's own): `python -m tradepipe.local.paper_broker --port P`,
+"""Interim entry point (replaced by the paper broker's own): `python -m tradepipe.local.paper_broker
+--port P`,
 keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY."""
 
 from __future__ import annotations

@@ -26,7 +26,9 @@ def add_local_arguments(parser: argparse.ArgumentParser, *, demo: bool = False) 
         help="where the runtime keeps its database, secrets and logs"
         + (" (the demo empties it first)" if demo else " (default .tradepipe, created 0700)"),
     )
-    parser.add_argument("--port", type=int, default=8000, help="webhook port, the one to tunnel (default 8000)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="webhook port, the one to tunnel (default 8000)"
+    )
     parser.add_argument(
         "--operator-port", type=int, default=8002, help="live page, read API, kill switch (default 8002)"
     )
@@ -126,7 +128,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             **common,
         )
     with Supervisor(config) as sup:
-        _say(f"embedded runtime up (state {state_dir}; the paper broker's market is always open for the demo)")
+        _say(
+            f"embedded runtime up (state {state_dir}; the paper broker's market is always open for the demo)"
+        )
         announce(sup)
         report = run_demo(sup, timeout_s=args.timeout)
         _say(report.render())

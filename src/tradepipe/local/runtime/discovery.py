@@ -1,4 +1,5 @@
-"""How operator commands (`tradepipe status`, `signals`, `halt`, `reduce`, `resume`, `state`) reach the running
+"""How operator commands (`tradepipe status`, `signals`, `halt`, `reduce`, `resume`, `state`) reach the
+running
 runtime: its operator URL from `<state-dir>/runtime.json`, its token from `<state-dir>/operator.token`, both
 readable by the directory's owner only. `--api URL` points them at another API instead (API Gateway on AWS,
 where the routes are IAM-authorized)."""
@@ -17,7 +18,9 @@ class RuntimeNotRunning(RuntimeError):
     pass
 
 
-def operator_client(state_dir: Path | None = None, api: str | None = None, timeout: float = 10) -> httpx.Client:
+def operator_client(
+    state_dir: Path | None = None, api: str | None = None, timeout: float = 10
+) -> httpx.Client:
     if api:
         return httpx.Client(base_url=api.rstrip("/"), timeout=timeout)
     state = StateDir(state_dir or DEFAULT_STATE_DIR)

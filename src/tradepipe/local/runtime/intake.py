@@ -1,7 +1,8 @@
 """The intake process: POST /webhook[/{token}] on 127.0.0.1:8000 (the port a trader tunnels), nothing else.
 
 It does only what must happen before the answer, with the same use case as the webhook Lambda (`accept_alert`:
-authenticate, parse, decide what the alert alone decides, record, enqueue), on SQLite instead of DynamoDB + SQS.
+authenticate, parse, decide what the alert alone decides, record, enqueue), on SQLite instead of DynamoDB
++ SQS.
 
 Group commit: a 202 promises TradingView (which never retries) that the alert is safe, so the intake writes
 with `synchronous=FULL`, whose fsync costs milliseconds on these disks. Requests are handed to one writer
@@ -9,7 +10,8 @@ thread, which runs every request waiting into one transaction (a savepoint each,
 not undo the others) and commits once: concurrent requests share the fsync, and nobody is answered before
 their record is on disk. Then it wakes the workers with a datagram.
 
-The HTTP server is uvicorn (uvloop, httptools) around a bare ASGI callable: no framework between the socket and
+The HTTP server is uvicorn (uvloop, httptools) around a bare ASGI callable: no framework between the
+socket and
 the use case, because this path is what a bar-close burst hits.
 """
 
@@ -173,7 +175,9 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
             return b"".join(chunks), False
 
 
-async def _answer(send: Send, status: int, payload: dict[str, Any], *, close: bool = False, allow: str = "") -> None:
+async def _answer(
+    send: Send, status: int, payload: dict[str, Any], *, close: bool = False, allow: str = ""
+) -> None:
     body = json.dumps(payload, default=str).encode()
     headers = [
         (b"content-type", b"application/json"),

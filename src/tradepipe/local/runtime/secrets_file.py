@@ -90,7 +90,10 @@ class LocalSecrets:
         that an explicit passphrase replaces the `default` one."""
         doc = self.document() if self._file.exists() else SecretsDocument()
         changed = not self._file.exists()
-        if passphrase is not None and doc.webhook.get("default", SecretStr("")).get_secret_value() != passphrase:
+        if (
+            passphrase is not None
+            and doc.webhook.get("default", SecretStr("")).get_secret_value() != passphrase
+        ):
             doc.webhook["default"] = SecretStr(passphrase)
             changed = True
         if not doc.webhook:

@@ -101,7 +101,8 @@ class Supervisor:
         self._watcher: threading.Thread | None = None
         self.info: RuntimeInfo | None = None
 
-    # --- URLs -------------------------------------------------------------------------------------------------
+    # --- URLs
+    # -------------------------------------------------------------------------------------------------
 
     def _url(self, port: int) -> str:
         return f"http://{self.config.host}:{port}"
@@ -129,7 +130,8 @@ class Supervisor:
     def search_url(self) -> str:
         return self._url(self.config.search_port)
 
-    # --- start / stop -----------------------------------------------------------------------------------------
+    # --- start / stop
+    # -----------------------------------------------------------------------------------------
 
     def start(self) -> Supervisor:
         cfg = self.config
@@ -137,7 +139,9 @@ class Supervisor:
         self.state.check_private()
         self._lock()
         secrets = LocalSecrets(self.state.secrets_file)
-        secrets.initialize(passphrase=cfg.passphrase, local_broker=cfg.alpaca == "local" and not cfg.broker_url)
+        secrets.initialize(
+            passphrase=cfg.passphrase, local_broker=cfg.alpaca == "local" and not cfg.broker_url
+        )
         self.state.operator_token()
         from osmem_server import OsmemServer
 
@@ -157,9 +161,19 @@ class Supervisor:
             self.children["broker"] = self._broker_child(secrets)
         self.children["workers"] = Child(
             "workers",
-            [*runtime, "workers", *common, "--pollers", str(cfg.pollers), "--schedule-s", str(cfg.schedule_s)],
+            [
+                *runtime,
+                "workers",
+                *common,
+                "--pollers",
+                str(cfg.pollers),
+                "--schedule-s",
+                str(cfg.schedule_s),
+            ],
         )
-        self.children["intake"] = Child("intake", [*runtime, "intake", *common, "--port", str(cfg.webhook_port)])
+        self.children["intake"] = Child(
+            "intake", [*runtime, "intake", *common, "--port", str(cfg.webhook_port)]
+        )
         self.children["operator"] = Child(
             "operator", [*runtime, "operator", *common, "--port", str(cfg.operator_port)]
         )
@@ -242,7 +256,8 @@ class Supervisor:
 
     def _await_ready(self, child: Child) -> None:
         process = child.process
-        assert process is not None and process.stdout is not None  # noqa: S101 - just spawned
+        if process is None or process.stdout is None:
+            raise RuntimeError(f"{child.role} was not spawned")
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             line = process.stdout.readline()

@@ -5,7 +5,8 @@ intake runs in its own process so the GIL never makes a webhook answer wait behi
 - risk: pollers of the signals queue -> assess_signal (several, as Lambda scales with message groups: each
   group's messages stay in order because a group is never handed to two pollers at once);
 - executor: pollers of the order-intents queue -> execute_intent;
-- indexer: the change feed -> index_changes -> OpenSearch (templates applied at start; the indices rebuilt from
+- indexer: the change feed -> index_changes -> OpenSearch (templates applied at start; the indices
+rebuilt from
   the store when they are missing or behind, e.g. after osmem, which keeps nothing, restarted);
 - schedules: release queued entries at the open and sample TradingHalted (the risk function's minute
   schedule), the reconciler (the executor's), TTL expiry, feed trimming and the local alarms.
@@ -126,10 +127,14 @@ class Indexer(Worker):
         batch = self.feed.pending(self._batch)
         if not batch:
             return False
-        changes = [TableChange(c.table_name, c.event_name, str(c.seq), c.new_image, c.old_image) for c in batch]
+        changes = [
+            TableChange(c.table_name, c.event_name, str(c.seq), c.new_image, c.old_image) for c in batch
+        ]
         failed = index_changes(changes, self._backend.search_index, signals=self._backend.signals)
         self.feed.applied(batch, {int(seq) for seq in failed})
-        self._backend.metrics.add({"DocumentsIndexed": len(batch) - len(failed), "DocumentsFailed": len(failed)})
+        self._backend.metrics.add(
+            {"DocumentsIndexed": len(batch) - len(failed), "DocumentsFailed": len(failed)}
+        )
         if failed:
             self.stopping.wait(1.0)
         return True
@@ -183,7 +188,9 @@ class Scheduler(Worker):
 class Workers:
     """Builds and runs every worker of the process."""
 
-    def __init__(self, backend: SqliteBackend, doorbell: Doorbell, *, pollers: int = 2, schedule_s: float = 60.0):
+    def __init__(
+        self, backend: SqliteBackend, doorbell: Doorbell, *, pollers: int = 2, schedule_s: float = 60.0
+    ):
         self.backend, self.doorbell = backend, doorbell
         self.alarms = LocalAlarms(backend)
         self.risk = [
@@ -200,7 +207,7 @@ class Workers:
                 Schedule("release", schedule_s, self._release),
                 Schedule("reconcile", schedule_s, self._reconcile),
                 Schedule("housekeeping", 300.0, self._housekeeping),
-                Schedule("alarms", min(schedule_s, 30.0), self.alarms.evaluate),
+                Schedule("alarms", min(schedule_s, 30.0), lambda: None if self.alarms.evaluate() else None),
             ],
             doorbell,
             backend.metrics.add,
@@ -221,7 +228,9 @@ class Workers:
         for fifo in (self.backend.signal_fifo, self.backend.intent_fifo):
             recovered = fifo.recover_in_flight()
             if recovered:
-                log.warning("%s: %d messages in flight at the last stop are visible again", fifo.name, recovered)
+                log.warning(
+                    "%s: %d messages in flight at the last stop are visible again", fifo.name, recovered
+                )
         for worker in self.all():
             worker.start()
 
