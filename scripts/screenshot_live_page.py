@@ -1,4 +1,4 @@
-"""Render docs/live-page.png: the embedded stack on free ports, the bundled demo alerts, then the live
+"""Render docs/live-page.png: the single-machine runtime on free ports (a scratch state directory), the bundled demo alerts, then the live
 page in headless Chromium (Debian's /usr/bin/chromium) with a filled signal's trail open.
 
     .venv/bin/python scripts/screenshot_live_page.py [--out docs/live-page.png]
@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
 from tradepipe.local.demo import run_demo
-from tradepipe.local.stack import LocalConfig, LocalStack
+from tradepipe.local.runtime.supervisor import LocalConfig, Supervisor
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("TRADEPIPE_CHROMIUM", "/usr/bin/chromium")
@@ -33,7 +34,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "live-page.png")
     args = parser.parse_args()
-    with LocalStack(LocalConfig.ephemeral(log_level="ERROR")) as stack:
+    state = Path(tempfile.mkdtemp(prefix="tradepipe-screenshot-")) / "state"
+    with Supervisor(LocalConfig.ephemeral(state, log_level="ERROR", always_open=True)) as stack:
         report = run_demo(stack, timeout_s=90)
         if not report.ok:
             sys.stderr.write(report.render() + "\n")

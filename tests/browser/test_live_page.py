@@ -44,7 +44,7 @@ def _entry(passphrase: str, ticker: str, strategy: str = "browser") -> dict[str,
 
 
 def _post(stack: RunningLocal, body: dict[str, Any]) -> str:
-    response = httpx.post(f"{stack.api_url}/webhook", json=body, timeout=10)
+    response = httpx.post(stack.webhook_url, json=body, timeout=10)
     assert response.status_code in (202, 422), response.text
     signal_id: str = response.json()["signal_id"]
     return signal_id
@@ -66,7 +66,7 @@ def page(browser: Any, local_stack: RunningLocal) -> Iterator[Page]:
     opened.on("pageerror", lambda e: problems.append(f"uncaught: {e}"))
     loads: list[str] = []
     opened.on("load", lambda p: loads.append(p.url))
-    opened.goto(f"{local_stack.api_url}/")
+    opened.goto(f"{local_stack.operator_url}/#token={local_stack.token}")
     expect(opened.locator("#conn")).to_contain_text("live", timeout=5000)
     opened.evaluate("window.__sameDocument = 'yes'")
     yield opened
@@ -140,7 +140,7 @@ def test_live_page_when_alerts_posted_then_rows_appear_trail_opens_and_halt_stop
     expect(_row(page, halted)).to_be_visible(timeout=2000)
     expect(_row(page, halted).locator("td").nth(4)).to_have_text("REJECTED", timeout=15000)
     expect(_row(page, halted).locator("td.reason")).to_contain_text("TRADING_HALTED")
-    assert httpx.get(f"{local_stack.api_url}/signals/{halted}").json()["reject_reason"] == "TRADING_HALTED"
+    assert local_stack.operator().get(f"/signals/{halted}").json()["reject_reason"] == "TRADING_HALTED"
 
 
 def test_live_page_when_alert_fields_hold_markup_then_shown_as_text_never_run(
@@ -163,7 +163,7 @@ def test_live_page_when_alert_fields_hold_markup_then_shown_as_text_never_run(
 
 
 def _state(stack: RunningLocal) -> str:
-    state: str = httpx.get(f"{stack.api_url}/trading-state/paper", timeout=10).json()["state"]
+    state: str = stack.operator().get("/trading-state/paper").json()["state"]
     return state
 
 
