@@ -1,5 +1,6 @@
-"""Render docs/live-page.png: the single-machine runtime on free ports (a scratch state directory), the bundled demo alerts, then the live
-page in headless Chromium (Debian's /usr/bin/chromium) with a filled signal's trail open.
+"""Render docs/live-page.png: the single-machine runtime on free ports (a scratch state directory), the
+bundled demo alerts, then the live page in headless Chromium (Debian's /usr/bin/chromium) with a filled
+signal's trail open.
 
     .venv/bin/python scripts/screenshot_live_page.py [--out docs/live-page.png]
 """
