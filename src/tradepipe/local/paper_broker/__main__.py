@@ -19,6 +19,7 @@ def main() -> int:
     parser.add_argument("--state-dir", default=None)
     parser.add_argument("--behaviour", default="instant")
     parser.add_argument("--always-open", action="store_true")
+    parser.add_argument("--rate-limit", type=int, default=None)
     args = parser.parse_args()
     server = PaperBrokerServer(
         port=args.port, api_key=os.environ["APCA_API_KEY_ID"], secret_key=os.environ["APCA_API_SECRET_KEY"]

@@ -1,0 +1,309 @@
+"""The single-machine runtime against its targets and against a reference peer, in one run on this machine.
+
+Load generator: wrk (Debian's package, C, one thread) for the closed-loop figures, the same script against
+both servers; an asyncio sender (benchmarks/load/burst.py) for the open-loop burst. Both share the machine's
+cores with the servers, so their CPU is reported too.
+
+Phases, each on a fresh runtime (state directory in a temporary folder, the local broker on its Alpaca-like
+defaults except the request limit, raised so the broker measures nothing but us: the request budget keeps real
+runs under Alpaca's 200 a minute):
+- intake at 10 senders (wrk -c10, closed loop): ours and the reference (benchmarks/reference_webhook.py);
+- a burst of 1,000 alerts sent within one second: every one answered 2xx (a 202 is sent after the record is
+  on disk) within 3 s of being sent;
+- alert -> order submitted at the paper broker, one sender, alerts one after another: from the moment the
+  alert was sent to the broker's `submitted_at`;
+- CPU of our processes (supervisor, intake, workers, operator) per alert, from intake to the order submitted,
+  the broker's, osmem's and the load generator's reported apart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.load.burst import burst
+from benchmarks.load.cpu import children, cpu_seconds, total
+
+HERE = Path(__file__).parent
+RISK = HERE / "risk_bench.toml"
+WRK_SCRIPT = HERE / "load" / "alerts.lua"
+PASSPHRASE = "bench passphrase"
+# The broker's request limit for the bench: high enough that it never answers 429 to us (see the docstring).
+BROKER_RATE_LIMIT = 1_000_000
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    target: str
+    ok: bool | None
+
+    def line(self) -> str:
+        verdict = "" if self.ok is None else ("  ok" if self.ok else "  MISSED")
+        return f"  {self.name:<58} {self.value:>10.1f} {self.unit:<8} target {self.target}{verdict}"
+
+
+@dataclass
+class Report:
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, name: str, value: float, unit: str, target: str = "", ok: bool | None = None) -> None:
+        self.figures.append(Figure(name, value, unit, target, ok))
+
+
+def _wrk_available() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed: `make bench` installs Debian's wrk (apt-get, as root)")
+    return wrk
+
+
+def wrk(url: str, connections: int, seconds: int, run: str) -> tuple[dict[str, Any], float]:
+    """Closed loop: `connections` senders, each sending its next alert when the last is answered. Returns
+    wrk's figures and its own CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(  # noqa: S603 - Debian's wrk with our script
+        [_wrk_available(), "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(WRK_SCRIPT), url],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "BENCH_PASSPHRASE": PASSPHRASE, "BENCH_RUN": run},
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("{"))
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return json.loads(line), cpu
+
+
+@contextmanager
+def runtime(root: Path, name: str) -> Iterator[Any]:
+    from tradepipe.local.runtime.supervisor import LocalConfig, Supervisor
+
+    config = LocalConfig.ephemeral(
+        root / name,
+        passphrase=PASSPHRASE,
+        always_open=True,
+        broker_rate_limit=BROKER_RATE_LIMIT,
+        risk_config_path=str(RISK),
+        log_level="ERROR",
+    )
+    with Supervisor(config) as sup:
+        yield sup
+
+
+@contextmanager
+def reference(root: Path) -> Iterator[str]:
+    from tradepipe.local.http_server import free_port
+
+    port = free_port()
+    env = {**os.environ, "REFERENCE_DB": str(root / "reference.db"), "REFERENCE_PASSPHRASE": PASSPHRASE}
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "uvicorn", "benchmarks.reference_webhook:app", "--port", str(port)]
+        + ["--log-level", "warning", "--no-access-log"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/webhook"
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.post(url, json={}, timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _ours(sup: Any) -> list[int]:
+    """Our processes: the supervisor (this process) and its intake, workers and operator children."""
+    return [os.getpid(), *(sup.children[r].process.pid for r in ("intake", "workers", "operator"))]
+
+
+def _apart(sup: Any) -> dict[str, list[int]]:
+    broker = [sup.children["broker"].process.pid]
+    ours = set(_ours(sup)) | set(broker)
+    return {"broker": broker, "osmem": [p for p in children(os.getpid()) if p not in ours]}
+
+
+def intake_phase(root: Path, report: Report, seconds: int = 10) -> None:
+    with runtime(root, "intake") as sup:
+        wrk(sup.webhook_url, 10, 2, "warm")
+        ours, wrk_cpu = wrk(sup.webhook_url, 10, seconds, "intake")
+    with reference(root) as url:
+        wrk(url, 10, 2, "warm")
+        ref, ref_wrk_cpu = wrk(url, 10, seconds, "reference")
+    ours_rate = ours["requests"] / (ours["duration_us"] / 1e6)
+    ref_rate = ref["requests"] / (ref["duration_us"] / 1e6)
+    report.add(
+        "intake, 10 senders: alerts/s",
+        ours_rate,
+        "/s",
+        f">= 500 and >= reference {ref_rate:.0f}",
+        ours_rate >= max(500, ref_rate),
+    )
+    report.add(
+        "intake, 10 senders: p99",
+        ours["p99_us"] / 1000,
+        "ms",
+        f"<= 20 and <= reference {ref['p99_us'] / 1000:.1f}",
+        ours["p99_us"] <= min(20_000, ref["p99_us"]),
+    )
+    report.add(
+        "intake, 10 senders: non-2xx answers",
+        ours["non2xx"] + ours["read_errors"] + ours["timeouts"],
+        "",
+        "0",
+        ours["non2xx"] + ours["read_errors"] + ours["timeouts"] == 0,
+    )
+    report.add("reference, 10 senders: alerts/s", ref_rate, "/s")
+    report.add("reference, 10 senders: p99", ref["p99_us"] / 1000, "ms")
+    report.add("load generator (wrk) CPU per alert, ours", wrk_cpu / max(1, ours["requests"]) * 1000, "ms")
+    report.add(
+        "load generator (wrk) CPU per alert, reference", ref_wrk_cpu / max(1, ref["requests"]) * 1000, "ms"
+    )
+
+
+def _entry(run: str, n: int, ticker: str = "MSFT") -> dict[str, object]:
+    return {
+        "passphrase": PASSPHRASE,
+        "ticker": ticker,
+        "action": "buy",
+        "quantity": 1,
+        "quantityType": "fixed_quantity",
+        "signalPrice": "27.95",
+        "stopLoss": {"percent": 5},
+        "strategy": f"{run}-{n}",
+        "time": datetime.now(UTC).isoformat(),
+    }
+
+
+def burst_phase(root: Path, report: Report, n: int = 1000) -> None:
+    with runtime(root, "burst") as sup:
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        sent = burst(sup.webhook_url, lambda i: _entry("burst", i), n, connections=50)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    answered = [s for s in sent if s.answered_at is not None and s.status in (200, 202)]
+    late = [s for s in answered if s.answered_at - s.sent_at > 3.0]  # type: ignore[operator]
+    waits = sorted(s.answered_at - s.sent_at for s in answered)  # type: ignore[operator]
+    report.add(f"burst of {n} in 1 s: answered 2xx", len(answered), "", f"{n}", len(answered) == n)
+    report.add(
+        "burst: answered within 3 s of being sent",
+        len(answered) - len(late),
+        "",
+        f"{n}",
+        not late and len(answered) == n,
+    )
+    if waits:
+        report.add("burst: slowest answer", waits[-1] * 1000, "ms", "<= 3000", waits[-1] <= 3.0)
+        report.add("burst: p99 answer", waits[int(0.99 * (len(waits) - 1))] * 1000, "ms")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    report.add("burst sender CPU per alert", cpu / n * 1000, "ms")
+
+
+def _wait_submitted(backend: Any, signal_ids: list[str], timeout_s: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    found: dict[str, Any] = {}
+    while len(found) < len(signal_ids) and time.monotonic() < deadline:
+        for sid in signal_ids:
+            if sid not in found:
+                item = backend.signals.get(sid)
+                if item is not None and item.status.value in ("SUBMITTED", "FILLED", "REJECTED"):
+                    found[sid] = item
+        time.sleep(0.001 if len(signal_ids) == 1 else 0.05)
+    return found
+
+
+def latency_phase(root: Path, report: Report, n: int = 200) -> None:
+    import httpx
+
+    with runtime(root, "latency") as sup, httpx.Client(timeout=10) as http:
+        backend = sup.backend()
+        latencies: list[float] = []
+        for i in range(n + 10):
+            body = _entry("latency", i)
+            sent_at = time.time()
+            answer = http.post(sup.webhook_url, json=body).json()
+            sid = answer["signal_id"]
+            _wait_submitted(backend, [sid], 10)
+            order = backend.orders.get(f"tp-{sid}-open")
+            if i >= 10 and order is not None and order.submitted_at is not None:  # the first ten warm up
+                latencies.append(order.submitted_at.timestamp() - sent_at)
+    latencies.sort()
+    p50, p99 = latencies[len(latencies) // 2], latencies[int(0.99 * (len(latencies) - 1))]
+    report.add("alert -> order submitted, one sender: p50", p50 * 1000, "ms", "<= 30", p50 <= 0.030)
+    report.add("alert -> order submitted, one sender: p99", p99 * 1000, "ms", "<= 100", p99 <= 0.100)
+
+
+def cpu_phase(root: Path, report: Report, n: int = 300, rate: float = 50.0) -> None:
+    import httpx
+
+    with runtime(root, "cpu") as sup, httpx.Client(timeout=10) as http:
+        backend = sup.backend()
+        ours, apart = _ours(sup), _apart(sup)
+        time.sleep(1.0)
+        mine_before = cpu_seconds(os.getpid())
+        start = {k: total(v) for k, v in {"ours": ours, **apart}.items()}
+        ids = []
+        for i in range(n):
+            ids.append(http.post(sup.webhook_url, json=_entry("cpu", i)).json()["signal_id"])
+            time.sleep(1.0 / rate)
+        done = _wait_submitted(backend, ids, 120)
+        end = {k: total(v) for k, v in {"ours": ours, **apart}.items()}
+        # This process is the supervisor *and* the sender: its own CPU is counted as the sender's.
+        sender = cpu_seconds(os.getpid()) - mine_before
+    ours_cpu = end["ours"] - start["ours"] - sender
+    report.add(
+        "CPU of our processes per alert, intake -> order",
+        ours_cpu / n * 1000,
+        "ms",
+        "<= 5",
+        ours_cpu / n <= 0.005,
+    )
+    report.add("  signals submitted in that run", len(done), "", f"{n}", len(done) == n)
+    report.add("  paper broker CPU per alert (apart)", (end["broker"] - start["broker"]) / n * 1000, "ms")
+    report.add("  osmem CPU per alert (apart)", (end["osmem"] - start["osmem"]) / n * 1000, "ms")
+    report.add("  sender CPU per alert (apart)", sender / n * 1000, "ms")
+
+
+def run(out: Path | None = None) -> Report:
+    report = Report()
+    root = Path(tempfile.mkdtemp(prefix="tradepipe-bench-"))
+    try:
+        intake_phase(root, report)
+        burst_phase(root, report)
+        latency_phase(root, report)
+        cpu_phase(root, report)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps([f.__dict__ for f in report.figures], indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    result = run()
+    for figure in result.figures:
+        sys.stdout.write(figure.line() + "\n")
