@@ -8,9 +8,13 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tradepipe import dashboards, signals_cli
 from tradepipe.analytics import cli as analytics_cli
+
+if TYPE_CHECKING:
+    from tradepipe.local.stack import LocalConfig
 
 DEMO_REPORT = Path(".tradepipe") / "demo-report.html"
 
@@ -24,6 +28,8 @@ def _cmd_local(args: argparse.Namespace) -> int:
         search_port=args.search_port,
         aws_port=args.aws_port,
         alpaca=args.alpaca,
+        broker_behaviour=args.broker_behaviour,
+        always_open=args.always_open,
         passphrase=args.passphrase,
         log_level="INFO" if args.verbose else "WARNING",
     )
@@ -32,7 +38,7 @@ def _cmd_local(args: argparse.Namespace) -> int:
     _say(f"  live page    {stack.page_url}")
     _say(f"  webhook      POST {stack.api_url}/webhook")
     _say(
-        f"  paper broker {stack.broker_url}"
+        f"  paper broker {stack.broker_url} ({_broker_mode(config)})"
         if config.alpaca == "local"
         else "  broker       Alpaca paper API"
     )
@@ -47,16 +53,25 @@ def _cmd_local(args: argparse.Namespace) -> int:
     return 0
 
 
+def _broker_mode(config: LocalConfig) -> str:
+    hours = (
+        "market always open" if config.always_open or config.broker_behaviour == "instant" else "NYSE hours"
+    )
+    return f"{config.broker_behaviour}, {hours}"
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from tradepipe.local.demo import run_demo
     from tradepipe.local.stack import LocalConfig, LocalStack
 
-    # Handler logs stay quiet so the summary reads cleanly; `tradepipe local --verbose` shows them.
-    config = LocalConfig.ephemeral(log_level="ERROR") if args.ephemeral else LocalConfig(log_level="ERROR")
+    # Handler logs stay quiet so the summary reads cleanly; `tradepipe local --verbose` shows them. The
+    # paper market is always open in the demo, so it fills at any hour; it says so.
+    settings = {"log_level": "ERROR", "always_open": True, "broker_behaviour": args.broker_behaviour}
+    config = LocalConfig.ephemeral(**settings) if args.ephemeral else LocalConfig(**settings)
     with LocalStack(config) as stack:
         _say(
             f"embedded stack up: page {stack.page_url}, webhook {stack.api_url}/webhook, "
-            f"broker {stack.broker_url}, opensearch {stack.search_url}"
+            f"broker {stack.broker_url} ({_broker_mode(config)}), opensearch {stack.search_url}"
         )
         report = run_demo(stack, timeout_s=args.timeout)
         _say(report.render())
@@ -128,6 +143,16 @@ def _cmd_state(args: argparse.Namespace) -> int:
     return 0
 
 
+def _broker_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--broker-behaviour",
+        choices=["alpaca", "instant"],
+        default="alpaca",
+        help="the local paper broker: alpaca (asynchronous fills and cancels, 200 requests a minute) or "
+        "instant (fills and cancels inside the request, no rate limit, always open)",
+    )
+
+
 def _say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -148,12 +173,17 @@ def main(argv: list[str] | None = None) -> int:
         help="local: the embedded paper broker; paper: Alpaca's paper API (keys from "
         "APCA_API_KEY_ID / APCA_API_SECRET_KEY)",
     )
+    _broker_flags(local)
+    local.add_argument(
+        "--always-open", action="store_true", help="the local paper market never closes (default: NYSE hours)"
+    )
     local.add_argument("--passphrase", default=None, help="webhook passphrase (default: a new random one)")
     local.add_argument("--verbose", action="store_true", help="handler logs at INFO")
     local.set_defaults(func=_cmd_local)
     demo = sub.add_parser("demo", help="start the embedded stack, replay the bundled alerts, print a summary")
     demo.add_argument("--ephemeral", action="store_true", help="free ports instead of 8000/8001/9200/4566")
     demo.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for signals to settle")
+    _broker_flags(demo)
     hold = demo.add_mutually_exclusive_group()
     hold.add_argument(
         "--hold", type=float, metavar="SECONDS", help="keep the page up this long after the summary"

@@ -54,8 +54,9 @@ def _alert(passphrase: str, minute: int, **over: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def trading(local_stack: RunningLocal) -> TradingClient:
-    # Any keys: the local broker checks that they are sent, the stack's secret holds its own pair.
-    return TradingClient("PKE2E", "e2e-secret", paper=True, url_override=local_stack.broker_url)
+    return TradingClient(
+        local_stack.broker_key, local_stack.broker_secret, paper=True, url_override=local_stack.broker_url
+    )
 
 
 def _order_for(trading: TradingClient, signal_id: str) -> Order | None:

@@ -25,10 +25,14 @@ def handler(paper_broker: Any) -> Any:
 
 
 def _bracket_then_price(handler: Any, aws: Aws, broker: Any, signal_id: str, exit_price: str) -> None:
-    httpx.post(f"{broker.url}/_paper/prices", json={"IBM": "204.00"}).raise_for_status()
+    httpx.post(
+        f"{broker.url}/_paper/prices", json={"IBM": "204.00"}, headers=broker.headers
+    ).raise_for_status()
     intent = _intent(signal_id)  # IBM, BUY 10, take-profit 210, stop 198, strategy itest
     assert handler(_event(aws, intent), LocalLambdaContext("executor", 30)) == {"batchItemFailures": []}
-    httpx.post(f"{broker.url}/_paper/prices", json={"IBM": exit_price}).raise_for_status()
+    httpx.post(
+        f"{broker.url}/_paper/prices", json={"IBM": exit_price}, headers=broker.headers
+    ).raise_for_status()
 
 
 def test_take_profit_fill_is_an_exit_that_resets_the_losing_streak(

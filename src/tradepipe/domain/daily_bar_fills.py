@@ -89,9 +89,18 @@ def stop_limit_fill(
 def first_exit(stop_at: Decimal | None, target_at: Decimal | None, bar_open: Decimal) -> ExitLeg | None:
     """Which leg of an exit pair fills when the stop could fill at `stop_at` and the take-profit at
     `target_at` (None: not on this bar): the stop, unless only the take-profit filled at the open."""
-    if stop_at is None:
-        return None if target_at is None else ExitLeg.TARGET
-    if target_at is not None and target_at == bar_open and stop_at != bar_open:
+    return pair_winner(
+        None if stop_at is None else stop_at == bar_open,
+        None if target_at is None else target_at == bar_open,
+    )
+
+
+def pair_winner(stop_at_open: bool | None, target_at_open: bool | None) -> ExitLeg | None:
+    """`first_exit` for callers that price each leg on its own quote: each argument says whether that leg
+    could fill (None: it could not) and whether at the bar's open."""
+    if stop_at_open is None:
+        return None if target_at_open is None else ExitLeg.TARGET
+    if target_at_open and not stop_at_open:
         return ExitLeg.TARGET
     return ExitLeg.STOP
 

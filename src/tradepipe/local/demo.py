@@ -212,7 +212,9 @@ def move_markets(stack: LocalStack, orders: list[OrderItem], report: DemoReport)
         prices[ticker] = str(price)
         report.market_moves.append(f"{ticker:<6} -> {price} ({'take-profit' if target else 'stop'} leg)")
     if prices:
-        httpx.post(f"{stack.broker_url}/_paper/prices", json=prices).raise_for_status()
+        httpx.post(
+            f"{stack.broker_url}/_paper/prices", json=prices, headers=stack.broker_headers
+        ).raise_for_status()
     stack.run_schedule(EXECUTOR_FUNCTION.name)
 
 

@@ -28,6 +28,7 @@ from tradepipe.local.live_page import page_routes
 from tradepipe.local.metrics_sink import MetricsSink
 
 log = logging.getLogger(__name__)
+BROKER_KEY_ENV, BROKER_SECRET_ENV = "TRADEPIPE_PAPER_BROKER_KEY_ID", "TRADEPIPE_PAPER_BROKER_SECRET_KEY"
 
 
 @dataclass
@@ -42,6 +43,10 @@ class LocalConfig:
     # Failed messages come back after this long (AWS: six times the function timeout).
     visibility_timeout_s: int = 5
     alpaca: Literal["local", "paper"] = "local"
+    # The local paper broker: Alpaca-like (asynchronous lifecycle, 200 requests a minute, NYSE hours), or
+    # `instant` for callers that do not follow the asynchronous lifecycle yet; `always_open` for the demo.
+    broker_behaviour: Literal["alpaca", "instant"] = "alpaca"
+    always_open: bool = False
     allowed_source_cidrs: list[str] = field(default_factory=list)
     log_level: str = "WARNING"
     schedule_interval_s: float = 30.0
@@ -60,6 +65,7 @@ class LocalStack:
     config: LocalConfig = field(default_factory=LocalConfig)
     passphrase: str = ""
     provisioned: Provisioned | None = None
+    broker_keys: dict[str, str] = field(default_factory=dict)
     _stoppables: list[Any] = field(default_factory=list)
     pumps: list[_Pump] = field(default_factory=list)
     metrics: MetricsSink = field(default_factory=MetricsSink)  # what CloudWatch would have received
@@ -79,6 +85,14 @@ class LocalStack:
     @property
     def broker_url(self) -> str:
         return f"http://{self.config.host}:{self.config.broker_port}"
+
+    @property
+    def broker_headers(self) -> dict[str, str]:
+        """The local paper broker's key headers (it refuses any request without them)."""
+        return {
+            "APCA-API-KEY-ID": self.broker_keys["api_key"],
+            "APCA-API-SECRET-KEY": self.broker_keys["secret_key"],
+        }
 
     @property
     def search_url(self) -> str:
@@ -105,11 +119,7 @@ class LocalStack:
         search = OsmemServer.start(addr=f"{cfg.host}:{cfg.search_port}", freeze=False, japanese=False)
         self._stoppables.append(search)
         if cfg.alpaca == "local":
-            from tradepipe.local.paper_broker.server import PaperBrokerServer
-
-            broker = PaperBrokerServer(host=cfg.host, port=cfg.broker_port)
-            broker.start()
-            self._stoppables.append(broker)
+            self._start_paper_broker(paper_keys)
         self._configure_environment()
         cfg = self.config
         # Containers per function: the queue pollers (and a schedule) or the API's concurrent requests.
@@ -124,11 +134,33 @@ class LocalStack:
         self._start_event_sources(handlers)
         return self
 
+    def _start_paper_broker(self, keys: dict[str, str]) -> None:
+        from tradepipe.local.paper_broker import BrokerBehaviour, PaperBroker
+        from tradepipe.local.paper_broker.server import PaperBrokerServer
+
+        cfg = self.config
+        behaviour = BrokerBehaviour.named(
+            cfg.broker_behaviour, **({"always_open": True} if cfg.always_open else {})
+        )
+        broker = PaperBrokerServer(
+            PaperBroker(behaviour=behaviour),
+            host=cfg.host,
+            port=cfg.broker_port,
+            key_id=keys["api_key"],
+            secret_key=keys["secret_key"],
+        )
+        broker.start()
+        self.broker_keys = keys
+        self._stoppables.append(broker)
+
     def _paper_keys(self) -> dict[str, str]:
         if self.config.alpaca == "paper":
             # Real Alpaca paper API: keys from the environment, never from a file in the repo.
             return {"api_key": os.environ["APCA_API_KEY_ID"], "secret_key": os.environ["APCA_API_SECRET_KEY"]}
-        return new_paper_keys()
+        # The local paper broker's pair: the environment's (as `python -m tradepipe.local.paper_broker`
+        # reads it), else a fresh one.
+        key_id, secret = os.environ.get(BROKER_KEY_ENV), os.environ.get(BROKER_SECRET_ENV)
+        return {"api_key": key_id, "secret_key": secret} if key_id and secret else new_paper_keys()
 
     def _configure_environment(self) -> None:
         provisioned = self._require_provisioned()
