@@ -44,6 +44,9 @@ def _cmd_local(args: argparse.Namespace) -> int:
     )
     _say(f"  opensearch   {stack.search_url}")
     _say(f"  aws (moto)   {stack.aws_url}")
+    if config.alpaca == "local":
+        # The broker refuses requests without its pair (TRADEPIPE_PAPER_BROKER_KEY_ID / _SECRET_KEY pick it).
+        _say(f"  broker keys  {stack.broker_keys['api_key']} / {stack.broker_keys['secret_key']}")
     _say(f"  passphrase   {stack.passphrase}")
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
