@@ -8,10 +8,11 @@ Its state can live in its own SQLite file. Tests move prices and time through `/
 
 Modules: `facade` (PaperBroker), `behaviour` (alpaca / instant), `acceptance` + `rules` + `pdt` +
 `order_request` (what an order must pass), `book` (orders and their groups), `lifecycle` (timed steps),
-`execution` + `matching` (fills; the daily-bar rules are `tradepipe.domain.daily_bar_fills`),
-`accounting` (cash, positions, buying power), `quotes`, `assets`, `market_data` (bars, cursor), `market_clock`
-+ `nyse_calendar` (hours), `faults` (injected failures), `render` (Alpaca JSON), `store` (SQLite), `guard` +
-`rate_limit` (who may call, how often), `app` + `params` (HTTP), `server` (a thread), `__main__` (a process).
+`execution` + `matching` (fills; the daily-bar rules are `tradepipe.domain.daily_bar_fills`), `queries`
+(order lists, activities, bars), `accounting` (cash, positions, buying power), `quotes`, `assets`,
+`market_data` (bars, cursor), `market_clock` + `nyse_calendar` (hours), `faults` (injected failures),
+`render` (Alpaca JSON), `store` (SQLite), `guard` + `rate_limit` (who may call, how often), `app` +
+`params` (HTTP), `server` (a thread), `__main__` (a process).
 """
 
 from tradepipe.local.paper_broker.behaviour import BrokerBehaviour

@@ -27,7 +27,7 @@ from tradepipe.local.paper_broker.errors import (
     BrokerError,
     invalid,
 )
-from tradepipe.local.paper_broker.facade import BARS_LIMIT_DEFAULT, BarsQuery, PaperBroker
+from tradepipe.local.paper_broker.facade import PaperBroker
 from tradepipe.local.paper_broker.faults import Fault, Faults
 from tradepipe.local.paper_broker.guard import Credentials, Guard
 from tradepipe.local.paper_broker.market_data import EndOfData
@@ -41,6 +41,7 @@ from tradepipe.local.paper_broker.params import (
     symbols_param,
     time_param,
 )
+from tradepipe.local.paper_broker.queries import BARS_LIMIT_DEFAULT, BarsQuery
 from tradepipe.local.paper_broker.rate_limit import RateLimiter
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -4,42 +4,38 @@ Thread-safe: every method takes one lock, first runs every lifecycle step the cl
 (lifecycle.apply_due), and after the change saves what changed (store.py) before it returns. Methods speak
 Alpaca's wire format (dicts ready for JSON) and raise `BrokerError` with Alpaca's status, code and message.
 The work is elsewhere: acceptance (rules), book (orders and groups), lifecycle (timed steps), execution
-(fills), render (JSON), store (SQLite).
+(fills), queries (lists, activities, bars), render (JSON), store (SQLite).
 """
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
 from enum import Enum
 from typing import Any
 
 from tradepipe.domain.daily_bar_fills import Bar
-from tradepipe.local.paper_broker import acceptance, book, execution, lifecycle
+from tradepipe.local.paper_broker import acceptance, book, execution, lifecycle, queries
 from tradepipe.local.paper_broker.behaviour import BrokerBehaviour
 from tradepipe.local.paper_broker.core import BrokerCore
 from tradepipe.local.paper_broker.errors import BrokerError, invalid, not_found
 from tradepipe.local.paper_broker.execution import Session
 from tradepipe.local.paper_broker.faults import ORDER_FAULTS, SUBMIT_FAULTS, Fault, Faults
 from tradepipe.local.paper_broker.market_clock import MarketClock, utc_now
-from tradepipe.local.paper_broker.market_data import DailyBar, EndOfData, PriceFeed
+from tradepipe.local.paper_broker.market_data import EndOfData, PriceFeed
 from tradepipe.local.paper_broker.nyse_calendar import trading_days_ending
 from tradepipe.local.paper_broker.order_request import NewOrder, parse_new_order, parse_replacement
 from tradepipe.local.paper_broker.pdt import WINDOW_BUSINESS_DAYS, day_trades_in
+from tradepipe.local.paper_broker.queries import BarsQuery, OrderQuery
 from tradepipe.local.paper_broker.render import (
-    NEW_YORK,
     Json,
     account_json,
     asset_id,
     asset_json,
-    bar_json,
-    bar_time,
     fill_json,
     num,
     order_json,
@@ -65,10 +61,6 @@ from tradepipe.local.paper_broker.store import BrokerStore, Market, MemoryStore
 
 DEFAULT_CASH = Decimal(100_000)
 DEFAULT_MULTIPLIER = Decimal(2)
-SHARE_PRECISION = Decimal("0.000000001")  # Alpaca: up to 9 decimals of a share
-ORDERS_LIMIT_DEFAULT, ORDERS_LIMIT_MAX = 50, 500
-ACTIVITIES_PAGE_DEFAULT, ACTIVITIES_PAGE_MAX = 100, 100
-BARS_LIMIT_DEFAULT, BARS_LIMIT_MAX = 1000, 10_000
 
 
 class _Draw(Enum):
@@ -76,30 +68,6 @@ class _Draw(Enum):
 
 
 DRAW = _Draw.DRAW  # submit_order's default: draw the order's fault from `faults`
-
-
-@dataclass(frozen=True)
-class OrderQuery:
-    """`GET /v2/orders` filters, with Alpaca's defaults."""
-
-    status: str = "open"  # open | closed | all
-    limit: int = ORDERS_LIMIT_DEFAULT
-    after: datetime | None = None
-    until: datetime | None = None
-    direction: str = "desc"
-    nested: bool = False
-    side: Side | None = None
-    symbols: frozenset[str] | None = None
-
-
-@dataclass(frozen=True)
-class BarsQuery:
-    symbols: tuple[str, ...]
-    start: datetime | None = None
-    end: datetime | None = None
-    limit: int = BARS_LIMIT_DEFAULT
-    page_token: str | None = None
-    descending: bool = False
 
 
 class PaperBroker:
@@ -345,10 +313,7 @@ class PaperBroker:
 
     def list_orders(self, query: OrderQuery) -> list[Json]:
         with self._locked():
-            selected = [o for o in self._orders_by_seq() if self._wanted(o, query)]
-            if query.direction == "desc":
-                selected.reverse()
-            return [self._render(o, with_legs=query.nested) for o in selected[: query.limit]]
+            return queries.list_orders(self._core, query)
 
     def cancel_order(self, order_id: str) -> None:
         """`DELETE /v2/orders/{id}`: a cancel request for the order and the open rest of its group."""
@@ -408,7 +373,7 @@ class PaperBroker:
             if percentage is not None:
                 if not ZERO < percentage <= 100:
                     raise invalid("percentage must be within (0, 100]")
-                qty = (size * percentage / 100).quantize(SHARE_PRECISION, rounding=ROUND_DOWN)
+                qty = (size * percentage / 100).quantize(acceptance.SHARE_PRECISION, rounding=ROUND_DOWN)
             side = Side.SELL if position.qty > 0 else Side.BUY
             new = _market_order(position.symbol, side, size if qty is None else qty)
             order = acceptance.accept(self._core, new, self.draw_fault(ORDER_FAULTS), now)
@@ -440,45 +405,24 @@ class PaperBroker:
         after: datetime | None = None,
         until: datetime | None = None,
         direction: str = "desc",
-        page_size: int = ACTIVITIES_PAGE_DEFAULT,
+        page_size: int = queries.ACTIVITIES_PAGE_DEFAULT,
         page_token: str | None = None,
     ) -> list[Json]:
         """FILL activities, newest first by default; `page_token` is the id of the last one already seen."""
         with self._locked():
-            state = self._core.state
-            fills = [
-                f
-                for f in state.fills
-                if (after is None or f.transaction_time > after)
-                and (until is None or f.transaction_time <= until)
-            ]
-            if direction == "desc":
-                fills.reverse()
-            if page_token is not None:
-                ids = [f.id for f in fills]
-                fills = fills[ids.index(page_token) + 1 :] if page_token in ids else []
-            size = max(1, min(page_size, ACTIVITIES_PAGE_MAX))
-            return [fill_json(f, state.account.id) for f in fills[:size]]
+            return queries.fill_activities(
+                self._core,
+                after=after,
+                until=until,
+                direction=direction,
+                page_size=page_size,
+                page_token=page_token,
+            )
 
     def bars(self, query: BarsQuery) -> Json:
         """`GET /v2/stocks/bars`: daily bars up to the cursor, symbol by symbol, paged across all symbols."""
         with self._locked():
-            feed = self._core.feed
-            start = None if query.start is None else _first_bar_day(query.start)
-            end = None if query.end is None else query.end.astimezone(NEW_YORK).date()
-            rows: list[tuple[str, DailyBar]] = []
-            for symbol in sorted(set(query.symbols)):
-                if not feed.has(symbol):
-                    continue  # Alpaca leaves unknown symbols out of the answer
-                bars = feed.bars(symbol, start, end)
-                rows.extend((symbol, b) for b in (reversed(bars) if query.descending else bars))
-            offset = _decode_page_token(query.page_token)
-            limit = max(1, min(query.limit, BARS_LIMIT_MAX))
-            out: dict[str, list[Json]] = {}
-            for symbol, bar in rows[offset : offset + limit]:
-                out.setdefault(symbol, []).append(bar_json(bar))
-            more = offset + limit < len(rows)
-            return {"bars": out, "next_page_token": _encode_page_token(offset + limit) if more else None}
+            return queries.bars(self._core, query)
 
     # --- the lock, the clock and the store -----------------------------------------------------------
 
@@ -528,23 +472,6 @@ class PaperBroker:
     def _orders_by_seq(self) -> list[Order]:
         return sorted(self._core.state.orders.values(), key=lambda o: o.seq)
 
-    def _wanted(self, order: Order, query: OrderQuery) -> bool:
-        orders = self._core.state.orders
-        if query.nested and order.parent_id is not None:
-            return False  # shown inside its entry
-        family = [order, *(orders[i] for i in order.leg_ids)] if query.nested else [order]
-        if query.status == "open" and not any(o.is_open for o in family):
-            return False
-        if query.status == "closed" and any(o.is_open for o in family):
-            return False
-        if query.symbols is not None and order.symbol not in query.symbols:
-            return False
-        if query.side is not None and order.side is not query.side:
-            return False
-        if query.after is not None and order.submitted_at <= query.after:
-            return False
-        return query.until is None or order.submitted_at <= query.until
-
     def _symbol_for(self, symbol_or_id: str) -> str | None:
         feed = self._core.feed
         candidate = symbol_or_id.upper()
@@ -589,22 +516,3 @@ def _market_order(symbol: str, side: Side, qty: Decimal) -> NewOrder:
         stop_loss=None,
         position_intent=None,
     )
-
-
-def _first_bar_day(start: datetime) -> date:
-    """The first day whose bar timestamp (midnight New York) is at or after `start`."""
-    day = start.astimezone(NEW_YORK).date()
-    return day if bar_time(day) >= start else day + timedelta(days=1)
-
-
-def _encode_page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(str(offset).encode()).decode()
-
-
-def _decode_page_token(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        return max(0, int(base64.urlsafe_b64decode(token.encode()).decode()))
-    except ValueError:
-        raise invalid("invalid page_token") from None

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 
 from tradepipe.local.paper_broker.errors import CODE_MALFORMED_BODY, BrokerError, invalid
-from tradepipe.local.paper_broker.facade import OrderQuery
+from tradepipe.local.paper_broker.queries import OrderQuery
 from tradepipe.local.paper_broker.render import NEW_YORK
 from tradepipe.local.paper_broker.state import Side
 
