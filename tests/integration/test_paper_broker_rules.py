@@ -166,15 +166,20 @@ def _long_with_take_profit(trading: TradingClient, clock: ManualClock) -> Order:
     return by_id(trading, entry.id)
 
 
-def test_market_buy_opposite_a_working_take_profit_then_403_wash_trade(
+def test_market_buy_opposite_a_working_take_profit_then_403_wash_trade_naming_it(
     trading: TradingClient, broker_clock: ManualClock
 ) -> None:
-    _long_with_take_profit(trading, broker_clock)
+    take_profit = legs_by_type(_long_with_take_profit(trading, broker_clock))["limit"]
 
     with pytest.raises(APIError) as excinfo:
         trading.submit_order(market("IBM", 1))
 
     assert rejection(excinfo) == (403, 40310000, "potential wash trade detected. use complex orders")
+    body = excinfo.value.response.json()
+    assert (body["existing_order_id"], body["reject_reason"]) == (
+        str(take_profit.id),
+        "opposite side limit order exists",
+    )
 
 
 def test_buy_limit_crossing_the_working_sell_limit_then_403_and_below_it_accepted(
@@ -184,15 +189,16 @@ def test_buy_limit_crossing_the_working_sell_limit_then_403_and_below_it_accepte
 
     with pytest.raises(APIError) as crossing:
         trading.submit_order(limit("IBM", 1, 210.0))
-    below = submitted(trading, limit("IBM", 1, 209.99))
+    below = submitted(trading, limit("IBM", 1, 209.99))  # the bracket's stop is held back: it does not count
 
     assert rejection(crossing)[2] == "potential wash trade detected. use complex orders"
     assert below.status == OrderStatus.PENDING_NEW
 
 
-def test_unelected_stop_does_not_count_then_market_buy_accepted(
+def test_resting_stop_sell_then_a_buy_limit_is_403_whatever_its_price(
     trading: TradingClient, broker_clock: ManualClock
 ) -> None:
+    # Alpaca's table: resting "stop sell", incoming "limit buy": "always rejected".
     request = MarketOrderRequest(
         symbol="IBM",
         qty=5,
@@ -204,9 +210,21 @@ def test_unelected_stop_does_not_count_then_market_buy_accepted(
     submitted(trading, request)
     settle(broker_clock)
 
-    more = submitted(trading, market("IBM", 1))
+    with pytest.raises(APIError) as excinfo:
+        trading.submit_order(limit("IBM", 1, 150.0))
 
-    assert more.status == OrderStatus.PENDING_NEW
+    assert rejection(excinfo) == (403, 40310000, "potential wash trade detected. use complex orders")
+    assert excinfo.value.response.json()["reject_reason"] == "opposite side stop order exists"
+
+
+def test_complex_order_opposite_a_working_take_profit_then_exempt_and_accepted(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
+    _long_with_take_profit(trading, broker_clock)
+
+    added = submitted(trading, bracket(symbol="IBM", qty=5, take_profit=212.0, stop_loss=199.0))
+
+    assert added.status == OrderStatus.PENDING_NEW
 
 
 def test_take_profit_pending_cancel_still_counts_then_403_wash_trade(

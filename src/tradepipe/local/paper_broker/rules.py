@@ -67,26 +67,35 @@ def check_exit_sides(order: NewOrder, q: Quote) -> None:
             raise unprocessable("stop_loss.stop_price must be >= base_price + 0.01", details)
 
 
-def _working_price(order_type: OrderType, limit_price: Decimal | None) -> Decimal | None:
-    """The price an order would trade at against another: its limit, or None for "any price"."""
+def _limit_of(order_type: OrderType, limit_price: Decimal | None) -> Decimal | None:
+    """The price an order would trade at against another: its limit, or None for "any price" (a market
+    order, a stop: once elected it is a market order)."""
     if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
         return limit_price
     return None
 
 
 def check_wash_trade(order: NewOrder, open_orders: Iterable[Order]) -> None:
-    """Refuse an order that could trade against one of our own opposite-side orders working at the market
-    (docs "User Protection", Preventing Wash Trades: 403 "potential wash trade detected. use complex
-    orders"). Working: a live limit (a bracket's take-profit included, also while its cancel is pending,
-    since it can still fill), a market order, or an elected stop; an unelected stop (a held stop-loss)
-    cannot trade yet. An order crosses when either side is at any price (market, or an incoming stop) or
-    the buy limit is at or above the sell limit. Legs sent together with their entry are exempt: that is
-    what "use complex orders" points to."""
-    mine = _working_price(order.type, order.limit_price)
+    """Refuse a simple order that could trade against one of our own opposite-side orders resting at the
+    market (docs "User Protection", Preventing Wash Trades: 403 "potential wash trade detected. use complex
+    orders"). Alpaca's table rejects, e.g., a limit buy against a resting stop sell "always", and a stop
+    sell against a resting limit buy "always"; "complex orders and trailing stop orders are exceptions".
+    Modelled: two orders cross when either trades at any price (market, stop) or the buy limit is at or
+    above the sell limit. The incoming order is exempt when it is a bracket, OTO or OCO (what "use complex
+    orders" points to); a resting order counts while it is open and awake, a pending cancel included (it can
+    still fill), a held stop-loss not (Alpaca holds it back). The body also names the resting order
+    (`existing_order_id`, `reject_reason`), as Alpaca's does."""
+    if order.order_class is not OrderClass.SIMPLE:
+        return
+    mine = _limit_of(order.type, order.limit_price)
     for other in open_orders:
         if other.side is order.side or not other.at_market_center:
             continue
-        theirs = _working_price(other.type, other.limit_price)
+        theirs = (
+            None
+            if other.stop_triggered and other.type is OrderType.STOP
+            else _limit_of(other.type, other.limit_price)
+        )
         if mine is None or theirs is None:
             crosses = True
         elif order.side is Side.BUY:
@@ -94,7 +103,13 @@ def check_wash_trade(order: NewOrder, open_orders: Iterable[Order]) -> None:
         else:
             crosses = mine <= theirs
         if crosses:
-            raise forbidden("potential wash trade detected. use complex orders")
+            raise forbidden(
+                "potential wash trade detected. use complex orders",
+                {
+                    "existing_order_id": other.id,
+                    "reject_reason": f"opposite side {other.type.value} order exists",
+                },
+            )
 
 
 def held_for_orders(

@@ -183,11 +183,9 @@ class Order:
 
     @property
     def at_market_center(self) -> bool:
-        """Working where it could trade against another of our orders (what the wash-trade check sees):
-        an unelected stop (a held stop leg, a resting stop order) is not."""
-        if not self.is_open or self.awaiting_parent or self.status is Status.HELD:
-            return False
-        return self.type in (OrderType.MARKET, OrderType.LIMIT) or self.stop_triggered
+        """Resting where a new order of ours could trade against it (what the wash-trade check sees): open
+        and awake, and not a leg Alpaca holds back (`held`: the stop of a working exit pair)."""
+        return self.is_open and not self.awaiting_parent and self.status is not Status.HELD
 
 
 @dataclass
