@@ -419,6 +419,19 @@ def test_fills_then_one_fill_activity_per_execution_with_unique_ids(
     assert activities[0].order_status == OrderStatus.FILLED
 
 
+def test_all_activities_then_the_fills_and_other_types_empty(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
+    submitted(trading, market("IBM", 3))
+    settle(broker_clock)
+
+    everything = typed(list, trading.get("/account/activities"))
+    dividends = typed(list, trading.get("/account/activities", {"activity_types": "DIV"}))
+
+    assert [(a["activity_type"], a["symbol"], a["qty"]) for a in everything] == [("FILL", "IBM", "3")]
+    assert dividends == []
+
+
 def test_stock_bars_request_then_real_aapl_daily_bars(market_data: StockHistoricalDataClient) -> None:
     request = StockBarsRequest(
         symbol_or_symbols=["AAPL"],

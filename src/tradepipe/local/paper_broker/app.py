@@ -123,14 +123,21 @@ def _trading_routes(engine: PaperBroker) -> list[Route]:
         return _ok(engine.asset(request.path_params["symbol_or_id"]))
 
     async def activities_fill(request: Request) -> Response:
-        return _ok(
-            engine.fill_activities(
-                after=time_param(request, "after"),
-                until=time_param(request, "until"),
-                direction=request.query_params.get("direction", "desc").lower(),
-                page_size=int_param(request, "page_size", 100),
-                page_token=request.query_params.get("page_token") or None,
-            )
+        return _ok(_fills(request))
+
+    async def activities(request: Request) -> Response:
+        # GET /v2/account/activities: every type, or those in `activity_types`; fills are the only
+        # activities this broker has.
+        wanted = {t.strip().upper() for t in request.query_params.get("activity_types", "FILL").split(",")}
+        return _ok(_fills(request) if "FILL" in wanted else [])
+
+    def _fills(request: Request) -> list[Any]:
+        return engine.fill_activities(
+            after=time_param(request, "after"),
+            until=time_param(request, "until"),
+            direction=request.query_params.get("direction", "desc").lower(),
+            page_size=int_param(request, "page_size", 100),
+            page_token=request.query_params.get("page_token") or None,
         )
 
     return [
@@ -139,6 +146,7 @@ def _trading_routes(engine: PaperBroker) -> list[Route]:
         Route("/v2/calendar", _api(calendar), methods=["GET"]),
         Route("/v2/assets", _api(assets), methods=["GET"]),
         Route("/v2/assets/{symbol_or_id}", _api(asset), methods=["GET"]),
+        Route("/v2/account/activities", _api(activities), methods=["GET"]),
         Route("/v2/account/activities/FILL", _api(activities_fill), methods=["GET"]),
         *_order_routes(engine),
         *_position_routes(engine),
