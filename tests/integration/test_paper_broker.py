@@ -103,8 +103,8 @@ def test_asset_lookup_then_flags_from_the_broker_table(trading: TradingClient) -
 
     assert flags == {
         "IBM": (True, True, True),
-        "MSFT": (True, False, True),  # hard to borrow
-        "AAPL": (False, False, True),  # not shortable
+        "MSFT": (False, False, True),  # not shortable
+        "AAPL": (True, False, True),  # hard to borrow
         "GOOG": (True, True, False),  # not fractionable
     }
     with pytest.raises(APIError) as excinfo:

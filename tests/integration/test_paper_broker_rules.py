@@ -248,8 +248,8 @@ def test_take_profit_pending_cancel_still_counts_then_403_wash_trade(
 @pytest.mark.parametrize(
     ("symbol", "message"),
     [
-        ("MSFT", 'asset "MSFT" is hard to borrow: short sales can only open in easy to borrow assets'),
-        ("AAPL", 'asset "AAPL" is not shortable'),
+        ("AAPL", 'asset "AAPL" is hard to borrow: short sales can only open in easy to borrow assets'),
+        ("MSFT", 'asset "MSFT" is not shortable'),
     ],
 )
 def test_short_sale_of_a_hard_to_borrow_or_unshortable_asset_then_403(
@@ -264,10 +264,10 @@ def test_short_sale_of_a_hard_to_borrow_or_unshortable_asset_then_403(
 def test_selling_a_long_in_a_hard_to_borrow_asset_then_allowed(
     trading: TradingClient, broker_clock: ManualClock
 ) -> None:
-    submitted(trading, market("MSFT", 10))
+    submitted(trading, market("AAPL", 10))
     settle(broker_clock)
 
-    closing = submitted(trading, market("MSFT", 10, OrderSide.SELL))
+    closing = submitted(trading, market("AAPL", 10, OrderSide.SELL))
 
     assert closing.status == OrderStatus.PENDING_NEW
 

@@ -1,8 +1,8 @@
 """What the broker says about each symbol it lists: venue, name and the flags Alpaca's Asset carries.
 
 One table. The sample data's five large caps were all easy to borrow in 2013; three are given other flags
-here on purpose, so callers meet every case Alpaca has: MSFT hard to borrow (shortable, not easy to borrow:
-Alpaca opens no short in it), AAPL not shortable, GOOG not fractionable. (IBM and FB stay ordinary: the
+here on purpose, so callers meet every case Alpaca has: AAPL hard to borrow (shortable, not easy to borrow:
+Alpaca opens no short in it), MSFT not shortable, GOOG not fractionable. (IBM and FB stay ordinary: the
 pipeline's tests short them.) Symbols not in the table (a test's
 own feed) are listed on NASDAQ with every flag true.
 
@@ -28,11 +28,11 @@ class AssetTerms:
 
 
 ASSETS: dict[str, AssetTerms] = {
-    "AAPL": AssetTerms("NASDAQ", "Apple Inc. Common Stock", shortable=False, easy_to_borrow=False),
+    "AAPL": AssetTerms("NASDAQ", "Apple Inc. Common Stock", easy_to_borrow=False),
     "FB": AssetTerms("NASDAQ", "Facebook, Inc. Class A Common Stock"),
     "GOOG": AssetTerms("NASDAQ", "Google Inc. Class A Common Stock", fractionable=False),
     "IBM": AssetTerms("NYSE", "International Business Machines Corporation Common Stock"),
-    "MSFT": AssetTerms("NASDAQ", "Microsoft Corporation Common Stock", easy_to_borrow=False),
+    "MSFT": AssetTerms("NASDAQ", "Microsoft Corporation Common Stock", shortable=False, easy_to_borrow=False),
 }
 
 
