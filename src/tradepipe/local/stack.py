@@ -47,6 +47,8 @@ class LocalConfig:
     # `instant` for callers that do not follow the asynchronous lifecycle yet; `always_open` for the demo.
     broker_behaviour: Literal["alpaca", "instant"] = "alpaca"
     always_open: bool = False
+    # Alpaca's 200 requests a minute whatever the behaviour (`instant` has no limit of its own).
+    alpaca_rate_limit: bool = False
     allowed_source_cidrs: list[str] = field(default_factory=list)
     log_level: str = "WARNING"
     schedule_interval_s: float = 30.0
@@ -136,12 +138,14 @@ class LocalStack:
 
     def _start_paper_broker(self, keys: dict[str, str]) -> None:
         from tradepipe.local.paper_broker import BrokerBehaviour, PaperBroker
+        from tradepipe.local.paper_broker.behaviour import ALPACA_REQUESTS_PER_MINUTE
         from tradepipe.local.paper_broker.server import PaperBrokerServer
 
         cfg = self.config
-        behaviour = BrokerBehaviour.named(
-            cfg.broker_behaviour, **({"always_open": True} if cfg.always_open else {})
-        )
+        overrides: dict[str, Any] = {"always_open": True} if cfg.always_open else {}
+        if cfg.alpaca_rate_limit:
+            overrides["rate_limit_per_minute"] = ALPACA_REQUESTS_PER_MINUTE
+        behaviour = BrokerBehaviour.named(cfg.broker_behaviour, **overrides)
         broker = PaperBrokerServer(
             PaperBroker(behaviour=behaviour),
             host=cfg.host,
