@@ -222,7 +222,12 @@ class Outcome:
 
 def start_broker(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "APCA_API_KEY_ID": KEY, "APCA_API_SECRET_KEY": SECRET, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "TRADEPIPE_PAPER_BROKER_KEY_ID": KEY,
+        "TRADEPIPE_PAPER_BROKER_SECRET_KEY": SECRET,
+        "PYTHONUNBUFFERED": "1",
+    }
     proc = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
@@ -237,7 +242,7 @@ def start_broker(root: Path) -> tuple[subprocess.Popen[bytes], str]:
             "instant",
         ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=subprocess.DEVNULL,
         env=env,
         start_new_session=True,
     )

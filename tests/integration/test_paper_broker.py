@@ -1,16 +1,15 @@
-"""The paper broker through the real alpaca-py clients, over HTTP on a free port.
+"""The paper broker through the real alpaca-py clients, over HTTP on a free port: the basics.
 
-One server per module; every test starts from `POST /_paper/reset` (cash 100000, cursor 2013-03-01, where
-AAPL closed at 430.47). Prices and time move through the `/_paper/` admin routes, as the local stack does.
+One server per module, Alpaca-like (orders fill tens of milliseconds after their answer), on a clock the
+tests move (`settle`). Every test starts from `POST /_paper/reset` (cash 100000, cursor 2013-03-01, where
+AAPL closed at 430.47 and quotes 430.42 / 430.52 with the 2 bp spread). Prices and market days move
+through the `/_paper/` admin routes, as the local stack does.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -21,7 +20,7 @@ from alpaca.data.requests import StockBarsRequest
 from alpaca.data.timeframe import TimeFrame
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderClass, OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
-from alpaca.trading.models import Asset, Clock, Order, Position, TradeAccount, TradeActivity
+from alpaca.trading.models import Asset, Calendar, Clock, Order, Position, TradeAccount, TradeActivity
 from alpaca.trading.requests import (
     ClosePositionRequest,
     GetCalendarRequest,
@@ -29,69 +28,38 @@ from alpaca.trading.requests import (
     LimitOrderRequest,
     MarketOrderRequest,
     StopLossRequest,
-    TakeProfitRequest,
 )
 
-from tests.integration.conftest import BROKER_KEY, BROKER_SECRET
-from tradepipe.local.paper_broker import MarketClock, PaperBroker, PriceFeed
+from tests.integration.broker_helpers import (
+    bracket,
+    by_id,
+    legs_by_type,
+    market,
+    rejection,
+    settle,
+    submitted,
+    trading_client,
+    typed,
+)
+from tests.integration.conftest import BROKER_HEADERS, BROKER_KEY, BROKER_SECRET
+from tradepipe.local.paper_broker import ManualClock
 from tradepipe.local.paper_broker.server import PaperBrokerServer
 
-KEY = BROKER_KEY
-SECRET = BROKER_SECRET
-AAPL_CLOSE_2013_03_01 = 430.47
-HEADERS = {"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
-T = TypeVar("T")
+AAPL_ASK = Decimal("430.52")  # last 430.47, 2 bp spread, a side at least a cent, rounded out
+AAPL_BID = Decimal("430.42")
 
 
 @pytest.fixture
 def trading(running_broker: PaperBrokerServer, admin: httpx.Client) -> TradingClient:
-    return TradingClient(KEY, SECRET, paper=True, url_override=running_broker.url)
+    return trading_client(running_broker.url)
 
 
 @pytest.fixture
 def market_data(running_broker: PaperBrokerServer) -> StockHistoricalDataClient:
-    return StockHistoricalDataClient(KEY, SECRET, url_override=running_broker.url)
+    return StockHistoricalDataClient(BROKER_KEY, BROKER_SECRET, url_override=running_broker.url)
 
 
-def bracket(
-    client_order_id: str, qty: float = 10, take_profit: float = 450.0, stop_loss: float = 420.0
-) -> MarketOrderRequest:
-    return MarketOrderRequest(
-        symbol="AAPL",
-        qty=qty,
-        side=OrderSide.BUY,
-        time_in_force=TimeInForce.GTC,
-        order_class=OrderClass.BRACKET,
-        take_profit=TakeProfitRequest(limit_price=take_profit),
-        stop_loss=StopLossRequest(stop_price=stop_loss),
-        client_order_id=client_order_id,
-    )
-
-
-def typed(kind: type[T], value: object) -> T:
-    """alpaca-py returns `Model | dict` (a dict only with raw_data=True): narrow it for the type checker."""
-    assert isinstance(value, kind)
-    return value
-
-
-def submitted(client: TradingClient, request: Any) -> Order:
-    return typed(Order, client.submit_order(request))
-
-
-def market(symbol: str, qty: float, side: OrderSide = OrderSide.BUY) -> MarketOrderRequest:
-    return MarketOrderRequest(symbol=symbol, qty=qty, side=side, time_in_force=TimeInForce.DAY)
-
-
-def legs_by_type(order: Order) -> dict[str, Order]:
-    assert order.legs is not None
-    return {str(leg.type.value if leg.type else ""): leg for leg in order.legs}
-
-
-def rejection(excinfo: pytest.ExceptionInfo[APIError]) -> tuple[int | None, int, str]:
-    return excinfo.value.status_code, excinfo.value.code, excinfo.value.message
-
-
-# --- account, clock ----------------------------------------------------------------------------------
+# --- account, clock, assets ----------------------------------------------------------------------------
 
 
 def test_account_read_then_active_usd_account_with_default_cash(trading: TradingClient) -> None:
@@ -103,77 +71,73 @@ def test_account_read_then_active_usd_account_with_default_cash(trading: Trading
     assert Decimal(str(account.equity)) == Decimal(100000)
     assert Decimal(str(account.last_equity)) == Decimal(100000)
     assert Decimal(str(account.buying_power)) == Decimal(200000)  # Reg T multiplier 2
+    assert account.daytrade_count == 0
 
 
-def test_clock_read_then_open_by_default_with_future_open_and_close(trading: TradingClient) -> None:
+def test_clock_inside_a_session_then_open_with_the_close_at_16_new_york(trading: TradingClient) -> None:
     clock = typed(Clock, trading.get_clock())
 
     assert clock.is_open is True
-    assert clock.next_open > clock.timestamp
-    assert clock.next_close > clock.timestamp
+    assert clock.next_close == datetime(2026, 12, 2, 21, 0, tzinfo=UTC)
+    assert clock.next_open == datetime(2026, 12, 3, 14, 30, tzinfo=UTC)
 
 
-def test_regular_hours_clock_on_a_saturday_then_closed_until_monday_open() -> None:
-    new_york = ZoneInfo("America/New_York")
-    saturday_noon = datetime(2024, 6, 1, 12, 0, tzinfo=new_york)
-    clock = MarketClock(always_open=False, now=lambda: saturday_noon)
-
-    snapshot = clock.snapshot()
-
-    assert snapshot["is_open"] is False
-    assert snapshot["next_open"] == "2024-06-03T09:30:00-04:00"
-    assert snapshot["next_close"] == "2024-06-03T16:00:00-04:00"
-    assert clock.is_open(datetime(2024, 6, 3, 15, 59, tzinfo=new_york)) is True
-    assert clock.is_open(datetime(2024, 6, 3, 16, 0, tzinfo=new_york)) is False
-
-
-def test_calendar_read_then_weekdays_only(trading: TradingClient) -> None:
-    days = trading.get_calendar(GetCalendarRequest(start=date(2024, 6, 1), end=date(2024, 6, 9)))
+def test_calendar_of_thanksgiving_week_then_no_thursday_and_an_early_friday(trading: TradingClient) -> None:
+    days = trading.get_calendar(GetCalendarRequest(start=date(2026, 11, 23), end=date(2026, 11, 29)))
 
     assert isinstance(days, list)
-    assert [d.date for d in days] == [date(2024, 6, n) for n in (3, 4, 5, 6, 7)]
+    assert [(typed(Calendar, d).date.day, d.close.strftime("%H:%M")) for d in days] == [
+        (23, "16:00"),
+        (24, "16:00"),
+        (25, "16:00"),
+        (27, "13:00"),
+    ]
 
 
-def test_asset_lookup_then_active_fractionable_us_equity(trading: TradingClient) -> None:
-    asset = typed(Asset, trading.get_asset("AAPL"))
+def test_asset_lookup_then_flags_from_the_broker_table(trading: TradingClient) -> None:
+    flags = {
+        s: (a.shortable, a.easy_to_borrow, a.fractionable)
+        for s in ("IBM", "MSFT", "AAPL", "GOOG")
+        for a in [typed(Asset, trading.get_asset(s))]
+    }
 
-    assert asset.symbol == "AAPL"
-    assert asset.asset_class == "us_equity"
-    assert (asset.tradable, asset.fractionable, asset.shortable, asset.easy_to_borrow) == (True,) * 4
+    assert flags == {
+        "IBM": (True, True, True),
+        "MSFT": (False, False, True),  # not shortable
+        "AAPL": (True, False, True),  # hard to borrow
+        "GOOG": (True, True, False),  # not fractionable
+    }
     with pytest.raises(APIError) as excinfo:
         trading.get_asset("NOPE")
     assert excinfo.value.status_code == 404
 
 
-def test_missing_auth_headers_then_401_without_echoing_keys(running_broker: PaperBrokerServer) -> None:
-    response = httpx.get(f"{running_broker.url}/v2/account")
-    half = httpx.get(f"{running_broker.url}/v2/account", headers={"APCA-API-KEY-ID": KEY})
-
-    assert response.status_code == 401
-    assert response.json() == {"code": 40110000, "message": "request is not authorized"}
-    assert half.status_code == 401
-    assert KEY not in half.text
-
-
 # --- orders --------------------------------------------------------------------------------------------
 
 
-def test_bracket_market_entry_then_fills_at_feed_price_with_two_legs(trading: TradingClient) -> None:
+def test_bracket_market_entry_then_pending_new_and_filled_at_the_ask_with_two_legs(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
     order = submitted(trading, bracket("brk-1"))
+    assert order.status == OrderStatus.PENDING_NEW
+    settle(broker_clock)
 
+    order = by_id(trading, order.id)
     assert order.status == OrderStatus.FILLED
     assert order.order_class == OrderClass.BRACKET
     assert float(order.filled_qty or 0) == 10
-    assert float(order.filled_avg_price or 0) == AAPL_CLOSE_2013_03_01
-    assert order.filled_at is not None
+    assert Decimal(str(order.filled_avg_price)) == AAPL_ASK
     legs = legs_by_type(order)
-    assert set(legs) == {"limit", "stop"}
-    assert legs["limit"].side == OrderSide.SELL
-    assert float(legs["limit"].limit_price or 0) == 450.0
-    assert legs["limit"].status == OrderStatus.NEW
-    assert legs["stop"].side == OrderSide.SELL
-    assert float(legs["stop"].stop_price or 0) == 420.0
-    assert legs["stop"].status == OrderStatus.HELD
+    assert (legs["limit"].side, legs["limit"].status, float(legs["limit"].limit_price or 0)) == (
+        OrderSide.SELL,
+        OrderStatus.NEW,
+        450.0,
+    )
+    assert (legs["stop"].side, legs["stop"].status, float(legs["stop"].stop_price or 0)) == (
+        OrderSide.SELL,
+        OrderStatus.HELD,
+        420.0,
+    )
 
 
 def test_lookup_by_client_order_id_then_same_order_with_legs(trading: TradingClient) -> None:
@@ -182,12 +146,13 @@ def test_lookup_by_client_order_id_then_same_order_with_legs(trading: TradingCli
     found = typed(Order, trading.get_order_by_client_id("brk-lookup"))
 
     assert found.id == placed.id
-    assert found.status == OrderStatus.FILLED
     assert found.legs is not None
     assert len(found.legs) == 2
 
 
-def test_duplicate_client_order_id_then_422_even_after_cancel(trading: TradingClient) -> None:
+def test_duplicate_client_order_id_then_422_even_after_cancel(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
     resting = submitted(
         trading,
         LimitOrderRequest(
@@ -200,6 +165,7 @@ def test_duplicate_client_order_id_then_422_even_after_cancel(trading: TradingCl
         ),
     )
     trading.cancel_order_by_id(resting.id)
+    settle(broker_clock)
 
     with pytest.raises(APIError) as excinfo:
         trading.submit_order(bracket("dup-1"))
@@ -210,58 +176,39 @@ def test_duplicate_client_order_id_then_422_even_after_cancel(trading: TradingCl
 def test_unknown_order_lookup_then_404(trading: TradingClient) -> None:
     with pytest.raises(APIError) as by_client_id:
         trading.get_order_by_client_id("never-sent")
-    with pytest.raises(APIError) as by_id:
+    with pytest.raises(APIError) as by_order_id:
         trading.get_order_by_id("00000000-0000-4000-8000-000000000000")
 
     assert rejection(by_client_id) == (404, 40410000, "order not found")
-    assert by_id.value.status_code == 404
+    assert by_order_id.value.status_code == 404
 
 
 def test_unknown_symbol_then_422_asset_not_found(trading: TradingClient) -> None:
-    request = market("XYZ", 1)
-
     with pytest.raises(APIError) as excinfo:
-        trading.submit_order(request)
+        trading.submit_order(market("XYZ", 1))
 
     assert rejection(excinfo) == (422, 40010001, 'asset "XYZ" not found')
 
 
 def test_zero_qty_then_422(trading: TradingClient) -> None:
-    request = market("AAPL", 0)
-
     with pytest.raises(APIError) as excinfo:
-        trading.submit_order(request)
+        trading.submit_order(market("AAPL", 0))
 
     assert rejection(excinfo) == (422, 40010001, "qty must be > 0")
-
-
-@pytest.mark.parametrize(
-    ("take_profit", "stop_loss", "message"),
-    [
-        (430.0, 420.0, "take_profit.limit_price must be >= base_price + 0.01"),
-        (450.0, 431.0, "stop_loss.stop_price must be <= base_price - 0.01"),
-    ],
-)
-def test_bracket_exit_on_wrong_side_then_422(
-    trading: TradingClient, take_profit: float, stop_loss: float, message: str
-) -> None:
-    with pytest.raises(APIError) as excinfo:
-        trading.submit_order(bracket("wrong-side", take_profit=take_profit, stop_loss=stop_loss))
-
-    assert rejection(excinfo) == (422, 42210000, message)
-    assert trading.get_all_positions() == []
 
 
 def test_sub_penny_stop_then_422(trading: TradingClient) -> None:
     with pytest.raises(APIError) as excinfo:
         trading.submit_order(bracket("sub-penny", stop_loss=420.125))
 
-    status, code, message = rejection(excinfo)
-    assert (status, code) == (422, 42210000)
+    status_code, code, message = rejection(excinfo)
+    assert (status_code, code) == (422, 42210000)
     assert "sub-penny" in message
 
 
-def test_oto_with_stop_only_then_single_working_stop_leg(trading: TradingClient) -> None:
+def test_oto_with_stop_only_then_single_working_stop_leg(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
     request = MarketOrderRequest(
         symbol="AAPL",
         qty=5,
@@ -272,39 +219,20 @@ def test_oto_with_stop_only_then_single_working_stop_leg(trading: TradingClient)
         client_order_id="oto-1",
     )
 
-    order = submitted(trading, request)
+    placed = submitted(trading, request)
+    settle(broker_clock)
 
+    order = by_id(trading, placed.id)
     assert order.status == OrderStatus.FILLED
     assert order.legs is not None
     assert [(leg.type, leg.status) for leg in order.legs] == [("stop", OrderStatus.NEW)]
 
 
-def test_resting_limit_bracket_canceled_then_entry_and_legs_canceled(trading: TradingClient) -> None:
-    request = LimitOrderRequest(
-        symbol="AAPL",
-        qty=2,
-        side=OrderSide.BUY,
-        limit_price=425.0,
-        time_in_force=TimeInForce.GTC,
-        order_class=OrderClass.BRACKET,
-        take_profit=TakeProfitRequest(limit_price=440.0),
-        stop_loss=StopLossRequest(stop_price=415.0),
-        client_order_id="resting-bracket",
-    )
-    order = submitted(trading, request)
-    assert order.status == OrderStatus.NEW
-
-    trading.cancel_order_by_id(order.id)
-
-    after = typed(Order, trading.get_order_by_id(order.id))
-    assert after.status == OrderStatus.CANCELED
-    assert after.legs is not None
-    assert {leg.status for leg in after.legs} == {OrderStatus.CANCELED}
-    assert trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN)) == []
-
-
-def test_orders_listed_nested_then_legs_inside_their_entry(trading: TradingClient) -> None:
+def test_orders_listed_nested_then_legs_inside_their_entry(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
     placed = submitted(trading, bracket("nested-1"))
+    settle(broker_clock)
 
     nested = trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, nested=True))
     flat = trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL))
@@ -320,120 +248,72 @@ def test_orders_listed_nested_then_legs_inside_their_entry(trading: TradingClien
     assert {o.type for o in open_flat} == {"limit", "stop"}
 
 
-def test_cancel_all_orders_then_every_open_order_canceled(trading: TradingClient) -> None:
-    submitted(trading, bracket("cancel-all"))
-
-    responses = trading.cancel_orders()
-
-    assert isinstance(responses, list)
-    assert {r.status for r in responses} == {200}
-    assert len(responses) == 2
-    assert trading.get_orders() == []
-
-
 # --- positions -----------------------------------------------------------------------------------------
 
 
-def test_market_buy_filled_then_position_and_cash_reflect_it(trading: TradingClient) -> None:
+def test_market_buy_filled_then_position_at_the_ask_and_cash_reflect_it(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
     submitted(trading, market("AAPL", 10))
+    settle(broker_clock)
 
     position = typed(Position, trading.get_open_position("AAPL"))
     account = typed(TradeAccount, trading.get_account())
 
     assert position.side == "long"
     assert Decimal(position.qty) == 10
-    assert Decimal(position.avg_entry_price) == Decimal("430.47")
-    assert Decimal(position.cost_basis) == Decimal("4304.7")
-    assert Decimal(position.market_value or "0") == Decimal("4304.7")
-    assert Decimal(position.unrealized_pl or "1") == 0
-    assert Decimal(str(account.cash)) == Decimal("95695.3")
-    assert Decimal(str(account.equity)) == Decimal(100000)
+    assert Decimal(position.avg_entry_price) == AAPL_ASK
+    assert Decimal(position.cost_basis) == Decimal("4305.2")
+    assert Decimal(position.market_value or "0") == Decimal("4304.7")  # marked at the last price
+    assert Decimal(position.unrealized_pl or "0") == Decimal("-0.5")  # the half spread paid
+    assert Decimal(str(account.cash)) == Decimal("95694.8")
 
 
-def test_short_sale_then_short_position_with_negative_qty(trading: TradingClient) -> None:
-    submitted(trading, market("MSFT", 100, OrderSide.SELL))
+def test_short_sale_then_short_position_with_negative_qty(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
+    submitted(trading, market("FB", 100, OrderSide.SELL))
+    settle(broker_clock)
 
-    position = typed(Position, trading.get_open_position("MSFT"))
+    position = typed(Position, trading.get_open_position("FB"))
 
     assert position.side == "short"
     assert Decimal(position.qty) == -100
-    assert Decimal(position.market_value or "0") == Decimal("-2795")
+    assert Decimal(position.avg_entry_price) == Decimal("27.77")  # the bid
+    assert Decimal(position.market_value or "0") == Decimal("-2778")
 
 
-def test_close_position_then_market_order_flattens_it(trading: TradingClient) -> None:
+def test_close_position_then_market_order_flattens_it(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
     submitted(trading, market("AAPL", 10))
+    settle(broker_clock)
 
     closing = typed(Order, trading.close_position("AAPL"))
+    assert closing.status == OrderStatus.PENDING_NEW
+    settle(broker_clock)
 
-    assert closing.side == OrderSide.SELL
-    assert closing.status == OrderStatus.FILLED
-    assert float(closing.filled_qty or 0) == 10
+    assert by_id(trading, closing.id).status == OrderStatus.FILLED
     assert trading.get_all_positions() == []
     with pytest.raises(APIError) as excinfo:
         trading.get_open_position("AAPL")
     assert rejection(excinfo) == (404, 40410000, "position does not exist")
 
 
-def test_close_part_of_position_then_rest_stays(trading: TradingClient) -> None:
+def test_close_part_of_position_then_rest_stays(trading: TradingClient, broker_clock: ManualClock) -> None:
     submitted(trading, market("AAPL", 10))
+    settle(broker_clock)
 
     trading.close_position("AAPL", ClosePositionRequest(percentage="40"))
+    settle(broker_clock)
 
     position = typed(Position, trading.get_open_position("AAPL"))
     assert Decimal(position.qty) == 6
 
 
-def test_close_position_held_by_bracket_exits_then_403_until_exits_canceled(trading: TradingClient) -> None:
-    submitted(trading, bracket("held-1"))
-
-    with pytest.raises(APIError) as excinfo:
-        trading.close_position("AAPL")
-    status, code, message = rejection(excinfo)
-    assert (status, code) == (403, 40310000)
-    assert message == "insufficient qty available for order (requested: 10, available: 0)"
-
-    trading.cancel_orders()
-    closing = typed(Order, trading.close_position("AAPL"))
-    assert closing.status == OrderStatus.FILLED
-
-
-def test_buy_while_take_profit_works_then_403_wash_trade(trading: TradingClient) -> None:
-    submitted(trading, bracket("wash-1"))
-    again = market("AAPL", 1)
-
-    with pytest.raises(APIError) as excinfo:
-        trading.submit_order(again)
-
-    assert rejection(excinfo) == (403, 40310000, "potential wash trade detected. use complex orders")
-
-
-def test_sell_more_than_long_position_then_403_insufficient_qty(trading: TradingClient) -> None:
-    submitted(trading, market("AAPL", 10))
-
-    with pytest.raises(APIError) as excinfo:
-        trading.submit_order(market("AAPL", 15, OrderSide.SELL))
-
-    assert rejection(excinfo) == (
-        403,
-        40310000,
-        "insufficient qty available for order (requested: 15, available: 10)",
-    )
-
-
-def test_cancel_filled_order_then_422_already_filled(trading: TradingClient) -> None:
-    placed = submitted(trading, market("AAPL", 1))
-
-    with pytest.raises(APIError) as excinfo:
-        trading.cancel_order_by_id(placed.id)
-
-    assert rejection(excinfo) == (422, 42210000, 'order is already in "filled" state')
-
-
 def test_order_larger_than_buying_power_then_403(trading: TradingClient) -> None:
-    request = market("AAPL", 500)
-
     with pytest.raises(APIError) as excinfo:
-        trading.submit_order(request)
+        trading.submit_order(market("AAPL", 500))
 
     assert rejection(excinfo) == (403, 40310000, "insufficient buying power")
 
@@ -441,57 +321,58 @@ def test_order_larger_than_buying_power_then_403(trading: TradingClient) -> None
 # --- price moves ---------------------------------------------------------------------------------------
 
 
-def test_price_set_through_stop_then_stop_leg_fills_and_take_profit_canceled(
-    trading: TradingClient, admin: httpx.Client
+def test_price_set_through_stop_then_stop_leg_fills_at_the_bid_and_take_profit_canceled(
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
 ) -> None:
     placed = submitted(trading, bracket("stop-out"))
+    settle(broker_clock)
 
     admin.post("/_paper/prices", json={"AAPL": "419.00"}).raise_for_status()
 
-    after = typed(Order, trading.get_order_by_id(placed.id))
-    legs = legs_by_type(after)
+    legs = legs_by_type(by_id(trading, placed.id))
     assert legs["stop"].status == OrderStatus.FILLED
-    assert float(legs["stop"].filled_avg_price or 0) == 419.0
+    assert Decimal(str(legs["stop"].filled_avg_price)) == Decimal("418.95")  # bid at 419.00
     assert legs["limit"].status == OrderStatus.CANCELED
     assert trading.get_all_positions() == []
     account = typed(TradeAccount, trading.get_account())
-    assert Decimal(str(account.cash)) == Decimal(100000) - Decimal("4304.7") + Decimal("4190")
+    assert Decimal(str(account.cash)) == Decimal(100000) - Decimal("4305.2") + Decimal("4189.5")
 
 
 def test_real_bar_gaps_below_stop_then_stop_fills_at_the_open(
-    trading: TradingClient, admin: httpx.Client
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
 ) -> None:
     # AAPL closed at 514.005 on 2013-01-23 and opened at 460.00 the next day (earnings).
     admin.post("/_paper/reset", json={"cursor": "2013-01-23"}).raise_for_status()
     placed = submitted(trading, bracket("gap", take_profit=530.0, stop_loss=500.0))
-    assert float(placed.filled_avg_price or 0) == 514.005
+    settle(broker_clock)
 
     moved = admin.post("/_paper/advance", json={"days": 1}).json()
 
     assert moved["cursor"] == "2013-01-24"
-    legs = legs_by_type(typed(Order, trading.get_order_by_id(placed.id)))
+    legs = legs_by_type(by_id(trading, placed.id))
     assert legs["stop"].status == OrderStatus.FILLED
-    assert float(legs["stop"].filled_avg_price or 0) == 460.0
+    assert Decimal(str(legs["stop"].filled_avg_price)) == Decimal("459.95")  # the open's bid
     assert legs["limit"].status == OrderStatus.CANCELED
 
 
 def test_real_bar_high_reaches_take_profit_then_it_fills_at_its_limit(
-    trading: TradingClient, admin: httpx.Client
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
 ) -> None:
     # 2013-01-15 close 485.92; 2013-01-16 opened 494.64 and traded up to 509.44.
     admin.post("/_paper/reset", json={"cursor": "2013-01-15"}).raise_for_status()
     placed = submitted(trading, bracket("tp", take_profit=505.0, stop_loss=470.0))
+    settle(broker_clock)
 
     admin.post("/_paper/advance", json={"days": 1}).raise_for_status()
 
-    legs = legs_by_type(typed(Order, trading.get_order_by_id(placed.id)))
+    legs = legs_by_type(by_id(trading, placed.id))
     assert legs["limit"].status == OrderStatus.FILLED
     assert float(legs["limit"].filled_avg_price or 0) == 505.0
     assert legs["stop"].status == OrderStatus.CANCELED
 
 
 def test_day_limit_order_unfilled_at_close_then_expires_on_advance(
-    trading: TradingClient, admin: httpx.Client
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
 ) -> None:
     admin.post("/_paper/reset", json={"cursor": "2013-02-27"}).raise_for_status()
     placed = submitted(
@@ -500,10 +381,11 @@ def test_day_limit_order_unfilled_at_close_then_expires_on_advance(
             symbol="IBM", qty=1, side=OrderSide.BUY, limit_price=100.0, time_in_force=TimeInForce.DAY
         ),
     )
+    settle(broker_clock)
 
     admin.post("/_paper/advance", json={"days": 1}).raise_for_status()
 
-    after = typed(Order, trading.get_order_by_id(placed.id))
+    after = by_id(trading, placed.id)
     assert after.status == OrderStatus.EXPIRED
     assert after.expired_at is not None
 
@@ -515,29 +397,15 @@ def test_advance_past_end_of_data_then_409_and_cursor_unchanged(admin: httpx.Cli
     assert admin.get("/_paper/state").json()["cursor"] == "2013-03-01"
 
 
-def test_market_order_while_closed_then_accepted_and_filled_at_next_open() -> None:
-    saturday = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-    engine = PaperBroker(
-        PriceFeed(cursor=date(2013, 2, 27)), clock=MarketClock(always_open=False, now=lambda: saturday)
-    )
-
-    placed = engine.submit_order(
-        {"symbol": "AAPL", "qty": "3", "side": "buy", "type": "market", "time_in_force": "day"}
-    )
-    engine.advance(1)
-
-    assert placed["status"] == "accepted"
-    filled = engine.get_order(placed["id"])
-    assert filled["status"] == "filled"
-    assert filled["filled_avg_price"] == "444.05"  # AAPL's open on 2013-02-28
-
-
 # --- activities, market data ---------------------------------------------------------------------------
 
 
-def test_fills_then_one_fill_activity_per_execution_with_unique_ids(trading: TradingClient) -> None:
+def test_fills_then_one_fill_activity_per_execution_with_unique_ids(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
     submitted(trading, market("AAPL", 2))
     submitted(trading, market("IBM", 3))
+    settle(broker_clock)
 
     # TradingClient has no activities method; its generic GET is what a caller would use.
     raw = typed(list, trading.get("/account/activities/FILL"))
@@ -547,8 +415,21 @@ def test_fills_then_one_fill_activity_per_execution_with_unique_ids(trading: Tra
     assert len({a.id for a in activities}) == 2
     assert all("::" in a.id for a in activities)
     assert activities[0].qty == 3
-    assert activities[0].price == 202.91
+    assert activities[0].price == 202.94  # IBM's ask at 202.91
     assert activities[0].order_status == OrderStatus.FILLED
+
+
+def test_all_activities_then_the_fills_and_other_types_empty(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
+    submitted(trading, market("IBM", 3))
+    settle(broker_clock)
+
+    everything = typed(list, trading.get("/account/activities"))
+    dividends = typed(list, trading.get("/account/activities", {"activity_types": "DIV"}))
+
+    assert [(a["activity_type"], a["symbol"], a["qty"]) for a in everything] == [("FILL", "IBM", "3")]
+    assert dividends == []
 
 
 def test_stock_bars_request_then_real_aapl_daily_bars(market_data: StockHistoricalDataClient) -> None:
@@ -569,15 +450,15 @@ def test_stock_bars_request_then_real_aapl_daily_bars(market_data: StockHistoric
 
 
 def test_stock_bars_paged_then_next_page_token_continues_across_symbols(
-    running_broker: PaperBrokerServer,
+    running_broker: PaperBrokerServer, admin: httpx.Client
 ) -> None:
     params = {"symbols": "MSFT,AAPL", "timeframe": "1Day", "start": "2013-02-27", "limit": "3"}
 
-    first = httpx.get(f"{running_broker.url}/v2/stocks/bars", params=params, headers=HEADERS).json()
+    first = httpx.get(f"{running_broker.url}/v2/stocks/bars", params=params, headers=BROKER_HEADERS).json()
     second = httpx.get(
         f"{running_broker.url}/v2/stocks/bars",
         params={**params, "page_token": first["next_page_token"]},
-        headers=HEADERS,
+        headers=BROKER_HEADERS,
     ).json()
 
     assert {s: len(b) for s, b in first["bars"].items()} == {"AAPL": 3}
@@ -585,50 +466,7 @@ def test_stock_bars_paged_then_next_page_token_continues_across_symbols(
     assert second["next_page_token"] is None
 
 
-# --- injected faults -----------------------------------------------------------------------------------
+def test_quote_then_bid_and_ask_around_the_last_price(admin: httpx.Client) -> None:
+    quote = admin.get("/_paper/quotes/AAPL").json()
 
-
-def test_server_error_after_accept_then_500_but_order_exists(
-    trading: TradingClient, admin: httpx.Client
-) -> None:
-    admin.post("/_paper/faults", json={"server_error_after_accept": 1.0}).raise_for_status()
-
-    with pytest.raises(APIError) as excinfo:
-        trading.submit_order(bracket("fault-after"))
-    admin.post("/_paper/faults", json={}).raise_for_status()
-
-    assert excinfo.value.status_code == 500
-    found = typed(Order, trading.get_order_by_client_id("fault-after"))
-    assert found.status == OrderStatus.FILLED
-
-
-def test_rate_limited_submit_then_429_with_rate_limit_headers(
-    running_broker: PaperBrokerServer, admin: httpx.Client
-) -> None:
-    admin.post("/_paper/faults", json={"rate_limited": 1.0}).raise_for_status()
-    body = {"symbol": "AAPL", "qty": "1", "side": "buy", "type": "market", "time_in_force": "day"}
-
-    response = admin.post("/v2/orders", json=body, headers=HEADERS)
-
-    assert response.status_code == 429
-    assert response.headers["X-RateLimit-Remaining"] == "0"
-    assert int(response.headers["X-RateLimit-Reset"]) > 0
-    assert admin.get("/_paper/state").json()["orders"] == []
-
-
-def test_timeout_before_accept_then_caller_times_out_and_no_order_exists(admin: httpx.Client) -> None:
-    admin.post("/_paper/faults", json={"timeout_before_accept": 1.0, "delay_s": 0.4}).raise_for_status()
-    body = {
-        "symbol": "AAPL",
-        "qty": "1",
-        "side": "buy",
-        "type": "market",
-        "time_in_force": "day",
-        "client_order_id": "slow-1",
-    }
-
-    with pytest.raises(httpx.ReadTimeout):
-        admin.post("/v2/orders", content=json.dumps(body), headers=HEADERS, timeout=0.1)
-
-    lookup = admin.get("/v2/orders:by_client_order_id", params={"client_order_id": "slow-1"}, headers=HEADERS)
-    assert lookup.status_code == 404
+    assert (quote["bid"], quote["ask"], quote["last"]) == (str(AAPL_BID), str(AAPL_ASK), "430.47")

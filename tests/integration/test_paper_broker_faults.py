@@ -1,9 +1,11 @@
-"""Injected broker faults, as an Alpaca client observes them.
+"""Injected broker faults, as an Alpaca client observes them, on top of Alpaca's asynchronous lifecycle.
 
-One paper broker per module, the real alpaca-py TradingClient with its own retries off (`_retry = 0`) and a
-short default timeout on its session (as the Alpaca adapter sets one), so a 429 or 504 reaches the test at
-once and an injected delay shows as requests' ReadTimeout. Every test starts from `POST /_paper/reset`
-(faults off, counts zeroed). Invariants under many partial fills run on the engine with a fake clock.
+One paper broker per module (Alpaca behaviour, on a clock the tests move), the real alpaca-py TradingClient
+with its own retries off (`_retry = 0`) and a short default timeout on its session (as the Alpaca adapter
+sets one), so a 429 or 504 reaches the test at once and an injected delay shows as requests' ReadTimeout
+(those delays are real time: they hold the HTTP answer). Delayed parts and rejections come on the broker's
+clock. Every test starts from `POST /_paper/reset` (faults off, counts zeroed). Invariants under many
+partial fills run on the engine directly.
 """
 
 from __future__ import annotations
@@ -30,36 +32,28 @@ from alpaca.trading.requests import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.integration.conftest import BROKER_KEY, BROKER_SECRET
-from tradepipe.adapters.http import TimeoutSession
-from tradepipe.local.paper_broker import Fault, Faults, PaperBroker
+from tests.integration.broker_helpers import settle, trading_client
+from tests.integration.conftest import SESSION_START
+from tradepipe.local.paper_broker import BrokerBehaviour, Fault, Faults, ManualClock, PaperBroker
 from tradepipe.local.paper_broker.errors import BrokerError
 from tradepipe.local.paper_broker.server import PaperBrokerServer
 
-KEY = BROKER_KEY
-SECRET = BROKER_SECRET
-AAPL_CLOSE_2013_03_01 = Decimal("430.47")
+ASK = Decimal("430.52")  # AAPL 430.47 with the 2 bp spread
+BID = Decimal("430.42")
 START_CASH = Decimal(100000)
 DELAY_S = 0.3  # injected delays: partial-fill parts, asynchronous rejections, timeouts
 CLIENT_TIMEOUT_S = 0.1  # shorter than DELAY_S: the caller gives up first
 T = TypeVar("T")
 
 
-def alpaca_client(url: str, timeout_s: float = 5.0) -> TradingClient:
-    client = TradingClient(KEY, SECRET, paper=True, url_override=url)
-    client._retry = 0  # alpaca-py would retry 429/504 three times, 3 s apart
-    client._session = TimeoutSession(timeout_s)
-    return client
-
-
 @pytest.fixture
 def trading(running_broker: PaperBrokerServer, admin: httpx.Client) -> TradingClient:
-    return alpaca_client(running_broker.url)
+    return trading_client(running_broker.url)
 
 
 @pytest.fixture
 def impatient(running_broker: PaperBrokerServer, admin: httpx.Client) -> TradingClient:
-    return alpaca_client(running_broker.url, timeout_s=CLIENT_TIMEOUT_S)
+    return trading_client(running_broker.url, timeout_s=CLIENT_TIMEOUT_S)
 
 
 def set_faults(admin: httpx.Client, **settings_: float | int) -> None:
@@ -122,6 +116,7 @@ def api_error(excinfo: pytest.ExceptionInfo[APIError]) -> tuple[int | None, int]
 
 
 def wait_past(seconds: float) -> None:
+    """Real time: the broker's HTTP answer is held that long (timeouts)."""
     time.sleep(seconds + 0.05)
 
 
@@ -144,12 +139,13 @@ def test_server_error_then_500_and_no_order_at_the_broker(
 
 
 def test_server_error_after_accept_then_500_but_order_filled_at_the_broker(
-    trading: TradingClient, admin: httpx.Client
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
 ) -> None:
     set_faults(admin, server_error_after_accept=1.0)
 
     with pytest.raises(APIError) as excinfo:
         trading.submit_order(market(2, "sea-1"))
+    settle(broker_clock)
 
     assert api_error(excinfo) == (500, 50010000)
     assert by_coid(trading, "sea-1").status == OrderStatus.FILLED
@@ -158,10 +154,10 @@ def test_server_error_after_accept_then_500_but_order_filled_at_the_broker(
 
 
 def test_rate_limited_then_429_with_alpaca_rate_limit_headers_and_no_order(
-    trading: TradingClient, admin: httpx.Client
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
 ) -> None:
     set_faults(admin, rate_limited=1.0, rate_limit_reset_s=2)
-    before = time.time()
+    now = broker_clock().timestamp()
 
     with pytest.raises(APIError) as excinfo:
         trading.submit_order(market(1, "rl-1"))
@@ -170,9 +166,8 @@ def test_rate_limited_then_429_with_alpaca_rate_limit_headers_and_no_order(
     headers = excinfo.value.response.headers
     assert headers["X-RateLimit-Limit"] == "200"
     assert headers["X-RateLimit-Remaining"] == "0"
-    reset_at = int(headers["X-RateLimit-Reset"])
-    assert before < reset_at <= time.time() + 3
-    assert 1 <= int(headers["Retry-After"]) <= 3
+    assert int(headers["X-RateLimit-Reset"]) == int(now) + 2
+    assert headers["Retry-After"] == "2"
     with pytest.raises(APIError):
         trading.get_order_by_client_id("rl-1")
     assert stats(admin)["injected"]["rate_limited"] == 1
@@ -212,10 +207,8 @@ def test_timeout_after_accept_then_read_timeout_but_order_already_exists(
     with pytest.raises(requests.exceptions.ReadTimeout):
         impatient.submit_order(market(3, "taa-1"))
 
-    # Still inside the broker's delay: the order is there, filled.
-    found = by_coid(trading, "taa-1")
-    assert found.status == OrderStatus.FILLED
-    assert position_qty(trading) == 3
+    # Still inside the broker's delay: the order is there.
+    assert by_coid(trading, "taa-1").status == OrderStatus.PENDING_NEW
     assert stats(admin)["injected"]["timeout_after_accept"] == 1
     wait_past(DELAY_S)
 
@@ -224,20 +217,23 @@ def test_timeout_after_accept_then_read_timeout_but_order_already_exists(
 
 
 def test_partial_fill_then_completes_later_with_two_fill_activities(
-    trading: TradingClient, admin: httpx.Client
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
 ) -> None:
     set_faults(admin, partial_fill=1.0, partial_fill_delay_s=DELAY_S, seed=1)
 
     placed = submitted(trading, market(10, "pf-1"))
+    settle(broker_clock, 0.1)
 
-    first = Decimal(str(placed.filled_qty))
-    assert placed.status == OrderStatus.PARTIALLY_FILLED
+    first_part = by_coid(trading, "pf-1")
+    first = Decimal(str(first_part.filled_qty))
+    assert placed.status == OrderStatus.PENDING_NEW
+    assert first_part.status == OrderStatus.PARTIALLY_FILLED
     assert 0 < first < 10
     assert position_qty(trading) == first
     assert [a.type for a in fills(trading)] == ["partial_fill"]
     assert stats(admin)["pending"]["partial_fill"] == 1
 
-    wait_past(DELAY_S)
+    settle(broker_clock, DELAY_S)
 
     done = by_coid(trading, "pf-1")
     assert done.status == OrderStatus.FILLED
@@ -252,28 +248,29 @@ def test_partial_fill_then_completes_later_with_two_fill_activities(
         (Decimal(10), Decimal(0)),
     ]
     assert all(a.side == OrderSide.BUY and a.symbol == "AAPL" for a in activities)
-    assert all(a.transaction_time is not None for a in activities)
     assert position_qty(trading) == 10
-    assert cash(trading) == START_CASH - 10 * AAPL_CLOSE_2013_03_01
+    assert cash(trading) == START_CASH - 10 * ASK
     assert stats(admin)["injected"]["partial_fill"] == 1
     assert stats(admin)["pending"]["partial_fill"] == 0
 
 
 def test_partial_bracket_entry_then_exit_legs_wake_only_when_entry_filled(
-    trading: TradingClient, admin: httpx.Client
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
 ) -> None:
     set_faults(admin, partial_fill=1.0, partial_fill_delay_s=DELAY_S, seed=2)
 
-    placed = submitted(trading, bracket("pf-brk"))
+    submitted(trading, bracket("pf-brk"))
+    settle(broker_clock, 0.1)
 
-    assert placed.status == OrderStatus.PARTIALLY_FILLED
-    assert placed.legs is not None
-    assert {leg.status for leg in placed.legs} == {OrderStatus.HELD}
+    partly = by_coid(trading, "pf-brk")
+    assert partly.status == OrderStatus.PARTIALLY_FILLED
+    assert {leg.status for leg in partly.legs or []} == {OrderStatus.HELD}
     # A price through the take-profit does nothing while the entry is still filling.
-    admin.post("/_paper/prices", json={"AAPL": "430.47"}).raise_for_status()
+    admin.post("/_paper/prices", json={"AAPL": "451"}).raise_for_status()
     assert {leg.status for leg in by_coid(trading, "pf-brk").legs or []} == {OrderStatus.HELD}
+    admin.post("/_paper/prices", json={"AAPL": "430.47"}).raise_for_status()
 
-    wait_past(DELAY_S)
+    settle(broker_clock, DELAY_S)
 
     done = by_coid(trading, "pf-brk")
     assert done.status == OrderStatus.FILLED
@@ -282,29 +279,32 @@ def test_partial_bracket_entry_then_exit_legs_wake_only_when_entry_filled(
 
 
 def test_partial_close_position_then_position_shrinks_in_parts(
-    trading: TradingClient, admin: httpx.Client
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
 ) -> None:
     submitted(trading, market(10))
+    settle(broker_clock)
     set_faults(admin, partial_fill=1.0, partial_fill_delay_s=DELAY_S, seed=3)
 
     closing = typed(Order, trading.close_position("AAPL"))
+    settle(broker_clock, 0.1)
 
-    assert closing.status == OrderStatus.PARTIALLY_FILLED
-    assert position_qty(trading) == 10 - Decimal(str(closing.filled_qty))
-    wait_past(DELAY_S)
+    partly = typed(Order, trading.get_order_by_id(closing.id))
+    assert partly.status == OrderStatus.PARTIALLY_FILLED
+    assert position_qty(trading) == 10 - Decimal(str(partly.filled_qty))
+    settle(broker_clock, DELAY_S)
     assert typed(Order, trading.get_order_by_id(closing.id)).status == OrderStatus.FILLED
     assert trading.get_all_positions() == []
-    assert cash(trading) == START_CASH
+    assert cash(trading) == START_CASH - 10 * ASK + 10 * BID
 
 
 def test_many_partial_fills_over_http_then_every_order_filled_exactly_once_over(
-    trading: TradingClient, admin: httpx.Client
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
 ) -> None:
     set_faults(admin, partial_fill=1.0, partial_fill_parts=4, partial_fill_delay_s=0.05, seed=4)
     qtys = [1, 2, 3, 7, 12, 0.5]
 
     placed = [submitted(trading, market(q, f"many-{i}")) for i, q in enumerate(qtys)]
-    time.sleep(0.3)
+    settle(broker_clock, 0.5)
 
     activities = fills(trading)
     for order, qty in zip(placed, qtys, strict=True):
@@ -323,11 +323,12 @@ def test_many_partial_fills_over_http_then_every_order_filled_exactly_once_over(
 
 
 def test_async_reject_then_accepted_now_and_rejected_after_the_delay(
-    trading: TradingClient, admin: httpx.Client
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
 ) -> None:
     set_faults(admin, async_reject=1.0, async_reject_delay_s=DELAY_S)
 
     placed = submitted(trading, market(5, "ar-1"))
+    settle(broker_clock, 0.1)
 
     assert placed.status == OrderStatus.ACCEPTED
     assert by_coid(trading, "ar-1").status == OrderStatus.ACCEPTED
@@ -336,7 +337,7 @@ def test_async_reject_then_accepted_now_and_rejected_after_the_delay(
     assert by_coid(trading, "ar-1").filled_qty == "0"
     assert stats(admin)["pending"]["async_reject"] == 1
 
-    wait_past(DELAY_S)
+    settle(broker_clock, DELAY_S)
 
     rejected = by_coid(trading, "ar-1")
     assert rejected.status == OrderStatus.REJECTED
@@ -353,12 +354,12 @@ def test_async_reject_then_accepted_now_and_rejected_after_the_delay(
 
 
 def test_async_reject_of_bracket_then_entry_and_legs_rejected(
-    trading: TradingClient, admin: httpx.Client
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
 ) -> None:
     set_faults(admin, async_reject=1.0, async_reject_delay_s=0.05)
 
     submitted(trading, bracket("ar-brk"))
-    time.sleep(0.1)
+    settle(broker_clock, 0.1)
 
     rejected = by_coid(trading, "ar-brk")
     assert rejected.status == OrderStatus.REJECTED
@@ -366,7 +367,9 @@ def test_async_reject_of_bracket_then_entry_and_legs_rejected(
     assert trading.get_all_positions() == []
 
 
-def test_async_reject_canceled_first_then_stays_canceled(trading: TradingClient, admin: httpx.Client) -> None:
+def test_async_reject_canceled_first_then_stays_canceled(
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
+) -> None:
     set_faults(admin, async_reject=1.0, async_reject_delay_s=0.05)
     placed = submitted(
         trading,
@@ -383,7 +386,7 @@ def test_async_reject_canceled_first_then_stays_canceled(trading: TradingClient,
 
     trading.cancel_order_by_id(placed.id)
     assert stats(admin)["pending"]["async_reject"] == 0
-    time.sleep(0.1)
+    settle(broker_clock, 0.1)
 
     assert by_coid(trading, "ar-cancel").status == OrderStatus.CANCELED
     assert fills(trading) == []
@@ -406,8 +409,11 @@ def test_fault_settings_then_every_field_round_trips_and_bad_ones_refused(admin:
         assert admin.post("/_paper/faults", json=bad).status_code == 400
 
 
-def _run_mixed(client: TradingClient, admin: httpx.Client, seed: int, orders: int) -> list[tuple[Any, ...]]:
-    """Submit `orders` market orders under every non-timeout fault; what the client saw for each."""
+def _run_mixed(
+    client: TradingClient, admin: httpx.Client, clock: ManualClock, seed: int, orders: int
+) -> list[tuple[Any, ...]]:
+    """Submit `orders` market orders under every non-timeout fault; what the client saw for each, and the
+    order's state once it met the market (parts and rejections wait: their delays are a minute)."""
     admin.post("/_paper/reset").raise_for_status()
     set_faults(
         admin,
@@ -420,31 +426,42 @@ def _run_mixed(client: TradingClient, admin: httpx.Client, seed: int, orders: in
         async_reject_delay_s=60,
         seed=seed,
     )
-    seen: list[tuple[Any, ...]] = []
+    answers: list[tuple[Any, ...]] = []
     for i in range(orders):
         coid = f"mix-{i}"
         try:
             order = submitted(client, market(5, coid))
-            seen.append((coid, "ok", order.status, order.filled_qty))
+            answers.append((coid, "ok", order.status))
         except APIError as exc:
-            seen.append((coid, "error", exc.status_code))
+            answers.append((coid, "error", exc.status_code))
+    settle(clock)
+    seen: list[tuple[Any, ...]] = []
+    for answer in answers:
+        if answer[1] == "ok":
+            order = by_coid(client, answer[0])
+            answer = (*answer, order.status, order.filled_qty)
+        seen.append(answer)
     return seen
 
 
-def test_same_seed_then_same_faults_and_splits(trading: TradingClient, admin: httpx.Client) -> None:
-    first = _run_mixed(trading, admin, seed=11, orders=30)
+def test_same_seed_then_same_faults_and_splits(
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
+) -> None:
+    first = _run_mixed(trading, admin, broker_clock, seed=11, orders=30)
     first_stats = stats(admin)
-    second = _run_mixed(trading, admin, seed=11, orders=30)
+    second = _run_mixed(trading, admin, broker_clock, seed=11, orders=30)
     second_stats = stats(admin)
-    other = _run_mixed(trading, admin, seed=12, orders=30)
+    other = _run_mixed(trading, admin, broker_clock, seed=12, orders=30)
 
     assert second == first
     assert second_stats == first_stats
     assert other != first  # a different seed draws differently
 
 
-def test_stats_then_counts_match_what_the_client_saw(trading: TradingClient, admin: httpx.Client) -> None:
-    seen = _run_mixed(trading, admin, seed=5, orders=40)
+def test_stats_then_counts_match_what_the_client_saw(
+    trading: TradingClient, admin: httpx.Client, broker_clock: ManualClock
+) -> None:
+    seen = _run_mixed(trading, admin, broker_clock, seed=5, orders=40)
 
     counts = stats(admin)
     print("fault stats:", counts)  # noqa: T201 - the chaos run's report
@@ -456,9 +473,10 @@ def test_stats_then_counts_match_what_the_client_saw(trading: TradingClient, adm
     assert injected["rate_limited"] == sum(1 for s in errors if s[2] == 429)
     assert injected["server_error"] + injected["server_error_after_accept"] == len(server_errors)
     assert injected["server_error_after_accept"] == len(placed_anyway)
-    statuses = [s[2] for s in seen if s[1] == "ok"]
+    statuses = [s[3] for s in seen if s[1] == "ok"]
     assert injected["partial_fill"] == statuses.count(OrderStatus.PARTIALLY_FILLED)
     assert injected["async_reject"] == statuses.count(OrderStatus.ACCEPTED)
+    assert {s[2] for s in seen if s[1] == "ok"} <= {OrderStatus.PENDING_NEW, OrderStatus.ACCEPTED}
     assert counts["pending"] == {
         "async_reject": injected["async_reject"],
         "partial_fill": injected["partial_fill"],
@@ -477,27 +495,26 @@ def _exists(client: TradingClient, coid: str) -> bool:
 # --- the engine directly: the Python API and over-fill invariants ------------------------------------------
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
+def _engine(clock: ManualClock, faults: Faults) -> PaperBroker:
+    return PaperBroker(behaviour=BrokerBehaviour.alpaca(), faults=faults, now=clock)
 
 
 def test_python_api_faults_then_engine_draws_and_applies_them() -> None:
-    clock = FakeClock()
-    engine = PaperBroker(faults=Faults(partial_fill=1.0, partial_fill_parts=3, seed=1), monotonic=clock)
+    clock = ManualClock(SESSION_START)
+    engine = _engine(clock, Faults(partial_fill=1.0, partial_fill_parts=3, seed=1))
     body = {"symbol": "AAPL", "qty": "9", "side": "buy", "type": "market", "time_in_force": "day"}
 
     order = engine.submit_order(body)
-    clock.t = 0.5
+    clock.advance(0.1)
+    first = engine.get_order(order["id"])
+    clock.advance(0.5)
     middle = engine.get_order(order["id"])
-    clock.t = 1.0
+    clock.advance(0.5)
     done = engine.get_order(order["id"])
 
-    assert order["status"] == middle["status"] == "partially_filled"
-    assert Decimal(order["filled_qty"]) < Decimal(middle["filled_qty"]) < 9
+    assert order["status"] == "pending_new"
+    assert first["status"] == middle["status"] == "partially_filled"
+    assert Decimal(first["filled_qty"]) < Decimal(middle["filled_qty"]) < 9
     assert done["status"] == "filled"
     assert [f["type"] for f in engine.fill_activities(direction="asc")] == ["partial_fill"] * 2 + ["fill"]
     assert Faults.from_json(engine.faults.to_json()) == engine.faults
@@ -515,10 +532,10 @@ def test_split_then_positive_parts_adding_up_to_the_quantity(qty: Decimal) -> No
         assert all(p == p.to_integral_value() for p in parts)
 
 
-_ENGINE_CLOCK = FakeClock()
-_ENGINE = PaperBroker(
-    faults=Faults(partial_fill=0.6, async_reject=0.2, partial_fill_parts=4, partial_fill_delay_s=1, seed=3),
-    monotonic=_ENGINE_CLOCK,
+_ENGINE_CLOCK = ManualClock(SESSION_START)
+_ENGINE = _engine(
+    _ENGINE_CLOCK,
+    Faults(partial_fill=0.6, async_reject=0.2, partial_fill_parts=4, partial_fill_delay_s=1, seed=3),
 )
 
 _submit = st.tuples(
@@ -526,7 +543,7 @@ _submit = st.tuples(
     st.sampled_from(["buy", "sell"]),
     st.one_of(st.integers(1, 40).map(str), st.sampled_from(["0.5", "2.25", "7.000000001"])),
 )
-_wait = st.tuples(st.just("wait"), st.sampled_from([0.3, 1.0, 2.5]))
+_wait = st.tuples(st.just("wait"), st.sampled_from([0.03, 0.3, 1.0, 2.5]))
 _price = st.tuples(st.just("price"), st.sampled_from(["425", "430.47", "436"]))
 _cancel = st.tuples(st.just("cancel"), st.integers(0, 50))
 _step = st.one_of(_submit, _submit, _wait, _price, _cancel)
@@ -537,14 +554,14 @@ _step = st.one_of(_submit, _submit, _wait, _price, _cancel)
 def test_many_partial_fills_then_never_over_filled_and_books_match_fills(
     steps: list[tuple[Any, ...]],
 ) -> None:
-    _ENGINE_CLOCK.t = 0.0
+    _ENGINE_CLOCK.set(SESSION_START)
     engine = _ENGINE
     engine.reset()
     ids: list[str] = []
     for step in steps:
         _apply(engine, step, ids)
         _check_books(engine)
-    _ENGINE_CLOCK.t += 1000  # everything due happens
+    _ENGINE_CLOCK.advance(1000)  # everything due happens
     _check_books(engine)
     for order in engine.dump()["orders"]:
         if order["status"] not in ("canceled", "rejected"):
@@ -555,14 +572,15 @@ def test_many_partial_fills_then_never_over_filled_and_books_match_fills(
 def _apply(engine: PaperBroker, step: tuple[Any, ...], ids: list[str]) -> None:
     kind = step[0]
     if kind == "wait":
-        _ENGINE_CLOCK.t += step[1]
+        _ENGINE_CLOCK.advance(step[1])
     elif kind == "price":
         engine.set_prices({"AAPL": Decimal(step[1])})
     elif kind == "cancel" and ids:
         with contextlib.suppress(BrokerError):  # already closed
             engine.cancel_order(ids[step[1] % len(ids)])
     elif kind == "submit":
-        body = {"symbol": "AAPL", "qty": step[2], "side": step[1], "type": "market", "time_in_force": "gtc"}
+        # FB: shortable and easy to borrow, so sells may open shorts too.
+        body = {"symbol": "FB", "qty": step[2], "side": step[1], "type": "market", "time_in_force": "gtc"}
         if "." in step[2] and step[1] == "sell":
             body["side"] = "buy"  # fractional short sales are refused
         with contextlib.suppress(BrokerError):  # a rule said no (held quantity, buying power): nothing placed

@@ -4,14 +4,11 @@ Fill rules (what a daily bar can tell; each choice leans against the strategy wh
 - Market orders (entries and closes) placed on a bar's close fill at the symbol's next bar's open, moved
   against the order by `slippage_bps` (a buy pays open x (1 + s), a sell gets open x (1 - s)).
 - A bracket's legs (stop and take-profit, one pair per filled entry, OCO) are live from the entry's fill,
-  so they can trigger in the entry's own bar. On each bar, for a long (mirrored for a short):
-  1. the bar opens at or through the stop -> the stop fills at the open, less slippage (a gap);
-  2. else it opens at or through the target -> the target fills at the open (a limit fills at its price
-     or better, no slippage);
-  3. else the low reaches the stop -> the stop fills at the stop, less slippage. If the high also
-     reaches the target in that bar, the stop is still assumed first: the path inside a daily bar is
-     unknown, and assuming the loss first never flatters a backtest;
-  4. else the high reaches the target -> the target fills at the target.
+  so they can trigger in the entry's own bar. Which leg fills and at what print follows the daily-bar rules
+  the paper broker uses too (`tradepipe.domain.daily_bar_fills`): a gap through the stop fills it at the
+  open; a target the open crosses fills at the open; otherwise the stop wins when the range reaches both,
+  since a bar cannot say which came first. A stop then pays slippage (it is a market order once
+  triggered); a take-profit fills at its limit or better, without slippage.
 - Fees per execution: `commission_per_share` x qty + `commission_bps` of the notional. Alpaca charges no
   commission on US stocks, hence both default to 0; regulatory fees on sales are not modelled.
 - Closes and reversals follow the executor: a close (or the first half of a reverse) cancels the symbol's
@@ -30,6 +27,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
 from tradepipe.analytics.fills import ZERO, Fill
+from tradepipe.domain.daily_bar_fills import Bar, ExitLeg, exit_pair_fill
 from tradepipe.domain.model import Side
 
 _NEW_YORK = ZoneInfo("America/New_York")
@@ -191,12 +189,12 @@ class SimulatedBroker:
         if not brackets:
             return
         for bracket in list(brackets):
-            hit = _leg_hit(bracket, o, h, lo)
+            side = Side.SELL if bracket.long else Side.BUY
+            hit = exit_pair_fill(side, bracket.parent.stop, bracket.parent.target, Bar(o, h, lo))
             if hit is None:
                 continue
             leg, level = hit
-            side = Side.SELL if bracket.long else Side.BUY
-            price = self.costs.slipped(level, side) if leg == "stop" else level
+            price = self.costs.slipped(level, side) if leg is ExitLeg.STOP else level
             held = self.positions[ticker]
             qty = min(bracket.qty, abs(held.qty))
             brackets.remove(bracket)
@@ -209,7 +207,9 @@ class SimulatedBroker:
             )
             # As live (the reconciler): either filled leg is an exit with its P&L (a win resets the losing
             # streak, a loss extends it); only the stop leg is a stop-out (cooldown).
-            self.exits.append(ExitEvent(ticker, bracket.parent.strategy, at, stop_out=leg == "stop", pnl=pnl))
+            self.exits.append(
+                ExitEvent(ticker, bracket.parent.strategy, at, stop_out=leg is ExitLeg.STOP, pnl=pnl)
+            )
 
     def _execute(
         self,
@@ -251,27 +251,3 @@ class SimulatedBroker:
                 planned_entry=order.planned_entry if opening else None,
             )
         )
-
-
-def _leg_hit(bracket: _Bracket, o: Decimal, h: Decimal, lo: Decimal) -> tuple[str, Decimal] | None:
-    """Which leg fills in this bar and at what level, by the rule in the module docstring."""
-    stop, target = bracket.parent.stop, bracket.parent.target
-    if bracket.long:
-        if stop is not None and o <= stop:
-            return "stop", o
-        if target is not None and o >= target:
-            return "target", o
-        if stop is not None and lo <= stop:
-            return "stop", stop
-        if target is not None and h >= target:
-            return "target", target
-        return None
-    if stop is not None and o >= stop:
-        return "stop", o
-    if target is not None and o <= target:
-        return "target", o
-    if stop is not None and h >= stop:
-        return "stop", stop
-    if target is not None and lo <= target:
-        return "target", target
-    return None

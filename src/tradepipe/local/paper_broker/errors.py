@@ -23,7 +23,7 @@ class BrokerError(Exception):
     """An answer Alpaca would give instead of the resource: status, code, message and optional details."""
 
     def __init__(
-        self, status: int, code: int, message: str, details: Mapping[str, str] | None = None
+        self, status: int, code: int, message: str, details: Mapping[str, object] | None = None
     ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
@@ -40,12 +40,12 @@ def invalid(message: str) -> BrokerError:
     return BrokerError(422, CODE_INVALID_REQUEST, message)
 
 
-def unprocessable(message: str, details: Mapping[str, str] | None = None) -> BrokerError:
+def unprocessable(message: str, details: Mapping[str, object] | None = None) -> BrokerError:
     """A well-formed order that breaks a pricing or order-class rule (422 with code 42210000)."""
     return BrokerError(422, CODE_UNPROCESSABLE, message, details)
 
 
-def forbidden(message: str, details: Mapping[str, str] | None = None) -> BrokerError:
+def forbidden(message: str, details: Mapping[str, object] | None = None) -> BrokerError:
     """An account-protection refusal: wash trade, held quantity, buying power (403, code 40310000)."""
     return BrokerError(403, CODE_FORBIDDEN, message, details)
 

@@ -23,18 +23,17 @@ API); a draw that lands on a submit-path fault there means no fault:
 
 - `partial_fill`: a market order (not IOC/FOK) fills in `partial_fill_parts` executions instead of one
   (fewer when the quantity is too small to split: whole shares split in whole shares, fractional quantities
-  in 1e-9 shares; a single share is not split and the fault does not count). The first part fills on
-  arrival (status `partially_filled`); each further part fills `partial_fill_delay_s` after the one before,
-  at the price of that moment. Every part is its own FILL activity and moves cash and the position; a
-  bracket's exit legs wake only once the entry is completely filled.
-- `async_reject`: the order is accepted (200, status `accepted`), does not execute, and turns `rejected`
+  in 1e-9 shares; a single share is not split and the fault does not count). The first part fills at the
+  order's first execution (status `partially_filled`); each further part fills `partial_fill_delay_s` after
+  the one before, at the quote of that moment. Every part is its own FILL activity and moves cash and the
+  position; a bracket's exit legs wake only once the entry is completely filled.
+- `async_reject`: the order is accepted (200, status `accepted`), is never routed, and turns `rejected`
   (`failed_at` set; legs rejected with it) `async_reject_delay_s` later, with no fill and no position
   change. A cancel before then wins.
 
-The delayed parts and rejections happen lazily: the first engine call (any Alpaca or admin request that
-reads or changes state) after their time has come applies every one that is due, in due order, stamped with
-the time of that call. So nothing changes between requests, and what a request sees depends only on the
-elapsed time, not on how many requests came before it.
+The delayed parts and rejections are timed steps of the order's lifecycle (lifecycle.py), on the broker's
+clock: the first request after their time has come applies every one that is due, in due order, stamped
+with its due time. So what a request sees depends only on the clock, not on how many requests came before.
 
 The engine counts what it injects: `GET /_paper/faults/stats` (also in `/_paper/state`).
 """

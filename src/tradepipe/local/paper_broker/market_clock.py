@@ -1,63 +1,68 @@
-"""The answers to `GET /v2/clock` and `GET /v2/calendar`: NYSE regular hours, or a market that never closes.
+"""The answers to `GET /v2/clock` and `GET /v2/calendar`, and when an order may trade.
 
-Regular hours are weekdays 09:30-16:00 New York time. Exchange holidays and early closes are not modelled:
-local runs need "is it open" to be predictable, not a holiday table to maintain.
+NYSE hours from the bundled calendar (`nyse_calendar`), or a market that never closes (`always_open`, the
+demo's setting: a demo at night still fills). Times come from the broker's clock, so tests pin them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-NEW_YORK = ZoneInfo("America/New_York")
-OPEN_TIME = time(9, 30)
-CLOSE_TIME = time(16, 0)
+from tradepipe.local.paper_broker import nyse_calendar as cal
+from tradepipe.local.paper_broker.nyse_calendar import NEW_YORK
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def is_trading_day(day: date) -> bool:
-    return day.weekday() < 5
-
-
 @dataclass(frozen=True)
 class MarketClock:
-    """`always_open` (the local default) answers "open" at any hour, so a demo at night still fills;
-    otherwise the regular-hours rule decides."""
-
-    always_open: bool = True
+    always_open: bool = False
     now: Callable[[], datetime] = field(default=utc_now)
 
     def is_open(self, moment: datetime | None = None) -> bool:
+        """The regular session (09:30-16:00 New York on trading days, 13:00 on early closes)."""
         if self.always_open:
             return True
-        local = (moment or self.now()).astimezone(NEW_YORK)
-        return is_trading_day(local.date()) and OPEN_TIME <= local.time() < CLOSE_TIME
+        at = moment or self.now()
+        today = cal.session(at.astimezone(NEW_YORK).date())
+        return today is not None and today.open <= at < today.close
 
-    def next_open(self, moment: datetime) -> datetime:
-        """The first regular-session open strictly after `moment`."""
-        local = moment.astimezone(NEW_YORK)
-        day = local.date()
-        while True:
-            candidate = datetime.combine(day, OPEN_TIME, NEW_YORK)
-            if is_trading_day(day) and candidate > local:
-                return candidate
-            day += timedelta(days=1)
+    def is_extended_open(self, moment: datetime | None = None) -> bool:
+        """Pre-market, the regular session or after-hours: when an `extended_hours` limit order may trade."""
+        if self.always_open:
+            return True
+        at = moment or self.now()
+        today = cal.session(at.astimezone(NEW_YORK).date())
+        return today is not None and today.extended_open <= at < today.extended_close
 
-    def next_close(self, moment: datetime) -> datetime:
-        """The first regular-session close strictly after `moment`."""
-        local = moment.astimezone(NEW_YORK)
-        day = local.date()
-        while True:
-            candidate = datetime.combine(day, CLOSE_TIME, NEW_YORK)
-            if is_trading_day(day) and candidate > local:
-                return candidate
-            day += timedelta(days=1)
+    def next_open(self, moment: datetime, extended: bool = False) -> datetime:
+        """The first session open strictly after `moment` (the pre-market open when `extended`)."""
+        for s in cal.sessions_from(moment.astimezone(NEW_YORK).date()):
+            start = s.extended_open if extended else s.open
+            if start > moment:
+                return start
+        raise RuntimeError(f"no NYSE session within ten days of {moment}")  # pragma: no cover
+
+    def next_close(self, moment: datetime, extended: bool = False) -> datetime:
+        """The first session close strictly after `moment` (the after-hours close when `extended`)."""
+        for s in cal.sessions_from(moment.astimezone(NEW_YORK).date()):
+            end = s.extended_close if extended else s.close
+            if end > moment:
+                return end
+        raise RuntimeError(f"no NYSE session within ten days of {moment}")  # pragma: no cover
+
+    def session_start(self, moment: datetime, extended: bool = False) -> datetime:
+        """`moment` itself when the (extended) session is open then, else the next open."""
+        is_open = self.is_extended_open(moment) if extended else self.is_open(moment)
+        return moment if is_open else self.next_open(moment, extended)
+
+    def trading_day(self, moment: datetime) -> date:
+        return moment.astimezone(NEW_YORK).date()
 
     def snapshot(self) -> dict[str, Any]:
         moment = self.now()
@@ -70,29 +75,22 @@ class MarketClock:
 
     def calendar(self, start: date | None, end: date | None) -> list[dict[str, str]]:
         """Trading days from start to end inclusive (default: today and the next 30 days)."""
-        first = start or self.now().astimezone(NEW_YORK).date()
+        first = start or self.trading_day(self.now())
         last = end or first + timedelta(days=30)
         days: list[dict[str, str]] = []
         day = first
         while day <= last:
-            if is_trading_day(day):
+            s = cal.session(day)
+            if s is not None:
                 days.append(
                     {
                         "date": day.isoformat(),
-                        "open": OPEN_TIME.strftime("%H:%M"),
-                        "close": CLOSE_TIME.strftime("%H:%M"),
-                        "session_open": "0400",
-                        "session_close": "2000",
-                        "settlement_date": _settlement(day).isoformat(),
+                        "open": s.open.strftime("%H:%M"),
+                        "close": s.close.strftime("%H:%M"),
+                        "session_open": s.extended_open.strftime("%H%M"),
+                        "session_close": s.extended_close.strftime("%H%M"),
+                        "settlement_date": cal.next_trading_day(day).isoformat(),  # T+1
                     }
                 )
             day += timedelta(days=1)
         return days
-
-
-def _settlement(day: date) -> date:
-    """T+1 on trading days."""
-    settle = day + timedelta(days=1)
-    while not is_trading_day(settle):
-        settle += timedelta(days=1)
-    return settle

@@ -167,6 +167,15 @@ class PriceFeed:
             raise ValueError("price must be > 0")
         self._overrides[symbol] = price
 
+    def overrides(self) -> dict[str, Decimal]:
+        return dict(self._overrides)
+
+    def restore(self, cursor: date, overrides: Mapping[str, Decimal]) -> None:
+        """Back to a saved market: the cursor and the prices set on top of its bars."""
+        self.move_to(cursor)
+        for symbol, price in overrides.items():
+            self.set_price(symbol, price)
+
     def previous_close(self, symbol: str) -> Decimal:
         """The close of the bar before today's: what Alpaca calls `lastday_price`."""
         symbol = symbol.upper()

@@ -90,6 +90,7 @@ def _take_profit(body: Mapping[str, Any]) -> TakeProfit | None:
     price = decimal_field(raw, "limit_price", "take_profit.limit_price")
     if price is None:
         raise unprocessable("take_profit.limit_price is required")
+    _check_positive("take_profit.limit_price", price)
     return TakeProfit(price)
 
 
@@ -102,7 +103,17 @@ def _stop_loss(body: Mapping[str, Any]) -> StopLoss | None:
     stop = decimal_field(raw, "stop_price", "stop_loss.stop_price")
     if stop is None:
         raise unprocessable("stop_loss.stop_price is required")
-    return StopLoss(stop, decimal_field(raw, "limit_price", "stop_loss.limit_price"))
+    _check_positive("stop_loss.stop_price", stop)
+    limit = decimal_field(raw, "limit_price", "stop_loss.limit_price")
+    if limit is not None:
+        _check_positive("stop_loss.limit_price", limit)
+    return StopLoss(stop, limit)
+
+
+def _check_positive(name: str, price: Decimal) -> None:
+    # A leg price of 0 or below would pass the side checks of a long's stop: Alpaca refuses it outright.
+    if price <= 0:
+        raise invalid(f"{name} must be > 0")
 
 
 def _client_order_id(body: Mapping[str, Any]) -> str | None:
@@ -198,6 +209,55 @@ def _check_order_class(order: NewOrder) -> None:
         raise unprocessable("oto orders require exactly one of take_profit or stop_loss")
     if cls is OrderClass.OCO and order.type is not OrderType.LIMIT:
         raise unprocessable("oco orders must be limit orders")
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """`PATCH /v2/orders/{id}`: the fields Alpaca lets a replacement change (docs: Replace an order)."""
+
+    qty: Decimal | None
+    time_in_force: TimeInForce | None
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    client_order_id: str | None
+
+
+def parse_replacement(body: Any) -> Replacement:
+    if not isinstance(body, Mapping):
+        raise invalid("request body must be a JSON object")
+    unknown = set(body) - {"qty", "time_in_force", "limit_price", "stop_price", "trail", "client_order_id"}
+    if unknown:
+        raise invalid(f"unexpected fields: {', '.join(sorted(unknown))}")
+    if body.get("trail") is not None:
+        raise unprocessable("trail applies to trailing_stop orders, which this broker does not take")
+    tif = body.get("time_in_force")
+    replacement = Replacement(
+        qty=decimal_field(body, "qty"),
+        time_in_force=None if tif in (None, "") else _enum(body, "time_in_force", TimeInForce),
+        limit_price=decimal_field(body, "limit_price"),
+        stop_price=decimal_field(body, "stop_price"),
+        client_order_id=_client_order_id(body),
+    )
+    if all(
+        v is None
+        for v in (
+            replacement.qty,
+            replacement.time_in_force,
+            replacement.limit_price,
+            replacement.stop_price,
+            replacement.client_order_id,
+        )
+    ):
+        raise invalid("nothing to replace")
+    if replacement.qty is not None and (
+        replacement.qty <= 0 or replacement.qty != replacement.qty.to_integral_value()
+    ):
+        raise invalid("qty must be a whole number > 0")
+    for name, value in (("limit_price", replacement.limit_price), ("stop_price", replacement.stop_price)):
+        if value is not None:
+            _check_positive(name, value)
+            check_price_increment(name, value)
+    return replacement
 
 
 def check_price_increment(name: str, price: Decimal) -> None:

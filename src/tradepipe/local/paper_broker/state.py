@@ -1,14 +1,13 @@
-"""What the paper broker remembers: the account, every order ever accepted, positions and fills.
-
-Plain mutable records, changed only by the engine while it holds its lock. Enum values are
-Alpaca's wire strings, so rendering is a lookup, not a translation.
+"""The paper broker's records: account, orders (with their legs and their next timed event), positions,
+fills and day trades. Plain mutable dataclasses, owned by the engine under its lock and persisted by
+`store.py`.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -58,17 +57,39 @@ class TimeInForce(StrEnum):
 
 
 class Status(StrEnum):
-    ACCEPTED = "accepted"  # a market order waiting for the session to open
+    """Every status Alpaca uses (docs "Orders at Alpaca", Order Lifecycle; alpaca-py `OrderStatus`)."""
+
     NEW = "new"
-    HELD = "held"  # an exit leg waiting for its entry, or the stop of an OCO pair
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
+    DONE_FOR_DAY = "done_for_day"
     CANCELED = "canceled"
     EXPIRED = "expired"
+    REPLACED = "replaced"
+    PENDING_CANCEL = "pending_cancel"
+    PENDING_REPLACE = "pending_replace"
+    ACCEPTED = "accepted"
+    PENDING_NEW = "pending_new"
+    ACCEPTED_FOR_BIDDING = "accepted_for_bidding"
+    STOPPED = "stopped"
     REJECTED = "rejected"
+    SUSPENDED = "suspended"
+    CALCULATED = "calculated"
+    HELD = "held"  # a bracket leg waiting for its entry, or the stop of a working exit pair
 
 
-OPEN_STATUSES = frozenset({Status.ACCEPTED, Status.NEW, Status.HELD, Status.PARTIALLY_FILLED})
+# "No further updates will occur" (Alpaca's wording) for these; every other status is open.
+TERMINAL_STATUSES = frozenset(
+    {Status.FILLED, Status.CANCELED, Status.EXPIRED, Status.REPLACED, Status.REJECTED}
+)
+# Not yet at the market: accepted outside its session, or routed and not yet acknowledged.
+UNROUTED_STATUSES = frozenset({Status.ACCEPTED, Status.PENDING_NEW})
+# Statuses Alpaca reports only "on very rare occasions"; the broker reaches them only through the
+# `/_paper/orders/{id}/status` hook, so callers can be tested against them. Such an order is open but
+# does not trade until the hook puts it back.
+RARE_STATUSES = frozenset(
+    {Status.DONE_FOR_DAY, Status.ACCEPTED_FOR_BIDDING, Status.STOPPED, Status.SUSPENDED, Status.CALCULATED}
+)
 
 
 class GroupRole(StrEnum):
@@ -77,6 +98,17 @@ class GroupRole(StrEnum):
     ENTRY = "entry"
     TAKE_PROFIT = "take_profit"
     STOP_LOSS = "stop_loss"
+
+
+class Event(StrEnum):
+    """An order's next timed step (see lifecycle.py)."""
+
+    ROUTE = "route"  # accepted / pending_new -> new (or held)
+    EXECUTE = "execute"  # a routed order meets the market for the first time
+    NEXT_PART = "next_part"  # the next part of an injected partial fill
+    REJECT = "reject"  # an injected asynchronous rejection
+    CANCEL = "cancel"  # pending_cancel -> canceled
+    REPLACE = "replace"  # pending_replace -> replaced, and its replacement routes
 
 
 @dataclass
@@ -92,7 +124,7 @@ class Order:
     qty: Decimal
     submitted_at: datetime
     seq: int  # acceptance order: resting orders are matched oldest first
-    status: Status = Status.NEW
+    status: Status = Status.PENDING_NEW
     notional: Decimal | None = None
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
@@ -105,6 +137,9 @@ class Order:
     canceled_at: datetime | None = None
     expired_at: datetime | None = None
     failed_at: datetime | None = None
+    replaced_at: datetime | None = None
+    replaced_by: str | None = None
+    replaces: str | None = None
     # Complex orders: the entry knows its legs; a leg knows its entry and its one-cancels-other peers.
     parent_id: str | None = None
     leg_ids: list[str] = field(default_factory=list)
@@ -112,36 +147,45 @@ class Order:
     group_id: str | None = None
     group_role: GroupRole | None = None
     awaiting_parent: bool = False  # an exit leg is dormant until its entry fills
-    stop_triggered: bool = False  # a stop_limit that has turned into a limit
-    # Injected faults (see faults.py). Deadlines are monotonic seconds; a deferred order is left out of
-    # matching until its deadline has been dealt with.
-    fill_parts: list[Decimal] = field(default_factory=list)  # sizes still to fill, in order (partial_fill)
+    stop_triggered: bool = False  # a stop or stop_limit that has been elected
+    # The status a leg takes when it wakes or a replacement routes (held for the stop of an exit pair).
+    routed_status: Status = Status.NEW
+    # The next timed step and when it is due (one at a time; see lifecycle.py).
+    event: Event | None = None
+    event_due: datetime | None = None
+    # Injected partial fill (faults.py): sizes still to fill, in order, and the pause between parts.
+    fill_parts: list[Decimal] = field(default_factory=list)
     part_delay_s: float = 0.0
-    next_part_due: float | None = None
-    reject_due: float | None = None  # async_reject: when the accepted order turns rejected
 
     @property
     def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
+        return self.status not in TERMINAL_STATUSES
 
     @property
     def remaining_qty(self) -> Decimal:
         return self.qty - self.filled_qty
 
     @property
-    def is_active(self) -> bool:
-        """Open and able to execute now (an exit leg only once its entry has filled)."""
-        return self.is_open and not self.awaiting_parent
+    def is_routed(self) -> bool:
+        return self.is_open and self.status not in UNROUTED_STATUSES
 
     @property
-    def deferred(self) -> bool:
-        """Waiting for an injected delayed event (the next part of a partial fill, or a rejection)."""
-        return self.next_part_due is not None or self.reject_due is not None
+    def can_trade(self) -> bool:
+        """At the market and free to execute: routed, awake, not waiting for an injected event or a
+        first arrival, not parked in a rare status. Pending cancels and replaces can still fill: at Alpaca
+        a cancel or a replace races the fills, and "a success return code ... does NOT guarantee" it."""
+        return (
+            self.is_routed
+            and not self.awaiting_parent
+            and self.status not in RARE_STATUSES
+            and self.event not in (Event.NEXT_PART, Event.EXECUTE)
+        )
 
     @property
     def at_market_center(self) -> bool:
-        """Working where it could trade against another of our orders (what the wash-trade check sees)."""
-        return self.is_active and self.status is not Status.HELD
+        """Resting where a new order of ours could trade against it (what the wash-trade check sees): open
+        and awake, and not a leg Alpaca holds back (`held`: the stop of a working exit pair)."""
+        return self.is_open and not self.awaiting_parent and self.status is not Status.HELD
 
 
 @dataclass
@@ -174,6 +218,12 @@ class Fill:
     order_status: Status
 
 
+@dataclass(frozen=True)
+class DayTrade:
+    day: date
+    symbol: str
+
+
 @dataclass
 class Account:
     cash: Decimal
@@ -194,7 +244,13 @@ class BrokerState:
     positions: dict[str, Position] = field(default_factory=dict)
     fills: list[Fill] = field(default_factory=list)
     next_seq: int = 0
-    deferred_ids: set[str] = field(default_factory=set)  # orders with a pending injected event
+    # Pattern day trading: day trades made, and per symbol the day of the last opening fill not yet
+    # matched by a closing one (pdt.py).
+    day_trades: list[DayTrade] = field(default_factory=list)
+    opened_on: dict[str, date] = field(default_factory=dict)
+    # The next session close (NYSE hours) at which day orders expire and `last_equity` is taken.
+    next_close: datetime | None = None
+    next_extended_close: datetime | None = None
 
     def take_seq(self) -> int:
         self.next_seq += 1

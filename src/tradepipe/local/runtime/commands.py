@@ -35,6 +35,15 @@ def add_local_arguments(parser: argparse.ArgumentParser, *, demo: bool = False) 
     parser.add_argument("--broker-port", type=int, default=8001, help="local paper broker (default 8001)")
     parser.add_argument("--search-port", type=int, default=9200, help="osmem, OpenSearch-compatible (9200)")
     parser.add_argument("--verbose", action="store_true", help="logs at INFO (in <state-dir>/logs)")
+    parser.add_argument(
+        "--broker-behaviour",
+        choices=["alpaca", "instant"],
+        # TODO(async-executor): the demo's exits and reverses cancel bracket legs and close at once, which the
+        # Alpaca behaviour refuses while the legs are pending_cancel; "alpaca" once the executor follows it.
+        default="instant" if demo else "alpaca",
+        help="the local paper broker: alpaca (asynchronous fills and cancels, 200 requests a minute, NYSE "
+        "hours) or instant (fills and cancels inside the request, no rate limit, always open)",
+    )
     if demo:
         parser.add_argument("--ephemeral", action="store_true", help="free ports instead of the defaults")
         return
@@ -93,6 +102,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         risk_config_path=args.risk_config,
         passphrase=args.passphrase,
         always_open=args.always_open,
+        broker_behaviour=args.broker_behaviour,
         log_level="INFO" if args.verbose else "WARNING",
     )
     sup = Supervisor(config).start()
@@ -112,6 +122,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     shutil.rmtree(state_dir, ignore_errors=True)
     common: dict[str, Any] = {
         "log_level": "WARNING",
+        "broker_behaviour": args.broker_behaviour,
         # The demo runs at any hour: the local broker's market is always open, and says so below.
         "always_open": True,
         "schedule_s": 3600.0,

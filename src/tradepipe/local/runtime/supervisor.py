@@ -235,8 +235,8 @@ class Supervisor:
         # Keys through the environment (readable by this user only), never on the command line (`ps`).
         env = {
             **os.environ,
-            "APCA_API_KEY_ID": keys.api_key.get_secret_value(),
-            "APCA_API_SECRET_KEY": keys.secret_key.get_secret_value(),
+            "TRADEPIPE_PAPER_BROKER_KEY_ID": keys.api_key.get_secret_value(),
+            "TRADEPIPE_PAPER_BROKER_SECRET_KEY": keys.secret_key.get_secret_value(),
         }
         return Child("broker", args, env)
 
@@ -268,9 +268,7 @@ class Supervisor:
             if line.startswith("{"):
                 child.ready = json.loads(line)
                 return
-            if line.startswith("ready"):
-                child.ready = {"ready": True}
-                return
+
         tail = (self.state.logs / f"{child.role}.stderr").read_text()[-2000:]
         raise RuntimeError(f"{child.role} did not start (exit {process.poll()}):\n{tail}")
 

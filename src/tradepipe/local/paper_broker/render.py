@@ -13,21 +13,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tradepipe.local.paper_broker.accounting import CENT, Valuation
+from tradepipe.local.paper_broker.assets import terms
 from tradepipe.local.paper_broker.market_data import DailyBar
+from tradepipe.local.paper_broker.quotes import Quote
 from tradepipe.local.paper_broker.state import Account, Fill, Order, OrderClass, Position, stable_id
 
 NEW_YORK = ZoneInfo("America/New_York")
 _RATIO = Decimal("0.0000000001")
 _PRICE = Decimal("0.000001")
-
-# Listing venue and name of the sample-data symbols; anything else is shown as a NASDAQ listing.
-_LISTINGS: dict[str, tuple[str, str]] = {
-    "AAPL": ("NASDAQ", "Apple Inc. Common Stock"),
-    "FB": ("NASDAQ", "Facebook, Inc. Class A Common Stock"),
-    "GOOG": ("NASDAQ", "Google Inc. Class A Common Stock"),
-    "IBM": ("NYSE", "International Business Machines Corporation Common Stock"),
-    "MSFT": ("NASDAQ", "Microsoft Corporation Common Stock"),
-}
 
 Json = dict[str, Any]
 
@@ -61,26 +54,32 @@ def asset_id(symbol: str) -> str:
 
 
 def exchange_of(symbol: str) -> str:
-    return _LISTINGS.get(symbol, ("NASDAQ", symbol))[0]
+    return terms(symbol).exchange
 
 
-def asset_json(symbol: str, shortable: bool = True) -> Json:
-    exchange, name = _LISTINGS.get(symbol, ("NASDAQ", symbol))
+def asset_json(symbol: str, shorting_enabled: bool = True) -> Json:
+    """Alpaca's Asset; `shortable` and `easy_to_borrow` read false for an account that may not short."""
+    asset = terms(symbol)
     return {
         "id": asset_id(symbol),
         "class": "us_equity",
-        "exchange": exchange,
+        "exchange": asset.exchange,
         "symbol": symbol,
-        "name": name,
+        "name": asset.name,
         "status": "active",
         "tradable": True,
-        "marginable": True,
+        "marginable": asset.marginable,
         "maintenance_margin_requirement": 30,
-        "shortable": shortable,
-        "easy_to_borrow": shortable,
-        "fractionable": True,
+        "shortable": asset.shortable and shorting_enabled,
+        "easy_to_borrow": asset.easy_to_borrow and shorting_enabled,
+        "fractionable": asset.fractionable,
         "attributes": [],
     }
+
+
+def quote_json(symbol: str, q: Quote, at: datetime) -> Json:
+    """The paper market's quote (an admin view: Alpaca's own quotes are market data)."""
+    return {"symbol": symbol, "bid": num(q.bid), "ask": num(q.ask), "last": num(q.last), "t": timestamp(at)}
 
 
 def order_json(order: Order, orders: Mapping[str, Order], with_legs: bool) -> Json:
@@ -99,9 +98,9 @@ def order_json(order: Order, orders: Mapping[str, Order], with_legs: bool) -> Js
         "expires_at": None,
         "canceled_at": timestamp(order.canceled_at),
         "failed_at": timestamp(order.failed_at),
-        "replaced_at": None,
-        "replaced_by": None,
-        "replaces": None,
+        "replaced_at": timestamp(order.replaced_at),
+        "replaced_by": order.replaced_by,
+        "replaces": order.replaces,
         "asset_id": order.asset_id,
         "symbol": order.symbol,
         "asset_class": "us_equity",
@@ -169,7 +168,7 @@ def position_json(position: Position, price: Decimal, lastday_price: Decimal, qt
     }
 
 
-def account_json(account: Account, valuation: Valuation) -> Json:
+def account_json(account: Account, valuation: Valuation, daytrade_count: int) -> Json:
     cash = num(account.cash)
     equity = num(valuation.equity)
     buying_power = num(valuation.buying_power)
@@ -196,6 +195,8 @@ def account_json(account: Account, valuation: Valuation) -> Json:
         "maintenance_margin": num(valuation.maintenance_margin),
         "last_maintenance_margin": num(valuation.maintenance_margin),
         "sma": "0",
+        "daytrade_count": daytrade_count,
+        "pattern_day_trader": False,
         "multiplier": num(account.multiplier),
         "shorting_enabled": account.shorting_enabled,
         "trading_blocked": False,
