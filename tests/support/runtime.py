@@ -48,6 +48,10 @@ def start_local(
         str(state_dir),
         "--passphrase",
         PASSPHRASE,
+        # TODO(async-executor): fills and cancels inside the request and a market open at any hour, as these
+        # tests expect; the default (alpaca, with --always-open) once the executor follows the lifecycle.
+        "--broker-behaviour",
+        "instant",
     ]
     for name, port in ports.items():
         args += [f"--{name}", str(port)]
