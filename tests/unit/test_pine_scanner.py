@@ -78,8 +78,8 @@ def render_element(values: dict[str, str]) -> str:
 def render_batch(elements: list[str], passphrase: str = PASSPHRASE) -> str:
     """renderBatch(): the path-token template when the passphrase input is empty; the elements joined as
     the script joins them."""
-    joiner = re.search(r'array\.join\(alerts, "(.*?)"\)', SOURCE)
-    assert joiner, f"{SCANNER}.pine no longer joins the alerts with array.join(alerts, ...)"
+    joiner = re.search(r'array\.join\(elements, "(.*?)"\)', SOURCE)
+    assert joiner, f"{SCANNER}.pine no longer joins the alerts with array.join(elements, ...)"
     block = "scanner_batch" if passphrase else "scanner_batch_path_token"
     values = {"%alerts%": joiner.group(1).join(elements)}
     if passphrase:
