@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from pydantic import SecretStr
 
-from tradepipe.contracts.items import EquitySnapshotItem, OrderItem, SignalItem, StatusEntry
+from tradepipe.contracts.items import EquitySnapshotItem, OrderItem, OrderUpdate, SignalItem, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, SignalStatus
 
@@ -32,15 +32,10 @@ class SignalStore(Protocol):
 
     def get(self, signal_id: str) -> SignalItem | None: ...
 
-    def advance(
-        self,
-        signal_id: str,
-        entry: StatusEntry,
-        allowed_from: frozenset[SignalStatus],
-        fields: Mapping[str, Any] | None = None,
-    ) -> bool:
-        """Move to `entry.status` only from one of `allowed_from`; append the entry to the trail.
-        False means the signal was not in an allowed status (a redelivery that already moved on)."""
+    def advance(self, signal_id: str, update: StatusUpdate) -> bool:
+        """Move to `update.entry.status`, conditional on the current status being one the lifecycle allows
+        that move from (`domain.lifecycle.allowed_from`); append the entry to the trail and set the fields.
+        False means the signal was not in such a status (a redelivery that already moved on)."""
         ...
 
 
@@ -95,7 +90,9 @@ class OrderStore(Protocol):
 
     def get(self, client_order_id: str) -> OrderItem | None: ...
 
-    def update(self, client_order_id: str, fields: Mapping[str, Any]) -> None: ...
+    def update(self, client_order_id: str, update: OrderUpdate) -> None:
+        """Set what the broker said about a recorded order (it must exist)."""
+        ...
 
 
 class SignalQueue(Protocol):

@@ -29,6 +29,7 @@ from alpaca.trading.requests import GetOrdersRequest
 
 from tradepipe import bootstrap
 from tradepipe.adapters.dynamodb import DynamoOrderStore
+from tradepipe.contracts.items import OrderUpdate
 from tradepipe.domain.model import TERMINAL_STATUSES
 from tradepipe.local.stack import LocalConfig, LocalStack
 
@@ -65,10 +66,10 @@ class CrashAfterAccept(DynamoOrderStore):
         super().__init__(table)
         self._rng, self._lock, self.crashed = rng, threading.Lock(), set[str]()
 
-    def update(self, client_order_id: str, fields: Any) -> None:
+    def update(self, client_order_id: str, update: OrderUpdate) -> None:
         with self._lock:
             crash = (
-                "broker_order_id" in fields
+                update.broker_order_id is not None
                 and client_order_id not in self.crashed
                 and self._rng.random() < CRASH_RATE
             )
@@ -76,7 +77,7 @@ class CrashAfterAccept(DynamoOrderStore):
                 self.crashed.add(client_order_id)
         if crash:
             raise RuntimeError(f"chaos: executor killed after the broker accepted {client_order_id}")
-        super().update(client_order_id, fields)
+        super().update(client_order_id, update)
 
 
 @pytest.fixture(scope="module")

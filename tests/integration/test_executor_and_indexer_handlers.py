@@ -15,7 +15,7 @@ from opensearchpy import OpenSearch
 from tests.integration.conftest import Aws
 from tests.integration.events import sqs_event
 from tradepipe import bootstrap
-from tradepipe.contracts.items import SignalItem, StatusEntry
+from tradepipe.contracts.items import SignalItem, StatusEntry, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, Side, SignalStatus
 from tradepipe.local.lambda_context import LocalLambdaContext
@@ -138,12 +138,7 @@ def test_indexer_when_stream_records_then_documents_keyed_by_record_key(aws: Aws
             ticker="AAPL",
         )
     )
-    store.advance(
-        "i1" * 16,
-        StatusEntry(status=SignalStatus.REJECTED, at=NOW, reason="STOP_WRONG_SIDE"),
-        allowed_from=frozenset({SignalStatus.RECEIVED}),
-        fields={"reject_reason": "STOP_WRONG_SIDE"},
-    )
+    store.advance("i1" * 16, StatusUpdate.rejected(NOW, "STOP_WRONG_SIDE", "stop above entry"))
     streams: Any = aws.client("dynamodbstreams")
     arn = aws.provisioned.stream_arns["signals"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]

@@ -14,7 +14,7 @@ from opensearchpy import OpenSearch
 
 from tests.integration.conftest import Aws
 from tradepipe import bootstrap
-from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
+from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry, StatusUpdate
 from tradepipe.domain.model import Mode, Side, SignalStatus
 from tradepipe.local.lambda_context import LocalLambdaContext
 from tradepipe.ports import FillView
@@ -65,9 +65,9 @@ def _write_items(aws: Aws) -> None:
     )
     signals.advance(
         SID,
-        StatusEntry(status=SignalStatus.SIZED, at=NOW.replace(second=1)),
-        allowed_from=frozenset({SignalStatus.RECEIVED}),
-        fields={"qty": Decimal(10), "risk_caps": [CAP], "client_order_id": COID},
+        StatusUpdate.to(
+            SignalStatus.SIZED, NOW.replace(second=1), qty=Decimal(10), risk_caps=[CAP], client_order_id=COID
+        ),
     )
     bootstrap.order_store().record_intent(
         OrderItem(

@@ -113,6 +113,21 @@ def test_assess_when_redelivered_after_submission_then_nothing_sent() -> None:
     assert queue.sent == []
 
 
+def test_assess_when_redelivered_after_sizing_and_a_rule_now_bites_then_stays_sized() -> None:
+    store, queue = MemorySignalStore(), MemoryQueue()
+    message = _recorded(store, status=SignalStatus.SIZED)
+    deps = risk_deps(store, queue)
+    deps.brokers.for_mode(Mode.PAPER).clock_view = ClockView(is_open=False, next_open=None)  # type: ignore[union-attr]
+
+    outcome = assess_signal(message, deps)
+
+    assert outcome is None
+    item = store.get(message.signal.signal_id)
+    assert item is not None
+    assert item.status is SignalStatus.SIZED  # not QUEUED or REJECTED: its intent may already be out
+    assert queue.sent == []
+
+
 def _intent(store: MemorySignalStore, mode: Mode = Mode.PAPER) -> OrderIntent:
     message = _recorded(store, mode=mode)
     intent = assess_signal(message, risk_deps(store, MemoryQueue()))

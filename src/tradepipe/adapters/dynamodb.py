@@ -14,8 +14,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
-from tradepipe.domain.model import SignalStatus
+from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusUpdate
+from tradepipe.domain.lifecycle import allowed_from
 from tradepipe.ports import DaySlice, FeedKey, FillView, SignalFilter
 from tradepipe.resources import SIGNALS_BY_DAY
 
@@ -108,13 +108,8 @@ class DynamoSignalStore:
                 )
         return found
 
-    def advance(
-        self,
-        signal_id: str,
-        entry: StatusEntry,
-        allowed_from: frozenset[SignalStatus],
-        fields: Mapping[str, Any] | None = None,
-    ) -> bool:
+    def advance(self, signal_id: str, update: StatusUpdate) -> bool:
+        entry = update.entry
         names: dict[str, str] = {"#status": "status", "#history": "history", "#updated_at": "updated_at"}
         values: dict[str, Any] = {
             ":status": entry.status.value,
@@ -122,11 +117,13 @@ class DynamoSignalStore:
             ":updated_at": entry.at.isoformat(),
         }
         sets = ["#status = :status", "#history = list_append(#history, :entry)", "#updated_at = :updated_at"]
-        for i, (name, value) in enumerate(to_item(fields or {}).items()):
+        for i, (name, value) in enumerate(to_item(update.fields.changes()).items()):
             names[f"#f{i}"] = name
             values[f":f{i}"] = value
             sets.append(f"#f{i} = :f{i}")
-        allowed = sorted(s.value for s in allowed_from)
+        allowed = sorted(s.value for s in allowed_from(entry.status))
+        if not allowed:
+            return False  # nothing moves there (the lifecycle lists no edge into it)
         for i, status in enumerate(allowed):
             values[f":from{i}"] = status
         condition = "#status IN (" + ", ".join(f":from{i}" for i in range(len(allowed))) + ")"
@@ -237,8 +234,8 @@ class DynamoOrderStore:
         )
         return None if found is None else OrderItem.model_validate(found)
 
-    def update(self, client_order_id: str, fields: Mapping[str, Any]) -> None:
-        values = to_item(fields)
+    def update(self, client_order_id: str, update: OrderUpdate) -> None:
+        values = to_item(update.changes())
         if not values:
             return
         names = {f"#f{i}": name for i, name in enumerate(values)}

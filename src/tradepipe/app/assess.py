@@ -10,8 +10,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from tradepipe.contracts.items import StatusEntry
+from tradepipe.contracts.items import StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
+from tradepipe.domain.lifecycle import PRE_SIZING
 from tradepipe.domain.model import Action, Rejected, RejectReason, Signal, SignalStatus
 from tradepipe.domain.risk.bars import bar_start
 from tradepipe.domain.risk.context import (
@@ -40,7 +41,6 @@ from tradepipe.ports import (
 
 log = logging.getLogger(__name__)
 
-PRE_SIZING = frozenset({SignalStatus.RECEIVED, SignalStatus.ENQUEUED, SignalStatus.QUEUED})
 _KIND = {Action.ENTER: "open", Action.EXIT: "close", Action.CANCEL: "cancel"}
 AtrFn = Callable[[list[DailyBar], int], Decimal | None]
 
@@ -131,6 +131,9 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
     """Returns the intent sent, the rejection recorded, the deferral, or None for a redelivery that already
     moved on."""
     signal = message.signal
+    recorded = deps.store.get(signal.signal_id)
+    if recorded is None or recorded.status not in (*PRE_SIZING, SignalStatus.SIZED):
+        return None  # expired, or decided: a redelivery that already moved on
     now = deps.clock.now()
     profile = deps.config.profile_for(signal.strategy)
     broker = deps.brokers.for_mode(signal.mode)
@@ -148,6 +151,10 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
     if signal.strategy_position is not None:
         # What the strategy believes it holds after this alert: the reconciler compares it with the broker.
         deps.risk_state.report_position(signal.mode.value, signal.ticker, signal.strategy_position, now)
+    if recorded.status is SignalStatus.SIZED and not isinstance(outcome.decision, Approved):
+        # Sized before and maybe never sent: only a decision to send again may act. A rule that reads
+        # differently now (this signal's own order counted in the rate) must not undo it.
+        return None
     match outcome.decision:
         case Rejected() as rejected:
             _reject(signal.signal_id, rejected, deps, now)
@@ -178,22 +185,12 @@ def _switch_state(signal: Signal, outcome: Assessment, deps: RiskDeps, now: date
 
 
 def _reject(signal_id: str, rejected: Rejected, deps: RiskDeps, now: datetime) -> None:
-    deps.store.advance(
-        signal_id,
-        StatusEntry(status=SignalStatus.REJECTED, at=now, reason=rejected.reason, detail=rejected.detail),
-        allowed_from=PRE_SIZING,
-        fields={"reject_reason": rejected.reason.value, "reject_detail": rejected.detail},
-    )
+    deps.store.advance(signal_id, StatusUpdate.rejected(now, rejected.reason.value, rejected.detail))
     log.info("signal rejected", extra={"signal_id": signal_id, "reason": rejected.reason.value})
 
 
 def _queue(signal: Signal, deferred: Deferred, deps: RiskDeps, now: datetime) -> Deferred | None:
-    moved = deps.store.advance(
-        signal.signal_id,
-        StatusEntry(status=SignalStatus.QUEUED, at=now, detail=deferred.detail),
-        # QUEUED again: released at an open that closed before the risk stage saw it.
-        allowed_from=PRE_SIZING,
-    )
+    moved = deps.store.advance(signal.signal_id, StatusUpdate.to(SignalStatus.QUEUED, now, deferred.detail))
     if not moved:
         return None
     replaced = deps.risk_state.queue_entry(signal.mode.value, signal.ticker, signal.signal_id, now)
@@ -226,20 +223,17 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
         )
     moved = deps.store.advance(
         signal.signal_id,
-        StatusEntry(status=SignalStatus.SIZED, at=now, detail=detail[:1000]),
-        allowed_from=PRE_SIZING,
-        fields={
-            k: v
-            for k, v in {
-                "qty": intent.qty,
-                "client_order_id": intent.client_order_id,
-                "close_client_order_id": intent.close_client_order_id,
-                "stop_loss": intent.stop_loss,
-                "take_profit": intent.take_profit,
-                "risk_caps": list(approved.caps) or None,
-            }.items()
-            if v is not None
-        },
+        StatusUpdate.to(
+            SignalStatus.SIZED,
+            now,
+            detail[:1000],
+            qty=intent.qty,
+            client_order_id=intent.client_order_id,
+            close_client_order_id=intent.close_client_order_id,
+            stop_loss=intent.stop_loss,
+            take_profit=intent.take_profit,
+            risk_caps=list(approved.caps) or None,
+        ),
     )
     if not moved:
         current = deps.store.get(signal.signal_id)

@@ -11,9 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from tradepipe.contracts.items import OrderItem, StatusEntry
+from tradepipe.contracts.items import OrderItem, OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import RejectReason, Side, SignalStatus
 from tradepipe.domain.order_rules import validate_order
@@ -139,29 +138,20 @@ def place_exactly_once(
 def _submit(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> BrokerOrder:
     problem = validate_order(intent)
     if problem is not None:
-        deps.orders.update(
-            intent.client_order_id,
-            {
-                "status": REJECTED,
-                "reject_code": problem.reason.value,
-                "reject_reason": problem.detail[:500],
-                "updated_at": deps.clock.now(),
-            },
-        )
+        _record_rejection(intent.client_order_id, problem.reason.value, problem.detail, deps)
         raise BrokerRejected(problem.reason.value, problem.detail)
     try:
         return place_exactly_once(lambda: broker.submit(intent), intent.client_order_id, broker, deps)
     except BrokerRejected as exc:
-        deps.orders.update(
-            intent.client_order_id,
-            {
-                "status": REJECTED,
-                "reject_code": exc.code,
-                "reject_reason": exc.message[:500],
-                "updated_at": deps.clock.now(),
-            },
-        )
+        _record_rejection(intent.client_order_id, exc.code, exc.message, deps)
         raise
+
+
+def _record_rejection(coid: str, code: str, message: str, deps: ExecutorDeps) -> None:
+    update = OrderUpdate(
+        status=REJECTED, reject_code=code, reject_reason=message[:500], updated_at=deps.clock.now()
+    )
+    deps.orders.update(coid, update)
 
 
 def _close_position(
@@ -268,16 +258,16 @@ def _close_item(intent: OrderIntent, held: Decimal, now: datetime) -> OrderItem:
     )
 
 
-def _placed_fields(placed: BrokerOrder, now: datetime) -> dict[str, Any]:
-    return {
-        "status": placed.status,
-        "broker_order_id": placed.broker_order_id,
-        "submitted_at": placed.submitted_at or now,
-        "filled_qty": placed.filled_qty,
-        "filled_avg_price": placed.filled_avg_price,
-        "filled_at": placed.filled_at,
-        "updated_at": now,
-    }
+def _placed_fields(placed: BrokerOrder, now: datetime) -> OrderUpdate:
+    return OrderUpdate(
+        status=placed.status,
+        broker_order_id=placed.broker_order_id,
+        submitted_at=placed.submitted_at or now,
+        filled_qty=placed.filled_qty,
+        filled_avg_price=placed.filled_avg_price,
+        filled_at=placed.filled_at,
+        updated_at=now,
+    )
 
 
 def _record_placed(intent: OrderIntent, coid: str, placed: BrokerOrder, deps: ExecutorDeps) -> None:
@@ -285,22 +275,23 @@ def _record_placed(intent: OrderIntent, coid: str, placed: BrokerOrder, deps: Ex
     deps.orders.update(coid, _placed_fields(placed, now))
     deps.signals.advance(
         intent.signal_id,
-        StatusEntry(
-            status=SignalStatus.SUBMITTED, at=now, detail=f"{coid} alpaca order {placed.broker_order_id}"
+        StatusUpdate.to(
+            SignalStatus.SUBMITTED,
+            now,
+            f"{coid} alpaca order {placed.broker_order_id}",
+            broker_order_id=placed.broker_order_id,
         ),
-        allowed_from=frozenset({SignalStatus.SIZED}),
-        fields={"broker_order_id": placed.broker_order_id},
     )
     if placed.status == "filled":
         deps.signals.advance(
             intent.signal_id,
-            StatusEntry(
-                status=SignalStatus.FILLED,
-                at=placed.filled_at or now,
-                detail=f"qty={placed.filled_qty} avg_price={placed.filled_avg_price}",
+            StatusUpdate.to(
+                SignalStatus.FILLED,
+                placed.filled_at or now,
+                f"qty={placed.filled_qty} avg_price={placed.filled_avg_price}",
+                filled_qty=placed.filled_qty,
+                filled_avg_price=placed.filled_avg_price,
             ),
-            allowed_from=frozenset({SignalStatus.SUBMITTED}),
-            fields={"filled_qty": placed.filled_qty, "filled_avg_price": placed.filled_avg_price},
         )
     log.info("order placed", extra={"client_order_id": coid, "status": placed.status})
 
@@ -312,10 +303,10 @@ def _finish(
     detail: str,
     reason: RejectReason | None = None,
 ) -> None:
-    fields = {"reject_reason": reason.value, "reject_detail": detail[:1000]} if reason else None
-    deps.signals.advance(
-        intent.signal_id,
-        StatusEntry(status=status, at=deps.clock.now(), reason=reason, detail=detail[:1000]),
-        allowed_from=frozenset({SignalStatus.SIZED, SignalStatus.SUBMITTED}),
-        fields=fields,
+    now = deps.clock.now()
+    update = (
+        StatusUpdate.to(status, now, detail[:1000])
+        if reason is None
+        else StatusUpdate.rejected(now, reason.value, detail)
     )
+    deps.signals.advance(intent.signal_id, update)

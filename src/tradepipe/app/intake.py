@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from tradepipe.contracts.items import ErrorEntry, SignalItem, StatusEntry
+from tradepipe.contracts.items import ErrorEntry, SignalItem, StatusEntry, StatusUpdate
 from tradepipe.contracts.messages import SignalAccepted
 from tradepipe.domain.model import RejectReason, Signal, SignalStatus
 from tradepipe.domain.parsing import BodyNotUnderstood, FieldError, decode_body, parse_alert, split_secret
@@ -227,11 +227,7 @@ def _record_and_enqueue(
             deps.queue.send(SignalAccepted(signal=signal, received_at=existing.received_at))
         return Duplicate(signal_id=signal.signal_id)
     deps.queue.send(SignalAccepted(signal=signal, received_at=now))
-    deps.store.advance(
-        signal.signal_id,
-        StatusEntry(status=SignalStatus.ENQUEUED, at=deps.clock.now()),
-        allowed_from=frozenset({SignalStatus.RECEIVED}),
-    )
+    deps.store.advance(signal.signal_id, StatusUpdate.to(SignalStatus.ENQUEUED, deps.clock.now()))
     log.info("signal accepted", extra={"signal_id": signal.signal_id, "ticker": signal.ticker})
     return Accepted(signal_id=signal.signal_id)
 

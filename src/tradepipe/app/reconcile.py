@@ -20,8 +20,9 @@ from tradepipe.contracts.items import (
     EQUITY_SK,
     EquitySnapshotItem,
     OrderItem,
+    OrderUpdate,
     PositionSample,
-    StatusEntry,
+    StatusUpdate,
 )
 from tradepipe.domain.model import Mode, RejectReason, SignalStatus
 from tradepipe.ports import (
@@ -136,14 +137,14 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
     if (recorded.status, recorded.filled_qty) != (order.status, order.filled_qty):
         deps.orders.update(
             order.client_order_id,
-            {
-                "status": order.status,
-                "broker_order_id": order.broker_order_id,
-                "filled_qty": order.filled_qty,
-                "filled_avg_price": order.filled_avg_price,
-                "filled_at": order.filled_at,
-                "updated_at": deps.clock.now(),
-            },
+            OrderUpdate(
+                status=order.status,
+                broker_order_id=order.broker_order_id,
+                filled_qty=order.filled_qty,
+                filled_avg_price=order.filled_avg_price,
+                filled_at=order.filled_at,
+                updated_at=deps.clock.now(),
+            ),
         )
         report.orders_updated += 1
     if recorded.purpose in _FINAL_PURPOSES and order.status in _DONE:
@@ -152,31 +153,23 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
 
 def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> None:
     now = deps.clock.now()
-    # SIZED too: a crash after the broker accepted but before SUBMITTED was recorded.
-    pending = frozenset({SignalStatus.SIZED, SignalStatus.SUBMITTED})
     if order.filled_qty > 0:
         moved = deps.signals.advance(
             recorded.signal_id,
-            StatusEntry(
-                status=SignalStatus.FILLED,
-                at=order.filled_at or now,
-                detail=f"qty={order.filled_qty} avg_price={order.filled_avg_price} (reconciled)",
+            StatusUpdate.to(
+                SignalStatus.FILLED,
+                order.filled_at or now,
+                f"qty={order.filled_qty} avg_price={order.filled_avg_price} (reconciled)",
+                filled_qty=order.filled_qty,
+                filled_avg_price=order.filled_avg_price,
+                broker_order_id=order.broker_order_id,
             ),
-            allowed_from=pending,
-            fields={
-                "filled_qty": order.filled_qty,
-                "filled_avg_price": order.filled_avg_price,
-                "broker_order_id": order.broker_order_id,
-            },
         )
         report.signals_filled += moved
         return
     detail = f"alpaca order {order.broker_order_id} ended {order.status} after it was accepted"
     moved = deps.signals.advance(
-        recorded.signal_id,
-        StatusEntry(status=SignalStatus.REJECTED, at=now, reason=RejectReason.BROKER_REJECTED, detail=detail),
-        allowed_from=pending,
-        fields={"reject_reason": RejectReason.BROKER_REJECTED.value, "reject_detail": detail},
+        recorded.signal_id, StatusUpdate.rejected(now, RejectReason.BROKER_REJECTED.value, detail)
     )
     report.signals_rejected += moved
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +18,52 @@ class StatusEntry(BaseModel):
     at: datetime
     reason: str | None = None
     detail: str | None = None
+
+
+class SignalFields(BaseModel):
+    """What a status move may fill in on the signal item besides its status and trail; None leaves a field
+    as it is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    qty: Decimal | None = None
+    risk_caps: list[str] | None = None
+    client_order_id: str | None = None
+    close_client_order_id: str | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    broker_order_id: str | None = None
+    filled_qty: Decimal | None = None
+    filled_avg_price: Decimal | None = None
+    reject_reason: str | None = None
+    reject_detail: str | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields to set, values as they are (nested models stay models)."""
+        return {name: value for name, value in self if value is not None}
+
+
+class StatusUpdate(BaseModel):
+    """One move of a signal: the trail entry (its status is the target) and the fields it fills in. Where
+    it may move from is not the caller's choice: the store asks `domain.lifecycle.allowed_from`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entry: StatusEntry
+    fields: SignalFields = SignalFields()
+
+    @classmethod
+    def to(cls, status: SignalStatus, at: datetime, detail: str | None = None, **fields: Any) -> StatusUpdate:
+        return cls(entry=StatusEntry(status=status, at=at, detail=detail), fields=SignalFields(**fields))
+
+    @classmethod
+    def rejected(cls, at: datetime, reason: str, detail: str, **fields: Any) -> StatusUpdate:
+        """REJECTED with its reason on the trail entry and on the item (what the read API filters on)."""
+        detail = detail[:1000]
+        return cls(
+            entry=StatusEntry(status=SignalStatus.REJECTED, at=at, reason=reason, detail=detail),
+            fields=SignalFields(reject_reason=reason, reject_detail=detail, **fields),
+        )
 
 
 class ErrorEntry(BaseModel):
@@ -97,6 +144,26 @@ class OrderItem(BaseModel):
     filled_avg_price: Decimal | None = None
     reject_code: str | None = None
     reject_reason: str | None = None
+
+
+class OrderUpdate(BaseModel):
+    """What the executor and the reconciler learn about an order after recording it; None leaves a field
+    as it is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    updated_at: datetime
+    status: str | None = None
+    broker_order_id: str | None = None
+    submitted_at: datetime | None = None
+    filled_qty: Decimal | None = None
+    filled_avg_price: Decimal | None = None
+    filled_at: datetime | None = None
+    reject_code: str | None = None
+    reject_reason: str | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return {name: value for name, value in self if value is not None}
 
 
 class FillItem(BaseModel):

@@ -38,7 +38,7 @@ from tradepipe.analytics.fills import ZERO, Fill
 from tradepipe.analytics.indicators import average_true_range
 from tradepipe.app.assess import RiskDeps, assess_signal
 from tradepipe.app.intake import AlertRequest, IntakeDeps, accept_alert
-from tradepipe.contracts.items import SignalItem, StatusEntry
+from tradepipe.contracts.items import SignalItem, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, SignalStatus
 from tradepipe.domain.risk.context import TradingState
@@ -315,13 +315,13 @@ class _Loop:
             if fill.signal_id and fill.order_id.endswith(("-open", "-close")):
                 self.store.advance(
                     fill.signal_id,
-                    StatusEntry(
-                        status=SignalStatus.FILLED,
-                        at=fill.at,
-                        detail=f"qty={fill.qty} price={fill.price} (simulated)",
+                    StatusUpdate.to(
+                        SignalStatus.FILLED,
+                        fill.at,
+                        f"qty={fill.qty} price={fill.price} (simulated)",
+                        filled_qty=fill.qty,
+                        filled_avg_price=fill.price,
                     ),
-                    allowed_from=frozenset({SignalStatus.SIZED}),
-                    fields={"filled_qty": fill.qty, "filled_avg_price": fill.price},
                 )
         self._settled_fills = len(self.sim.fills)
 
@@ -371,11 +371,7 @@ class _Loop:
         )
 
     def _complete(self, intent: OrderIntent, detail: str) -> None:
-        self.store.advance(
-            intent.signal_id,
-            StatusEntry(status=SignalStatus.COMPLETED, at=intent.sized_at, detail=detail),
-            allowed_from=frozenset({SignalStatus.SIZED}),
-        )
+        self.store.advance(intent.signal_id, StatusUpdate.to(SignalStatus.COMPLETED, intent.sized_at, detail))
 
     def close_session(self, day: date) -> None:
         equity = self.sim.equity()
