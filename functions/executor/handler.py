@@ -39,7 +39,7 @@ def record_handler(record: SQSRecord) -> None:
         orders=bootstrap.order_store(),
         brokers=brokers,
         clock=bootstrap.clock(),
-        risk_state=bootstrap.risk_state_store(),
+        history=bootstrap.risk_state_store(),
     )
     result = execute_intent(intent, deps)
     name = "OrdersRejected" if result.rejected else "OrdersSubmitted"
@@ -53,7 +53,8 @@ def run_reconciler() -> dict[str, Any]:
         orders=bootstrap.order_store(),
         fills=bootstrap.fill_store(),
         brokers=brokers,
-        risk_state=bootstrap.risk_state_store(),
+        history=bootstrap.risk_state_store(),
+        positions=bootstrap.risk_state_store(),
         events=bootstrap.event_publisher(),
         clock=bootstrap.clock(),
         snapshots=bootstrap.risk_state_store(),

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tradepipe import bootstrap
 from tradepipe.analytics.indicators import average_true_range
 from tradepipe.app.assess import RiskDeps, assess_signal
-from tradepipe.app.queued import release_queued_entries
+from tradepipe.app.queued import ReleaseDeps, release_queued_entries
 from tradepipe.app.trading_state import halted_accounts
 from tradepipe.brokers import AlpacaBrokerFactory
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
@@ -41,7 +41,11 @@ def _deps() -> RiskDeps:
         clock=bootstrap.clock(),
         config=bootstrap.risk_config(),
         brokers=brokers,
-        risk_state=bootstrap.risk_state_store(),
+        trading_state=bootstrap.risk_state_store(),
+        history=bootstrap.risk_state_store(),
+        order_rate=bootstrap.risk_state_store(),
+        positions=bootstrap.risk_state_store(),
+        queued=bootstrap.risk_state_store(),
         market_data=bootstrap.market_data(),
         events=bootstrap.event_publisher(),
         atr=average_true_range,
@@ -73,7 +77,9 @@ def lambda_handler(
 ) -> PartialItemFailureResponse | dict[str, Any]:
     if event.get("source") == "aws.events":  # the schedule: release queued entries once the market is open
         released = release_queued_entries(
-            bootstrap.signal_store(), bootstrap.risk_state_store(), brokers, bootstrap.signal_queue()
+            ReleaseDeps(
+                bootstrap.signal_store(), bootstrap.risk_state_store(), brokers, bootstrap.signal_queue()
+            )
         )
         metrics.add_metric(name="QueuedEntriesReleased", unit=MetricUnit.Count, value=released)
         # Sampled every minute so the TradingHalted alarm sees a halt whoever or whatever set it.

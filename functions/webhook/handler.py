@@ -143,7 +143,9 @@ def set_trading_state(account: str) -> Response[str]:
     identity = app.current_event.request_context.identity
     who = request.by or identity.user_arn or identity.source_ip or "unknown"
     deps = StateDeps(
-        risk_state=bootstrap.risk_state_store(), events=bootstrap.event_publisher(), clock=bootstrap.clock()
+        trading_state=bootstrap.risk_state_store(),
+        events=bootstrap.event_publisher(),
+        clock=bootstrap.clock(),
     )
     stored = switch_trading_state(account, request.state, who, request.reason, deps)
     metrics.add_metric(name="TradingStateSetByHand", unit=MetricUnit.Count, value=1)

@@ -18,7 +18,7 @@ from tradepipe.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from tradepipe.domain.risk.profile import RiskConfig
-    from tradepipe.ports import MarketData
+    from tradepipe.ports.market_data import MarketData
 
 log = logging.getLogger(__name__)
 

@@ -177,7 +177,7 @@ def test_a_legacy_concrete_index_blocks_until_migrate_moves_it_behind_the_alias(
 
 
 def _action(doc_id: str, doc: dict[str, Any], index: str = "fills") -> Any:
-    from tradepipe.ports import IndexAction
+    from tradepipe.ports.search import IndexAction
 
     return IndexAction(index, doc_id, doc)
 

@@ -17,7 +17,7 @@ from tradepipe import bootstrap
 from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry, StatusUpdate
 from tradepipe.domain.model import Mode, Side, SignalStatus
 from tradepipe.local.lambda_context import LocalLambdaContext
-from tradepipe.ports import FillView
+from tradepipe.ports.broker import FillView
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
 SID = "d0" * 16
@@ -190,7 +190,7 @@ def test_equity_snapshot_from_the_paper_broker_account(indexed: OpenSearch) -> N
 
 def test_a_document_outside_the_mapping_is_rejected_not_guessed(indexed: OpenSearch) -> None:
     from tradepipe.adapters.opensearch import OpenSearchIndex
-    from tradepipe.ports import IndexAction
+    from tradepipe.ports.search import IndexAction
 
     search = OpenSearchIndex(indexed)
 

@@ -22,7 +22,7 @@ from tradepipe.analytics.trades import Trade, match_trades
 from tradepipe.cli import main
 from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
 from tradepipe.domain.model import Action, Mode, RejectReason, Side, SignalStatus
-from tradepipe.ports import FillView
+from tradepipe.ports.broker import FillView
 from tradepipe.settings import get_settings
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -31,7 +31,7 @@ from tradepipe.adapters.risk_state import DynamoRiskStateStore
 from tradepipe.analytics.indicators import average_true_range
 from tradepipe.local.aws import FAKE_CREDENTIALS, LOCAL_REGION
 from tradepipe.local.paper_broker.market_data import load_sample_bars
-from tradepipe.ports import DailyBar
+from tradepipe.ports.market_data import DailyBar
 
 AT = datetime(2024, 1, 2, 15, 0, 30, tzinfo=UTC)
 RiskStore = DynamoRiskStateStore | MemoryRiskStateStore

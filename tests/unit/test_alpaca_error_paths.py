@@ -19,7 +19,7 @@ from tradepipe.app.execute import ExecutorDeps, place_exactly_once
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, OrderType, RejectReason, Side
 from tradepipe.domain.order_rules import validate_order
-from tradepipe.ports import BrokerOrder, BrokerRateLimited, BrokerRejected, BrokerUnavailable
+from tradepipe.ports.broker import BrokerOrder, BrokerRateLimited, BrokerRejected, BrokerUnavailable
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
 

@@ -27,7 +27,8 @@ from tradepipe.config import load_bundled_risk_config
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected, RejectReason, Side, SignalStatus
-from tradepipe.ports import ClockView, DailyBar
+from tradepipe.ports.broker import ClockView
+from tradepipe.ports.market_data import DailyBar
 
 NOW = datetime(2024, 1, 2, 15, 0, tzinfo=UTC)
 BARS = [
@@ -43,13 +44,18 @@ def risk_deps(
     live: MemoryBroker | None = None,
 ) -> RiskDeps:
     """The risk stage on in-memory ports; ATR(14) = 2 keeps the builders' 1.75 stop inside 0.5-5 ATR."""
+    risk_state = MemoryRiskStateStore()
     return RiskDeps(
         store=store,
         intents=queue,
         clock=FixedClock(NOW),
         config=load_bundled_risk_config(),
         brokers=MemoryBrokers(paper=broker or MemoryBroker(), live=live),
-        risk_state=MemoryRiskStateStore(),
+        trading_state=risk_state,
+        history=risk_state,
+        order_rate=risk_state,
+        positions=risk_state,
+        queued=risk_state,
         market_data=MemoryMarketData({"AAPL": BARS}),
         events=MemoryEventPublisher(),
         atr=lambda bars, n: atr,
@@ -258,13 +264,13 @@ def test_assess_when_live_signal_and_live_not_enabled_then_rejected_before_any_b
 def test_assess_when_drawdown_breached_then_state_switched_recorded_and_event_published() -> None:
     store, queue = MemorySignalStore(), MemoryQueue()
     deps = risk_deps(store, queue)
-    deps.risk_state.raise_high_water_mark("paper", Decimal(125_000))  # equity is 100 000: a 20% drawdown
+    deps.trading_state.raise_high_water_mark("paper", Decimal(125_000))  # equity is 100 000: a 20% drawdown
 
     outcome = assess_signal(_recorded(store), deps)
 
     assert isinstance(outcome, Rejected)
     assert outcome.reason is RejectReason.TRADING_HALTED
-    assert deps.risk_state.trading_state("paper").state == "HALTED"
+    assert deps.trading_state.trading_state("paper").state == "HALTED"
     events = deps.events.of_type("TradingStateChanged")  # type: ignore[attr-defined]
     assert [(e["state"], e["rule"]) for e in events] == [("HALTED", "max_drawdown")]
 
@@ -306,4 +312,4 @@ def test_assess_when_market_closed_and_queueing_then_newer_entry_replaces_older(
     assert second is not None
     assert (first.status, first.reject_reason) == (SignalStatus.REJECTED, "MARKET_CLOSED")
     assert second.status is SignalStatus.QUEUED
-    assert deps.risk_state.take_queued("paper") == [("AAPL", "n" * 32)]
+    assert deps.queued.take_queued("paper") == [("AAPL", "n" * 32)]

@@ -27,7 +27,7 @@ from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.domain.model import Mode, SignalStatus
 from tradepipe.local.api_gateway import ApiRoute, build_api
 from tradepipe.local.live_page import page_routes
-from tradepipe.ports import DaySlice, FeedKey, SignalFilter
+from tradepipe.ports.stores import DaySlice, FeedKey, SignalFilter
 from tradepipe.signals_cli import tail
 from tradepipe.status_view import render_signal_row
 

@@ -16,7 +16,8 @@ from pydantic import BaseModel
 
 from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusUpdate
 from tradepipe.domain.lifecycle import allowed_from
-from tradepipe.ports import DaySlice, FeedKey, FillView, SignalFilter
+from tradepipe.ports.broker import FillView
+from tradepipe.ports.stores import DaySlice, FeedKey, SignalFilter
 from tradepipe.resources import SIGNALS_BY_DAY
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"

@@ -14,15 +14,8 @@ from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, Status
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.lifecycle import allowed_from
 from tradepipe.domain.model import Mode, Side
-from tradepipe.ports import (
-    AccountView,
-    AssetView,
-    BrokerOrder,
-    BrokerRejected,
-    ClockView,
-    HoldingView,
-    IndexAction,
-)
+from tradepipe.ports.broker import AccountView, AssetView, BrokerOrder, BrokerRejected, ClockView, HoldingView
+from tradepipe.ports.search import IndexAction
 
 
 class FixedClock:

@@ -21,7 +21,7 @@ from tradepipe.adapters.search_templates import (
     component_templates,
     index_templates,
 )
-from tradepipe.ports import IndexAction
+from tradepipe.ports.search import IndexAction
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from tradepipe.contracts.performance import (
     PORTFOLIO,
     PerformanceSnapshotDocument,
 )
-from tradepipe.ports import IndexAction, SearchIndex
+from tradepipe.ports.search import IndexAction, SearchIndex
 
 Closes = Mapping[str, Mapping[date, Decimal]]
 

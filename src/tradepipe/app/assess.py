@@ -27,17 +27,18 @@ from tradepipe.domain.risk.context import (
 from tradepipe.domain.risk.engine import Approved, Assessment, Deferred, assess
 from tradepipe.domain.risk.profile import RiskConfig, RiskProfile
 from tradepipe.domain.signal_id import client_order_id
-from tradepipe.ports import (
-    Broker,
-    BrokerFactory,
-    Clock,
-    DailyBar,
-    EventPublisher,
-    IntentQueue,
-    MarketData,
-    RiskStateStore,
-    SignalStore,
+from tradepipe.ports.broker import Broker, BrokerFactory
+from tradepipe.ports.clock import Clock
+from tradepipe.ports.market_data import DailyBar, MarketData
+from tradepipe.ports.messaging import EventPublisher, IntentQueue
+from tradepipe.ports.risk_state import (
+    OrderRateStore,
+    PositionReports,
+    QueuedEntries,
+    SymbolHistoryStore,
+    TradingStateStore,
 )
+from tradepipe.ports.stores import SignalStore
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,11 @@ class RiskDeps:
     clock: Clock
     config: RiskConfig
     brokers: BrokerFactory
-    risk_state: RiskStateStore
+    trading_state: TradingStateStore
+    history: SymbolHistoryStore
+    order_rate: OrderRateStore
+    positions: PositionReports
+    queued: QueuedEntries
     market_data: MarketData
     events: EventPublisher
     atr: AtrFn  # TA-Lib's ATR behind a function, so the domain and this module stay numpy-free
@@ -84,7 +89,7 @@ def gather_context(
     signal: Signal, broker: Broker, profile: RiskProfile, deps: RiskDeps, now: datetime
 ) -> RiskContext:
     """Everything the engine needs, read once: account, holdings, clock, asset, bars, stored state."""
-    account = deps.risk_state.trading_state(signal.mode.value)
+    account = deps.trading_state.trading_state(signal.mode.value)
     if signal.action is not Action.ENTER:
         # Exits and cancels are judged on the trading state alone: no broker reads on the way out.
         return RiskContext(
@@ -95,8 +100,8 @@ def gather_context(
             asset=Asset(),
         )
     view = broker.account()
-    high_water = deps.risk_state.raise_high_water_mark(signal.mode.value, view.equity)
-    last_exit, last_stop, last_entry = deps.risk_state.symbol_history(
+    high_water = deps.trading_state.raise_high_water_mark(signal.mode.value, view.equity)
+    last_exit, last_stop, last_entry = deps.history.symbol_history(
         signal.mode.value, signal.ticker, signal.strategy
     )
     bars = (
@@ -120,7 +125,7 @@ def gather_context(
         if asset is None
         else Asset(asset.tradable, asset.fractionable, asset.shortable),
         history=SymbolHistory(last_exit_at=last_exit, last_stop_out_at=last_stop, last_entry_bar=last_entry),
-        orders_last_minute=deps.risk_state.orders_last_minute(signal.mode.value, now),
+        orders_last_minute=deps.order_rate.orders_last_minute(signal.mode.value, now),
         losing_streak=account.losing_streak,
         last_price=bars[-1].c if bars else None,
         atr=deps.atr(bars, profile.atr_period) if bars else None,
@@ -150,7 +155,7 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
         _switch_state(signal, outcome, deps, now)
     if signal.strategy_position is not None:
         # What the strategy believes it holds after this alert: the reconciler compares it with the broker.
-        deps.risk_state.report_position(signal.mode.value, signal.ticker, signal.strategy_position, now)
+        deps.positions.report_position(signal.mode.value, signal.ticker, signal.strategy_position, now)
     if recorded.status is SignalStatus.SIZED and not isinstance(outcome.decision, Approved):
         # Sized before and maybe never sent: only a decision to send again may act. A rule that reads
         # differently now (this signal's own order counted in the rate) must not undo it.
@@ -169,7 +174,7 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
 def _switch_state(signal: Signal, outcome: Assessment, deps: RiskDeps, now: datetime) -> None:
     switch = outcome.switch
     assert switch is not None  # noqa: S101 - checked by the caller
-    deps.risk_state.set_trading_state(signal.mode.value, switch.to.value, switch.rule, switch.detail, now)
+    deps.trading_state.set_trading_state(signal.mode.value, switch.to.value, switch.rule, switch.detail, now)
     deps.events.publish(
         "TradingStateChanged",
         {
@@ -193,7 +198,7 @@ def _queue(signal: Signal, deferred: Deferred, deps: RiskDeps, now: datetime) ->
     moved = deps.store.advance(signal.signal_id, StatusUpdate.to(SignalStatus.QUEUED, now, deferred.detail))
     if not moved:
         return None
-    replaced = deps.risk_state.queue_entry(signal.mode.value, signal.ticker, signal.signal_id, now)
+    replaced = deps.queued.queue_entry(signal.mode.value, signal.ticker, signal.signal_id, now)
     if replaced and replaced != signal.signal_id:
         # One queued entry per account and ticker: the newer alert replaces the older (as TradersPost does).
         why = f"replaced in the open queue by the newer signal {signal.signal_id}"
@@ -244,10 +249,10 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
     elif approved.qty is not None:
         account = signal.mode.value
         if signal.alert_time is not None:
-            deps.risk_state.record_entry(
+            deps.history.record_entry(
                 account, signal.ticker, signal.strategy, bar_start(signal.alert_time, signal.timeframe)
             )
-        deps.risk_state.count_order(account, now)
+        deps.order_rate.count_order(account, now)
         for cap in approved.caps:
             deps.events.publish(
                 "RiskCapApplied",

@@ -16,19 +16,18 @@ from tradepipe.contracts.items import OrderItem, OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import RejectReason, Side, SignalStatus
 from tradepipe.domain.order_rules import validate_order
-from tradepipe.ports import (
+from tradepipe.ports.broker import (
     Broker,
     BrokerFactory,
     BrokerOrder,
     BrokerRateLimited,
     BrokerRejected,
     BrokerUnavailable,
-    Clock,
     HoldingView,
-    OrderStore,
-    RiskStateStore,
-    SignalStore,
 )
+from tradepipe.ports.clock import Clock
+from tradepipe.ports.risk_state import SymbolHistoryStore
+from tradepipe.ports.stores import OrderStore, SignalStore
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class ExecutorDeps:
     orders: OrderStore
     brokers: BrokerFactory
     clock: Clock
-    risk_state: RiskStateStore | None = None  # exits feed cooldowns and the losing-streak guard
+    history: SymbolHistoryStore | None = None  # exits feed cooldowns and the losing-streak guard
     close_fill_timeout_s: float = 5.0
     sleep: Callable[[float], None] = field(default=time.sleep)
     # Within one invocation: attempts at placing one order, and the longest wait a 429 may impose. Past
@@ -180,14 +179,14 @@ def _close_position(
 
 
 def _record_exit(intent: OrderIntent, holding: HoldingView, placed: BrokerOrder, deps: ExecutorDeps) -> None:
-    if deps.risk_state is None:
+    if deps.history is None:
         return
     pnl = None
     if placed.filled_avg_price is not None:
         pnl = (
             placed.filled_avg_price - holding.avg_entry_price
         ) * holding.qty  # signed qty: shorts gain on a fall
-    deps.risk_state.record_exit(
+    deps.history.record_exit(
         intent.mode.value,
         intent.symbol,
         intent.strategy,

@@ -46,7 +46,8 @@ from tradepipe.contracts.items import (
     SignalItem,
     TradingStateItem,
 )
-from tradepipe.ports import IndexAction, SearchIndex, SignalLookup
+from tradepipe.ports.search import IndexAction, SearchIndex
+from tradepipe.ports.stores import SignalLookup
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,10 @@ from tradepipe.domain.model import RejectReason, Signal, SignalStatus
 from tradepipe.domain.parsing import BodyNotUnderstood, FieldError, decode_body, parse_alert, split_secret
 from tradepipe.domain.signal_id import derive_rejection_id
 from tradepipe.domain.staleness import check_freshness
-from tradepipe.ports import Clock, SignalQueue, SignalStore, WebhookSecrets
+from tradepipe.ports.clock import Clock
+from tradepipe.ports.messaging import SignalQueue
+from tradepipe.ports.secrets import WebhookSecrets
+from tradepipe.ports.stores import SignalStore
 from tradepipe.resources import WEBHOOK_MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)

@@ -25,19 +25,11 @@ from tradepipe.contracts.items import (
     StatusUpdate,
 )
 from tradepipe.domain.model import Mode, RejectReason, SignalStatus
-from tradepipe.ports import (
-    Broker,
-    BrokerFactory,
-    BrokerOrder,
-    BrokerUnavailable,
-    Clock,
-    EquitySnapshotStore,
-    EventPublisher,
-    FillStore,
-    OrderStore,
-    RiskStateStore,
-    SignalStore,
-)
+from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable
+from tradepipe.ports.clock import Clock
+from tradepipe.ports.messaging import EventPublisher
+from tradepipe.ports.risk_state import EquitySnapshotStore, PositionReports, SymbolHistoryStore
+from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
 
 log = logging.getLogger(__name__)
 _DONE = frozenset({"filled", "rejected", "canceled", "expired", "done_for_day", "stopped", "suspended"})
@@ -51,7 +43,8 @@ class ReconcileDeps:
     orders: OrderStore
     fills: FillStore
     brokers: BrokerFactory
-    risk_state: RiskStateStore
+    history: SymbolHistoryStore
+    positions: PositionReports
     events: EventPublisher
     clock: Clock
     lookback: timedelta = timedelta(days=2)
@@ -189,7 +182,7 @@ def _leg(mode: Mode, leg: BrokerOrder, deps: ReconcileDeps, report: ReconcileRep
         sign = Decimal(1) if parent.side.value == "BUY" else Decimal(-1)
         pnl = (leg.filled_avg_price - entry) * leg.filled_qty * sign
     stop_out = leg.order_type in _STOP_TYPES
-    deps.risk_state.record_exit(
+    deps.history.record_exit(
         mode.value,
         parent.symbol,
         parent.strategy,
@@ -204,7 +197,7 @@ def _leg(mode: Mode, leg: BrokerOrder, deps: ReconcileDeps, report: ReconcileRep
 
 
 def _check_divergence(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
-    reported = deps.risk_state.reported_positions(mode.value)
+    reported = deps.positions.reported_positions(mode.value)
     if not reported:
         return
     held = broker.holdings()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tradepipe.contracts.api import SignalTrail
-from tradepipe.ports import OrderStore, SignalStore
+from tradepipe.ports.stores import OrderStore, SignalStore
 
 
 def signal_trail(signal_id: str, signals: SignalStore, orders: OrderStore) -> SignalTrail | None:

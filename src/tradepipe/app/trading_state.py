@@ -7,14 +7,16 @@ from dataclasses import dataclass
 
 from tradepipe.domain.risk.context import TradingState
 from tradepipe.domain.risk.state import manual
-from tradepipe.ports import Clock, EventPublisher, RiskStateStore, StoredTradingState
+from tradepipe.ports.clock import Clock
+from tradepipe.ports.messaging import EventPublisher
+from tradepipe.ports.risk_state import StoredTradingState, TradingStateStore
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class StateDeps:
-    risk_state: RiskStateStore
+    trading_state: TradingStateStore
     events: EventPublisher
     clock: Clock
 
@@ -27,9 +29,9 @@ def switch_trading_state(
     are breached."""
     now = deps.clock.now()
     switch = manual(to, who, why)
-    stored = deps.risk_state.set_trading_state(account, to.value, switch.rule, switch.detail, now)
+    stored = deps.trading_state.set_trading_state(account, to.value, switch.rule, switch.detail, now)
     if to is TradingState.ACTIVE:
-        deps.risk_state.reset_losing_streak(account)
+        deps.trading_state.reset_losing_streak(account)
     deps.events.publish(
         "TradingStateChanged",
         {
@@ -44,6 +46,6 @@ def switch_trading_state(
     return stored
 
 
-def halted_accounts(risk_state: RiskStateStore, accounts: tuple[str, ...]) -> list[str]:
+def halted_accounts(states: TradingStateStore, accounts: tuple[str, ...]) -> list[str]:
     """The accounts whose trading state is HALTED now; sampled every minute for the TradingHalted alarm."""
-    return [a for a in accounts if risk_state.trading_state(a).state == TradingState.HALTED.value]
+    return [a for a in accounts if states.trading_state(a).state == TradingState.HALTED.value]

@@ -43,15 +43,8 @@ from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, SignalStatus
 from tradepipe.domain.risk.context import TradingState
 from tradepipe.domain.risk.profile import RiskConfig
-from tradepipe.ports import (
-    AccountView,
-    AssetView,
-    BrokerOrder,
-    ClockView,
-    DailyBar,
-    FillView,
-    HoldingView,
-)
+from tradepipe.ports.broker import AccountView, AssetView, BrokerOrder, ClockView, FillView, HoldingView
+from tradepipe.ports.market_data import DailyBar
 
 # The strategy's passphrase stays empty (as the Pine input defaults); the alert authenticates by path token.
 _PATH_TOKEN = "backtest"  # noqa: S105 - a local token between two in-process objects, not a credential
@@ -220,7 +213,11 @@ def run_backtest(
         clock=clock,
         config=config,
         brokers=_Brokers(alpaca),
-        risk_state=risk_state,
+        trading_state=risk_state,
+        history=risk_state,
+        order_rate=risk_state,
+        positions=risk_state,
+        queued=risk_state,
         market_data=market,
         events=MemoryEventPublisher(),
         atr=average_true_range,
