@@ -68,11 +68,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _demo_report() -> Path:
     """The demo's own records as one self-contained HTML report; its daily performance snapshots go to the
     local OpenSearch (performance-daily) as they would from `tradepipe report --publish-snapshots`."""
-    from tradepipe import bootstrap
+    from tradepipe import composition
     from tradepipe.analytics.report import write_records_report
     from tradepipe.settings import get_settings
 
-    return write_records_report(get_settings(), DEMO_REPORT.resolve(), search=bootstrap.search_index())
+    return write_records_report(get_settings(), DEMO_REPORT.resolve(), search=composition.search_index())
 
 
 def _hold(page_url: str, args: argparse.Namespace) -> None:

@@ -27,10 +27,11 @@ from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.models import Order
 from alpaca.trading.requests import GetOrdersRequest
 
-from tradepipe import bootstrap
+from tradepipe import composition
 from tradepipe.adapters.dynamodb import DynamoOrderStore
 from tradepipe.contracts.items import OrderUpdate
 from tradepipe.domain.model import TERMINAL_STATUSES
+from tradepipe.local.aws import client
 from tradepipe.local.stack import LocalConfig, LocalStack
 
 pytestmark = pytest.mark.chaos
@@ -92,7 +93,7 @@ def stack() -> Iterator[LocalStack]:
         local.stop()
         for name in ("TRADEPIPE_RISK_CONFIG_PATH", "TRADEPIPE_ALPACA_TIMEOUT_S"):
             os.environ.pop(name, None)
-        bootstrap.reset()
+        composition.reset()
 
 
 def _alerts(passphrase: str) -> list[str]:
@@ -162,7 +163,7 @@ def _activity_net(broker_url: str) -> dict[str, Decimal]:
 
 
 def _dlq_signal_ids(stack: LocalStack) -> set[str]:
-    sqs = bootstrap.aws_client("sqs")
+    sqs: Any = client("sqs", stack.aws_url)
     found: set[str] = set()
     assert stack.provisioned is not None
     for queue in stack.provisioned.queues.values():
@@ -177,10 +178,10 @@ def _dlq_signal_ids(stack: LocalStack) -> set[str]:
 
 def test_chaos_no_duplicate_no_lost_order_positions_match_fills(stack: LocalStack) -> None:
     httpx.post(f"{stack.broker_url}/_paper/faults", json=FAULTS).raise_for_status()
-    crashing = CrashAfterAccept(bootstrap.order_store()._table, random.Random(3))  # noqa: S311
-    bootstrap.order_store.cache_clear()
-    original = bootstrap.order_store
-    bootstrap.order_store = lambda: crashing  # type: ignore[assignment]
+    backend: Any = composition.backend()
+    crashing = CrashAfterAccept(backend.order_store._table, random.Random(3))  # noqa: S311
+    original = backend.order_store
+    backend.order_store = crashing  # the executor's deps are built per record: they pick it up
     try:
         started = time.monotonic()
         with httpx.Client(base_url=stack.api_url, timeout=30) as http, ThreadPoolExecutor(4) as pool:
@@ -190,7 +191,7 @@ def test_chaos_no_duplicate_no_lost_order_positions_match_fills(stack: LocalStac
         sent_s = time.monotonic() - started
         signal_ids = {a["signal_id"] for a in answers if a.get("status") == "accepted"}
         statuses = Counter(a.get("status") for a in answers)
-        store = bootstrap.signal_store()
+        store = composition.backend().signal_store
         deadline = time.monotonic() + 120 + ALERTS * 0.8
         pending = set(signal_ids)
         while pending and time.monotonic() < deadline:
@@ -199,7 +200,7 @@ def test_chaos_no_duplicate_no_lost_order_positions_match_fills(stack: LocalStac
             }
             time.sleep(1.0)
     finally:
-        bootstrap.order_store = original  # type: ignore[assignment]
+        backend.order_store = original
     settled_s = time.monotonic() - started
     httpx.post(f"{stack.broker_url}/_paper/faults", json={}).raise_for_status()
     from functions.executor.handler import run_reconciler
@@ -217,7 +218,7 @@ def test_chaos_no_duplicate_no_lost_order_positions_match_fills(stack: LocalStac
     per_signal = Counter(
         o.client_order_id.split("-")[1] for o in orders if o.client_order_id.startswith("tp-")
     )
-    fills = bootstrap.fill_store()
+    fills = composition.backend().fill_store
     client = TradingClient("k", "s", paper=True, url_override=stack.broker_url)
     held = {
         p.symbol: abs(Decimal(str(p.qty))) * (-1 if str(p.side.value) == "short" else 1)

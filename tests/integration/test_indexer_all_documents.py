@@ -13,7 +13,7 @@ import pytest
 from opensearchpy import OpenSearch
 
 from tests.integration.conftest import Aws
-from tradepipe import bootstrap
+from tradepipe import composition
 from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry, StatusUpdate
 from tradepipe.domain.model import Mode, Side, SignalStatus
 from tradepipe.local.lambda_context import LocalLambdaContext
@@ -48,7 +48,7 @@ def _stream_event(aws: Aws, table: str, keep: Callable[[dict[str, Any]], bool]) 
 
 
 def _write_items(aws: Aws) -> None:
-    signals = bootstrap.signal_store()
+    signals = composition.backend().signal_store
     signals.record_new(
         SignalItem(
             signal_id=SID,
@@ -69,7 +69,7 @@ def _write_items(aws: Aws) -> None:
             SignalStatus.SIZED, NOW.replace(second=1), qty=Decimal(10), risk_caps=[CAP], client_order_id=COID
         ),
     )
-    bootstrap.order_store().record_intent(
+    composition.backend().order_store.record_intent(
         OrderItem(
             client_order_id=COID,
             intent_id=f"{SID}:open",
@@ -85,13 +85,13 @@ def _write_items(aws: Aws) -> None:
             updated_at=NOW.replace(second=2),
         )
     )
-    bootstrap.fill_store().record_fill(
+    composition.backend().fill_store.record_fill(
         FillView("itest-dash-x1", "b-itest-dash", "MSFT", "buy", Decimal(10), Decimal("30.5"), NOW),
         Mode.PAPER.value,
         COID,
         SID,
     )
-    risk = bootstrap.risk_state_store()
+    risk = aws.risk_state()
     risk.set_trading_state("paper", "HALTED", "manual", "itest halt", NOW.replace(minute=1))
     risk.set_trading_state("paper", "ACTIVE", "manual", "itest resume", NOW.replace(minute=2))
 

@@ -22,7 +22,7 @@ import boto3
 import pytest
 
 from tests.integration.conftest import STAGE, Aws
-from tradepipe import bootstrap, resources
+from tradepipe import composition, resources
 from tradepipe.adapters.events import EventBridgePublisher, EventPublishFailed
 from tradepipe.adapters.market_data import AlpacaMarketData
 from tradepipe.adapters.memory_risk import MemoryRiskStateStore
@@ -80,11 +80,11 @@ def atomic_endpoint(aws: Aws) -> Iterator[str]:
 
 @pytest.fixture(params=["dynamodb", "memory"])
 def store(request: pytest.FixtureRequest) -> RiskStore:
-    """DynamoDB: the store bootstrap builds for the functions, on the provisioned table."""
+    """DynamoDB: the adapter the functions use, on the provisioned table."""
     if request.param == "memory":
         return MemoryRiskStateStore()
-    request.getfixturevalue("aws")
-    return bootstrap.risk_state_store()
+    aws: Aws = request.getfixturevalue("aws")
+    return aws.risk_state()
 
 
 @pytest.fixture(params=["dynamodb", "memory"])
@@ -292,7 +292,7 @@ def test_orders_last_minute_then_current_and_previous_minute_only(store: RiskSto
 
 
 def test_count_order_then_counter_item_expires_by_ttl(aws: Aws, account: str) -> None:
-    bootstrap.risk_state_store().count_order(account, AT)
+    aws.risk_state().count_order(account, AT)
     minute = epoch_minute(AT)
 
     ddb: Any = aws.client("dynamodb")
@@ -396,7 +396,7 @@ def bus_subscriber(aws: Aws) -> Iterator[Callable[[], list[dict[str, Any]]]]:
 def test_publish_then_event_reaches_a_rule_on_the_bus_with_exact_numbers(
     aws: Aws, bus_subscriber: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    publisher = bootstrap.event_publisher()
+    publisher = composition.backend().events
 
     publisher.publish(
         "TradingStateChanged",
@@ -430,11 +430,11 @@ def test_publish_when_entry_rejected_then_raises(aws: Aws) -> None:
 
 @pytest.fixture(scope="module")
 def market(paper_broker: Any) -> AlpacaMarketData:
-    """Built by bootstrap from the paper keys in moto's Secrets Manager, pointed at the paper broker (the
-    `paper_broker` fixture sets the data URL override for the whole session)."""
+    """Built by the composition root from the paper keys in moto's Secrets Manager, pointed at the paper
+    broker (the `paper_broker` fixture sets the data URL override for the whole session)."""
     assert os.environ["TRADEPIPE_ALPACA_DATA_URL_OVERRIDE"] == paper_broker.url
-    bootstrap.reset()
-    built = bootstrap.market_data()
+    composition.reset()
+    built = composition.market_data()
     assert built is not None
     return built
 

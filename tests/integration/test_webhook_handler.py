@@ -118,7 +118,9 @@ def test_webhook_when_route_unknown_then_404(handler: Any) -> None:
 
 
 def test_webhook_logs_never_carry_a_passphrase_from_body_or_path(handler: Any, aws: Aws) -> None:
-    from functions.webhook.handler import logger
+    from functions.webhook.handler import tools
+
+    logger = tools.logger
 
     # What the function writes to stdout (CloudWatch Logs on AWS), at the most talkative level.
     stream = io.StringIO()

@@ -11,7 +11,7 @@ import pytest
 
 from tradepipe.adapters.dynamodb import to_item
 from tradepipe.adapters.memory import MemorySearchIndex
-from tradepipe.app.index import TableChange, index_changes
+from tradepipe.app.index import IndexDeps, index_changes
 from tradepipe.contracts.documents import (
     ACCOUNT_WIDE,
     DOCUMENT_MODELS,
@@ -32,6 +32,7 @@ from tradepipe.contracts.items import (
     StatusEntry,
 )
 from tradepipe.domain.model import Mode, Side, SignalStatus
+from tradepipe.ports.stores import TableChange
 from tradepipe.sectors import UNKNOWN, sector_of, sector_table
 
 T0 = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
@@ -377,7 +378,7 @@ def test_index_changes_when_all_five_kinds_then_each_lands_in_its_alias() -> Non
     ]
     lookup = _Signals(signal)
 
-    failed = index_changes(changes, search, signals=lookup)
+    failed = index_changes(changes, IndexDeps(search, lookup))
 
     assert failed == []
     assert lookup.asked == [["s" * 32, "s" * 32]]  # one lookup per batch
@@ -411,7 +412,7 @@ def test_index_changes_when_caps_already_indexed_then_later_status_changes_add_n
     sized = _signal(risk_caps=["buying_power: qty 10 -> 5 (x)"], status=SignalStatus.SIZED)
     filled = sized.model_copy(update={"status": SignalStatus.FILLED})
 
-    index_changes([TableChange("signals", "MODIFY", "9", _image(filled), _image(sized))], search)
+    index_changes([TableChange("signals", "MODIFY", "9", _image(filled), _image(sized))], IndexDeps(search))
 
     assert [index for index, _ in search.documents] == ["trading-signals"]
 
@@ -429,7 +430,7 @@ def test_index_changes_when_caps_already_indexed_then_later_status_changes_add_n
 def test_index_changes_when_risk_state_working_items_then_nothing_indexed(image: dict[str, Any]) -> None:
     search = MemorySearchIndex()
 
-    assert index_changes([TableChange("risk-state", "MODIFY", "1", image)], search) == []
+    assert index_changes([TableChange("risk-state", "MODIFY", "1", image)], IndexDeps(search)) == []
     assert search.documents == {}
 
 
@@ -438,7 +439,7 @@ def test_index_changes_when_high_water_mark_moves_then_no_risk_event() -> None:
     before = _state_image(("ACTIVE", "HALTED", "manual", 100))
     after = {**before, "high_water_mark": Decimal(200000)}
 
-    index_changes([TableChange("risk-state", "MODIFY", "1", after, before)], search)
+    index_changes([TableChange("risk-state", "MODIFY", "1", after, before)], IndexDeps(search))
 
     assert search.documents == {}
 
@@ -447,6 +448,9 @@ def test_index_changes_when_ttl_removes_a_snapshot_then_its_documents_stay() -> 
     search = MemorySearchIndex()
 
     assert (
-        index_changes([TableChange("risk-state", "REMOVE", "1", None, _image(_equity_item()))], search) == []
+        index_changes(
+            [TableChange("risk-state", "REMOVE", "1", None, _image(_equity_item()))], IndexDeps(search)
+        )
+        == []
     )
     assert search.documents == {}

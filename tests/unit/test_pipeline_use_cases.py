@@ -22,13 +22,14 @@ from tradepipe.adapters.memory import (
 from tradepipe.adapters.memory_risk import MemoryEventPublisher, MemoryMarketData, MemoryRiskStateStore
 from tradepipe.app.assess import RiskDeps, assess_signal
 from tradepipe.app.execute import ExecutorDeps, execute_intent
-from tradepipe.app.index import TableChange, index_changes
+from tradepipe.app.index import IndexDeps, index_changes
 from tradepipe.config import load_bundled_risk_config
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected, RejectReason, Side, SignalStatus
 from tradepipe.ports.broker import ClockView
 from tradepipe.ports.market_data import DailyBar
+from tradepipe.ports.stores import TableChange
 
 NOW = datetime(2024, 1, 2, 15, 0, tzinfo=UTC)
 BARS = [
@@ -236,7 +237,7 @@ def test_index_changes_when_signal_and_order_then_documents_keyed_by_record_key(
         TableChange("signals", "REMOVE", "3", None),
     ]
 
-    failed = index_changes(changes, search)
+    failed = index_changes(changes, IndexDeps(search))
 
     assert failed == []
     assert list(search.documents) == [("trading-signals", "abc")]
@@ -247,7 +248,7 @@ def test_index_changes_when_signal_and_order_then_documents_keyed_by_record_key(
 
 @pytest.mark.parametrize("bad", [{"signal_id": "x"}])
 def test_index_changes_when_record_cannot_map_then_skipped_not_retried(bad: dict[str, object]) -> None:
-    assert index_changes([TableChange("signals", "INSERT", "1", bad)], MemorySearchIndex()) == []
+    assert index_changes([TableChange("signals", "INSERT", "1", bad)], IndexDeps(MemorySearchIndex())) == []
 
 
 def test_assess_when_live_signal_and_live_not_enabled_then_rejected_before_any_broker_read() -> None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusUpdate
 from tradepipe.domain.lifecycle import allowed_from
 from tradepipe.ports.broker import FillView
-from tradepipe.ports.stores import DaySlice, FeedKey, SignalFilter
+from tradepipe.ports.stores import DaySlice, FeedKey, SignalFilter, TableChange
 from tradepipe.resources import SIGNALS_BY_DAY
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -52,6 +52,26 @@ def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
 def from_stream_image(image: Mapping[str, Any]) -> dict[str, Any]:
     """A stream record's typed image ({"S": ...}) -> plain values, as the resource API returns them."""
     return {k: _deserializer.deserialize(v) for k, v in image.items()}
+
+
+def table_changes(event: Mapping[str, Any], stage: str) -> list[TableChange]:
+    """A DynamoDB Streams Lambda event -> one TableChange per record, images decoded, the table named by its
+    base name (`tradepipe-<stage>-signals` -> `signals`)."""
+    changes = []
+    for record in event.get("Records", []):
+        # arn:aws:dynamodb:REGION:ACCOUNT:table/tradepipe-STAGE-BASE/stream/...
+        table = str(record.get("eventSourceARN", "")).split(":table/", 1)[-1].split("/", 1)[0]
+        data = record["dynamodb"]
+        changes.append(
+            TableChange(
+                table_base_name=table.removeprefix(f"tradepipe-{stage}-"),
+                event_name=record["eventName"],
+                sequence_number=data["SequenceNumber"],
+                new_image=from_stream_image(data["NewImage"]) if "NewImage" in data else None,
+                old_image=from_stream_image(data["OldImage"]) if "OldImage" in data else None,
+            )
+        )
+    return changes
 
 
 def _is_condition_failure(exc: ClientError) -> bool:

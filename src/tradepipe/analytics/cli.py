@@ -101,10 +101,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
             run_dir = DEFAULT_RUNS_DIR / args.backtest
         write_backtest_report(run_dir, output, png)
     else:
-        from tradepipe import bootstrap
+        from tradepipe import composition
         from tradepipe.settings import get_settings
 
-        search = bootstrap.search_index() if args.publish_snapshots else None
+        search = composition.search_index() if args.publish_snapshots else None
         write_records_report(
             get_settings(), output, png, search=search, initial_equity=Decimal(args.initial_equity)
         )

@@ -171,6 +171,18 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
     raise AssertionError(outcome)  # pragma: no cover
 
 
+def outcome_metric(outcome: OrderIntent | Rejected | Deferred | None) -> str | None:
+    """The metric an assessment counts in; None (a redelivery that already moved on) counts nowhere."""
+    match outcome:
+        case OrderIntent():
+            return "SignalsSized"
+        case Rejected():
+            return "SignalsRejected"
+        case Deferred():
+            return "SignalsQueued"
+    return None
+
+
 def _switch_state(signal: Signal, outcome: Assessment, deps: RiskDeps, now: datetime) -> None:
     switch = outcome.switch
     assert switch is not None  # noqa: S101 - checked by the caller

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -47,20 +46,9 @@ from tradepipe.contracts.items import (
     TradingStateItem,
 )
 from tradepipe.ports.search import IndexAction, SearchIndex
-from tradepipe.ports.stores import SignalLookup
+from tradepipe.ports.stores import SignalLookup, TableChange
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TableChange:
-    """One stream record, already deserialized from DynamoDB's typed JSON."""
-
-    table_base_name: str
-    event_name: str  # INSERT | MODIFY | REMOVE
-    sequence_number: str
-    new_image: Mapping[str, Any] | None
-    old_image: Mapping[str, Any] | None = None  # NEW_AND_OLD_IMAGES: what a change added is new - old
 
 
 def _action(index: str, doc: SearchDocument) -> IndexAction:
@@ -119,13 +107,18 @@ def to_actions(change: TableChange, signals: Mapping[str, SignalItem] | None = N
     return []
 
 
-def index_changes(
-    changes: Sequence[TableChange], search: SearchIndex, signals: SignalLookup | None = None
-) -> list[str]:
+@dataclass(frozen=True)
+class IndexDeps:
+    search: SearchIndex
+    # Executions and fills copy their signal's stage times; None: no lookup (they carry nulls).
+    signals: SignalLookup | None = None
+
+
+def index_changes(changes: Sequence[TableChange], deps: IndexDeps) -> list[str]:
     """Returns the sequence numbers that failed and must be retried."""
     wanted = signal_ids_to_look_up(changes)
     # A lookup failure raises: the whole batch is retried (nothing was written yet).
-    found = signals.get_many(wanted) if (signals is not None and wanted) else {}
+    found = deps.signals.get_many(wanted) if (deps.signals is not None and wanted) else {}
     actions: list[IndexAction] = []
     seq_by_doc: dict[str, str] = {}
     failed: list[str] = []
@@ -141,7 +134,7 @@ def index_changes(
             actions.append(action)
             seq_by_doc[f"{action.index}/{action.doc_id}"] = change.sequence_number
     if actions:
-        for doc_key in search.bulk(actions):
+        for doc_key in deps.search.bulk(actions):
             if seq_by_doc[doc_key] not in failed:
                 failed.append(seq_by_doc[doc_key])
     return failed

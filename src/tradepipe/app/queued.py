@@ -1,17 +1,19 @@
-"""release_queued_entries: at the open, send the entries queued while the market was closed back through
-the risk stage (they are re-assessed with the open market's numbers)."""
+"""The risk function's minute: at the open, send the entries queued while the market was closed back through
+the risk stage (they are re-assessed with the open market's numbers), and sample which accounts are
+HALTED (the TradingHalted alarm then sees a halt whoever, or whatever, set it)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
+from tradepipe.app.trading_state import halted_accounts
 from tradepipe.contracts.messages import SignalAccepted
 from tradepipe.domain.alerts.normalize import to_signal
 from tradepipe.domain.model import Mode, SignalStatus
 from tradepipe.ports.broker import BrokerFactory
 from tradepipe.ports.messaging import SignalQueue
-from tradepipe.ports.risk_state import QueuedEntries
+from tradepipe.ports.risk_state import QueuedEntries, TradingStateStore
 from tradepipe.ports.stores import SignalStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,18 @@ class ReleaseDeps:
     queued: QueuedEntries
     brokers: BrokerFactory
     queue: SignalQueue
+    trading_state: TradingStateStore
+
+
+@dataclass(frozen=True)
+class MinuteReport:
+    released: int
+    halted: list[str]
+
+
+def release_and_sample(deps: ReleaseDeps) -> MinuteReport:
+    released = release_queued_entries(deps)
+    return MinuteReport(released, halted_accounts(deps.trading_state, tuple(mode.value for mode in Mode)))
 
 
 def release_queued_entries(deps: ReleaseDeps) -> int:

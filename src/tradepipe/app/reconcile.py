@@ -64,6 +64,21 @@ class ReconcileReport:
     divergences: list[str] = field(default_factory=list)
     equity_sampled: bool = False
 
+    def metrics(self) -> dict[str, int]:
+        """The counts CloudWatch alarms and dashboards read, by metric name."""
+        return {
+            "OrdersReconciled": self.orders_updated,
+            "FillsRecorded": self.fills_recorded,
+            "AsyncRejections": self.signals_rejected,
+            "StopOuts": self.stop_outs,
+            "PositionDivergence": len(self.divergences),
+        }
+
+
+def reconcile_accounts(deps: ReconcileDeps) -> dict[Mode, ReconcileReport]:
+    """Every account (paper, live) in turn: the executor's one-minute schedule."""
+    return {mode: reconcile(mode, deps) for mode in Mode}
+
 
 def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) -> ReconcileReport:
     report = ReconcileReport()

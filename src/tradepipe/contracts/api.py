@@ -48,6 +48,37 @@ class OrderView(BaseModel):
         )
 
 
+class ErrorBody(BaseModel):
+    """Every error the API answers, whatever the route: a word, a sentence, and the fields at fault (named as
+    the sender named them, never echoing a value). An alert recorded as rejected also names its id and
+    reason."""
+
+    status: str  # rejected, unauthorized, forbidden, malformed, too_large, bad_request, not_found, error
+    message: str
+    errors: list[ErrorEntry] = Field(default_factory=list)
+    signal_id: str | None = None
+    reason: str | None = None
+
+
+class IntakeAnswer(BaseModel):
+    """POST /webhook when the alert was taken (202) or had been taken before (200)."""
+
+    signal_id: str
+    status: str  # accepted | duplicate
+
+
+class TradingStateView(BaseModel):
+    """GET|POST /trading-state/{account}: the account's trading state as stored."""
+
+    account: str
+    state: str
+    high_water_mark: Decimal
+    losing_streak: int
+    changed_at: datetime | None
+    rule: str | None
+    detail: str | None
+
+
 class TradingStateRequest(BaseModel):
     """POST /trading-state/{account}: the kill switch (halt, reduce, resume)."""
 

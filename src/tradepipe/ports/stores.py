@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusUpdate
 from tradepipe.domain.model import Mode, SignalStatus
@@ -100,3 +100,15 @@ class FillStore(Protocol):
     def net_quantity(self, mode: str, symbol: str) -> Decimal:
         """Signed sum of the recorded fills for the symbol (buys positive)."""
         ...
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """One change to a stored record (a DynamoDB stream record, decoded by the adapter): what the indexer
+    turns into documents."""
+
+    table_base_name: str
+    event_name: str  # INSERT | MODIFY | REMOVE
+    sequence_number: str
+    new_image: Mapping[str, Any] | None
+    old_image: Mapping[str, Any] | None = None  # NEW_AND_OLD_IMAGES: what a change added is new - old
