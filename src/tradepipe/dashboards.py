@@ -94,7 +94,8 @@ def _search(args: argparse.Namespace) -> Any:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from tradepipe.adapters.search_templates import INDEXES, component_templates, index_templates
+    from tradepipe.adapters.search_templates import component_templates, index_templates
+    from tradepipe.resources import INDEXES
 
     endpoint, search = _search(args)
     _say(f"OpenSearch {endpoint}")

@@ -15,14 +15,14 @@ from opensearchpy import OpenSearch
 from tests.integration.conftest import Aws
 from tradepipe import composition
 from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry, StatusUpdate
-from tradepipe.domain.model import Mode, Side, SignalStatus
+from tradepipe.domain.model import CapApplied, Mode, Side, SignalStatus
 from tradepipe.local.lambda_context import LocalLambdaContext
 from tradepipe.ports.broker import FillView
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
 SID = "d0" * 16
 COID = f"tp-{SID}-open"
-CAP = "max_notional_per_position: qty 20 -> 10 (2000 notional)"
+CAP = CapApplied(cap="max_notional_per_position", qty_before=Decimal(20), qty_after=Decimal(10), limit="2000")
 
 
 def _stream_event(aws: Aws, table: str, keep: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:

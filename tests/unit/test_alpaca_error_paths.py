@@ -18,7 +18,7 @@ from tradepipe.adapters.memory import FixedClock, MemoryBrokers, MemoryOrderStor
 from tradepipe.app.execute import ExecutorDeps, place_exactly_once
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, OrderType, RejectReason, Side
-from tradepipe.domain.order_rules import validate_order
+from tradepipe.domain.order_rules import EntryOrder, validate_order
 from tradepipe.ports.broker import BrokerOrder, BrokerRateLimited, BrokerRejected, BrokerUnavailable
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
@@ -282,7 +282,16 @@ def test_place_when_business_rejection_then_no_retry() -> None:
     ],
 )
 def test_validate_order_alpaca_rules(over: dict[str, Any], says: str | None) -> None:
-    problem = validate_order(intent(**over))
+    fields: dict[str, Any] = {
+        "side": Side.BUY,
+        "qty": Decimal(10),
+        "order_type": OrderType.MARKET,
+        "time_in_force": "gtc",
+        "reference_price": Decimal("100.00"),
+        "take_profit": Decimal("104.00"),
+        "stop_loss": Decimal("98.00"),
+    }
+    problem = validate_order(EntryOrder(**(fields | over)))
 
     if says is None:
         assert problem is None

@@ -27,7 +27,7 @@ from tradepipe.config import load_bundled_risk_config
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected, RejectReason, Side, SignalStatus
-from tradepipe.ports.broker import ClockView
+from tradepipe.ports.broker import AccountView, ClockView
 from tradepipe.ports.market_data import DailyBar
 from tradepipe.ports.stores import TableChange
 
@@ -288,11 +288,33 @@ def test_assess_when_a_cap_bites_then_trail_names_it_and_event_published() -> No
     item = store.get(message.signal.signal_id)
     assert item is not None
     assert item.risk_caps is not None
-    assert [c.split(" (")[0] for c in item.risk_caps] == [
-        "max_notional_per_position: qty 5714 -> 166",
-        "max_equity_pct_per_position: qty 166 -> 133",
+    assert [(c.cap, c.qty_before, c.qty_after) for c in item.risk_caps] == [
+        ("max_notional_per_position", 5714, 166),
+        ("max_equity_pct_per_position", 166, 133),
     ]
-    assert deps.events.of_type("RiskCapApplied")  # type: ignore[attr-defined]
+    events = deps.events.of_type("RiskCapApplied")  # type: ignore[attr-defined]
+    assert [(e["cap"], e["qty_before"], e["qty_after"]) for e in events] == [
+        ("max_notional_per_position", 5714, 166),
+        ("max_equity_pct_per_position", 166, 133),
+    ]
+
+
+def test_assess_when_caps_leave_nothing_then_rejected_with_the_caps_recorded() -> None:
+    store, queue = MemorySignalStore(), MemoryQueue()
+    broker = MemoryBroker()
+    broker.account_view = AccountView(
+        equity=Decimal(100_000), last_equity=Decimal(100_000), buying_power=Decimal(50)
+    )
+    message = _recorded(store)
+
+    outcome = assess_signal(message, risk_deps(store, queue, broker=broker))
+
+    assert isinstance(outcome, Rejected)
+    assert outcome.reason is RejectReason.CAPPED_TO_ZERO
+    item = store.get(message.signal.signal_id)
+    assert item is not None
+    assert [(c.cap, c.qty_after) for c in item.risk_caps or []] == [("buying_power", 0)]
+    assert queue.sent == []
 
 
 def test_assess_when_market_closed_and_queueing_then_newer_entry_replaces_older() -> None:

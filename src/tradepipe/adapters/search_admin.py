@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities import parameters
 from opensearchpy import OpenSearch
 
 from tradepipe.adapters.opensearch import OpenSearchIndex
-from tradepipe.adapters.search_templates import INDEXES
+from tradepipe.resources import INDEXES
 
 
 class OpenSearchAdmin:

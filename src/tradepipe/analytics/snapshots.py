@@ -14,13 +14,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+from tradepipe import resources
 from tradepipe.analytics.equity import EquityPoint, session_day
 from tradepipe.analytics.fills import ZERO, Fill
 from tradepipe.analytics.metrics import trade_stats
 from tradepipe.analytics.trades import Trade, TradeBook, match_trades
 from tradepipe.contracts.performance import (
     ALL_STRATEGIES,
-    PERFORMANCE_INDEX,
     PORTFOLIO,
     PerformanceSnapshotDocument,
 )
@@ -128,7 +128,7 @@ def publish_snapshots(
     failed: list[str] = []
     for start in range(0, len(snapshots), batch):
         actions = [
-            IndexAction(PERFORMANCE_INDEX, s.snapshot_id, s.model_dump(mode="json"))
+            IndexAction(resources.PERFORMANCE_INDEX.alias, s.snapshot_id, s.model_dump(mode="json"))
             for s in snapshots[start : start + batch]
         ]
         failed += index.bulk(actions)

@@ -202,7 +202,10 @@ def _switch_state(signal: Signal, outcome: Assessment, deps: RiskDeps, now: date
 
 
 def _reject(signal_id: str, rejected: Rejected, deps: RiskDeps, now: datetime) -> None:
-    deps.store.advance(signal_id, StatusUpdate.rejected(now, rejected.reason.value, rejected.detail))
+    update = StatusUpdate.rejected(
+        now, rejected.reason.value, rejected.detail, risk_caps=list(rejected.caps) or None
+    )
+    deps.store.advance(signal_id, update)
     log.info("signal rejected", extra={"signal_id": signal_id, "reason": rejected.reason.value})
 
 
@@ -236,7 +239,7 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
             time_in_force="day" if approved.fractional else "gtc",
         )
         detail = f"open qty={approved.qty} risk={approved.risk}" + (
-            f"; caps: {'; '.join(approved.caps)}" if approved.caps else ""
+            f"; caps: {'; '.join(cap.note() for cap in approved.caps)}" if approved.caps else ""
         )
     moved = deps.store.advance(
         signal.signal_id,
@@ -273,7 +276,10 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
                     "signal_id": signal.signal_id,
                     "ticker": signal.ticker,
                     "strategy": signal.strategy,
-                    "cap": cap,
+                    "cap": cap.cap,
+                    "qty_before": cap.qty_before,
+                    "qty_after": cap.qty_after,
+                    "limit": cap.limit,
                     "at": now.isoformat(),
                 },
             )

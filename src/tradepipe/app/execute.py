@@ -15,7 +15,7 @@ from decimal import Decimal
 from tradepipe.contracts.items import OrderItem, OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import RejectReason, Side, SignalStatus
-from tradepipe.domain.order_rules import validate_order
+from tradepipe.domain.order_rules import EntryOrder, validate_order
 from tradepipe.ports.broker import (
     Broker,
     BrokerFactory,
@@ -135,7 +135,7 @@ def place_exactly_once(
 
 
 def _submit(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> BrokerOrder:
-    problem = validate_order(intent)
+    problem = validate_order(_entry_order(intent))
     if problem is not None:
         _record_rejection(intent.client_order_id, problem.reason.value, problem.detail, deps)
         raise BrokerRejected(problem.reason.value, problem.detail)
@@ -151,6 +151,19 @@ def _record_rejection(coid: str, code: str, message: str, deps: ExecutorDeps) ->
         status=REJECTED, reject_code=code, reject_reason=message[:500], updated_at=deps.clock.now()
     )
     deps.orders.update(coid, update)
+
+
+def _entry_order(intent: OrderIntent) -> EntryOrder:
+    return EntryOrder(
+        side=intent.side,
+        qty=intent.qty or Decimal(0),
+        order_type=intent.order_type,
+        time_in_force=intent.time_in_force,
+        limit_price=intent.limit_price,
+        reference_price=intent.reference_price,
+        take_profit=intent.take_profit,
+        stop_loss=intent.stop_loss,
+    )
 
 
 def _close_position(

@@ -22,20 +22,16 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from tradepipe import resources
-from tradepipe.contracts.documents import (
-    EQUITY_SNAPSHOTS_ALIAS,
-    EXECUTIONS_ALIAS,
-    FILLS_ALIAS,
-    RISK_EVENTS_ALIAS,
-    SIGNALS_ALIAS,
-    EquitySnapshotDocument,
-    ExecutionDocument,
-    FillDocument,
-    RiskEventDocument,
-    SearchDocument,
-    SignalDocument,
+from tradepipe.app.documents import (
+    cap_events,
+    equity_documents,
+    execution_document,
+    fill_document,
     new_switches,
+    signal_document,
+    switch_event,
 )
+from tradepipe.contracts.documents import SearchDocument
 from tradepipe.contracts.items import (
     EQUITY_PK_PREFIX,
     STATE_PK_PREFIX,
@@ -76,33 +72,34 @@ def to_actions(change: TableChange, signals: Mapping[str, SignalItem] | None = N
     table = change.table_base_name
     if table == resources.SIGNALS_TABLE.base_name:
         item = SignalItem.model_validate(change.new_image)
-        actions = [_action(SIGNALS_ALIAS, SignalDocument.from_item(item))]
-        caps = RiskEventDocument.from_signal_caps(item)
+        actions = [_action(resources.SIGNALS_INDEX.alias, signal_document(item))]
+        caps = cap_events(item)
         old = None if change.old_image is None else SignalItem.model_validate(change.old_image)
         # Only when the caps first appear: later status changes of the same signal add no events.
-        if caps and (old is None or RiskEventDocument.from_signal_caps(old) != caps):
-            actions += [_action(RISK_EVENTS_ALIAS, doc) for doc in caps]
+        if caps and (old is None or cap_events(old) != caps):
+            actions += [_action(resources.RISK_EVENTS_INDEX.alias, doc) for doc in caps]
         return actions
     if table == resources.ORDERS_TABLE.base_name:
         order = OrderItem.model_validate(change.new_image)
-        return [_action(EXECUTIONS_ALIAS, ExecutionDocument.from_item(order, signals.get(order.signal_id)))]
+        document = execution_document(order, signals.get(order.signal_id))
+        return [_action(resources.EXECUTIONS_INDEX.alias, document)]
     if table == resources.FILLS_TABLE.base_name:
         fill = FillItem.model_validate(change.new_image)
         signal = None if fill.signal_id is None else signals.get(fill.signal_id)
-        return [_action(FILLS_ALIAS, FillDocument.from_item(fill, signal))]
+        return [_action(resources.FILLS_INDEX.alias, fill_document(fill, signal))]
     if table == resources.RISK_STATE_TABLE.base_name:
         pk = str(change.new_image.get(resources.RISK_STATE_TABLE.partition_key, ""))
         if pk.startswith(STATE_PK_PREFIX):
             state = TradingStateItem.model_validate(change.new_image)
             before = None if change.old_image is None else TradingStateItem.model_validate(change.old_image)
             return [
-                _action(RISK_EVENTS_ALIAS, RiskEventDocument.from_switch(state.account, entry))
+                _action(resources.RISK_EVENTS_INDEX.alias, switch_event(state.account, entry))
                 for entry in new_switches(state, before)
             ]
         if pk.startswith(EQUITY_PK_PREFIX):
             snapshot = EquitySnapshotItem.model_validate(change.new_image)
             return [
-                _action(EQUITY_SNAPSHOTS_ALIAS, doc) for doc in EquitySnapshotDocument.from_item(snapshot)
+                _action(resources.EQUITY_SNAPSHOTS_INDEX.alias, doc) for doc in equity_documents(snapshot)
             ]
     return []
 

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tradepipe.contracts.items import ErrorEntry, OrderItem, SignalItem, StatusEntry
-from tradepipe.domain.model import Mode, SignalStatus
+from tradepipe.domain.model import CapApplied, Mode, SignalStatus
 from tradepipe.domain.risk.context import TradingState
 
 
@@ -175,7 +175,7 @@ class SignalTrail(SignalSummary):
     """A signal's summary plus its states with timestamps, the caps that bit, the field errors of an invalid
     alert and the orders it produced: what happened to one alert (`GET /signals/{id}`)."""
 
-    risk_caps: list[str] | None
+    risk_caps: list[CapApplied] | None
     errors: list[ErrorEntry] | None
     trail: list[StatusEntry]
     orders: list[OrderView]

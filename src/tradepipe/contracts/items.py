@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from tradepipe.domain.model import Action, Mode, OrderType, Side, SignalStatus, SizingMode
+from tradepipe.domain.model import Action, CapApplied, Mode, OrderType, Side, SignalStatus, SizingMode
 
 
 class StatusEntry(BaseModel):
@@ -27,7 +27,7 @@ class SignalFields(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     qty: Decimal | None = None
-    risk_caps: list[str] | None = None
+    risk_caps: list[CapApplied] | None = None
     client_order_id: str | None = None
     close_client_order_id: str | None = None
     stop_loss: Decimal | None = None
@@ -73,6 +73,16 @@ class ErrorEntry(BaseModel):
     message: str
 
 
+def _without_legacy_notes(value: object) -> object:
+    """Items written before caps were structured hold them as text notes: dropped, not parsed. Their
+    risk-events documents were indexed when the caps first appeared, the notes stay readable in the SIZED
+    trail entry, and the items expire with the dedupe TTL (7 days)."""
+    if isinstance(value, list):
+        kept = [v for v in value if not isinstance(v, str)]
+        return kept or None
+    return value
+
+
 class SignalItem(BaseModel):
     """signals table, key `signal_id`. The `history` list is the signal's status trail."""
 
@@ -106,7 +116,8 @@ class SignalItem(BaseModel):
     alert_time: datetime | None = None
     # Filled in along the way:
     qty: Decimal | None = None
-    risk_caps: list[str] | None = None  # each cap that bit at sizing, with its numbers
+    # Each cap that bit at sizing, or that left nothing (a CAPPED_TO_ZERO / MAX_OPEN_POSITIONS rejection).
+    risk_caps: Annotated[list[CapApplied] | None, BeforeValidator(_without_legacy_notes)] = None
     client_order_id: str | None = None
     close_client_order_id: str | None = None
     broker_order_id: str | None = None
