@@ -14,8 +14,8 @@ import requests
 from alpaca.common.exceptions import APIError
 
 from tradepipe.adapters.alpaca import AlpacaBroker
-from tradepipe.adapters.memory import FixedClock, MemoryBrokers, MemoryOrderStore, MemorySignalStore
-from tradepipe.app.execute import ExecutorDeps, place_exactly_once
+from tradepipe.adapters.memory import FixedClock, MemoryOrderStore
+from tradepipe.app.placement import PlacementDeps, place_exactly_once
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, OrderType, RejectReason, Side
 from tradepipe.domain.order_rules import EntryOrder, validate_order
@@ -193,10 +193,8 @@ def _order() -> BrokerOrder:
     return BrokerOrder("b1", "tp-s-open", "accepted", Decimal(10), Decimal(0), None, NOW, None)
 
 
-def _deps(sleeps: list[float]) -> ExecutorDeps:
-    return ExecutorDeps(
-        MemorySignalStore(), MemoryOrderStore(), MemoryBrokers(), FixedClock(NOW), sleep=sleeps.append
-    )
+def _deps(sleeps: list[float]) -> PlacementDeps:
+    return PlacementDeps(MemoryOrderStore(), FixedClock(NOW), sleep=sleeps.append)
 
 
 def test_place_when_timeout_after_accept_then_lookup_finds_it_and_no_second_submission() -> None:

@@ -7,18 +7,14 @@ and the other commands stay fast.
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tradepipe.cli.output import say as _say
+
 DEFAULT_RUNS_DIR = Path("backtest-runs")
-
-
-def _say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def _tickers(values: list[str] | None) -> list[str]:
