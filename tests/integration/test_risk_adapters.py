@@ -2,8 +2,8 @@
 moto server (created by `provision`, as the local stack does), daily bars from the paper broker through
 alpaca-py's StockHistoricalDataClient, and ATR through TA-Lib.
 
-The risk-state scenarios run against the DynamoDB store and its in-memory twin alike: the backtest's answers
-must be the Lambda's answers.
+The risk-state scenarios are the risk-state part of the store parity suite: they run against every
+implementation in tests/integration/stores.py alike (the backtest's answers must be the Lambda's answers).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import boto3
 import pytest
 
 from tests.integration.conftest import STAGE, Aws
+from tests.integration.stores import RISK_STATE_STORES
 from tradepipe import composition, resources
 from tradepipe.adapters.events import EventBridgePublisher, EventPublishFailed
 from tradepipe.adapters.market_data import AlpacaMarketData
@@ -78,13 +79,11 @@ def atomic_endpoint(aws: Aws) -> Iterator[str]:
     thread.join(timeout=5)
 
 
-@pytest.fixture(params=["dynamodb", "memory"])
+@pytest.fixture(params=sorted(RISK_STATE_STORES))
 def store(request: pytest.FixtureRequest) -> RiskStore:
-    """DynamoDB: the adapter the functions use, on the provisioned table."""
-    if request.param == "memory":
-        return MemoryRiskStateStore()
-    aws: Aws = request.getfixturevalue("aws")
-    return aws.risk_state()
+    """Every implementation of the risk-state ports (the parity registry, tests/integration/stores.py)."""
+    built: RiskStore = RISK_STATE_STORES[request.param](request)
+    return built
 
 
 @pytest.fixture(params=["dynamodb", "memory"])
