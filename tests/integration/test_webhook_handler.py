@@ -118,9 +118,14 @@ def test_webhook_when_route_unknown_then_404(handler: Any) -> None:
 
 
 def test_webhook_logs_never_carry_a_passphrase_from_body_or_path(handler: Any, aws: Aws) -> None:
+    from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
     from functions.webhook.handler import tools
 
     logger = tools.logger
+    # The package's loggers write through the function's handler, as in a webhook container of its own
+    # (in this process other functions' modules, imported later, took them over).
+    copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})
 
     # What the function writes to stdout (CloudWatch Logs on AWS), at the most talkative level.
     stream = io.StringIO()
