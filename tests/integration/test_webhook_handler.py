@@ -123,15 +123,14 @@ def test_webhook_logs_never_carry_a_passphrase_from_body_or_path(handler: Any, a
     from functions.webhook.handler import tools
 
     logger = tools.logger
-    # The package's loggers write through the function's handler, as in a webhook container of its own
-    # (in this process other functions' modules, imported later, took them over).
-    copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})
-
     # What the function writes to stdout (CloudWatch Logs on AWS), at the most talkative level.
     stream = io.StringIO()
     previous_stream = logger.registered_handler.setStream(stream)
     previous_level = logger.log_level
     logger.setLevel("DEBUG")
+    # The package's loggers write through the function's handler at its level, as in a webhook container
+    # of its own (in this process other functions' modules, imported later, took them over).
+    copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})
     wrong = "Wr0ng-Passphrase-5ecret"
     body = alert_body(passphrase=wrong, timestamp=fresh_timestamp())
     status_body, _ = _post(handler, json.dumps(body))
@@ -144,6 +143,7 @@ def test_webhook_logs_never_carry_a_passphrase_from_body_or_path(handler: Any, a
     )
     logger.setLevel(previous_level)
     logger.registered_handler.setStream(previous_stream)
+    copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})
     out = stream.getvalue()
 
     assert (status_body, status_path) == (401, 401)
