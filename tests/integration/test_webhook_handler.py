@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -129,8 +130,12 @@ def test_webhook_logs_never_carry_a_passphrase_from_body_or_path(handler: Any, a
     previous_level = logger.log_level
     logger.setLevel("DEBUG")
     # The package's loggers write through the function's handler at its level, as in a webhook container
-    # of its own (in this process other functions' modules, imported later, took them over).
+    # of its own (in this process other functions' modules, imported later, took them over, and the
+    # backtest command quiets `tradepipe.app`): the intake use case logs the refusals.
     copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})
+    intake_log = logging.getLogger("tradepipe.app.intake")
+    previous_intake_level = intake_log.level
+    intake_log.setLevel(logging.DEBUG)
     wrong = "Wr0ng-Passphrase-5ecret"
     body = alert_body(passphrase=wrong, timestamp=fresh_timestamp())
     status_body, _ = _post(handler, json.dumps(body))
@@ -143,6 +148,7 @@ def test_webhook_logs_never_carry_a_passphrase_from_body_or_path(handler: Any, a
     )
     logger.setLevel(previous_level)
     logger.registered_handler.setStream(previous_stream)
+    intake_log.setLevel(previous_intake_level)
     copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})
     out = stream.getvalue()
 
