@@ -1,23 +1,19 @@
-"""A `tradepipe local` process on free ports (as a user starts it) and Debian's Chromium, driven by
-playwright through `executable_path`: no browser is ever downloaded."""
+"""Debian's Chromium, driven by playwright through `executable_path` (no browser is ever downloaded), looking
+at the shared `tradepipe local` fixture."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tradepipe.local.http_server import free_port
+from tests.local_stack import RunningLocal
 
-PASSPHRASE = "browser passphrase"
 CHROMIUM = Path(
     os.environ.get("TRADEPIPE_CHROMIUM")
     or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium") or "chromium")
@@ -41,12 +37,6 @@ NO_CHROMIUM = (
 )
 
 
-@dataclass(frozen=True)
-class RunningLocal:
-    api_url: str
-    passphrase: str
-
-
 @pytest.fixture(scope="module")
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
@@ -56,30 +46,9 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture(scope="module")
-def local_stack(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLocal]:
-    """Started only when there is a browser to look at it (chromium_path skips first)."""
-    ports = {name: free_port() for name in ("port", "broker-port", "search-port", "aws-port")}
-    args = [sys.executable, "-m", "tradepipe.cli", "local", "--passphrase", PASSPHRASE]
-    for name, port in ports.items():
-        args += [f"--{name}", str(port)]
-    # Output to a file, not a pipe nobody drains after start-up (a full pipe would block the stack).
-    log = tmp_path_factory.mktemp("local") / "local.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI with the current interpreter
-            args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
-        )
-    deadline = time.monotonic() + 60
-    while "passphrase" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if "passphrase" not in log.read_text():
-        proc.kill()
-        pytest.fail("tradepipe local did not start:\n" + log.read_text())
-    yield RunningLocal(f"http://127.0.0.1:{ports['port']}", PASSPHRASE)
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def local_stack(chromium_path: Path, local_stack: RunningLocal) -> RunningLocal:
+    """The shared stack (tests/conftest.py), started only when there is a browser to look at it."""
+    return local_stack
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 
-from tradepipe import bootstrap, brokers, resources
-from tradepipe.local.aws import MotoServer, Provisioned, client, new_paper_keys, provision
+from tradepipe import composition, resources
+from tradepipe.adapters.risk_state import DynamoRiskStateStore
+from tradepipe.local.aws import (
+    FAKE_CREDENTIALS,
+    LOCAL_REGION,
+    MotoServer,
+    Provisioned,
+    client,
+    new_paper_keys,
+    provision,
+)
 from tradepipe.local.http_server import free_port
+from tradepipe.settings import Settings
 
 STAGE = "itest"
 PASSPHRASE = "integration passphrase"
@@ -27,6 +38,13 @@ class Aws:
     def client(self, service: str) -> object:
         return client(service, self.endpoint)
 
+    def risk_state(self) -> DynamoRiskStateStore:
+        """The risk-state table's adapter, every aggregate at once (the functions see one port each)."""
+        dynamodb = boto3.resource(
+            "dynamodb", endpoint_url=self.endpoint, region_name=LOCAL_REGION, **FAKE_CREDENTIALS
+        )
+        return DynamoRiskStateStore(dynamodb.Table(resources.RISK_STATE_TABLE.name(STAGE)))
+
 
 @pytest.fixture(scope="session")
 def aws() -> Iterator[Aws]:
@@ -34,11 +52,14 @@ def aws() -> Iterator[Aws]:
     server.start()
     keys = new_paper_keys()
     provisioned = provision(server.url, STAGE, {"default": PASSPHRASE}, keys, visibility_timeout_s=1)
+    settings = Settings.explicit(
+        stage=STAGE,
+        aws_endpoint_url=server.url,
+        signals_queue_url=provisioned.queues["signals"].url,
+        intents_queue_url=provisioned.queues["order-intents"].url,
+    )
     env = {
-        "TRADEPIPE_STAGE": STAGE,
-        "TRADEPIPE_AWS_ENDPOINT_URL": server.url,
-        "TRADEPIPE_SIGNALS_QUEUE_URL": provisioned.queues["signals"].url,
-        "TRADEPIPE_INTENTS_QUEUE_URL": provisioned.queues["order-intents"].url,
+        **settings.to_environment(),
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -48,16 +69,14 @@ def aws() -> Iterator[Aws]:
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    bootstrap.reset()
-    brokers.reset()
+    composition.reset()
     yield Aws(server.url, provisioned, keys)
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    bootstrap.reset()
-    brokers.reset()
+    composition.reset()
     server.stop()
 
 
@@ -118,8 +137,7 @@ def paper_broker(aws: Aws) -> Iterator[Any]:
     with PaperBrokerServer() as server:
         os.environ["TRADEPIPE_ALPACA_URL_OVERRIDE"] = server.url
         os.environ["TRADEPIPE_ALPACA_DATA_URL_OVERRIDE"] = server.url  # it serves /v2/stocks/bars too
-        bootstrap.reset()
-        brokers.reset()
+        composition.reset()
         yield server
         os.environ.pop("TRADEPIPE_ALPACA_URL_OVERRIDE", None)
         os.environ.pop("TRADEPIPE_ALPACA_DATA_URL_OVERRIDE", None)
@@ -128,6 +146,6 @@ def paper_broker(aws: Aws) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def search_url(aws: Aws, osmem_server: Any) -> Iterator[str]:
     os.environ["TRADEPIPE_OPENSEARCH_ENDPOINT"] = osmem_server.url
-    bootstrap.reset()
+    composition.reset()
     yield osmem_server.url
     os.environ.pop("TRADEPIPE_OPENSEARCH_ENDPOINT", None)

@@ -11,7 +11,6 @@ import pytest
 
 from tests.integration.conftest import Aws
 from tests.integration.test_executor_and_indexer_handlers import NOW, _event, _intent
-from tradepipe import bootstrap
 from tradepipe.local.lambda_context import LocalLambdaContext
 
 pytestmark = pytest.mark.usefixtures("empty_queues")
@@ -36,7 +35,7 @@ def test_take_profit_fill_is_an_exit_that_resets_the_losing_streak(
 ) -> None:
     from functions.executor.handler import run_reconciler
 
-    risk = bootstrap.risk_state_store()
+    risk = aws.risk_state()
     risk.reset_losing_streak("paper")
     for minutes in (1, 2):  # two earlier losses elsewhere
         risk.record_exit(
@@ -63,7 +62,7 @@ def test_stop_fill_is_a_stop_out_that_extends_the_losing_streak_once(
 ) -> None:
     from functions.executor.handler import run_reconciler
 
-    risk = bootstrap.risk_state_store()
+    risk = aws.risk_state()
     risk.reset_losing_streak("paper")
 
     _bracket_then_price(handler, aws, paper_broker, "b2" * 16, "197.00")

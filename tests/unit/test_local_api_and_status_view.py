@@ -6,8 +6,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from tradepipe.cli.status import render_trail
 from tradepipe.local.api_gateway import ApiRoute, build_api
-from tradepipe.status_view import render_trail
 
 
 def _echo(event: dict[str, Any], context: Any) -> dict[str, Any]:

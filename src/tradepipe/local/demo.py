@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 from opensearchpy import OpenSearch
 
-from tradepipe import bootstrap
+from tradepipe import composition
 from tradepipe import resources as res
 from tradepipe.adapters.dynamodb import from_stream_image
-from tradepipe.brokers import AlpacaBrokerFactory
 from tradepipe.contracts.items import OrderItem, SignalItem
 from tradepipe.domain.model import TERMINAL_STATUSES, Mode, Side, SignalStatus
+from tradepipe.local.aws import client
 from tradepipe.local.stack import LocalStack
 from tradepipe.resources import EXECUTOR_FUNCTION
 from tradepipe.settings import get_settings
@@ -127,7 +127,7 @@ def send_alerts(api_url: str, passphrase: str, path: Path, report: DemoReport) -
 
 
 def wait_until_settled(signal_ids: set[str], report: DemoReport, timeout_s: float) -> None:
-    store = bootstrap.signal_store()
+    store = composition.backend().signal_store
     deadline = time.monotonic() + timeout_s
     pending = set(signal_ids)
     while pending and time.monotonic() < deadline:
@@ -142,9 +142,9 @@ def wait_until_settled(signal_ids: set[str], report: DemoReport, timeout_s: floa
     report.unsettled = sorted(pending)
 
 
-def recorded_orders() -> list[OrderItem]:
+def recorded_orders(stack: LocalStack) -> list[OrderItem]:
     """The orders table (a demo's worth: one scan page)."""
-    rows = bootstrap.aws_client("dynamodb").scan(TableName=get_settings().orders_table)["Items"]
+    rows = client("dynamodb", stack.aws_url).scan(TableName=get_settings().orders_table)["Items"]
     return [OrderItem.model_validate(from_stream_image(row)) for row in rows]
 
 
@@ -187,7 +187,7 @@ def move_markets(stack: LocalStack, orders: list[OrderItem], report: DemoReport)
     """Push each held ticker through its bracket's take-profit or its stop, alternately, then run the
     reconciler as its one-minute schedule would: exits, fills and P&L for the report to show. The demo's
     alerts alone fill at the broker's current price and leave every trade open at zero P&L."""
-    broker = AlpacaBrokerFactory().for_mode(Mode.PAPER)
+    broker = composition.broker_factory().for_mode(Mode.PAPER)
     if broker is None:
         return
     held = {symbol: holding.qty for symbol, holding in broker.holdings().items()}
@@ -221,7 +221,7 @@ def run_demo(stack: LocalStack, alerts: Path | None = None, timeout_s: float = 6
     signal_ids = send_alerts(stack.api_url, stack.passphrase, alerts or bundled_alerts(), report)
     wait_until_settled(signal_ids, report, timeout_s)
     # The market moves touch the broker's legs, never our order items: one read serves both.
-    orders = recorded_orders()
+    orders = recorded_orders(stack)
     move_markets(stack, orders, report)
     count_orders(orders, report)
     expected: dict[str, Any] = {

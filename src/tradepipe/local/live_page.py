@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from tradepipe import bootstrap
+from tradepipe import composition
 from tradepipe.app.signal_feed import count_day
 from tradepipe.domain.model import Mode
 from tradepipe.local.api_gateway import loopback_only
@@ -76,7 +76,7 @@ def page_routes(duplicates_on: Callable[[str], int]) -> list[Route]:
     async def summary(_: Request) -> Response:
         def read() -> dict[str, Any]:
             now = datetime.now(UTC)
-            counts = count_day(bootstrap.signal_store(), now, duplicates_on(now.date().isoformat()))
+            counts = count_day(composition.backend().signal_feed, now, duplicates_on(now.date().isoformat()))
             return counts.model_dump() | {"live_trading_enabled": get_settings().live_trading_enabled}
 
         return _json(await run_in_threadpool(read))
@@ -101,10 +101,8 @@ def page_routes(duplicates_on: Callable[[str], int]) -> list[Route]:
 def read_portfolio(mode: Mode) -> dict[str, Any]:
     """Equity and positions from the broker of `mode`; `available: false` (with why) instead of an error,
     so the page keeps polling quietly while the broker is away or the mode is off."""
-    from tradepipe.brokers import AlpacaBrokerFactory  # alpaca-py: only where the page asks for it
-
     base: dict[str, Any] = {"account": mode.value, "available": False}
-    broker = AlpacaBrokerFactory().for_mode(mode)
+    broker = composition.broker_factory().for_mode(mode)  # alpaca-py: loaded when the page first asks
     if broker is None:
         why = "live trading is off (config)" if mode is Mode.LIVE else "no broker credentials"
         return base | {"why": why}

@@ -7,7 +7,6 @@ events, because moto cannot run Lambda code without Docker.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -18,14 +17,15 @@ from typing import Any, Literal
 
 from osmem_server import OsmemServer
 
-from tradepipe import bootstrap, resources
+from tradepipe import composition, resources
 from tradepipe.local.api_gateway import ApiRoute, build_api
-from tradepipe.local.aws import MotoServer, Provisioned, new_paper_keys, provision
+from tradepipe.local.aws import LOCAL_REGION, MotoServer, Provisioned, new_paper_keys, provision
 from tradepipe.local.containers import FunctionContainers
 from tradepipe.local.event_sources import DynamoStreamEventSource, ScheduleEventSource, SqsEventSource, _Pump
 from tradepipe.local.http_server import ThreadedServer, free_port
 from tradepipe.local.live_page import page_routes
 from tradepipe.local.metrics_sink import MetricsSink
+from tradepipe.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -133,16 +133,25 @@ class LocalStack:
     def _configure_environment(self) -> None:
         provisioned = self._require_provisioned()
         cfg = self.config
+        local = cfg.alpaca == "local"
+        settings = Settings.explicit(
+            stage=cfg.stage,
+            region=LOCAL_REGION,
+            aws_endpoint_url=self.aws_url,
+            signals_queue_url=provisioned.queues[resources.SIGNALS_QUEUE.base_name].url,
+            intents_queue_url=provisioned.queues[resources.INTENTS_QUEUE.base_name].url,
+            opensearch_endpoint=self.search_url,
+            opensearch_auth="none",
+            secret_max_age_s=5,
+            allowed_source_cidrs=cfg.allowed_source_cidrs,
+            # The local paper broker serves trading and market data; `--alpaca paper` reaches Alpaca itself.
+            alpaca_url_override=self.broker_url if local else None,
+            alpaca_data_url_override=self.broker_url if local else None,
+        )
+        for name in ("TRADEPIPE_ALPACA_URL_OVERRIDE", "TRADEPIPE_ALPACA_DATA_URL_OVERRIDE"):
+            os.environ.pop(name, None)
         env = {
-            "TRADEPIPE_STAGE": cfg.stage,
-            "TRADEPIPE_REGION": "us-east-1",
-            "TRADEPIPE_AWS_ENDPOINT_URL": self.aws_url,
-            "TRADEPIPE_SIGNALS_QUEUE_URL": provisioned.queues[resources.SIGNALS_QUEUE.base_name].url,
-            "TRADEPIPE_INTENTS_QUEUE_URL": provisioned.queues[resources.INTENTS_QUEUE.base_name].url,
-            "TRADEPIPE_OPENSEARCH_ENDPOINT": self.search_url,
-            "TRADEPIPE_OPENSEARCH_AUTH": "none",
-            "TRADEPIPE_SECRET_MAX_AGE_S": "5",
-            "TRADEPIPE_ALLOWED_SOURCE_CIDRS": json.dumps(cfg.allowed_source_cidrs),
+            **settings.to_environment(),
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -151,16 +160,8 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": cfg.log_level,
         }
-        if cfg.alpaca == "local":
-            env["TRADEPIPE_ALPACA_URL_OVERRIDE"] = self.broker_url
-            env["TRADEPIPE_ALPACA_DATA_URL_OVERRIDE"] = self.broker_url
-        else:
-            os.environ.pop("TRADEPIPE_ALPACA_URL_OVERRIDE", None)
         os.environ.update(env)
-        bootstrap.reset()
-        from tradepipe import brokers
-
-        brokers.reset()
+        composition.reset()
 
     def _start_api(self, handlers: dict[str, Any]) -> None:
         webhook, timeout = handlers["webhook"], resources.WEBHOOK_FUNCTION.timeout_s

@@ -1,8 +1,34 @@
-"""A signal trail as text for the terminal (`tradepipe status`)."""
+"""`tradepipe status SIGNAL_ID`: a signal's trail (received ... filled or rejected) in the terminal."""
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
+
+from tradepipe.cli.output import say as _say
+
+
+def register(sub: Any) -> None:
+    status = sub.add_parser("status", help="print a signal's trail: received ... filled or rejected")
+    status.add_argument("signal_id")
+    status.add_argument(
+        "--api",
+        default="http://127.0.0.1:8000",
+        help="API base URL (default: the local stack; on AWS the read route needs SigV4)",
+    )
+    status.set_defaults(func=_cmd_status)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    import httpx
+
+    response = httpx.get(f"{args.api.rstrip('/')}/signals/{args.signal_id}", timeout=10)
+    if response.status_code == 404:
+        _say(f"no signal {args.signal_id}")
+        return 1
+    response.raise_for_status()
+    _say(render_trail(response.json()))
+    return 0
 
 
 def render_trail(trail: dict[str, Any]) -> str:
@@ -24,26 +50,3 @@ def render_trail(trail: dict[str, Any]) -> str:
             f"{order['order_class']}) alpaca {order.get('broker_order_id') or '-'}: {order['status']}{fill}"
         )
     return "\n".join(lines)
-
-
-def render_signal_row(item: dict[str, Any]) -> str:
-    """One line per signal for `tradepipe signals` (a row of `GET /signals`)."""
-    at = str(item.get("received_at") or "")
-    clock = at[11:19] if len(at) >= 19 else at
-    size = (
-        f"{item['filled_qty']} @ {item['filled_avg_price']}"
-        if item.get("filled_qty")
-        else str(item.get("qty") or "-")
-    )
-    why = ": ".join(str(item[k]) for k in ("reject_reason", "reject_detail") if item.get(k))
-    cells = [
-        clock,
-        f"{item.get('mode') or '-':<5}",
-        f"{item.get('side') or '-':<4}",
-        f"{item.get('ticker') or '?':<6}",
-        f"{size:<14}",
-        f"{item['status']:<9}",
-        item["signal_id"],
-        why,
-    ]
-    return "  ".join(cells).rstrip()
