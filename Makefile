@@ -28,7 +28,7 @@ demo: $(STAMP) ## run the embedded stack, replay the bundled alerts, print what 
 local: $(STAMP) ## run the whole pipeline on this machine until Ctrl-C
 	$(PY) -m tradepipe.cli local
 
-test: $(STAMP) browser ## the whole suite: unit, integration, e2e, infra, browser, and a 300-alert chaos run
+test: $(STAMP) lint browser ## lint first, then the whole suite: unit, integration, e2e, infra, browser, and a 300-alert chaos run
 	TRADEPIPE_CHAOS_ALERTS=300 $(PY) -m pytest
 
 # The live-page test drives Debian's Chromium through playwright's executable_path; playwright never
@@ -64,10 +64,11 @@ test-e2e: $(STAMP) ## `tradepipe local` driven over HTTP
 test-infra: $(STAMP) ## CDK template assertions
 	$(PY) -m pytest tests/infra
 
-lint: $(STAMP) ## ruff + mypy
+lint: $(STAMP) ## ruff, mypy and the import contracts (pyproject.toml [tool.importlinter])
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy src functions infra
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 synth: $(STAMP) ## synthesize the CDK app offline into cdk.out/ (cdk-nag AwsSolutions on)
 	$(PY) infra/app.py

@@ -228,7 +228,7 @@ def _wait_submitted(backend: Any, signal_ids: list[str], timeout_s: float) -> di
     while len(found) < len(signal_ids) and time.monotonic() < deadline:
         for sid in signal_ids:
             if sid not in found:
-                item = backend.signals.get(sid)
+                item = backend.signal_store.get(sid)
                 if item is not None and item.status.value in ("SUBMITTED", "FILLED", "REJECTED"):
                     found[sid] = item
         time.sleep(0.001 if len(signal_ids) == 1 else 0.05)
@@ -247,7 +247,7 @@ def latency_phase(root: Path, report: Report, n: int = 200) -> None:
             answer = http.post(sup.webhook_url, json=body).json()
             sid = answer["signal_id"]
             _wait_submitted(backend, [sid], 10)
-            order = backend.orders.get(f"tp-{sid}-open")
+            order = backend.order_store.get(f"tp-{sid}-open")
             if i >= 10 and order is not None and order.submitted_at is not None:  # the first ten warm up
                 latencies.append(order.submitted_at.timestamp() - sent_at)
     latencies.sort()

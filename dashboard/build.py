@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tradepipe.adapters.search_templates import INDEXES
-from tradepipe.contracts.documents import (
-    EQUITY_SNAPSHOTS_ALIAS,
-    EXECUTIONS_ALIAS,
-    FILLS_ALIAS,
-    RISK_EVENTS_ALIAS,
-    SIGNALS_ALIAS,
-)
-from tradepipe.contracts.performance import PERFORMANCE_INDEX
+from tradepipe import resources
+from tradepipe.resources import INDEXES
+
+SIGNALS_ALIAS = resources.SIGNALS_INDEX.alias
+EXECUTIONS_ALIAS = resources.EXECUTIONS_INDEX.alias
+FILLS_ALIAS = resources.FILLS_INDEX.alias
+RISK_EVENTS_ALIAS = resources.RISK_EVENTS_INDEX.alias
+EQUITY_SNAPSHOTS_ALIAS = resources.EQUITY_SNAPSHOTS_INDEX.alias
+PERFORMANCE_INDEX = resources.PERFORMANCE_INDEX.alias
 
 HERE = Path(__file__).parent
 TIME_FIELDS = {spec.alias: spec.time_field for spec in INDEXES}

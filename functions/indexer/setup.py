@@ -7,15 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tradepipe.adapters.search_admin import OpenSearchAdmin
 from tradepipe.app.search_setup import set_up_search
-from tradepipe.observability.redaction import RedactingFormatter
+from tradepipe.composition import search_admin
+from tradepipe.observability.lambda_setup import logger_for
 
-logger = Logger(service="search-setup", logger_formatter=RedactingFormatter())
+logger = logger_for("search-setup")
 PHYSICAL_ID = "tradepipe-search-setup"
 
 
@@ -25,12 +23,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # The domain keeps (or deletes) its data with its own removal policy; nothing to undo here.
         return {"PhysicalResourceId": event.get("PhysicalResourceId", PHYSICAL_ID)}
     props = event["ResourceProperties"]
-    master = parameters.get_secret(props["MasterUserSecretArn"], transform="json", max_age=0)
-    if not isinstance(master, dict):
-        raise TypeError("the master-user secret is not a JSON object")
-    admin = OpenSearchAdmin.with_master_user(
-        props["Endpoint"], str(master["username"]), str(master["password"])
-    )
+    admin = search_admin(props["Endpoint"], props["MasterUserSecretArn"])
     result = set_up_search(admin, props["IndexerRoleArn"])
     logger.info("search set up", extra=result)
     return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"Role": result["role"]}}

@@ -10,7 +10,6 @@ Data-access grants are not here: the stack grants where a function meets a table
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from aws_cdk import Duration, Stack
@@ -29,6 +28,7 @@ from infra.constructs._common import acknowledge, log_retention, removal_policy
 from infra.constructs.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME, PipelineLayers
 from infra.paths import FUNCTIONS_DIR
 from tradepipe import resources
+from tradepipe.settings import Settings
 
 HANDLER = "handler.lambda_handler"
 # Stream mapping: a poison record is isolated by bisecting, retried a few times, then its position goes to
@@ -121,28 +121,30 @@ class PipelineFunctions(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         common = {
-            "TRADEPIPE_STAGE": config.stage,
-            "TRADEPIPE_REGION": Stack.of(self).region,
-            "TRADEPIPE_LIVE_TRADING_ENABLED": "true" if config.live_trading_allowed else "false",
-            "POWERTOOLS_METRICS_NAMESPACE": resources.METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": config.log_level,
+            "stage": config.stage,
+            "region": Stack.of(self).region,
+            "live_trading_enabled": config.live_trading_allowed,
         }
-        own: dict[str, dict[str, str]] = {
+        own: dict[str, dict[str, object]] = {
             resources.WEBHOOK_FUNCTION.name: {
-                "TRADEPIPE_SIGNALS_QUEUE_URL": signals_queue.queue_url,
+                "signals_queue_url": signals_queue.queue_url,
                 # Defense in depth: the API resource policy enforces the same list before the function runs.
-                "TRADEPIPE_ALLOWED_SOURCE_CIDRS": json.dumps(config.api.allowed_source_ips),
+                "allowed_source_cidrs": list(config.api.allowed_source_ips),
             },
             resources.RISK_FUNCTION.name: {
-                "TRADEPIPE_INTENTS_QUEUE_URL": intents_queue.queue_url,
+                "intents_queue_url": intents_queue.queue_url,
                 # Released queued entries go back through the signals queue.
-                "TRADEPIPE_SIGNALS_QUEUE_URL": signals_queue.queue_url,
+                "signals_queue_url": signals_queue.queue_url,
             },
             resources.EXECUTOR_FUNCTION.name: {},
             resources.INDEXER_FUNCTION.name: {
-                "TRADEPIPE_OPENSEARCH_ENDPOINT": f"https://{search_endpoint}",
-                "TRADEPIPE_OPENSEARCH_AUTH": "sigv4",
+                "opensearch_endpoint": f"https://{search_endpoint}",
+                "opensearch_auth": "sigv4",
             },
+        }
+        powertools = {
+            "POWERTOOLS_METRICS_NAMESPACE": resources.METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": config.log_level,
         }
         self.by_name: dict[str, PipelineFunction] = {}
         for spec in resources.FUNCTIONS:
@@ -152,7 +154,11 @@ class PipelineFunctions(Construct):
                 spec=spec,
                 config=config,
                 layers=layers.for_function(spec.name),
-                environment={**common, "POWERTOOLS_SERVICE_NAME": spec.name, **own[spec.name]},
+                environment={
+                    **Settings.explicit(**common, **own[spec.name]).to_environment(),
+                    **powertools,
+                    "POWERTOOLS_SERVICE_NAME": spec.name,
+                },
             )
         self.webhook = self.by_name[resources.WEBHOOK_FUNCTION.name].function
         self.risk = self.by_name[resources.RISK_FUNCTION.name].function

@@ -25,7 +25,7 @@ class TableSpec:
     partition_key: str
     stream: bool = True
     ttl_attribute: str | None = None
-    index_name: str | None = None  # OpenSearch index fed from this table's stream
+    index_name: str | None = None  # the alias of the OpenSearch index fed from this table's stream
     sort_key: str | None = None  # string range key, for tables that query a partition
     indexes: tuple[IndexSpec, ...] = ()
 
@@ -70,6 +70,47 @@ class EventBusSpec:
         return f"tradepipe-{stage}-{self.base_name}-archive"
 
 
+@dataclass(frozen=True)
+class SearchIndexSpec:
+    """One OpenSearch index: the alias everything names (the indexer writes through it, dashboards read it),
+    the mapping version behind it and the time field its dashboards chart by. Its document model is
+    `contracts.documents.DOCUMENT_MODELS[alias]`; its mapper is in `app/documents.py`."""
+
+    alias: str
+    time_field: str
+    version: int = 1  # bump on any mapping change: a new index, then a reindex into it (no outage)
+
+    @property
+    def concrete(self) -> str:
+        return f"{self.alias}-v{self.version}"
+
+    @property
+    def pattern(self) -> str:
+        return f"{self.alias}-v*"
+
+    @property
+    def template_name(self) -> str:
+        return f"tradepipe-{self.alias}"
+
+
+# The index registry, beside the table registry below: the first five are fed by the tables' streams.
+SIGNALS_INDEX = SearchIndexSpec("trading-signals", time_field="received_at")
+EXECUTIONS_INDEX = SearchIndexSpec("trade-executions", time_field="created_at")
+FILLS_INDEX = SearchIndexSpec("fills", time_field="executed_at")
+RISK_EVENTS_INDEX = SearchIndexSpec("risk-events", time_field="at")  # risk-state STATE# items and caps
+EQUITY_SNAPSHOTS_INDEX = SearchIndexSpec("equity-snapshots", time_field="sampled_at")  # risk-state EQUITY#
+# Daily performance per mode/strategy/ticker, written by `tradepipe report --publish-snapshots` and the demo
+# (analytics, not a stream): realized/unrealized P&L, win rate, drawdown, Sharpe...
+PERFORMANCE_INDEX = SearchIndexSpec("performance-daily", time_field="day")
+INDEXES: tuple[SearchIndexSpec, ...] = (
+    SIGNALS_INDEX,
+    EXECUTIONS_INDEX,
+    FILLS_INDEX,
+    RISK_EVENTS_INDEX,
+    EQUITY_SNAPSHOTS_INDEX,
+    PERFORMANCE_INDEX,
+)
+
 # The read API (GET /signals, newest first): one GSI partition per UTC day of receipt, sorted by the ISO
 # receive time. A day partition takes every alert of that day; at TradingView volumes (Alpaca itself caps
 # an account at 200 requests a minute) that is far below a partition's 1,000 writes/s. The signal adapter
@@ -80,14 +121,14 @@ SIGNALS_TABLE = TableSpec(
     base_name="signals",
     partition_key="signal_id",
     ttl_attribute="expires_at",
-    index_name="trading-signals",
+    index_name=SIGNALS_INDEX.alias,
     indexes=(SIGNALS_BY_DAY,),
 )
 ORDERS_TABLE = TableSpec(
     logical_id="OrdersTable",
     base_name="orders",
     partition_key="client_order_id",
-    index_name="trade-executions",
+    index_name=EXECUTIONS_INDEX.alias,
 )
 # Single-table design (adapters/risk_keys.py): per-account trading state, per account#ticker#strategy
 # history, per-minute order counters (TTL) and queued entries (partition per account, one row per ticker:
@@ -99,7 +140,7 @@ RISK_STATE_TABLE = TableSpec(
     sort_key="sk",
     stream=True,
     ttl_attribute="expires_at",
-    index_name="risk-events",
+    index_name=RISK_EVENTS_INDEX.alias,
 )
 # One item per broker execution, keyed <mode>#<symbol> + execution id: a redelivered fill is one item, and
 # a position is the sum of its fills (the reconciler checks that against the broker).
@@ -109,7 +150,7 @@ FILLS_TABLE = TableSpec(
     partition_key="pk",
     sort_key="execution_id",
     stream=True,
-    index_name="fills",
+    index_name=FILLS_INDEX.alias,
 )
 TABLES: tuple[TableSpec, ...] = (SIGNALS_TABLE, ORDERS_TABLE, RISK_STATE_TABLE, FILLS_TABLE)
 

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from functools import cached_property, lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tradepipe import resources
 
+ENV_PREFIX = "TRADEPIPE_"
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRADEPIPE_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
     stage: str = "local"
     region: str = "us-east-1"
+    # Where records, queues, events and secrets live: AWS (DynamoDB, SQS, EventBridge, Secrets Manager), or
+    # the single-machine runtime's SQLite database and secrets file in `state_dir`.
+    backend: Literal["aws", "sqlite"] = "aws"
+    state_dir: str | None = None
+    # SQLite durability of this process's commits: FULL where a commit is a promise to the outside world
+    # (the intake's 202, the operator's halt), NORMAL for the workers (see adapters/sqlite/database.py).
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "NORMAL"
     # Endpoint for every boto3 client: moto's server in the embedded default, None on AWS.
     aws_endpoint_url: str | None = None
 
@@ -66,6 +76,30 @@ class Settings(BaseSettings):
         # Parsed once per container (get_settings is cached), not on every webhook request.
         return tuple(ipaddress.ip_network(c, strict=False) for c in self.allowed_source_cidrs)
 
+    @classmethod
+    def explicit(cls, **values: Any) -> Settings:
+        """Settings from these values alone, never from this process's environment: what infra, the local
+        stack and the tests hand to another process (through `to_environment`)."""
+        return _ExplicitSettings(**values)
+
+    def to_environment(self) -> dict[str, str]:
+        """The TRADEPIPE_* variables that rebuild these settings in another process: every field that was
+        given (the others keep their defaults there too). The one place a setting's variable name is
+        spelled: infra puts these on each function, the local stack and the tests export them."""
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name not in self.model_fields_set or value is None:
+                continue
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, list):
+                text = json.dumps(value)
+            else:
+                text = str(value)
+            env[f"{ENV_PREFIX}{name.upper()}"] = text
+        return env
+
     @property
     def signals_table(self) -> str:
         return resources.SIGNALS_TABLE.name(self.stage)
@@ -97,6 +131,19 @@ class Settings(BaseSettings):
     @property
     def alpaca_live_secret_name(self) -> str:
         return resources.ALPACA_LIVE_SECRET.name(self.stage)
+
+
+class _ExplicitSettings(Settings):
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,5 @@
-"""A `tradepipe local` process on free ports (as a user starts it) and Debian's Chromium, driven by
-playwright through `executable_path`: no browser is ever downloaded."""
+"""Debian's Chromium, driven by playwright through `executable_path` (no browser is ever downloaded), looking
+at the shared `tradepipe local` fixture."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.runtime import RunningLocal, start_local, stop_local
+from tests.local_stack import RunningLocal
 
 CHROMIUM = Path(
     os.environ.get("TRADEPIPE_CHROMIUM")
@@ -46,11 +46,9 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture(scope="module")
-def local_stack(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLocal]:
-    """Started only when there is a browser to look at it (chromium_path skips first)."""
-    proc, running = start_local(tmp_path_factory.mktemp("browser") / "state")
-    yield running
-    stop_local(proc)
+def local_stack(chromium_path: Path, local_stack: RunningLocal) -> RunningLocal:
+    """The shared stack (tests/conftest.py), started only when there is a browser to look at it."""
+    return local_stack
 
 
 @pytest.fixture(scope="module")

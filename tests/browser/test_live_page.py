@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.browser.conftest import RunningLocal
+from tests.local_stack import RunningLocal
 
 pytestmark = pytest.mark.browser
 

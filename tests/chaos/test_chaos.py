@@ -76,7 +76,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]:
 
 
 def _keys(sup: Supervisor) -> tuple[str, str]:
-    pair = sup.backend().secrets.alpaca("paper")
+    pair = sup.backend().local_secrets.alpaca("paper")
     assert pair is not None
     return pair.api_key.get_secret_value(), pair.secret_key.get_secret_value()
 
@@ -185,7 +185,7 @@ def test_chaos_no_duplicate_no_lost_order_positions_match_fills(runtime: Supervi
     sup = runtime
     backend = sup.backend()
     httpx.post(f"{sup.broker_url}/_paper/faults", json=FAULTS, headers=_headers(sup)).raise_for_status()
-    passphrase = backend.secrets.passphrases()["default"].get_secret_value()
+    passphrase = backend.local_secrets.passphrases()["default"].get_secret_value()
     killer = WorkerKiller(sup, random.Random(3))  # noqa: S311 - a reproducible test plan, not security
     started = time.monotonic()
     killer.start()
@@ -197,7 +197,7 @@ def test_chaos_no_duplicate_no_lost_order_positions_match_fills(runtime: Supervi
         sent_s = time.monotonic() - started
         signal_ids = {a["signal_id"] for a in answers if a.get("status") == "accepted"}
         statuses = Counter(a.get("status") for a in answers)
-        store = backend.signals
+        store = backend.signal_store
         deadline = time.monotonic() + 120 + ALERTS * 0.8
         pending = set(signal_ids)
         while pending and time.monotonic() < deadline:
@@ -230,7 +230,11 @@ def test_chaos_no_duplicate_no_lost_order_positions_match_fills(runtime: Supervi
     }  # type: ignore[union-attr]
     activities = _activity_net(sup)
     positions = {
-        t: (held.get(t, Decimal(0)), backend.fills.net_quantity("paper", t), activities.get(t, Decimal(0)))
+        t: (
+            held.get(t, Decimal(0)),
+            backend.fill_store.net_quantity("paper", t),
+            activities.get(t, Decimal(0)),
+        )
         for t in PRICES
     }
     final = Counter(store.get(s).status.value for s in signal_ids)  # type: ignore[union-attr]
@@ -244,7 +248,9 @@ def test_chaos_no_duplicate_no_lost_order_positions_match_fills(runtime: Supervi
         f"positions (broker, recorded fills, broker activities) {positions}\n"
     )
 
-    assert max(per_signal.values()) <= 2  # a signal places its open, and a close only when it reverses
+    # Alpaca refuses a reused client_order_id, so counting orders per id proves nothing. What must hold:
+    # every order at the broker was recorded before it was sent, whatever moment the workers were killed at.
+    assert unrecorded == []
     assert pending <= in_dlq  # every signal settled, or waits in the dead-letter table (alarmed)
     for ticker, (broker_qty, recorded, executed) in positions.items():
         assert broker_qty == recorded == executed, ticker

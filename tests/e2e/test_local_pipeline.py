@@ -17,7 +17,7 @@ from alpaca.trading.models import Order
 from alpaca.trading.requests import GetOrdersRequest
 from opensearchpy import OpenSearch
 
-from tests.e2e.conftest import RunningLocal
+from tests.local_stack import RunningLocal
 from tests.unit.builders import fresh_timestamp
 
 pytestmark = pytest.mark.e2e
@@ -54,6 +54,7 @@ def _alert(passphrase: str, minute: int, **over: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def trading(local_stack: RunningLocal) -> TradingClient:
+    # Any keys: the local broker checks that they are sent, the stack's secret holds its own pair.
     # The runtime's own paper keys: the local broker refuses any other pair.
     return TradingClient(
         local_stack.broker_key, local_stack.broker_secret, paper=True, url_override=local_stack.broker_url
@@ -119,26 +120,47 @@ def test_valid_alert_then_one_bracket_order_sized_by_risk_and_documents_in_both_
     assert len(mine) == 1
 
 
+def _coids(trading: TradingClient) -> set[str]:
+    """Our orders at the broker (bracket legs carry the broker's own ids)."""
+    return {o.client_order_id for o in _all_orders(trading) if o.client_order_id.startswith("tp-")}
+
+
+# A ticker no other test of this module trades: an order for it can only come from the alert under test
+# (MSFT's working bracket legs would make the broker refuse any second MSFT entry as a wash trade anyway).
+AAPL = {"ticker": "AAPL", "entryPrice": 430.47, "stopLoss": 421.86, "takeProfit": 447.69}
+
+
+def _barrier(local_stack: RunningLocal, ticker: str, name: str) -> None:
+    """A CANCEL for the same account and ticker, so the same FIFO group on both queues: once it has been
+    carried out (COMPLETED), everything sent before it for that ticker has been through the executor too."""
+    body = {"passphrase": local_stack.passphrase, "ticker": ticker, "action": "cancel", "strategy": name}
+    response = httpx.post(local_stack.webhook_url, json=body)
+    assert response.status_code == 202, response.text
+    eventually(lambda: _trail(local_stack, response.json()["signal_id"], "COMPLETED"))
+
+
 def test_malformed_alert_then_422_and_no_order(local_stack: RunningLocal, trading: TradingClient) -> None:
-    before = len(_all_orders(trading))
+    before = _coids(trading)
 
     response = httpx.post(
         local_stack.webhook_url,
-        json=_alert(local_stack.passphrase, 2, riskAmount=None, entryPrice="abc"),
+        json=_alert(local_stack.passphrase, 2, **AAPL) | {"riskAmount": None, "entryPrice": "abc"},
     )
 
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {"riskAmount", "entryPrice"}
-    assert len(_all_orders(trading)) == before
+    _barrier(local_stack, "AAPL", "e2e-barrier-malformed")
+    assert _coids(trading) == before
 
 
 def test_wrong_passphrase_then_401_and_no_order(local_stack: RunningLocal, trading: TradingClient) -> None:
-    before = len(_all_orders(trading))
+    before = _coids(trading)
 
-    response = httpx.post(local_stack.webhook_url, json=_alert("not the passphrase", 3))
+    response = httpx.post(local_stack.webhook_url, json=_alert("not the passphrase", 3, **AAPL))
 
     assert response.status_code == 401
-    assert len(_all_orders(trading)) == before
+    _barrier(local_stack, "AAPL", "e2e-barrier-unauthorized")
+    assert _coids(trading) == before
 
 
 def _trail(local_stack: RunningLocal, signal_id: str, status: str) -> dict[str, Any] | None:
@@ -220,18 +242,20 @@ def _run_cli(*args: str) -> str:
 def test_halt_then_entries_rejected_until_resume(local_stack: RunningLocal, trading: TradingClient) -> None:
     halted = _run_cli("halt", "--state-dir", str(local_stack.state_dir), "--reason", "e2e kill switch")
     assert "paper: HALTED (manual" in halted
-    before = len(_all_orders(trading))
+    before = _coids(trading)
     try:
         response = httpx.post(
-            local_stack.webhook_url, json=_alert(local_stack.passphrase, 20, strategy="e2e-halt")
+            local_stack.webhook_url,
+            json=_alert(local_stack.passphrase, 20, strategy="e2e-halt", **AAPL),
         )
         signal_id = response.json()["signal_id"]
 
         trail = eventually(lambda: _trail(local_stack, signal_id, "REJECTED"))
 
         assert trail["reject_reason"] == "TRADING_HALTED"
-        assert len(_all_orders(trading)) == before
     finally:
         resumed = _run_cli("resume", "--state-dir", str(local_stack.state_dir))
     assert "paper: ACTIVE (manual" in resumed
     assert "paper: ACTIVE" in _run_cli("state", "--state-dir", str(local_stack.state_dir))
+    _barrier(local_stack, "AAPL", "e2e-barrier-halt")
+    assert _coids(trading) == before  # the halted entry never reached the broker

@@ -33,7 +33,7 @@ from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.models import Order
 from alpaca.trading.requests import GetOrdersRequest
 
-from tests.e2e.conftest import PASSPHRASE
+from tests.local_stack import PASSPHRASE
 from tradepipe.adapters.sqlite.database import Database
 from tradepipe.adapters.sqlite.records import SqliteSignalStore
 from tradepipe.adapters.sqlite.risk_state import SqliteRiskStateStore

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import RunningLocal
+from tests.local_stack import RunningLocal
 
 pytestmark = pytest.mark.e2e
 

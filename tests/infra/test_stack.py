@@ -579,13 +579,13 @@ class TestIam:
 
 
 class TestNag:
-    def test_synth_leaves_no_unacknowledged_awssolutions_finding(self, dev: Synth, prod: Synth) -> None:
-        for synth in (dev, prod):
-            report = json.loads((synth.outdir / "validation-report.json").read_text())
-            plugins = {plugin["pluginName"]: plugin for plugin in report["pluginReports"]}
-            assert plugins.get("AwsSolutions", {"violations": []})["violations"] == []
-
-    def test_synth_fails_on_an_unacknowledged_finding(self, tmp_path: Path) -> None:
+    # Every synth (the dev and prod fixtures too) raises on an unacknowledged AwsSolutions finding, so a
+    # clean synth is the "no finding" check. The validation report lists a plugin only when it has
+    # something to say, so reading "no violations" from it passed with the plugin gone as well; instead,
+    # this proves the plugin is registered by the very build_app the fixtures use.
+    def test_build_app_runs_awssolutions_so_an_unacknowledged_finding_fails_the_synth(
+        self, tmp_path: Path
+    ) -> None:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(layer_specs, "LAYER_BUILD_DIR", tmp_path / "no-layers-built")
             app, stack = build_app({**cdk_json_context(), "stage": "dev"}, outdir=str(tmp_path))

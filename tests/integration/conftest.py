@@ -5,15 +5,25 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 
-from tests.support.aws import MotoServer, Provisioned, client, new_paper_keys, provision
-from tradepipe import bootstrap, brokers, resources
+from tests.support.aws import (
+    FAKE_CREDENTIALS,
+    LOCAL_REGION,
+    MotoServer,
+    Provisioned,
+    client,
+    new_paper_keys,
+    provision,
+)
+from tradepipe import composition, resources
+from tradepipe.adapters.risk_state import DynamoRiskStateStore
 from tradepipe.local.http_server import free_port
+from tradepipe.settings import Settings
 
 STAGE = "itest"
 PASSPHRASE = "integration passphrase"
@@ -28,6 +38,13 @@ class Aws:
     def client(self, service: str) -> object:
         return client(service, self.endpoint)
 
+    def risk_state(self) -> DynamoRiskStateStore:
+        """The risk-state table's adapter, every aggregate at once (the functions see one port each)."""
+        dynamodb = boto3.resource(
+            "dynamodb", endpoint_url=self.endpoint, region_name=LOCAL_REGION, **FAKE_CREDENTIALS
+        )
+        return DynamoRiskStateStore(dynamodb.Table(resources.RISK_STATE_TABLE.name(STAGE)))
+
 
 @pytest.fixture(scope="session")
 def aws() -> Iterator[Aws]:
@@ -35,11 +52,14 @@ def aws() -> Iterator[Aws]:
     server.start()
     keys = new_paper_keys()
     provisioned = provision(server.url, STAGE, {"default": PASSPHRASE}, keys, visibility_timeout_s=1)
+    settings = Settings.explicit(
+        stage=STAGE,
+        aws_endpoint_url=server.url,
+        signals_queue_url=provisioned.queues["signals"].url,
+        intents_queue_url=provisioned.queues["order-intents"].url,
+    )
     env = {
-        "TRADEPIPE_STAGE": STAGE,
-        "TRADEPIPE_AWS_ENDPOINT_URL": server.url,
-        "TRADEPIPE_SIGNALS_QUEUE_URL": provisioned.queues["signals"].url,
-        "TRADEPIPE_INTENTS_QUEUE_URL": provisioned.queues["order-intents"].url,
+        **settings.to_environment(),
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -49,16 +69,14 @@ def aws() -> Iterator[Aws]:
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    bootstrap.reset()
-    brokers.reset()
+    composition.reset()
     yield Aws(server.url, provisioned, keys)
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    bootstrap.reset()
-    brokers.reset()
+    composition.reset()
     server.stop()
 
 
@@ -89,57 +107,37 @@ def empty_tables(aws: Aws) -> Aws:
     return aws
 
 
-# The paper broker on its own (no AWS), for the broker's own tests: Alpaca-like, on a clock the tests move
-# by hand, pinned inside a regular session (Wednesday 2026-12-02, 10:00 New York).
+# The paper broker on its own (no AWS), for the broker's own tests: any key pair is accepted unless the
+# server is built with one.
 BROKER_KEY = "PKTESTLOCAL"
 BROKER_SECRET = "local-test-secret"
-BROKER_HEADERS = {"APCA-API-KEY-ID": BROKER_KEY, "APCA-API-SECRET-KEY": BROKER_SECRET}
-SESSION_START = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def broker_clock() -> Any:
-    from tradepipe.local.paper_broker import ManualClock
-
-    return ManualClock(SESSION_START)
-
-
-@pytest.fixture(scope="module")
-def running_broker(broker_clock: Any) -> Iterator[Any]:
-    from tradepipe.local.paper_broker import BrokerBehaviour, PaperBroker
+def running_broker() -> Iterator[Any]:
     from tradepipe.local.paper_broker.server import PaperBrokerServer
 
-    engine = PaperBroker(behaviour=BrokerBehaviour.alpaca(), now=broker_clock)
-    with PaperBrokerServer(engine, key_id=BROKER_KEY, secret_key=BROKER_SECRET) as server:
+    with PaperBrokerServer(port=0) as server:
         yield server
 
 
 @pytest.fixture
-def admin(running_broker: Any, broker_clock: Any) -> Iterator[httpx.Client]:
-    """The broker's admin routes, on a broker reset to its start (cash, cursor, no orders, no faults), its
-    clock back at the session's start (tests may move it anywhere) and a fresh rate-limit window."""
-    broker_clock.set(SESSION_START)
-    with httpx.Client(base_url=running_broker.url, timeout=5.0, headers=BROKER_HEADERS) as client:
+def admin(running_broker: Any) -> Iterator[httpx.Client]:
+    """The broker's admin routes, on a broker reset to its start (cash, cursor, no orders, no faults)."""
+    with httpx.Client(base_url=running_broker.url, timeout=5.0) as client:
         client.post("/_paper/reset").raise_for_status()
         yield client
 
 
 @pytest.fixture(scope="session")
 def paper_broker(aws: Aws) -> Iterator[Any]:
-    """The local Alpaca-compatible broker; the executor reaches it through the real alpaca-py client, with
-    the keys the stack's secret holds."""
-    from tradepipe.local.paper_broker import BrokerBehaviour, PaperBroker
+    """The local Alpaca-compatible broker; the executor reaches it through the real alpaca-py client."""
     from tradepipe.local.paper_broker.server import PaperBrokerServer
 
-    # TODO(async-executor): the executor and reconciler tests expect fills and cancels inside the request;
-    # switch to BrokerBehaviour.alpaca() once the executor follows the asynchronous lifecycle.
-    engine = PaperBroker(behaviour=BrokerBehaviour.instant())
-    keys = aws.paper_keys
-    with PaperBrokerServer(engine, key_id=keys["api_key"], secret_key=keys["secret_key"]) as server:
+    with PaperBrokerServer() as server:
         os.environ["TRADEPIPE_ALPACA_URL_OVERRIDE"] = server.url
         os.environ["TRADEPIPE_ALPACA_DATA_URL_OVERRIDE"] = server.url  # it serves /v2/stocks/bars too
-        bootstrap.reset()
-        brokers.reset()
+        composition.reset()
         yield server
         os.environ.pop("TRADEPIPE_ALPACA_URL_OVERRIDE", None)
         os.environ.pop("TRADEPIPE_ALPACA_DATA_URL_OVERRIDE", None)
@@ -148,6 +146,6 @@ def paper_broker(aws: Aws) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def search_url(aws: Aws, osmem_server: Any) -> Iterator[str]:
     os.environ["TRADEPIPE_OPENSEARCH_ENDPOINT"] = osmem_server.url
-    bootstrap.reset()
+    composition.reset()
     yield osmem_server.url
     os.environ.pop("TRADEPIPE_OPENSEARCH_ENDPOINT", None)

@@ -3,6 +3,7 @@ against a stand-in Dashboards endpoint that checks what the real one requires.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -16,8 +17,9 @@ from opensearchpy import OpenSearch
 from osmem_server import OsmemServer
 
 from tradepipe.adapters.opensearch import OpenSearchIndex
-from tradepipe.adapters.search_templates import INDEXES, SearchIndexSpec, merged_mapping
+from tradepipe.adapters.search_templates import merged_mapping
 from tradepipe.cli import main
+from tradepipe.resources import INDEXES
 
 DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "dashboard"
 
@@ -136,7 +138,7 @@ def test_a_new_mapping_version_rolls_the_alias_over_and_migrate_copies_the_old_d
     client.index(
         index="fills", id="old", body={"ticker": "MSFT"}, params={"require_alias": "true"}, refresh=True
     )
-    v2 = SearchIndexSpec(v1.alias, v1.model, v1.time_field, version=2)
+    v2 = dataclasses.replace(v1, version=2)
     search = OpenSearchIndex(client, [v2])
 
     [state] = search.ensure_templates()
@@ -177,7 +179,7 @@ def test_a_legacy_concrete_index_blocks_until_migrate_moves_it_behind_the_alias(
 
 
 def _action(doc_id: str, doc: dict[str, Any], index: str = "fills") -> Any:
-    from tradepipe.ports import IndexAction
+    from tradepipe.ports.search import IndexAction
 
     return IndexAction(index, doc_id, doc)
 

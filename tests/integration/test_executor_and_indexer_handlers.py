@@ -15,8 +15,8 @@ from opensearchpy import OpenSearch
 from tests.integration.conftest import Aws
 from tests.integration.events import sqs_event
 from tests.support.lambda_context import LocalLambdaContext
-from tradepipe import bootstrap
-from tradepipe.contracts.items import SignalItem, StatusEntry
+from tradepipe import composition
+from tradepipe.contracts.items import SignalItem, StatusEntry, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, Side, SignalStatus
 
@@ -34,7 +34,7 @@ def executor(paper_broker: Any) -> Any:
 def _intent(
     signal_id: str, symbol: str = "IBM", side: Side = Side.BUY, mode: Mode = Mode.PAPER
 ) -> OrderIntent:
-    bootstrap.signal_store().record_new(
+    composition.backend().signal_store.record_new(
         SignalItem(
             signal_id=signal_id,
             status=SignalStatus.SIZED,
@@ -73,9 +73,7 @@ def _event(aws: Aws, intent: OrderIntent) -> dict[str, Any]:
 
 
 def _broker_orders(paper_broker: Any, coid: str) -> list[Any]:
-    client = TradingClient(
-        paper_broker.key_id, paper_broker.secret_key, paper=True, url_override=paper_broker.url
-    )
+    client = TradingClient("k", "s", paper=True, url_override=paper_broker.url)
     orders = client.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, limit=500, nested=False))
     return [o for o in orders if getattr(o, "client_order_id", None) == coid]
 
@@ -90,11 +88,11 @@ def test_executor_when_intent_then_one_bracket_order_and_signal_filled(
     orders = _broker_orders(paper_broker, intent.client_order_id)
     assert len(orders) == 1
     assert str(orders[0].order_class.value) == "bracket"
-    item = bootstrap.signal_store().get(intent.signal_id)
+    item = composition.backend().signal_store.get(intent.signal_id)
     assert item is not None
     assert item.status is SignalStatus.FILLED
     assert item.broker_order_id == str(orders[0].id)
-    recorded = bootstrap.order_store().get(intent.client_order_id)
+    recorded = composition.backend().order_store.get(intent.client_order_id)
     assert recorded is not None
     assert recorded.status == "filled"
     assert recorded.filled_qty == 10
@@ -120,7 +118,7 @@ def test_executor_when_live_and_not_enabled_then_rejected_and_nothing_at_broker(
     executor(_event(aws, intent), LocalLambdaContext("executor", 30))
 
     assert _broker_orders(paper_broker, intent.client_order_id) == []
-    item = bootstrap.signal_store().get(intent.signal_id)
+    item = composition.backend().signal_store.get(intent.signal_id)
     assert item is not None
     assert item.reject_reason == "LIVE_TRADING_DISABLED"
 
@@ -128,7 +126,7 @@ def test_executor_when_live_and_not_enabled_then_rejected_and_nothing_at_broker(
 def test_indexer_when_stream_records_then_documents_keyed_by_record_key(aws: Aws, search_url: str) -> None:
     from functions.indexer.handler import lambda_handler
 
-    store = bootstrap.signal_store()
+    store = composition.backend().signal_store
     store.record_new(
         SignalItem(
             signal_id="i1" * 16,
@@ -140,12 +138,7 @@ def test_indexer_when_stream_records_then_documents_keyed_by_record_key(aws: Aws
             ticker="AAPL",
         )
     )
-    store.advance(
-        "i1" * 16,
-        StatusEntry(status=SignalStatus.REJECTED, at=NOW, reason="STOP_WRONG_SIDE"),
-        allowed_from=frozenset({SignalStatus.RECEIVED}),
-        fields={"reject_reason": "STOP_WRONG_SIDE"},
-    )
+    store.advance("i1" * 16, StatusUpdate.rejected(NOW, "STOP_WRONG_SIDE", "stop above entry"))
     streams: Any = aws.client("dynamodbstreams")
     arn = aws.provisioned.stream_arns["signals"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]

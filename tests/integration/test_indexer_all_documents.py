@@ -14,15 +14,15 @@ from opensearchpy import OpenSearch
 
 from tests.integration.conftest import Aws
 from tests.support.lambda_context import LocalLambdaContext
-from tradepipe import bootstrap
-from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
-from tradepipe.domain.model import Mode, Side, SignalStatus
-from tradepipe.ports import FillView
+from tradepipe import composition
+from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry, StatusUpdate
+from tradepipe.domain.model import CapApplied, Mode, Side, SignalStatus
+from tradepipe.ports.broker import FillView
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
 SID = "d0" * 16
 COID = f"tp-{SID}-open"
-CAP = "max_notional_per_position: qty 20 -> 10 (2000 notional)"
+CAP = CapApplied(cap="max_notional_per_position", qty_before=Decimal(20), qty_after=Decimal(10), limit="2000")
 
 
 def _stream_event(aws: Aws, table: str, keep: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def _stream_event(aws: Aws, table: str, keep: Callable[[dict[str, Any]], bool]) 
 
 
 def _write_items(aws: Aws) -> None:
-    signals = bootstrap.signal_store()
+    signals = composition.backend().signal_store
     signals.record_new(
         SignalItem(
             signal_id=SID,
@@ -65,11 +65,11 @@ def _write_items(aws: Aws) -> None:
     )
     signals.advance(
         SID,
-        StatusEntry(status=SignalStatus.SIZED, at=NOW.replace(second=1)),
-        allowed_from=frozenset({SignalStatus.RECEIVED}),
-        fields={"qty": Decimal(10), "risk_caps": [CAP], "client_order_id": COID},
+        StatusUpdate.to(
+            SignalStatus.SIZED, NOW.replace(second=1), qty=Decimal(10), risk_caps=[CAP], client_order_id=COID
+        ),
     )
-    bootstrap.order_store().record_intent(
+    composition.backend().order_store.record_intent(
         OrderItem(
             client_order_id=COID,
             intent_id=f"{SID}:open",
@@ -85,13 +85,13 @@ def _write_items(aws: Aws) -> None:
             updated_at=NOW.replace(second=2),
         )
     )
-    bootstrap.fill_store().record_fill(
+    composition.backend().fill_store.record_fill(
         FillView("itest-dash-x1", "b-itest-dash", "MSFT", "buy", Decimal(10), Decimal("30.5"), NOW),
         Mode.PAPER.value,
         COID,
         SID,
     )
-    risk = bootstrap.risk_state_store()
+    risk = aws.risk_state()
     risk.set_trading_state("paper", "HALTED", "manual", "itest halt", NOW.replace(minute=1))
     risk.set_trading_state("paper", "ACTIVE", "manual", "itest resume", NOW.replace(minute=2))
 
@@ -190,7 +190,7 @@ def test_equity_snapshot_from_the_paper_broker_account(indexed: OpenSearch) -> N
 
 def test_a_document_outside_the_mapping_is_rejected_not_guessed(indexed: OpenSearch) -> None:
     from tradepipe.adapters.opensearch import OpenSearchIndex
-    from tradepipe.ports import IndexAction
+    from tradepipe.ports.search import IndexAction
 
     search = OpenSearchIndex(indexed)
 

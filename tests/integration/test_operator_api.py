@@ -3,28 +3,39 @@ per-install token on every API request; the page and its files need no token and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
+from tradepipe import composition
+from tradepipe.adapters.sqlite.secrets_file import LocalSecrets
+from tradepipe.backends.sqlite import SqliteBackend
 from tradepipe.local.runtime.operator_api import TOKEN_HEADER, build_operator_app
-from tradepipe.local.runtime.secrets_file import LocalSecrets
 from tradepipe.local.runtime.state_dir import StateDir
-from tradepipe.local.runtime.wiring import RuntimeSettings, SqliteBackend
+from tradepipe.settings import Settings
 
 TOKEN = "the-install-token"
 
 
 @pytest.fixture
-def backend(tmp_path: Path) -> SqliteBackend:
+def backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqliteBackend]:
+    """The operator's deps come from the composition root, as in the runtime: point it at a fresh state dir."""
     state = StateDir(tmp_path / "state").create()
     LocalSecrets(state.secrets_file).initialize(passphrase="pw")
-    return SqliteBackend(RuntimeSettings(state.path, broker_url=None, search_url="http://127.0.0.1:9"))
+    settings = Settings.explicit(
+        backend="sqlite", state_dir=str(state.path), opensearch_endpoint="http://127.0.0.1:9"
+    )
+    for name, value in settings.to_environment().items():
+        monkeypatch.setenv(name, value)
+    composition.reset()
+    yield composition.sqlite_backend()
+    composition.reset()
 
 
 def _client(backend: SqliteBackend, client: tuple[str, int] = ("127.0.0.1", 50000)) -> TestClient:
-    return TestClient(build_operator_app(backend, TOKEN), base_url="http://127.0.0.1:8002", client=client)
+    return TestClient(build_operator_app(TOKEN), base_url="http://127.0.0.1:8002", client=client)
 
 
 def _with_token(**headers: str) -> dict[str, str]:
@@ -49,7 +60,7 @@ def test_halt_without_token_then_refused_and_state_unchanged(backend: SqliteBack
     refused = api.post("/trading-state/paper", json={"state": "HALTED", "reason": "x"})
 
     assert refused.status_code == 403
-    assert backend.risk_state.trading_state("paper").state == "ACTIVE"
+    assert backend.trading_state.trading_state("paper").state == "ACTIVE"
 
 
 def test_halt_with_token_then_halted_and_recorded(backend: SqliteBackend) -> None:
@@ -59,7 +70,7 @@ def test_halt_with_token_then_halted_and_recorded(backend: SqliteBackend) -> Non
 
     assert done.status_code == 200
     assert done.json()["state"] == "HALTED"
-    assert backend.risk_state.trading_state("paper").state == "HALTED"
+    assert backend.trading_state.trading_state("paper").state == "HALTED"
 
 
 @pytest.mark.parametrize("site", ["cross-site", "same-site"])
@@ -71,7 +82,7 @@ def test_state_change_from_another_site_then_refused_even_with_the_token(
     )
 
     assert response.status_code == 403
-    assert backend.risk_state.trading_state("paper").state == "ACTIVE"
+    assert backend.trading_state.trading_state("paper").state == "ACTIVE"
 
 
 def test_origin_of_another_server_then_refused(backend: SqliteBackend) -> None:
@@ -122,7 +133,7 @@ def test_page_is_served_without_token_with_a_strict_policy_and_no_other_files(ba
 
 
 def test_no_route_serves_a_secret(backend: SqliteBackend) -> None:
-    secrets = backend.secrets.document().plain()
+    secrets = backend.local_secrets.document().plain()
     values = [
         secrets["webhook"]["default"],
         secrets["alpaca"]["paper"]["api_key"],

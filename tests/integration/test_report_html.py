@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Aws
-from tradepipe import bootstrap
+from tradepipe import composition
 from tradepipe.analytics.backtest.runs import load_run
 from tradepipe.analytics.equity import session_day
 from tradepipe.analytics.performance import analyze
@@ -22,7 +22,7 @@ from tradepipe.analytics.trades import Trade, match_trades
 from tradepipe.cli import main
 from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
 from tradepipe.domain.model import Action, Mode, RejectReason, Side, SignalStatus
-from tradepipe.ports import FillView
+from tradepipe.ports.broker import FillView
 from tradepipe.settings import get_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -175,8 +175,12 @@ def _order(coid: str, sid: str, ticker: str, strategy: str, side: Side, qty: str
 def recorded(empty_tables: Aws) -> Iterator[None]:
     """A day of records: a partially filled bracket entry closed by its stop leg (fills table), a second
     strategy on the same ticker whose close has no fill item yet (the order alone), and a rejection."""
-    bootstrap.reset()
-    signals, orders, fills = bootstrap.signal_store(), bootstrap.order_store(), bootstrap.fill_store()
+    composition.reset()
+    signals, orders, fills = (
+        composition.backend().signal_store,
+        composition.backend().order_store,
+        composition.backend().fill_store,
+    )
     for item in (
         _signal("s1", "AAPL", "sma_cross", stop="147"),
         _signal("s2", "AAPL", "breakout", stop=None),
@@ -203,7 +207,7 @@ def recorded(empty_tables: Aws) -> Iterator[None]:
         )
         fills.record_fill(view, "paper", coid, coid.split("-")[1])
     yield
-    bootstrap.reset()
+    composition.reset()
 
 
 def test_records_when_read_back_then_fifo_trades_with_partial_fills_leg_exit_and_order_fallback(

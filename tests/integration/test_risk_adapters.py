@@ -2,8 +2,8 @@
 moto server (created by `provision`, as the local stack does), daily bars from the paper broker through
 alpaca-py's StockHistoricalDataClient, and ATR through TA-Lib.
 
-The risk-state scenarios run against the DynamoDB store and its in-memory twin alike: the backtest's answers
-must be the Lambda's answers.
+The risk-state scenarios are the risk-state part of the store parity suite: they run against every
+implementation in tests/integration/stores.py alike (the backtest's answers must be the Lambda's answers).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import boto3
 import pytest
 
 from tests.integration.conftest import STAGE, Aws
+from tests.integration.stores import RISK_STATE_STORES
 from tests.support.aws import FAKE_CREDENTIALS, LOCAL_REGION
-from tradepipe import bootstrap, resources
+from tradepipe import composition, resources
 from tradepipe.adapters.events import EventBridgePublisher, EventPublishFailed
 from tradepipe.adapters.market_data import AlpacaMarketData
 from tradepipe.adapters.memory_risk import MemoryRiskStateStore
@@ -31,7 +32,7 @@ from tradepipe.adapters.risk_keys import HISTORY_LIMIT, RATE_SK, epoch_minute, r
 from tradepipe.adapters.risk_state import DynamoRiskStateStore
 from tradepipe.analytics.indicators import average_true_range
 from tradepipe.local.paper_broker.market_data import load_sample_bars
-from tradepipe.ports import DailyBar
+from tradepipe.ports.market_data import DailyBar
 
 AT = datetime(2024, 1, 2, 15, 0, 30, tzinfo=UTC)
 RiskStore = DynamoRiskStateStore | MemoryRiskStateStore
@@ -78,13 +79,11 @@ def atomic_endpoint(aws: Aws) -> Iterator[str]:
     thread.join(timeout=5)
 
 
-@pytest.fixture(params=["dynamodb", "memory"])
+@pytest.fixture(params=sorted(RISK_STATE_STORES))
 def store(request: pytest.FixtureRequest) -> RiskStore:
-    """DynamoDB: the store bootstrap builds for the functions, on the provisioned table."""
-    if request.param == "memory":
-        return MemoryRiskStateStore()
-    request.getfixturevalue("aws")
-    return bootstrap.risk_state_store()
+    """Every implementation of the risk-state ports (the parity registry, tests/integration/stores.py)."""
+    built: RiskStore = RISK_STATE_STORES[request.param](request)
+    return built
 
 
 @pytest.fixture(params=["dynamodb", "memory"])
@@ -292,7 +291,7 @@ def test_orders_last_minute_then_current_and_previous_minute_only(store: RiskSto
 
 
 def test_count_order_then_counter_item_expires_by_ttl(aws: Aws, account: str) -> None:
-    bootstrap.risk_state_store().count_order(account, AT)
+    aws.risk_state().count_order(account, AT)
     minute = epoch_minute(AT)
 
     ddb: Any = aws.client("dynamodb")
@@ -396,7 +395,7 @@ def bus_subscriber(aws: Aws) -> Iterator[Callable[[], list[dict[str, Any]]]]:
 def test_publish_then_event_reaches_a_rule_on_the_bus_with_exact_numbers(
     aws: Aws, bus_subscriber: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    publisher = bootstrap.event_publisher()
+    publisher = composition.backend().events
 
     publisher.publish(
         "TradingStateChanged",
@@ -430,11 +429,11 @@ def test_publish_when_entry_rejected_then_raises(aws: Aws) -> None:
 
 @pytest.fixture(scope="module")
 def market(paper_broker: Any) -> AlpacaMarketData:
-    """Built by bootstrap from the paper keys in moto's Secrets Manager, pointed at the paper broker (the
-    `paper_broker` fixture sets the data URL override for the whole session)."""
+    """Built by the composition root from the paper keys in moto's Secrets Manager, pointed at the paper
+    broker (the `paper_broker` fixture sets the data URL override for the whole session)."""
     assert os.environ["TRADEPIPE_ALPACA_DATA_URL_OVERRIDE"] == paper_broker.url
-    bootstrap.reset()
-    built = bootstrap.market_data()
+    composition.reset()
+    built = composition.market_data()
     assert built is not None
     return built
 

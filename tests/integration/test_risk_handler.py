@@ -15,7 +15,7 @@ from tests.integration.events import sqs_event
 from tests.support.lambda_context import LocalLambdaContext
 from tests.support.metrics_sink import MetricsSink
 from tests.unit.builders import signal
-from tradepipe import bootstrap
+from tradepipe import composition
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import SignalAccepted
 from tradepipe.domain.model import Side, SignalStatus
@@ -36,7 +36,7 @@ def handler(aws: Aws, paper_broker: Any) -> Any:
 
 def _deliver(aws: Aws, message: SignalAccepted) -> dict[str, Any]:
     s = message.signal
-    bootstrap.signal_store().record_new(
+    composition.backend().signal_store.record_new(
         SignalItem(
             signal_id=s.signal_id,
             status=SignalStatus.ENQUEUED,
@@ -84,7 +84,7 @@ def test_risk_when_valid_signal_then_sized_and_intent_enqueued(handler: Any, aws
     )
 
     assert response == {"batchItemFailures": []}
-    item = bootstrap.signal_store().get("r1" * 16)
+    item = composition.backend().signal_store.get("r1" * 16)
     assert item is not None
     assert item.status is SignalStatus.SIZED
     assert item.qty == 9  # floor(100 / 10.47)
@@ -99,7 +99,7 @@ def test_risk_when_short_form_then_entry_from_latest_close_and_stop_from_atr(han
 
     handler(_deliver(aws, SignalAccepted(signal=short, received_at=NOW)), LocalLambdaContext("risk", 30))
 
-    item = bootstrap.signal_store().get("r3" * 16)
+    item = composition.backend().signal_store.get("r3" * 16)
     assert item is not None
     assert item.status is SignalStatus.SIZED
     assert item.stop_loss is not None
@@ -120,7 +120,7 @@ def test_risk_when_stop_wrong_side_then_rejected_recorded_and_batch_succeeds(han
     )
 
     assert response == {"batchItemFailures": []}
-    item = bootstrap.signal_store().get("r2" * 16)
+    item = composition.backend().signal_store.get("r2" * 16)
     assert item is not None
     assert item.status is SignalStatus.REJECTED
     assert item.reject_reason == "STOP_WRONG_SIDE"
@@ -148,7 +148,7 @@ def test_risk_when_message_is_not_a_contract_then_batch_fails_for_retry_and_dlq(
 def test_schedule_when_an_account_is_halted_then_trading_halted_metric_counts_it(
     handler: Any, aws: Aws
 ) -> None:
-    store = bootstrap.risk_state_store()
+    store = aws.risk_state()
     event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
     sink = MetricsSink()
     invoke = sink.wrap(handler)

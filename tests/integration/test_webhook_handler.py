@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -118,13 +119,23 @@ def test_webhook_when_route_unknown_then_404(handler: Any) -> None:
 
 
 def test_webhook_logs_never_carry_a_passphrase_from_body_or_path(handler: Any, aws: Aws) -> None:
-    from functions.webhook.handler import logger
+    from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
+    from functions.webhook.handler import tools
+
+    logger = tools.logger
     # What the function writes to stdout (CloudWatch Logs on AWS), at the most talkative level.
     stream = io.StringIO()
     previous_stream = logger.registered_handler.setStream(stream)
     previous_level = logger.log_level
     logger.setLevel("DEBUG")
+    # The package's loggers write through the function's handler at its level, as in a webhook container
+    # of its own (in this process other functions' modules, imported later, took them over, and the
+    # backtest command quiets `tradepipe.app`): the intake use case logs the refusals.
+    copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})
+    intake_log = logging.getLogger("tradepipe.app.intake")
+    previous_intake_level = intake_log.level
+    intake_log.setLevel(logging.DEBUG)
     wrong = "Wr0ng-Passphrase-5ecret"
     body = alert_body(passphrase=wrong, timestamp=fresh_timestamp())
     status_body, _ = _post(handler, json.dumps(body))
@@ -137,6 +148,8 @@ def test_webhook_logs_never_carry_a_passphrase_from_body_or_path(handler: Any, a
     )
     logger.setLevel(previous_level)
     logger.registered_handler.setStream(previous_stream)
+    intake_log.setLevel(previous_intake_level)
+    copy_config_to_registered_loggers(source_logger=logger, include={"tradepipe"})
     out = stream.getvalue()
 
     assert (status_body, status_path) == (401, 401)

@@ -8,7 +8,8 @@ import pytest
 
 from tests.alert_corpus import Case, answer_names, by_file, cases
 from tradepipe.adapters.memory import FixedClock, MemoryQueue, MemorySignalStore, StaticPassphrases
-from tradepipe.app.intake import AlertRequest, IntakeDeps, accept_alert, intake_response
+from tradepipe.api_http import intake_answer
+from tradepipe.app.intake import AlertRequest, IntakeDeps, accept_alert
 from tradepipe.domain.model import Signal
 from tradepipe.domain.parsing import decode_body, parse_alert, split_secret
 
@@ -47,7 +48,8 @@ def test_body_gets_its_expected_answer_naming_the_problem(case: Case) -> None:
         dedupe_ttl_s=3600,
     )
 
-    status, answer = intake_response(accept_alert(AlertRequest(case.body(PASSPHRASE, TIMENOW)), deps))
+    status, body = intake_answer(accept_alert(AlertRequest(case.body(PASSPHRASE, TIMENOW)), deps))
+    answer = body.model_dump(mode="json", exclude_none=True)
 
     assert status == case.expect, answer
     if case.names:

@@ -14,12 +14,12 @@ import requests
 from alpaca.common.exceptions import APIError
 
 from tradepipe.adapters.alpaca import AlpacaBroker
-from tradepipe.adapters.memory import FixedClock, MemoryBrokers, MemoryOrderStore, MemorySignalStore
-from tradepipe.app.execute import ExecutorDeps, place_exactly_once
+from tradepipe.adapters.memory import FixedClock, MemoryOrderStore
+from tradepipe.app.placement import PlacementDeps, place_exactly_once
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, OrderType, RejectReason, Side
-from tradepipe.domain.order_rules import validate_order
-from tradepipe.ports import BrokerOrder, BrokerRateLimited, BrokerRejected, BrokerUnavailable
+from tradepipe.domain.order_rules import EntryOrder, validate_order
+from tradepipe.ports.broker import BrokerOrder, BrokerRateLimited, BrokerRejected, BrokerUnavailable
 
 NOW = datetime(2024, 1, 2, 15, tzinfo=UTC)
 
@@ -193,10 +193,8 @@ def _order() -> BrokerOrder:
     return BrokerOrder("b1", "tp-s-open", "accepted", Decimal(10), Decimal(0), None, NOW, None)
 
 
-def _deps(sleeps: list[float]) -> ExecutorDeps:
-    return ExecutorDeps(
-        MemorySignalStore(), MemoryOrderStore(), MemoryBrokers(), FixedClock(NOW), sleep=sleeps.append
-    )
+def _deps(sleeps: list[float]) -> PlacementDeps:
+    return PlacementDeps(MemoryOrderStore(), FixedClock(NOW), sleep=sleeps.append)
 
 
 def test_place_when_timeout_after_accept_then_lookup_finds_it_and_no_second_submission() -> None:
@@ -282,7 +280,16 @@ def test_place_when_business_rejection_then_no_retry() -> None:
     ],
 )
 def test_validate_order_alpaca_rules(over: dict[str, Any], says: str | None) -> None:
-    problem = validate_order(intent(**over))
+    fields: dict[str, Any] = {
+        "side": Side.BUY,
+        "qty": Decimal(10),
+        "order_type": OrderType.MARKET,
+        "time_in_force": "gtc",
+        "reference_price": Decimal("100.00"),
+        "take_profit": Decimal("104.00"),
+        "stop_loss": Decimal("98.00"),
+    }
+    problem = validate_order(EntryOrder(**(fields | over)))
 
     if says is None:
         assert problem is None

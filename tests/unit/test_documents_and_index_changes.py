@@ -11,7 +11,14 @@ import pytest
 
 from tradepipe.adapters.dynamodb import to_item
 from tradepipe.adapters.memory import MemorySearchIndex
-from tradepipe.app.index import TableChange, index_changes
+from tradepipe.app.documents import (
+    cap_events,
+    equity_documents,
+    execution_document,
+    fill_document,
+    signal_document,
+)
+from tradepipe.app.index import IndexDeps, index_changes
 from tradepipe.contracts.documents import (
     ACCOUNT_WIDE,
     DOCUMENT_MODELS,
@@ -31,7 +38,8 @@ from tradepipe.contracts.items import (
     SignalItem,
     StatusEntry,
 )
-from tradepipe.domain.model import Mode, Side, SignalStatus
+from tradepipe.domain.model import CapApplied, Mode, Side, SignalStatus
+from tradepipe.ports.stores import TableChange
 from tradepipe.sectors import UNKNOWN, sector_of, sector_table
 
 T0 = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
@@ -154,7 +162,7 @@ def _image(model: Any) -> dict[str, Any]:
 
 
 def test_signal_document_when_filled_then_stage_times_latencies_outcome_and_sector() -> None:
-    doc = SignalDocument.from_item(_signal())
+    doc = signal_document(_signal())
 
     assert (doc.received_at, doc.enqueued_at, doc.sized_at, doc.submitted_at, doc.filled_at) == (
         _at(0),
@@ -186,7 +194,7 @@ def test_signal_document_when_filled_then_stage_times_latencies_outcome_and_sect
     ],
 )
 def test_signal_document_outcome_by_status(status: SignalStatus, outcome: str) -> None:
-    assert SignalDocument.from_item(_signal(status=status)).outcome == outcome
+    assert signal_document(_signal(status=status)).outcome == outcome
 
 
 def test_signal_document_when_waited_for_the_open_then_no_sizing_latency() -> None:
@@ -197,7 +205,7 @@ def test_signal_document_when_waited_for_the_open_then_no_sizing_latency() -> No
         StatusEntry(status=SignalStatus.SIZED, at=_at(3_600_000)),
     ]
 
-    doc = SignalDocument.from_item(_signal(status=SignalStatus.SIZED, history=history))
+    doc = signal_document(_signal(status=SignalStatus.SIZED, history=history))
 
     assert doc.queued_at == _at(100)
     assert doc.sizing_ms is None
@@ -205,15 +213,13 @@ def test_signal_document_when_waited_for_the_open_then_no_sizing_latency() -> No
 
 
 def test_signal_document_when_invalid_alert_then_dimensions_null_not_unknown() -> None:
-    doc = SignalDocument.from_item(
-        _signal(mode=None, ticker=None, strategy=None, status=SignalStatus.REJECTED)
-    )
+    doc = signal_document(_signal(mode=None, ticker=None, strategy=None, status=SignalStatus.REJECTED))
 
     assert (doc.mode, doc.ticker, doc.sector, doc.strategy) == (None, None, None, None)
 
 
 def test_execution_document_takes_early_stages_from_signal_and_late_ones_from_order() -> None:
-    doc = ExecutionDocument.from_item(_order(), _signal())
+    doc = execution_document(_order(), _signal())
 
     assert (doc.received_at, doc.enqueued_at, doc.sized_at) == (_at(0), _at(40), _at(340))
     assert (doc.submitted_at, doc.filled_at) == (_at(880), _at(1850))
@@ -227,7 +233,7 @@ def test_execution_document_takes_early_stages_from_signal_and_late_ones_from_or
 
 
 def test_execution_document_when_signal_expired_then_signal_times_null_order_times_kept() -> None:
-    doc = ExecutionDocument.from_item(_order(), None)
+    doc = execution_document(_order(), None)
 
     assert (doc.received_at, doc.enqueued_at, doc.sized_at) == (None, None, None)
     assert doc.submitted_at == _at(880)
@@ -241,7 +247,7 @@ def test_execution_document_when_signal_expired_then_signal_times_null_order_tim
     ],
 )
 def test_fill_document_cash_flow_sign(side: str, cash_flow: float, signed: float) -> None:
-    doc = FillDocument.from_item(_fill(side=side), _signal())
+    doc = fill_document(_fill(side=side), _signal())
 
     assert doc.cash_flow == pytest.approx(cash_flow)
     assert doc.signed_qty == signed
@@ -253,7 +259,7 @@ def test_fill_document_cash_flow_sign(side: str, cash_flow: float, signed: float
 
 
 def test_fill_document_when_not_our_order_then_no_strategy() -> None:
-    doc = FillDocument.from_item(_fill(client_order_id=None, signal_id=None), None)
+    doc = fill_document(_fill(client_order_id=None, signal_id=None), None)
 
     assert doc.strategy is None
     assert doc.received_at is None
@@ -261,11 +267,11 @@ def test_fill_document_when_not_our_order_then_no_strategy() -> None:
 
 def test_risk_events_when_caps_bit_at_sizing_then_one_event_per_cap_with_quantities() -> None:
     caps = [
-        "max_notional_per_position: qty 100 -> 50 (5000 notional)",
-        "buying_power: qty 50 -> 40 (buying power 6000 with a 5% cushion)",
+        _cap("max_notional_per_position", 100, 50, "5000 notional"),
+        _cap("buying_power", 50, 40, "buying power 6000 with a 5% cushion"),
     ]
 
-    events = RiskEventDocument.from_signal_caps(_signal(risk_caps=caps))
+    events = cap_events(_signal(risk_caps=caps))
 
     assert [(e.kind, e.rule, e.qty_before, e.qty_after) for e in events] == [
         ("cap_applied", "max_notional_per_position", 100, 50),
@@ -283,28 +289,37 @@ def test_risk_events_when_capped_to_zero_then_cap_rejected_event() -> None:
         history=[StatusEntry(status=SignalStatus.REJECTED, at=_at(300))],
         reject_reason="CAPPED_TO_ZERO",
         reject_detail="buying_power: qty 5 -> 0 (buying power 10 with a 5% cushion)",
+        risk_caps=[_cap("buying_power", 5, 0, "buying power 10 with a 5% cushion")],
     )
 
-    [event] = RiskEventDocument.from_signal_caps(rejected)
+    [event] = cap_events(rejected)
 
-    assert (event.kind, event.rule, event.qty_after, event.at) == (
+    assert (event.kind, event.rule, event.qty_before, event.qty_after, event.at) == (
         "cap_rejected",
         "buying_power",
+        5,
         0,
         _at(300),
     )
+    assert event.detail == "buying_power: qty 5 -> 0 (buying power 10 with a 5% cushion)"
+
+
+def test_signal_item_when_written_before_caps_were_structured_then_text_notes_dropped() -> None:
+    legacy = _image(_signal()) | {"risk_caps": ["buying_power: qty 10 -> 5 (x)"]}
+
+    item = SignalItem.model_validate(legacy)
+
+    assert item.risk_caps is None
+    assert cap_events(item) == []
 
 
 def test_risk_events_when_no_cap_bit_then_none() -> None:
-    assert RiskEventDocument.from_signal_caps(_signal()) == []
-    assert (
-        RiskEventDocument.from_signal_caps(_signal(status=SignalStatus.REJECTED, reject_reason="COOLDOWN"))
-        == []
-    )
+    assert cap_events(_signal()) == []
+    assert cap_events(_signal(status=SignalStatus.REJECTED, reject_reason="COOLDOWN")) == []
 
 
 def test_equity_snapshot_documents_account_and_each_open_position() -> None:
-    docs = EquitySnapshotDocument.from_item(_equity_item())
+    docs = equity_documents(_equity_item())
 
     account, aapl, msft = docs
     assert (account.kind, account.strategy, account.ticker, account.sector) == ("account", "*", "*", "*")
@@ -319,7 +334,7 @@ def test_equity_snapshot_documents_account_and_each_open_position() -> None:
 
 
 def test_every_document_model_carries_the_dimensions_and_signal_documents_the_stage_times() -> None:
-    for model in DOCUMENT_MODELS:
+    for model in DOCUMENT_MODELS.values():
         assert issubclass(model, Dimensions), model
         assert set(Dimensions.model_fields) <= set(model.model_fields)
     for model in (SignalDocument, ExecutionDocument, FillDocument, RiskEventDocument):
@@ -328,7 +343,7 @@ def test_every_document_model_carries_the_dimensions_and_signal_documents_the_st
 
 
 def test_no_document_field_can_hold_a_secret() -> None:
-    for model in DOCUMENT_MODELS:
+    for model in DOCUMENT_MODELS.values():
         for name in model.model_fields:
             assert not any(
                 word in name for word in ("passphrase", "secret", "password", "api_key", "token")
@@ -359,7 +374,7 @@ class _Signals:
 
 def test_index_changes_when_all_five_kinds_then_each_lands_in_its_alias() -> None:
     search = MemorySearchIndex()
-    signal = _signal(risk_caps=["max_open_positions_x: qty 10 -> 5 (x)"])
+    signal = _signal(risk_caps=[_cap("max_notional_per_position", 10, 5, "x")])
     changes = [
         TableChange("signals", "INSERT", "1", _image(signal)),
         TableChange("orders", "MODIFY", "2", _image(_order())),
@@ -377,7 +392,7 @@ def test_index_changes_when_all_five_kinds_then_each_lands_in_its_alias() -> Non
     ]
     lookup = _Signals(signal)
 
-    failed = index_changes(changes, search, signals=lookup)
+    failed = index_changes(changes, IndexDeps(search, lookup))
 
     assert failed == []
     assert lookup.asked == [["s" * 32, "s" * 32]]  # one lookup per batch
@@ -395,7 +410,7 @@ def test_index_changes_when_all_five_kinds_then_each_lands_in_its_alias() -> Non
     # Only the switch the change added, plus the cap noted on the signal.
     risk = [search.documents[("risk-events", i)] for i in by_index["risk-events"]]
     assert sorted((d["kind"], d["rule"]) for d in risk) == [
-        ("cap_applied", "max_open_positions_x"),
+        ("cap_applied", "max_notional_per_position"),
         ("state_switch", "max_drawdown"),
     ]
     switch = next(d for d in risk if d["kind"] == "state_switch")
@@ -408,10 +423,10 @@ def test_index_changes_when_all_five_kinds_then_each_lands_in_its_alias() -> Non
 
 def test_index_changes_when_caps_already_indexed_then_later_status_changes_add_no_cap_events() -> None:
     search = MemorySearchIndex()
-    sized = _signal(risk_caps=["buying_power: qty 10 -> 5 (x)"], status=SignalStatus.SIZED)
+    sized = _signal(risk_caps=[_cap("buying_power", 10, 5, "x")], status=SignalStatus.SIZED)
     filled = sized.model_copy(update={"status": SignalStatus.FILLED})
 
-    index_changes([TableChange("signals", "MODIFY", "9", _image(filled), _image(sized))], search)
+    index_changes([TableChange("signals", "MODIFY", "9", _image(filled), _image(sized))], IndexDeps(search))
 
     assert [index for index, _ in search.documents] == ["trading-signals"]
 
@@ -429,7 +444,7 @@ def test_index_changes_when_caps_already_indexed_then_later_status_changes_add_n
 def test_index_changes_when_risk_state_working_items_then_nothing_indexed(image: dict[str, Any]) -> None:
     search = MemorySearchIndex()
 
-    assert index_changes([TableChange("risk-state", "MODIFY", "1", image)], search) == []
+    assert index_changes([TableChange("risk-state", "MODIFY", "1", image)], IndexDeps(search)) == []
     assert search.documents == {}
 
 
@@ -438,7 +453,7 @@ def test_index_changes_when_high_water_mark_moves_then_no_risk_event() -> None:
     before = _state_image(("ACTIVE", "HALTED", "manual", 100))
     after = {**before, "high_water_mark": Decimal(200000)}
 
-    index_changes([TableChange("risk-state", "MODIFY", "1", after, before)], search)
+    index_changes([TableChange("risk-state", "MODIFY", "1", after, before)], IndexDeps(search))
 
     assert search.documents == {}
 
@@ -447,6 +462,13 @@ def test_index_changes_when_ttl_removes_a_snapshot_then_its_documents_stay() -> 
     search = MemorySearchIndex()
 
     assert (
-        index_changes([TableChange("risk-state", "REMOVE", "1", None, _image(_equity_item()))], search) == []
+        index_changes(
+            [TableChange("risk-state", "REMOVE", "1", None, _image(_equity_item()))], IndexDeps(search)
+        )
+        == []
     )
     assert search.documents == {}
+
+
+def _cap(name: str, before: int, after: int, limit: str) -> CapApplied:
+    return CapApplied(cap=name, qty_before=Decimal(before), qty_after=Decimal(after), limit=limit)

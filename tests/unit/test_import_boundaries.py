@@ -31,7 +31,7 @@ def test_webhook_handler_import_loads_no_pandas_numpy_talib_alpaca_or_opensearch
     [
         "tradepipe.domain.risk.engine",
         "tradepipe.domain.parsing",
-        "tradepipe.domain.status",
+        "tradepipe.domain.lifecycle",
         "tradepipe.domain.signal_id",
     ],
 )

@@ -8,6 +8,7 @@ import pytest
 
 from tests.unit.builders import PASSPHRASE, alert_body
 from tradepipe.adapters.memory import FixedClock, MemoryQueue, MemorySignalStore, StaticPassphrases
+from tradepipe.api_http import intake_answer
 from tradepipe.app.intake import (
     Accepted,
     AlertRequest,
@@ -19,7 +20,6 @@ from tradepipe.app.intake import (
     TooLarge,
     Unauthorized,
     accept_alert,
-    intake_response,
 )
 from tradepipe.domain.model import RejectReason, SignalStatus
 
@@ -51,7 +51,7 @@ def test_accept_alert_when_valid_then_recorded_enqueued_and_202(deps: IntakeDeps
     result = _send(deps, alert_body())
 
     assert isinstance(result, Accepted)
-    assert intake_response(result) == (202, {"signal_id": result.signal_id, "status": "accepted"})
+    assert _answer(result) == (202, {"signal_id": result.signal_id, "status": "accepted"})
     item = deps.store.get(result.signal_id)
     assert item is not None
     assert item.status is SignalStatus.ENQUEUED
@@ -66,7 +66,7 @@ def test_accept_alert_when_repeated_then_duplicate_with_same_id_and_one_enqueue(
     assert isinstance(first, Accepted)
     assert isinstance(second, Duplicate)
     assert second.signal_id == first.signal_id
-    assert intake_response(second)[0] == 200
+    assert _answer(second)[0] == 200
     assert len(deps.queue.sent) == 1  # type: ignore[attr-defined]
 
 
@@ -95,7 +95,7 @@ def test_accept_alert_when_stale_then_422_stale_recorded_not_enqueued(
     result = _send(deps, alert_body())
 
     assert isinstance(result, Invalid)
-    status, body = intake_response(result)
+    status, body = _answer(result)
     assert status == 422
     assert body["reason"] == "STALE_ALERT"
     assert says in body["errors"][0]["message"]
@@ -127,7 +127,7 @@ def test_accept_alert_when_passphrase_missing_or_wrong_then_401_and_nothing_stor
     result = _send(deps, alert_body(passphrase=passphrase))
 
     assert isinstance(result, Unauthorized)
-    assert intake_response(result)[0] == 401
+    assert _answer(result)[0] == 401
     assert deps.store.items == {}  # type: ignore[attr-defined]
     assert deps.queue.sent == []  # type: ignore[attr-defined]
 
@@ -159,7 +159,7 @@ def test_accept_alert_when_source_not_in_allowlist_then_403_nothing_stored(deps:
     allowed = _send(guarded, alert_body(), ip="52.89.214.238")
 
     assert isinstance(refused, Forbidden)
-    assert intake_response(refused)[0] == 403
+    assert _answer(refused)[0] == 403
     assert isinstance(allowed, Accepted)
 
 
@@ -167,7 +167,7 @@ def test_accept_alert_when_invalid_then_422_recorded_rejected_never_enqueued(dep
     result = _send(deps, alert_body(signal="HOLD", entryPrice=-3))
 
     assert isinstance(result, Invalid)
-    status, body = intake_response(result)
+    status, body = _answer(result)
     assert status == 422
     assert {e["field"] for e in body["errors"]} == {"signal", "entryPrice"}
     item = deps.store.get(result.signal_id)
@@ -202,7 +202,7 @@ def test_accept_alert_when_not_understood_then_400_and_nothing_stored(deps: Inta
     result = _send(deps, raw)
 
     assert isinstance(result, Malformed)
-    assert intake_response(result)[0] == 400
+    assert _answer(result)[0] == 400
     assert deps.store.items == {}  # type: ignore[attr-defined]
 
 
@@ -210,4 +210,9 @@ def test_accept_alert_when_body_over_16_kib_then_413(deps: IntakeDeps) -> None:
     result = _send(deps, alert_body(padding="x" * 16_500))
 
     assert isinstance(result, TooLarge)
-    assert intake_response(result)[0] == 413
+    assert _answer(result)[0] == 413
+
+
+def _answer(result: object) -> tuple[int, dict[str, object]]:
+    status, body = intake_answer(result)  # type: ignore[arg-type]
+    return status, body.model_dump(mode="json", exclude_none=True)

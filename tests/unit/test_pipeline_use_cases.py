@@ -22,12 +22,14 @@ from tradepipe.adapters.memory import (
 from tradepipe.adapters.memory_risk import MemoryEventPublisher, MemoryMarketData, MemoryRiskStateStore
 from tradepipe.app.assess import RiskDeps, assess_signal
 from tradepipe.app.execute import ExecutorDeps, execute_intent
-from tradepipe.app.index import TableChange, index_changes
+from tradepipe.app.index import IndexDeps, index_changes
 from tradepipe.config import load_bundled_risk_config
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected, RejectReason, Side, SignalStatus
-from tradepipe.ports import ClockView, DailyBar
+from tradepipe.ports.broker import AccountView, ClockView
+from tradepipe.ports.market_data import DailyBar
+from tradepipe.ports.stores import TableChange
 
 NOW = datetime(2024, 1, 2, 15, 0, tzinfo=UTC)
 BARS = [
@@ -43,13 +45,18 @@ def risk_deps(
     live: MemoryBroker | None = None,
 ) -> RiskDeps:
     """The risk stage on in-memory ports; ATR(14) = 2 keeps the builders' 1.75 stop inside 0.5-5 ATR."""
+    risk_state = MemoryRiskStateStore()
     return RiskDeps(
         store=store,
         intents=queue,
         clock=FixedClock(NOW),
         config=load_bundled_risk_config(),
         brokers=MemoryBrokers(paper=broker or MemoryBroker(), live=live),
-        risk_state=MemoryRiskStateStore(),
+        trading_state=risk_state,
+        history=risk_state,
+        order_rate=risk_state,
+        positions=risk_state,
+        queued=risk_state,
         market_data=MemoryMarketData({"AAPL": BARS}),
         events=MemoryEventPublisher(),
         atr=lambda bars, n: atr,
@@ -122,7 +129,7 @@ def test_assess_when_redelivered_after_sized_but_before_the_send_then_the_record
     assert isinstance(decided, OrderIntent)
     queue = MemoryQueue()
     deps = risk_deps(store, queue)
-    deps.risk_state.set_trading_state("paper", "HALTED", "manual", "test", NOW)
+    deps.trading_state.set_trading_state("paper", "HALTED", "manual", "test", NOW)
 
     again = assess_signal(message, deps)
 
@@ -131,6 +138,24 @@ def test_assess_when_redelivered_after_sized_but_before_the_send_then_the_record
     item = store.get(message.signal.signal_id)
     assert item is not None
     assert item.status is SignalStatus.SIZED
+
+
+def test_assess_when_redelivered_sized_without_a_recorded_intent_and_a_rule_now_bites_then_stays_sized() -> (
+    None
+):
+    """An item sized before intents were recorded on it: a second decision that differs must not undo it."""
+    store, queue = MemorySignalStore(), MemoryQueue()
+    message = _recorded(store, status=SignalStatus.SIZED)
+    deps = risk_deps(store, queue)
+    deps.brokers.for_mode(Mode.PAPER).clock_view = ClockView(is_open=False, next_open=None)  # type: ignore[union-attr]
+
+    outcome = assess_signal(message, deps)
+
+    assert outcome is None
+    item = store.get(message.signal.signal_id)
+    assert item is not None
+    assert item.status is SignalStatus.SIZED  # not QUEUED or REJECTED: its intent may already be out
+    assert queue.sent == []
 
 
 def _intent(store: MemorySignalStore, mode: Mode = Mode.PAPER) -> OrderIntent:
@@ -235,7 +260,7 @@ def test_index_changes_when_signal_and_order_then_documents_keyed_by_record_key(
         TableChange("signals", "REMOVE", "3", None),
     ]
 
-    failed = index_changes(changes, search)
+    failed = index_changes(changes, IndexDeps(search))
 
     assert failed == []
     assert list(search.documents) == [("trading-signals", "abc")]
@@ -246,7 +271,7 @@ def test_index_changes_when_signal_and_order_then_documents_keyed_by_record_key(
 
 @pytest.mark.parametrize("bad", [{"signal_id": "x"}])
 def test_index_changes_when_record_cannot_map_then_skipped_not_retried(bad: dict[str, object]) -> None:
-    assert index_changes([TableChange("signals", "INSERT", "1", bad)], MemorySearchIndex()) == []
+    assert index_changes([TableChange("signals", "INSERT", "1", bad)], IndexDeps(MemorySearchIndex())) == []
 
 
 def test_assess_when_live_signal_and_live_not_enabled_then_rejected_before_any_broker_read() -> None:
@@ -263,13 +288,13 @@ def test_assess_when_live_signal_and_live_not_enabled_then_rejected_before_any_b
 def test_assess_when_drawdown_breached_then_state_switched_recorded_and_event_published() -> None:
     store, queue = MemorySignalStore(), MemoryQueue()
     deps = risk_deps(store, queue)
-    deps.risk_state.raise_high_water_mark("paper", Decimal(125_000))  # equity is 100 000: a 20% drawdown
+    deps.trading_state.raise_high_water_mark("paper", Decimal(125_000))  # equity is 100 000: a 20% drawdown
 
     outcome = assess_signal(_recorded(store), deps)
 
     assert isinstance(outcome, Rejected)
     assert outcome.reason is RejectReason.TRADING_HALTED
-    assert deps.risk_state.trading_state("paper").state == "HALTED"
+    assert deps.trading_state.trading_state("paper").state == "HALTED"
     events = deps.events.of_type("TradingStateChanged")  # type: ignore[attr-defined]
     assert [(e["state"], e["rule"]) for e in events] == [("HALTED", "max_drawdown")]
 
@@ -286,11 +311,33 @@ def test_assess_when_a_cap_bites_then_trail_names_it_and_event_published() -> No
     item = store.get(message.signal.signal_id)
     assert item is not None
     assert item.risk_caps is not None
-    assert [c.split(" (")[0] for c in item.risk_caps] == [
-        "max_notional_per_position: qty 5714 -> 166",
-        "max_equity_pct_per_position: qty 166 -> 133",
+    assert [(c.cap, c.qty_before, c.qty_after) for c in item.risk_caps] == [
+        ("max_notional_per_position", 5714, 166),
+        ("max_equity_pct_per_position", 166, 133),
     ]
-    assert deps.events.of_type("RiskCapApplied")  # type: ignore[attr-defined]
+    events = deps.events.of_type("RiskCapApplied")  # type: ignore[attr-defined]
+    assert [(e["cap"], e["qty_before"], e["qty_after"]) for e in events] == [
+        ("max_notional_per_position", 5714, 166),
+        ("max_equity_pct_per_position", 166, 133),
+    ]
+
+
+def test_assess_when_caps_leave_nothing_then_rejected_with_the_caps_recorded() -> None:
+    store, queue = MemorySignalStore(), MemoryQueue()
+    broker = MemoryBroker()
+    broker.account_view = AccountView(
+        equity=Decimal(100_000), last_equity=Decimal(100_000), buying_power=Decimal(50)
+    )
+    message = _recorded(store)
+
+    outcome = assess_signal(message, risk_deps(store, queue, broker=broker))
+
+    assert isinstance(outcome, Rejected)
+    assert outcome.reason is RejectReason.CAPPED_TO_ZERO
+    item = store.get(message.signal.signal_id)
+    assert item is not None
+    assert [(c.cap, c.qty_after) for c in item.risk_caps or []] == [("buying_power", 0)]
+    assert queue.sent == []
 
 
 def test_assess_when_market_closed_and_queueing_then_newer_entry_replaces_older() -> None:
@@ -311,4 +358,4 @@ def test_assess_when_market_closed_and_queueing_then_newer_entry_replaces_older(
     assert second is not None
     assert (first.status, first.reject_reason) == (SignalStatus.REJECTED, "MARKET_CLOSED")
     assert second.status is SignalStatus.QUEUED
-    assert deps.risk_state.take_queued("paper") == [("AAPL", "n" * 32)]
+    assert deps.queued.take_queued("paper") == [("AAPL", "n" * 32)]

@@ -377,7 +377,7 @@ def test_assess_scenario_then_expected_decision_and_reason(
         assert isinstance(decision, Approved), decision
         assert decision.qty == expected
         if text:
-            assert any(text in note for note in decision.caps), decision.caps
+            assert any(text in cap.note() for cap in decision.caps), decision.caps
 
 
 def test_assess_when_market_closed_and_profile_queues_then_deferred_to_the_open() -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tradepipe.adapters.search_templates import INDEXES, merged_mapping
+from tradepipe.adapters.search_templates import merged_mapping
+from tradepipe.resources import INDEXES
 
 DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "dashboard"
 NUMERIC = {"double", "long", "integer", "float", "scaled_float", "short", "byte", "half_float"}

@@ -7,17 +7,18 @@ from datetime import datetime
 import pytest
 from pydantic import BaseModel
 
+from tradepipe.adapters import search_templates
 from tradepipe.adapters.search_templates import (
-    INDEXES,
-    SearchIndexSpec,
     component_templates,
     index_template,
     index_templates,
     mapping_for,
     merged_mapping,
+    model_of,
 )
 from tradepipe.contracts.documents import DOCUMENT_MODELS, Dimensions
 from tradepipe.contracts.performance import PerformanceSnapshotDocument
+from tradepipe.resources import INDEXES, TABLES, SearchIndexSpec
 
 ALLOWED = {"keyword", "text", "double", "long", "date", "boolean"}
 
@@ -28,15 +29,22 @@ def test_template_is_strict_and_maps_exactly_the_document_fields(spec: SearchInd
 
     assert merged["dynamic"] == "strict"
     assert index_template(spec)["template"]["mappings"]["dynamic"] == "strict"
-    assert set(merged["properties"]) == set(spec.model.model_fields)
-    assert merged == mapping_for(spec.model)
+    assert set(merged["properties"]) == set(model_of(spec).model_fields)
+    assert merged == mapping_for(model_of(spec))
     assert {p["type"] for p in merged["properties"].values()} <= ALLOWED
 
 
 def test_every_document_model_has_an_index() -> None:
     # The stream-fed documents plus the analytics' daily performance snapshots.
-    assert {spec.model for spec in INDEXES} == {*DOCUMENT_MODELS, PerformanceSnapshotDocument}
+    assert {model_of(spec) for spec in INDEXES} == {*DOCUMENT_MODELS.values(), PerformanceSnapshotDocument}
     assert len({spec.alias for spec in INDEXES}) == len(INDEXES)
+
+
+def test_every_table_feeds_an_index_of_the_registry() -> None:
+    aliases = {spec.alias for spec in INDEXES}
+
+    assert {table.index_name for table in TABLES} <= aliases
+    assert set(DOCUMENT_MODELS) <= aliases
 
 
 @pytest.mark.parametrize(
@@ -46,7 +54,7 @@ def test_every_document_model_has_an_index() -> None:
         pytest.param("trading-signals", "sector", "keyword", id="sector-keyword"),
         pytest.param("trading-signals", "reject_reason", "keyword", id="reason-code-keyword"),
         pytest.param("trading-signals", "reject_detail", "text", id="detail-free-text"),
-        pytest.param("trading-signals", "risk_caps", "keyword", id="list-of-str-keyword"),
+        pytest.param("trading-signals", "risk_caps", "keyword", id="cap-names-keyword"),
         pytest.param("trading-signals", "entry_price", "double", id="price-double"),
         pytest.param("trading-signals", "total_ms", "long", id="latency-long"),
         pytest.param("trading-signals", "received_at", "date", id="time-date"),
@@ -89,18 +97,19 @@ def test_templates_compose_shared_components_and_match_only_versioned_indices() 
             assert a == b or not a.removesuffix("*").startswith(b.removesuffix("*")), (a, b)
 
 
-def test_a_new_index_is_one_more_registry_entry() -> None:
+def test_a_new_index_is_a_registry_entry_and_its_document_model(monkeypatch: pytest.MonkeyPatch) -> None:
     class PerformanceStub(Dimensions):
         day: datetime
         realized_pl: float | None
         trades: int
 
-    spec = SearchIndexSpec("performance-daily", PerformanceStub, time_field="day")
+    spec = SearchIndexSpec("weekly-stub", time_field="day")
+    monkeypatch.setitem(search_templates._MODELS, spec.alias, PerformanceStub)
 
     body = index_template(spec)
 
-    assert spec.concrete == "performance-daily-v1"
-    assert body["index_patterns"] == ["performance-daily-v*"]
+    assert spec.concrete == "weekly-stub-v1"
+    assert body["index_patterns"] == ["weekly-stub-v*"]
     assert body["composed_of"] == ["tradepipe-settings", "tradepipe-dimensions"]
     assert merged_mapping(spec)["properties"]["realized_pl"] == {"type": "double"}
     assert set(merged_mapping(spec)["properties"]) == set(PerformanceStub.model_fields)

@@ -21,12 +21,11 @@ from tradepipe.app.signal_feed import (
     encode_token,
     list_signals,
 )
+from tradepipe.cli.signals import render_signal_row, tail
 from tradepipe.contracts.api import SignalQuery
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.domain.model import Mode, SignalStatus
-from tradepipe.ports import DaySlice, FeedKey, SignalFilter
-from tradepipe.signals_cli import tail
-from tradepipe.status_view import render_signal_row
+from tradepipe.ports.stores import DaySlice, FeedKey, SignalFilter
 
 NOW = datetime(2024, 3, 6, 14, 30, tzinfo=UTC)
 

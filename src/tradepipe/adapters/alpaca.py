@@ -24,7 +24,7 @@ from alpaca.trading.requests import (
 from tradepipe.adapters.http import TimeoutSession
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, OrderType, Side
-from tradepipe.ports import (
+from tradepipe.ports.broker import (
     AccountView,
     AssetView,
     BrokerOrder,

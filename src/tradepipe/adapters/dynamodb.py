@@ -14,9 +14,10 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
-from tradepipe.domain.model import SignalStatus
-from tradepipe.ports import DaySlice, FeedKey, FillView, SignalFilter
+from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusUpdate
+from tradepipe.domain.lifecycle import allowed_from
+from tradepipe.ports.broker import FillView
+from tradepipe.ports.stores import DaySlice, FeedKey, SignalFilter, TableChange
 from tradepipe.resources import SIGNALS_BY_DAY
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -51,6 +52,26 @@ def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
 def from_stream_image(image: Mapping[str, Any]) -> dict[str, Any]:
     """A stream record's typed image ({"S": ...}) -> plain values, as the resource API returns them."""
     return {k: _deserializer.deserialize(v) for k, v in image.items()}
+
+
+def table_changes(event: Mapping[str, Any], stage: str) -> list[TableChange]:
+    """A DynamoDB Streams Lambda event -> one TableChange per record, images decoded, the table named by its
+    base name (`tradepipe-<stage>-signals` -> `signals`)."""
+    changes = []
+    for record in event.get("Records", []):
+        # arn:aws:dynamodb:REGION:ACCOUNT:table/tradepipe-STAGE-BASE/stream/...
+        table = str(record.get("eventSourceARN", "")).split(":table/", 1)[-1].split("/", 1)[0]
+        data = record["dynamodb"]
+        changes.append(
+            TableChange(
+                table_base_name=table.removeprefix(f"tradepipe-{stage}-"),
+                event_name=record["eventName"],
+                sequence_number=data["SequenceNumber"],
+                new_image=from_stream_image(data["NewImage"]) if "NewImage" in data else None,
+                old_image=from_stream_image(data["OldImage"]) if "OldImage" in data else None,
+            )
+        )
+    return changes
 
 
 def _is_condition_failure(exc: ClientError) -> bool:
@@ -108,13 +129,8 @@ class DynamoSignalStore:
                 )
         return found
 
-    def advance(
-        self,
-        signal_id: str,
-        entry: StatusEntry,
-        allowed_from: frozenset[SignalStatus],
-        fields: Mapping[str, Any] | None = None,
-    ) -> bool:
+    def advance(self, signal_id: str, update: StatusUpdate) -> bool:
+        entry = update.entry
         names: dict[str, str] = {"#status": "status", "#history": "history", "#updated_at": "updated_at"}
         values: dict[str, Any] = {
             ":status": entry.status.value,
@@ -122,11 +138,13 @@ class DynamoSignalStore:
             ":updated_at": entry.at.isoformat(),
         }
         sets = ["#status = :status", "#history = list_append(#history, :entry)", "#updated_at = :updated_at"]
-        for i, (name, value) in enumerate(to_item(fields or {}).items()):
+        for i, (name, value) in enumerate(to_item(update.fields.changes()).items()):
             names[f"#f{i}"] = name
             values[f":f{i}"] = value
             sets.append(f"#f{i} = :f{i}")
-        allowed = sorted(s.value for s in allowed_from)
+        allowed = sorted(s.value for s in allowed_from(entry.status))
+        if not allowed:
+            return False  # nothing moves there (the lifecycle lists no edge into it)
         for i, status in enumerate(allowed):
             values[f":from{i}"] = status
         condition = "#status IN (" + ", ".join(f":from{i}" for i in range(len(allowed))) + ")"
@@ -237,8 +255,8 @@ class DynamoOrderStore:
         )
         return None if found is None else OrderItem.model_validate(found)
 
-    def update(self, client_order_id: str, fields: Mapping[str, Any]) -> None:
-        values = to_item(fields)
+    def update(self, client_order_id: str, update: OrderUpdate) -> None:
+        values = to_item(update.changes())
         if not values:
             return
         names = {f"#f{i}": name for i, name in enumerate(values)}

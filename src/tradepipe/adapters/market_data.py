@@ -27,7 +27,7 @@ from alpaca.data.requests import StockBarsRequest
 from alpaca.data.timeframe import TimeFrame
 
 from tradepipe.adapters.http import TimeoutSession
-from tradepipe.ports import DailyBar
+from tradepipe.ports.market_data import DailyBar
 
 # Before any bar either source holds (Alpaca's history starts in 2015, the bundled sample in 2000-03).
 HISTORY_START = datetime(2000, 1, 1, tzinfo=UTC)

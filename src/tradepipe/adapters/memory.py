@@ -10,18 +10,12 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
+from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
-from tradepipe.domain.model import Mode, Side, SignalStatus
-from tradepipe.ports import (
-    AccountView,
-    AssetView,
-    BrokerOrder,
-    BrokerRejected,
-    ClockView,
-    HoldingView,
-    IndexAction,
-)
+from tradepipe.domain.lifecycle import allowed_from
+from tradepipe.domain.model import Mode, Side
+from tradepipe.ports.broker import AccountView, AssetView, BrokerOrder, BrokerRejected, ClockView, HoldingView
+from tradepipe.ports.search import IndexAction
 
 
 class FixedClock:
@@ -58,24 +52,18 @@ class MemorySignalStore:
     def get(self, signal_id: str) -> SignalItem | None:
         return self.items.get(signal_id)
 
-    def advance(
-        self,
-        signal_id: str,
-        entry: StatusEntry,
-        allowed_from: frozenset[SignalStatus],
-        fields: Mapping[str, Any] | None = None,
-    ) -> bool:
+    def advance(self, signal_id: str, update: StatusUpdate) -> bool:
+        entry = update.entry
         with self._lock:
             item = self.items.get(signal_id)
-            if item is None or item.status not in allowed_from:
+            if item is None or item.status not in allowed_from(entry.status):
                 return False
-            changes = {k: v for k, v in (fields or {}).items() if v is not None}
             self.items[signal_id] = item.model_copy(
                 update={
                     "status": entry.status,
                     "updated_at": entry.at,
                     "history": [*item.history, entry],
-                    **changes,
+                    **update.fields.changes(),
                 }
             )
             return True
@@ -94,8 +82,8 @@ class MemoryOrderStore:
     def get(self, client_order_id: str) -> OrderItem | None:
         return self.items.get(client_order_id)
 
-    def update(self, client_order_id: str, fields: Mapping[str, Any]) -> None:
-        self.items[client_order_id] = self.items[client_order_id].model_copy(update=dict(fields))
+    def update(self, client_order_id: str, update: OrderUpdate) -> None:
+        self.items[client_order_id] = self.items[client_order_id].model_copy(update=update.changes())
 
 
 class MemoryQueue:

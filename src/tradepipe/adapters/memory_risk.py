@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from tradepipe.adapters.risk_keys import DEFAULT_STATE, HISTORY_LIMIT, StateChange, epoch_minute
-from tradepipe.ports import DailyBar, StoredTradingState
+from tradepipe.ports.market_data import DailyBar
+from tradepipe.ports.risk_state import StoredTradingState
 
 
 @dataclass

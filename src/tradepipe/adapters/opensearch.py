@@ -15,13 +15,9 @@ from typing import Any
 from opensearchpy import OpenSearch, RequestsHttpConnection
 from opensearchpy.exceptions import RequestError
 
-from tradepipe.adapters.search_templates import (
-    INDEXES,
-    SearchIndexSpec,
-    component_templates,
-    index_templates,
-)
-from tradepipe.ports import IndexAction
+from tradepipe.adapters.search_templates import component_templates, index_templates
+from tradepipe.ports.search import IndexAction
+from tradepipe.resources import INDEXES, SearchIndexSpec
 
 log = logging.getLogger(__name__)
 

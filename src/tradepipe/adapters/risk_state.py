@@ -35,7 +35,7 @@ from tradepipe.adapters.risk_keys import (
     symbol_pk,
 )
 from tradepipe.contracts.items import EquitySnapshotItem
-from tradepipe.ports import StoredTradingState
+from tradepipe.ports.risk_state import StoredTradingState
 from tradepipe.resources import RISK_STATE_TABLE
 
 _PK = RISK_STATE_TABLE.partition_key

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities import parameters
 from opensearchpy import OpenSearch
 
 from tradepipe.adapters.opensearch import OpenSearchIndex
-from tradepipe.adapters.search_templates import INDEXES
+from tradepipe.resources import INDEXES
 
 
 class OpenSearchAdmin:
@@ -23,6 +24,15 @@ class OpenSearchAdmin:
                 hosts=[endpoint], http_auth=(username, password), use_ssl=True, verify_certs=True, timeout=30
             )
         )
+
+    @classmethod
+    def with_master_secret(cls, endpoint: str, secret_arn: str) -> OpenSearchAdmin:
+        """The master user from its Secrets Manager secret ({username, password}), read fresh through
+        Powertools parameters in the function's own region; the values go no further than the client."""
+        master = parameters.get_secret(secret_arn, transform="json", max_age=0)
+        if not isinstance(master, dict):
+            raise TypeError("the master-user secret is not a JSON object")
+        return cls.with_master_user(endpoint, str(master["username"]), str(master["password"]))
 
     def put_security_role(self, name: str, body: dict[str, Any]) -> None:
         self._client.transport.perform_request("PUT", f"/_plugins/_security/api/roles/{name}", body=body)

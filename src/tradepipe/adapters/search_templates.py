@@ -28,27 +28,15 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
-from tradepipe.contracts.documents import (
-    EQUITY_SNAPSHOTS_ALIAS,
-    EXECUTIONS_ALIAS,
-    FILLS_ALIAS,
-    RISK_EVENTS_ALIAS,
-    SIGNALS_ALIAS,
-    Dimensions,
-    EquitySnapshotDocument,
-    ExecutionDocument,
-    FillDocument,
-    RiskEventDocument,
-    SignalDocument,
-    StageTimes,
-)
-from tradepipe.contracts.performance import PERFORMANCE_INDEX, PerformanceSnapshotDocument
+from tradepipe import resources
+from tradepipe.contracts.documents import DOCUMENT_MODELS, Dimensions, StageTimes
+from tradepipe.contracts.performance import PerformanceSnapshotDocument
+from tradepipe.resources import INDEXES, SearchIndexSpec
 
 SETTINGS_COMPONENT = "tradepipe-settings"
 DIMENSIONS_COMPONENT = "tradepipe-dimensions"
@@ -59,48 +47,25 @@ _TEXT_FIELDS = frozenset({"reject_detail", "detail"})
 _RAW_LIMIT = 1024  # longer explanations are still searchable as text, just not as one keyword
 
 
-@dataclass(frozen=True)
-class SearchIndexSpec:
-    """One index: the alias everything names, the mapping version behind it and the document model.
-    Adding an index is one more entry in INDEXES (e.g. performance-daily with its model)."""
-
-    alias: str
-    model: type[BaseModel]
-    time_field: str  # the index pattern's time field in the dashboards
-    version: int = 1  # bump on any mapping change: a new index, then a reindex into it (no outage)
-    extra_components: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def concrete(self) -> str:
-        return f"{self.alias}-v{self.version}"
-
-    @property
-    def pattern(self) -> str:
-        return f"{self.alias}-v*"
-
-    @property
-    def template_name(self) -> str:
-        return f"tradepipe-{self.alias}"
-
-    def components(self) -> tuple[str, ...]:
-        parts = [SETTINGS_COMPONENT]
-        if issubclass(self.model, Dimensions):
-            parts.append(DIMENSIONS_COMPONENT)
-        if issubclass(self.model, StageTimes):
-            parts.append(STAGE_TIMES_COMPONENT)
-        return (*parts, *self.extra_components)
+_MODELS: dict[str, type[BaseModel]] = {
+    **DOCUMENT_MODELS,
+    resources.PERFORMANCE_INDEX.alias: PerformanceSnapshotDocument,
+}
 
 
-INDEXES: tuple[SearchIndexSpec, ...] = (
-    SearchIndexSpec(SIGNALS_ALIAS, SignalDocument, time_field="received_at"),
-    SearchIndexSpec(EXECUTIONS_ALIAS, ExecutionDocument, time_field="created_at"),
-    SearchIndexSpec(FILLS_ALIAS, FillDocument, time_field="executed_at"),
-    SearchIndexSpec(RISK_EVENTS_ALIAS, RiskEventDocument, time_field="at"),
-    SearchIndexSpec(EQUITY_SNAPSHOTS_ALIAS, EquitySnapshotDocument, time_field="sampled_at"),
-    # Daily performance per mode/strategy/ticker, written by `tradepipe report --publish-snapshots` and the
-    # demo (analytics, not the stream): realized/unrealized P&L, win rate, drawdown, Sharpe...
-    SearchIndexSpec(PERFORMANCE_INDEX, PerformanceSnapshotDocument, time_field="day"),
-)
+def model_of(spec: SearchIndexSpec) -> type[BaseModel]:
+    """The document model an index holds: its mapping is derived from it."""
+    return _MODELS[spec.alias]
+
+
+def components_of(spec: SearchIndexSpec) -> tuple[str, ...]:
+    model = model_of(spec)
+    parts = [SETTINGS_COMPONENT]
+    if issubclass(model, Dimensions):
+        parts.append(DIMENSIONS_COMPONENT)
+    if issubclass(model, StageTimes):
+        parts.append(STAGE_TIMES_COMPONENT)
+    return tuple(parts)
 
 
 def _field_type(annotation: Any) -> str:
@@ -173,10 +138,11 @@ def _shared_fields(model: type[BaseModel]) -> frozenset[str]:
 
 
 def index_template(spec: SearchIndexSpec) -> dict[str, Any]:
-    meta = {"managed_by": "tradepipe", "model": spec.model.__name__, "alias": spec.alias}
+    model = model_of(spec)
+    meta = {"managed_by": "tradepipe", "model": model.__name__, "alias": spec.alias}
     return {
         "index_patterns": [spec.pattern],
-        "composed_of": list(spec.components()),
+        "composed_of": list(components_of(spec)),
         "priority": 100,
         "version": spec.version,
         "_meta": meta,
@@ -186,7 +152,7 @@ def index_template(spec: SearchIndexSpec) -> dict[str, Any]:
             "mappings": {
                 "dynamic": "strict",
                 "_meta": {**meta, "version": spec.version},
-                "properties": _properties(spec.model, exclude=_shared_fields(spec.model)),
+                "properties": _properties(model, exclude=_shared_fields(model)),
             },
         },
     }
@@ -201,7 +167,7 @@ def merged_mapping(spec: SearchIndexSpec) -> dict[str, Any]:
     """What an index created from the template ends up with: its components' fields plus its own."""
     components = component_templates()
     properties: dict[str, Any] = {}
-    for name in spec.components():
+    for name in components_of(spec):
         properties.update(components[name]["template"].get("mappings", {}).get("properties", {}))
     template = index_template(spec)["template"]["mappings"]
     properties.update(template["properties"])

@@ -9,6 +9,8 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import BaseModel, SecretStr
 
+from tradepipe.ports.secrets import SecretSource
+
 
 class AlpacaKeys(BaseModel):
     api_key: SecretStr
@@ -32,7 +34,7 @@ class SecretReader:
 class WebhookPassphrases:
     """The webhook secret holds {name: passphrase}; one name per strategy or alert source."""
 
-    def __init__(self, reader: SecretReader, name: str) -> None:
+    def __init__(self, reader: SecretSource, name: str) -> None:
         self._reader = reader
         self._name = name
 

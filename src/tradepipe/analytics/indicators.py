@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import numpy as np
 import talib
 
-from tradepipe.ports import DailyBar
+from tradepipe.ports.market_data import DailyBar
 
 ATR_QUANTUM = Decimal("0.0001")
 

@@ -14,17 +14,17 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+from tradepipe import resources
 from tradepipe.analytics.equity import EquityPoint, session_day
 from tradepipe.analytics.fills import ZERO, Fill
 from tradepipe.analytics.metrics import trade_stats
 from tradepipe.analytics.trades import Trade, TradeBook, match_trades
 from tradepipe.contracts.performance import (
     ALL_STRATEGIES,
-    PERFORMANCE_INDEX,
     PORTFOLIO,
     PerformanceSnapshotDocument,
 )
-from tradepipe.ports import IndexAction, SearchIndex
+from tradepipe.ports.search import IndexAction, SearchIndex
 
 Closes = Mapping[str, Mapping[date, Decimal]]
 
@@ -128,7 +128,7 @@ def publish_snapshots(
     failed: list[str] = []
     for start in range(0, len(snapshots), batch):
         actions = [
-            IndexAction(PERFORMANCE_INDEX, s.snapshot_id, s.model_dump(mode="json"))
+            IndexAction(resources.PERFORMANCE_INDEX.alias, s.snapshot_id, s.model_dump(mode="json"))
             for s in snapshots[start : start + batch]
         ]
         failed += index.bulk(actions)

@@ -10,8 +10,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from tradepipe.contracts.items import StatusEntry
+from tradepipe.contracts.items import StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
+from tradepipe.domain.lifecycle import PRE_SIZING
 from tradepipe.domain.model import Action, Rejected, RejectReason, Signal, SignalStatus
 from tradepipe.domain.risk.bars import bar_start
 from tradepipe.domain.risk.context import (
@@ -26,21 +27,21 @@ from tradepipe.domain.risk.context import (
 from tradepipe.domain.risk.engine import Approved, Assessment, Deferred, assess
 from tradepipe.domain.risk.profile import RiskConfig, RiskProfile
 from tradepipe.domain.signal_id import client_order_id
-from tradepipe.ports import (
-    Broker,
-    BrokerFactory,
-    Clock,
-    DailyBar,
-    EventPublisher,
-    IntentQueue,
-    MarketData,
-    RiskStateStore,
-    SignalStore,
+from tradepipe.ports.broker import Broker, BrokerFactory
+from tradepipe.ports.clock import Clock
+from tradepipe.ports.market_data import DailyBar, MarketData
+from tradepipe.ports.messaging import EventPublisher, IntentQueue
+from tradepipe.ports.risk_state import (
+    OrderRateStore,
+    PositionReports,
+    QueuedEntries,
+    SymbolHistoryStore,
+    TradingStateStore,
 )
+from tradepipe.ports.stores import SignalStore
 
 log = logging.getLogger(__name__)
 
-PRE_SIZING = frozenset({SignalStatus.RECEIVED, SignalStatus.ENQUEUED, SignalStatus.QUEUED})
 _KIND = {Action.ENTER: "open", Action.EXIT: "close", Action.CANCEL: "cancel"}
 AtrFn = Callable[[list[DailyBar], int], Decimal | None]
 
@@ -52,7 +53,11 @@ class RiskDeps:
     clock: Clock
     config: RiskConfig
     brokers: BrokerFactory
-    risk_state: RiskStateStore
+    trading_state: TradingStateStore
+    history: SymbolHistoryStore
+    order_rate: OrderRateStore
+    positions: PositionReports
+    queued: QueuedEntries
     market_data: MarketData
     events: EventPublisher
     atr: AtrFn  # TA-Lib's ATR behind a function, so the domain and this module stay numpy-free
@@ -84,7 +89,7 @@ def gather_context(
     signal: Signal, broker: Broker, profile: RiskProfile, deps: RiskDeps, now: datetime
 ) -> RiskContext:
     """Everything the engine needs, read once: account, holdings, clock, asset, bars, stored state."""
-    account = deps.risk_state.trading_state(signal.mode.value)
+    account = deps.trading_state.trading_state(signal.mode.value)
     if signal.action is not Action.ENTER:
         # Exits and cancels are judged on the trading state alone: no broker reads on the way out.
         return RiskContext(
@@ -95,8 +100,8 @@ def gather_context(
             asset=Asset(),
         )
     view = broker.account()
-    high_water = deps.risk_state.raise_high_water_mark(signal.mode.value, view.equity)
-    last_exit, last_stop, last_entry = deps.risk_state.symbol_history(
+    high_water = deps.trading_state.raise_high_water_mark(signal.mode.value, view.equity)
+    last_exit, last_stop, last_entry = deps.history.symbol_history(
         signal.mode.value, signal.ticker, signal.strategy
     )
     bars = (
@@ -120,7 +125,7 @@ def gather_context(
         if asset is None
         else Asset(asset.tradable, asset.fractionable, asset.shortable),
         history=SymbolHistory(last_exit_at=last_exit, last_stop_out_at=last_stop, last_entry_bar=last_entry),
-        orders_last_minute=deps.risk_state.orders_last_minute(signal.mode.value, now),
+        orders_last_minute=deps.order_rate.orders_last_minute(signal.mode.value, now),
         losing_streak=account.losing_streak,
         last_price=bars[-1].c if bars else None,
         atr=deps.atr(bars, profile.atr_period) if bars else None,
@@ -131,9 +136,11 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
     """Returns the intent sent, the rejection recorded, the deferral, or None for a redelivery that already
     moved on."""
     signal = message.signal
-    now = deps.clock.now()
     recorded = deps.store.get(signal.signal_id)
-    if recorded is not None and recorded.status is SignalStatus.SIZED and recorded.intent is not None:
+    if recorded is None or recorded.status not in (*PRE_SIZING, SignalStatus.SIZED):
+        return None  # expired, or decided: a redelivery that already moved on
+    now = deps.clock.now()
+    if recorded.status is SignalStatus.SIZED and recorded.intent is not None:
         # Decided before a crash cut the send short: send what was decided, never decide twice (the second
         # decision could differ, leaving the signal SIZED with no intent anywhere).
         intent = OrderIntent.model_validate_json(recorded.intent)
@@ -154,7 +161,11 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
         _switch_state(signal, outcome, deps, now)
     if signal.strategy_position is not None:
         # What the strategy believes it holds after this alert: the reconciler compares it with the broker.
-        deps.risk_state.report_position(signal.mode.value, signal.ticker, signal.strategy_position, now)
+        deps.positions.report_position(signal.mode.value, signal.ticker, signal.strategy_position, now)
+    if recorded.status is SignalStatus.SIZED and not isinstance(outcome.decision, Approved):
+        # Sized before this field existed (no recorded intent): only a decision to send again may act. A
+        # rule that reads differently now (this signal's own order counted in the rate) must not undo it.
+        return None
     match outcome.decision:
         case Rejected() as rejected:
             _reject(signal.signal_id, rejected, deps, now)
@@ -166,10 +177,22 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
     raise AssertionError(outcome)  # pragma: no cover
 
 
+def outcome_metric(outcome: OrderIntent | Rejected | Deferred | None) -> str | None:
+    """The metric an assessment counts in; None (a redelivery that already moved on) counts nowhere."""
+    match outcome:
+        case OrderIntent():
+            return "SignalsSized"
+        case Rejected():
+            return "SignalsRejected"
+        case Deferred():
+            return "SignalsQueued"
+    return None
+
+
 def _switch_state(signal: Signal, outcome: Assessment, deps: RiskDeps, now: datetime) -> None:
     switch = outcome.switch
     assert switch is not None  # noqa: S101 - checked by the caller
-    deps.risk_state.set_trading_state(signal.mode.value, switch.to.value, switch.rule, switch.detail, now)
+    deps.trading_state.set_trading_state(signal.mode.value, switch.to.value, switch.rule, switch.detail, now)
     deps.events.publish(
         "TradingStateChanged",
         {
@@ -185,25 +208,18 @@ def _switch_state(signal: Signal, outcome: Assessment, deps: RiskDeps, now: date
 
 
 def _reject(signal_id: str, rejected: Rejected, deps: RiskDeps, now: datetime) -> None:
-    deps.store.advance(
-        signal_id,
-        StatusEntry(status=SignalStatus.REJECTED, at=now, reason=rejected.reason, detail=rejected.detail),
-        allowed_from=PRE_SIZING,
-        fields={"reject_reason": rejected.reason.value, "reject_detail": rejected.detail},
+    update = StatusUpdate.rejected(
+        now, rejected.reason.value, rejected.detail, risk_caps=list(rejected.caps) or None
     )
+    deps.store.advance(signal_id, update)
     log.info("signal rejected", extra={"signal_id": signal_id, "reason": rejected.reason.value})
 
 
 def _queue(signal: Signal, deferred: Deferred, deps: RiskDeps, now: datetime) -> Deferred | None:
-    moved = deps.store.advance(
-        signal.signal_id,
-        StatusEntry(status=SignalStatus.QUEUED, at=now, detail=deferred.detail),
-        # QUEUED again: released at an open that closed before the risk stage saw it.
-        allowed_from=PRE_SIZING,
-    )
+    moved = deps.store.advance(signal.signal_id, StatusUpdate.to(SignalStatus.QUEUED, now, deferred.detail))
     if not moved:
         return None
-    replaced = deps.risk_state.queue_entry(signal.mode.value, signal.ticker, signal.signal_id, now)
+    replaced = deps.queued.queue_entry(signal.mode.value, signal.ticker, signal.signal_id, now)
     if replaced and replaced != signal.signal_id:
         # One queued entry per account and ticker: the newer alert replaces the older (as TradersPost does).
         why = f"replaced in the open queue by the newer signal {signal.signal_id}"
@@ -229,25 +245,22 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
             time_in_force="day" if approved.fractional else "gtc",
         )
         detail = f"open qty={approved.qty} risk={approved.risk}" + (
-            f"; caps: {'; '.join(approved.caps)}" if approved.caps else ""
+            f"; caps: {'; '.join(cap.note() for cap in approved.caps)}" if approved.caps else ""
         )
     moved = deps.store.advance(
         signal.signal_id,
-        StatusEntry(status=SignalStatus.SIZED, at=now, detail=detail[:1000]),
-        allowed_from=PRE_SIZING,
-        fields={
-            k: v
-            for k, v in {
-                "qty": intent.qty,
-                "client_order_id": intent.client_order_id,
-                "close_client_order_id": intent.close_client_order_id,
-                "stop_loss": intent.stop_loss,
-                "take_profit": intent.take_profit,
-                "risk_caps": list(approved.caps) or None,
-                "intent": intent.model_dump_json(),
-            }.items()
-            if v is not None
-        },
+        StatusUpdate.to(
+            SignalStatus.SIZED,
+            now,
+            detail[:1000],
+            qty=intent.qty,
+            client_order_id=intent.client_order_id,
+            close_client_order_id=intent.close_client_order_id,
+            stop_loss=intent.stop_loss,
+            take_profit=intent.take_profit,
+            risk_caps=list(approved.caps) or None,
+            intent=intent.model_dump_json(),
+        ),
     )
     if not moved:
         current = deps.store.get(signal.signal_id)
@@ -258,10 +271,10 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
     elif approved.qty is not None:
         account = signal.mode.value
         if signal.alert_time is not None:
-            deps.risk_state.record_entry(
+            deps.history.record_entry(
                 account, signal.ticker, signal.strategy, bar_start(signal.alert_time, signal.timeframe)
             )
-        deps.risk_state.count_order(account, now)
+        deps.order_rate.count_order(account, now)
         for cap in approved.caps:
             deps.events.publish(
                 "RiskCapApplied",
@@ -270,7 +283,10 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
                     "signal_id": signal.signal_id,
                     "ticker": signal.ticker,
                     "strategy": signal.strategy,
-                    "cap": cap,
+                    "cap": cap.cap,
+                    "qty_before": cap.qty_before,
+                    "qty_after": cap.qty_after,
+                    "limit": cap.limit,
                     "at": now.isoformat(),
                 },
             )

@@ -18,25 +18,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import ValidationError
 
 from tradepipe import resources
-from tradepipe.contracts.documents import (
-    EQUITY_SNAPSHOTS_ALIAS,
-    EXECUTIONS_ALIAS,
-    FILLS_ALIAS,
-    RISK_EVENTS_ALIAS,
-    SIGNALS_ALIAS,
-    EquitySnapshotDocument,
-    ExecutionDocument,
-    FillDocument,
-    RiskEventDocument,
-    SearchDocument,
-    SignalDocument,
+from tradepipe.app.documents import (
+    cap_events,
+    equity_documents,
+    execution_document,
+    fill_document,
     new_switches,
+    signal_document,
+    switch_event,
 )
+from tradepipe.contracts.documents import SearchDocument
 from tradepipe.contracts.items import (
     EQUITY_PK_PREFIX,
     STATE_PK_PREFIX,
@@ -46,20 +41,10 @@ from tradepipe.contracts.items import (
     SignalItem,
     TradingStateItem,
 )
-from tradepipe.ports import IndexAction, SearchIndex, SignalLookup
+from tradepipe.ports.search import IndexAction, SearchIndex
+from tradepipe.ports.stores import SignalLookup, TableChange
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TableChange:
-    """One stream record, already deserialized from DynamoDB's typed JSON."""
-
-    table_base_name: str
-    event_name: str  # INSERT | MODIFY | REMOVE
-    sequence_number: str
-    new_image: Mapping[str, Any] | None
-    old_image: Mapping[str, Any] | None = None  # NEW_AND_OLD_IMAGES: what a change added is new - old
 
 
 def _action(index: str, doc: SearchDocument) -> IndexAction:
@@ -87,44 +72,50 @@ def to_actions(change: TableChange, signals: Mapping[str, SignalItem] | None = N
     table = change.table_base_name
     if table == resources.SIGNALS_TABLE.base_name:
         item = SignalItem.model_validate(change.new_image)
-        actions = [_action(SIGNALS_ALIAS, SignalDocument.from_item(item))]
-        caps = RiskEventDocument.from_signal_caps(item)
+        actions = [_action(resources.SIGNALS_INDEX.alias, signal_document(item))]
+        caps = cap_events(item)
         old = None if change.old_image is None else SignalItem.model_validate(change.old_image)
         # Only when the caps first appear: later status changes of the same signal add no events.
-        if caps and (old is None or RiskEventDocument.from_signal_caps(old) != caps):
-            actions += [_action(RISK_EVENTS_ALIAS, doc) for doc in caps]
+        if caps and (old is None or cap_events(old) != caps):
+            actions += [_action(resources.RISK_EVENTS_INDEX.alias, doc) for doc in caps]
         return actions
     if table == resources.ORDERS_TABLE.base_name:
         order = OrderItem.model_validate(change.new_image)
-        return [_action(EXECUTIONS_ALIAS, ExecutionDocument.from_item(order, signals.get(order.signal_id)))]
+        document = execution_document(order, signals.get(order.signal_id))
+        return [_action(resources.EXECUTIONS_INDEX.alias, document)]
     if table == resources.FILLS_TABLE.base_name:
         fill = FillItem.model_validate(change.new_image)
         signal = None if fill.signal_id is None else signals.get(fill.signal_id)
-        return [_action(FILLS_ALIAS, FillDocument.from_item(fill, signal))]
+        return [_action(resources.FILLS_INDEX.alias, fill_document(fill, signal))]
     if table == resources.RISK_STATE_TABLE.base_name:
         pk = str(change.new_image.get(resources.RISK_STATE_TABLE.partition_key, ""))
         if pk.startswith(STATE_PK_PREFIX):
             state = TradingStateItem.model_validate(change.new_image)
             before = None if change.old_image is None else TradingStateItem.model_validate(change.old_image)
             return [
-                _action(RISK_EVENTS_ALIAS, RiskEventDocument.from_switch(state.account, entry))
+                _action(resources.RISK_EVENTS_INDEX.alias, switch_event(state.account, entry))
                 for entry in new_switches(state, before)
             ]
         if pk.startswith(EQUITY_PK_PREFIX):
             snapshot = EquitySnapshotItem.model_validate(change.new_image)
             return [
-                _action(EQUITY_SNAPSHOTS_ALIAS, doc) for doc in EquitySnapshotDocument.from_item(snapshot)
+                _action(resources.EQUITY_SNAPSHOTS_INDEX.alias, doc) for doc in equity_documents(snapshot)
             ]
     return []
 
 
-def index_changes(
-    changes: Sequence[TableChange], search: SearchIndex, signals: SignalLookup | None = None
-) -> list[str]:
+@dataclass(frozen=True)
+class IndexDeps:
+    search: SearchIndex
+    # Executions and fills copy their signal's stage times; None: no lookup (they carry nulls).
+    signals: SignalLookup | None = None
+
+
+def index_changes(changes: Sequence[TableChange], deps: IndexDeps) -> list[str]:
     """Returns the sequence numbers that failed and must be retried."""
     wanted = signal_ids_to_look_up(changes)
     # A lookup failure raises: the whole batch is retried (nothing was written yet).
-    found = signals.get_many(wanted) if (signals is not None and wanted) else {}
+    found = deps.signals.get_many(wanted) if (deps.signals is not None and wanted) else {}
     actions: list[IndexAction] = []
     seq_by_doc: dict[str, str] = {}
     failed: list[str] = []
@@ -140,7 +131,7 @@ def index_changes(
             actions.append(action)
             seq_by_doc[f"{action.index}/{action.doc_id}"] = change.sequence_number
     if actions:
-        for doc_key in search.bulk(actions):
+        for doc_key in deps.search.bulk(actions):
             if seq_by_doc[doc_key] not in failed:
                 failed.append(seq_by_doc[doc_key])
     return failed

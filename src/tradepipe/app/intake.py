@@ -9,17 +9,20 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
-from tradepipe.contracts.items import ErrorEntry, SignalItem, StatusEntry
+from tradepipe.contracts.items import ErrorEntry, SignalItem, StatusEntry, StatusUpdate
 from tradepipe.contracts.messages import SignalAccepted
 from tradepipe.domain.model import RejectReason, Signal, SignalStatus
 from tradepipe.domain.parsing import BodyNotUnderstood, FieldError, decode_body, parse_alert, split_secret
 from tradepipe.domain.signal_id import derive_rejection_id
 from tradepipe.domain.staleness import check_freshness
-from tradepipe.ports import Clock, SignalQueue, SignalStore, WebhookSecrets
+from tradepipe.ports.clock import Clock
+from tradepipe.ports.messaging import SignalQueue
+from tradepipe.ports.secrets import WebhookSecrets
+from tradepipe.ports.stores import SignalStore
 from tradepipe.resources import WEBHOOK_MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
@@ -48,16 +51,19 @@ class AlertRequest:
 
 @dataclass(frozen=True)
 class Accepted:
+    metric: ClassVar[str] = "AlertsAccepted"
     signal_id: str
 
 
 @dataclass(frozen=True)
 class Duplicate:
+    metric: ClassVar[str] = "AlertsDuplicate"
     signal_id: str
 
 
 @dataclass(frozen=True)
 class Invalid:
+    metric: ClassVar[str] = "AlertsRejected"
     signal_id: str
     errors: list[FieldError]
     reason: RejectReason = RejectReason.INVALID_ALERT
@@ -65,21 +71,24 @@ class Invalid:
 
 @dataclass(frozen=True)
 class Unauthorized:
-    pass
+    metric: ClassVar[str] = "AlertsUnauthorized"
 
 
 @dataclass(frozen=True)
 class Forbidden:
+    metric: ClassVar[str] = "AlertsForbidden"
     source_ip: str | None
 
 
 @dataclass(frozen=True)
 class Malformed:
+    metric: ClassVar[str] = "AlertsMalformed"
     detail: str
 
 
 @dataclass(frozen=True)
 class TooLarge:
+    metric: ClassVar[str] = "AlertsTooLarge"
     size: int
 
 
@@ -115,6 +124,14 @@ def _time_field(body: dict[str, Any]) -> str:
 
 
 def accept_alert(request: AlertRequest, deps: IntakeDeps) -> IntakeResult:
+    """Each outcome names the metric it counts in (`metric`); a refused sender is logged (never the body)."""
+    result = _accept(request, deps)
+    if isinstance(result, Unauthorized | Forbidden):
+        log.warning("alert refused", extra={"source_ip": request.source_ip, "outcome": type(result).__name__})
+    return result
+
+
+def _accept(request: AlertRequest, deps: IntakeDeps) -> IntakeResult:
     if len(request.raw_body) > WEBHOOK_MAX_BODY_BYTES:
         return TooLarge(size=len(request.raw_body))
     if not source_allowed(request.source_ip, deps.allowed_networks):
@@ -227,38 +244,6 @@ def _record_and_enqueue(
             deps.queue.send(SignalAccepted(signal=signal, received_at=existing.received_at))
         return Duplicate(signal_id=signal.signal_id)
     deps.queue.send(SignalAccepted(signal=signal, received_at=now))
-    deps.store.advance(
-        signal.signal_id,
-        StatusEntry(status=SignalStatus.ENQUEUED, at=deps.clock.now()),
-        allowed_from=frozenset({SignalStatus.RECEIVED}),
-    )
+    deps.store.advance(signal.signal_id, StatusUpdate.to(SignalStatus.ENQUEUED, deps.clock.now()))
     log.info("signal accepted", extra={"signal_id": signal.signal_id, "ticker": signal.ticker})
     return Accepted(signal_id=signal.signal_id)
-
-
-def intake_response(result: IntakeResult) -> tuple[int, dict[str, Any]]:
-    """The one mapping from intake outcome to HTTP status and body."""
-    match result:
-        case Accepted(signal_id):
-            return 202, {"signal_id": signal_id, "status": "accepted"}
-        case Duplicate(signal_id):
-            return 200, {"signal_id": signal_id, "status": "duplicate"}
-        case Invalid(signal_id, errors, reason):
-            return 422, {
-                "signal_id": signal_id,
-                "status": "rejected",
-                "reason": reason.value,
-                "errors": [{"field": e.field, "message": e.message} for e in errors],
-            }
-        case Unauthorized():
-            return 401, {"status": "unauthorized", "message": "missing or wrong passphrase"}
-        case Forbidden():
-            return 403, {"status": "forbidden", "message": "source address not allowed"}
-        case Malformed(detail):
-            return 400, {"status": "malformed", "message": detail}
-        case TooLarge(size):
-            return 413, {
-                "status": "too_large",
-                "message": f"body is {size} bytes; the limit is {WEBHOOK_MAX_BODY_BYTES}",
-            }
-    raise AssertionError(f"unmapped intake result {result!r}")  # pragma: no cover

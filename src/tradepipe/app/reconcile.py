@@ -20,23 +20,16 @@ from tradepipe.contracts.items import (
     EQUITY_SK,
     EquitySnapshotItem,
     OrderItem,
+    OrderUpdate,
     PositionSample,
-    StatusEntry,
+    StatusUpdate,
 )
 from tradepipe.domain.model import Mode, RejectReason, SignalStatus
-from tradepipe.ports import (
-    Broker,
-    BrokerFactory,
-    BrokerOrder,
-    BrokerUnavailable,
-    Clock,
-    EquitySnapshotStore,
-    EventPublisher,
-    FillStore,
-    OrderStore,
-    RiskStateStore,
-    SignalStore,
-)
+from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable
+from tradepipe.ports.clock import Clock
+from tradepipe.ports.messaging import EventPublisher
+from tradepipe.ports.risk_state import EquitySnapshotStore, PositionReports, SymbolHistoryStore
+from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
 
 log = logging.getLogger(__name__)
 _DONE = frozenset({"filled", "rejected", "canceled", "expired", "done_for_day", "stopped", "suspended"})
@@ -50,7 +43,8 @@ class ReconcileDeps:
     orders: OrderStore
     fills: FillStore
     brokers: BrokerFactory
-    risk_state: RiskStateStore
+    history: SymbolHistoryStore
+    positions: PositionReports
     events: EventPublisher
     clock: Clock
     lookback: timedelta = timedelta(days=2)
@@ -69,6 +63,21 @@ class ReconcileReport:
     target_exits: int = 0
     divergences: list[str] = field(default_factory=list)
     equity_sampled: bool = False
+
+    def metrics(self) -> dict[str, int]:
+        """The counts CloudWatch alarms and dashboards read, by metric name."""
+        return {
+            "OrdersReconciled": self.orders_updated,
+            "FillsRecorded": self.fills_recorded,
+            "AsyncRejections": self.signals_rejected,
+            "StopOuts": self.stop_outs,
+            "PositionDivergence": len(self.divergences),
+        }
+
+
+def reconcile_accounts(deps: ReconcileDeps) -> dict[Mode, ReconcileReport]:
+    """Every account (paper, live) in turn: the executor's one-minute schedule."""
+    return {mode: reconcile(mode, deps) for mode in Mode}
 
 
 def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) -> ReconcileReport:
@@ -136,14 +145,14 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
     if (recorded.status, recorded.filled_qty) != (order.status, order.filled_qty):
         deps.orders.update(
             order.client_order_id,
-            {
-                "status": order.status,
-                "broker_order_id": order.broker_order_id,
-                "filled_qty": order.filled_qty,
-                "filled_avg_price": order.filled_avg_price,
-                "filled_at": order.filled_at,
-                "updated_at": deps.clock.now(),
-            },
+            OrderUpdate(
+                status=order.status,
+                broker_order_id=order.broker_order_id,
+                filled_qty=order.filled_qty,
+                filled_avg_price=order.filled_avg_price,
+                filled_at=order.filled_at,
+                updated_at=deps.clock.now(),
+            ),
         )
         report.orders_updated += 1
     if recorded.purpose in _FINAL_PURPOSES and order.status in _DONE:
@@ -152,31 +161,23 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
 
 def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> None:
     now = deps.clock.now()
-    # SIZED too: a crash after the broker accepted but before SUBMITTED was recorded.
-    pending = frozenset({SignalStatus.SIZED, SignalStatus.SUBMITTED})
     if order.filled_qty > 0:
         moved = deps.signals.advance(
             recorded.signal_id,
-            StatusEntry(
-                status=SignalStatus.FILLED,
-                at=order.filled_at or now,
-                detail=f"qty={order.filled_qty} avg_price={order.filled_avg_price} (reconciled)",
+            StatusUpdate.to(
+                SignalStatus.FILLED,
+                order.filled_at or now,
+                f"qty={order.filled_qty} avg_price={order.filled_avg_price} (reconciled)",
+                filled_qty=order.filled_qty,
+                filled_avg_price=order.filled_avg_price,
+                broker_order_id=order.broker_order_id,
             ),
-            allowed_from=pending,
-            fields={
-                "filled_qty": order.filled_qty,
-                "filled_avg_price": order.filled_avg_price,
-                "broker_order_id": order.broker_order_id,
-            },
         )
         report.signals_filled += moved
         return
     detail = f"alpaca order {order.broker_order_id} ended {order.status} after it was accepted"
     moved = deps.signals.advance(
-        recorded.signal_id,
-        StatusEntry(status=SignalStatus.REJECTED, at=now, reason=RejectReason.BROKER_REJECTED, detail=detail),
-        allowed_from=pending,
-        fields={"reject_reason": RejectReason.BROKER_REJECTED.value, "reject_detail": detail},
+        recorded.signal_id, StatusUpdate.rejected(now, RejectReason.BROKER_REJECTED.value, detail)
     )
     report.signals_rejected += moved
 
@@ -196,7 +197,7 @@ def _leg(mode: Mode, leg: BrokerOrder, deps: ReconcileDeps, report: ReconcileRep
         sign = Decimal(1) if parent.side.value == "BUY" else Decimal(-1)
         pnl = (leg.filled_avg_price - entry) * leg.filled_qty * sign
     stop_out = leg.order_type in _STOP_TYPES
-    deps.risk_state.record_exit(
+    deps.history.record_exit(
         mode.value,
         parent.symbol,
         parent.strategy,
@@ -211,7 +212,7 @@ def _leg(mode: Mode, leg: BrokerOrder, deps: ReconcileDeps, report: ReconcileRep
 
 
 def _check_divergence(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
-    reported = deps.risk_state.reported_positions(mode.value)
+    reported = deps.positions.reported_positions(mode.value)
     if not reported:
         return
     held = broker.holdings()

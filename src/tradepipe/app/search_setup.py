@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from tradepipe.app.search_access import INDEXER_ROLE, indexer_role, indexer_role_mapping
-
-
-class SearchAdmin(Protocol):
-    """The domain as its master user sees it (security plugin API, templates)."""
-
-    def put_security_role(self, name: str, body: dict[str, Any]) -> None: ...
-
-    def put_role_mapping(self, name: str, body: dict[str, Any]) -> None: ...
-
-    def index_patterns(self) -> list[str]: ...
-
-    def ensure_templates(self) -> None: ...
+from tradepipe.ports.search import SearchAdmin
 
 
 def set_up_search(admin: SearchAdmin, indexer_role_arn: str) -> dict[str, Any]:

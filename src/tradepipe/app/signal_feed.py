@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tradepipe.contracts.api import DayCounts, SignalPage, SignalQuery, SignalSummary
 from tradepipe.contracts.items import SignalItem
 from tradepipe.domain.model import TERMINAL_STATUSES, SignalStatus
-from tradepipe.ports import Clock, FeedKey, SignalFeed, SignalFilter
+from tradepipe.ports.clock import Clock
+from tradepipe.ports.stores import FeedKey, SignalFeed, SignalFilter
 
 # DynamoDB deletes expired items up to about two days late: look that much further back than the TTL.
 TTL_LAG = timedelta(days=2)

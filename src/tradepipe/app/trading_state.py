@@ -2,48 +2,63 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
+from tradepipe.contracts.api import TradingStateRequest, TradingStateView
+from tradepipe.domain.model import Mode
 from tradepipe.domain.risk.context import TradingState
 from tradepipe.domain.risk.state import manual
-from tradepipe.ports import Clock, EventPublisher, RiskStateStore, StoredTradingState
+from tradepipe.ports.clock import Clock
+from tradepipe.ports.messaging import EventPublisher
+from tradepipe.ports.risk_state import StoredTradingState, TradingStateStore
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class StateDeps:
-    risk_state: RiskStateStore
+    trading_state: TradingStateStore
     events: EventPublisher
     clock: Clock
 
 
 def switch_trading_state(
-    account: str, to: TradingState, who: str, why: str, deps: StateDeps
-) -> StoredTradingState:
+    account: Mode, request: TradingStateRequest, who: str, deps: StateDeps
+) -> TradingStateView:
     """A person's decision. Resuming (ACTIVE) also clears the losing streak: the operator has looked at it.
     It does not forgive a drawdown or a daily loss: those rules switch again on the next entry while they
     are breached."""
     now = deps.clock.now()
-    switch = manual(to, who, why)
-    stored = deps.risk_state.set_trading_state(account, to.value, switch.rule, switch.detail, now)
+    to = request.state
+    switch = manual(to, who, request.reason)
+    account_id = account.value
+    stored = deps.trading_state.set_trading_state(account_id, to.value, switch.rule, switch.detail, now)
     if to is TradingState.ACTIVE:
-        deps.risk_state.reset_losing_streak(account)
+        deps.trading_state.reset_losing_streak(account_id)
     deps.events.publish(
         "TradingStateChanged",
         {
-            "account": account,
+            "account": account_id,
             "state": to.value,
             "rule": switch.rule,
             "detail": switch.detail,
             "at": now.isoformat(),
         },
     )
-    log.warning("trading state set by hand", extra={"account": account, "state": to.value, "by": who})
-    return stored
+    log.warning("trading state set by hand", extra={"account": account_id, "state": to.value, "by": who})
+    return _view(account_id, stored)
 
 
-def halted_accounts(risk_state: RiskStateStore, accounts: tuple[str, ...]) -> list[str]:
+def trading_state_of(account: Mode, deps: StateDeps) -> TradingStateView:
+    return _view(account.value, deps.trading_state.trading_state(account.value))
+
+
+def _view(account: str, stored: StoredTradingState) -> TradingStateView:
+    return TradingStateView(account=account, **dataclasses.asdict(stored))
+
+
+def halted_accounts(states: TradingStateStore, accounts: tuple[str, ...]) -> list[str]:
     """The accounts whose trading state is HALTED now; sampled every minute for the TradingHalted alarm."""
-    return [a for a in accounts if risk_state.trading_state(a).state == TradingState.HALTED.value]
+    return [a for a in accounts if states.trading_state(a).state == TradingState.HALTED.value]

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tradepipe.contracts.items import ErrorEntry, OrderItem, SignalItem, StatusEntry
-from tradepipe.domain.model import Mode, SignalStatus
+from tradepipe.domain.model import CapApplied, Mode, SignalStatus
 from tradepipe.domain.risk.context import TradingState
 
 
@@ -46,6 +46,37 @@ class OrderView(BaseModel):
             reject_code=item.reject_code,
             reject_reason=item.reject_reason,
         )
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers, whatever the route: a word, a sentence, and the fields at fault (named as
+    the sender named them, never echoing a value). An alert recorded as rejected also names its id and
+    reason."""
+
+    status: str  # rejected, unauthorized, forbidden, malformed, too_large, bad_request, not_found, error
+    message: str
+    errors: list[ErrorEntry] = Field(default_factory=list)
+    signal_id: str | None = None
+    reason: str | None = None
+
+
+class IntakeAnswer(BaseModel):
+    """POST /webhook when the alert was taken (202) or had been taken before (200)."""
+
+    signal_id: str
+    status: str  # accepted | duplicate
+
+
+class TradingStateView(BaseModel):
+    """GET|POST /trading-state/{account}: the account's trading state as stored."""
+
+    account: str
+    state: str
+    high_water_mark: Decimal
+    losing_streak: int
+    changed_at: datetime | None
+    rule: str | None
+    detail: str | None
 
 
 class TradingStateRequest(BaseModel):
@@ -144,7 +175,7 @@ class SignalTrail(SignalSummary):
     """A signal's summary plus its states with timestamps, the caps that bit, the field errors of an invalid
     alert and the orders it produced: what happened to one alert (`GET /signals/{id}`)."""
 
-    risk_caps: list[str] | None
+    risk_caps: list[CapApplied] | None
     errors: list[ErrorEntry] | None
     trail: list[StatusEntry]
     orders: list[OrderView]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from tradepipe.domain.model import Action, Mode, OrderType, Side, SignalStatus, SizingMode
+from tradepipe.domain.model import Action, CapApplied, Mode, OrderType, Side, SignalStatus, SizingMode
 
 
 class StatusEntry(BaseModel):
@@ -19,11 +20,68 @@ class StatusEntry(BaseModel):
     detail: str | None = None
 
 
+class SignalFields(BaseModel):
+    """What a status move may fill in on the signal item besides its status and trail; None leaves a field
+    as it is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    qty: Decimal | None = None
+    risk_caps: list[CapApplied] | None = None
+    client_order_id: str | None = None
+    close_client_order_id: str | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    broker_order_id: str | None = None
+    filled_qty: Decimal | None = None
+    filled_avg_price: Decimal | None = None
+    reject_reason: str | None = None
+    reject_detail: str | None = None
+    intent: str | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields to set, values as they are (nested models stay models)."""
+        return {name: value for name, value in self if value is not None}
+
+
+class StatusUpdate(BaseModel):
+    """One move of a signal: the trail entry (its status is the target) and the fields it fills in. Where
+    it may move from is not the caller's choice: the store asks `domain.lifecycle.allowed_from`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entry: StatusEntry
+    fields: SignalFields = SignalFields()
+
+    @classmethod
+    def to(cls, status: SignalStatus, at: datetime, detail: str | None = None, **fields: Any) -> StatusUpdate:
+        return cls(entry=StatusEntry(status=status, at=at, detail=detail), fields=SignalFields(**fields))
+
+    @classmethod
+    def rejected(cls, at: datetime, reason: str, detail: str, **fields: Any) -> StatusUpdate:
+        """REJECTED with its reason on the trail entry and on the item (what the read API filters on)."""
+        detail = detail[:1000]
+        return cls(
+            entry=StatusEntry(status=SignalStatus.REJECTED, at=at, reason=reason, detail=detail),
+            fields=SignalFields(reject_reason=reason, reject_detail=detail, **fields),
+        )
+
+
 class ErrorEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     field: str
     message: str
+
+
+def _without_legacy_notes(value: object) -> object:
+    """Items written before caps were structured hold them as text notes: dropped, not parsed. Their
+    risk-events documents were indexed when the caps first appeared, the notes stay readable in the SIZED
+    trail entry, and the items expire with the dedupe TTL (7 days)."""
+    if isinstance(value, list):
+        kept = [v for v in value if not isinstance(v, str)]
+        return kept or None
+    return value
 
 
 class SignalItem(BaseModel):
@@ -59,7 +117,8 @@ class SignalItem(BaseModel):
     alert_time: datetime | None = None
     # Filled in along the way:
     qty: Decimal | None = None
-    risk_caps: list[str] | None = None  # each cap that bit at sizing, with its numbers
+    # Each cap that bit at sizing, or that left nothing (a CAPPED_TO_ZERO / MAX_OPEN_POSITIONS rejection).
+    risk_caps: Annotated[list[CapApplied] | None, BeforeValidator(_without_legacy_notes)] = None
     # The order intent decided at SIZED (OrderIntent JSON): a redelivered signal message sends this again
     # instead of deciding again, so a crash between the record and the send loses nothing.
     intent: str | None = None
@@ -100,6 +159,26 @@ class OrderItem(BaseModel):
     filled_avg_price: Decimal | None = None
     reject_code: str | None = None
     reject_reason: str | None = None
+
+
+class OrderUpdate(BaseModel):
+    """What the executor and the reconciler learn about an order after recording it; None leaves a field
+    as it is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    updated_at: datetime
+    status: str | None = None
+    broker_order_id: str | None = None
+    submitted_at: datetime | None = None
+    filled_qty: Decimal | None = None
+    filled_avg_price: Decimal | None = None
+    filled_at: datetime | None = None
+    reject_code: str | None = None
+    reject_reason: str | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return {name: value for name, value in self if value is not None}
 
 
 class FillItem(BaseModel):

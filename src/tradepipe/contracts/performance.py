@@ -9,7 +9,6 @@ from pydantic import ConfigDict
 
 from tradepipe.contracts.documents import Dimensions
 
-PERFORMANCE_INDEX = "performance-daily"
 ALL_STRATEGIES = "ALL"  # the account as a whole: the only scope with an equity curve
 PORTFOLIO = (
     "*"  # ticker and sector of a per-strategy or account snapshot (as on other account-level documents)

@@ -125,9 +125,27 @@ class Signal(BaseModel):
         return self.limit_price if self.order_type is OrderType.LIMIT else self.entry_price
 
 
+class CapApplied(BaseModel):
+    """One cap that bit at sizing: which one, the quantity before and after it, and the limit in words. A
+    structured value from the risk engine to the signal item, the `RiskCapApplied` event and the
+    risk-events index: nothing downstream reads numbers back out of text."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cap: str  # what it caps: max_notional_per_position, buying_power, max_open_positions, ...
+    qty_before: Decimal
+    qty_after: Decimal
+    limit: str  # the limit and the numbers it came from, e.g. "5000 notional"
+
+    def note(self) -> str:
+        """For people (the trail, logs): `max_notional_per_position: qty 100 -> 50 (5000 notional)`."""
+        return f"{self.cap}: qty {self.qty_before} -> {self.qty_after} ({self.limit})"
+
+
 @dataclass(frozen=True)
 class Rejected:
     """A decision not to go on, with a reason code and the numbers behind it."""
 
     reason: RejectReason
     detail: str
+    caps: tuple[CapApplied, ...] = ()  # the caps that left nothing (CAPPED_TO_ZERO, MAX_OPEN_POSITIONS)

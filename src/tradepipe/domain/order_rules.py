@@ -8,27 +8,40 @@ above $1, 1/100 cent below); a quantity above zero.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
-from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.exits import tick_for
 from tradepipe.domain.model import OrderType, Rejected, RejectReason, Side
 
 _CENT = Decimal("0.01")
 
 
-def validate_order(intent: OrderIntent) -> Rejected | None:
-    if intent.kind != "open":
-        return None
+@dataclass(frozen=True)
+class EntryOrder:
+    """An entry as Alpaca will receive it: what its order rules are about."""
+
+    side: Side | None
+    qty: Decimal
+    order_type: OrderType
+    time_in_force: Literal["day", "gtc"]
+    limit_price: Decimal | None = None
+    reference_price: Decimal | None = None  # what the risk stage sized from: a market entry's leg base
+    take_profit: Decimal | None = None
+    stop_loss: Decimal | None = None
+
+
+def validate_order(intent: EntryOrder) -> Rejected | None:
     return _check_quantity(intent) or _check_prices(intent) or _check_legs(intent)
 
 
-def _has_legs(intent: OrderIntent) -> bool:
+def _has_legs(intent: EntryOrder) -> bool:
     return intent.take_profit is not None or intent.stop_loss is not None
 
 
-def _check_quantity(intent: OrderIntent) -> Rejected | None:
-    qty = intent.qty or Decimal(0)
+def _check_quantity(intent: EntryOrder) -> Rejected | None:
+    qty = intent.qty
     if qty <= 0:
         return _bad(f"qty must be above zero, got {qty}")
     if qty == qty.to_integral_value():
@@ -40,7 +53,7 @@ def _check_quantity(intent: OrderIntent) -> Rejected | None:
     return None
 
 
-def _check_prices(intent: OrderIntent) -> Rejected | None:
+def _check_prices(intent: EntryOrder) -> Rejected | None:
     if intent.order_type is OrderType.LIMIT and intent.limit_price is None:
         return _bad("a limit order needs a limit price")
     for name, price in (
@@ -53,7 +66,7 @@ def _check_prices(intent: OrderIntent) -> Rejected | None:
     return None
 
 
-def _check_legs(intent: OrderIntent) -> Rejected | None:
+def _check_legs(intent: EntryOrder) -> Rejected | None:
     base = intent.limit_price if intent.order_type is OrderType.LIMIT else intent.reference_price
     if base is None:
         return None

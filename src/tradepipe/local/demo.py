@@ -17,10 +17,10 @@ import httpx
 from opensearchpy import OpenSearch
 
 from tradepipe import resources as res
+from tradepipe.backends.sqlite import SqliteBackend
 from tradepipe.contracts.items import OrderItem, SignalItem
-from tradepipe.domain.model import TERMINAL_STATUSES, Mode, Side, SignalStatus
+from tradepipe.domain.model import TERMINAL_STATUSES, Side, SignalStatus
 from tradepipe.local.runtime.supervisor import Supervisor
-from tradepipe.local.runtime.wiring import SqliteBackend
 
 PASSPHRASE_PLACEHOLDER = "{{passphrase}}"  # noqa: S105 - a placeholder the demo replaces, not a secret
 TIMENOW_PLACEHOLDER = "{{timenow}}"
@@ -126,7 +126,7 @@ def send_alerts(webhook_url: str, passphrase: str, path: Path, report: DemoRepor
 def wait_until_settled(
     backend: SqliteBackend, signal_ids: set[str], report: DemoReport, timeout_s: float
 ) -> None:
-    store = backend.signals
+    store = backend.signal_store
     deadline = time.monotonic() + timeout_s
     pending = set(signal_ids)
     while pending and time.monotonic() < deadline:
@@ -187,8 +187,8 @@ def move_markets(
     """Push each held ticker through its bracket's take-profit or its stop, alternately, then run the
     reconciler as its one-minute schedule would: exits, fills and P&L for the report to show. The demo's
     alerts alone fill at the broker's current price and leave every trade open at zero P&L."""
-    broker = backend.brokers.for_mode(Mode.PAPER)
-    keys = backend.secrets.alpaca("paper")
+    broker = sup.paper_broker()
+    keys = backend.local_secrets.alpaca("paper")
     if broker is None or keys is None or sup.broker_url is None:
         return
     held = {symbol: holding.qty for symbol, holding in broker.holdings().items()}
@@ -238,7 +238,7 @@ def run_schedule_now(sup: Supervisor, backend: SqliteBackend, name: str, timeout
 def run_demo(sup: Supervisor, alerts: Path | None = None, timeout_s: float = 60.0) -> DemoReport:
     report = DemoReport()
     backend = sup.backend()
-    passphrase = backend.secrets.passphrases()["default"].get_secret_value()
+    passphrase = backend.local_secrets.passphrases()["default"].get_secret_value()
     signal_ids = send_alerts(sup.webhook_url, passphrase, alerts or bundled_alerts(), report)
     wait_until_settled(backend, signal_ids, report, timeout_s)
     # The market moves touch the broker's legs, never our order items: one read serves both.

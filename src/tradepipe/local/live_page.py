@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from tradepipe.domain.model import Mode
-from tradepipe.ports import BrokerFactory
+from tradepipe.ports.broker import BrokerFactory
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).with_name("web")

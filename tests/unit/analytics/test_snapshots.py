@@ -14,7 +14,8 @@ from tradepipe.analytics.backtest.runner import run_backtest
 from tradepipe.analytics.backtest.strategy import SmaCross
 from tradepipe.analytics.snapshots import build_snapshots, publish_snapshots
 from tradepipe.config import load_bundled_risk_config
-from tradepipe.contracts.performance import ALL_STRATEGIES, PERFORMANCE_INDEX, PerformanceSnapshotDocument
+from tradepipe.contracts.performance import ALL_STRATEGIES, PerformanceSnapshotDocument
+from tradepipe.resources import PERFORMANCE_INDEX
 
 
 @pytest.fixture(scope="module")
@@ -67,4 +68,4 @@ def test_publish_when_indexed_then_one_document_per_snapshot_id_in_performance_d
 
     assert failed == []
     assert len(index.documents) == len(snapshots)
-    assert {i for i, _ in index.documents} == {PERFORMANCE_INDEX}
+    assert {i for i, _ in index.documents} == {PERFORMANCE_INDEX.alias}

@@ -38,20 +38,13 @@ from tradepipe.analytics.fills import ZERO, Fill
 from tradepipe.analytics.indicators import average_true_range
 from tradepipe.app.assess import RiskDeps, assess_signal
 from tradepipe.app.intake import AlertRequest, IntakeDeps, accept_alert
-from tradepipe.contracts.items import SignalItem, StatusEntry
+from tradepipe.contracts.items import SignalItem, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, SignalStatus
 from tradepipe.domain.risk.context import TradingState
 from tradepipe.domain.risk.profile import RiskConfig
-from tradepipe.ports import (
-    AccountView,
-    AssetView,
-    BrokerOrder,
-    ClockView,
-    DailyBar,
-    FillView,
-    HoldingView,
-)
+from tradepipe.ports.broker import AccountView, AssetView, BrokerOrder, ClockView, FillView, HoldingView
+from tradepipe.ports.market_data import DailyBar
 
 # The strategy's passphrase stays empty (as the Pine input defaults); the alert authenticates by path token.
 _PATH_TOKEN = "backtest"  # noqa: S105 - a local token between two in-process objects, not a credential
@@ -220,7 +213,11 @@ def run_backtest(
         clock=clock,
         config=config,
         brokers=_Brokers(alpaca),
-        risk_state=risk_state,
+        trading_state=risk_state,
+        history=risk_state,
+        order_rate=risk_state,
+        positions=risk_state,
+        queued=risk_state,
         market_data=market,
         events=MemoryEventPublisher(),
         atr=average_true_range,
@@ -315,13 +312,13 @@ class _Loop:
             if fill.signal_id and fill.order_id.endswith(("-open", "-close")):
                 self.store.advance(
                     fill.signal_id,
-                    StatusEntry(
-                        status=SignalStatus.FILLED,
-                        at=fill.at,
-                        detail=f"qty={fill.qty} price={fill.price} (simulated)",
+                    StatusUpdate.to(
+                        SignalStatus.FILLED,
+                        fill.at,
+                        f"qty={fill.qty} price={fill.price} (simulated)",
+                        filled_qty=fill.qty,
+                        filled_avg_price=fill.price,
                     ),
-                    allowed_from=frozenset({SignalStatus.SIZED}),
-                    fields={"filled_qty": fill.qty, "filled_avg_price": fill.price},
                 )
         self._settled_fills = len(self.sim.fills)
 
@@ -371,11 +368,7 @@ class _Loop:
         )
 
     def _complete(self, intent: OrderIntent, detail: str) -> None:
-        self.store.advance(
-            intent.signal_id,
-            StatusEntry(status=SignalStatus.COMPLETED, at=intent.sized_at, detail=detail),
-            allowed_from=frozenset({SignalStatus.SIZED}),
-        )
+        self.store.advance(intent.signal_id, StatusUpdate.to(SignalStatus.COMPLETED, intent.sized_at, detail))
 
     def close_session(self, day: date) -> None:
         equity = self.sim.equity()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tradepipe.ports import SearchIndex
+    from tradepipe.ports.search import SearchIndex
     from tradepipe.settings import Settings
 
 log = logging.getLogger(__name__)

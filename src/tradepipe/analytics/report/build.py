@@ -13,7 +13,7 @@ from tradepipe.analytics.report.data import ReportData
 from tradepipe.analytics.report.html import render_html
 from tradepipe.analytics.report.png import write_pngs
 from tradepipe.analytics.snapshots import build_snapshots, publish_snapshots
-from tradepipe.ports import SearchIndex
+from tradepipe.ports.search import SearchIndex
 from tradepipe.settings import Settings
 
 DEFAULT_INITIAL_EQUITY = Decimal(100_000)  # the local paper broker's starting cash

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tradepipe.contracts.alert import StandardAlert, StrategyAlert, TradersPostAlert, format_of
+from tradepipe.domain.alerts.formats import StandardAlert, StrategyAlert, TradersPostAlert, format_of
 from tradepipe.domain.model import Action, OrderType, Side, Signal, SizingMode
 from tradepipe.domain.signal_id import derive_signal_id
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from tradepipe.domain.exits import Exits, check_exit_sides, resolve_exits, round_away, round_near
-from tradepipe.domain.model import Action, Rejected, RejectReason, Side, Signal, SizingMode
+from tradepipe.domain.model import Action, CapApplied, Rejected, RejectReason, Side, Signal, SizingMode
 from tradepipe.domain.risk.bars import bar_start
 from tradepipe.domain.risk.context import RiskContext, TradingState
 from tradepipe.domain.risk.profile import RiskProfile
@@ -28,7 +28,7 @@ class Approved:
     entry: Decimal | None = None
     exits: Exits = Exits(None, None)
     fractional: bool = False
-    caps: tuple[str, ...] = ()  # each cap that bit, with its numbers
+    caps: tuple[CapApplied, ...] = ()  # each cap that bit, in the order applied
     risk: Decimal | None = None  # realized risk at the stop (qty x |entry - stop|)
 
 
@@ -219,9 +219,9 @@ def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | 
     capped = _apply_caps(signal.ticker, side, qty, entry, ctx, profile, step)
     if isinstance(capped, Rejected):
         return capped
-    qty, notes = capped
+    qty, caps = capped
     risk = None if per_share is None else per_share * qty
-    return Approved(qty=qty, entry=entry, exits=exits, fractional=fractional, caps=notes, risk=risk)
+    return Approved(qty=qty, entry=entry, exits=exits, fractional=fractional, caps=caps, risk=risk)
 
 
 def _floor(value: Decimal, step: Decimal) -> Decimal:
@@ -237,7 +237,7 @@ def _apply_caps(
     ctx: RiskContext,
     profile: RiskProfile,
     step: Decimal,
-) -> tuple[Decimal, tuple[str, ...]] | Rejected:
+) -> tuple[Decimal, tuple[CapApplied, ...]] | Rejected:
     equity = ctx.account.equity
     held = ctx.holdings.get(ticker)
     same_side = held is not None and (held.qty > 0) == (side is Side.BUY) and held.qty != 0
@@ -246,10 +246,9 @@ def _apply_caps(
     if not same_side and profile.max_open_positions is not None:
         open_now = sum(1 for h in ctx.holdings.values() if h.qty != 0) - (1 if opposite else 0)
         if open_now >= profile.max_open_positions:
-            return Rejected(
-                RejectReason.MAX_OPEN_POSITIONS,
-                f"{open_now} open positions >= max_open_positions {profile.max_open_positions}",
-            )
+            why = f"{open_now} open positions >= max_open_positions {profile.max_open_positions}"
+            cap = CapApplied(cap="max_open_positions", qty_before=qty, qty_after=Decimal(0), limit=why)
+            return Rejected(RejectReason.MAX_OPEN_POSITIONS, why, caps=(cap,))
     limits: list[tuple[str, Decimal, str]] = []
     if profile.max_notional_per_position is not None:
         limits.append(
@@ -284,12 +283,12 @@ def _apply_caps(
             f"buying power {ctx.account.buying_power} with a {profile.buying_power_cushion_pct}% cushion",
         )
     )
-    notes: list[str] = []
+    bit: list[CapApplied] = []
     for name, room, why in limits:
         allowed = _floor(max(room, Decimal(0)) / entry, step)
         if qty > allowed:
-            notes.append(f"{name}: qty {qty} -> {allowed} ({why})")
+            bit.append(CapApplied(cap=name, qty_before=qty, qty_after=allowed, limit=why))
             qty = allowed
         if qty <= 0:
-            return Rejected(RejectReason.CAPPED_TO_ZERO, "; ".join(notes))
-    return qty, tuple(notes)
+            return Rejected(RejectReason.CAPPED_TO_ZERO, "; ".join(c.note() for c in bit), caps=tuple(bit))
+    return qty, tuple(bit)

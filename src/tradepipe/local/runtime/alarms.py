@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tradepipe.local.runtime.wiring import SqliteBackend
+    from tradepipe.backends.sqlite import SqliteBackend
 
 log = logging.getLogger(__name__)
 

@@ -154,16 +154,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _demo_report(sup: Supervisor) -> Path:
     """The demo's records as one self-contained HTML report; its daily performance snapshots go to the local
     OpenSearch (performance-daily), as `tradepipe report --publish-snapshots` would."""
-    from tradepipe.adapters.sqlite.analytics_records import SqliteRecords
     from tradepipe.analytics.report.build import write_records_report
-    from tradepipe.settings import Settings
+    from tradepipe.analytics.sqlite_records import SqliteRecords
 
-    backend = sup.backend()
     path, _ = write_records_report(
-        Settings(stage="local"),
+        sup.settings,
         (sup.state.path / "demo-report.html").resolve(),
-        search=backend.search_index,
-        source=SqliteRecords(backend.db),
+        search=sup.search_index(),
+        source=SqliteRecords(sup.backend().db),
     )
     return path
 
@@ -178,7 +176,7 @@ def _hold(sup: Supervisor, args: argparse.Namespace) -> None:
 
 
 def cmd_secrets_show(args: argparse.Namespace) -> int:
-    from tradepipe.local.runtime.secrets_file import LocalSecrets
+    from tradepipe.adapters.sqlite.secrets_file import LocalSecrets
 
     state = StateDir(args.state_dir)
     if not state.secrets_file.exists():
@@ -190,15 +188,23 @@ def cmd_secrets_show(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from tradepipe.local.runtime.search_rebuild import rebuild
+    """Rebuild the search indices from the database, in this process, against the running runtime's search
+    server (through the same settings its processes have)."""
+    import os
 
     state = StateDir(args.state_dir)
     info = state.read_runtime()
     if info is None:
         _say(f"no running runtime in {state.path}")
         return 1
-    from tradepipe.local.runtime.wiring import RuntimeSettings, SqliteBackend
+    from tradepipe import composition
+    from tradepipe.local.runtime.search_rebuild import rebuild
+    from tradepipe.settings import Settings
 
-    backend = SqliteBackend(RuntimeSettings(state.path, info.broker_url, info.search_url))
-    _say(f"reindexed {rebuild(backend)} records into {info.search_url}")
+    settings = Settings.explicit(
+        backend="sqlite", state_dir=str(state.path), opensearch_endpoint=info.search_url, stage="local"
+    )
+    os.environ.update(settings.to_environment())
+    composition.reset()
+    _say(f"reindexed {rebuild()} records into {info.search_url}")
     return 0

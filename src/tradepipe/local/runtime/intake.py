@@ -18,7 +18,6 @@ the use case, because this path is what a bar-close burst hits.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import queue
 import threading
@@ -27,8 +26,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
+from pydantic import BaseModel
+
+from tradepipe import api_http as http
 from tradepipe.adapters.sqlite.database import Database
-from tradepipe.app.intake import AlertRequest, IntakeDeps, IntakeResult, accept_alert, intake_response
+from tradepipe.app.intake import Accepted, AlertRequest, IntakeDeps, IntakeResult, accept_alert
 from tradepipe.local.runtime.wakeup import Waker
 from tradepipe.resources import WEBHOOK_MAX_BODY_BYTES
 
@@ -40,16 +42,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 _Job = tuple[AlertRequest, asyncio.Future[IntakeResult | BaseException], asyncio.AbstractEventLoop]
 
-_METRIC_BY_STATUS = {
-    202: "AlertsAccepted",
-    200: "AlertsDuplicate",
-    401: "AlertsUnauthorized",
-    403: "AlertsForbidden",
-    422: "AlertsRejected",
-    400: "AlertsMalformed",
-    413: "AlertsTooLarge",
-}
-_ERROR = (500, {"status": "error", "message": "internal error, the alert was not accepted"})
+_ERROR = (500, http.error_body("error", "internal error, the alert was not accepted"))
 
 
 class GroupCommitter(threading.Thread):
@@ -95,19 +88,17 @@ class GroupCommitter(threading.Thread):
                     except Exception as exc:  # this request only: its savepoint is rolled back
                         log.exception("intake failed")
                         results.append(exc)
-                counts = Counter(_METRIC_BY_STATUS.get(_status(r), "AlertsErrored") for r in results)
+                counts = Counter(
+                    "WebhookErrors" if isinstance(r, BaseException) else r.metric for r in results
+                )
                 self._metrics.add(counts)
         except Exception as exc:  # the commit itself failed: nothing in the group is safe
             log.exception("intake commit failed")
             results = [exc] * len(batch)
         for (_, future, loop), result in zip(batch, results, strict=True):
             loop.call_soon_threadsafe(_resolve, future, result)
-        if self._waker is not None and any(_status(r) == 202 for r in results):
+        if self._waker is not None and any(isinstance(r, Accepted) for r in results):
             self._waker.wake()
-
-
-def _status(result: IntakeResult | BaseException) -> int:
-    return 500 if isinstance(result, BaseException) else intake_response(result)[0]
 
 
 def _resolve(future: asyncio.Future[Any], result: Any) -> None:
@@ -140,20 +131,17 @@ class IntakeApp:
             return
         is_webhook, token = webhook_token(scope["path"])
         if not is_webhook:
-            await _answer(send, 404, {"status": "not_found"})
+            await _answer(send, 404, http.error_body("not_found", "no such route"))
             return
         if scope["method"] != "POST":
-            await _answer(send, 405, {"status": "method_not_allowed"}, allow="POST")
+            await _answer(send, 405, http.error_body("method_not_allowed", "POST only"), allow="POST")
             return
         body, too_large = await _read_body(receive, WEBHOOK_MAX_BODY_BYTES)
         client = scope.get("client")
         request = AlertRequest(body, client[0] if client else None, token)
         # An oversized body is cut at the limit + 1 byte: the use case answers 413 without reading the rest.
         result = await self._committer.submit(request)
-        if isinstance(result, BaseException):
-            status, payload = _ERROR
-        else:
-            status, payload = intake_response(result)
+        status, payload = _ERROR if isinstance(result, BaseException) else http.intake_answer(result)
         if too_large:
             await _answer(send, status, payload, close=True)
             return
@@ -176,9 +164,9 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
 
 
 async def _answer(
-    send: Send, status: int, payload: dict[str, Any], *, close: bool = False, allow: str = ""
+    send: Send, status: int, payload: BaseModel, *, close: bool = False, allow: str = ""
 ) -> None:
-    body = json.dumps(payload, default=str).encode()
+    body = http.body_text(payload).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

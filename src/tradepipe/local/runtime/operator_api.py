@@ -16,7 +16,6 @@ On AWS these routes are IAM-authorized; here every request must pass three check
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
 import json
 import logging
@@ -25,19 +24,22 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
+from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tradepipe.app.signal_feed import BadPageToken, FeedDeps, count_day, list_signals
+from tradepipe import api_http as http
+from tradepipe import composition
+from tradepipe.app.signal_feed import count_day, list_signals
 from tradepipe.app.status import signal_trail
-from tradepipe.app.trading_state import StateDeps, switch_trading_state
+from tradepipe.app.trading_state import switch_trading_state, trading_state_of
 from tradepipe.contracts.api import SignalQuery, TradingStateRequest
+from tradepipe.contracts.items import ErrorEntry
 from tradepipe.local.live_page import page_routes, read_portfolio
-from tradepipe.local.runtime.wiring import SqliteBackend
+from tradepipe.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +59,17 @@ def _json(body: Any, status: int = 200) -> Response:
     )
 
 
+def _answer(status: int, body: BaseModel) -> Response:
+    return Response(
+        http.body_text(body),
+        status_code=status,
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def _refused(why: str) -> Response:
-    return _json({"status": "forbidden", "message": why}, 403)
+    return _answer(403, http.error_body("forbidden", why))
 
 
 def refusal(request: Request, token: str, *, needs_token: bool) -> str | None:
@@ -90,89 +101,57 @@ def guarded(endpoint: Endpoint, token: str, *, needs_token: bool = True) -> Endp
     return check
 
 
-def _rejected(exc: ValidationError) -> Response:
-    """422 with the field errors, never the input."""
-    errors = [
-        {"field": ".".join(str(p) for p in e["loc"]) or "query", "message": e["msg"]}
-        for e in exc.errors(include_input=False, include_url=False)
-    ]
-    return _json({"status": "rejected", "errors": errors}, 422)
-
-
-def _unknown_account(account: str) -> Response | None:
-    return None if account in ACCOUNTS else _json({"status": "not_found", "account": account}, 404)
+def _query(request: Request) -> SignalQuery:
+    """Raises ValidationError. A repeated parameter stays a list and fails validation with its name."""
+    multi: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        multi.setdefault(key, []).append(value)
+    return SignalQuery.model_validate({k: v[0] if len(v) == 1 else v for k, v in multi.items()})
 
 
 class OperatorApi:
-    """The routes, each a use case call (the same ones the API Lambda serves)."""
+    """The routes: each one use case through the composition root, mapped by `api_http` as the Lambda's."""
 
-    def __init__(self, backend: SqliteBackend) -> None:
-        self.backend = backend
+    async def _run(self, produce: Callable[[], BaseModel | None]) -> Response:
+        return _answer(*await run_in_threadpool(http.answer_parts, produce))
 
     async def signals(self, request: Request) -> Response:
-        multi: dict[str, list[str]] = {}
-        for key, value in request.query_params.multi_items():
-            multi.setdefault(key, []).append(value)
-        # A repeated parameter stays a list and fails validation with its name: never "last one wins".
-        params = {k: v[0] if len(v) == 1 else v for k, v in multi.items()}
-        try:
-            query = SignalQuery.model_validate(params)
-        except ValidationError as exc:
-            return _rejected(exc)
-        deps = FeedDeps(self.backend.signals, self.backend.clock, self.backend.settings.dedupe_ttl_s)
-        try:
-            page = await run_in_threadpool(list_signals, query, deps)
-        except BadPageToken as exc:
-            errors = [{"field": "page_token", "message": str(exc)}]
-            return _json({"status": "bad_request", "errors": errors}, 400)
-        return _json(page.model_dump(mode="json"))
+        return await self._run(lambda: list_signals(_query(request), composition.feed_deps()))
 
     async def trail(self, request: Request) -> Response:
         signal_id = request.path_params["signal_id"]
-        b = self.backend
-        found = await run_in_threadpool(signal_trail, signal_id, b.signals, b.orders)
-        if found is None:
-            return _json({"status": "not_found", "signal_id": signal_id}, 404)
-        return _json(found.model_dump(mode="json"))
+        return await self._run(lambda: signal_trail(signal_id, composition.trail_deps()))
 
     async def get_state(self, request: Request) -> Response:
         account = request.path_params["account"]
-        if (unknown := _unknown_account(account)) is not None:
-            return unknown
-        stored = await run_in_threadpool(self.backend.risk_state.trading_state, account)
-        return _json({"account": account, **dataclasses.asdict(stored)})
+        return await self._run(lambda: trading_state_of(http.account(account), composition.state_deps()))
 
     async def set_state(self, request: Request) -> Response:
-        account = request.path_params["account"]
-        if (unknown := _unknown_account(account)) is not None:
-            return unknown
-        try:
-            wanted = TradingStateRequest.model_validate_json(await request.body() or b"{}")
-        except ValidationError as exc:
-            return _rejected(exc)
-        b = self.backend
-        deps = StateDeps(risk_state=b.risk_state, events=b.events, clock=b.clock)
-        who = wanted.by or "operator"
-        stored = await run_in_threadpool(
-            switch_trading_state, account, wanted.state, who, wanted.reason, deps
-        )
-        return _json({"account": account, **dataclasses.asdict(stored)})
+        account, body = request.path_params["account"], await request.body()
+
+        def switch() -> BaseModel:
+            mode = http.account(account)
+            wanted = TradingStateRequest.model_validate_json(body or b"{}")
+            return switch_trading_state(mode, wanted, wanted.by or "operator", composition.state_deps())
+
+        return await self._run(switch)
 
     async def summary(self, _: Request) -> Response:
         def read() -> dict[str, Any]:
+            backend = composition.sqlite_backend()
             now = datetime.now(UTC)
-            duplicates = self.backend.metrics.on_day(now.date().isoformat())["AlertsDuplicate"]
-            counts = count_day(self.backend.signals, now, duplicates)
-            return counts.model_dump() | {"live_trading_enabled": self.backend.settings.live_trading_enabled}
+            duplicates = backend.metrics.on_day(now.date().isoformat())["AlertsDuplicate"]
+            counts = count_day(backend.signal_feed, now, duplicates)
+            return counts.model_dump() | {"live_trading_enabled": get_settings().live_trading_enabled}
 
         return _json(await run_in_threadpool(read))
 
     async def portfolio(self, request: Request) -> Response:
         account = request.query_params.get("account", "paper")
         if account not in ACCOUNTS:
-            errors = [{"field": "account", "message": "paper or live"}]
-            return _json({"status": "rejected", "errors": errors}, 422)
-        return _json(await run_in_threadpool(read_portfolio, self.backend.brokers, account))
+            errors = [ErrorEntry(field="account", message="paper or live")]
+            return _answer(422, http.error_body("rejected", "invalid request: see errors", errors))
+        return _json(await run_in_threadpool(read_portfolio, composition.broker_factory(), account))
 
     def routes(self) -> list[tuple[str, str, Endpoint]]:
         return [
@@ -192,11 +171,11 @@ async def _no_preflight(_: Request) -> Response:
 
 
 async def _not_found(_: Request) -> Response:
-    return _json({"status": "not_found"}, 404)
+    return _answer(404, http.error_body("not_found", "no such route"))
 
 
-def build_operator_app(backend: SqliteBackend, token: str) -> Starlette:
-    api = OperatorApi(backend)
+def build_operator_app(token: str) -> Starlette:
+    api = OperatorApi()
     routes = [Route(path, guarded(fn, token), methods=[method]) for method, path, fn in api.routes()]
     routes += [
         Route(path, guarded(fn, token, needs_token=False), methods=["GET"]) for path, fn in page_routes()

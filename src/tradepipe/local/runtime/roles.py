@@ -1,10 +1,13 @@
-"""The runtime's processes, each started by the supervisor as `python -m tradepipe.local.runtime ROLE ...`:
+"""The runtime's processes, each started by the supervisor as `python -m tradepipe.local.runtime ROLE`, with
+its settings in the environment (`Settings.to_environment()`: backend `sqlite`, the state directory, the
+broker and search endpoints, this role's SQLite durability):
 
 - `intake`: the webhook on the tunnel port (uvicorn + the group-commit writer);
 - `workers`: risk, executor, indexer, schedules (threads);
 - `operator`: the live page, read API and kill switch on a loopback port of its own.
 
-Each prints one JSON line `{"ready": ...}` on stdout once it serves, and dies with the supervisor (Linux's
+Every use case's deps come from the one composition root (`tradepipe.composition`), as in the Lambdas. Each
+process prints one JSON line `{"ready": ...}` on stdout once it serves, and dies with the supervisor (Linux's
 parent-death signal), so a killed runtime leaves no process holding a port or the database."""
 
 from __future__ import annotations
@@ -17,12 +20,8 @@ import logging
 import signal
 import sys
 import threading
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-
-from tradepipe.adapters.sqlite.database import Durability
-from tradepipe.local.runtime.wiring import RuntimeSettings, SqliteBackend
 
 log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
@@ -35,17 +34,6 @@ def doorbell_path(state_dir: Path) -> Path:
 def die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def settings_to_arg(settings: RuntimeSettings) -> str:
-    return json.dumps({**asdict(settings), "state_dir": str(settings.state_dir)})
-
-
-def settings_from_arg(text: str) -> RuntimeSettings:
-    raw: dict[str, Any] = json.loads(text)
-    raw["state_dir"] = Path(raw["state_dir"])
-    raw["allowed_source_cidrs"] = tuple(raw.get("allowed_source_cidrs", ()))
-    return RuntimeSettings(**raw)
 
 
 def configure_logging(state_dir: Path, role: str, level: str) -> None:
@@ -102,33 +90,35 @@ def _serve(app: Any, host: str, port: int, *, fast: bool, on_started: Any) -> No
     server.run()
 
 
-def run_intake(args: argparse.Namespace) -> int:
+def run_intake(args: argparse.Namespace, state_dir: Path) -> int:
+    from tradepipe import composition
     from tradepipe.local.runtime.intake import GroupCommitter, IntakeApp
     from tradepipe.local.runtime.wakeup import Waker
 
-    settings = settings_from_arg(args.settings)
-    backend = SqliteBackend(settings, Durability.PROMISE)
-    waker = Waker(doorbell_path(settings.state_dir))
-    committer = GroupCommitter(backend.db, backend.intake_deps(), waker, backend.metrics)
+    backend = composition.sqlite_backend()
+    waker = Waker(doorbell_path(state_dir))
+    committer = GroupCommitter(backend.db, composition.intake_deps(), waker, backend.metrics)
     committer.start()
     _serve(IntakeApp(committer), args.host, args.port, fast=True, on_started=lambda: ready(port=args.port))
     committer.stop()
     return 0
 
 
-def run_workers(args: argparse.Namespace) -> int:
-    from tradepipe.local.runtime.search_rebuild import needs_rebuild, rebuild
+def run_workers(args: argparse.Namespace, state_dir: Path) -> int:
+    from tradepipe import composition
+    from tradepipe.local.runtime.search_rebuild import ensure_templates, needs_rebuild, rebuild
     from tradepipe.local.runtime.wakeup import Doorbell
     from tradepipe.local.runtime.workers import Workers
 
-    settings = settings_from_arg(args.settings)
-    backend = SqliteBackend(settings, Durability.PROCESS)
-    doorbell = Doorbell(doorbell_path(settings.state_dir))
-    workers = Workers(backend, doorbell, pollers=args.pollers, schedule_s=args.schedule_s)
+    doorbell = Doorbell(doorbell_path(state_dir))
+    workers = Workers(
+        composition.sqlite_backend(), doorbell, pollers=args.pollers, schedule_s=args.schedule_s
+    )
     doorbell.on_command = workers.scheduler.run_now
-    backend.search_index.ensure_templates()
-    if needs_rebuild(backend):
-        rebuild(backend)
+    # OpenSearch is derived data: templates at every start, the indices rebuilt when missing or behind.
+    ensure_templates()
+    if needs_rebuild():
+        rebuild()
     workers.warm_up()
     workers.start()
     ready()
@@ -137,23 +127,20 @@ def run_workers(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_operator(args: argparse.Namespace) -> int:
+def run_operator(args: argparse.Namespace, state_dir: Path) -> int:
     from tradepipe.local.runtime.operator_api import build_operator_app
     from tradepipe.local.runtime.state_dir import StateDir
 
-    settings = settings_from_arg(args.settings)
-    # A halt is a promise to the trader: FULL, like the intake.
-    backend = SqliteBackend(settings, Durability.PROMISE)
-    token = StateDir(settings.state_dir).operator_token()
-    app = build_operator_app(backend, token)
+    app = build_operator_app(StateDir(state_dir).operator_token())
     _serve(app, args.host, args.port, fast=False, on_started=lambda: ready(port=args.port))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tradepipe.settings import get_settings
+
     parser = argparse.ArgumentParser(prog="python -m tradepipe.local.runtime")
     parser.add_argument("role", choices=["intake", "workers", "operator"])
-    parser.add_argument("--settings", required=True, help="RuntimeSettings as JSON (no secrets in it)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--pollers", type=int, default=2)
@@ -161,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     die_with_parent()
-    settings = settings_from_arg(args.settings)
-    configure_logging(settings.state_dir, args.role, args.log_level)
+    settings = get_settings()
+    if settings.backend != "sqlite" or not settings.state_dir:
+        raise SystemExit("the runtime's processes need TRADEPIPE_BACKEND=sqlite and TRADEPIPE_STATE_DIR")
+    state_dir = Path(settings.state_dir)
+    configure_logging(state_dir, args.role, args.log_level)
     run = {"intake": run_intake, "workers": run_workers, "operator": run_operator}[args.role]
-    return run(args)
+    return run(args, state_dir)

@@ -2,7 +2,7 @@
 and, when the indices are missing or hold fewer signals than the store (osmem keeps nothing across restarts;
 a cluster may have been wiped), rebuild them from the store; `tradepipe reindex` does the same on demand.
 
-A rebuild feeds every stored item through the indexer's own mapping as an INSERT, then moves the indexer's
+A rebuild feeds every stored item through the indexer's own use case as an INSERT, then moves the indexer's
 checkpoint to where the change feed stood when the rebuild began: changes that raced the rebuild are applied
 again, which is harmless because a document's id is its record's key."""
 
@@ -12,16 +12,18 @@ import json
 import logging
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from tradepipe import resources
+from tradepipe import composition, resources
 from tradepipe.adapters.sqlite.feeds import ChangeFeed, Checkpoints
-from tradepipe.app.index import TableChange, index_changes
-from tradepipe.contracts.documents import SIGNALS_ALIAS
-from tradepipe.local.runtime.wiring import SqliteBackend
+from tradepipe.app.index import index_changes
+from tradepipe.ports.stores import TableChange
+from tradepipe.settings import get_settings
 
 log = logging.getLogger(__name__)
 BATCH = 500
+INDEXER = "indexer"
 
 _SOURCES = (
     ("signals", resources.SIGNALS_TABLE.base_name, ""),
@@ -31,8 +33,24 @@ _SOURCES = (
 )
 
 
-def _rows(backend: SqliteBackend) -> Iterator[TableChange]:
-    conn = backend.db.connection()
+@cache
+def _client() -> Any:
+    from tradepipe.adapters.opensearch import build_client
+
+    settings = get_settings()
+    return build_client(settings.opensearch_endpoint, settings.opensearch_auth, settings.region)
+
+
+def ensure_templates() -> None:
+    """Locally the runtime is the deployer: it applies the index templates and aliases (SearchSetup's job on
+    AWS) before the indexer writes through them."""
+    from tradepipe.adapters.opensearch import OpenSearchIndex
+
+    OpenSearchIndex(_client()).ensure_templates()
+
+
+def _rows() -> Iterator[TableChange]:
+    conn = composition.sqlite_backend().db.connection()
     n = 0
     for table, base_name, where in _SOURCES:
         for (raw,) in conn.execute(f"SELECT item FROM {table} {where}"):  # noqa: S608 - our own table names
@@ -41,42 +59,39 @@ def _rows(backend: SqliteBackend) -> Iterator[TableChange]:
             yield TableChange(base_name, "INSERT", str(n), image, None)
 
 
-def indexed_signals(client: Any) -> int | None:
-    """Documents behind the signals alias, or None when the alias does not exist."""
-    if not client.indices.exists_alias(name=SIGNALS_ALIAS):
-        return None
-    return int(client.count(index=SIGNALS_ALIAS)["count"])
+def needs_rebuild() -> bool:
+    client = _client()
+    if not client.indices.exists_alias(name=resources.SIGNALS_INDEX.alias):
+        return True
+    indexed = int(client.count(index=resources.SIGNALS_INDEX.alias)["count"])
+    return indexed < composition.sqlite_backend().signals.count()
 
 
-def needs_rebuild(backend: SqliteBackend) -> bool:
-    indexed = indexed_signals(backend.search_client)
-    return indexed is None or indexed < backend.signals.count()
-
-
-def rebuild(backend: SqliteBackend) -> int:
+def rebuild() -> int:
     """Index every stored item again; returns how many records were fed."""
-    search = backend.search_index
-    search.ensure_templates()
-    feed = ChangeFeed(backend.db, "indexer")
+    ensure_templates()
+    backend = composition.sqlite_backend()
+    feed = ChangeFeed(backend.db, INDEXER)
     row = backend.db.connection().execute("SELECT MAX(seq) FROM changes").fetchone()
     start_seq = int(row[0] or 0)
+    deps = composition.index_deps()
     batch: list[TableChange] = []
     fed = 0
-    for change in _rows(backend):
+    for change in _rows():
         batch.append(change)
         if len(batch) >= BATCH:
-            fed += _apply(batch, backend)
+            fed += _apply(batch, deps)
             batch = []
-    fed += _apply(batch, backend)
+    fed += _apply(batch, deps)
     Checkpoints(backend.db).set(feed.consumer, start_seq)
     log.warning("search indices rebuilt from the store: %d records", fed)
     return fed
 
 
-def _apply(batch: list[TableChange], backend: SqliteBackend) -> int:
+def _apply(batch: list[TableChange], deps: Any) -> int:
     if not batch:
         return 0
-    failed = index_changes(batch, backend.search_index, signals=backend.signals)
+    failed = index_changes(batch, deps)
     if failed:
         raise RuntimeError(f"rebuild: {len(failed)} documents failed to index")
     return len(batch)

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tradepipe.adapters.private_files import write_private
+
 DEFAULT_STATE_DIR = Path(".tradepipe")
 
 
@@ -98,12 +100,3 @@ class StateDir:
 
     def clear_runtime(self) -> None:
         self.runtime_file.unlink(missing_ok=True)
-
-
-def write_private(file: Path, text: str) -> None:
-    """Write a file only its owner can read, without a moment where it exists with wider permissions."""
-    tmp = file.with_suffix(file.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, file)

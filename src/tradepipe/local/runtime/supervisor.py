@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from tradepipe.local.runtime.roles import settings_to_arg
-from tradepipe.local.runtime.secrets_file import LocalSecrets
+from tradepipe.adapters.sqlite.secrets_file import LocalSecrets
+from tradepipe.backends.sqlite import SqliteBackend
 from tradepipe.local.runtime.state_dir import DEFAULT_STATE_DIR, RuntimeInfo, StateDir
-from tradepipe.local.runtime.wiring import RuntimeSettings, SqliteBackend
+from tradepipe.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -146,37 +146,27 @@ class Supervisor:
         from osmem_server import OsmemServer
 
         self._search = OsmemServer.start(addr=f"{cfg.host}:{cfg.search_port}", freeze=False, japanese=False)
-        settings = RuntimeSettings(
-            state_dir=self.state.path,
-            broker_url=self.broker_url,
-            search_url=self.search_url,
-            live_trading_enabled=cfg.live_trading_enabled,
-            allowed_source_cidrs=cfg.allowed_source_cidrs,
-            risk_config_path=cfg.risk_config_path,
-            alpaca_timeout_s=cfg.alpaca_timeout_s,
-        )
-        common = ["--settings", settings_to_arg(settings), "--log-level", cfg.log_level, "--host", cfg.host]
+        self.settings = self._settings_for_children()
+        common = ["--log-level", cfg.log_level, "--host", cfg.host]
         runtime = [sys.executable, "-m", "tradepipe.local.runtime"]
+        # A commit is a promise to the outside world in the intake (a 202) and the operator (a halt): FULL.
+        env = {role: self._child_env(sync) for role, sync in (("w", "NORMAL"), ("p", "FULL"))}
         if cfg.alpaca == "local" and not cfg.broker_url:
             self.children["broker"] = self._broker_child(secrets)
-        self.children["workers"] = Child(
+        workers = [
+            *runtime,
             "workers",
-            [
-                *runtime,
-                "workers",
-                *common,
-                "--pollers",
-                str(cfg.pollers),
-                "--schedule-s",
-                str(cfg.schedule_s),
-            ],
-        )
-        self.children["intake"] = Child(
-            "intake", [*runtime, "intake", *common, "--port", str(cfg.webhook_port)]
-        )
-        self.children["operator"] = Child(
-            "operator", [*runtime, "operator", *common, "--port", str(cfg.operator_port)]
-        )
+            *common,
+            "--pollers",
+            str(cfg.pollers),
+            "--schedule-s",
+            str(cfg.schedule_s),
+        ]
+        self.children["workers"] = Child("workers", workers, env["w"])
+        intake = [*runtime, "intake", *common, "--port", str(cfg.webhook_port)]
+        self.children["intake"] = Child("intake", intake, env["p"])
+        operator = [*runtime, "operator", *common, "--port", str(cfg.operator_port)]
+        self.children["operator"] = Child("operator", operator, env["p"])
         try:
             for child in self.children.values():
                 self._spawn(child)
@@ -195,15 +185,57 @@ class Supervisor:
             started_at=datetime.now(UTC).isoformat(),
         )
         self.state.write_runtime(self.info)
-        self._settings = settings
         self._watcher = threading.Thread(target=self._watch, name="supervisor", daemon=True)
         self._watcher.start()
         return self
 
+    def _settings_for_children(self) -> Settings:
+        """The runtime's settings, handed to its processes as TRADEPIPE_* variables (the one spelling of
+        them: `Settings.to_environment`)."""
+        cfg = self.config
+        values: dict[str, Any] = {
+            "stage": "local",
+            "backend": "sqlite",
+            "state_dir": str(self.state.path),
+            "opensearch_endpoint": self.search_url,
+            "live_trading_enabled": cfg.live_trading_enabled,
+            "allowed_source_cidrs": list(cfg.allowed_source_cidrs),
+            "alpaca_timeout_s": cfg.alpaca_timeout_s,
+        }
+        if self.broker_url is not None:
+            values |= {"alpaca_url_override": self.broker_url, "alpaca_data_url_override": self.broker_url}
+        if cfg.risk_config_path:
+            values["risk_config_path"] = cfg.risk_config_path
+        return Settings.explicit(**values)
+
+    def _child_env(self, synchronous: str) -> dict[str, str]:
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
+        return {**inherited, **self.settings.to_environment(), "TRADEPIPE_SQLITE_SYNCHRONOUS": synchronous}
+
     def backend(self) -> SqliteBackend:
         """The runtime's stores, for a caller in this process (the demo, tests): reads, and writes that any
         runtime process could make."""
-        return SqliteBackend(self._settings)
+        return SqliteBackend(self.settings)
+
+    def paper_broker(self) -> Any:
+        """The paper account as the workers see it (alpaca-py against the runtime's broker), or None."""
+        from tradepipe.adapters.alpaca import AlpacaBroker
+        from tradepipe.domain.model import Mode
+
+        keys = self.backend().local_secrets.alpaca("paper")
+        if keys is None:
+            return None
+        return AlpacaBroker(
+            Mode.PAPER,
+            keys.api_key.get_secret_value(),
+            keys.secret_key.get_secret_value(),
+            url_override=self.broker_url,
+        )
+
+    def search_index(self) -> Any:
+        from tradepipe.adapters.opensearch import OpenSearchIndex, build_client
+
+        return OpenSearchIndex(build_client(self.search_url, "none", "us-east-1"))
 
     def wake(self, schedule: str) -> None:
         """Ask the workers to run a schedule now (`reconcile`, `release`)."""

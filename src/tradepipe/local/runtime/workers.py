@@ -25,14 +25,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tradepipe import composition
 from tradepipe.adapters.sqlite.feeds import ChangeFeed, trim
 from tradepipe.adapters.sqlite.queues import QueueMessage, SqliteFifoQueue
-from tradepipe.app.index import TableChange, index_changes
+from tradepipe.app.index import index_changes
+from tradepipe.backends.sqlite import SqliteBackend
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected
 from tradepipe.local.runtime.alarms import LocalAlarms
 from tradepipe.local.runtime.wakeup import Doorbell
-from tradepipe.local.runtime.wiring import SqliteBackend
+from tradepipe.ports.stores import TableChange
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +132,7 @@ class Indexer(Worker):
         changes = [
             TableChange(c.table_name, c.event_name, str(c.seq), c.new_image, c.old_image) for c in batch
         ]
-        failed = index_changes(changes, self._backend.search_index, signals=self._backend.signals)
+        failed = index_changes(changes, composition.index_deps())
         self.feed.applied(batch, {int(seq) for seq in failed})
         self._backend.metrics.add(
             {"DocumentsIndexed": len(batch) - len(failed), "DocumentsFailed": len(failed)}
@@ -219,9 +221,10 @@ class Workers:
     def warm_up(self) -> None:
         """Import and build what the first message would (alpaca-py, TA-Lib, the risk config), so the first
         alert after a start is as fast as the rest."""
-        self.backend.risk_deps()
-        self.backend.executor_deps()
-        self.backend.brokers.for_mode(Mode.PAPER)
+        composition.risk_deps()
+        composition.executor_deps()
+        composition.index_deps()
+        composition.broker_factory().for_mode(Mode.PAPER)
         from tradepipe.app import assess, execute, queued, reconcile  # noqa: F401
 
     def start(self) -> None:
@@ -247,7 +250,7 @@ class Workers:
     def _assess(self, body: str) -> str:
         from tradepipe.app.assess import assess_signal
 
-        outcome = assess_signal(SignalAccepted.model_validate_json(body), self.backend.risk_deps())
+        outcome = assess_signal(SignalAccepted.model_validate_json(body), composition.risk_deps())
         if isinstance(outcome, Rejected):
             return "SignalsRejected"
         if isinstance(outcome, OrderIntent):
@@ -258,19 +261,17 @@ class Workers:
     def _execute(self, body: str) -> str:
         from tradepipe.app.execute import execute_intent
 
-        result = execute_intent(OrderIntent.model_validate_json(body), self.backend.executor_deps())
+        result = execute_intent(OrderIntent.model_validate_json(body), composition.executor_deps())
         return "OrdersRejected" if result.rejected else "OrdersSubmitted"
 
     def _release(self) -> None:
-        from tradepipe.app.queued import release_queued_entries
-        from tradepipe.app.trading_state import halted_accounts
+        """The risk function's minute schedule: release entries queued for the open, sample the halt."""
+        from tradepipe.app.queued import release_and_sample
 
-        b = self.backend
-        released = release_queued_entries(b.signals, b.risk_state, b.brokers, b.signal_queue)
-        halted = halted_accounts(b.risk_state, tuple(m.value for m in Mode))
-        b.metrics.add({"QueuedEntriesReleased": released})
-        self.alarms.halted = halted
-        if released:
+        report = release_and_sample(composition.release_deps())
+        self.backend.metrics.add({"QueuedEntriesReleased": report.released})
+        self.alarms.halted = list(report.halted)
+        if report.released:
             self.doorbell.ring()
 
     def _reconcile(self) -> None:
@@ -278,9 +279,9 @@ class Workers:
 
         counts: Counter[str] = Counter()
         for mode in Mode:
-            if self.backend.brokers.for_mode(mode) is None:
+            if composition.broker_factory().for_mode(mode) is None:
                 continue
-            report = reconcile(mode, self.backend.reconcile_deps())
+            report = reconcile(mode, composition.reconcile_deps())
             counts.update(
                 {
                     "OrdersReconciled": report.orders_updated,

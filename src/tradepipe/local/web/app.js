@@ -183,7 +183,10 @@
     head.replaceChildren(badge(trail.status, statusClass(trail.status)));
     const words = [trail.action, trail.side, trail.ticker, trail.mode, trail.strategy, trail.qty ? "qty " + trail.qty : ""];
     head.append(" " + words.filter(Boolean).join(" · "));
-    if (trail.risk_caps && trail.risk_caps.length) head.append(el("div", "hint", "caps: " + trail.risk_caps.join("; ")));
+    if (trail.risk_caps && trail.risk_caps.length) {
+      const caps = trail.risk_caps.map((c) => c.cap + ": qty " + c.qty_before + " → " + c.qty_after + " (" + c.limit + ")");
+      head.append(el("div", "hint", "caps: " + caps.join("; ")));
+    }
     $("trail-steps").replaceChildren(...trail.trail.map((step) => {
       const li = el("li");
       const at = el("time", "", step.at);

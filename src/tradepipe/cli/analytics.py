@@ -7,18 +7,14 @@ and the other commands stay fast.
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tradepipe.cli.output import say as _say
+
 DEFAULT_RUNS_DIR = Path("backtest-runs")
-
-
-def _say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def _tickers(values: list[str] | None) -> list[str]:
@@ -101,10 +97,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
             run_dir = DEFAULT_RUNS_DIR / args.backtest
         write_backtest_report(run_dir, output, png)
     else:
-        from tradepipe import bootstrap
+        from tradepipe import composition
         from tradepipe.settings import get_settings
 
-        search = bootstrap.search_index() if args.publish_snapshots else None
+        search = composition.search_index() if args.publish_snapshots else None
         write_records_report(
             get_settings(), output, png, search=search, initial_equity=Decimal(args.initial_equity)
         )

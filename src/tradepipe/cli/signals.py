@@ -7,14 +7,14 @@ flight (at most TAIL_LOOKBACK back), so a row that moves on later is printed aga
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tradepipe.status_view import render_signal_row
+from tradepipe.cli.output import say as _say
+from tradepipe.cli.status import add_target_arguments
 
 TERMINAL = frozenset({"FILLED", "COMPLETED", "REJECTED"})
 TAIL_LOOKBACK = timedelta(minutes=10)
@@ -34,8 +34,7 @@ def register(sub: Any) -> None:
     cmd.add_argument("--limit", type=int, default=20, help="rows per page (default 20)")
     cmd.add_argument("--page-token", help="go on from a previous page's next_token")
     cmd.add_argument("--interval", type=float, default=1.0, help="seconds between polls with --tail")
-    cmd.add_argument("--api", default=None, help="API base URL (default: the local runtime's operator port)")
-    cmd.add_argument("--state-dir", type=Path, default=Path(".tradepipe"))
+    add_target_arguments(cmd)
     cmd.set_defaults(func=run)
 
 
@@ -139,6 +138,24 @@ def _iso(text: str) -> str:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).isoformat()
 
 
-def _say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+def render_signal_row(item: dict[str, Any]) -> str:
+    """One line per signal for `tradepipe signals` (a row of `GET /signals`)."""
+    at = str(item.get("received_at") or "")
+    clock = at[11:19] if len(at) >= 19 else at
+    size = (
+        f"{item['filled_qty']} @ {item['filled_avg_price']}"
+        if item.get("filled_qty")
+        else str(item.get("qty") or "-")
+    )
+    why = ": ".join(str(item[k]) for k in ("reject_reason", "reject_detail") if item.get(k))
+    cells = [
+        clock,
+        f"{item.get('mode') or '-':<5}",
+        f"{item.get('side') or '-':<4}",
+        f"{item.get('ticker') or '?':<6}",
+        f"{size:<14}",
+        f"{item['status']:<9}",
+        item["signal_id"],
+        why,
+    ]
+    return "  ".join(cells).rstrip()

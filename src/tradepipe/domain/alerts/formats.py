@@ -1,5 +1,7 @@
-"""What TradingView sends, one tolerant model per intake format. Field names follow what the trader pastes
-into the alert message; every model maps to the one normalized `Signal` in `domain.alerts.normalize`."""
+"""The alert grammar: what TradingView sends, one tolerant model per intake format. Field names follow what
+the trader pastes into the alert message; every model maps to the one normalized `Signal` in
+`domain.alerts.normalize`. Domain, not a boundary contract: what counts as a valid alert is a trading rule
+(a price above zero, a ticker's shape, a time with a zone), and the domain decides it."""
 
 from __future__ import annotations
 

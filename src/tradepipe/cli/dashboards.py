@@ -16,18 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "dashboard"
+from tradepipe.cli.output import say as _say
+
+DEFAULT_DIR = Path(__file__).resolve().parents[3] / "dashboard"
 _DASHBOARDS_SUFFIX = "/_dashboards"  # where Amazon OpenSearch Service serves Dashboards on the domain
-
-
-def _say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def search_url_for(url: str, search_url: str | None) -> str:
@@ -94,7 +90,8 @@ def _search(args: argparse.Namespace) -> Any:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from tradepipe.adapters.search_templates import INDEXES, component_templates, index_templates
+    from tradepipe.adapters.search_templates import component_templates, index_templates
+    from tradepipe.resources import INDEXES
 
     endpoint, search = _search(args)
     _say(f"OpenSearch {endpoint}")

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from tradepipe.local.runtime.state_dir import write_private
+from tradepipe.adapters.private_files import write_private
 
 
 class AlpacaKeyPair(BaseModel):

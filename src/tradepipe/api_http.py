@@ -1,0 +1,189 @@
+"""Every HTTP answer the API function gives: status codes, the one error body (`contracts.api.ErrorBody`),
+JSON encoding. Use cases return outcomes (`app.intake.IntakeResult`, a page, a trail, a trading state) or
+raise the app's own errors; only this module turns them into responses.
+
+    accept_alert  Accepted 202, Duplicate 200, Invalid 422 (with the signal id and reason), Unauthorized 401,
+                  Forbidden 403, Malformed 400, TooLarge 413
+    reads         ValidationError 422 (field errors, never the input), BadPageToken 400, nothing found 404
+    anything else 500 with a generic message: a fault of ours, logged and counted, never explained
+
+The mapping itself (`intake_answer`, `answer_parts`) is framework-free: the API Lambda wraps it in Powertools
+responses here, the single-machine runtime's intake and operator servers in their own (local/runtime/).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ValidationError
+
+from tradepipe.app.intake import (
+    Accepted,
+    AlertRequest,
+    Duplicate,
+    Forbidden,
+    IntakeResult,
+    Invalid,
+    Malformed,
+    TooLarge,
+    Unauthorized,
+)
+from tradepipe.app.signal_feed import BadPageToken
+from tradepipe.contracts.api import ErrorBody, IntakeAnswer, SignalQuery, TradingStateRequest
+from tradepipe.contracts.items import ErrorEntry
+from tradepipe.domain.model import Mode
+from tradepipe.resources import WEBHOOK_MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+    from tradepipe.observability.lambda_setup import LambdaTools
+
+
+class NotFound(LookupError):
+    """A route's subject does not exist (an unknown account)."""
+
+
+def body_text(body: BaseModel) -> str:
+    # An error names the signal and reason only when an alert was recorded; a page's null token is data.
+    return body.model_dump_json(exclude_none=isinstance(body, ErrorBody))
+
+
+def json_response(status: int, body: BaseModel) -> Response[str]:
+    from aws_lambda_powertools.event_handler import Response
+
+    return Response(status_code=status, content_type="application/json", body=body_text(body))
+
+
+def error_body(word: str, message: str, errors: list[ErrorEntry] | None = None, **ids: str) -> ErrorBody:
+    return ErrorBody(status=word, message=message, errors=errors or [], **ids)
+
+
+def error(
+    status: int, word: str, message: str, errors: list[ErrorEntry] | None = None, **ids: str
+) -> Response[str]:
+    return json_response(status, error_body(word, message, errors, **ids))
+
+
+def field_errors(exc: ValidationError, default: str = "query") -> list[ErrorEntry]:
+    """Field names as sent, messages as pydantic words them; never the input (it may hold a secret)."""
+    return [
+        ErrorEntry(field=".".join(str(p) for p in e["loc"]) or default, message=e["msg"])
+        for e in exc.errors(include_input=False, include_url=False)
+    ]
+
+
+# --- POST /webhook -----------------------------------------------------------------------------------------
+
+
+def alert_request(event: APIGatewayProxyEvent, path_token: str | None) -> AlertRequest:
+    # The raw bytes, whatever the Content-Type (TradingView sends text/plain as often as JSON); not
+    # `decoded_body`, which assumes UTF-8 and would turn a binary body into a 500.
+    text = event.body or ""
+    raw = base64.b64decode(text) if event.is_base64_encoded else text.encode("utf-8")
+    return AlertRequest(raw, event.request_context.identity.source_ip, path_token)
+
+
+def intake_answer(result: IntakeResult) -> tuple[int, BaseModel]:
+    match result:
+        case Accepted(signal_id):
+            return 202, IntakeAnswer(signal_id=signal_id, status="accepted")
+        case Duplicate(signal_id):
+            return 200, IntakeAnswer(signal_id=signal_id, status="duplicate")
+        case Invalid(signal_id, errors, reason):
+            problems = [ErrorEntry(field=e.field, message=e.message) for e in errors]
+            body = ErrorBody(
+                status="rejected",
+                message="the alert was recorded as rejected: see errors",
+                errors=problems,
+                signal_id=signal_id,
+                reason=reason.value,
+            )
+            return 422, body
+        case Unauthorized():
+            return 401, ErrorBody(status="unauthorized", message="missing or wrong passphrase")
+        case Forbidden():
+            return 403, ErrorBody(status="forbidden", message="source address not allowed")
+        case Malformed(detail):
+            return 400, ErrorBody(status="malformed", message=detail)
+        case TooLarge(size):
+            limit = f"body is {size} bytes; the limit is {WEBHOOK_MAX_BODY_BYTES}"
+            return 413, ErrorBody(status="too_large", message=limit)
+    raise AssertionError(f"unmapped intake result {result!r}")  # pragma: no cover
+
+
+def intake_response(result: IntakeResult) -> Response[str]:
+    return json_response(*intake_answer(result))
+
+
+# --- the read API and the kill switch ------------------------------------------------------------------
+
+
+def signal_query(event: APIGatewayProxyEvent) -> SignalQuery:
+    """Raises ValidationError. A repeated parameter stays a list and fails validation with its name: never
+    "last one wins"."""
+    multi = event.multi_value_query_string_parameters or {}
+    params = {k: v[0] if len(v) == 1 else v for k, v in multi.items()} or event.query_string_parameters
+    return SignalQuery.model_validate(params or {})
+
+
+def account(value: str) -> Mode:
+    try:
+        return Mode(value)
+    except ValueError:
+        raise NotFound(f"no account {value!r}: paper or live") from None
+
+
+def switch_request(
+    event: APIGatewayProxyEvent, account_id: str
+) -> Callable[[], tuple[Mode, TradingStateRequest, str]]:
+    """The kill switch's account, body and who pressed it (the body's `by`, else the caller's IAM ARN or
+    address), read when called so `answer` maps a bad account (404) or body (422)."""
+
+    def read() -> tuple[Mode, TradingStateRequest, str]:
+        request = TradingStateRequest.model_validate_json(event.body or "{}")
+        identity = event.request_context.identity
+        return (
+            account(account_id),
+            request,
+            request.by or identity.user_arn or identity.source_ip or "unknown",
+        )
+
+    return read
+
+
+def answer_parts(produce: Callable[[], BaseModel | None]) -> tuple[int, BaseModel]:
+    """200 with what the use case produced, or the error it stands for: (status, body)."""
+    try:
+        body = produce()
+    except ValidationError as exc:
+        return 422, error_body("rejected", "invalid request: see errors", field_errors(exc))
+    except BadPageToken as exc:
+        return 400, error_body("bad_request", str(exc), [ErrorEntry(field="page_token", message=str(exc))])
+    except NotFound as exc:
+        return 404, error_body("not_found", str(exc))
+    if body is None:
+        return 404, error_body("not_found", "no such record")
+    return 200, body
+
+
+def answer(produce: Callable[[], BaseModel | None]) -> Response[str]:
+    return json_response(*answer_parts(produce))
+
+
+def install_error_handlers(app: APIGatewayRestResolver, tools: LambdaTools) -> None:
+    """A route that does not exist is a 404 in the one error shape; anything unexpected a 500 that says
+    nothing of our internals (a store or queue down, never bad input: that has its 4xx above)."""
+
+    @app.not_found
+    def no_route(_: Exception) -> Response[str]:
+        return error(404, "not_found", "no such route")
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+    def unexpected(_: Exception) -> Response[str]:
+        tools.logger.exception("api failed")
+        tools.count("WebhookErrors")
+        return error(500, "error", "internal error, the alert was not accepted")

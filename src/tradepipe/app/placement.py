@@ -1,0 +1,192 @@
+"""Exactly once at the broker: every order is written to the orders table (keyed by its deterministic
+client_order_id) before the broker call, and after a fault that may have reached the broker the order is
+looked up by that id before it is ever sent again.
+
+The executor's dispatch (`app/execute.py`) decides which orders a message needs; this module places each.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from tradepipe.contracts.items import OrderItem, OrderUpdate
+from tradepipe.contracts.messages import OrderIntent
+from tradepipe.domain.model import Side
+from tradepipe.domain.order_rules import EntryOrder, validate_order
+from tradepipe.ports.broker import Broker, BrokerOrder, BrokerRateLimited, BrokerRejected, BrokerUnavailable
+from tradepipe.ports.clock import Clock
+from tradepipe.ports.stores import OrderStore
+
+# Order statuses of ours, before (or instead of) Alpaca's.
+PENDING_SUBMIT = "pending_submit"
+REJECTED = "rejected"
+_DEAD = frozenset({"rejected", "canceled", "expired", "done_for_day", "stopped", "suspended"})
+
+
+class CloseNotFilled(Exception):
+    """The close of a reverse has not filled yet: retry later (the lookup finds it) before opening."""
+
+
+@dataclass(frozen=True)
+class PlacementDeps:
+    orders: OrderStore
+    clock: Clock
+    sleep: Callable[[float], None] = field(default=time.sleep)
+    # Within one invocation: attempts at placing one order, and the longest wait a 429 may impose. Past
+    # them the message is retried by the queue (and after maxReceiveCount lands in the DLQ, alarmed).
+    place_attempts: int = 4
+    max_rate_limit_wait_s: float = 10.0
+    close_fill_timeout_s: float = 5.0
+
+
+def place_exactly_once(
+    place: Callable[[], BrokerOrder], coid: str, broker: Broker, deps: PlacementDeps
+) -> BrokerOrder:
+    """Place an order whose intent is already recorded. After a timeout, a connection error or a 5xx the
+    broker may have accepted it: look it up by client_order_id and only place it again if it is not there.
+    A 429 waits for Alpaca's rate-limit reset. A business rejection (4xx) is final and raised at once."""
+    for attempt in range(1, deps.place_attempts + 1):
+        try:
+            return place()
+        except BrokerRateLimited as exc:
+            if attempt == deps.place_attempts or exc.retry_after_s > deps.max_rate_limit_wait_s:
+                raise
+            deps.sleep(max(exc.retry_after_s, 0.05))
+        except BrokerUnavailable:
+            found = broker.find_order(coid)
+            if found is not None:
+                return found
+            if attempt == deps.place_attempts:
+                raise
+            deps.sleep(min(0.2 * 2**attempt, 2.0))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def place_entry(
+    intent: OrderIntent, recorded: OrderItem | None, broker: Broker, deps: PlacementDeps
+) -> BrokerOrder:
+    """The entry (bracket, OTO or simple): recorded first, checked against Alpaca's order rules (a breach is
+    a rejection without a broker call), then placed exactly once. Raises BrokerRejected, recorded."""
+    coid = intent.client_order_id
+    if recorded is None:
+        deps.orders.record_intent(_entry_item(intent, deps.clock.now()))
+    problem = validate_order(_entry_order(intent))
+    if problem is not None:
+        _record_rejection(coid, problem.reason.value, problem.detail, deps)
+        raise BrokerRejected(problem.reason.value, problem.detail)
+    try:
+        return place_exactly_once(lambda: broker.submit(intent), coid, broker, deps)
+    except BrokerRejected as exc:
+        _record_rejection(coid, exc.code, exc.message, deps)
+        raise
+
+
+def place_close(
+    intent: OrderIntent, held: Decimal, recorded: OrderItem | None, broker: Broker, deps: PlacementDeps
+) -> BrokerOrder:
+    """A market order that flattens `held`, under the intent's close_client_order_id (deterministic, so a
+    retried close is found, not repeated; Alpaca's close-position call takes no client id)."""
+    coid = intent.close_client_order_id
+    if recorded is None:
+        deps.orders.record_intent(_close_item(intent, held, deps.clock.now()))
+    # Bracket legs hold the shares ("insufficient qty available"): cancel them first.
+    broker.cancel_open_orders(intent.symbol)
+    return place_exactly_once(lambda: broker.submit_close(intent.symbol, held, coid), coid, broker, deps)
+
+
+def wait_for_fill(broker: Broker, coid: str, placed: BrokerOrder, deps: PlacementDeps) -> BrokerOrder:
+    """Poll until filled; a dead order is a rejection, a slow one a retry of the message (CloseNotFilled)."""
+    deadline = time.monotonic() + deps.close_fill_timeout_s
+    while placed.status != "filled":
+        if placed.status in _DEAD:
+            raise BrokerRejected("close_failed", f"close order {coid} ended {placed.status}")
+        if time.monotonic() > deadline:
+            raise CloseNotFilled(f"close order {coid} is {placed.status} after {deps.close_fill_timeout_s} s")
+        deps.sleep(0.2)
+        placed = broker.find_order(coid) or placed
+    deps.orders.update(coid, placed_update(placed, deps.clock.now()))
+    return placed
+
+
+def placed_update(placed: BrokerOrder, now: datetime) -> OrderUpdate:
+    return OrderUpdate(
+        status=placed.status,
+        broker_order_id=placed.broker_order_id,
+        submitted_at=placed.submitted_at or now,
+        filled_qty=placed.filled_qty,
+        filled_avg_price=placed.filled_avg_price,
+        filled_at=placed.filled_at,
+        updated_at=now,
+    )
+
+
+def _record_rejection(coid: str, code: str, message: str, deps: PlacementDeps) -> None:
+    update = OrderUpdate(
+        status=REJECTED, reject_code=code, reject_reason=message[:500], updated_at=deps.clock.now()
+    )
+    deps.orders.update(coid, update)
+
+
+def _entry_order(intent: OrderIntent) -> EntryOrder:
+    return EntryOrder(
+        side=intent.side,
+        qty=intent.qty or Decimal(0),
+        order_type=intent.order_type,
+        time_in_force=intent.time_in_force,
+        limit_price=intent.limit_price,
+        reference_price=intent.reference_price,
+        take_profit=intent.take_profit,
+        stop_loss=intent.stop_loss,
+    )
+
+
+def _entry_item(intent: OrderIntent, now: datetime) -> OrderItem:
+    order_class = (
+        "bracket"
+        if intent.take_profit and intent.stop_loss
+        else "oto"
+        if intent.stop_loss or intent.take_profit
+        else "simple"
+    )
+    return OrderItem(
+        client_order_id=intent.client_order_id,
+        intent_id=intent.intent_id,
+        signal_id=intent.signal_id,
+        mode=intent.mode,
+        strategy=intent.strategy,
+        symbol=intent.symbol,
+        side=intent.side or Side.BUY,
+        qty=intent.qty or Decimal(0),
+        order_class=order_class,
+        order_type=intent.order_type.value.lower(),
+        limit_price=intent.limit_price,
+        take_profit=intent.take_profit,
+        stop_loss=intent.stop_loss,
+        status=PENDING_SUBMIT,
+        created_at=now,
+        updated_at=now,
+        purpose="open",
+    )
+
+
+def _close_item(intent: OrderIntent, held: Decimal, now: datetime) -> OrderItem:
+    return OrderItem(
+        client_order_id=intent.close_client_order_id,
+        intent_id=f"{intent.signal_id}:close",
+        signal_id=intent.signal_id,
+        mode=intent.mode,
+        strategy=intent.strategy,
+        symbol=intent.symbol,
+        side=Side.SELL if held > 0 else Side.BUY,
+        qty=abs(held),
+        order_class="simple",
+        status=PENDING_SUBMIT,
+        created_at=now,
+        updated_at=now,
+        # An exit signal's close is its final order; a reverse's close is the first of two.
+        purpose="exit" if intent.kind == "close" else "close",
+    )

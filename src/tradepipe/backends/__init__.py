@@ -1,0 +1,59 @@
+"""Where a deployment keeps its records, queues, events and secrets.
+
+A backend builds the store, queue, event and secret adapters for one kind of deployment; the composition
+root (`tradepipe.composition`) asks it for them and wires them into the use cases. `aws.py` is the AWS
+one (DynamoDB, SQS FIFO, EventBridge, Secrets Manager; moto in the embedded default). Another runtime
+(SQLite on one machine) is one more module with the same shape and one more branch in
+`composition._backend()`. The broker, market data and search index do not depend on the backend.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
+from tradepipe.ports.risk_state import (
+    EquitySnapshotStore,
+    OrderRateStore,
+    PositionReports,
+    QueuedEntries,
+    SymbolHistoryStore,
+    TradingStateStore,
+)
+from tradepipe.ports.secrets import SecretSource
+from tradepipe.ports.stores import FillStore, OrderStore, SignalFeed, SignalLookup, SignalStore
+
+
+class Backend(Protocol):
+    """Each adapter is built on first use and then reused: one client per process."""
+
+    @property
+    def signal_store(self) -> SignalStore: ...
+    @property
+    def signal_feed(self) -> SignalFeed: ...
+    @property
+    def signal_lookup(self) -> SignalLookup: ...
+    @property
+    def order_store(self) -> OrderStore: ...
+    @property
+    def fill_store(self) -> FillStore: ...
+    @property
+    def trading_state(self) -> TradingStateStore: ...
+    @property
+    def symbol_history(self) -> SymbolHistoryStore: ...
+    @property
+    def order_rate(self) -> OrderRateStore: ...
+    @property
+    def position_reports(self) -> PositionReports: ...
+    @property
+    def queued_entries(self) -> QueuedEntries: ...
+    @property
+    def equity_snapshots(self) -> EquitySnapshotStore: ...
+    @property
+    def signal_queue(self) -> SignalQueue: ...
+    @property
+    def intent_queue(self) -> IntentQueue: ...
+    @property
+    def events(self) -> EventPublisher: ...
+    @property
+    def secrets(self) -> SecretSource: ...

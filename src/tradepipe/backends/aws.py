@@ -1,0 +1,122 @@
+"""The AWS backend: DynamoDB tables, SQS FIFO queues, the EventBridge bus and Secrets Manager, at the
+settings' endpoint (AWS itself, or moto's server in the embedded default and the tests)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import boto3
+
+from tradepipe.adapters.dynamodb import DynamoFillStore, DynamoOrderStore, DynamoSignalStore
+from tradepipe.adapters.events import EventBridgePublisher
+from tradepipe.adapters.risk_state import DynamoRiskStateStore
+from tradepipe.adapters.secrets import SecretReader
+from tradepipe.adapters.sqs import SqsIntentQueue, SqsSignalQueue
+from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
+from tradepipe.ports.risk_state import (
+    EquitySnapshotStore,
+    OrderRateStore,
+    PositionReports,
+    QueuedEntries,
+    SymbolHistoryStore,
+    TradingStateStore,
+)
+from tradepipe.ports.secrets import SecretSource
+from tradepipe.ports.stores import FillStore, OrderStore, SignalFeed, SignalLookup, SignalStore
+from tradepipe.settings import Settings
+
+
+class AwsBackend:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def client(self, service: str) -> Any:
+        return self._session.client(service, endpoint_url=self._settings.aws_endpoint_url)  # type: ignore[call-overload]
+
+    @cached_property
+    def _session(self) -> boto3.Session:
+        return boto3.Session(region_name=self._settings.region)
+
+    @cached_property
+    def _dynamodb(self) -> Any:
+        return self._session.resource("dynamodb", endpoint_url=self._settings.aws_endpoint_url)
+
+    @cached_property
+    def _signals(self) -> DynamoSignalStore:
+        return DynamoSignalStore(self._dynamodb.Table(self._settings.signals_table))
+
+    @cached_property
+    def _risk_state(self) -> DynamoRiskStateStore:
+        # One table holds every risk-state aggregate: one adapter serves each of their ports.
+        return DynamoRiskStateStore(self._dynamodb.Table(self._settings.risk_state_table))
+
+    @cached_property
+    def _sqs(self) -> Any:
+        return self.client("sqs")
+
+    @property
+    def signal_store(self) -> SignalStore:
+        return self._signals
+
+    @property
+    def signal_feed(self) -> SignalFeed:
+        return self._signals
+
+    @property
+    def signal_lookup(self) -> SignalLookup:
+        return self._signals
+
+    @cached_property
+    def order_store(self) -> OrderStore:
+        return DynamoOrderStore(self._dynamodb.Table(self._settings.orders_table))
+
+    @cached_property
+    def fill_store(self) -> FillStore:
+        return DynamoFillStore(self._dynamodb.Table(self._settings.fills_table))
+
+    @property
+    def trading_state(self) -> TradingStateStore:
+        return self._risk_state
+
+    @property
+    def symbol_history(self) -> SymbolHistoryStore:
+        return self._risk_state
+
+    @property
+    def order_rate(self) -> OrderRateStore:
+        return self._risk_state
+
+    @property
+    def position_reports(self) -> PositionReports:
+        return self._risk_state
+
+    @property
+    def queued_entries(self) -> QueuedEntries:
+        return self._risk_state
+
+    @property
+    def equity_snapshots(self) -> EquitySnapshotStore:
+        return self._risk_state
+
+    @cached_property
+    def signal_queue(self) -> SignalQueue:
+        return SqsSignalQueue(self._sqs, _required(self._settings.signals_queue_url, "signals_queue_url"))
+
+    @cached_property
+    def intent_queue(self) -> IntentQueue:
+        return SqsIntentQueue(self._sqs, _required(self._settings.intents_queue_url, "intents_queue_url"))
+
+    @cached_property
+    def events(self) -> EventPublisher:
+        return EventBridgePublisher(self.client("events"), self._settings.event_bus_name)
+
+    @cached_property
+    def secrets(self) -> SecretSource:
+        return SecretReader(self.client("secretsmanager"), self._settings.secret_max_age_s)
+
+
+def _required(value: str, name: str) -> str:
+    if not value:
+        raise RuntimeError(f"setting TRADEPIPE_{name.upper()} is required by this function")
+    return value

@@ -1,0 +1,294 @@
+"""The one composition root: every use case's deps, built from Settings.
+
+Handlers, the CLI and the local stack get their wiring here and nowhere else. Adapters are built on first
+use (never at import) and then reused, once per process; `reset()` forgets all of them (tests and the
+local stack switch endpoints). Imports happen inside the functions that need them, so importing this module
+costs nothing, and the heavy libraries (alpaca-py, opensearch-py, TA-Lib) load only in the functions that
+use them: the webhook's import path never does.
+
+Stores, queues, events and secrets come from a backend (`tradepipe.backends`); `_backend()` picks it.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from tradepipe.domain.model import Mode
+from tradepipe.settings import get_settings
+
+if TYPE_CHECKING:
+    from tradepipe.adapters.alpaca import AlpacaBroker
+    from tradepipe.adapters.secrets import WebhookPassphrases
+    from tradepipe.app.assess import RiskDeps
+    from tradepipe.app.execute import ExecutorDeps
+    from tradepipe.app.index import IndexDeps
+    from tradepipe.app.intake import IntakeDeps
+    from tradepipe.app.queued import ReleaseDeps
+    from tradepipe.app.reconcile import ReconcileDeps
+    from tradepipe.app.signal_feed import FeedDeps
+    from tradepipe.app.status import TrailDeps
+    from tradepipe.app.trading_state import StateDeps
+    from tradepipe.backends import Backend
+    from tradepipe.backends.sqlite import SqliteBackend
+    from tradepipe.domain.risk.profile import RiskConfig
+    from tradepipe.ports.clock import Clock
+    from tradepipe.ports.market_data import MarketData
+    from tradepipe.ports.search import SearchAdmin, SearchIndex
+    from tradepipe.ports.stores import TableChange
+
+log = logging.getLogger(__name__)
+
+# --- the backend and the adapters that do not depend on it ---------------------------------------------
+
+
+@cache
+def backend() -> Backend:
+    if get_settings().backend == "sqlite":
+        return sqlite_backend()
+    return _aws_backend()
+
+
+@cache
+def sqlite_backend() -> SqliteBackend:
+    """The single-machine runtime's backend, with what its own processes read besides the ports (the queues'
+    consumer side, the change feed, metrics, the secrets file)."""
+    from tradepipe.backends.sqlite import SqliteBackend
+
+    return SqliteBackend(get_settings())
+
+
+def _aws_backend() -> Backend:
+    from tradepipe.backends.aws import AwsBackend
+
+    return AwsBackend(get_settings())
+
+
+def clock() -> Clock:
+    from tradepipe.adapters.clock import SystemClock
+
+    return SystemClock()
+
+
+@cache
+def webhook_passphrases() -> WebhookPassphrases:
+    from tradepipe.adapters.secrets import WebhookPassphrases
+
+    return WebhookPassphrases(backend().secrets, get_settings().webhook_secret_name)
+
+
+class AlpacaBrokers:
+    """Which broker a signal's mode may use: paper by default, live only when the stage enables it and the
+    live secret holds real keys. One client per mode and process."""
+
+    def for_mode(self, mode: Mode) -> AlpacaBroker | None:
+        if mode is Mode.LIVE and not get_settings().live_trading_enabled:
+            return None
+        return _broker(mode)
+
+
+@cache
+def broker_factory() -> AlpacaBrokers:
+    return AlpacaBrokers()
+
+
+@cache
+def _broker(mode: Mode) -> AlpacaBroker | None:
+    # Imported here so the webhook's import path never loads alpaca-py (and pandas with it).
+    from tradepipe.adapters.alpaca import AlpacaBroker
+
+    settings = get_settings()
+    name = settings.alpaca_live_secret_name if mode is Mode.LIVE else settings.alpaca_paper_secret_name
+    keys = _alpaca_keys(name)
+    if keys is None:
+        return None
+    return AlpacaBroker(
+        mode,
+        *keys,
+        # The override points paper orders at the local broker; live orders always go to Alpaca itself.
+        url_override=settings.alpaca_url_override if mode is Mode.PAPER else None,
+        timeout_s=settings.alpaca_timeout_s,
+    )
+
+
+def _alpaca_keys(secret_name: str) -> tuple[str, str] | None:
+    """(api key, secret key), or None while the secret is missing or still the deployed placeholder (no
+    credentials until an operator sets them)."""
+    from tradepipe.adapters.secrets import AlpacaKeys
+
+    raw = backend().secrets.json(secret_name)
+    if raw is None:
+        return None
+    keys = AlpacaKeys.model_validate(raw)
+    if keys.api_key.get_secret_value() in ("", "SET_ME"):
+        return None
+    return keys.api_key.get_secret_value(), keys.secret_key.get_secret_value()
+
+
+@cache
+def market_data() -> MarketData:
+    """Alpaca's market data with the paper keys (bars are the same for both accounts). While the secret is
+    missing or still the placeholder: a source with no bars, so ATR is None and the risk engine decides
+    without it (logged once per process) instead of failing every message."""
+    settings = get_settings()
+    keys = _alpaca_keys(settings.alpaca_paper_secret_name)
+    if keys is None:
+        from tradepipe.adapters.memory_risk import MemoryMarketData
+
+        log.warning("market data unavailable: %s holds no Alpaca keys", settings.alpaca_paper_secret_name)
+        return MemoryMarketData()
+    from tradepipe.adapters.market_data import AlpacaMarketData
+
+    return AlpacaMarketData(*keys, url_override=settings.alpaca_data_url_override)
+
+
+@cache
+def risk_config() -> RiskConfig:
+    """The risk profiles: the bundled risk.toml, or TRADEPIPE_RISK_CONFIG_PATH. Raises on a bad file."""
+    from tradepipe.config import load_bundled_risk_config
+
+    return load_bundled_risk_config(get_settings().risk_config_path)
+
+
+@cache
+def search_index() -> SearchIndex:
+    # Imported here so the webhook's import path never loads opensearch-py.
+    from tradepipe.adapters.opensearch import OpenSearchIndex, build_client
+
+    settings = get_settings()
+    return OpenSearchIndex(
+        build_client(settings.opensearch_endpoint, settings.opensearch_auth, settings.region)
+    )
+
+
+def search_admin(endpoint: str, master_secret_arn: str) -> SearchAdmin:
+    """The search domain as its master user: deploy-time setup only."""
+    from tradepipe.adapters.search_admin import OpenSearchAdmin
+
+    return OpenSearchAdmin.with_master_secret(endpoint, master_secret_arn)
+
+
+def stream_changes(event: dict[str, Any]) -> list[TableChange]:
+    """A DynamoDB Streams event, decoded: what the indexer indexes."""
+    from tradepipe.adapters.dynamodb import table_changes
+
+    return table_changes(event, get_settings().stage)
+
+
+# --- one deps per use case --------------------------------------------------------------------------------
+
+
+def intake_deps() -> IntakeDeps:
+    from tradepipe.app.intake import IntakeDeps
+
+    settings = get_settings()
+    return IntakeDeps(
+        secrets=webhook_passphrases(),
+        store=backend().signal_store,
+        queue=backend().signal_queue,
+        clock=clock(),
+        dedupe_ttl_s=settings.dedupe_ttl_s,
+        max_lag_s=settings.max_alert_lag_s,
+        max_lead_s=settings.max_alert_lead_s,
+        allowed_networks=settings.allowed_networks,
+    )
+
+
+def feed_deps() -> FeedDeps:
+    from tradepipe.app.signal_feed import FeedDeps
+
+    return FeedDeps(backend().signal_feed, clock(), get_settings().dedupe_ttl_s)
+
+
+def trail_deps() -> TrailDeps:
+    from tradepipe.app.status import TrailDeps
+
+    return TrailDeps(backend().signal_store, backend().order_store)
+
+
+def state_deps() -> StateDeps:
+    from tradepipe.app.trading_state import StateDeps
+
+    return StateDeps(trading_state=backend().trading_state, events=backend().events, clock=clock())
+
+
+def risk_deps() -> RiskDeps:
+    from tradepipe.analytics.indicators import average_true_range  # TA-Lib: the risk function only
+    from tradepipe.app.assess import RiskDeps
+
+    b = backend()
+    return RiskDeps(
+        store=b.signal_store,
+        intents=b.intent_queue,
+        clock=clock(),
+        config=risk_config(),
+        brokers=broker_factory(),
+        trading_state=b.trading_state,
+        history=b.symbol_history,
+        order_rate=b.order_rate,
+        positions=b.position_reports,
+        queued=b.queued_entries,
+        market_data=market_data(),
+        events=b.events,
+        atr=average_true_range,
+    )
+
+
+def release_deps() -> ReleaseDeps:
+    from tradepipe.app.queued import ReleaseDeps
+
+    b = backend()
+    return ReleaseDeps(b.signal_store, b.queued_entries, broker_factory(), b.signal_queue, b.trading_state)
+
+
+def executor_deps() -> ExecutorDeps:
+    from tradepipe.app.execute import ExecutorDeps
+
+    b = backend()
+    return ExecutorDeps(
+        signals=b.signal_store,
+        orders=b.order_store,
+        brokers=broker_factory(),
+        clock=clock(),
+        history=b.symbol_history,
+    )
+
+
+def reconcile_deps() -> ReconcileDeps:
+    from tradepipe.app.reconcile import ReconcileDeps
+
+    b = backend()
+    return ReconcileDeps(
+        signals=b.signal_store,
+        orders=b.order_store,
+        fills=b.fill_store,
+        brokers=broker_factory(),
+        history=b.symbol_history,
+        positions=b.position_reports,
+        events=b.events,
+        clock=clock(),
+        snapshots=b.equity_snapshots,
+    )
+
+
+def index_deps() -> IndexDeps:
+    from tradepipe.app.index import IndexDeps
+
+    return IndexDeps(search=search_index(), signals=backend().signal_lookup)
+
+
+def reset() -> None:
+    """Forget every adapter and the settings: the next call builds them again from the environment."""
+    for cached in (
+        backend,
+        sqlite_backend,
+        webhook_passphrases,
+        broker_factory,
+        _broker,
+        market_data,
+        risk_config,
+        search_index,
+    ):
+        cached.cache_clear()
+    get_settings.cache_clear()

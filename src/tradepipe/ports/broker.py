@@ -1,0 +1,134 @@
+"""The broker (Alpaca): what the pipeline reads from it and asks of it, and the two kinds of failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from tradepipe.contracts.messages import OrderIntent
+from tradepipe.domain.model import Mode
+
+
+@dataclass(frozen=True)
+class BrokerOrder:
+    """What the executor needs to know of an order at the broker."""
+
+    broker_order_id: str
+    client_order_id: str
+    status: str
+    qty: Decimal
+    filled_qty: Decimal
+    filled_avg_price: Decimal | None
+    submitted_at: datetime | None
+    filled_at: datetime | None
+    symbol: str = ""
+    side: str = ""  # buy / sell
+    order_type: str = ""  # market, limit, stop...
+    parent_client_order_id: str | None = None  # set on a bracket's exit legs
+
+
+@dataclass(frozen=True)
+class FillView:
+    """One execution at the broker (Alpaca fill activity): the unit fills are deduplicated by."""
+
+    execution_id: str
+    broker_order_id: str
+    symbol: str
+    side: str
+    qty: Decimal
+    price: Decimal
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AccountView:
+    equity: Decimal
+    last_equity: Decimal
+    buying_power: Decimal
+
+
+@dataclass(frozen=True)
+class HoldingView:
+    qty: Decimal  # signed
+    market_value: Decimal  # signed
+    avg_entry_price: Decimal
+
+
+@dataclass(frozen=True)
+class ClockView:
+    is_open: bool
+    next_open: datetime | None
+
+
+@dataclass(frozen=True)
+class AssetView:
+    tradable: bool
+    fractionable: bool
+    shortable: bool
+
+
+class BrokerUnavailable(Exception):
+    """A fault a retry may fix (timeout, connection error, 5xx): the order may or may not exist."""
+
+
+class BrokerRateLimited(BrokerUnavailable):
+    """429: wait `retry_after_s` (from Alpaca's rate-limit headers) before the next request."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"rate limited, retry after {retry_after_s:.1f} s")
+        self.retry_after_s = retry_after_s
+
+
+class BrokerRejected(Exception):
+    """A final business rejection from the broker (a 4xx that a retry cannot fix)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Broker(Protocol):
+    mode: Mode
+
+    def find_order(self, client_order_id: str) -> BrokerOrder | None: ...
+
+    def submit(self, intent: OrderIntent) -> BrokerOrder:
+        """Place the entry (bracket, OTO or simple). Raises BrokerRejected for a final rejection; anything
+        else is a fault a retry may fix."""
+        ...
+
+    def cancel_open_orders(self, symbol: str) -> int:
+        """Cancel every open order for `symbol` (bracket legs included); returns how many."""
+        ...
+
+    def submit_close(self, symbol: str, position_qty: Decimal, client_order_id: str) -> BrokerOrder:
+        """A market order that flattens `position_qty` (the open legs must be cancelled first: they hold
+        the shares)."""
+        ...
+
+    def account(self) -> AccountView: ...
+
+    def holdings(self) -> dict[str, HoldingView]: ...
+
+    def clock(self) -> ClockView: ...
+
+    def asset(self, symbol: str) -> AssetView | None:
+        """None when the broker does not list the symbol."""
+        ...
+
+    def orders_since(self, after: datetime) -> list[BrokerOrder]:
+        """Every order (open or closed) submitted after `after`, bracket legs included."""
+        ...
+
+    def fills_since(self, after: datetime) -> list[FillView]:
+        """Fill activities after `after`, oldest first."""
+        ...
+
+
+class BrokerFactory(Protocol):
+    def for_mode(self, mode: Mode) -> Broker | None:
+        """The broker for `mode`, or None when that mode is not enabled or has no credentials."""
+        ...

@@ -1,0 +1,48 @@
+"""Every implementation of each store port, by name. The parity suite (test_store_parity.py, and the
+risk-state scenarios in test_risk_adapters.py) runs the same contract tests against each entry, so a new
+backend (SQLite on one machine) is one more entry per port here, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from tradepipe.local.aws import FAKE_CREDENTIALS, LOCAL_REGION
+
+from tests.integration.conftest import STAGE, Aws
+from tradepipe import resources
+from tradepipe.adapters.dynamodb import DynamoFillStore, DynamoOrderStore, DynamoSignalStore
+from tradepipe.adapters.memory import MemoryOrderStore, MemorySignalStore
+from tradepipe.adapters.memory_risk import MemoryRiskStateStore
+
+Factory = Callable[[pytest.FixtureRequest], Any]
+
+
+def _table(request: pytest.FixtureRequest, spec: resources.TableSpec) -> Any:
+    """The table on the session's moto server (provisioned from `resources`, as the CDK app deploys it)."""
+    aws: Aws = request.getfixturevalue("aws")
+    dynamodb = boto3.resource(
+        "dynamodb", endpoint_url=aws.endpoint, region_name=LOCAL_REGION, **FAKE_CREDENTIALS
+    )
+    return dynamodb.Table(spec.name(STAGE))
+
+
+SIGNAL_STORES: dict[str, Factory] = {
+    "memory": lambda request: MemorySignalStore(),
+    "dynamodb": lambda request: DynamoSignalStore(_table(request, resources.SIGNALS_TABLE)),
+}
+ORDER_STORES: dict[str, Factory] = {
+    "memory": lambda request: MemoryOrderStore(),
+    "dynamodb": lambda request: DynamoOrderStore(_table(request, resources.ORDERS_TABLE)),
+}
+# No in-memory fill store: nothing in-process records fills (the backtest's broker keeps its own).
+FILL_STORES: dict[str, Factory] = {
+    "dynamodb": lambda request: DynamoFillStore(_table(request, resources.FILLS_TABLE)),
+}
+# One adapter serves all six risk-state ports (TradingStateStore ... EquitySnapshotStore) on each backend.
+RISK_STATE_STORES: dict[str, Factory] = {
+    "memory": lambda request: MemoryRiskStateStore(),
+    "dynamodb": lambda request: request.getfixturevalue("aws").risk_state(),
+}

@@ -1,0 +1,224 @@
+"""The store ports' contract, run against every implementation (tests/integration/stores.py): what the
+use cases rely on must hold on DynamoDB, in memory, and on any backend added later."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from tests.integration.stores import FILL_STORES, ORDER_STORES, SIGNAL_STORES
+from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusEntry, StatusUpdate
+from tradepipe.domain.lifecycle import TRANSITIONS
+from tradepipe.domain.model import CapApplied, Mode, Side, SignalStatus
+from tradepipe.ports.broker import FillView
+from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
+
+S = SignalStatus
+NOW = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=sorted(SIGNAL_STORES))
+def signals(request: pytest.FixtureRequest) -> SignalStore:
+    store: SignalStore = SIGNAL_STORES[request.param](request)
+    return store
+
+
+@pytest.fixture(params=sorted(ORDER_STORES))
+def orders(request: pytest.FixtureRequest) -> OrderStore:
+    store: OrderStore = ORDER_STORES[request.param](request)
+    return store
+
+
+@pytest.fixture(params=sorted(FILL_STORES))
+def fills(request: pytest.FixtureRequest) -> FillStore:
+    store: FillStore = FILL_STORES[request.param](request)
+    return store
+
+
+def _id() -> str:
+    """Fresh keys per test: the DynamoDB tables live for the whole session."""
+    return uuid.uuid4().hex
+
+
+def _signal(signal_id: str, status: SignalStatus = S.RECEIVED) -> SignalItem:
+    return SignalItem(
+        signal_id=signal_id,
+        status=status,
+        received_at=NOW,
+        updated_at=NOW,
+        expires_at=int(NOW.timestamp()) + 3600,
+        history=[StatusEntry(status=status, at=NOW)],
+        mode=Mode.PAPER,
+        ticker="AAPL",
+        side=Side.BUY,
+        strategy="parity",
+        entry_price=Decimal("150.25"),
+    )
+
+
+# --- SignalStore --------------------------------------------------------------------------------------------
+
+
+def test_signal_record_new_when_recorded_twice_then_second_is_a_duplicate_and_first_kept(
+    signals: SignalStore,
+) -> None:
+    sid = _id()
+
+    first = signals.record_new(_signal(sid))
+    second = signals.record_new(_signal(sid, S.REJECTED))
+
+    assert (first, second) == (True, False)
+    stored = signals.get(sid)
+    assert stored is not None
+    assert stored.status is S.RECEIVED
+    assert stored.entry_price == Decimal("150.25")
+
+
+def test_signal_get_when_unknown_then_none(signals: SignalStore) -> None:
+    assert signals.get(_id()) is None
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        pytest.param(S.RECEIVED, S.ENQUEUED, id="received-enqueued"),
+        pytest.param(S.ENQUEUED, S.SIZED, id="enqueued-sized"),
+        pytest.param(S.SIZED, S.FILLED, id="sized-filled-after-a-crash"),
+        pytest.param(S.SUBMITTED, S.REJECTED, id="submitted-rejected-async"),
+        pytest.param(S.ENQUEUED, S.ENQUEUED, id="enqueued-again"),
+        pytest.param(S.SUBMITTED, S.COMPLETED, id="submitted-completed"),
+        pytest.param(S.FILLED, S.REJECTED, id="filled-is-final"),
+        pytest.param(S.RECEIVED, S.SUBMITTED, id="received-submitted-skips-sizing"),
+    ],
+)
+def test_signal_advance_moves_exactly_where_the_lifecycle_allows(
+    signals: SignalStore, current: SignalStatus, target: SignalStatus
+) -> None:
+    sid = _id()
+    signals.record_new(_signal(sid, current))
+
+    moved = signals.advance(sid, StatusUpdate.to(target, NOW.replace(minute=1), "why"))
+
+    allowed = (current, target) in TRANSITIONS
+    assert moved is allowed
+    stored = signals.get(sid)
+    assert stored is not None
+    assert stored.status is (target if allowed else current)
+    assert [h.status for h in stored.history] == ([current, target] if allowed else [current])
+
+
+def test_signal_advance_sets_typed_fields_and_keeps_the_others(signals: SignalStore) -> None:
+    sid = _id()
+    signals.record_new(_signal(sid))
+    cap = CapApplied(cap="buying_power", qty_before=Decimal(57), qty_after=Decimal(40), limit="6000")
+
+    signals.advance(
+        sid,
+        StatusUpdate.to(S.SIZED, NOW.replace(minute=1), "open qty=40", qty=Decimal(40), risk_caps=[cap]),
+    )
+    signals.advance(sid, StatusUpdate.rejected(NOW.replace(minute=2), "ORDER_INVALID", "qty must be whole"))
+
+    stored = signals.get(sid)
+    assert stored is not None
+    assert (stored.status, stored.qty, stored.risk_caps) == (S.REJECTED, Decimal(40), [cap])
+    assert (stored.reject_reason, stored.reject_detail) == ("ORDER_INVALID", "qty must be whole")
+    assert stored.entry_price == Decimal("150.25")
+    assert stored.updated_at == NOW.replace(minute=2)
+    assert [(h.status, h.reason) for h in stored.history] == [
+        (S.RECEIVED, None),
+        (S.SIZED, None),
+        (S.REJECTED, "ORDER_INVALID"),
+    ]
+
+
+def test_signal_advance_when_unknown_then_false(signals: SignalStore) -> None:
+    assert signals.advance(_id(), StatusUpdate.to(S.ENQUEUED, NOW)) is False
+
+
+# --- OrderStore ---------------------------------------------------------------------------------------------
+
+
+def _order(coid: str) -> OrderItem:
+    return OrderItem(
+        client_order_id=coid,
+        intent_id=f"{coid}:open",
+        signal_id=coid,
+        mode=Mode.PAPER,
+        strategy="parity",
+        symbol="AAPL",
+        side=Side.BUY,
+        qty=Decimal(10),
+        order_class="bracket",
+        take_profit=Decimal("155.00"),
+        stop_loss=Decimal("148.50"),
+        status="pending_submit",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def test_order_record_intent_when_recorded_twice_then_second_refused(orders: OrderStore) -> None:
+    coid = f"tp-{_id()}-open"
+
+    assert (orders.record_intent(_order(coid)), orders.record_intent(_order(coid))) == (True, False)
+    assert orders.get(coid) == _order(coid)
+    assert orders.get(f"tp-{_id()}-open") is None
+
+
+def test_order_update_sets_what_the_broker_said_and_leaves_the_rest(orders: OrderStore) -> None:
+    coid = f"tp-{_id()}-open"
+    orders.record_intent(_order(coid))
+    later = NOW.replace(minute=5)
+
+    orders.update(
+        coid, OrderUpdate(status="accepted", broker_order_id="b-1", submitted_at=NOW, updated_at=NOW)
+    )
+    orders.update(
+        coid,
+        OrderUpdate(
+            status="filled",
+            filled_qty=Decimal(10),
+            filled_avg_price=Decimal("150.31"),
+            filled_at=later,
+            updated_at=later,
+        ),
+    )
+
+    stored = orders.get(coid)
+    assert stored is not None
+    assert (stored.status, stored.broker_order_id, stored.submitted_at) == ("filled", "b-1", NOW)
+    assert (stored.filled_qty, stored.filled_avg_price, stored.filled_at) == (
+        Decimal(10),
+        Decimal("150.31"),
+        later,
+    )
+    assert (stored.take_profit, stored.stop_loss, stored.created_at) == (
+        Decimal("155.00"),
+        Decimal("148.50"),
+        NOW,
+    )
+
+
+# --- FillStore ----------------------------------------------------------------------------------------------
+
+
+def _fill(execution_id: str, symbol: str, side: str, qty: str) -> FillView:
+    return FillView(execution_id, "b-1", symbol, side, Decimal(qty), Decimal("150.00"), NOW)
+
+
+def test_fill_record_when_seen_twice_then_counted_once_and_net_quantity_is_signed(fills: FillStore) -> None:
+    symbol = f"P{_id()[:6].upper()}"
+    recorded = [
+        fills.record_fill(_fill("x-1", symbol, "buy", "10"), "paper", "tp-a-open", "a"),
+        fills.record_fill(_fill("x-1", symbol, "buy", "10"), "paper", "tp-a-open", "a"),
+        fills.record_fill(_fill("x-2", symbol, "sell", "4"), "paper", None, None),
+        fills.record_fill(_fill("x-3", symbol, "buy", "7"), "live", None, None),
+    ]
+
+    assert recorded == [True, False, True, True]
+    assert fills.net_quantity("paper", symbol) == Decimal(6)
+    assert fills.net_quantity("live", symbol) == Decimal(7)
+    assert fills.net_quantity("paper", f"{symbol}X") == Decimal(0)
