@@ -39,7 +39,7 @@ from benchmarks.load.cpu import children, cpu_seconds, total
 HERE = Path(__file__).parent
 RISK = HERE / "risk_bench.toml"
 WRK_SCRIPT = HERE / "load" / "alerts.lua"
-PASSPHRASE = "bench passphrase"
+PASSPHRASE = "bench passphrase"  # noqa: S105 - a throwaway local passphrase
 # The broker's request limit for the bench: high enough that it never answers 429 to us (see the docstring).
 BROKER_RATE_LIMIT = 1_000_000
 

@@ -50,7 +50,8 @@ def webhook(alert: Alert) -> JSONResponse:
         raise HTTPException(status_code=401, detail="wrong passphrase")
     with _lock:
         _db.execute(
-            "INSERT INTO alerts (ticker, signal, entry, stop, risk, at, strategy) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO alerts (ticker, signal, entry, stop, risk, at, strategy) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 alert.ticker,
                 alert.signal,

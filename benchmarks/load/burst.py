@@ -5,6 +5,7 @@ waits for one answer before sending the next on another connection."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -48,10 +49,8 @@ async def _connection(
         ).encode() + body
         pending.put_nowait(time.time())
         writer.write(request)
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(answers, timeout=30)
-    except TimeoutError:
-        pass
     writer.close()
 
 

@@ -220,9 +220,8 @@ def test_chaos_no_duplicate_no_lost_order_positions_match_fills(runtime: Supervi
     in_dlq = _dead_lettered_signal_ids(sup) if pending else set()
 
     orders = _orders(sup)
-    per_signal = Counter(
-        o.client_order_id.split("-")[1] for o in orders if o.client_order_id.startswith("tp-")
-    )
+    ours = [o.client_order_id for o in orders if o.client_order_id.startswith("tp-")]
+    unrecorded = [coid for coid in ours if backend.order_store.get(coid) is None]
     client = TradingClient(*_keys(sup), paper=True, url_override=sup.broker_url)
     held = {
         p.symbol: abs(Decimal(str(p.qty))) * (-1 if str(p.side.value) == "short" else 1)

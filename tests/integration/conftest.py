@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -107,34 +108,53 @@ def empty_tables(aws: Aws) -> Aws:
     return aws
 
 
-# The paper broker on its own (no AWS), for the broker's own tests: any key pair is accepted unless the
-# server is built with one.
+# The paper broker on its own (no AWS), for the broker's own tests: Alpaca-like, on a clock the tests move
+# by hand, pinned inside a regular session (Wednesday 2026-12-02, 10:00 New York).
 BROKER_KEY = "PKTESTLOCAL"
 BROKER_SECRET = "local-test-secret"
+BROKER_HEADERS = {"APCA-API-KEY-ID": BROKER_KEY, "APCA-API-SECRET-KEY": BROKER_SECRET}
+SESSION_START = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def running_broker() -> Iterator[Any]:
+def broker_clock() -> Any:
+    from tradepipe.local.paper_broker import ManualClock
+
+    return ManualClock(SESSION_START)
+
+
+@pytest.fixture(scope="module")
+def running_broker(broker_clock: Any) -> Iterator[Any]:
+    from tradepipe.local.paper_broker import BrokerBehaviour, PaperBroker
     from tradepipe.local.paper_broker.server import PaperBrokerServer
 
-    with PaperBrokerServer(port=0) as server:
+    engine = PaperBroker(behaviour=BrokerBehaviour.alpaca(), now=broker_clock)
+    with PaperBrokerServer(engine, key_id=BROKER_KEY, secret_key=BROKER_SECRET) as server:
         yield server
 
 
 @pytest.fixture
-def admin(running_broker: Any) -> Iterator[httpx.Client]:
-    """The broker's admin routes, on a broker reset to its start (cash, cursor, no orders, no faults)."""
-    with httpx.Client(base_url=running_broker.url, timeout=5.0) as client:
+def admin(running_broker: Any, broker_clock: Any) -> Iterator[httpx.Client]:
+    """The broker's admin routes, on a broker reset to its start (cash, cursor, no orders, no faults), its
+    clock back at the session's start (tests may move it anywhere) and a fresh rate-limit window."""
+    broker_clock.set(SESSION_START)
+    with httpx.Client(base_url=running_broker.url, timeout=5.0, headers=BROKER_HEADERS) as client:
         client.post("/_paper/reset").raise_for_status()
         yield client
 
 
 @pytest.fixture(scope="session")
 def paper_broker(aws: Aws) -> Iterator[Any]:
-    """The local Alpaca-compatible broker; the executor reaches it through the real alpaca-py client."""
+    """The local Alpaca-compatible broker; the executor reaches it through the real alpaca-py client, with
+    the keys the stack's secret holds."""
+    from tradepipe.local.paper_broker import BrokerBehaviour, PaperBroker
     from tradepipe.local.paper_broker.server import PaperBrokerServer
 
-    with PaperBrokerServer() as server:
+    # TODO(async-executor): the executor and reconciler tests expect fills and cancels inside the request;
+    # switch to BrokerBehaviour.alpaca() once the executor follows the asynchronous lifecycle.
+    engine = PaperBroker(behaviour=BrokerBehaviour.instant())
+    keys = aws.paper_keys
+    with PaperBrokerServer(engine, key_id=keys["api_key"], secret_key=keys["secret_key"]) as server:
         os.environ["TRADEPIPE_ALPACA_URL_OVERRIDE"] = server.url
         os.environ["TRADEPIPE_ALPACA_DATA_URL_OVERRIDE"] = server.url  # it serves /v2/stocks/bars too
         composition.reset()

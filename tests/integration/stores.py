@@ -5,19 +5,29 @@ backend (SQLite on one machine) is one more entry per port here, nothing else.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from tradepipe.local.aws import FAKE_CREDENTIALS, LOCAL_REGION
 
 from tests.integration.conftest import STAGE, Aws
+from tests.support.aws import FAKE_CREDENTIALS, LOCAL_REGION
 from tradepipe import resources
 from tradepipe.adapters.dynamodb import DynamoFillStore, DynamoOrderStore, DynamoSignalStore
 from tradepipe.adapters.memory import MemoryOrderStore, MemorySignalStore
 from tradepipe.adapters.memory_risk import MemoryRiskStateStore
+from tradepipe.adapters.sqlite.database import Database, Durability
+from tradepipe.adapters.sqlite.records import SqliteFillStore, SqliteOrderStore, SqliteSignalStore
+from tradepipe.adapters.sqlite.risk_state import SqliteRiskStateStore
 
 Factory = Callable[[pytest.FixtureRequest], Any]
+
+
+def _sqlite(request: pytest.FixtureRequest) -> Database:
+    """A fresh runtime database per test (the single-machine backend, `synchronous` as the workers use it)."""
+    tmp: Path = request.getfixturevalue("tmp_path")
+    return Database.open(tmp / "state", Durability.PROCESS)
 
 
 def _table(request: pytest.FixtureRequest, spec: resources.TableSpec) -> Any:
@@ -32,17 +42,21 @@ def _table(request: pytest.FixtureRequest, spec: resources.TableSpec) -> Any:
 SIGNAL_STORES: dict[str, Factory] = {
     "memory": lambda request: MemorySignalStore(),
     "dynamodb": lambda request: DynamoSignalStore(_table(request, resources.SIGNALS_TABLE)),
+    "sqlite": lambda request: SqliteSignalStore(_sqlite(request)),
 }
 ORDER_STORES: dict[str, Factory] = {
     "memory": lambda request: MemoryOrderStore(),
     "dynamodb": lambda request: DynamoOrderStore(_table(request, resources.ORDERS_TABLE)),
+    "sqlite": lambda request: SqliteOrderStore(_sqlite(request)),
 }
 # No in-memory fill store: nothing in-process records fills (the backtest's broker keeps its own).
 FILL_STORES: dict[str, Factory] = {
     "dynamodb": lambda request: DynamoFillStore(_table(request, resources.FILLS_TABLE)),
+    "sqlite": lambda request: SqliteFillStore(_sqlite(request)),
 }
 # One adapter serves all six risk-state ports (TradingStateStore ... EquitySnapshotStore) on each backend.
 RISK_STATE_STORES: dict[str, Factory] = {
     "memory": lambda request: MemoryRiskStateStore(),
     "dynamodb": lambda request: request.getfixturevalue("aws").risk_state(),
+    "sqlite": lambda request: SqliteRiskStateStore(_sqlite(request)),
 }

@@ -73,7 +73,9 @@ def _event(aws: Aws, intent: OrderIntent) -> dict[str, Any]:
 
 
 def _broker_orders(paper_broker: Any, coid: str) -> list[Any]:
-    client = TradingClient("k", "s", paper=True, url_override=paper_broker.url)
+    client = TradingClient(
+        paper_broker.key_id, paper_broker.secret_key, paper=True, url_override=paper_broker.url
+    )
     orders = client.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, limit=500, nested=False))
     return [o for o in orders if getattr(o, "client_order_id", None) == coid]
 

@@ -21,7 +21,7 @@ TOKEN = "the-install-token"
 
 @pytest.fixture
 def backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqliteBackend]:
-    """The operator's deps come from the composition root, as in the runtime: point it at a fresh state dir."""
+    """The operator gets its deps from the composition root, as in the runtime: a fresh state dir."""
     state = StateDir(tmp_path / "state").create()
     LocalSecrets(state.secrets_file).initialize(passphrase="pw")
     settings = Settings.explicit(

@@ -8,12 +8,23 @@ from typing import Any
 
 import httpx
 import pytest
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderStatus, QueryOrderStatus
+from alpaca.trading.models import Order
+from alpaca.trading.requests import GetOrdersRequest
 
 from tests.integration.conftest import Aws
 from tests.integration.test_executor_and_indexer_handlers import NOW, _event, _intent
 from tests.support.lambda_context import LocalLambdaContext
 
 pytestmark = pytest.mark.usefixtures("empty_queues")
+CLOSED = {
+    OrderStatus.FILLED,
+    OrderStatus.CANCELED,
+    OrderStatus.EXPIRED,
+    OrderStatus.REPLACED,
+    OrderStatus.REJECTED,
+}
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +34,32 @@ def handler(paper_broker: Any) -> Any:
     return lambda_handler
 
 
+@pytest.fixture(autouse=True)
+def flat_ibm(paper_broker: Any) -> None:
+    """The session's broker may hold IBM from earlier modules (an open bracket would fill at the same price
+    move and count as a second exit): each test starts flat in IBM, with no IBM order open."""
+    client = TradingClient(
+        paper_broker.key_id, paper_broker.secret_key, paper=True, url_override=paper_broker.url
+    )
+    request = GetOrdersRequest(status=QueryOrderStatus.OPEN, symbols=["IBM"], nested=True)
+    for order in client.get_orders(request):
+        assert isinstance(order, Order)
+        # Cancelling one open member cancels its group (a filled entry's legs go together).
+        member = next(o for o in [order, *(order.legs or [])] if o.status not in CLOSED)
+        client.cancel_order_by_id(member.id)
+    if any(getattr(p, "symbol", None) == "IBM" for p in client.get_all_positions()):
+        client.close_position("IBM")
+
+
 def _bracket_then_price(handler: Any, aws: Aws, broker: Any, signal_id: str, exit_price: str) -> None:
-    httpx.post(f"{broker.url}/_paper/prices", json={"IBM": "204.00"}).raise_for_status()
+    httpx.post(
+        f"{broker.url}/_paper/prices", json={"IBM": "204.00"}, headers=broker.headers
+    ).raise_for_status()
     intent = _intent(signal_id)  # IBM, BUY 10, take-profit 210, stop 198, strategy itest
     assert handler(_event(aws, intent), LocalLambdaContext("executor", 30)) == {"batchItemFailures": []}
-    httpx.post(f"{broker.url}/_paper/prices", json={"IBM": exit_price}).raise_for_status()
+    httpx.post(
+        f"{broker.url}/_paper/prices", json={"IBM": exit_price}, headers=broker.headers
+    ).raise_for_status()
 
 
 def test_take_profit_fill_is_an_exit_that_resets_the_losing_streak(

@@ -16,9 +16,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from tradepipe.adapters.sqlite.database import Database
-from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
+from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusUpdate
+from tradepipe.domain.lifecycle import allowed_from
 from tradepipe.domain.model import SignalStatus
-from tradepipe.ports import DaySlice, FeedKey, FillView, SignalFilter
+from tradepipe.ports.broker import FillView
+from tradepipe.ports.stores import DaySlice, FeedKey, SignalFilter
 
 
 def to_json_value(value: Any) -> Any:
@@ -84,21 +86,18 @@ class SqliteSignalStore:
                 found[item.signal_id] = item
         return found
 
-    def advance(
-        self,
-        signal_id: str,
-        entry: StatusEntry,
-        allowed_from: frozenset[SignalStatus],
-        fields: Mapping[str, Any] | None = None,
-    ) -> bool:
+    def advance(self, signal_id: str, update: StatusUpdate) -> bool:
+        """Conditional on the current status being one the lifecycle allows the move from; one transaction,
+        so a concurrent move of the same signal waits for this one and then finds it moved on."""
+        entry = update.entry
         with self._db.transaction() as conn:
             row = conn.execute(
                 "SELECT status, item FROM signals WHERE signal_id = ?", (signal_id,)
             ).fetchone()
-            if row is None or SignalStatus(row[0]) not in allowed_from:
+            if row is None or SignalStatus(row[0]) not in allowed_from(entry.status):
                 return False
             item = json.loads(row[1])
-            item.update(to_json_value(dict(fields or {})))
+            item.update(to_json_value(update.fields.changes()))
             item["status"] = entry.status.value
             item["updated_at"] = entry.at.isoformat()
             item.setdefault("history", []).append(to_json_value(entry))
@@ -185,10 +184,8 @@ class SqliteOrderStore:
         )
         return None if row is None else OrderItem.model_validate_json(row[0])
 
-    def update(self, client_order_id: str, fields: Mapping[str, Any]) -> None:
-        values = to_json_value(dict(fields))
-        if not values:
-            return
+    def update(self, client_order_id: str, update: OrderUpdate) -> None:
+        values = to_json_value(update.changes())
         with self._db.transaction() as conn:
             row = conn.execute(
                 "SELECT item FROM orders WHERE client_order_id = ?", (client_order_id,)

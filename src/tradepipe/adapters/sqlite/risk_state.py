@@ -29,7 +29,7 @@ from tradepipe.adapters.risk_keys import (
 from tradepipe.adapters.sqlite.database import Database
 from tradepipe.adapters.sqlite.records import dumps, to_json_value
 from tradepipe.contracts.items import EquitySnapshotItem
-from tradepipe.ports import StoredTradingState
+from tradepipe.ports.risk_state import StoredTradingState
 
 _ZERO = Decimal(0)
 
