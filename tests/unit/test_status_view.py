@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tradepipe.status_view import render_trail
+from tradepipe.cli.status import render_trail
 
 
 def test_render_trail_shows_states_reasons_and_orders() -> None:
