@@ -255,4 +255,7 @@ def test_chaos_no_duplicate_no_lost_order_positions_match_fills(runtime: Supervi
         assert broker_qty == recorded == executed, ticker
     assert statuses["duplicate"] >= ALERTS * REPEAT_SHARE * 0.9
     assert killer.kills > 0
-    assert sum(injected["injected"].values()) >= ALERTS * 0.8 * 0.2 * 0.5  # about a fifth of orders faulted
+    # The chaos profile's 200 orders a minute rejects the rest of a fast burst (ORDER_RATE_LIMIT): the faults
+    # are measured on the orders actually submitted, about a fifth of which meet one.
+    assert injected["draws"] >= min(100, ALERTS // 4)
+    assert sum(injected["injected"].values()) >= injected["draws"] * 0.1
