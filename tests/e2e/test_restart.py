@@ -51,10 +51,11 @@ PRICES = {
 }
 STRATEGIES = ("alpha", "beta", "gamma")
 RISK = Path(__file__).with_name("risk_restart.toml")
-# A kill lands this long after each start (once the runtime answers), uniformly: every life gets some work
-# done, as it would between real crashes; a kill before the first message is finished would only test the
-# dead-letter path (SQS counts each receive, so five kills in one message's processing dead-letter it).
-KILL_AFTER_S = (2.0, 8.0)
+# The runtime is killed while the script runs at KILLS steps chosen at random, each after a random delay of
+# up to KILL_DELAY_S so it lands anywhere in the processing of the alerts in flight (the answer, the risk
+# decision, the order, the indexing).
+KILLS = 6
+KILL_DELAY_S = 0.4
 KEY, SECRET = "PKRESTARTTEST0000001", "restart-test-secret-key-000000000000000"
 
 
@@ -192,19 +193,16 @@ class Runtime:
                 os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-class Killer(threading.Thread):
-    def __init__(self, runtime: Runtime, rng: random.Random) -> None:
-        super().__init__(daemon=True)
-        self.runtime, self.rng = runtime, rng
-        self.stopping = threading.Event()
+class Killer:
+    """Kills the runtime at chosen steps, after a random delay (a timer thread: the step goes on)."""
 
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            if not self.runtime.up.wait(0.5):
-                continue
-            if self.stopping.wait(self.rng.uniform(*KILL_AFTER_S)):
-                return
-            self.runtime.kill()
+    def __init__(self, runtime: Runtime, rng: random.Random, steps: int) -> None:
+        self.runtime, self.rng = runtime, rng
+        self.at = set(rng.sample(range(5, steps), KILLS))
+
+    def step(self, i: int) -> None:
+        if i in self.at:
+            threading.Timer(self.rng.uniform(0, KILL_DELAY_S), self.runtime.kill).start()
 
 
 @dataclass
@@ -297,15 +295,15 @@ def run_script(root: Path, steps: list[Step], kill: bool) -> Outcome:
     broker, broker_url = start_broker(root)
     runtime = Runtime(root, broker_url)
     outcome = Outcome()
-    killer = Killer(runtime, random.Random(7)) if kill else None  # noqa: S311
+    killer = Killer(runtime, random.Random(7), len(steps)) if kill else None  # noqa: S311
     sent: dict[int, bytes] = {}
     try:
         runtime.start()
         store = SqliteSignalStore(Database(runtime.state / "tradepipe.db"))
-        if killer is not None:
-            killer.start()
         with httpx.Client(timeout=30) as http:
             for i, step in enumerate(steps):
+                if killer is not None:
+                    killer.step(i)
                 outcome.answers.append(None)
                 outcome.signal_ids.append(None)
                 if step.kind == "price":
@@ -328,9 +326,7 @@ def run_script(root: Path, steps: list[Step], kill: bool) -> Outcome:
                 outcome.signal_ids[i] = signal_id
                 if signal_id and response.status_code in (200, 202):
                     _wait_terminal(runtime, store, signal_id)
-        if killer is not None:
-            killer.stopping.set()
-            killer.join()
+        time.sleep(KILL_DELAY_S)  # the last timer has fired
         runtime.ensure_up()
         for signal_id in {s for s in outcome.signal_ids if s}:
             _wait_terminal(runtime, store, signal_id)
@@ -361,8 +357,6 @@ def run_script(root: Path, steps: list[Step], kill: bool) -> Outcome:
         )
         outcome.kills = runtime.kills
     finally:
-        if killer is not None:
-            killer.stopping.set()
         runtime.stop()
         broker.terminate()
         broker.wait(timeout=20)
@@ -386,7 +380,7 @@ def test_runtime_killed_at_random_then_same_outcome_as_uninterrupted_run(tmp_pat
         f"outcomes {Counter(o for o in chaos.outcomes if o)}; state {chaos.state}; "
         f"positions {chaos.positions}\n"
     )
-    assert chaos.kills >= 3
+    assert chaos.kills >= KILLS - 1  # a timer may fire while the runtime is still restarting
     assert chaos.answers == control.answers  # every alert answered as in the control, after any resend
     assert chaos.outcomes == control.outcomes
     assert chaos.state == control.state
