@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 
 .PHONY: chaos
-.PHONY: help install demo test browser test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean
+.PHONY: help install demo test browser test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean check-packaging
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -28,8 +28,13 @@ demo: $(STAMP) ## run the embedded stack, replay the bundled alerts, print what 
 local: $(STAMP) ## run the whole pipeline on this machine until Ctrl-C
 	$(PY) -m tradepipe.cli local
 
-test: $(STAMP) browser ## the whole suite: unit, integration, e2e, infra, browser, and a 300-alert chaos run
+test: $(STAMP) browser check-packaging ## packaging check, then the whole suite (unit, integration, e2e, infra, browser, chaos)
 	TRADEPIPE_CHAOS_ALERTS=300 $(PY) -m pytest
+
+# Every function of the synthesized template imports and runs with only its own layers (built for this
+# machine, cached in build/packaging-check/) and the runtime's boto3; then the arm64 layers' sizes.
+check-packaging: $(STAMP) ## import + invoke each Lambda with only its layers; arm64 sizes vs 250 MB (PyPI, cached)
+	$(PY) -m infra.checks.packaging
 
 # The live-page test drives Debian's Chromium through playwright's executable_path; playwright never
 # downloads a browser. Installed with apt-get when we are root (or have password-less sudo); otherwise a
@@ -75,7 +80,7 @@ synth: $(STAMP) ## synthesize the CDK app offline into cdk.out/ (cdk-nag AwsSolu
 nag: $(STAMP) ## synth with cdk-nag and CloudFormation template validation; fails on any finding
 	$(PY) infra/app.py -c validate=true
 
-layers: $(STAMP) ## build the Lambda layers for arm64 / Python 3.12 from binary wheels (needs PyPI)
+layers: $(STAMP) ## build the Lambda layers for arm64 / Python 3.12 from binary wheels (needs PyPI; cached)
 	$(PY) infra/build_layers.py
 
 bench: $(STAMP) ## benchmarks: p50/p99 and throughput
