@@ -278,3 +278,17 @@ class TestSearchSetup:
         assert fn["Handler"] == "setup.lambda_handler"
         assert fn["Code"]["S3Key"] == indexer["Code"]["S3Key"]
         assert fn["Layers"] == indexer["Layers"]
+
+    def test_indexer_and_its_stream_mappings_wait_for_the_setup(self, dev: Synth) -> None:
+        # The indexer only writes through aliases the setup creates: CloudFormation must create (and on an
+        # update, apply) the setup before the mappings start the indexer or its new code runs.
+        (setup_id,) = dev.resources_of("Custom::TradepipeSearchSetup")
+        indexer_id = dev.logical_id(dev.stack.functions.indexer)
+        mappings = [
+            resource
+            for resource in dev.resources_of("AWS::Lambda::EventSourceMapping").values()
+            if resource["Properties"]["FunctionName"] == {"Ref": indexer_id}
+        ]
+        assert len(mappings) == 4  # one per streamed table
+        assert all(setup_id in resource.get("DependsOn", []) for resource in mappings)
+        assert setup_id in dev.raw["Resources"][indexer_id].get("DependsOn", [])
