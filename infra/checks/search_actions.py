@@ -6,15 +6,17 @@ not a pass: add its row when a client starts making a new kind of request.
 
 | request | action checked | on |
 |---|---|---|
-| `POST /_bulk` | `indices:data/write/bulk` (cluster), then `indices:data/write/bulk[s]` and per item `indices:data/write/index` / `.../delete` / `.../update` | the item's index or alias |
-| `GET /_alias/<name>`, `GET /<index>/_alias/<name>` | `indices:admin/aliases/get` | `*` (security #1861, #5871: checked against all indices) |
+| `POST /_bulk` | `indices:data/write/bulk` (cluster); per item `bulk[s]`, `index`, `delete` | item index |
+| `GET /_alias/<name>` (also under an index) | `indices:admin/aliases/get` | `*` (security #1861, #5871) |
 | `HEAD /<index>`, `GET /<index>` | `indices:admin/get` | the index |
 | `PUT /<index>` | `indices:admin/create` | the index |
 | `POST /_aliases`, `PUT /<index>/_alias/<name>` | `indices:admin/aliases` | each index named |
 | `PUT /_component_template/<name>` | `cluster:admin/component_template/put` (cluster) | |
 | `PUT /_index_template/<name>` | `indices:admin/index_template/put` (cluster) | |
 | `POST /<index>/_refresh`, `POST /_refresh` | `indices:admin/refresh` | the index, or `*` |
-| `PUT|GET /_plugins/_security/api/<kind>/<name>` | the security REST API: roles `all_access` and `security_manager` only (AWS FGAC maps the master user to both) | |
+| `PUT|GET /_plugins/_security/api/...` | the security REST API | roles all_access, security_manager |
+
+AWS FGAC maps the master user to both all_access and security_manager.
 """
 
 from __future__ import annotations
