@@ -73,7 +73,8 @@ def run_reconciler() -> dict[str, Any]:
     return summary
 
 
-@logger.inject_lambda_context
+# clear_state: a scheduled run must not log the previous record's signal_id, ticker or strategy.
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(

@@ -32,7 +32,8 @@ def _image(record: dict[str, Any], name: str) -> dict[str, Any] | None:
     return from_stream_image(record[name]) if name in record else None
 
 
-@logger.inject_lambda_context
+# clear_state: a scheduled run must not log the previous record's signal_id, ticker or strategy.
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

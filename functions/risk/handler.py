@@ -65,7 +65,8 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="SignalsQueued", unit=MetricUnit.Count, value=1)
 
 
-@logger.inject_lambda_context
+# clear_state: a scheduled run must not log the previous record's signal_id, ticker or strategy.
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(

@@ -192,12 +192,25 @@ class TestWaf:
 
 
 class TestConcurrencyAndTimeouts:
-    def test_prod_reserves_concurrency_for_risk_and_executor_only(self, prod: Synth, dev: Synth) -> None:
-        for spec in resources.FUNCTIONS:
-            reserved = prod.function(spec.name)["Properties"].get("ReservedConcurrentExecutions")
-            assert reserved == prod.stack.config.functions.reserved_concurrency.get(spec.name)
-            assert "ReservedConcurrentExecutions" not in dev.function(spec.name)["Properties"]
-        assert prod.function("executor")["Properties"]["ReservedConcurrentExecutions"] == 5
+    def test_no_stage_reserves_concurrency_by_default(self, prod: Synth, dev: Synth) -> None:
+        # A new account's limit is 10 and 10 must stay unreserved: any reservation fails the deploy there.
+        for synth in (dev, prod):
+            for spec in resources.FUNCTIONS:
+                assert "ReservedConcurrentExecutions" not in synth.function(spec.name)["Properties"]
+
+    @pytest.mark.parametrize("function", [resources.RISK_FUNCTION, resources.EXECUTOR_FUNCTION])
+    def test_queue_consumers_are_bounded_by_event_source_maximum_concurrency(
+        self, prod: Synth, function: resources.FunctionSpec
+    ) -> None:
+        function_id = prod.logical_id(prod.stack.functions.by_name[function.name].function)
+        (mapping,) = [
+            m["Properties"]
+            for m in prod.resources_of("AWS::Lambda::EventSourceMapping").values()
+            if m["Properties"]["FunctionName"] == {"Ref": function_id}
+        ]
+        assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+        assert mapping["BatchSize"] == 5
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
     @pytest.mark.parametrize(
         ("function", "queue"),
