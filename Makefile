@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 
 .PHONY: chaos
-.PHONY: help install demo test browser test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean check-packaging
+.PHONY: help install demo test browser test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean check-packaging deploy
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -82,6 +82,28 @@ nag: $(STAMP) ## synth with cdk-nag and CloudFormation template validation; fail
 
 layers: $(STAMP) ## build the Lambda layers for arm64 / Python 3.12 from binary wheels (needs PyPI; cached)
 	$(PY) infra/build_layers.py
+
+# The CDK CLI, pinned in package.json + package-lock.json (npm's `latest` tag is an old 3.0.0 that rejects
+# this aws-cdk-lib's cloud assembly), installed into the project, never globally.
+STAGE ?= dev
+CDK := node_modules/.bin/cdk
+NPM_STAMP := node_modules/.installed
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	@touch $(NPM_STAMP)
+
+deploy: $(STAMP) $(NPM_STAMP) ## deploy a stage: make deploy STAGE=dev|prod (DRY_RUN=1 stops before `cdk deploy`)
+	@case "$(STAGE)" in dev|prod) ;; *) echo "STAGE must be dev or prod, got '$(STAGE)'" >&2; exit 2;; esac
+	$(PY) infra/build_layers.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) synth --no-notices --quiet \
+		-c stage=$(STAGE) -c require_layers=true --output cdk.out/$(STAGE)
+	@if [ -n "$(DRY_RUN)" ]; then \
+		echo "DRY_RUN: synthesized cdk.out/$(STAGE); stopping before: $(CDK) deploy --app cdk.out/$(STAGE) tradepipe-$(STAGE)"; \
+	else \
+		set -x; $(CDK) deploy --no-notices --app cdk.out/$(STAGE) tradepipe-$(STAGE); \
+	fi
 
 bench: $(STAMP) ## benchmarks: p50/p99 and throughput
 	$(PY) -m benchmarks
