@@ -73,6 +73,10 @@ class Template:
         assets = json.loads((assembly_dir / f"{stack_name}.assets.json").read_text(encoding="utf-8"))
         return cls(template, assembly_dir, assets.get("files", {}))
 
+    def replaced(self, raw: dict[str, Any]) -> Template:
+        """The same assembly with another template body (a test's edited copy)."""
+        return Template(raw, self._dir, self._assets)
+
     # --- functions ---------------------------------------------------------------------------------------
 
     def functions(self) -> list[Function]:
