@@ -194,9 +194,9 @@ def _trading_day(aws: Aws, broker: Any, front: SearchFront) -> None:  # noqa: PL
 
 
 @pytest.fixture(scope="module")
-def recorded(
-    aws: Aws, paper_broker: Any, search_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Recorded:
+def recorded(aws: Aws, search_url: str, tmp_path_factory: pytest.TempPathFactory) -> Recorded:
+    from tradepipe.local.paper_broker.server import PaperBrokerServer
+
     synth = synthesize(tmp_path_factory, "dev")
     template = Template.load(synth.outdir, synth.stack.stack_name)
     names = ResourceMap(
@@ -204,8 +204,14 @@ def recorded(
         renames=stage_renames(STAGE, "dev"),
         aliases={MASTER_SECRET: _setup_secret_arn(template)},
     )
-    with SearchFront(search_url, tls=True) as front, pytest.MonkeyPatch.context() as env:
+    with (
+        SearchFront(search_url, tls=True) as front,
+        PaperBrokerServer() as broker,  # its own: the day's orders and fills must not reach other tests
+        pytest.MonkeyPatch.context() as env,
+    ):
         assert front.ca_file is not None
+        env.setenv("TRADEPIPE_ALPACA_URL_OVERRIDE", broker.url)
+        env.setenv("TRADEPIPE_ALPACA_DATA_URL_OVERRIDE", broker.url)
         # The setup and the indexer insist on https, as on AWS: trust the front's certificate.
         env.setenv("SSL_CERT_FILE", str(front.ca_file))
         env.setenv("REQUESTS_CA_BUNDLE", str(front.ca_file))
@@ -213,7 +219,7 @@ def recorded(
         _forget_clients()
         try:
             with AwsCallRecorder(handler_owner(template)) as recorder:
-                _trading_day(aws, paper_broker, front)
+                _trading_day(aws, broker, front)
         finally:
             _forget_clients()
         signed = [(r.method, r.path) for r in front.requests if r.caller.startswith("sigv4:")]
