@@ -105,8 +105,8 @@ deploy: $(STAMP) $(NPM_STAMP) ## deploy a stage: make deploy STAGE=dev|prod (DRY
 		set -x; $(CDK) deploy --no-notices --app cdk.out/$(STAGE) tradepipe-$(STAGE); \
 	fi
 
-bench: $(STAMP) ## benchmarks: p50/p99 and throughput
-	$(PY) -m benchmarks
+bench: $(STAMP) ## benchmarks: p50/p99, throughput, each handler's cold start beside its floor (BENCH="cold_start" for one)
+	$(PY) -m benchmarks $(BENCH)
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf cdk.out build .mypy_cache .ruff_cache

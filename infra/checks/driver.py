@@ -1,7 +1,7 @@
 """Runs inside the function's own interpreter: `python -I -S driver.py` with a JSON request on stdin.
 
     {"path": [code, layer..., runtime], "handler": "handler.lambda_handler", "event": {...},
-     "function_name": "...", "timeout_s": 30, "memory_mb": 512}
+     "function_name": "...", "timeout_s": 30, "memory_mb": 512, "record_aws_calls": false}
 
 `-I -S`: no user site, no site-packages, no PYTHON* variables and no script directory on sys.path, so the
 only third-party code the handler can import is what `path` names: the function's code, its layers and the
@@ -45,9 +45,39 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+def _record_aws_calls(calls: list[dict[str, Any]]) -> None:
+    """Every AWS call any botocore client makes, as the wire body botocore sends (JSON for the JSON-protocol
+    services we call), so a bare handler can make the same calls (benchmarks/bench_cold_start.py). Imports
+    botocore before the handler: a run that records is not a run to time."""
+    from botocore import xform_name
+    from botocore.session import Session
+
+    original = Session.create_client
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        try:
+            body = json.loads(params.get("body") or b"{}")
+        except ValueError:
+            body = None  # not a JSON-protocol call: cannot be replayed from its body
+        service = model.service_model.service_name
+        calls.append(
+            {"service": service, "operation": model.name, "method": xform_name(model.name), "params": body}
+        )
+
+    def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
+        client = original(session, *args, **kwargs)
+        client.meta.events.register("before-call.*.*", record)
+        return client
+
+    Session.create_client = create_client  # type: ignore[method-assign,assignment]
+
+
 def main() -> int:
     request = json.loads(sys.stdin.read())
     sys.path[:0] = request["path"]
+    calls: list[dict[str, Any]] = []
+    if request.get("record_aws_calls"):
+        _record_aws_calls(calls)
     module_name, _, attribute = request["handler"].rpartition(".")
     result: dict[str, Any] = {}
     started = time.perf_counter()
@@ -74,6 +104,8 @@ def main() -> int:
         for name, module in sorted(sys.modules.items())
         if "." not in name and any(str(getattr(module, "__file__", "")).startswith(r) for r in roots)
     }
+    if request.get("record_aws_calls"):
+        result["aws_calls"] = calls
     sys.stdout.write("\n" + MARKER + json.dumps(result, default=str) + "\n")
     return 0
 

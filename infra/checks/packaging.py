@@ -31,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,9 +176,12 @@ def run_in_function_interpreter(
     function_name: str = "function",
     timeout_s: int = 60,
     memory_mb: int = 512,
+    record_aws_calls: bool = False,
 ) -> dict[str, Any]:
     """Import `handler` and invoke it once in a fresh `python -I -S` that sees only `path`. `-B`: Lambda's
-    /var/task and /opt are read-only, so no bytecode is written there either."""
+    /var/task and /opt are read-only, so no bytecode is written there either. `record_aws_calls`: also
+    return the AWS calls the invocation made (botocore is then imported before the handler: not a run to
+    time)."""
     request = {
         "path": [str(p) for p in path],
         "handler": handler,
@@ -184,6 +189,7 @@ def run_in_function_interpreter(
         "function_name": function_name,
         "timeout_s": timeout_s,
         "memory_mb": memory_mb,
+        "record_aws_calls": record_aws_calls,
     }
     with tempfile.TemporaryDirectory(prefix="packaging-check-") as cwd:
         completed = subprocess.run(  # noqa: S603 - our driver, our interpreter
@@ -222,14 +228,52 @@ def judge(name: str, response: Any, services: Services) -> tuple[bool, str]:
     return True, json.dumps(response, default=str)[:160]
 
 
-def check_functions(
-    template: Template,
-    python: str,
-    local: BuildTarget,
-    runtime_dir: Path,
-    only: set[str],
-    without: set[tuple[str, str]],
-) -> list[Outcome]:
+@dataclass(frozen=True)
+class FunctionRuntime:
+    """What a function's interpreter is made of here: a Python (3.12 when this machine has one), our layers
+    built for this machine, and the boto3 the Lambda runtime ships."""
+
+    python: str
+    version: str
+    layers: BuildTarget
+    runtime_dir: Path
+
+    def layer_path(self, name: str) -> Path:
+        (spec,) = (spec for spec in LAYERS if spec.name == name)
+        return self.layers.layer_dir(spec) / "python"
+
+    def path(self, function: Function, layer_names: tuple[str, ...] | None = None) -> list[Path]:
+        """sys.path as Lambda orders it: the code, each layer, the runtime's SDK."""
+        names = layer_names if layer_names is not None else function_layers(function)
+        return [function.code_dir, *(self.layer_path(n) for n in names), self.runtime_dir]
+
+
+def function_layers(function: Function) -> tuple[str, ...]:
+    return tuple(layer.spec_name(PREFIX) for layer in function.layers)
+
+
+def prepare_runtime(say: Callable[[str], None] = print) -> FunctionRuntime:
+    """Find the interpreter, build (or reuse) the layers for this machine and install the runtime's boto3."""
+    python = find_python(LAMBDA_PYTHON_VERSION)
+    version = python_version_of(python) or "unknown"
+    note = (
+        "" if version == LAMBDA_PYTHON_VERSION else f" (Lambda runs {LAMBDA_PYTHON_VERSION}; none found here)"
+    )
+    local = BuildTarget.local(version, CHECK_DIR)
+    local = dataclasses.replace(local, root=CHECK_DIR / f"layers-py{version}-{local.key()}")
+    say(f"packaging check: Python {version} at {python}{note}; layers in {local.root.relative_to(REPO_ROOT)}")
+    if build_layers.build_all(local):
+        say("  (layers built for this machine; cached for the next run)")
+    runtime_dir = install_runtime_boto3(version, local)
+    say(f"  runtime SDK: boto3/botocore {RUNTIME_BOTO3}, as Lambda's python{LAMBDA_PYTHON_VERSION} ships it")
+    return FunctionRuntime(python, version, local, runtime_dir)
+
+
+@contextmanager
+def local_services(template: Template) -> Iterator[tuple[Services, str]]:
+    """moto (tables, queues, secrets from tradepipe.resources, and the search master-user secret), the
+    paper broker and osmem behind a TLS search front: started here, outside every function's interpreter.
+    Yields the services and the broker's URL."""
     from osmem_server import OsmemServer
 
     from tradepipe.local.aws import MotoServer, client, new_paper_keys, provision
@@ -238,8 +282,6 @@ def check_functions(
 
     # moto's server logs every request through werkzeug at INFO.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    functions = {f.short_name(PREFIX): f for f in template.functions()}
-    outcomes: list[Outcome] = []
     moto = MotoServer(port=free_port())
     moto.start()
     osmem = OsmemServer.start(addr=f"127.0.0.1:{free_port()}", freeze=False, japanese=False)
@@ -252,19 +294,26 @@ def check_functions(
                 Name=f"{PREFIX}-search-master",
                 SecretString=json.dumps({"username": "tradepipe-admin", "password": os.urandom(12).hex()}),
             )["ARN"]
-            services = Services(STAGE, moto.url, provisioned, passphrase, front, master, template)
-            names = sorted(functions, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
-            for name in names:
-                if only and name not in only:
-                    continue
-                outcomes.append(
-                    _check_one(
-                        functions[name], name, services, broker.url, python, local, runtime_dir, without
-                    )
-                )
+            yield Services(STAGE, moto.url, provisioned, passphrase, front, master, template), broker.url
     finally:
         osmem.close()
         moto.stop()
+
+
+def check_functions(
+    template: Template,
+    runtime: FunctionRuntime,
+    only: set[str],
+    without: set[tuple[str, str]],
+) -> list[Outcome]:
+    functions = {f.short_name(PREFIX): f for f in template.functions()}
+    outcomes: list[Outcome] = []
+    with local_services(template) as (services, broker_url):
+        names = sorted(functions, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
+        for name in names:
+            if only and name not in only:
+                continue
+            outcomes.append(_check_one(functions[name], name, services, broker_url, runtime, without))
     return outcomes
 
 
@@ -273,21 +322,17 @@ def _check_one(
     name: str,
     services: Services,
     broker_url: str,
-    python: str,
-    local: BuildTarget,
-    runtime_dir: Path,
+    runtime: FunctionRuntime,
     without: set[tuple[str, str]],
 ) -> Outcome:
-    layer_names = tuple(
-        layer.spec_name(PREFIX) for layer in function.layers if (name, layer.spec_name(PREFIX)) not in without
-    )
+    layer_names = tuple(n for n in function_layers(function) if (name, n) not in without)
     outcome = Outcome(name, layer_names)
     known = {spec.name: spec for spec in LAYERS}
     unknown = [n for n in layer_names if n not in known]
     if unknown:
         outcome.error = f"layers {unknown} are not in infra/layer_specs.py"
         return outcome
-    overlap = _overlap([local.layer_dir(known[n]) / "python" for n in layer_names])
+    overlap = _overlap([runtime.layers.layer_dir(known[n]) / "python" for n in layer_names])
     if overlap:
         outcome.error = f"two layers ship the same files, Lambda would merge them: {overlap}"
         return outcome
@@ -300,10 +345,16 @@ def _check_one(
     except Exception as exc:  # noqa: BLE001 - reported as this function's failure
         outcome.imported, outcome.error = True, f"could not build its event: {exc}"
         return outcome
-    path = [function.code_dir, *(local.layer_dir(known[n]) / "python" for n in layer_names), runtime_dir]
-    env = function_env(function, services, broker_url, runtime_dir, python)
+    env = function_env(function, services, broker_url, runtime.runtime_dir, runtime.python)
     result = run_in_function_interpreter(
-        python, path, function.handler, event, env, function.name, function.timeout_s, function.memory_mb
+        runtime.python,
+        runtime.path(function, layer_names),
+        function.handler,
+        event,
+        env,
+        function.name,
+        function.timeout_s,
+        function.memory_mb,
     )
     outcome.imported = bool(result.get("imported"))
     outcome.import_ms = float(result.get("import_ms", 0))
@@ -356,25 +407,10 @@ def main(argv: list[str] | None = None) -> int:
     without = {(item.partition(":")[0], item.partition(":")[2]) for item in args.without_layer}
     started = time.monotonic()
 
-    python = find_python(LAMBDA_PYTHON_VERSION)
-    version = python_version_of(python) or "unknown"
-    note = (
-        "" if version == LAMBDA_PYTHON_VERSION else f" (Lambda runs {LAMBDA_PYTHON_VERSION}; none found here)"
-    )
-    local = BuildTarget.local(version, CHECK_DIR)
-    local = dataclasses.replace(local, root=CHECK_DIR / f"layers-py{version}-{local.key()}")
-    print(
-        f"packaging check: Python {version} at {python}{note}; layers in {local.root.relative_to(REPO_ROOT)}"
-    )
-    if build_layers.build_all(local):
-        print("  (layers built for this machine; cached for the next run)")
-    runtime_dir = install_runtime_boto3(version, local)
-    print(
-        f"  runtime SDK: boto3/botocore {RUNTIME_BOTO3}, as Lambda's python{LAMBDA_PYTHON_VERSION} ships it"
-    )
+    runtime = prepare_runtime()
     template = synthesize(CHECK_DIR / "cdk.out")
 
-    outcomes = check_functions(template, python, local, runtime_dir, set(args.only), without)
+    outcomes = check_functions(template, runtime, set(args.only), without)
     failed = [o.function for o in outcomes if not o.ok]
     for outcome in outcomes:
         print(outcome.line())
