@@ -21,13 +21,11 @@ from pydantic import ValidationError
 
 from tradepipe import bootstrap
 from tradepipe.app.intake import AlertRequest, IntakeDeps, accept_alert, intake_response
-from tradepipe.app.signal_feed import BadPageToken, FeedDeps, list_signals
-from tradepipe.app.status import signal_trail
-from tradepipe.app.trading_state import StateDeps, switch_trading_state
-from tradepipe.contracts.api import SignalQuery, TradingStateRequest
 from tradepipe.observability.redaction import RedactingFormatter
 from tradepipe.settings import get_settings
 
+# Only the alert route's imports load at cold start: TradingView waits on it and never retries. The read
+# routes and the kill switch import their use cases (and the risk model behind them) on first use.
 logger = Logger(service="webhook", logger_formatter=RedactingFormatter())
 metrics = Metrics()
 # No Tracer: X-Ray is off for the API function and its stage (a trace would record /webhook/{token}, and the
@@ -100,6 +98,9 @@ def _rejected(exc: ValidationError) -> Response[str]:
 
 @app.get("/signals")
 def list_recent_signals() -> Response[str]:
+    from tradepipe.app.signal_feed import BadPageToken, FeedDeps, list_signals
+    from tradepipe.contracts.api import SignalQuery
+
     event = app.current_event
     multi = event.multi_value_query_string_parameters or {}
     # A repeated parameter stays a list, and fails validation with its name: never "last one wins".
@@ -118,6 +119,8 @@ def list_recent_signals() -> Response[str]:
 
 @app.get("/signals/<signal_id>")
 def get_signal(signal_id: str) -> Response[str]:
+    from tradepipe.app.status import signal_trail
+
     trail = signal_trail(signal_id, bootstrap.signal_store(), bootstrap.order_store())
     if trail is None:
         return _json(404, {"status": "not_found", "signal_id": signal_id})
@@ -135,6 +138,9 @@ def get_trading_state(account: str) -> Response[str]:
 @app.post("/trading-state/<account>")
 def set_trading_state(account: str) -> Response[str]:
     """The kill switch: IAM-authorized on AWS, loopback-only locally. Body {"state", "reason", "by"}."""
+    from tradepipe.app.trading_state import StateDeps, switch_trading_state
+    from tradepipe.contracts.api import TradingStateRequest
+
     if account not in _ACCOUNTS:
         return _json(404, {"status": "not_found", "account": account})
     try:
