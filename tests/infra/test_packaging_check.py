@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
 
 from infra import build_layers, layer_specs
@@ -135,3 +136,34 @@ def test_check_packaging_when_risk_lacks_its_broker_layer_then_fails_on_alpaca()
     risk_line = next(line for line in completed.stdout.splitlines() if line.startswith("risk "))
     assert "import FAILED" in risk_line
     assert "No module named 'requests'" in risk_line or "No module named 'alpaca'" in risk_line
+
+
+def test_a_recording_run_returns_each_aws_call_as_botocore_sent_it(tmp_path: Path) -> None:
+    # What the cold-start floor replays. Stubbed: botocore's own before-call answers, after ours recorded.
+    code = _function(
+        tmp_path,
+        "import boto3\n"
+        "from botocore.stub import Stubber\n"
+        "def lambda_handler(event, context):\n"
+        "    keys = {'aws_access_key_id': 'k', 'aws_secret_access_key': 's'}\n"
+        "    sqs = boto3.client('sqs', region_name='us-east-1', **keys)\n"
+        "    with Stubber(sqs) as stub:\n"
+        "        stub.add_response('send_message', {'MessageId': '1'})\n"
+        "        sqs.send_message(QueueUrl='https://q/123/q.fifo', MessageBody='b', MessageGroupId='g')\n"
+        "    return {}\n",
+    )
+    sdk = Path(boto3.__file__).parents[1]
+
+    result = run_in_function_interpreter(
+        sys.executable, [code, sdk], "handler.lambda_handler", {}, {}, record_aws_calls=True
+    )
+
+    assert result["invoked"] is True, result
+    assert result["aws_calls"] == [
+        {
+            "service": "sqs",
+            "operation": "SendMessage",
+            "method": "send_message",
+            "params": {"QueueUrl": "https://q/123/q.fifo", "MessageBody": "b", "MessageGroupId": "g"},
+        }
+    ]
