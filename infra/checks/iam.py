@@ -34,8 +34,10 @@ resource ARNs AWS would authorize, and each is checked against that function's r
    case-insensitively, `Resource` / `NotResource` case-sensitively, with IAM's wildcards: `*` any run of
    characters and `?` one character, both within one colon-separated ARN segment, except that a `*` ending
    a segment may run past colons (IAM User Guide, "IAM JSON policy elements: Resource"); `Resource: "*"`
-   matches everything. `Condition` blocks are not evaluated (our roles have none; the test asserts it), nor
-   are resource policies, permission boundaries or SCPs, which can only narrow what the role allows.
+   matches everything. `Condition` blocks are not evaluated (our roles have none; the test asserts it).
+   Resource policies are not consulted: the role must allow on its own, stricter than AWS within one
+   account (where e.g. the search domain's policy could also grant). Permission boundaries and SCPs,
+   which can only narrow, are out of scope.
 """
 
 from __future__ import annotations
