@@ -104,6 +104,10 @@ class LocalStack:
         )
         search = OsmemServer.start(addr=f"{cfg.host}:{cfg.search_port}", freeze=False, japanese=False)
         self._stoppables.append(search)
+        # As SearchSetup does at deploy: templates, indices and aliases before the indexer's first write.
+        from tradepipe.adapters.opensearch import OpenSearchIndex, build_client
+
+        OpenSearchIndex(build_client(self.search_url, "none", "us-east-1")).ensure_templates()
         if cfg.alpaca == "local":
             from tradepipe.local.paper_broker.server import PaperBrokerServer
 
