@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 
 .PHONY: chaos
-.PHONY: help install demo test browser test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean
+.PHONY: help install demo test browser test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean check-packaging deploy
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -28,8 +28,13 @@ demo: $(STAMP) ## run the embedded stack, replay the bundled alerts, print what 
 local: $(STAMP) ## run the whole pipeline on this machine until Ctrl-C
 	$(PY) -m tradepipe.cli local
 
-test: $(STAMP) lint browser ## lint first, then the whole suite: unit, integration, e2e, infra, browser, and a 300-alert chaos run
+test: $(STAMP) lint browser check-packaging ## lint, the packaging check, then the whole suite (unit, integration, e2e, infra, browser, chaos)
 	TRADEPIPE_CHAOS_ALERTS=300 $(PY) -m pytest
+
+# Every function of the synthesized template imports and runs with only its own layers (built for this
+# machine, cached in build/packaging-check/) and the runtime's boto3; then the arm64 layers' sizes.
+check-packaging: $(STAMP) ## import + invoke each Lambda with only its layers; arm64 sizes vs 250 MB (PyPI, cached)
+	$(PY) -m infra.checks.packaging
 
 # The live-page test drives Debian's Chromium through playwright's executable_path; playwright never
 # downloads a browser. Installed with apt-get when we are root (or have password-less sudo); otherwise a
@@ -76,11 +81,33 @@ synth: $(STAMP) ## synthesize the CDK app offline into cdk.out/ (cdk-nag AwsSolu
 nag: $(STAMP) ## synth with cdk-nag and CloudFormation template validation; fails on any finding
 	$(PY) infra/app.py -c validate=true
 
-layers: $(STAMP) ## build the Lambda layers for arm64 / Python 3.12 from binary wheels (needs PyPI)
+layers: $(STAMP) ## build the Lambda layers for arm64 / Python 3.12 from binary wheels (needs PyPI; cached)
 	$(PY) infra/build_layers.py
 
-bench: $(STAMP) ## benchmarks: p50/p99 and throughput
-	$(PY) -m benchmarks
+# The CDK CLI, pinned in package.json + package-lock.json (npm's `latest` tag is an old 3.0.0 that rejects
+# this aws-cdk-lib's cloud assembly), installed into the project, never globally.
+STAGE ?= dev
+CDK := node_modules/.bin/cdk
+NPM_STAMP := node_modules/.installed
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	@touch $(NPM_STAMP)
+
+deploy: $(STAMP) $(NPM_STAMP) ## deploy a stage: make deploy STAGE=dev|prod (DRY_RUN=1 stops before `cdk deploy`)
+	@case "$(STAGE)" in dev|prod) ;; *) echo "STAGE must be dev or prod, got '$(STAGE)'" >&2; exit 2;; esac
+	$(PY) infra/build_layers.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) synth --no-notices --quiet \
+		-c stage=$(STAGE) -c require_layers=true --output cdk.out/$(STAGE)
+	@if [ -n "$(DRY_RUN)" ]; then \
+		echo "DRY_RUN: synthesized cdk.out/$(STAGE); stopping before: $(CDK) deploy --app cdk.out/$(STAGE) tradepipe-$(STAGE)"; \
+	else \
+		set -x; $(CDK) deploy --no-notices --app cdk.out/$(STAGE) tradepipe-$(STAGE); \
+	fi
+
+bench: $(STAMP) ## benchmarks: p50/p99, throughput, each handler's cold start beside its floor (BENCH="cold_start" for one)
+	$(PY) -m benchmarks $(BENCH)
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf cdk.out build .mypy_cache .ruff_cache

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "build" / "bench"
 
 
 @dataclass(frozen=True)
@@ -36,3 +40,11 @@ def measure(name: str, call: Callable[[], object], n: int, warmup: int = 200) ->
         call()
         samples.append(time.perf_counter() - start)
     return Timing(name, samples)
+
+
+def write_json(name: str, payload: object) -> Path:
+    """A benchmark's figures for tools and for comparing runs: build/bench/<name>.json (not tracked)."""
+    path = BENCH_DIR / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+    return path

@@ -34,8 +34,9 @@ class _Model(BaseModel):
 
 
 class ApiConfig(_Model):
-    # Stage-wide API Gateway throttling. TradingView sends a handful of alerts a minute; the limits only
-    # cap what a leaked URL can cost.
+    # Stage-wide API Gateway throttling, sized for a bar-close burst: every alert of a bar arrives within
+    # about a second and TradingView never retries, so the burst limit must exceed the largest burst (a
+    # throttled alert is lost). The flood guard is WAF's per-IP rate rule, not this.
     throttle_rate_limit: float = Field(gt=0, le=10_000)
     throttle_burst_limit: int = Field(gt=0, le=5_000)
     # Source addresses allowed to POST alerts (API resource policy and, in depth, the handler). Empty: any.

@@ -4,9 +4,12 @@ CDK-free on purpose: `infra/build_layers.py` reads it without importing aws_cdk,
 attach layers. Pins are not repeated here: builders look each name up in pyproject.toml, so a bump there is
 the only change needed.
 
-Why four layers rather than one: every runtime dependency unzipped comes to ~248 MB and Lambda allows
+Why five layers rather than one: every runtime dependency unzipped comes to ~248 MB and Lambda allows
 250 MB for a function plus its layers, so each function carries only what it imports. The webhook, the
-latency-sensitive one, gets the core layer alone (no pandas, numpy, talib or alpaca).
+latency-sensitive one, gets the core layer alone (no pandas, numpy, talib or alpaca). numpy and pandas
+are one shared layer: the risk function needs them for TA-Lib and, like the executor, for alpaca-py, which
+imports pandas at module level; a layer each would ship pandas twice to the same function.
+`make check-packaging` (infra/packaging_check/) imports and invokes every function with only these layers.
 
 boto3/botocore are left out of every layer: the Lambda Python runtime ships them, and bundling botocore
 (~80 MB unzipped) would push the risk function past the size limit. The runtime's copy lags PyPI by weeks;
@@ -58,18 +61,25 @@ CORE_LAYER = LayerSpec(
     functions=("webhook", "risk", "executor", "indexer"),
     include_tradepipe=True,
 )
+DATA_LAYER = LayerSpec(
+    name="data",
+    description="numpy + pandas, shared by the risk function (TA-Lib) and both alpaca-py users",
+    requirements=("numpy", "pandas"),
+    functions=("risk", "executor"),
+)
 TALIB_LAYER = LayerSpec(
     name="talib",
-    description="TA-Lib (binary wheel, C library inside) + numpy + pandas, for the risk function",
+    description="TA-Lib (binary wheel, C library inside), for the risk function's ATR",
     requirements=("ta-lib", "numpy", "pandas"),
     functions=("risk",),
     build_script="layers/talib/build.py",
 )
 BROKER_LAYER = LayerSpec(
     name="broker",
-    description="alpaca-py and its dependencies (pandas among them), for the executor",
+    description="alpaca-py and its dependencies but pandas/numpy (data layer): risk (account, clock, "
+    "bars) and executor (orders)",
     requirements=("alpaca-py",),
-    functions=("executor",),
+    functions=("risk", "executor"),
 )
 SEARCH_LAYER = LayerSpec(
     name="search",
@@ -77,7 +87,11 @@ SEARCH_LAYER = LayerSpec(
     requirements=("opensearch-py", "requests-aws4auth"),
     functions=("indexer",),
 )
-LAYERS: tuple[LayerSpec, ...] = (CORE_LAYER, TALIB_LAYER, BROKER_LAYER, SEARCH_LAYER)
+# Order matters: a layer never ships what an earlier layer of every one of its functions already ships
+# (build_layers.dedupe), and Lambda unpacks a function's layers in this order.
+LAYERS: tuple[LayerSpec, ...] = (CORE_LAYER, DATA_LAYER, TALIB_LAYER, BROKER_LAYER, SEARCH_LAYER)
+# Lambda allows five layers per function.
+MAX_LAYERS_PER_FUNCTION = 5
 
 
 def layers_for(function_name: str) -> tuple[LayerSpec, ...]:

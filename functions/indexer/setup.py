@@ -17,7 +17,9 @@ logger = logger_for("search-setup")
 PHYSICAL_ID = "tradepipe-search-setup"
 
 
-@logger.inject_lambda_context(log_event=False)  # the event names the secret, never its value; keep logs lean
+@logger.inject_lambda_context(
+    log_event=False, clear_state=True
+)  # the event names the secret, never its value; keep logs lean
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event["RequestType"] == "Delete":
         # The domain keeps (or deletes) its data with its own removal policy; nothing to undo here.

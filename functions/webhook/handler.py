@@ -17,7 +17,7 @@ from tradepipe.app.trading_state import switch_trading_state, trading_state_of
 from tradepipe.composition import feed_deps, intake_deps, state_deps, trail_deps
 from tradepipe.observability.lambda_setup import lambda_tools
 
-tools = lambda_tools("webhook")
+tools = lambda_tools("webhook", tracing=False)  # no X-Ray: a trace would record /webhook/{token}
 app = APIGatewayRestResolver()
 http.install_error_handlers(app, tools)
 

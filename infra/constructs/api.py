@@ -49,7 +49,8 @@ class WebhookApi(Construct):
                 stage_name=config.stage,
                 throttling_rate_limit=config.api.throttle_rate_limit,
                 throttling_burst_limit=config.api.throttle_burst_limit,
-                tracing_enabled=True,
+                # Off: an X-Ray trace of this stage records the request path, /webhook/{token} included.
+                tracing_enabled=False,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                     caller=False,
@@ -143,26 +144,27 @@ class WebhookApi(Construct):
         return self.api.url_for_path("/webhook")
 
 
+WEBHOOK_ROUTES = ("execute-api:/*/POST/webhook", "execute-api:/*/POST/webhook/*")
+
+
 def _allowlist_policy(allowed_ips: list[str]) -> iam.PolicyDocument | None:
-    """Deny the webhook routes to any source outside the allowlist; the IAM-authorized read route is
-    unaffected (its callers are AWS principals, not TradingView)."""
+    """Allow the webhook routes from the allowlisted sources only, and nothing else.
+
+    The IAM-authorized routes (/signals, /trading-state) are not named: for a caller of this account API
+    Gateway allows a request when the caller's IAM policy allows it and the resource policy does not deny
+    it (AWS docs, "How API Gateway resource policies affect authorization workflow"). An `Allow *` here
+    would also admit any AWS principal of any account whose own policy allows execute-api:Invoke, to the
+    kill switch included."""
     if not allowed_ips:
         return None
-    webhook_routes = ["execute-api:/*/POST/webhook", "execute-api:/*/POST/webhook/*"]
     return iam.PolicyDocument(
         statements=[
             iam.PolicyStatement(
                 effect=iam.Effect.ALLOW,
                 principals=[iam.AnyPrincipal()],
                 actions=["execute-api:Invoke"],
-                resources=["execute-api:/*"],
-            ),
-            iam.PolicyStatement(
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["execute-api:Invoke"],
-                resources=webhook_routes,
-                conditions={"NotIpAddress": {"aws:SourceIp": allowed_ips}},
+                resources=list(WEBHOOK_ROUTES),
+                conditions={"IpAddress": {"aws:SourceIp": allowed_ips}},
             ),
         ]
     )

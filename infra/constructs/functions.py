@@ -38,6 +38,12 @@ INDEXER_RETRY_ATTEMPTS = 5
 INDEXER_MAX_BATCHING_WINDOW = Duration.seconds(2)
 # The risk function releases entries queued while the market was closed once the broker's clock says open.
 RELEASE_QUEUED_SCHEDULE = events.Schedule.rate(Duration.minutes(1))
+# SQS event source maximum concurrency (Lambda's minimum is 2) instead of reserved concurrency: it bounds
+# the concurrent broker and market-data calls (Alpaca: 200 requests a minute per account) without taking
+# concurrency away from the account, which a new account (limit 10, 10 always unreserved) cannot give.
+QUEUE_MAX_CONCURRENCY = 2
+# The API function runs without X-Ray (see api.py): no Tracer, no SDK import on its cold start.
+UNTRACED = frozenset({resources.WEBHOOK_FUNCTION.name})
 
 
 class PipelineFunction(Construct):
@@ -85,7 +91,7 @@ class PipelineFunction(Construct):
             layers=layers,
             timeout=Duration.seconds(spec.timeout_s),
             memory_size=spec.memory_mb,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=lambda_.Tracing.DISABLED if spec.name in UNTRACED else lambda_.Tracing.ACTIVE,
             role=self.role,
             log_group=self.log_group,
             environment=dict(environment),
@@ -158,6 +164,7 @@ class PipelineFunctions(Construct):
                     **Settings.explicit(**common, **own[spec.name]).to_environment(),
                     **powertools,
                     "POWERTOOLS_SERVICE_NAME": spec.name,
+                    **({"POWERTOOLS_TRACE_DISABLED": "true"} if spec.name in UNTRACED else {}),
                 },
             )
         self.webhook = self.by_name[resources.WEBHOOK_FUNCTION.name].function
@@ -173,7 +180,10 @@ class PipelineFunctions(Construct):
         ):
             function.add_event_source(
                 event_sources.SqsEventSource(
-                    queue, batch_size=queue_spec.batch_size, report_batch_item_failures=True
+                    queue,
+                    batch_size=queue_spec.batch_size,
+                    report_batch_item_failures=True,
+                    max_concurrency=QUEUE_MAX_CONCURRENCY,
                 )
             )
 

@@ -33,7 +33,8 @@ class DependencyLayer(Construct):
             "Layer",
             layer_version_name=f"{config.name_prefix}-{spec.name}",
             description=spec.description[:256],
-            code=lambda_.Code.from_asset(str(asset_dir), exclude=ASSET_EXCLUDES),
+            # No excludes: a built layer ships its precompiled bytecode (build_layers.compile_bytecode).
+            code=lambda_.Code.from_asset(str(asset_dir)),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
         )
@@ -49,6 +50,7 @@ class PipelineLayers(Construct):
             for spec in LAYERS
         }
         self.core = self.by_name["core"].layer
+        self.data = self.by_name["data"].layer
         self.talib = self.by_name["talib"].layer
         self.broker = self.by_name["broker"].layer
         self.search = self.by_name["search"].layer

@@ -117,8 +117,10 @@ class SearchDomain(Construct):
         acknowledge(
             self.domain,
             "AwsSolutions-OS1",
-            "No VPC yet: the functions run outside a VPC (a VPC would add NAT costs for the Alpaca calls) "
-            "and the trader reaches Dashboards from the internet. FGAC authenticates every request.",
+            "A public-endpoint domain on purpose: analysts open Dashboards from their browsers with an "
+            "internal user (no VPN, bastion or proxy to run) and the indexer, outside any VPC, signs with "
+            "SigV4. FGAC authenticates every request (401 without credentials), HTTPS only (TLS 1.2), "
+            "encrypted at rest and node to node. A VPC domain needs the indexer in it and a VPN for people.",
         )
         acknowledge(
             self.domain,

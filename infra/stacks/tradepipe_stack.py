@@ -16,6 +16,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import StageConfig
@@ -96,6 +97,13 @@ class TradepipeStack(Stack):
             domain=self.search.domain,
             indexer_role=self.functions.by_name["indexer"].role,
         )
+        # The indexer only writes through its aliases: its stream mappings (and a new version of its code)
+        # wait for the setup to apply templates, indices and aliases, so it never writes before they exist.
+        indexer = self.functions.indexer
+        for child in indexer.node.children:
+            if isinstance(child, lambda_.EventSourceMapping):
+                child.node.add_dependency(self.search_setup.resource)
+        indexer.node.add_dependency(self.search_setup.resource)
         self.alarms = PipelineAlarms(
             self,
             "Alarms",

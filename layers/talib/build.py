@@ -47,7 +47,11 @@ def pinned_requirements(names: Iterable[str], pyproject: Path = REPO_ROOT / "pyp
 
 
 def pip_command(
-    target: Path, requirements: list[str], python_version: str, constraint: Path | None = None
+    target: Path,
+    requirements: list[str],
+    python_version: str,
+    constraint: Path | None = None,
+    platforms: tuple[str, ...] = PLATFORMS,
 ) -> list[str]:
     return [
         sys.executable, "-m", "pip", "install",
@@ -56,7 +60,7 @@ def pip_command(
         "--implementation", "cp",
         "--python-version", python_version,
         "--only-binary=:all:",
-        *(f"--platform={platform}" for platform in PLATFORMS),
+        *(f"--platform={platform}" for platform in platforms),
         *(["--constraint", str(constraint)] if constraint else []),
         *requirements,
     ]  # fmt: skip
@@ -70,12 +74,15 @@ def strip(target: Path) -> None:
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts (f2py) for the wrong machine
 
 
-def build(out: Path, python_version: str, constraint: Path | None = None) -> Path:
+def build(
+    out: Path, python_version: str, constraint: Path | None = None, platforms: tuple[str, ...] = PLATFORMS
+) -> Path:
     target = out / "python"
     shutil.rmtree(out, ignore_errors=True)
     target.mkdir(parents=True)
+    command = pip_command(target, pinned_requirements(PACKAGES), python_version, constraint, platforms)
     # S603: the command is built from constants and pyproject pins, never from outside input.
-    subprocess.run(pip_command(target, pinned_requirements(PACKAGES), python_version, constraint), check=True)  # noqa: S603
+    subprocess.run(command, check=True)  # noqa: S603
     strip(target)
     return target
 
@@ -87,8 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--constraint", type=Path, help="pip constraints shared with the other layers (infra/build_layers.py)"
     )
+    parser.add_argument(
+        "--platform",
+        action="append",
+        help="pip platform tag (repeatable); default: Lambda's aarch64 tags. The packaging check builds the "
+        "same layer for this machine's platform, where the aarch64 file check does not apply.",
+    )
     args = parser.parse_args(argv)
-    target = build(args.out, args.python_version, args.constraint)
+    platforms = tuple(args.platform) if args.platform else PLATFORMS
+    target = build(args.out, args.python_version, args.constraint, platforms)
+    if platforms != PLATFORMS:
+        return 0
     # S603: our own script with our own arguments.
     checked = subprocess.run(  # noqa: S603
         [sys.executable, str(CHECK_SCRIPT), str(target), "--python-version", args.python_version], check=False

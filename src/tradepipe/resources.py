@@ -155,8 +155,15 @@ FILLS_TABLE = TableSpec(
 TABLES: tuple[TableSpec, ...] = (SIGNALS_TABLE, ORDERS_TABLE, RISK_STATE_TABLE, FILLS_TABLE)
 
 # Visibility timeouts are six times the consumer's Lambda timeout (AWS's guidance for SQS event sources).
-SIGNALS_QUEUE = QueueSpec(logical_id="SignalsQueue", base_name="signals", visibility_timeout_s=180)
-INTENTS_QUEUE = QueueSpec(logical_id="IntentsQueue", base_name="order-intents", visibility_timeout_s=180)
+# Batch size 5 with a 60 s timeout: one order whose broker calls all hit the 5 s client timeout takes at
+# most ~40 s inside the executor (4 attempts + 3 lookups + backoff), and four good messages ~2 s each fit
+# in what is left, so one slow broker call cannot time the whole batch out (docs/architecture.md).
+SIGNALS_QUEUE = QueueSpec(
+    logical_id="SignalsQueue", base_name="signals", visibility_timeout_s=360, batch_size=5
+)
+INTENTS_QUEUE = QueueSpec(
+    logical_id="IntentsQueue", base_name="order-intents", visibility_timeout_s=360, batch_size=5
+)
 QUEUES: tuple[QueueSpec, ...] = (SIGNALS_QUEUE, INTENTS_QUEUE)
 
 # Domain events (trading-state switches, caps applied, divergences): unordered fan-out, archived for replay.
@@ -191,8 +198,8 @@ class FunctionSpec:
 
 
 WEBHOOK_FUNCTION = FunctionSpec(name="webhook", timeout_s=10, memory_mb=512)
-RISK_FUNCTION = FunctionSpec(name="risk", timeout_s=30, memory_mb=1024)
-EXECUTOR_FUNCTION = FunctionSpec(name="executor", timeout_s=30, memory_mb=1024)
+RISK_FUNCTION = FunctionSpec(name="risk", timeout_s=60, memory_mb=1024)
+EXECUTOR_FUNCTION = FunctionSpec(name="executor", timeout_s=60, memory_mb=1024)
 INDEXER_FUNCTION = FunctionSpec(name="indexer", timeout_s=60, memory_mb=512)
 FUNCTIONS: tuple[FunctionSpec, ...] = (WEBHOOK_FUNCTION, RISK_FUNCTION, EXECUTOR_FUNCTION, INDEXER_FUNCTION)
 

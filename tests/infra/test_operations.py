@@ -192,12 +192,25 @@ class TestWaf:
 
 
 class TestConcurrencyAndTimeouts:
-    def test_prod_reserves_concurrency_for_risk_and_executor_only(self, prod: Synth, dev: Synth) -> None:
-        for spec in resources.FUNCTIONS:
-            reserved = prod.function(spec.name)["Properties"].get("ReservedConcurrentExecutions")
-            assert reserved == prod.stack.config.functions.reserved_concurrency.get(spec.name)
-            assert "ReservedConcurrentExecutions" not in dev.function(spec.name)["Properties"]
-        assert prod.function("executor")["Properties"]["ReservedConcurrentExecutions"] == 5
+    def test_no_stage_reserves_concurrency_by_default(self, prod: Synth, dev: Synth) -> None:
+        # A new account's limit is 10 and 10 must stay unreserved: any reservation fails the deploy there.
+        for synth in (dev, prod):
+            for spec in resources.FUNCTIONS:
+                assert "ReservedConcurrentExecutions" not in synth.function(spec.name)["Properties"]
+
+    @pytest.mark.parametrize("function", [resources.RISK_FUNCTION, resources.EXECUTOR_FUNCTION])
+    def test_queue_consumers_are_bounded_by_event_source_maximum_concurrency(
+        self, prod: Synth, function: resources.FunctionSpec
+    ) -> None:
+        function_id = prod.logical_id(prod.stack.functions.by_name[function.name].function)
+        (mapping,) = [
+            m["Properties"]
+            for m in prod.resources_of("AWS::Lambda::EventSourceMapping").values()
+            if m["Properties"]["FunctionName"] == {"Ref": function_id}
+        ]
+        assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+        assert mapping["BatchSize"] == 5
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
     @pytest.mark.parametrize(
         ("function", "queue"),
@@ -278,3 +291,17 @@ class TestSearchSetup:
         assert fn["Handler"] == "setup.lambda_handler"
         assert fn["Code"]["S3Key"] == indexer["Code"]["S3Key"]
         assert fn["Layers"] == indexer["Layers"]
+
+    def test_indexer_and_its_stream_mappings_wait_for_the_setup(self, dev: Synth) -> None:
+        # The indexer only writes through aliases the setup creates: CloudFormation must create (and on an
+        # update, apply) the setup before the mappings start the indexer or its new code runs.
+        (setup_id,) = dev.resources_of("Custom::TradepipeSearchSetup")
+        indexer_id = dev.logical_id(dev.stack.functions.indexer)
+        mappings = [
+            resource
+            for resource in dev.resources_of("AWS::Lambda::EventSourceMapping").values()
+            if resource["Properties"]["FunctionName"] == {"Ref": indexer_id}
+        ]
+        assert len(mappings) == 4  # one per streamed table
+        assert all(setup_id in resource.get("DependsOn", []) for resource in mappings)
+        assert setup_id in dev.raw["Resources"][indexer_id].get("DependsOn", [])

@@ -12,7 +12,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.support.aws import (
+from infra.checks.emulated_aws import (
     FAKE_CREDENTIALS,
     LOCAL_REGION,
     MotoServer,
@@ -165,7 +165,11 @@ def paper_broker(aws: Aws) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def search_url(aws: Aws, osmem_server: Any) -> Iterator[str]:
+    from tradepipe.adapters.opensearch import OpenSearchIndex, build_client
+
     os.environ["TRADEPIPE_OPENSEARCH_ENDPOINT"] = osmem_server.url
     composition.reset()
+    # What SearchSetup does at deploy: the indexer itself only writes through the aliases.
+    OpenSearchIndex(build_client(osmem_server.url, "none", "us-east-1")).ensure_templates()
     yield osmem_server.url
     os.environ.pop("TRADEPIPE_OPENSEARCH_ENDPOINT", None)

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.checks.emulated_aws import FAKE_CREDENTIALS, LOCAL_REGION
 from tests.integration.conftest import STAGE, Aws
-from tests.support.aws import FAKE_CREDENTIALS, LOCAL_REGION
 from tradepipe import resources
 from tradepipe.adapters.dynamodb import DynamoFillStore, DynamoOrderStore, DynamoSignalStore
 from tradepipe.adapters.memory import MemoryOrderStore, MemorySignalStore

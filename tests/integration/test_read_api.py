@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from infra.checks.emulated_aws import create_table
 from tests.integration.conftest import PASSPHRASE, Aws
 from tests.integration.events import rest_event
-from tests.support.aws import create_table
 from tests.support.lambda_context import LocalLambdaContext
 from tests.unit.builders import alert_body, fresh_timestamp
 from tradepipe import resources

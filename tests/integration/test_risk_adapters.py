@@ -21,9 +21,9 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.checks.emulated_aws import FAKE_CREDENTIALS, LOCAL_REGION
 from tests.integration.conftest import STAGE, Aws
 from tests.integration.stores import RISK_STATE_STORES
-from tests.support.aws import FAKE_CREDENTIALS, LOCAL_REGION
 from tradepipe import composition, resources
 from tradepipe.adapters.events import EventBridgePublisher, EventPublishFailed
 from tradepipe.adapters.market_data import AlpacaMarketData

@@ -39,3 +39,29 @@ def test_domain_imports_no_aws_broker_search_or_powertools(module: str) -> None:
     loaded = _modules_after_import(module)
 
     assert loaded.isdisjoint({*HEAVY, "boto3", "botocore", "aws_lambda_powertools"})
+
+
+def test_webhook_handler_import_loads_only_what_the_alert_route_needs() -> None:
+    # TradingView waits on the alert route's cold start: the read routes, the kill switch's risk model and
+    # X-Ray load on first use or never, and the order and intent models are not built at import.
+    code = (
+        "import json, os, sys; os.environ.setdefault('POWERTOOLS_METRICS_NAMESPACE', 'T');"
+        "import functions.webhook.handler;"
+        "from tradepipe.contracts.items import OrderItem, SignalItem;"
+        "from tradepipe.contracts.messages import OrderIntent;"
+        "built = {m.__name__: m.__pydantic_complete__ for m in (OrderItem, OrderIntent, SignalItem)};"
+        "print(json.dumps({'modules': sorted(sys.modules), 'built': built}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
+    found = json.loads(out.stdout)
+    not_at_cold_start = {
+        "tradepipe.app.signal_feed",
+        "tradepipe.app.status",
+        "tradepipe.app.trading_state",
+        "tradepipe.contracts.api",
+        "tradepipe.domain.risk.profile",
+        "aws_xray_sdk",
+    }
+
+    assert not_at_cold_start.isdisjoint(found["modules"]), not_at_cold_start & set(found["modules"])
+    assert found["built"] == {"OrderItem": False, "OrderIntent": False, "SignalItem": True}

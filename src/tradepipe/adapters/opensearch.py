@@ -3,6 +3,10 @@
 Writes go to aliases (`trading-signals`), never to concrete indices, and with `require_alias=true`: a
 write that arrives before its alias exists fails (and is retried) instead of auto-creating a concrete
 index under the alias's name with a guessed mapping, which would block the alias for good.
+
+The indexer only writes: templates, indices and aliases are applied by the deploy-time SearchSetup (as the
+master user) and by the local runtime at start (`ensure_templates`), so the indexer's FGAC role needs
+write actions on its own aliases and nothing else (no template, index or alias administration).
 """
 
 from __future__ import annotations
@@ -66,19 +70,17 @@ class OpenSearchIndex:
     def __init__(self, client: OpenSearch, indexes: Sequence[SearchIndexSpec] = INDEXES) -> None:
         self._client = client
         self._indexes = tuple(indexes)
-        self._ready = False
 
     # --- setup: templates, versioned indices, aliases ---------------------------------------------------
 
     def ensure_templates(self) -> list[AliasState]:
         """Idempotent: PUT of an unchanged template changes nothing; an existing current index is left
-        alone. Run by the indexer before its first bulk and by `tradepipe dashboards import`."""
+        alone. Run by SearchSetup at deploy, the local runtime at start and `tradepipe dashboards import`."""
         for name, body in component_templates().items():
             self._client.cluster.put_component_template(name=name, body=body)
         for name, body in index_templates().items():
             self._client.indices.put_index_template(name=name, body=body)
         states = [self._ensure_alias(spec) for spec in self._indexes]
-        self._ready = all(s.ok for s in states)
         for state in states:
             if not state.ok or state.previous:
                 log.warning("search index %s: %s", state.alias, state.detail)
@@ -188,8 +190,6 @@ class OpenSearchIndex:
 
     def bulk(self, actions: Sequence[IndexAction]) -> list[str]:
         """One bulk request; returns `<index>/<doc_id>` of each action that failed (retryable)."""
-        if not self._ready:
-            self.ensure_templates()
         body: list[dict[str, Any]] = []
         for action in actions:
             meta = {"_index": action.index, "_id": action.doc_id}

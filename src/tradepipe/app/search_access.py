@@ -13,26 +13,16 @@ from typing import Any
 
 INDEXER_ROLE = "tradepipe_indexer"
 
-# Cluster actions: bulk writes and applying its own index templates (the indexer applies them on first
-# write, so a template change ships with the code).
-_CLUSTER_PERMISSIONS = (
-    "cluster_composite_ops",  # _bulk, _mget
-    "cluster_monitor",
-    "indices:admin/index_template/get",
-    "indices:admin/index_template/put",
-    "cluster:admin/component_template/get",  # the shared settings, dimensions and stage-time components
-    "cluster:admin/component_template/put",
-)
-# Index actions on its own patterns only: write and read documents, create the versioned indices and their
-# aliases, update mappings a new template version brings.
+# The indexer only writes documents through its aliases (SearchSetup applies templates, indices and aliases
+# as the master user). Action names as the security plugin checks them (docs.opensearch.org, "Permissions"):
+# `_bulk` is authorized as the cluster action indices:data/write/bulk, then per index as the shard-level
+# indices:data/write/bulk[s] and each item's indices:data/write/index or .../delete. No alias lookups: a
+# `GET /_alias/<name>` is checked as indices:admin/aliases/get on `*` (opensearch-project/security #1861).
+_CLUSTER_PERMISSIONS = ("indices:data/write/bulk",)
 _INDEX_PERMISSIONS = (
-    "crud",
-    "create_index",
-    "indices:admin/aliases",
-    "indices:admin/aliases/get",
-    "indices:admin/get",
-    "indices:admin/exists",
-    "indices:admin/mapping/put",
+    "indices:data/write/bulk*",
+    "indices:data/write/index",
+    "indices:data/write/delete",
 )
 
 
@@ -42,7 +32,7 @@ def indexer_role(index_patterns: Iterable[str]) -> dict[str, Any]:
     if not patterns or any(p in {"*", ""} or p.startswith(".") for p in patterns):
         raise ValueError(f"the indexer's patterns must name its own indices, got {patterns}")
     return {
-        "description": "tradepipe indexer: writes its own indices, applies its own templates",
+        "description": "tradepipe indexer: writes documents through its own aliases, nothing else",
         "cluster_permissions": list(_CLUSTER_PERMISSIONS),
         "index_permissions": [{"index_patterns": patterns, "allowed_actions": list(_INDEX_PERMISSIONS)}],
     }

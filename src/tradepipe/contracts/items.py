@@ -10,6 +10,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from tradepipe.domain.model import Action, CapApplied, Mode, OrderType, Side, SignalStatus, SizingMode
 
+# `defer_build`: built on first use, not at import. The webhook imports this module for SignalItem and never
+# touches the order, fill and risk-state items, whose validators would only lengthen its cold start.
+
 
 class StatusEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -135,6 +138,8 @@ class SignalItem(BaseModel):
 class OrderItem(BaseModel):
     """orders table, key `client_order_id`. Written before the broker call, completed after it."""
 
+    model_config = ConfigDict(defer_build=True)
+
     client_order_id: str
     intent_id: str
     signal_id: str
@@ -184,6 +189,8 @@ class OrderUpdate(BaseModel):
 class FillItem(BaseModel):
     """fills table, key `pk` (`<mode>#<symbol>`) + `execution_id`: one broker execution, recorded once."""
 
+    model_config = ConfigDict(defer_build=True)
+
     pk: str
     execution_id: str
     mode: Mode
@@ -201,7 +208,7 @@ class FillItem(BaseModel):
 class StateSwitchEntry(BaseModel):
     """One trading-state switch in the risk-state table's `STATE#<account>` item history."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     from_state: str
     to_state: str
@@ -213,6 +220,8 @@ class StateSwitchEntry(BaseModel):
 class TradingStateItem(BaseModel):
     """risk-state table, pk `STATE#<account>`, sk `STATE` (adapters/risk_keys.py). Only what the indexer
     reads: the switches; the stream carries every change, the item keeps the last 50."""
+
+    model_config = ConfigDict(defer_build=True)
 
     pk: str
     sk: str
@@ -227,7 +236,7 @@ class TradingStateItem(BaseModel):
 class PositionSample(BaseModel):
     """One broker position at the moment of an equity snapshot (signed: shorts are negative)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     ticker: str
     qty: Decimal
@@ -239,6 +248,8 @@ class EquitySnapshotItem(BaseModel):
     """risk-state table, pk `EQUITY#<account>`, sk the sample time (UTC ISO, to the minute): the account's
     equity and positions as the reconciler sampled them from the broker. DynamoDB keeps them for the TTL;
     the stream carries each one to the equity-snapshots index, which keeps the history."""
+
+    model_config = ConfigDict(defer_build=True)
 
     pk: str
     sk: str

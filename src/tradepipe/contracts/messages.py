@@ -32,7 +32,8 @@ class OrderIntent(BaseModel):
     kind=close: close the ticker's position after cancelling its open orders (bracket legs hold the shares);
     kind=cancel: cancel the ticker's open orders."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use (risk, executor): the webhook imports this module only for SignalAccepted.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     schema_version: Literal[1] = 1
     intent_id: str

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -27,7 +27,7 @@ def logger_for(service: str) -> Logger:
 class LambdaTools:
     logger: Logger
     metrics: Metrics
-    tracer: Tracer
+    tracer: Any | None  # a Powertools Tracer, or None where X-Ray is off (no SDK import at all)
 
     def count(self, name: str | None, value: int = 1) -> None:
         """Add to a Count metric; None (an outcome nobody counts) adds nothing."""
@@ -40,7 +40,9 @@ class LambdaTools:
         segment without the response (it may hold signal data)."""
 
         def wrap(handler: Handler) -> Handler:
-            traced = self.tracer.capture_lambda_handler(capture_response=False)(handler)
+            traced = handler
+            if self.tracer is not None:
+                traced = self.tracer.capture_lambda_handler(capture_response=False)(handler)
             measured = self.metrics.log_metrics(traced)
             logged = self.logger.inject_lambda_context(
                 correlation_id_path=correlation_id_path, log_event=False, clear_state=True
@@ -50,5 +52,11 @@ class LambdaTools:
         return wrap
 
 
-def lambda_tools(service: str) -> LambdaTools:
+def lambda_tools(service: str, *, tracing: bool = True) -> LambdaTools:
+    """`tracing=False` for the API function: X-Ray is off on its stage (a trace would record the
+    /webhook/{token} path) and the X-Ray SDK's import is ~135 ms of its cold start."""
+    if not tracing:
+        return LambdaTools(logger_for(service), Metrics(), None)
+    from aws_lambda_powertools import Tracer
+
     return LambdaTools(logger_for(service), Metrics(), Tracer())

@@ -1,5 +1,6 @@
-"""AWS on one machine: moto's server, with resources created from `tradepipe.resources`, the same
-definitions the CDK app deploys."""
+"""AWS emulated on one machine for the tests of the AWS adapters and handlers and for the packaging check:
+moto's server, with resources created from `tradepipe.resources`, the same definitions the CDK app deploys.
+Never part of the single-machine runtime (that runs on SQLite)."""
 
 from __future__ import annotations
 
