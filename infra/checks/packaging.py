@@ -278,6 +278,7 @@ def local_services(template: Template) -> Iterator[tuple[Services, str]]:
 
     from infra.checks.emulated_aws import MotoServer, client, new_paper_keys, provision
     from tradepipe.local.http_server import free_port
+    from tradepipe.local.paper_broker import BrokerBehaviour, PaperBroker
     from tradepipe.local.paper_broker.server import PaperBrokerServer
 
     # moto's server logs every request through werkzeug at INFO.
@@ -285,10 +286,19 @@ def local_services(template: Template) -> Iterator[tuple[Services, str]]:
     moto = MotoServer(port=free_port())
     moto.start()
     osmem = OsmemServer.start(addr=f"127.0.0.1:{free_port()}", freeze=False, japanese=False)
+    keys = new_paper_keys()
+    # The broker answers only the pair the stage's secret holds, as Alpaca does. TODO(async-executor): the
+    # Alpaca behaviour once the executor follows the asynchronous lifecycle.
+    engine = PaperBroker(behaviour=BrokerBehaviour.instant())
     try:
-        with PaperBrokerServer(port=0) as broker, SearchFront(osmem.url, tls=True) as front:
+        with (
+            PaperBrokerServer(
+                engine, port=0, key_id=keys["api_key"], secret_key=keys["secret_key"]
+            ) as broker,
+            SearchFront(osmem.url, tls=True) as front,
+        ):
             passphrase = "packaging check " + os.urandom(6).hex()
-            provisioned = provision(moto.url, STAGE, {"packaging-check": passphrase}, new_paper_keys())
+            provisioned = provision(moto.url, STAGE, {"packaging-check": passphrase}, keys)
             secrets: Any = client("secretsmanager", moto.url)
             master = secrets.create_secret(
                 Name=f"{PREFIX}-search-master",
