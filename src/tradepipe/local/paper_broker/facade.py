@@ -125,6 +125,12 @@ class PaperBroker:
     def market_clock(self) -> MarketClock:
         return self._core.market
 
+    @market_clock.setter
+    def market_clock(self, clock: MarketClock) -> None:
+        """Another market clock (a test's "closed, whatever the hour"); fills keep the engine's own time."""
+        with self._lock:
+            self._core.market = clock
+
     @property
     def faults(self) -> Faults:
         return self._core.faults
