@@ -38,6 +38,7 @@ from tradepipe.observability.redaction import redact, redact_text
 HEADER_RESERVE = 120  # units kept free in each message for its header
 SUBJECT_MAX = 99  # SNS: the subject must be under 100 characters, no line breaks or control characters
 LIVE = "🔴 LIVE"
+_CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def render(
     known = (channel, *secrets)
     messages: list[Message] = []
     for group in _groups(events):
+        tag = _mode_tag(group[0].subject().mode)
         lines = [_scrub(_line(e, base_url), known) for e in group]
         budget = channel.max_chars - HEADER_RESERVE
         chunks = _pack(list(zip(group, lines, strict=True)), budget)
@@ -75,7 +77,8 @@ def render(
             part = f" ({index}/{len(chunks)})" if len(chunks) > 1 else ""
             header = _clip(_header(chunk_events) + part, HEADER_RESERVE - 1)
             body = [line for _, line in chunk]
-            plain = body[0] if len(body) == 1 else "\n".join([header, *body])
+            # The header names the mode of a group; a message of one line names it itself.
+            plain = " ".join(p for p in (tag, body[0]) if p) if len(body) == 1 else "\n".join([header, *body])
             messages.append(
                 Message(
                     text=_escape(plain, channel.kind),
@@ -108,8 +111,7 @@ def trail_url(base_url: str | None, signal_id: str | None) -> str | None:
 
 def _line(event: DomainEvent, base_url: str | None) -> str:
     subject = event.subject()
-    parts = [_mode_tag(subject.mode), _DESCRIBE[type(event)](event)]
-    line = " ".join(p for p in parts if p)
+    line = _DESCRIBE[type(event)](event)
     if subject.strategy:
         line += f" · {subject.strategy}"
     link = trail_url(base_url, subject.signal_id)
@@ -131,6 +133,11 @@ def _num(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _price(value: Decimal) -> str:
+    """Cents always shown (187.10, not 187.1); finer ticks as given."""
+    return f"{value:.2f}" if value == value.quantize(_CENT) else _num(value)
+
+
 def _money(value: Decimal) -> str:
     return f"{value:+,.2f}".replace("-", "−")
 
@@ -140,11 +147,11 @@ def _time(value: datetime) -> str:
 
 
 def _entry(e: EntryFilled) -> str:
-    text = f"✅ {e.ticker} entry filled: {e.side.value} {_num(e.qty)} @ {_num(e.price)}"
+    text = f"✅ {e.ticker} entry filled: {e.side.value} {_num(e.qty)} @ {_price(e.price)}"
     if e.stop_loss is not None:
-        text += f", stop {_num(e.stop_loss)}"
+        text += f", stop {_price(e.stop_loss)}"
     if e.take_profit is not None:
-        text += f", target {_num(e.take_profit)}"
+        text += f", target {_price(e.take_profit)}"
     return text
 
 
@@ -152,7 +159,7 @@ def _exit(e: ExitFilled) -> str:
     reason = e.exit_reason.value.replace("_", " ")
     text = (
         f"🏁 {e.ticker} exit filled ({reason}): {e.position} {_num(e.qty)}, "
-        f"{_num(e.entry_price)} → {_num(e.exit_price)}, P&L {_money(e.pnl)}"
+        f"{_price(e.entry_price)} → {_price(e.exit_price)}, P&L {_money(e.pnl)}"
     )
     if e.r_multiple is not None:
         text += f" ({e.r_multiple:+.2f}R)".replace("-", "−")
@@ -176,7 +183,7 @@ def _unprotected(e: PositionUnprotected) -> str:
 
 
 def _rearmed(e: PositionRearmed) -> str:
-    stop = f"stop {_num(e.stop_price)} " if e.stop_price is not None else "stops "
+    stop = f"stop {_price(e.stop_price)} " if e.stop_price is not None else "stops "
     return f"🛡️ {e.ticker} re-armed: {stop}covers {_num(e.qty)}"
 
 
