@@ -89,7 +89,8 @@ class StandIn:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True, name=f"stand-in-{self.kind}").start()
+        serve = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        serve.start()
 
     def stop(self) -> None:
         """Close the socket: connections are refused until `start()` (same port)."""

@@ -4,7 +4,7 @@ advances it), so rate limits and backoff are honoured without waiting for them."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from tradepipe.contracts.events import DomainEvent
 from tradepipe.notify.assemble import Notifier, build_notifier
 from tradepipe.notify.outbox_sqlite import SqliteOutbox
 from tradepipe.notify.sources import load_channels
+from tradepipe.notify.use_cases import notify_events
 from tradepipe.settings import Settings
 
 KINDS = ("slack", "discord", "telegram", "webhook")
@@ -42,15 +43,15 @@ def clock() -> SleepClock:
 
 def _notifier(services: dict[str, StandIn], state: Path, clock: SleepClock) -> Notifier:
     settings = Settings(notify_public_base_url=BASE, notify_telegram_api=services["telegram"].base)
-    channels = load_channels([s.channel_url for s in services.values()], settings.notify_telegram_api)  # type: ignore[misc]
+    channels = load_channels([s.channel_url for s in services.values()], settings.notify_telegram_api)
     return build_notifier(
         settings, channels=channels, outbox=SqliteOutbox(state), clock=clock, sleep=clock.sleep
     )
 
 
-def _deliver(notifier: Notifier, clock: SleepClock, events: list[DomainEvent], within_s: float = 60) -> bool:
-    from tradepipe.notify.use_cases import notify_events
-
+def _deliver(
+    notifier: Notifier, clock: SleepClock, events: Sequence[DomainEvent], within_s: float = 60
+) -> bool:
     notify_events(events, notifier.deps)
     return notifier.worker.drain(until=clock.now() + timedelta(seconds=within_s)).finished
 
@@ -135,7 +136,8 @@ def test_pending_messages_survive_a_restart(
     services["telegram"].stop()  # refuses connections
     before = _notifier(services, tmp_path, clock)
     assert not _deliver(before, clock, [fill(), rejection()], within_s=10)
-    before.deps.outbox.close()  # type: ignore[attr-defined]  # the process ends
+    assert isinstance(before.deps.outbox, SqliteOutbox)
+    before.deps.outbox.close()  # the process ends
     services["telegram"].start()
 
     after = _notifier(services, tmp_path, clock)

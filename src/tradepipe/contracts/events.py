@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -73,6 +74,11 @@ class DomainEvent(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
     def event_key(self) -> str:
+        return self._key
+
+    @cached_property
+    def _key(self) -> str:
+        # Computed once per (frozen) event: every channel and the outbox ask for it.
         detail = self.model_dump(mode="json", exclude={"schema_version"})
         if self.identity is not None:
             detail = {k: detail.get(k) for k in self.identity}

@@ -66,6 +66,7 @@ def render(
 ) -> list[Message]:
     """The messages that carry `events` to `channel`, in the order they should be sent."""
     known = (channel, *secrets)
+    detailed = channel.kind is ChannelKind.WEBHOOK
     messages: list[Message] = []
     for group in _groups(events):
         tag = _mode_tag(group[0].subject().mode)
@@ -84,7 +85,8 @@ def render(
                     text=_escape(plain, channel.kind),
                     subject=_subject(header if len(body) > 1 else body[0]),
                     event_keys=tuple(e.event_key() for e in chunk_events),
-                    events=tuple(_scrub_detail(e, known) for e in chunk_events),
+                    # Only generic webhooks carry the events themselves.
+                    events=tuple(_scrub_detail(e, known) for e in chunk_events) if detailed else (),
                 )
             )
     return messages

@@ -37,7 +37,7 @@ def channel_urls(settings: Settings, read_secret: Callable[[str], Any] | None = 
     return []
 
 
-def load_channels(urls: Sequence[SecretStr], telegram_api: str = TELEGRAM_API) -> tuple[Channel, ...]:
+def load_channels(urls: Sequence[str | SecretStr], telegram_api: str = TELEGRAM_API) -> tuple[Channel, ...]:
     """Typed channels, one per distinct URL."""
     channels: dict[str, Channel] = {}
     for position, url in enumerate(urls, start=1):

@@ -136,3 +136,9 @@ def test_no_passphrase_key_or_channel_url_reaches_any_message() -> None:
             body = json.dumps({"text": message.text, "subject": message.subject, "events": message.events})
             for secret in SECRETS:
                 assert secret not in body, (channel.kind, secret)
+
+
+def test_only_generic_webhooks_carry_the_event_details() -> None:
+    assert render([fill()], CHANNELS["slack"])[0].events == ()
+    (event,) = render([fill()], CHANNELS["webhook"])[0].events
+    assert event["detail"]["signal_id"] == fill().signal_id

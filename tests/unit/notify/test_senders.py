@@ -91,7 +91,8 @@ def test_payload_per_service() -> None:
     telegram = payload(parse_channel(telegram_url("-100200")), message)
     assert (telegram["chat_id"], telegram["text"]) == ("-100200", message.text)
     assert "parse_mode" not in telegram
-    generic = payload(parse_channel(webhook_url()), message)
+    webhook = parse_channel(webhook_url())
+    generic = payload(webhook, render([fill()], webhook)[0])
     assert generic["text"] == message.text
     assert generic["event"]["type"] == "EntryFilled"
     assert generic["event"]["detail"]["ticker"] == "AAPL"
