@@ -4,6 +4,8 @@ advances it), so rate limits and backoff are honoured without waiting for them."
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -159,3 +161,23 @@ def test_no_secret_in_any_body_even_when_an_event_quotes_one(
 
     assert all(len(s.texts()) == 1 for s in services.values())  # the fixture checks the bodies
     assert "passphrase=***" in services["slack"].texts()[0]
+
+
+def test_serve_delivers_in_the_background_until_stopped(services: dict[str, StandIn], tmp_path: Path) -> None:
+    settings = Settings(notify_telegram_api=services["telegram"].base)
+    channels = load_channels([s.channel_url for s in services.values()], settings.notify_telegram_api)
+    notifier = build_notifier(settings, channels=channels, outbox=SqliteOutbox(tmp_path))  # real clock
+    stop = threading.Event()
+    server = threading.Thread(target=notifier.worker.serve, args=(stop,), kwargs={"poll_s": 0.2})
+    server.start()
+    try:
+        notify_events([fill()], notifier.deps)  # kicks the lanes
+        deadline = time.monotonic() + 20
+        while not all(s.texts() for s in services.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        server.join(timeout=20)
+
+    assert not server.is_alive()
+    assert all(len(s.texts()) == 1 for s in services.values())
