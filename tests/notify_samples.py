@@ -102,7 +102,9 @@ def halt(mode: Mode = Mode.PAPER) -> TradingStateChanged:
 
 
 def unprotected() -> PositionUnprotected:
-    return PositionUnprotected(at=AT, mode=Mode.LIVE, ticker="NVDA", qty=Decimal(50), covered_qty=Decimal(20))
+    return PositionUnprotected(
+        at=AT, mode=Mode.LIVE, ticker="NVDA", qty=Decimal(50), covered_qty=Decimal(20), since=AT
+    )
 
 
 def dead_letter() -> MessageDeadLettered:

@@ -125,3 +125,22 @@ def test_bus_envelope_unwraps_and_unknown_type_is_named() -> None:
     assert parse_bus_event(envelope).detail_type == "SignalRejected"
     with pytest.raises(UnknownEventType):
         parse_bus_event({**envelope, "detail-type": "OrderShipped"})
+
+
+def test_unprotected_key_repeats_within_a_stretch_and_changes_with_the_next() -> None:
+    first = parse_event("PositionUnprotected", (SAMPLES / "PositionUnprotected.v1.json").read_text())
+    rerun = first.model_copy(update={"at": datetime(2024, 1, 2, 15, 2, tzinfo=UTC)})
+    next_stretch = first.model_copy(update={"since": datetime(2024, 1, 2, 18, 0, tzinfo=UTC)})
+
+    assert rerun.event_key() == first.event_key()
+    assert next_stretch.event_key() != first.event_key()
+
+
+def test_a_copy_with_other_values_gets_its_own_key() -> None:
+    event = parse_event("SignalRejected", (SAMPLES / "SignalRejected.v1.json").read_text())
+    key = event.event_key()
+
+    other = event.model_copy(update={"signal_id": "f" * 32})
+
+    assert other.event_key() != key
+    assert event.model_copy().event_key() == key

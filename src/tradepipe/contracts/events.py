@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -75,6 +75,11 @@ class DomainEvent(BaseModel):
 
     def event_key(self) -> str:
         return self._key
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("_key", None)  # a copy with other values must not inherit the cached key
+        return copied
 
     @cached_property
     def _key(self) -> str:
@@ -151,14 +156,15 @@ class PositionUnprotected(DomainEvent):
     """executor (reconciler): a position held without stop orders covering all of it."""
 
     detail_type: ClassVar[str] = "PositionUnprotected"
-    # One notice per uncovered quantity, not one per reconcile run.
-    identity: ClassVar[tuple[str, ...] | None] = ("mode", "ticker", "qty", "covered_qty")
+    # One notice per stretch without cover (and per change in what is covered), not one per reconcile run.
+    identity: ClassVar[tuple[str, ...] | None] = ("mode", "ticker", "qty", "covered_qty", "since")
 
     mode: Mode
     ticker: str
     strategy: str | None = None
     qty: Decimal  # held (negative when short)
     covered_qty: Decimal  # by working stop orders
+    since: AwareDatetime  # when the reconciler first found it uncovered; kept until it is re-armed
     detail: Text = ""
 
 

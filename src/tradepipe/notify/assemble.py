@@ -6,6 +6,7 @@ The one place that knows which adapters a notifier is made of; the composition r
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from tradepipe.notify.sources import channel_urls, load_channels
 from tradepipe.notify.use_cases import NotifyDeps
 from tradepipe.ports import Clock
 from tradepipe.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ def build_notifier(
     sleep: Callable[[float], None] = time.sleep,
     policy: RetryPolicy | None = None,
 ) -> Notifier:
+    if not channels:
+        log.warning("no notification channels configured: events are filtered and dropped")
     clock = clock or SystemClock()
     sender = ChannelSender(http or UrllibTransport(), sns, settings.notify_http_timeout_s)
     worker = DeliveryWorker(outbox, channels, sender, clock, sleep, policy)

@@ -72,7 +72,7 @@ def render(
         tag = _mode_tag(group[0].subject().mode)
         lines = [_scrub(_line(e, base_url), known) for e in group]
         budget = channel.max_chars - HEADER_RESERVE
-        chunks = _pack(list(zip(group, lines, strict=True)), budget)
+        chunks = _pack(list(zip(group, lines, strict=True)), budget, channel.kind)
         for index, chunk in enumerate(chunks, start=1):
             chunk_events = [e for e, _ in chunk]
             part = f" ({index}/{len(chunks)})" if len(chunks) > 1 else ""
@@ -83,7 +83,7 @@ def render(
             messages.append(
                 Message(
                     text=_escape(plain, channel.kind),
-                    subject=_subject(header if len(body) > 1 else body[0]),
+                    subject=_subject(plain.split("\n", 1)[0]),
                     event_keys=tuple(e.event_key() for e in chunk_events),
                     # Only generic webhooks carry the events themselves.
                     events=tuple(_scrub_detail(e, known) for e in chunk_events) if detailed else (),
@@ -272,13 +272,15 @@ def _header(events: Sequence[DomainEvent]) -> str:
     return " ".join(p for p in (tag, "tradepipe:", summary) if p)
 
 
-def _pack(lines: list[tuple[DomainEvent, str]], budget: int) -> list[list[tuple[DomainEvent, str]]]:
+def _pack(
+    lines: list[tuple[DomainEvent, str]], budget: int, kind: ChannelKind
+) -> list[list[tuple[DomainEvent, str]]]:
     chunks: list[list[tuple[DomainEvent, str]]] = []
     current: list[tuple[DomainEvent, str]] = []
     size = 0
     for event, line in lines:
         clipped = _clip(line, budget - 1)
-        cost = units(clipped) + 1  # and its newline
+        cost = units(_escape(clipped, kind)) + 1  # as sent, and its newline
         if current and size + cost > budget:
             chunks.append(current)
             current, size = [], 0

@@ -142,3 +142,11 @@ def test_only_generic_webhooks_carry_the_event_details() -> None:
     assert render([fill()], CHANNELS["slack"])[0].events == ()
     (event,) = render([fill()], CHANNELS["webhook"])[0].events
     assert event["detail"]["signal_id"] == fill().signal_id
+
+
+def test_slack_escaping_is_counted_against_the_limit() -> None:
+    burst = [rejection(detail="&" * 300).model_copy(update={"signal_id": f"{n:032x}"}) for n in range(40)]
+
+    messages = render(burst, CHANNELS["slack"])
+
+    assert all(units(m.text) <= CHANNELS["slack"].max_chars for m in messages)
