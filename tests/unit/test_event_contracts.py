@@ -21,6 +21,7 @@ from tradepipe.contracts.events import (
     EVENT_TYPES,
     PipelineSilent,
     PositionDivergence,
+    SignalRejected,
     TradingStateChanged,
     UnknownEventType,
     parse_bus_event,
@@ -144,3 +145,12 @@ def test_a_copy_with_other_values_gets_its_own_key() -> None:
 
     assert other.event_key() != key
     assert event.model_copy().event_key() == key
+
+
+def test_a_long_detail_is_clipped_not_refused() -> None:
+    detail = json.loads((SAMPLES / "SignalRejected.v1.json").read_text())
+
+    event = parse_event("SignalRejected", {**detail, "detail": "x" * 5000})
+
+    assert isinstance(event, SignalRejected)
+    assert len(event.detail) == 2000

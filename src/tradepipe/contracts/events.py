@@ -22,12 +22,23 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from tradepipe.domain.model import Mode, RejectReason, Side
 from tradepipe.domain.risk.context import TradingState
 
-Text = Annotated[str, Field(max_length=2000)]  # details are numbers and codes, never a body: bound them
+_TEXT_MAX = 2000
+
+
+def _bounded(value: Any) -> Any:
+    # Details are codes and numbers, never a body: bound them, but clip rather than refuse, so a long
+    # detail never costs the trader the notice.
+    if isinstance(value, str) and len(value) > _TEXT_MAX:
+        return value[: _TEXT_MAX - 1] + "…"
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_bounded)]
 
 
 class ExitReason(StrEnum):
