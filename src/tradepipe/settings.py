@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     notify_urls: list[SecretStr] = []
     notify_secrets_file: str | None = None
     notify_secret_name: str | None = None
+    # The email topic the stack creates (its subscriptions are the recipients): a channel on top of the URLs.
+    notify_email_topic_arn: str | None = None
     # Links to a signal's trail: `{signal_id}` in it is replaced, else `/signals/<id>` is appended.
     notify_public_base_url: str | None = None
     notify_events: NotifyToggles = NotifyToggles()  # JSON, e.g. {"duplicates": true}; unknown names fail

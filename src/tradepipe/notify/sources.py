@@ -1,6 +1,7 @@
 """Where channel URLs come from: `TRADEPIPE_NOTIFY_URLS` (a JSON list), else the local secrets file, else the
 Secrets Manager secret (AWS). The first source that is set wins, so a test or a one-off run can override
-the file without editing it. Errors name the source and the position, never a URL.
+the file without editing it. The stack's email topic (`TRADEPIPE_NOTIFY_EMAIL_TOPIC_ARN`) is added to
+whichever it is. Errors name the source and the position, never a URL.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ class NotifyConfigError(ValueError):
 
 
 def channel_urls(settings: Settings, read_secret: Callable[[str], Any] | None = None) -> list[ChannelUrl]:
+    urls = _configured(settings, read_secret)
+    if settings.notify_email_topic_arn:
+        urls.append(ChannelUrl(f"sns://{settings.notify_email_topic_arn}"))
+    return urls
+
+
+def _configured(settings: Settings, read_secret: Callable[[str], Any] | None) -> list[ChannelUrl]:
     if settings.notify_urls:
         return [ChannelUrl(u.get_secret_value()) for u in settings.notify_urls]
     if settings.notify_secrets_file:

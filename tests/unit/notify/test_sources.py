@@ -79,3 +79,13 @@ def test_settings_never_print_channel_urls() -> None:
 
     assert SLACK_TOKEN not in repr(settings)
     assert SLACK_TOKEN not in settings.model_dump_json()
+
+
+def test_the_stacks_email_topic_is_added_to_the_configured_urls() -> None:
+    topic = "arn:aws:sns:us-east-1:123456789012:tradepipe-prod-notify"
+    settings = Settings(notify_secret_name="tradepipe/prod/notify", notify_email_topic_arn=topic)
+
+    urls = channel_urls(settings, read_secret=lambda name: {"notify_urls": [slack_url()]})
+
+    assert [u.get_secret_value() for u in urls] == [slack_url(), f"sns://{topic}"]
+    assert [c.kind for c in load_channels(urls)] == [ChannelKind.SLACK, ChannelKind.EMAIL]
