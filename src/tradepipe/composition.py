@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from tradepipe.app.status import TrailDeps
     from tradepipe.app.trading_state import StateDeps
     from tradepipe.backends import Backend
+    from tradepipe.backends.aws import AwsBackend
     from tradepipe.backends.sqlite import SqliteBackend
     from tradepipe.domain.risk.profile import RiskConfig
+    from tradepipe.notify.assemble import Notifier
     from tradepipe.ports.clock import Clock
     from tradepipe.ports.market_data import MarketData
     from tradepipe.ports.search import SearchAdmin, SearchIndex
@@ -59,7 +61,7 @@ def sqlite_backend() -> SqliteBackend:
     return SqliteBackend(get_settings())
 
 
-def _aws_backend() -> Backend:
+def _aws_backend() -> AwsBackend:
     from tradepipe.backends.aws import AwsBackend
 
     return AwsBackend(get_settings())
@@ -176,6 +178,25 @@ def stream_changes(event: dict[str, Any]) -> list[TableChange]:
     return table_changes(event, get_settings().stage)
 
 
+@cache
+def notifier() -> Notifier:
+    """The notifier as the Lambda runs it: channels from Secrets Manager (or the environment), email through
+    SNS, an in-memory outbox (on Lambda the SQS queue in front is the durable store: a record is reported
+    failed while any channel lacks its event; the outbox remembers, for the container's life, which channel
+    took which event, so a redelivery reaches only the channels that missed it)."""
+    from tradepipe.notify.assemble import build_notifier
+    from tradepipe.notify.channels import ChannelKind
+    from tradepipe.notify.outbox import MemoryOutbox
+    from tradepipe.notify.sns import Boto3SnsPublisher
+    from tradepipe.notify.sources import channel_urls, load_channels
+
+    settings = get_settings()
+    channels = load_channels(channel_urls(settings, backend().secrets.json), settings.notify_telegram_api)
+    email = any(c.kind is ChannelKind.EMAIL for c in channels)
+    sns = Boto3SnsPublisher(_aws_backend().client("sns")) if email else None
+    return build_notifier(settings, channels=channels, outbox=MemoryOutbox(), sns=sns)
+
+
 # --- one deps per use case --------------------------------------------------------------------------------
 
 
@@ -289,6 +310,7 @@ def reset() -> None:
         market_data,
         risk_config,
         search_index,
+        notifier,
     ):
         cached.cache_clear()
     get_settings.cache_clear()

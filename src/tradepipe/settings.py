@@ -7,10 +7,11 @@ import json
 from functools import cached_property, lru_cache
 from typing import Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tradepipe import resources
+from tradepipe.notify.toggles import NotifyToggles
 
 ENV_PREFIX = "TRADEPIPE_"
 
@@ -58,11 +59,35 @@ class Settings(BaseSettings):
     # How long a signal record is kept as a dedupe key (DynamoDB TTL); must outlive SQS FIFO's 5 minutes.
     dedupe_ttl_s: int = 7 * 24 * 3600
 
+    # Notifications. Channel URLs carry tokens (SecretStr: never printed). The first source set wins: this
+    # JSON list, then the local secrets file ({"notify_urls": [...]}, mode 600), then the Secrets Manager
+    # secret of that name (AWS; same JSON).
+    notify_urls: list[SecretStr] = []
+    notify_secrets_file: str | None = None
+    notify_secret_name: str | None = None
+    # The email topic the stack creates (its subscriptions are the recipients): a channel on top of the URLs.
+    notify_email_topic_arn: str | None = None
+    # Links to a signal's trail: `{signal_id}` in it is replaced, else `/signals/<id>` is appended.
+    notify_public_base_url: str | None = None
+    notify_events: NotifyToggles = NotifyToggles()  # JSON, e.g. {"duplicates": true}; unknown names fail
+    notify_state_dir: str = ".tradepipe/notify"  # the local runtime's outbox (SQLite) lives here
+    notify_telegram_api: str = "https://api.telegram.org"  # a local stand-in in tests
+    notify_http_timeout_s: float = 5.0
+    # The pipeline is silent after this many market minutes without an alert; 0 switches the check off.
+    notify_silence_minutes: int = 60
+
     @model_validator(mode="after")
     def _sigv4_needs_https(self) -> Settings:
         if self.opensearch_auth == "sigv4" and not self.opensearch_endpoint.startswith("https://"):
             raise ValueError("opensearch_auth=sigv4 requires an https:// opensearch_endpoint")
         return self
+
+    @field_validator("notify_public_base_url")
+    @classmethod
+    def _http_base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("notify_public_base_url must be an http(s) URL")
+        return value
 
     @field_validator("allowed_source_cidrs")
     @classmethod

@@ -1,0 +1,87 @@
+"""Which events reach the trader: one switch per kind, with the defaults a trader expects.
+
+On by default: fills, rejections (intake, risk and broker), trading-state switches, protection (a position
+without full stop cover, and its re-arming), dead letters, divergences and a silent pipeline. Off: duplicate
+alerts (TradingView resends; nothing happened) and caps that shrank an order (the fill message shows the
+quantity, and the trail keeps the cap). `TRADEPIPE_NOTIFY_EVENTS='{"duplicates": true}'` changes one; an
+unknown name fails at start, so a typo never silently mutes a channel.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from tradepipe.contracts.events import (
+    DomainEvent,
+    EntryFilled,
+    ExitFilled,
+    MessageDeadLettered,
+    PipelineSilent,
+    PositionDivergence,
+    PositionRearmed,
+    PositionUnprotected,
+    RiskCapApplied,
+    SignalDuplicate,
+    SignalRejected,
+    TradingStateChanged,
+)
+from tradepipe.domain.model import RejectReason
+
+RejectionKind = Literal["intake", "risk", "broker"]
+
+_INTAKE = frozenset({RejectReason.INVALID_ALERT, RejectReason.STALE_ALERT, RejectReason.SOURCE_NOT_ALLOWED})
+# Refused at the executor: Alpaca's own rejection, an order that breaks Alpaca's rules, live switched off.
+_BROKER = frozenset(
+    {RejectReason.BROKER_REJECTED, RejectReason.ORDER_INVALID, RejectReason.LIVE_TRADING_DISABLED}
+)
+
+
+class NotifyToggles(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entry_filled: bool = True
+    exit_filled: bool = True
+    intake_rejections: bool = True
+    risk_rejections: bool = True
+    broker_rejections: bool = True
+    duplicates: bool = False
+    state_switches: bool = True
+    risk_caps: bool = False
+    protection: bool = True
+    dead_letters: bool = True
+    divergence: bool = True
+    silence: bool = True
+
+    def wants(self, event: DomainEvent) -> bool:
+        return bool(getattr(self, toggle_for(event)))
+
+
+def rejection_kind(reason: RejectReason) -> RejectionKind:
+    if reason in _INTAKE:
+        return "intake"
+    if reason in _BROKER:
+        return "broker"
+    return "risk"
+
+
+_TOGGLES: dict[type[DomainEvent], str] = {
+    EntryFilled: "entry_filled",
+    ExitFilled: "exit_filled",
+    SignalDuplicate: "duplicates",
+    TradingStateChanged: "state_switches",
+    RiskCapApplied: "risk_caps",
+    PositionUnprotected: "protection",
+    PositionRearmed: "protection",
+    MessageDeadLettered: "dead_letters",
+    PositionDivergence: "divergence",
+    PipelineSilent: "silence",
+}
+
+
+def toggle_for(event: DomainEvent) -> str:
+    """The name of the switch that governs `event`."""
+    if isinstance(event, SignalRejected):
+        return f"{rejection_kind(event.reason)}_rejections"
+    return _TOGGLES[type(event)]
