@@ -144,7 +144,8 @@ class SignalRejected(DomainEvent):
 
     detail_type: ClassVar[str] = "SignalRejected"
 
-    mode: Mode
+    # None: an invalid alert whose mode could not be read (shown without a paper/live tag, never guessed).
+    mode: Mode | None = None
     signal_id: str
     ticker: str | None = None  # an invalid alert may not name one
     strategy: str | None = None
@@ -212,6 +213,18 @@ class PipelineSilent(DomainEvent):
     silent_minutes: int = Field(ge=0)
 
 
+class AlarmStateChanged(DomainEvent):
+    """The single-machine runtime's alarms (local/runtime/alarms.py), on alarm and on recovery: on one machine
+    there is no SNS topic for on-call, so the trader's channels are where an alarm is heard. On AWS the
+    CloudWatch alarms page through their SNS topic instead (and a DLQ alarm becomes `MessageDeadLettered`)."""
+
+    detail_type: ClassVar[str] = "AlarmStateChanged"
+
+    alarm: str
+    state: Literal["ALARM", "OK"]
+    detail: Text = ""
+
+
 class TradingStateChanged(DomainEvent):
     """risk (an automatic rule) or the API/CLI (by hand): the account's trading state switched."""
 
@@ -277,6 +290,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         MessageDeadLettered,
         PositionDivergence,
         PipelineSilent,
+        AlarmStateChanged,
     )
 }
 
