@@ -23,9 +23,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.components._common import acknowledge, log_retention, removal_policy
+from infra.components.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME, PipelineLayers
 from infra.config import StageConfig
-from infra.constructs._common import acknowledge, log_retention, removal_policy
-from infra.constructs.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME, PipelineLayers
 from infra.paths import FUNCTIONS_DIR
 from tradepipe import resources
 from tradepipe.settings import Settings
