@@ -98,7 +98,7 @@ class Containers:
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
         from functions.executor.handler import lambda_handler as executor
         from functions.indexer.handler import lambda_handler as indexer
-        from functions.indexer.setup import lambda_handler as setup
+        from functions.search_setup.handler import lambda_handler as setup
         from functions.risk.handler import lambda_handler as risk
         from functions.webhook.handler import lambda_handler as webhook
 
