@@ -87,7 +87,7 @@ class PipelineFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / spec.name), exclude=ASSET_EXCLUDES),
+            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / spec.code_dir), exclude=ASSET_EXCLUDES),
             layers=layers,
             timeout=Duration.seconds(spec.timeout_s),
             memory_size=spec.memory_mb,

@@ -100,7 +100,7 @@ class Containers:
         from functions.indexer.handler import lambda_handler as indexer
         from functions.search_setup.handler import lambda_handler as setup
         from functions.risk.handler import lambda_handler as risk
-        from functions.webhook.handler import lambda_handler as webhook
+        from functions.api.handler import lambda_handler as webhook
 
         handler = {SETUP: setup, WEBHOOK: webhook, RISK: risk, EXECUTOR: executor, INDEXER: indexer}[name]
         if name != self._last:
