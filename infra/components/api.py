@@ -9,7 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.components._common import acknowledge, log_retention, removal_policy
+from infra.components.conventions import acknowledge, log_retention, removal_policy
 from infra.components.waf import WebhookFirewall
 from infra.config import StageConfig
 

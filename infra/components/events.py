@@ -12,7 +12,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.components._common import removal_policy
+from infra.components.conventions import removal_policy
 from infra.config import StageConfig
 from tradepipe import resources
 

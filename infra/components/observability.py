@@ -21,7 +21,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.components._common import removal_policy
+from infra.components.conventions import removal_policy
 from infra.config import StageConfig
 from tradepipe import resources
 

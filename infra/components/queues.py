@@ -6,7 +6,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.components._common import acknowledge
+from infra.components.conventions import acknowledge
 from infra.config import StageConfig
 from tradepipe import resources
 

@@ -9,7 +9,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
-from infra.components._common import acknowledge, log_retention, removal_policy
+from infra.components.conventions import acknowledge, log_retention, removal_policy
 from infra.config import StageConfig
 
 ENGINE_VERSION = opensearch.EngineVersion.OPENSEARCH_2_19

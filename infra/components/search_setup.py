@@ -21,7 +21,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from infra.components._common import acknowledge, log_retention, removal_policy
+from infra.components.conventions import acknowledge, log_retention, removal_policy
 from infra.components.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME, PipelineLayers
 from infra.config import StageConfig
 from infra.paths import FUNCTIONS_DIR

@@ -7,7 +7,7 @@ import json
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.components._common import acknowledge, removal_policy
+from infra.components.conventions import acknowledge, removal_policy
 from infra.config import StageConfig
 from tradepipe import resources
 

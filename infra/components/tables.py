@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from infra.components._common import removal_policy
+from infra.components.conventions import removal_policy
 from infra.config import StageConfig
 from tradepipe import resources
 

@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.components._common import acknowledge
+from infra.components.conventions import acknowledge
 from infra.components.api import WebhookApi
 from infra.components.events import DomainEvents
 from infra.components.functions import PipelineFunctions
