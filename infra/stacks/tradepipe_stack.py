@@ -19,8 +19,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.components.conventions import acknowledge
 from infra.components.api import WebhookApi
+from infra.components.conventions import acknowledge
 from infra.components.events import DomainEvents
 from infra.components.functions import PipelineFunctions
 from infra.components.layers import PipelineLayers

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from tradepipe.app.minute_schedule import ReleaseDeps
     from tradepipe.app.reconcile import ReconcileDeps
     from tradepipe.app.signal_feed import FeedDeps
-    from tradepipe.app.trail import TrailDeps
     from tradepipe.app.trading_state import StateDeps
+    from tradepipe.app.trail import TrailDeps
     from tradepipe.backends import Backend
     from tradepipe.backends.aws import AwsBackend
     from tradepipe.backends.sqlite import SqliteBackend

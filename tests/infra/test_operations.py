@@ -15,8 +15,8 @@ from aws_cdk.assertions import Match
 
 from infra import layer_specs
 from infra.app import cdk_json_context
-from infra.config import ConfigError, load_stage_config
 from infra.components import observability, search_setup
+from infra.config import ConfigError, load_stage_config
 from tests.infra.synth import Synth, statements_of
 from tradepipe import resources
 

@@ -46,7 +46,9 @@ def stateful(synth: Synth) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_stateful_resources_keep_their_logical_ids_and_names(stage: str, request: pytest.FixtureRequest) -> None:
+def test_stateful_resources_keep_their_logical_ids_and_names(
+    stage: str, request: pytest.FixtureRequest
+) -> None:
     synth: Synth = request.getfixturevalue(stage)
     now = stateful(synth)
     if os.environ.get("TRADEPIPE_RECORD_STATEFUL") == "1":
