@@ -153,7 +153,7 @@ class PipelineFunctions(Construct):
             "POWERTOOLS_LOG_LEVEL": config.log_level,
         }
         self.by_name: dict[str, PipelineFunction] = {}
-        for spec in resources.FUNCTIONS:
+        for spec in resources.PIPELINE_FUNCTIONS:
             self.by_name[spec.name] = PipelineFunction(
                 self,
                 spec.name.capitalize(),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tradepipe.domain.model import Mode
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from tradepipe.backends.sqlite import SqliteBackend
     from tradepipe.domain.risk.profile import RiskConfig
     from tradepipe.notify.assemble import Notifier
+    from tradepipe.notify.use_cases import NotifyDeps
     from tradepipe.ports.calendar import MarketCalendar
     from tradepipe.ports.clock import Clock
     from tradepipe.ports.market_data import MarketData
@@ -244,6 +246,26 @@ def local_notifier(settings: Settings | None = None) -> Notifier:
     from tradepipe.notify.assemble import local_notifier as build
 
     return build(settings or get_settings())
+
+
+def notify_check_deps(secrets_file: Path) -> NotifyDeps:
+    """What `tradepipe notify test` sends through: the channels the notifier would use (the environment,
+    else `secrets_file` when the environment names no source, else the stage's secret), sent directly (no
+    outbox: a test message is never queued behind the runtime's)."""
+    from tradepipe.notify.assemble import build_notifier
+    from tradepipe.notify.channels import ChannelKind
+    from tradepipe.notify.outbox import MemoryOutbox
+    from tradepipe.notify.sns import Boto3SnsPublisher
+    from tradepipe.notify.sources import channel_urls, load_channels
+
+    settings = get_settings()
+    if not (settings.notify_urls or settings.notify_secrets_file or settings.notify_secret_name):
+        settings = settings.model_copy(update={"notify_secrets_file": str(secrets_file)})
+    read_secret = _aws_backend().secrets.json if settings.notify_secret_name else None
+    channels = load_channels(channel_urls(settings, read_secret), settings.notify_telegram_api)
+    email = any(c.kind is ChannelKind.EMAIL for c in channels)
+    sns = Boto3SnsPublisher(_aws_backend().client("sns")) if email else None
+    return build_notifier(settings, channels=channels, outbox=MemoryOutbox(), sns=sns).deps
 
 
 # --- one deps per use case --------------------------------------------------------------------------------

@@ -208,7 +208,8 @@ class PipelineSilent(DomainEvent):
     # One notice per silent stretch: the same last alert and threshold are the same stretch.
     identity: ClassVar[tuple[str, ...] | None] = ("last_alert_at", "threshold_minutes")
 
-    last_alert_at: AwareDatetime | None
+    # None: no alert in view (optional, because a detail leaves None fields out: `as_detail`).
+    last_alert_at: AwareDatetime | None = None
     threshold_minutes: int = Field(ge=1)
     silent_minutes: int = Field(ge=0)
 

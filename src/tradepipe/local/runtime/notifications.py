@@ -92,9 +92,13 @@ class NotificationFeed(threading.Thread):
                 parsed.append(parse_event(entry.detail_type, entry.detail))
             except UnknownEventType:
                 continue  # not a notice (the bus carries other events too)
-            except (ValidationError, ValueError, TypeError):
-                # A retry cannot fix it: counted and logged (by kind, never the detail), as on AWS.
-                log.error("invalid event on the local bus", extra={"detail_type": entry.detail_type[:80]})
+            except ValidationError as error:
+                # A retry cannot fix it: counted and logged (by kind and field, never the detail), as on AWS.
+                fields = sorted({".".join(map(str, e["loc"])) for e in error.errors(include_input=False)})
+                log.error(
+                    "invalid event on the local bus",
+                    extra={"detail_type": entry.detail_type[:80], "fields": fields},
+                )
                 counts["NotificationEventsInvalid"] += 1
         report = notify_events(parsed, self._notifier.deps)
         self._events.done(batch[-1].seq)
