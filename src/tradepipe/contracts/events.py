@@ -198,7 +198,8 @@ class MessageDeadLettered(DomainEvent):
     detail_type: ClassVar[str] = "MessageDeadLettered"
 
     queue: str
-    count: int = Field(ge=1)
+    # None: at least one, count unknown (an alarm's state change carries no count; the local runtime knows).
+    count: int | None = Field(default=None, ge=1)
 
 
 class PipelineSilent(DomainEvent):

@@ -191,8 +191,8 @@ def _rearmed(e: PositionRearmed) -> str:
 
 
 def _dead_letter(e: MessageDeadLettered) -> str:
-    plural = "message" if e.count == 1 else "messages"
-    return f"☠️ {e.count} {plural} dead-lettered on {e.queue}: orders may be stuck, see the runbook"
+    what = "messages" if e.count is None else f"{e.count} message{'' if e.count == 1 else 's'}"
+    return f"☠️ {what} dead-lettered on {e.queue}: orders may be stuck, see the runbook"
 
 
 def _silent(e: PipelineSilent) -> str:
