@@ -132,7 +132,7 @@ class Notifications(Construct):
                 self,
                 config,
                 spec,
-                notify_secret_name=self.secret.secret_name,
+                notify_secret_name=resources.NOTIFY_SECRET.name(config.stage),
                 notify_email_topic_arn=self.topic.topic_arn,
                 notify_events=NotifyToggles.model_validate(settings.events),
                 **({"notify_public_base_url": settings.public_base_url} if settings.public_base_url else {}),
