@@ -93,7 +93,7 @@ class Notifications(Construct):
         self.topic = sns.Topic(
             self,
             "EmailTopic",
-            topic_name=f"{prefix}-notifications",
+            topic_name=resources.notify_topic_name(config.stage),
             display_name=f"tradepipe {config.stage}",
             master_key=self.key,
             enforce_ssl=True,

@@ -198,6 +198,13 @@ NOTIFY_SECRET = SecretSpec(
 # grouped per batch) -> the notifier. The batching window lets a bar close's burst of fills arrive before
 # the batch is rendered (one or a few messages instead of forty); the local runtime waits the same.
 NOTIFY_QUEUE_BASE_NAME = "notifications"
+
+
+def notify_topic_name(stage: str) -> str:
+    """The email topic (SNS): its confirmed subscriptions are the recipients."""
+    return f"tradepipe-{stage}-notifications"
+
+
 NOTIFY_BATCH_WINDOW_S = 5
 NOTIFY_BATCH_SIZE = 100
 
