@@ -1,4 +1,5 @@
-"""PipelineFunctions: the four pipeline functions (the notifier is in notifications.py), each with its own role and log group, and their triggers.
+"""PipelineFunctions: the four pipeline functions, each with its own role and log group, and their triggers
+(the notifier, the fifth, is in notifications.py).
 
     webhook  <- API Gateway (wired in api.py)
     risk     <- signals FIFO queue; a one-minute schedule (release entries queued for the open)

@@ -1,11 +1,11 @@
 """Notifications: what happened, on the trader's phone (src/tradepipe/notify/, docs/architecture.md).
 
     bus tradepipe-<stage>-events ──rule: our detail-types──┐
-    a DLQ alarm enters ALARM ──rule on the default bus, ────┤  (input transformer -> MessageDeadLettered)
+    a DLQ alarm enters ALARM ──rule on the default bus ─────┤ (input transformer -> MessageDeadLettered)
                                                             v
-              SQS tradepipe-<stage>-notifications (standard, batching window) ──> λ notifier
-              └─ after MAX_RECEIVES: …-notifications-dlq (alarmed)              ├─ secret tradepipe/<stage>/notify
-                                                                                └─ SNS …-notifications (KMS): email
+        SQS tradepipe-<stage>-notifications (standard, batching window) ──> λ notifier
+        └─ after MAX_RECEIVES: …-notifications-dlq (alarmed)       ├─ secret tradepipe/<stage>/notify
+                                                                   └─ SNS …-notifications (KMS): email
 
 A standard queue, not FIFO: the outbox keys each event (a repeat is dropped) and a batch is rendered
 together, so order across events does not matter, and only a standard queue takes a batching window

@@ -161,7 +161,9 @@ def market_calendar() -> MarketCalendar | None:
         return None
     from tradepipe.adapters.alpaca_calendar import AlpacaCalendar
 
-    return AlpacaCalendar(*keys, url_override=settings.alpaca_url_override, timeout_s=settings.alpaca_timeout_s)
+    return AlpacaCalendar(
+        *keys, url_override=settings.alpaca_url_override, timeout_s=settings.alpaca_timeout_s
+    )
 
 
 @cache

@@ -111,7 +111,9 @@ def test_notifications_through_the_runtime(runtime: Supervisor, stand_ins: dict[
     # 4. A bar close of 40 fills on the bus (the executor's publisher is another change): a few messages.
     before = {kind: len(service.delivered()) for kind, service in stand_ins.items()}
     for n in range(40):
-        publish_event(backend.events, fill(n, ticker=f"T{n:02d}").model_copy(update={"at": datetime.now(UTC)}))
+        publish_event(
+            backend.events, fill(n, ticker=f"T{n:02d}").model_copy(update={"at": datetime.now(UTC)})
+        )
     eventually(lambda: _everywhere(stand_ins, "T39 entry filled"))
     for kind, service in stand_ins.items():
         new = service.texts()[before[kind] :]

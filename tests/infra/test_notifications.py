@@ -86,7 +86,9 @@ def test_notifier_role_reads_its_secret_and_publishes_to_its_topic_only(dev: Syn
     }
     assert actions_on(statements, dev.logical_id(n.topic)) == {"sns:Publish"}
     assert actions_on(statements, dev.logical_id(n.key)) == {"kms:Decrypt", "kms:GenerateDataKey*"}
-    granted = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    granted = {
+        a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
     assert not [a for a in granted if a.startswith(("dynamodb:", "events:", "s3:"))]
     for other in ("webhook", "risk", "executor", "indexer"):
         assert actions_on(policy_of(dev, other), dev.logical_id(n.secret)) == set(), other
@@ -102,9 +104,7 @@ def test_the_pipeline_dlq_alarms_become_message_dead_lettered_on_the_notifier_qu
     alarms = dev.stack.alarms.alarms
     watched = [alarms[name] for name in ("SignalsQueueDlqNotEmpty", "IntentsQueueDlqNotEmpty")]
     watched.append(alarms["IndexerFailuresNotEmpty"])
-    assert rule["EventPattern"]["resources"] == [
-        {"Fn::GetAtt": [dev.logical_id(a), "Arn"]} for a in watched
-    ]
+    assert rule["EventPattern"]["resources"] == [{"Fn::GetAtt": [dev.logical_id(a), "Arn"]} for a in watched]
     assert rule["EventPattern"]["detail"] == {"state": {"value": ["ALARM"]}}
     (target,) = rule["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [dev.logical_id(n.queue), "Arn"]}

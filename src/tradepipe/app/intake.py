@@ -257,7 +257,11 @@ def _duplicate(signal: Signal, now: datetime, deps: IntakeDeps) -> Duplicate:
         from tradepipe.contracts.events import SignalDuplicate  # built on the first duplicate only
 
         notice = SignalDuplicate(
-            at=now, mode=signal.mode, signal_id=signal.signal_id, ticker=signal.ticker, strategy=signal.strategy
+            at=now,
+            mode=signal.mode,
+            signal_id=signal.signal_id,
+            ticker=signal.ticker,
+            strategy=signal.strategy,
         )
         announce(deps.events, notice)
     return Duplicate(signal_id=signal.signal_id)

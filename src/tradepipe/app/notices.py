@@ -69,7 +69,7 @@ class AnnouncedRejections:
         from tradepipe.contracts.events import SignalRejected  # built on the first rejection only
 
         try:
-            code = RejectReason(reason)
+            code = RejectReason(reason or "")
         except ValueError:
             log.error("rejection without a known reason code", extra={"signal_id": item.signal_id})
             return
