@@ -1,9 +1,11 @@
 """The market calendar from Alpaca's Trading API through alpaca-py (`TradingClient.get_calendar`).
 
 Alpaca answers each trading day's regular session as New York wall-clock times (`{"date": "2024-07-03",
-"open": "09:30", "close": "13:00", ...}`: docs.alpaca.markets, "Calendar"); alpaca-py's `Calendar` model
-turns them into naive datetimes on that date (alpaca/trading/models.py), which `sessions_from_calendar`
-localizes. Early closes and holidays come from Alpaca, not from a table of ours. The local paper broker
+"open": "09:30", "close": "13:00", ...}`), "taking into account early closures" (alpaca-py,
+`TradingClient.get_calendar`'s docstring); alpaca-py's `Calendar` model turns them into naive datetimes on
+that date (`alpaca/trading/models.py`, `Calendar.__init__`: `strptime(date + " " + open, "%Y-%m-%d %H:%M")`),
+which `sessions_from_calendar` localizes. Early closes and holidays come from Alpaca, not from a table of
+ours. The local paper broker
 serves the same route from its NYSE calendar (local/paper_broker/market_clock.py).
 
 A day's sessions never change: one request per range, kept for the process (the silence check asks every
