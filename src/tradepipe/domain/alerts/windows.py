@@ -44,4 +44,3 @@ def dedupe_window(received_at: datetime, timeframe: str) -> datetime:
     if seconds is None:
         return datetime.fromtimestamp(epoch - (epoch - _DAY_START_S) % _DAY_S, UTC)
     return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
-
