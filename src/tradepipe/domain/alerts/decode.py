@@ -80,6 +80,20 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
+def value_depth(value: Any) -> int:
+    """How deep objects and lists nest in a decoded value (an empty one counts as a level), without
+    recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend(
+                (inner, depth + 1) for inner in (current.values() if isinstance(current, dict) else current)
+            )
+    return deepest
+
+
 def repeated_keys(value: Any, path: str = "") -> list[str]:
     """Every key given twice in `value` and the objects inside it, as a dotted path."""
     found: list[str] = []
@@ -140,14 +154,16 @@ def decode_body(raw: bytes) -> tuple[dict[str, Any], str]:
     if not text:
         raise BodyNotUnderstood("body is empty")
     if text.startswith(("{", "[")):
-        depth = nesting_depth(text)
-        if depth > MAX_DEPTH:
-            raise BodyNotUnderstood(f"body nests {depth} levels deep; at most {MAX_DEPTH} are accepted")
-        for encoding, candidate in (("json", text), ("json-lenient", _strip_trailing_commas(text))):
+        for encoding, lenient in (("json", False), ("json-lenient", True)):
             try:
-                value = _load_json(candidate)
+                value = _load_json(_strip_trailing_commas(text) if lenient else text)
             except ValueError:
                 continue
+            except RecursionError:  # the parser recursed past Python's limit: far deeper than MAX_DEPTH
+                value = None
+            depth = nesting_depth(text) if value is None else value_depth(value)
+            if depth > MAX_DEPTH:
+                raise BodyNotUnderstood(f"body nests {depth} levels deep; at most {MAX_DEPTH} are accepted")
             if not isinstance(value, dict):
                 raise BodyNotUnderstood("body must be a JSON object")
             return value, encoding

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ValidationError
@@ -166,21 +167,31 @@ def to_signal(fields: dict[str, Any]) -> Signal:
     return draft.model_copy(update={"signal_id": derive_signal_id(content)})
 
 
-def _names(model: type[BaseModel], field: str) -> list[str]:
+def _names(model: type[BaseModel], field: str) -> tuple[str, ...]:
     """Every key the sender may use for `field` of `model`, the preferred spelling first."""
-    info = model.model_fields[field]
-    alias = info.validation_alias
-    names = [c for c in alias.choices if isinstance(c, str)] if isinstance(alias, AliasChoices) else []
-    names += [n for n in (info.alias, field) if n and n not in names]
-    return names
+    return _spellings(model)[field]
+
+
+@cache
+def _spellings(model: type[BaseModel]) -> dict[str, tuple[str, ...]]:
+    """Per field of a format, its keys (read once per format: this runs for every alert of a burst)."""
+    spellings = {}
+    for field, info in model.model_fields.items():
+        alias = info.validation_alias
+        names = [c for c in alias.choices if isinstance(c, str)] if isinstance(alias, AliasChoices) else []
+        names += [n for n in (info.alias, field) if n and n not in names]
+        spellings[field] = tuple(names)
+    return spellings
 
 
 def _given_twice(model: type[BaseModel], body: dict[str, Any]) -> list[FieldError]:
     """`ticker` and `symbol` (or `stopLoss` and `sl`...) in one alert: the model would quietly take the first;
     the sender meant one of them, and we would be guessing which."""
     problems = []
-    for field in model.model_fields:
-        given = [name for name in _names(model, field) if name in body]
+    for names in _spellings(model).values():
+        if len(names) < 2:
+            continue
+        given = [name for name in names if name in body]
         if len(given) > 1:
             problems.append(FieldError(given[0], f"given more than once, as {' and '.join(given)}: send one"))
     return problems
