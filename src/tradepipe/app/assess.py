@@ -244,7 +244,7 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
             take_profit=approved.exits.target,
             stop_loss=approved.exits.stop,
             stop_limit_price=None
-            if approved.exits.stop is None
+            if approved.exits.stop is None or approved.entry is None
             else resolve_stop_limit(signal, approved.entry, signal.side or Side.BUY),
             time_in_force="day" if approved.fractional else "gtc",
         )

@@ -246,7 +246,7 @@ def parse_alert(body: dict[str, Any], received_at: datetime | None = None) -> Si
         mapped = _from_standard(alert)
     if isinstance(mapped, list):
         return mapped
-    common = {
+    common: dict[str, Any] = {
         "mode": alert.trading_mode,
         "strategy": alert.strategy,
         "timeframe": alert.timeframe,
