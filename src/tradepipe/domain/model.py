@@ -9,8 +9,6 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from tradepipe.domain.signal_id import strategy_key
-
 
 class Side(StrEnum):
     BUY = "BUY"
@@ -126,11 +124,6 @@ class Signal(BaseModel):
     # For an alert without a time only: the start of the window it arrived in (its bar, see
     # domain.alerts.windows), part of the id so the same alert on the next bar is a new signal.
     dedupe_window: datetime | None = None
-
-    @property
-    def strategy_key(self) -> str:
-        """The strategy as a key (risk history, anything with separators): `strategy` is for display."""
-        return strategy_key(self.strategy)
 
     @property
     def reference_price(self) -> Decimal | None:
