@@ -6,8 +6,11 @@
   last_entry_bar
 - order counter: pk `RATE#<account>#<epoch_minute>`, sk `RATE`: orders (atomic ADD), expires_at (TTL)
 - queued entry: pk `QUEUED#<account>`, sk `<ticker>`: signal_id, at
+- queued close: pk `QUEUED_CLOSE#<account>`, sk `<ticker>`: signal_id, at (an exit after hours)
+- ticker lease: pk `LEASE#<account>#<ticker>`, sk `LEASE`: holder, lease_until (epoch seconds, to the
+  millisecond), expires_at (TTL: a lease long expired is swept)
 
-The queued entries share one partition per account so the open drains them with one Query; every other item
+The queued entries (and closes) share one partition per account so the open drains them with one Query; every other item
 is a single row under its own partition key. Times are stored as UTC ISO strings with microseconds, so
 string order is time order (conditions compare them).
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 DEFAULT_STATE = "ACTIVE"  # a missing STATE# item: nothing has ever switched the account
 HISTORY_LIMIT = 50  # switches kept on the STATE# item; the table stream carries every one
@@ -28,6 +32,8 @@ RATE_TTL = timedelta(minutes=5)  # counters expire this long after their minute 
 STATE_SK = "STATE"
 SYMBOL_SK = "SYMBOL"
 RATE_SK = "RATE"
+LEASE_SK = "LEASE"
+LEASE_SWEEP_AFTER_S = 3600  # an expired lease is free at once; its item is swept by TTL this much later
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,24 @@ def rate_expires_at(minute: int) -> int:
 
 def queued_pk(account: str) -> str:
     return f"QUEUED#{account}"
+
+
+def queued_close_pk(account: str) -> str:
+    return f"QUEUED_CLOSE#{account}"
+
+
+def lease_pk(account: str, ticker: str) -> str:
+    return f"LEASE#{account}#{ticker}"
+
+
+def lease_times(now: datetime, ttl_s: float) -> tuple[Decimal, int]:
+    """(lease_until to the millisecond, expires_at for the TTL sweep) in epoch seconds."""
+    until = Decimal(str(round(now.timestamp() + ttl_s, 3)))
+    return until, int(until) + LEASE_SWEEP_AFTER_S
+
+
+def epoch_now(now: datetime) -> Decimal:
+    return Decimal(str(round(now.timestamp(), 3)))
 
 
 def stored_time(at: datetime) -> str:
