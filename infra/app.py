@@ -7,7 +7,7 @@ cdk.json's context, applies `-c` overrides and writes the cloud assembly to cdk.
 Context keys:
 - `stage`: a key of `tradepipe:stages` in cdk.json (default dev).
 - `nag`: cdk-nag AwsSolutions checks, on unless `nag=false` (for debugging only). Any unacknowledged finding,
-  warning or error, fails synth; acknowledgments sit next to their resource in infra/constructs/.
+  warning or error, fails synth; acknowledgments sit next to their resource in infra/components/.
 - `validate=true`: also run CDK's built-in CloudFormation validation when run directly. It costs ~5 s, so
   `make synth` and the infra tests skip it; under the CLI it follows the CLI (on unless --no-validation).
 - `require_layers=true`: a layer not built by `make layers` is an error instead of a warning (for deploys).
@@ -23,15 +23,14 @@ from pathlib import Path
 from typing import Any
 
 _REPO = Path(__file__).resolve().parents[1]
-# Run as a script, Python puts infra/ first on sys.path, where infra/constructs/ would shadow the
-# `constructs` library that aws_cdk imports. Drop it; add the repo root (for `infra.*`) and src/ (for
-# `tradepipe`, so `npx cdk synth` works with any python3 that has aws-cdk-lib, editable install or not).
-sys.path[:] = [p for p in sys.path if Path(p or os.curdir).resolve() != _REPO / "infra"]
+# Run as a script: add the repo root (for `infra.*`) and src/ (for `tradepipe`), so `npx cdk synth` works
+# with any python3 that has aws-cdk-lib, editable install or not. (infra/components/ used to be called
+# infra/constructs/ and shadowed the `constructs` library from the script's own directory.)
 for _entry in (str(_REPO / "src"), str(_REPO)):
     if _entry not in sys.path:
         sys.path.insert(0, _entry)
 
-import aws_cdk as cdk  # noqa: E402 - sys.path must be fixed before aws_cdk imports `constructs`
+import aws_cdk as cdk  # noqa: E402 - after the path entries above
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from infra.config import STAGE_CONTEXT_KEY, STAGES_CONTEXT_KEY, ConfigError, load_stage_config  # noqa: E402

@@ -330,7 +330,7 @@ def function_sizes(target: BuildTarget) -> list[FunctionSize]:
         FunctionSize(
             function.name,
             tuple(spec.name for spec in layers_for(function.name)),
-            tree_size(FUNCTIONS_DIR / function.name, bytecode=False)
+            tree_size(FUNCTIONS_DIR / function.code_dir, bytecode=False)
             + sum(tree_size(target.layer_dir(spec)) for spec in layers_for(function.name)),
         )
         for function in resources.FUNCTIONS

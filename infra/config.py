@@ -74,7 +74,7 @@ class EventsConfig(_Model):
 
 
 class AlarmConfig(_Model):
-    """Thresholds for PipelineAlarms (infra/constructs/observability.py); each alarm has a runbook line in
+    """Thresholds for PipelineAlarms (infra/components/observability.py); each alarm has a runbook line in
     docs/operations.md. Counts are per evaluation period (five minutes unless a name says otherwise)."""
 
     # Messages visible in any dead-letter queue (signals, order intents, indexer failures).

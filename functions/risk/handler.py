@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tradepipe.app.assess import assess_signal, outcome_metric
-from tradepipe.app.queued import release_and_sample
+from tradepipe.app.minute_schedule import release_and_sample
 from tradepipe.composition import release_deps, risk_deps
 from tradepipe.contracts.messages import SignalAccepted
 from tradepipe.observability.lambda_setup import lambda_tools

@@ -4,7 +4,7 @@ to values.
 
 Our functions are the `AWS::Lambda::Function` resources on a Python runtime; the CDK provider framework's
 own functions (Node.js) are not ours to check. Functions are found by what the template says, never by
-directory names, so a rename of `functions/` or `infra/constructs` leaves the checks working.
+directory names, so a rename of `functions/` or `infra/components` leaves the checks working.
 """
 
 from __future__ import annotations

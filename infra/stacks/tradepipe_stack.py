@@ -19,18 +19,18 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.components.api import WebhookApi
+from infra.components.conventions import acknowledge
+from infra.components.events import DomainEvents
+from infra.components.functions import PipelineFunctions
+from infra.components.layers import PipelineLayers
+from infra.components.observability import PipelineAlarms
+from infra.components.queues import SignalQueues
+from infra.components.search import SearchDomain
+from infra.components.search_setup import SearchSetup
+from infra.components.secrets import TradingSecrets
+from infra.components.tables import TradeTables
 from infra.config import StageConfig
-from infra.constructs._common import acknowledge
-from infra.constructs.api import WebhookApi
-from infra.constructs.events import DomainEvents
-from infra.constructs.functions import PipelineFunctions
-from infra.constructs.layers import PipelineLayers
-from infra.constructs.observability import PipelineAlarms
-from infra.constructs.queues import SignalQueues
-from infra.constructs.search import SearchDomain
-from infra.constructs.search_setup import SearchSetup
-from infra.constructs.secrets import TradingSecrets
-from infra.constructs.tables import TradeTables
 from tradepipe import resources
 
 # Least privilege per use case, in trading terms (see tradepipe.ports).

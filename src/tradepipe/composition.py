@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from tradepipe.app.execute import ExecutorDeps
     from tradepipe.app.index import IndexDeps
     from tradepipe.app.intake import IntakeDeps
-    from tradepipe.app.queued import ReleaseDeps
+    from tradepipe.app.minute_schedule import ReleaseDeps
     from tradepipe.app.reconcile import ReconcileDeps
     from tradepipe.app.signal_feed import FeedDeps
-    from tradepipe.app.status import TrailDeps
     from tradepipe.app.trading_state import StateDeps
+    from tradepipe.app.trail import TrailDeps
     from tradepipe.backends import Backend
     from tradepipe.backends.aws import AwsBackend
     from tradepipe.backends.sqlite import SqliteBackend
@@ -223,7 +223,7 @@ def feed_deps() -> FeedDeps:
 
 
 def trail_deps() -> TrailDeps:
-    from tradepipe.app.status import TrailDeps
+    from tradepipe.app.trail import TrailDeps
 
     return TrailDeps(backend().signal_store, backend().order_store)
 
@@ -257,7 +257,7 @@ def risk_deps() -> RiskDeps:
 
 
 def release_deps() -> ReleaseDeps:
-    from tradepipe.app.queued import ReleaseDeps
+    from tradepipe.app.minute_schedule import ReleaseDeps
 
     b = backend()
     return ReleaseDeps(b.signal_store, b.queued_entries, broker_factory(), b.signal_queue, b.trading_state)

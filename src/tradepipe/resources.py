@@ -191,13 +191,19 @@ SECRETS: tuple[SecretSpec, ...] = (WEBHOOK_SECRET, ALPACA_PAPER_SECRET, ALPACA_L
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    name: str
+    name: str  # the deployed name (tradepipe-<stage>-<name>, its log group): kept, so nothing is replaced
     timeout_s: int
     memory_mb: int
     environment_keys: tuple[str, ...] = field(default_factory=tuple)
+    folder: str = ""  # its code under functions/, named for what it serves; default: the name
+
+    @property
+    def code_dir(self) -> str:
+        return self.folder or self.name
 
 
-WEBHOOK_FUNCTION = FunctionSpec(name="webhook", timeout_s=10, memory_mb=512)
+# The API function: alerts, reads and the kill switch (functions/api/); deployed as `webhook`, its first name.
+WEBHOOK_FUNCTION = FunctionSpec(name="webhook", timeout_s=10, memory_mb=512, folder="api")
 RISK_FUNCTION = FunctionSpec(name="risk", timeout_s=60, memory_mb=1024)
 EXECUTOR_FUNCTION = FunctionSpec(name="executor", timeout_s=60, memory_mb=1024)
 INDEXER_FUNCTION = FunctionSpec(name="indexer", timeout_s=60, memory_mb=512)

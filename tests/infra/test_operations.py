@@ -15,8 +15,8 @@ from aws_cdk.assertions import Match
 
 from infra import layer_specs
 from infra.app import cdk_json_context
+from infra.components import observability, search_setup
 from infra.config import ConfigError, load_stage_config
-from infra.constructs import observability, search_setup
 from tests.infra.synth import Synth, statements_of
 from tradepipe import resources
 
@@ -285,11 +285,11 @@ class TestSearchSetup:
         setup_policy = dev.stack.search_setup.role.node.find_child("DefaultPolicy")
         assert readers == {dev.logical_id(setup_policy)}
 
-    def test_setup_runs_the_indexer_code_with_the_indexer_layers(self, dev: Synth) -> None:
+    def test_setup_runs_its_own_code_with_the_indexer_layers(self, dev: Synth) -> None:
         fn = dev.raw["Resources"][dev.logical_id(dev.stack.search_setup.function)]["Properties"]
         indexer = dev.function("indexer")["Properties"]
-        assert fn["Handler"] == "setup.lambda_handler"
-        assert fn["Code"]["S3Key"] == indexer["Code"]["S3Key"]
+        assert fn["Handler"] == "handler.lambda_handler"
+        assert fn["Code"]["S3Key"] != indexer["Code"]["S3Key"]  # functions/search_setup, its own folder
         assert fn["Layers"] == indexer["Layers"]
 
     def test_indexer_and_its_stream_mappings_wait_for_the_setup(self, dev: Synth) -> None:

@@ -96,11 +96,11 @@ class Containers:
         self._last: str | None = None
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
+        from functions.api.handler import lambda_handler as webhook
         from functions.executor.handler import lambda_handler as executor
         from functions.indexer.handler import lambda_handler as indexer
-        from functions.indexer.setup import lambda_handler as setup
         from functions.risk.handler import lambda_handler as risk
-        from functions.webhook.handler import lambda_handler as webhook
+        from functions.search_setup.handler import lambda_handler as setup
 
         handler = {SETUP: setup, WEBHOOK: webhook, RISK: risk, EXECUTOR: executor, INDEXER: indexer}[name]
         if name != self._last:

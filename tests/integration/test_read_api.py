@@ -192,7 +192,7 @@ def test_list_when_token_altered_or_from_another_query_then_bad_page_token(store
 
 @pytest.fixture(scope="module")
 def handler(aws: Aws) -> Any:
-    from functions.webhook.handler import lambda_handler
+    from functions.api.handler import lambda_handler
 
     return lambda_handler
 

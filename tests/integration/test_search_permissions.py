@@ -32,7 +32,7 @@ def front(aws: Aws, search_url: str, paper_broker: Any) -> Iterator[SearchFront]
     """Setup as at deploy, then the indexer on all five document kinds, both through the front."""
     from functions.executor.handler import lambda_handler as executor
     from functions.indexer.handler import lambda_handler as indexer
-    from functions.indexer.setup import lambda_handler as setup
+    from functions.search_setup.handler import lambda_handler as setup
 
     secrets: Any = aws.client("secretsmanager")
     master_arn = secrets.create_secret(

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("empty_queues")
 
 @pytest.fixture(scope="module")
 def handler(aws: Aws) -> Any:
-    from functions.webhook.handler import lambda_handler
+    from functions.api.handler import lambda_handler
 
     return lambda_handler
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("empty_queues")
 
 @pytest.fixture(scope="module")
 def handler(aws: Aws) -> Any:
-    from functions.webhook.handler import lambda_handler
+    from functions.api.handler import lambda_handler
 
     return lambda_handler
 
@@ -121,7 +121,7 @@ def test_webhook_when_route_unknown_then_404(handler: Any) -> None:
 def test_webhook_logs_never_carry_a_passphrase_from_body_or_path(handler: Any, aws: Aws) -> None:
     from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-    from functions.webhook.handler import tools
+    from functions.api.handler import tools
 
     logger = tools.logger
     # What the function writes to stdout (CloudWatch Logs on AWS), at the most talkative level.

@@ -21,7 +21,7 @@ def _modules_after_import(module: str) -> set[str]:
 
 
 def test_webhook_handler_import_loads_no_pandas_numpy_talib_alpaca_or_opensearch() -> None:
-    loaded = _modules_after_import("functions.webhook.handler")
+    loaded = _modules_after_import("functions.api.handler")
 
     assert loaded.isdisjoint(HEAVY), loaded & set(HEAVY)
 
@@ -47,7 +47,7 @@ def test_webhook_handler_import_loads_no_xray_and_builds_no_order_models() -> No
     # cases eagerly: ~20 ms, measured in the noise, for a handler that stays one screen.)
     code = (
         "import json, os, sys; os.environ.setdefault('POWERTOOLS_METRICS_NAMESPACE', 'T');"
-        "import functions.webhook.handler;"
+        "import functions.api.handler;"
         "from tradepipe.contracts.items import OrderItem, SignalItem;"
         "from tradepipe.contracts.messages import OrderIntent;"
         "built = {m.__name__: m.__pydantic_complete__ for m in (OrderItem, OrderIntent, SignalItem)};"

@@ -1,9 +1,9 @@
 """What the indexer may do inside OpenSearch (fine-grained access control), as security-plugin documents.
 
 IAM lets the indexer's role reach the domain; FGAC decides what it may do there. The deploy-time setup
-(`functions/indexer/setup.py`, a CloudFormation custom resource) writes this role and maps the indexer's
-IAM role to it as a backend role, so no one has to click through Dashboards after a deploy, and the indexer
-gets its own indices and nothing else (not the security index, not other tenants' data).
+(`functions/search_setup/handler.py`, a CloudFormation custom resource) writes this role and maps the
+indexer's IAM role to it as a backend role, so no one has to click through Dashboards after a deploy, and the
+indexer gets its own indices and nothing else (not the security index, not other tenants' data).
 """
 
 from __future__ import annotations

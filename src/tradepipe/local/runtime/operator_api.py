@@ -34,8 +34,8 @@ from starlette.routing import Route
 from tradepipe import api_http as http
 from tradepipe import composition
 from tradepipe.app.signal_feed import count_day, list_signals
-from tradepipe.app.status import signal_trail
 from tradepipe.app.trading_state import switch_trading_state, trading_state_of
+from tradepipe.app.trail import signal_trail
 from tradepipe.contracts.api import SignalQuery, TradingStateRequest
 from tradepipe.contracts.items import ErrorEntry
 from tradepipe.local.live_page import page_routes, read_portfolio

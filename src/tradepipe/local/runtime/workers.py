@@ -225,7 +225,7 @@ class Workers:
         composition.executor_deps()
         composition.index_deps()
         composition.broker_factory().for_mode(Mode.PAPER)
-        from tradepipe.app import assess, execute, queued, reconcile  # noqa: F401
+        from tradepipe.app import assess, execute, minute_schedule, reconcile  # noqa: F401
 
     def start(self) -> None:
         for fifo in (self.backend.signal_fifo, self.backend.intent_fifo):
@@ -266,7 +266,7 @@ class Workers:
 
     def _release(self) -> None:
         """The risk function's minute schedule: release entries queued for the open, sample the halt."""
-        from tradepipe.app.queued import release_and_sample
+        from tradepipe.app.minute_schedule import release_and_sample
 
         report = release_and_sample(composition.release_deps())
         self.backend.metrics.add({"QueuedEntriesReleased": report.released})

@@ -1,9 +1,9 @@
 """SearchSetup: at deploy, map the indexer's IAM role to its FGAC role and apply the index templates.
 
 A CloudFormation custom resource through the CDK provider framework (which speaks CloudFormation's response
-protocol, so our handler only returns a dict). The handler is `functions/indexer/setup.py`, shipped in the
-indexer's asset with the indexer's layers, but it runs as its own function with its own role: only it may
-read the domain's master-user secret. Its properties carry a digest of the templates, so a template change
+protocol, so our handler only returns a dict). The handler is `functions/search_setup/handler.py`, with the
+indexer's layers, but it runs as its own function with its own role: only it may read the domain's
+master-user secret. Its properties carry a digest of the templates, so a template change
 re-runs it on the next deploy.
 """
 
@@ -21,9 +21,9 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from infra.components.conventions import acknowledge, log_retention, removal_policy
+from infra.components.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME, PipelineLayers
 from infra.config import StageConfig
-from infra.constructs._common import acknowledge, log_retention, removal_policy
-from infra.constructs.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME, PipelineLayers
 from infra.paths import FUNCTIONS_DIR
 from tradepipe import resources
 from tradepipe.adapters.search_templates import component_templates, index_templates
@@ -73,10 +73,9 @@ class SearchSetup(Construct):
             function_name=f"{config.name_prefix}-search-setup",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            handler="setup.lambda_handler",
-            code=lambda_.Code.from_asset(
-                str(FUNCTIONS_DIR / resources.INDEXER_FUNCTION.name), exclude=ASSET_EXCLUDES
-            ),
+            handler="handler.lambda_handler",
+            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / "search_setup"), exclude=ASSET_EXCLUDES),
+            # The indexer's layers: the same OpenSearch client, with the master user's credentials.
             layers=layers.for_function(resources.INDEXER_FUNCTION.name),
             timeout=Duration.minutes(2),
             memory_size=256,

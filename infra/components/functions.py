@@ -23,9 +23,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.components.conventions import acknowledge, log_retention, removal_policy
+from infra.components.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME, PipelineLayers
 from infra.config import StageConfig
-from infra.constructs._common import acknowledge, log_retention, removal_policy
-from infra.constructs.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME, PipelineLayers
 from infra.paths import FUNCTIONS_DIR
 from tradepipe import resources
 from tradepipe.settings import Settings
@@ -87,7 +87,7 @@ class PipelineFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / spec.name), exclude=ASSET_EXCLUDES),
+            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / spec.code_dir), exclude=ASSET_EXCLUDES),
             layers=layers,
             timeout=Duration.seconds(spec.timeout_s),
             memory_size=spec.memory_mb,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from infra.components.conventions import removal_policy
 from infra.config import StageConfig
-from infra.constructs._common import removal_policy
 from tradepipe import resources
 
 

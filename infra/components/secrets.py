@@ -7,8 +7,8 @@ import json
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from infra.components.conventions import acknowledge, removal_policy
 from infra.config import StageConfig
-from infra.constructs._common import acknowledge, removal_policy
 from tradepipe import resources
 
 # Alpaca issues keys in its dashboard; deploy creates the secret with this shape and an operator puts the

@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tradepipe import api_http as http
 from tradepipe.app.intake import accept_alert
 from tradepipe.app.signal_feed import list_signals
-from tradepipe.app.status import signal_trail
 from tradepipe.app.trading_state import switch_trading_state, trading_state_of
+from tradepipe.app.trail import signal_trail
 from tradepipe.composition import feed_deps, intake_deps, state_deps, trail_deps
 from tradepipe.observability.lambda_setup import lambda_tools
 

@@ -21,8 +21,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.components.conventions import removal_policy
 from infra.config import StageConfig
-from infra.constructs._common import removal_policy
 from tradepipe import resources
 
 FIVE_MINUTES = Duration.minutes(5)

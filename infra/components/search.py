@@ -9,8 +9,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
+from infra.components.conventions import acknowledge, log_retention, removal_policy
 from infra.config import StageConfig
-from infra.constructs._common import acknowledge, log_retention, removal_policy
 
 ENGINE_VERSION = opensearch.EngineVersion.OPENSEARCH_2_19
 MASTER_USER_NAME = "tradepipe-admin"

@@ -6,8 +6,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.components.conventions import acknowledge
 from infra.config import StageConfig
-from infra.constructs._common import acknowledge
 from tradepipe import resources
 
 DLQ_RETENTION = Duration.days(14)  # the SQS maximum: time to notice, fix and redrive

@@ -9,9 +9,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.components.conventions import acknowledge, log_retention, removal_policy
+from infra.components.waf import WebhookFirewall
 from infra.config import StageConfig
-from infra.constructs._common import acknowledge, log_retention, removal_policy
-from infra.constructs.waf import WebhookFirewall
 
 
 class WebhookApi(Construct):
@@ -124,7 +124,7 @@ class WebhookApi(Construct):
                 "AwsSolutions-APIG3",
                 f"Stage {config.stage} runs without WAF (waf.enabled=false in cdk.json, ~$6/month saved): "
                 "stage throttling bounds what a leaked URL costs and the function answers 413 over "
-                "WEBHOOK_MAX_BODY_BYTES. Production enables the web ACL (infra/constructs/waf.py).",
+                "WEBHOOK_MAX_BODY_BYTES. Production enables the web ACL (infra/components/waf.py).",
             )
         acknowledge(
             self.api,

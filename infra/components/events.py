@@ -12,8 +12,8 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.components.conventions import removal_policy
 from infra.config import StageConfig
-from infra.constructs._common import removal_policy
 from tradepipe import resources
 
 
