@@ -260,7 +260,15 @@ def release_deps() -> ReleaseDeps:
     from tradepipe.app.minute_schedule import ReleaseDeps
 
     b = backend()
-    return ReleaseDeps(b.signal_store, b.queued_entries, broker_factory(), b.signal_queue, b.trading_state)
+    return ReleaseDeps(
+        b.signal_store,
+        b.queued_entries,
+        broker_factory(),
+        b.signal_queue,
+        b.trading_state,
+        closes=b.queued_closes,
+        intents=b.intent_queue,
+    )
 
 
 def executor_deps() -> ExecutorDeps:
@@ -273,6 +281,10 @@ def executor_deps() -> ExecutorDeps:
         brokers=broker_factory(),
         clock=clock(),
         history=b.symbol_history,
+        leases=b.ticker_leases,
+        queued=b.queued_entries,
+        closes=b.queued_closes,
+        events=b.events,
     )
 
 

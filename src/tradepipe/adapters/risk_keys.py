@@ -10,9 +10,9 @@
 - ticker lease: pk `LEASE#<account>#<ticker>`, sk `LEASE`: holder, lease_until (epoch seconds, to the
   millisecond), expires_at (TTL: a lease long expired is swept)
 
-The queued entries (and closes) share one partition per account so the open drains them with one Query; every other item
-is a single row under its own partition key. Times are stored as UTC ISO strings with microseconds, so
-string order is time order (conditions compare them).
+The queued entries (and closes) share one partition per account so the open drains them with one Query;
+every other item is a single row under its own partition key. Times are stored as UTC ISO strings with
+microseconds, so string order is time order (conditions compare them).
 
 The order rate is counted in per-minute buckets: the count "for the last 60 s" is the current minute's
 bucket plus the previous one's. It over-counts (up to two minutes of orders), never under-counts: a cap on

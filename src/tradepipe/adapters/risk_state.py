@@ -333,7 +333,12 @@ class DynamoRiskStateStore:
         """A conditional put: the first close queued for the ticker keeps the slot."""
         try:
             self._table.put_item(
-                Item={_PK: queued_close_pk(account), _SK: ticker, "signal_id": signal_id, "at": stored_time(at)},
+                Item={
+                    _PK: queued_close_pk(account),
+                    _SK: ticker,
+                    "signal_id": signal_id,
+                    "at": stored_time(at),
+                },
                 ConditionExpression=f"attribute_not_exists({_PK}) OR #sid = :sid",
                 ExpressionAttributeNames={"#sid": "signal_id"},
                 ExpressionAttributeValues={":sid": signal_id},
