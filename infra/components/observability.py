@@ -40,6 +40,7 @@ API_LATENCY = "api-p99-latency"
 ORDER_REJECTIONS = "order-rejection-rate"
 TRADING_HALTED = "trading-halted"
 POSITION_DIVERGENCE = "position-divergence"
+POSITION_UNPROTECTED = "position-unprotected"
 ALARM_RUNBOOK = (
     DLQ,
     FUNCTION_ERRORS,
@@ -50,6 +51,7 @@ ALARM_RUNBOOK = (
     ORDER_REJECTIONS,
     TRADING_HALTED,
     POSITION_DIVERGENCE,
+    POSITION_UNPROTECTED,
 )
 
 
@@ -197,6 +199,14 @@ class PipelineAlarms(Construct):
             threshold=1,
             description="The strategy's reported position differs from the broker's: a lost or doubled "
             "fill, or an order placed outside tradepipe.",
+        )
+        self._alarm(
+            "PositionUnprotected",
+            POSITION_UNPROTECTED,
+            custom_metric("PositionUnprotected", executor, statistic="Maximum"),
+            threshold=1,
+            description="The reconciler found a position without stop orders covering all of it (a leg "
+            "cancelled by hand, a close that failed, a manual trade): it re-arms ours at the recorded stop.",
         )
         self.dashboard = self._dashboard(functions, dead_letter_queues, api)
 

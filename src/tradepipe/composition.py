@@ -302,7 +302,16 @@ def reconcile_deps() -> ReconcileDeps:
         events=b.events,
         clock=clock(),
         snapshots=b.equity_snapshots,
+        leases=b.ticker_leases,
+        manual_stop_pct=_manual_stop_pct(),
     )
+
+
+def _manual_stop_pct() -> Any:
+    from decimal import Decimal
+
+    pct = get_settings().protect_manual_stop_pct
+    return None if pct is None else Decimal(str(pct))
 
 
 def index_deps() -> IndexDeps:

@@ -43,6 +43,7 @@ def _expected_thresholds(synth: Synth) -> dict[str, float]:
         "OrderRejectionRate": a.order_rejection_rate_percent,
         "TradingHalted": 1,
         "PositionDivergence": 1,
+        "PositionUnprotected": 1,
     }
     for spec in resources.FUNCTIONS:
         expected[f"{spec.name.capitalize()}ErrorRate"] = a.function_error_rate_percent

@@ -6,7 +6,8 @@ done becomes FILLED or REJECTED with the broker's status; each execution is reco
 execution id); a filled stop leg is a stop-out (cooldown, losing streak); a strategy's reported position
 that differs from the broker's is a divergence (event and metric). Each run also samples the account's
 equity and positions into the risk-state table (EQUITY#<account>, one item per minute, TTL), from which
-the stream feeds the equity-snapshots index."""
+the stream feeds the equity-snapshots index. Last, the protective-stop invariant is checked and repaired
+(`app/protect_positions.py`), and fills learnt here publish EntryFilled / ExitFilled."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from tradepipe.app.fill_events import entry_filled, exit_filled, record_exit
+from tradepipe.app.patient_broker import Patience, patient
+from tradepipe.app.placement import PlacementDeps
+from tradepipe.app.protect_positions import ProtectDeps, ProtectionReport, check_protection
 from tradepipe.contracts.items import (
     EQUITY_PK_PREFIX,
     EQUITY_SK,
@@ -28,12 +33,15 @@ from tradepipe.domain.model import Mode, RejectReason, SignalStatus
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.messaging import EventPublisher
-from tradepipe.ports.risk_state import EquitySnapshotStore, PositionReports, SymbolHistoryStore
+from tradepipe.ports.risk_state import EquitySnapshotStore, PositionReports, SymbolHistoryStore, TickerLeases
 from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
 
 log = logging.getLogger(__name__)
-_DONE = frozenset({"filled", "rejected", "canceled", "expired", "done_for_day", "stopped", "suspended"})
+# Done as Alpaca means it (domain/order_status.py): `done_for_day` trades again next session, `stopped` will
+# fill, `suspended` may resume: none of them settles a signal.
+_DONE = frozenset({"filled", "rejected", "canceled", "expired"})
 _STOP_TYPES = frozenset({"stop", "stop_limit", "trailing_stop"})
+_CLOSES = frozenset({"exit", "close"})
 _FINAL_PURPOSES = frozenset({"open", "exit"})  # a reverse's close is not the signal's last order
 
 
@@ -51,6 +59,10 @@ class ReconcileDeps:
     # Where equity samples go (the risk-state table); None: not sampled (tests of the order sweep alone).
     snapshots: EquitySnapshotStore | None = None
     snapshot_ttl: timedelta = timedelta(days=8)  # DynamoDB keeps a week and a day; OpenSearch the history
+    leases: TickerLeases | None = None  # the executor's; None: nothing else works on positions (unit tests)
+    protect: bool = True  # check the protective-stop invariant on every run
+    manual_stop_pct: Decimal | None = None  # protect positions tradepipe did not open (None: report only)
+    patience: Patience = field(default_factory=Patience)
 
 
 @dataclass
@@ -63,6 +75,7 @@ class ReconcileReport:
     target_exits: int = 0
     divergences: list[str] = field(default_factory=list)
     equity_sampled: bool = False
+    protection: ProtectionReport = field(default_factory=ProtectionReport)
 
     def metrics(self) -> dict[str, int]:
         """The counts CloudWatch alarms and dashboards read, by metric name."""
@@ -72,6 +85,8 @@ class ReconcileReport:
             "AsyncRejections": self.signals_rejected,
             "StopOuts": self.stop_outs,
             "PositionDivergence": len(self.divergences),
+            "PositionUnprotected": len(self.protection.unprotected),
+            "PositionsRearmed": len(self.protection.rearmed) + len(self.protection.flattened),
         }
 
 
@@ -82,7 +97,7 @@ def reconcile_accounts(deps: ReconcileDeps) -> dict[Mode, ReconcileReport]:
 
 def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) -> ReconcileReport:
     report = ReconcileReport()
-    broker = deps.brokers.for_mode(mode)
+    broker = patient(deps.brokers, mode, deps.patience)
     if broker is None:
         return report
     after = since or deps.clock.now() - deps.lookback
@@ -101,7 +116,15 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
             report.fills_recorded += 1
     _check_divergence(mode, broker, deps, report)
     _sample_equity(mode, broker, deps, report)
+    if deps.protect:
+        report.protection = check_protection(mode, broker, _protect_deps(deps))
     return report
+
+
+def _protect_deps(deps: ReconcileDeps) -> ProtectDeps:
+    p = deps.patience
+    placement = PlacementDeps(deps.orders, deps.clock, p.sleep, p.attempts, p.max_wait_s)
+    return ProtectDeps(deps.orders, deps.events, deps.clock, placement, deps.leases, deps.manual_stop_pct)
 
 
 def _sample_equity(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
@@ -157,6 +180,23 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
         report.orders_updated += 1
     if recorded.purpose in _FINAL_PURPOSES and order.status in _DONE:
         _settle(recorded, order, deps, report)
+    elif recorded.purpose == "close" and order.status == "filled":
+        _fill_learnt(recorded, order, deps)  # a reverse's first half: the exit, not the signal's end
+
+
+def _fill_learnt(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps) -> None:
+    """EntryFilled / ExitFilled, and an exit's place in the history (both keep one per fill time)."""
+    now = deps.clock.now()
+    if recorded.purpose in _CLOSES:
+        record_exit(deps.history, recorded, order, now)
+        event = exit_filled(recorded, order, now)
+        if event is not None:
+            deps.events.publish(event.detail_type, event.as_detail())
+        return
+    if recorded.purpose == "open":
+        opened = entry_filled(recorded, order, now)
+        if opened is not None:
+            deps.events.publish(opened.detail_type, opened.as_detail())
 
 
 def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> None:
@@ -174,6 +214,8 @@ def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report
             ),
         )
         report.signals_filled += moved
+        if moved:
+            _fill_learnt(recorded, order, deps)
         return
     detail = f"alpaca order {order.broker_order_id} ended {order.status} after it was accepted"
     moved = deps.signals.advance(

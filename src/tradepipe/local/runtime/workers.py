@@ -282,15 +282,7 @@ class Workers:
             if composition.broker_factory().for_mode(mode) is None:
                 continue
             report = reconcile(mode, composition.reconcile_deps())
-            counts.update(
-                {
-                    "OrdersReconciled": report.orders_updated,
-                    "FillsRecorded": report.fills_recorded,
-                    "AsyncRejections": report.signals_rejected,
-                    "StopOuts": report.stop_outs,
-                    "PositionDivergence": len(report.divergences),
-                }
-            )
+            counts.update(report.metrics())
         self.backend.metrics.add(counts)
 
     def _housekeeping(self) -> None:
