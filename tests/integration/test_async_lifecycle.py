@@ -242,8 +242,7 @@ def test_close_while_legs_pending_cancel_then_retried_and_never_sent_against_hel
     assert world.held() == 0
     closes = [o for o in _all_orders(world) if o.client_order_id == exit_intent.close_client_order_id]
     assert len(closes) == 1
-    assert world.status(exit_intent.signal_id) is SignalStatus.SUBMITTED  # FILLED once reconciled
-    reconcile(Mode.PAPER, world.reconciler())
+    # Answered pending_new; the executor's one read after its fill wait (0.25 s > 20 + 30 ms) sees the fill.
     assert world.status(exit_intent.signal_id) is SignalStatus.FILLED
     (exited,) = world.events.of_type("ExitFilled")
     assert (exited["position"], exited["qty"], exited["exit_reason"]) == ("long", "10", "signal")
@@ -433,3 +432,18 @@ def _by_id(world: World, order_id: str) -> Order:
     order = world.client.get_order_by_id(order_id)
     assert isinstance(order, Order)
     return order
+
+
+def test_entry_still_working_after_the_fill_wait_is_submitted_and_filled_by_the_reconciler(
+    world: World,
+) -> None:
+    entry = world.intent("s" * 32)
+
+    execute_intent(entry, world.executor(fill_wait_s=0.01))  # read before the broker's 20 + 30 ms fill
+
+    assert world.status(entry.signal_id) is SignalStatus.SUBMITTED
+    world.settle()
+    reconcile(Mode.PAPER, world.reconciler())
+    assert world.status(entry.signal_id) is SignalStatus.FILLED
+    (filled,) = world.events.of_type("EntryFilled")
+    assert (filled["qty"], filled["stop_loss"]) == ("10", "190.00")

@@ -37,10 +37,17 @@ from tradepipe.app.placement import (
     place_entry,
     placed_update,
 )
-from tradepipe.app.protective_close import CloseDeps, cancel_orders, close_position, reverse_close
+from tradepipe.app.protective_close import (
+    CloseDeps,
+    cancel_orders,
+    close_position,
+    exit_learnt,
+    reverse_close,
+)
 from tradepipe.contracts.items import StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import RejectReason, Side, SignalStatus
+from tradepipe.domain.order_status import is_terminal
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerRejected
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.messaging import EventPublisher
@@ -122,7 +129,12 @@ def execute_intent(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
                         _finish(intent, deps, SignalStatus.COMPLETED, outcome)
                     return Executed(intent.close_client_order_id, None)
                 _record_placed(intent, intent.close_client_order_id, outcome, deps)
-                return Executed(intent.close_client_order_id, outcome)
+                placed = _read_after_fill_wait(broker, outcome, deps)
+                _record_placed(intent, intent.close_client_order_id, placed, deps)
+                recorded = deps.orders.get(intent.close_client_order_id)
+                if placed.status == "filled" and recorded is not None:
+                    exit_learnt(recorded, placed, deps.closing)
+                return Executed(intent.close_client_order_id, placed)
             return _open(intent, broker, deps)
         except BrokerRejected as exc:
             _finish(
@@ -169,8 +181,20 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
             _finish(intent, deps, SignalStatus.REJECTED, result.detail, RejectReason.ORDER_INVALID)
             return Executed(intent.client_order_id, None, rejected=RejectReason.ORDER_INVALID)
         placed = result
+    _record_placed(intent, intent.client_order_id, placed, deps)  # SUBMITTED as answered, before any wait
+    placed = _read_after_fill_wait(broker, placed, deps)
     _record_placed(intent, intent.client_order_id, placed, deps)
     return Executed(intent.client_order_id, placed)
+
+
+def _read_after_fill_wait(broker: Broker, placed: BrokerOrder, deps: ExecutorDeps) -> BrokerOrder:
+    """One read after `fill_wait_s`: a market order in session usually fills within it, so the signal is
+    FILLED here rather than at the reconciler's next run. Still working: SUBMITTED, and the reconciler (or a
+    redelivery) sees the fill later. Never a loop."""
+    if is_terminal(placed.status):
+        return placed
+    deps.sleep(deps.fill_wait_s)
+    return broker.find_order(placed.client_order_id) or placed
 
 
 def _record_placed(intent: OrderIntent, coid: str, placed: BrokerOrder, deps: ExecutorDeps) -> None:

@@ -151,8 +151,6 @@ def close_position(
         restored = restore_protection(recorded, holding.qty, broker, deps)
         raise BrokerRejected(exc.code, f"{exc.message}; {restored}") from None
     _done_queued(intent, deps)
-    if placed.status == "filled":
-        _exit_learnt(recorded, placed, deps)
     return placed
 
 
@@ -171,7 +169,7 @@ def reverse_close(intent: OrderIntent, holding: HoldingView | None, broker: Brok
     recorded = deps.orders.get(coid)
     if placed.status == "filled":
         if recorded is not None:
-            _exit_learnt(recorded, placed, deps)
+            exit_learnt(recorded, placed, deps)
         return
     if placed.status in ENDED_UNFILLED or is_terminal(placed.status):
         restored = ""
@@ -211,7 +209,8 @@ def restore_protection(close: OrderItem, held: Decimal, broker: Broker, deps: Cl
     return f"protection restored: stop {item.side.value.lower()} {item.qty} @ {close.stop_loss}"
 
 
-def _exit_learnt(recorded: OrderItem, placed: BrokerOrder, deps: CloseDeps) -> None:
+def exit_learnt(recorded: OrderItem, placed: BrokerOrder, deps: CloseDeps) -> None:
+    """A close seen filled: the exit in the symbol's history and ExitFilled (both keep one per fill time)."""
     now = deps.clock.now()
     record_exit(deps.history, recorded, placed, now)
     event = exit_filled(recorded, placed, now)
