@@ -10,7 +10,7 @@ held until `canceled`: Alpaca-API#111). So:
 - close: the ticker's orders are cancelled and seen `canceled` before the market close is sent; a refused
   close restores the stop. Flat: the ticker's pending entries are cancelled all the same. Market closed: the
   legs stay and the close is queued for the open.
-- cancel: the ticker's open orders are cancelled.
+- cancel: the ticker's pending entries are cancelled (its stops stay: the position keeps its protection).
 
 The executor holds the ticker's lease (TickerLeases) while it works, so the reconciler never repairs a
 position the executor is changing. A broker rejection is a successful record (the message is done); NotYet
@@ -42,6 +42,7 @@ from tradepipe.app.protective_close import (
     cancel_orders,
     close_position,
     exit_learnt,
+    pending_entries,
     reverse_close,
 )
 from tradepipe.contracts.items import StatusUpdate
@@ -117,10 +118,10 @@ def execute_intent(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
     with ticker_lease(deps.leases, intent.mode.value, intent.symbol, f"executor:{intent.intent_id}", deps):
         try:
             if intent.kind == "cancel":
-                count = cancel_orders(broker, broker.open_orders(intent.symbol))
-                _finish(
-                    intent, deps, SignalStatus.COMPLETED, f"canceled {count} open orders for {intent.symbol}"
-                )
+                # Pending entries only: an open position keeps its stop (the invariant), as a trader expects.
+                count = cancel_orders(broker, pending_entries(broker.open_orders(intent.symbol)))
+                detail = f"canceled {count} pending entries for {intent.symbol}; its stops stay"
+                _finish(intent, deps, SignalStatus.COMPLETED, detail)
                 return Executed(intent.client_order_id, None)
             if intent.kind == "close":
                 outcome = close_position(intent, broker, deps.closing)
