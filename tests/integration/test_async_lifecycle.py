@@ -447,3 +447,25 @@ def test_entry_still_working_after_the_fill_wait_is_submitted_and_filled_by_the_
     assert world.status(entry.signal_id) is SignalStatus.FILLED
     (filled,) = world.events.of_type("EntryFilled")
     assert (filled["qty"], filled["stop_loss"]) == ("10", "190.00")
+
+
+def test_a_rearmed_stop_that_fills_is_a_stop_out_with_its_exit_published(
+    world: World, admin: httpx.Client
+) -> None:
+    world.open_long()
+    (stop_leg,) = world.working_stops()
+    world.client.cancel_order_by_id(stop_leg.id)
+    world.settle()
+    reconcile(Mode.PAPER, world.reconciler())
+    world.settle()
+    admin.post("/_paper/prices", json={TICKER: "189.00"}).raise_for_status()  # through the re-armed stop
+    world.settle()
+
+    reconcile(Mode.PAPER, world.reconciler())
+
+    assert world.held() == 0
+    _, last_stop_out, _ = world.risk.symbol_history("paper", TICKER, "async")
+    assert last_stop_out is not None
+    (exited,) = world.events.of_type("ExitFilled")
+    assert (exited["exit_reason"], exited["position"], exited["qty"]) == ("stop_loss", "long", "10")
+    assert Decimal(exited["pnl"]) < 0

@@ -67,7 +67,11 @@ def exit_filled(
 
 
 def record_exit(
-    history: SymbolHistoryStore | None, item: OrderItem, order: BrokerOrder, now: datetime
+    history: SymbolHistoryStore | None,
+    item: OrderItem,
+    order: BrokerOrder,
+    now: datetime,
+    stop_out: bool = False,
 ) -> None:
     if history is None or order.filled_qty <= 0:
         return
@@ -76,6 +80,6 @@ def record_exit(
         item.symbol,
         item.strategy,
         order.filled_at or now,
-        stop_out=False,
+        stop_out=stop_out,
         pnl=exit_pnl(item, order),
     )

@@ -197,6 +197,7 @@ def restore_protection(close: OrderItem, held: Decimal, broker: Broker, deps: Cl
         order_type="stop",
         purpose="stop",
         stop_loss=close.stop_loss,
+        entry_price=close.entry_price,
         status="pending_submit",
         created_at=deps.clock.now(),
         updated_at=deps.clock.now(),

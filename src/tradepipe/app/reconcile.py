@@ -20,6 +20,7 @@ from tradepipe.app.fill_events import entry_filled, exit_filled, record_exit
 from tradepipe.app.patient_broker import Patience, patient
 from tradepipe.app.placement import PlacementDeps
 from tradepipe.app.protect_positions import ProtectDeps, ProtectionReport, check_protection
+from tradepipe.contracts.events import ExitReason
 from tradepipe.contracts.items import (
     EQUITY_PK_PREFIX,
     EQUITY_SK,
@@ -180,16 +181,18 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
         report.orders_updated += 1
     if recorded.purpose in _FINAL_PURPOSES and order.status in _DONE:
         _settle(recorded, order, deps, report)
-    elif recorded.purpose == "close" and order.status == "filled":
-        _fill_learnt(recorded, order, deps)  # a reverse's first half: the exit, not the signal's end
+    elif recorded.purpose in ("close", "stop") and order.status == "filled":
+        # A reverse's first half, or a stop we re-armed or restored: an exit, not the signal's end.
+        _fill_learnt(recorded, order, deps)
 
 
 def _fill_learnt(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps) -> None:
     """EntryFilled / ExitFilled, and an exit's place in the history (both keep one per fill time)."""
     now = deps.clock.now()
-    if recorded.purpose in _CLOSES:
-        record_exit(deps.history, recorded, order, now)
-        event = exit_filled(recorded, order, now)
+    if recorded.purpose in _CLOSES or recorded.purpose == "stop":
+        stop_out = recorded.purpose == "stop"  # a standalone stop of ours filled: a stop-out
+        record_exit(deps.history, recorded, order, now, stop_out=stop_out)
+        event = exit_filled(recorded, order, now, ExitReason.STOP_LOSS if stop_out else ExitReason.SIGNAL)
         if event is not None:
             deps.events.publish(event.detail_type, event.as_detail())
         return
