@@ -318,6 +318,8 @@ def test_exit_after_hours_keeps_the_legs_and_queues_the_close_for_the_open(world
     assert world.risk.queued_closes("paper") == {}
 
     (released,) = intents.sent
+    assert released.intent_id != exit_intent.intent_id  # not a FIFO duplicate of the exit's first delivery
+    assert released.close_client_order_id == exit_intent.close_client_order_id
     execute_intent(released, world.executor())
     world.settle()
     assert world.held() == 0

@@ -84,7 +84,10 @@ def release_queued_closes(deps: ReleaseDeps) -> int:
         for ticker, signal_id in sorted(queued.items()):
             item = deps.signals.get(signal_id)
             if item is not None and item.intent and item.status is SignalStatus.SIZED:
-                deps.intents.send(OrderIntent.model_validate_json(item.intent))
+                intent = OrderIntent.model_validate_json(item.intent)
+                # Its own intent id: the queue must not take it for the exit's first delivery (SQS FIFO
+                # drops a repeated deduplication id for five minutes). The close keeps its client_order_id.
+                deps.intents.send(intent.model_copy(update={"intent_id": f"{intent.intent_id}:released"}))
                 released += 1
             else:
                 log.warning(
