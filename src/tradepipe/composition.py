@@ -244,7 +244,7 @@ def risk_deps() -> RiskDeps:
         intents=b.intent_queue,
         clock=clock(),
         config=risk_config(),
-        brokers=broker_factory(),
+        brokers=_patient_brokers(),
         trading_state=b.trading_state,
         history=b.symbol_history,
         order_rate=b.order_rate,
@@ -263,12 +263,19 @@ def release_deps() -> ReleaseDeps:
     return ReleaseDeps(
         b.signal_store,
         b.queued_entries,
-        broker_factory(),
+        _patient_brokers(),
         b.signal_queue,
         b.trading_state,
         closes=b.queued_closes,
         intents=b.intent_queue,
     )
+
+
+def _patient_brokers() -> Any:
+    """Brokers whose repeatable calls wait out a 429 (the executor and the reconciler wrap theirs)."""
+    from tradepipe.app.patient_broker import PatientBrokers
+
+    return PatientBrokers(broker_factory())
 
 
 def executor_deps() -> ExecutorDeps:

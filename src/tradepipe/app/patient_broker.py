@@ -116,3 +116,15 @@ class PatientBroker:
 def patient(brokers: BrokerFactory, mode: Mode, patience: Patience) -> Broker | None:
     inner = brokers.for_mode(mode)
     return None if inner is None else PatientBroker(inner, patience)
+
+
+class PatientBrokers:
+    """A BrokerFactory whose brokers are patient: for the use cases that call the broker directly (the risk
+    stage's account, holdings, clock and asset reads; the minute schedule's clock)."""
+
+    def __init__(self, inner: BrokerFactory, patience: Patience | None = None) -> None:
+        self._inner = inner
+        self._patience = patience or Patience()
+
+    def for_mode(self, mode: Mode) -> Broker | None:
+        return patient(self._inner, mode, self._patience)
