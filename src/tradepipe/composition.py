@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from tradepipe.notify.assemble import Notifier
     from tradepipe.ports.clock import Clock
     from tradepipe.ports.market_data import MarketData
+    from tradepipe.ports.messaging import Redelivery
     from tradepipe.ports.search import SearchAdmin, SearchIndex
     from tradepipe.ports.stores import TableChange
 
@@ -293,6 +294,16 @@ def executor_deps() -> ExecutorDeps:
         closes=b.queued_closes,
         events=b.events,
     )
+
+
+def intent_redelivery() -> Redelivery:
+    """The intents queue's redelivery on AWS: a message waiting for the broker comes back in seconds."""
+    from tradepipe.adapters.sqs import SqsIntentQueue
+
+    queue = backend().intent_queue
+    if not isinstance(queue, SqsIntentQueue):
+        raise TypeError("redelivery is the Lambda's (the local workers retry on their own)")
+    return queue
 
 
 def reconcile_deps() -> ReconcileDeps:
