@@ -471,3 +471,19 @@ def test_a_rearmed_stop_that_fills_is_a_stop_out_with_its_exit_published(
     (exited,) = world.events.of_type("ExitFilled")
     assert (exited["exit_reason"], exited["position"], exited["qty"]) == ("stop_loss", "long", "10")
     assert Decimal(exited["pnl"]) < 0
+
+
+def test_a_bracket_leg_fill_publishes_its_exit_once_however_many_sweeps_meet_it(
+    world: World, admin: httpx.Client
+) -> None:
+    world.open_long()
+    admin.post("/_paper/prices", json={TICKER: "211.00"}).raise_for_status()  # through the take-profit
+    world.settle()
+
+    reconcile(Mode.PAPER, world.reconciler())
+    reconcile(Mode.PAPER, world.reconciler())
+
+    assert world.held() == 0
+    (exited,) = world.events.of_type("ExitFilled")
+    assert (exited["exit_reason"], exited["position"], exited["qty"]) == ("take_profit", "long", "10")
+    assert Decimal(exited["r_multiple"]) > 0

@@ -20,7 +20,7 @@ from tradepipe.app.fill_events import entry_filled, exit_filled, record_exit
 from tradepipe.app.patient_broker import Patience, patient
 from tradepipe.app.placement import PlacementDeps
 from tradepipe.app.protect_positions import ProtectDeps, ProtectionReport, check_protection
-from tradepipe.contracts.events import ExitReason
+from tradepipe.contracts.events import ExitFilled, ExitReason
 from tradepipe.contracts.items import (
     EQUITY_PK_PREFIX,
     EQUITY_SK,
@@ -166,7 +166,8 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
     recorded = deps.orders.get(order.client_order_id)
     if recorded is None:
         return  # not one of ours
-    if (recorded.status, recorded.filled_qty) != (order.status, order.filled_qty):
+    changed = (recorded.status, recorded.filled_qty) != (order.status, order.filled_qty)
+    if changed:
         deps.orders.update(
             order.client_order_id,
             OrderUpdate(
@@ -181,8 +182,9 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
         report.orders_updated += 1
     if recorded.purpose in _FINAL_PURPOSES and order.status in _DONE:
         _settle(recorded, order, deps, report)
-    elif recorded.purpose in ("close", "stop") and order.status == "filled":
-        # A reverse's first half, or a stop we re-armed or restored: an exit, not the signal's end.
+    elif recorded.purpose in ("close", "stop") and order.status == "filled" and changed:
+        # A reverse's first half, or a stop we re-armed or restored: an exit, not the signal's end. Learnt
+        # once: when this sweep is the first to see the fill (the executor may have seen it already).
         _fill_learnt(recorded, order, deps)
 
 
@@ -242,18 +244,43 @@ def _leg(mode: Mode, leg: BrokerOrder, deps: ReconcileDeps, report: ReconcileRep
         sign = Decimal(1) if parent.side.value == "BUY" else Decimal(-1)
         pnl = (leg.filled_avg_price - entry) * leg.filled_qty * sign
     stop_out = leg.order_type in _STOP_TYPES
-    deps.history.record_exit(
-        mode.value,
-        parent.symbol,
-        parent.strategy,
-        leg.filled_at or deps.clock.now(),
-        stop_out=stop_out,
-        pnl=pnl,
-    )
+    at = leg.filled_at or deps.clock.now()
+    last_exit, _, _ = deps.history.symbol_history(mode.value, parent.symbol, parent.strategy)
+    deps.history.record_exit(mode.value, parent.symbol, parent.strategy, at, stop_out=stop_out, pnl=pnl)
+    if (last_exit is None or last_exit < at) and entry is not None and pnl is not None:
+        _publish_leg_exit(parent, leg, entry, pnl, stop_out, at, deps)  # first seen by this sweep
     if stop_out:
         report.stop_outs += 1
     else:
         report.target_exits += 1
+
+
+def _publish_leg_exit(
+    parent: OrderItem,
+    leg: BrokerOrder,
+    entry: Decimal,
+    pnl: Decimal,
+    stop_out: bool,
+    at: datetime,
+    deps: ReconcileDeps,
+) -> None:
+    risk = None if parent.stop_loss is None else abs(entry - parent.stop_loss) * leg.filled_qty
+    event = ExitFilled(
+        at=at,
+        mode=parent.mode,
+        signal_id=parent.signal_id,
+        ticker=parent.symbol,
+        strategy=parent.strategy,
+        position="long" if parent.side.value == "BUY" else "short",
+        qty=leg.filled_qty,
+        entry_price=entry,
+        exit_price=leg.filled_avg_price or entry,
+        pnl=pnl,
+        r_multiple=None if not risk else (pnl / risk).quantize(Decimal("0.01")),
+        exit_reason=ExitReason.STOP_LOSS if stop_out else ExitReason.TAKE_PROFIT,
+        client_order_id=leg.client_order_id,
+    )
+    deps.events.publish(event.detail_type, event.as_detail())
 
 
 def _check_divergence(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
