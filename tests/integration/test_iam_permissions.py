@@ -226,9 +226,9 @@ def recorded(aws: Aws, search_url: str, tmp_path_factory: pytest.TempPathFactory
     with (
         SearchFront(search_url, tls=True) as front,
         # Its own: the day's orders and fills must not reach other tests. It answers only the stage secret's
-        # keys. TODO(async-executor): the Alpaca behaviour once the executor follows the lifecycle.
+        # keys. The Alpaca behaviour, always open: this test runs at any hour.
         PaperBrokerServer(
-            PaperBroker(behaviour=BrokerBehaviour.instant()),
+            PaperBroker(behaviour=BrokerBehaviour.alpaca(always_open=True)),
             key_id=aws.paper_keys["api_key"],
             secret_key=aws.paper_keys["secret_key"],
         ) as broker,

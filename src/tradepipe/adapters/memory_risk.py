@@ -2,7 +2,8 @@
 
 Same semantics as the DynamoDB store (adapters/risk_state.py): a missing account reads as ACTIVE, the
 high-water mark only rises, an exit is recorded once per `at`, the order rate is the current plus the
-previous minute's bucket, one queued entry per account#ticker. Thread-safe, like the table.
+previous minute's bucket, one queued entry (and one queued close) per account#ticker, a lease free once
+expired or taken again by its holder. Thread-safe, like the table.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class MemoryRiskStateStore:
         self._rates: dict[tuple[str, int], int] = {}
         self._queued: dict[str, dict[str, tuple[str, datetime]]] = {}
         self._notices: dict[str, int] = {}  # key -> when its note expires (epoch seconds, as the table's TTL)
+        self._queued_closes: dict[str, dict[str, str]] = {}
+        self._leases: dict[tuple[str, str], tuple[str, float]] = {}  # -> (holder, until epoch s)
 
     def _account(self, account: str) -> _AccountRecord:
         return self._accounts.setdefault(account, _AccountRecord())
@@ -150,6 +153,40 @@ class MemoryRiskStateStore:
                 return False
             self._notices[key] = notice_expires_at(at, keep_for)
             return True
+
+    def drop_queued_entry(self, account: str, ticker: str) -> str | None:
+        with self._lock:
+            old = self._queued.get(account, {}).pop(ticker, None)
+            return None if old is None else old[0]
+
+    def queue_close(self, account: str, ticker: str, signal_id: str, at: datetime) -> str:
+        with self._lock:
+            return self._queued_closes.setdefault(account, {}).setdefault(ticker, signal_id)
+
+    def queued_closes(self, account: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._queued_closes.get(account, {}))
+
+    def drop_queued_close(self, account: str, ticker: str, signal_id: str) -> None:
+        with self._lock:
+            closes = self._queued_closes.get(account, {})
+            if closes.get(ticker) == signal_id:
+                del closes[ticker]
+
+    def acquire_lease(self, account: str, ticker: str, holder: str, now: datetime, ttl_s: float) -> bool:
+        at = now.timestamp()
+        with self._lock:
+            current = self._leases.get((account, ticker))
+            if current is not None and current[0] != holder and current[1] > at:
+                return False
+            self._leases[(account, ticker)] = (holder, at + ttl_s)
+            return True
+
+    def release_lease(self, account: str, ticker: str, holder: str) -> None:
+        with self._lock:
+            current = self._leases.get((account, ticker))
+            if current is not None and current[0] == holder:
+                del self._leases[(account, ticker)]
 
 
 class MemoryMarketData:

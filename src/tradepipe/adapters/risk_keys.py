@@ -7,10 +7,13 @@
 - order counter: pk `RATE#<account>#<epoch_minute>`, sk `RATE`: orders (atomic ADD), expires_at (TTL)
 - queued entry: pk `QUEUED#<account>`, sk `<ticker>`: signal_id, at
 - notice: pk `NOTICE#<key>`, sk `NOTICE`: at, expires_at (TTL): a notice already announced (NoticeLedger)
+- queued close: pk `QUEUED_CLOSE#<account>`, sk `<ticker>`: signal_id, at (an exit after hours)
+- ticker lease: pk `LEASE#<account>#<ticker>`, sk `LEASE`: holder, lease_until (epoch seconds, to the
+  millisecond), expires_at (TTL: a lease long expired is swept)
 
-The queued entries share one partition per account so the open drains them with one Query; every other item
-is a single row under its own partition key. Times are stored as UTC ISO strings with microseconds, so
-string order is time order (conditions compare them).
+The queued entries (and closes) share one partition per account so the open drains them with one Query;
+every other item is a single row under its own partition key. Times are stored as UTC ISO strings with
+microseconds, so string order is time order (conditions compare them).
 
 The order rate is counted in per-minute buckets: the count "for the last 60 s" is the current minute's
 bucket plus the previous one's. It over-counts (up to two minutes of orders), never under-counts: a cap on
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from tradepipe.domain.signal_id import strategy_key
 
@@ -32,6 +36,8 @@ STATE_SK = "STATE"
 SYMBOL_SK = "SYMBOL"
 RATE_SK = "RATE"
 NOTICE_SK = "NOTICE"
+LEASE_SK = "LEASE"
+LEASE_SWEEP_AFTER_S = 3600  # an expired lease is free at once; its item is swept by TTL this much later
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,24 @@ def notice_pk(key: str) -> str:
 def notice_expires_at(at: datetime, keep_for: timedelta) -> int:
     """Epoch seconds for DynamoDB TTL (and the ledger's own check: TTL deletes up to two days late)."""
     return int((at + keep_for).timestamp())
+
+
+def queued_close_pk(account: str) -> str:
+    return f"QUEUED_CLOSE#{account}"
+
+
+def lease_pk(account: str, ticker: str) -> str:
+    return f"LEASE#{account}#{ticker}"
+
+
+def lease_times(now: datetime, ttl_s: float) -> tuple[Decimal, int]:
+    """(lease_until to the millisecond, expires_at for the TTL sweep) in epoch seconds."""
+    until = Decimal(str(round(now.timestamp() + ttl_s, 3)))
+    return until, int(until) + LEASE_SWEEP_AFTER_S
+
+
+def epoch_now(now: datetime) -> Decimal:
+    return Decimal(str(round(now.timestamp(), 3)))
 
 
 def stored_time(at: datetime) -> str:

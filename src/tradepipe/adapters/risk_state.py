@@ -21,15 +21,20 @@ from tradepipe.adapters.dynamodb import to_item
 from tradepipe.adapters.risk_keys import (
     DEFAULT_STATE,
     HISTORY_LIMIT,
+    LEASE_SK,
     NOTICE_SK,
     RATE_SK,
     STATE_SK,
     SYMBOL_SK,
     StateChange,
     epoch_minute,
+    epoch_now,
+    lease_pk,
+    lease_times,
     notice_expires_at,
     notice_pk,
     parse_time,
+    queued_close_pk,
     queued_pk,
     rate_expires_at,
     rate_pk,
@@ -319,6 +324,87 @@ class DynamoRiskStateStore:
                 raise
             taken.append((ticker, signal_id))
         return taken
+
+    def drop_queued_entry(self, account: str, ticker: str) -> str | None:
+        old = self._table.delete_item(Key=self._key(queued_pk(account), ticker), ReturnValues="ALL_OLD")
+        item = old.get("Attributes")
+        return None if item is None else str(item["signal_id"])
+
+    # --- per account#ticker: closes queued for the open (an exit after hours) ------------------------------
+
+    def queue_close(self, account: str, ticker: str, signal_id: str, at: datetime) -> str:
+        """A conditional put: the first close queued for the ticker keeps the slot."""
+        try:
+            self._table.put_item(
+                Item={
+                    _PK: queued_close_pk(account),
+                    _SK: ticker,
+                    "signal_id": signal_id,
+                    "at": stored_time(at),
+                },
+                ConditionExpression=f"attribute_not_exists({_PK}) OR #sid = :sid",
+                ExpressionAttributeNames={"#sid": "signal_id"},
+                ExpressionAttributeValues={":sid": signal_id},
+            )
+        except ClientError as exc:
+            if not _is_condition_failure(exc):
+                raise
+            held = self._get(queued_close_pk(account), ticker)
+            if held is not None:
+                return str(held["signal_id"])
+            return self.queue_close(account, ticker, signal_id, at)  # dropped in between: take the slot
+        return signal_id
+
+    def queued_closes(self, account: str) -> dict[str, str]:
+        return {str(i[_SK]): str(i["signal_id"]) for i in self._query(queued_close_pk(account))}
+
+    def drop_queued_close(self, account: str, ticker: str, signal_id: str) -> None:
+        try:
+            self._table.delete_item(
+                Key=self._key(queued_close_pk(account), ticker),
+                ConditionExpression="#sid = :sid",
+                ExpressionAttributeNames={"#sid": "signal_id"},
+                ExpressionAttributeValues={":sid": signal_id},
+            )
+        except ClientError as exc:
+            if not _is_condition_failure(exc):
+                raise
+
+    # --- per account#ticker: who works on the position (executor or reconciler) ------------------------
+
+    def acquire_lease(self, account: str, ticker: str, holder: str, now: datetime, ttl_s: float) -> bool:
+        """A conditional put: free (no item), expired, or already this holder's (extended)."""
+        until, expires_at = lease_times(now, ttl_s)
+        try:
+            self._table.put_item(
+                Item={
+                    _PK: lease_pk(account, ticker),
+                    _SK: LEASE_SK,
+                    "holder": holder,
+                    "lease_until": until,
+                    _TTL: expires_at,
+                },
+                ConditionExpression=f"attribute_not_exists({_PK}) OR #until < :now OR #holder = :holder",
+                ExpressionAttributeNames={"#until": "lease_until", "#holder": "holder"},
+                ExpressionAttributeValues={":now": epoch_now(now), ":holder": holder},
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def release_lease(self, account: str, ticker: str, holder: str) -> None:
+        try:
+            self._table.delete_item(
+                Key=self._key(lease_pk(account, ticker), LEASE_SK),
+                ConditionExpression="#holder = :holder",
+                ExpressionAttributeNames={"#holder": "holder"},
+                ExpressionAttributeValues={":holder": holder},
+            )
+        except ClientError as exc:
+            if not _is_condition_failure(exc):
+                raise
 
     # --- per account: equity snapshots (the reconciler's samples; the stream indexes them) ---------------
 

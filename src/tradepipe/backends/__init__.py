@@ -17,8 +17,10 @@ from tradepipe.ports.risk_state import (
     NoticeLedger,
     OrderRateStore,
     PositionReports,
+    QueuedCloses,
     QueuedEntries,
     SymbolHistoryStore,
+    TickerLeases,
     TradingStateStore,
 )
 from tradepipe.ports.secrets import SecretSource
@@ -48,6 +50,10 @@ class Backend(Protocol):
     def position_reports(self) -> PositionReports: ...
     @property
     def queued_entries(self) -> QueuedEntries: ...
+    @property
+    def queued_closes(self) -> QueuedCloses: ...
+    @property
+    def ticker_leases(self) -> TickerLeases: ...
     @property
     def equity_snapshots(self) -> EquitySnapshotStore: ...
     @property

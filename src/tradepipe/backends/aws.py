@@ -19,8 +19,10 @@ from tradepipe.ports.risk_state import (
     NoticeLedger,
     OrderRateStore,
     PositionReports,
+    QueuedCloses,
     QueuedEntries,
     SymbolHistoryStore,
+    TickerLeases,
     TradingStateStore,
 )
 from tradepipe.ports.secrets import SecretSource
@@ -94,6 +96,14 @@ class AwsBackend:
 
     @property
     def queued_entries(self) -> QueuedEntries:
+        return self._risk_state
+
+    @property
+    def queued_closes(self) -> QueuedCloses:
+        return self._risk_state
+
+    @property
+    def ticker_leases(self) -> TickerLeases:
         return self._risk_state
 
     @property

@@ -24,8 +24,10 @@ from tradepipe.ports.risk_state import (
     NoticeLedger,
     OrderRateStore,
     PositionReports,
+    QueuedCloses,
     QueuedEntries,
     SymbolHistoryStore,
+    TickerLeases,
     TradingStateStore,
 )
 from tradepipe.ports.secrets import SecretSource
@@ -119,6 +121,14 @@ class SqliteBackend:
 
     @property
     def queued_entries(self) -> QueuedEntries:
+        return self._risk_state
+
+    @property
+    def queued_closes(self) -> QueuedCloses:
+        return self._risk_state
+
+    @property
+    def ticker_leases(self) -> TickerLeases:
         return self._risk_state
 
     @property

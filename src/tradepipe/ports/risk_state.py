@@ -1,6 +1,7 @@
 """The risk-state table, one port per aggregate: the account's trading state, per-symbol history, the order
-rate, what strategies report they hold, entries queued for the open, equity samples, and the notices a
-schedule has already announced. The DynamoDB
+rate, what strategies report they hold, entries and closes queued for the open, equity samples, the notices
+a schedule has already announced, and the per-ticker leases that keep the executor and the reconciler from
+working on one position at once. The DynamoDB
 adapter implements them all on one table (adapters/risk_state.py); each use case takes only those it uses."""
 
 from __future__ import annotations
@@ -92,6 +93,42 @@ class QueuedEntries(Protocol):
 
     def take_queued(self, account: str) -> list[tuple[str, str]]:
         """Remove and return every queued (ticker, signal_id) for the account (at the open)."""
+        ...
+
+    def drop_queued_entry(self, account: str, ticker: str) -> str | None:
+        """Remove the ticker's queued entry (an exit cancels it); returns its signal_id, None if none."""
+        ...
+
+
+class QueuedCloses(Protocol):
+    """Per account#ticker: the exit that arrived while the market was closed, waiting for the open (the
+    position keeps its stop legs until then). One per ticker: a later exit finds the first already queued."""
+
+    def queue_close(self, account: str, ticker: str, signal_id: str, at: datetime) -> str:
+        """Queue it unless a close is already queued for the ticker; returns the signal_id queued (this
+        one, or the earlier one that will close the position)."""
+        ...
+
+    def queued_closes(self, account: str) -> dict[str, str]:
+        """ticker -> signal_id of every close waiting for the open."""
+        ...
+
+    def drop_queued_close(self, account: str, ticker: str, signal_id: str) -> None:
+        """Done: remove it, if it is still this signal's."""
+        ...
+
+
+class TickerLeases(Protocol):
+    """Per account#ticker: who works on the position now. The executor holds it while it changes the
+    ticker's orders; the reconciler takes it before it repairs protection, so the two never race. A lease
+    expires on its own (`ttl_s`): a holder that died frees the ticker by then."""
+
+    def acquire_lease(self, account: str, ticker: str, holder: str, now: datetime, ttl_s: float) -> bool:
+        """Take the lease if it is free, expired or already this holder's (then it is extended)."""
+        ...
+
+    def release_lease(self, account: str, ticker: str, holder: str) -> None:
+        """Give it back, if it is still this holder's."""
         ...
 
 

@@ -13,15 +13,19 @@ from typing import Any
 from tradepipe.adapters.risk_keys import (
     DEFAULT_STATE,
     HISTORY_LIMIT,
+    LEASE_SK,
+    LEASE_SWEEP_AFTER_S,
     NOTICE_SK,
     RATE_SK,
     STATE_SK,
     SYMBOL_SK,
     StateChange,
     epoch_minute,
+    lease_pk,
     notice_expires_at,
     notice_pk,
     parse_time,
+    queued_close_pk,
     queued_pk,
     rate_expires_at,
     rate_pk,
@@ -219,6 +223,56 @@ class SqliteRiskStateStore:
             rows = conn.execute("SELECT sk, item FROM risk_state WHERE pk = ? ORDER BY sk", (pk,)).fetchall()
             conn.execute("DELETE FROM risk_state WHERE pk = ?", (pk,))
         return [(sk, str(json.loads(raw)["signal_id"])) for sk, raw in rows]
+
+    def drop_queued_entry(self, account: str, ticker: str) -> str | None:
+        pk = queued_pk(account)
+        with self._db.transaction() as conn:
+            old = self._read_in(conn, pk, ticker)
+            conn.execute("DELETE FROM risk_state WHERE pk = ? AND sk = ?", (pk, ticker))
+        return None if not old else str(old["signal_id"])
+
+    # --- closes queued for the open (an exit after hours) -------------------------------------------------
+
+    def queue_close(self, account: str, ticker: str, signal_id: str, at: datetime) -> str:
+        pk = queued_close_pk(account)
+        with self._db.transaction() as conn:
+            held = self._read_in(conn, pk, ticker)
+            if held:
+                return str(held["signal_id"])
+            self._put(conn, pk, ticker, {"signal_id": signal_id, "at": stored_time(at)})
+        return signal_id
+
+    def queued_closes(self, account: str) -> dict[str, str]:
+        rows = self._db.connection().execute(
+            "SELECT sk, item FROM risk_state WHERE pk = ?", (queued_close_pk(account),)
+        )
+        return {sk: str(json.loads(raw)["signal_id"]) for sk, raw in rows}
+
+    def drop_queued_close(self, account: str, ticker: str, signal_id: str) -> None:
+        pk = queued_close_pk(account)
+        with self._db.transaction() as conn:
+            if self._read_in(conn, pk, ticker).get("signal_id") == signal_id:
+                conn.execute("DELETE FROM risk_state WHERE pk = ? AND sk = ?", (pk, ticker))
+
+    # --- per-ticker leases (executor / reconciler) --------------------------------------------------------
+
+    def acquire_lease(self, account: str, ticker: str, holder: str, now: datetime, ttl_s: float) -> bool:
+        pk, at = lease_pk(account, ticker), now.timestamp()
+        with self._db.transaction() as conn:
+            current = self._read_in(conn, pk, LEASE_SK)
+            if current and current["holder"] != holder and float(current["lease_until"]) > at:
+                return False
+            until = round(at + ttl_s, 3)
+            self._put(
+                conn, pk, LEASE_SK, {"holder": holder, "lease_until": until}, int(until) + LEASE_SWEEP_AFTER_S
+            )
+        return True
+
+    def release_lease(self, account: str, ticker: str, holder: str) -> None:
+        pk = lease_pk(account, ticker)
+        with self._db.transaction() as conn:
+            if self._read_in(conn, pk, LEASE_SK).get("holder") == holder:
+                conn.execute("DELETE FROM risk_state WHERE pk = ? AND sk = ?", (pk, LEASE_SK))
 
     # --- equity snapshots
     # ------------------------------------------------------------------------------------

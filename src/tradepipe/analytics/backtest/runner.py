@@ -119,11 +119,22 @@ class _SimulatedAlpaca:
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         raise NotImplementedError("the backtest executes intents on the simulated broker itself")
 
-    def cancel_open_orders(self, symbol: str) -> int:
-        raise NotImplementedError("the backtest executes intents on the simulated broker itself")
-
     def submit_close(self, symbol: str, position_qty: Decimal, client_order_id: str) -> BrokerOrder:
         raise NotImplementedError("the backtest executes intents on the simulated broker itself")
+
+    def submit_stop(
+        self, symbol: str, qty: Decimal, side: str, stop_price: Decimal, client_order_id: str
+    ) -> BrokerOrder:
+        raise NotImplementedError("the backtest executes intents on the simulated broker itself")
+
+    def cancel_order(self, broker_order_id: str) -> None:
+        raise NotImplementedError("the backtest executes intents on the simulated broker itself")
+
+    def open_orders(self, symbol: str | None = None) -> list[BrokerOrder]:
+        return []
+
+    def recent_orders(self, symbol: str, limit: int) -> list[BrokerOrder]:
+        return []
 
     def orders_since(self, after: datetime) -> list[BrokerOrder]:
         return []
