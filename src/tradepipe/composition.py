@@ -247,7 +247,7 @@ def risk_deps() -> RiskDeps:
         brokers=broker_factory(),
         trading_state=b.trading_state,
         history=b.symbol_history,
-        order_rate=b.order_rate,
+        reservations=b.reservations,
         positions=b.position_reports,
         queued=b.queued_entries,
         market_data=market_data(),

@@ -8,13 +8,15 @@ previous minute's bucket, one queued entry per account#ticker. Thread-safe, like
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from tradepipe.adapters.risk_keys import DEFAULT_STATE, HISTORY_LIMIT, StateChange, epoch_minute
+from tradepipe.domain.model import Rejected
+from tradepipe.domain.risk.reservations import Book, Granted, extend
 from tradepipe.ports.market_data import DailyBar
 from tradepipe.ports.risk_state import StoredTradingState
 
@@ -42,6 +44,7 @@ class MemoryRiskStateStore:
         self._symbols: dict[tuple[str, str, str], _SymbolRecord] = {}
         self._rates: dict[tuple[str, int], int] = {}
         self._queued: dict[str, dict[str, tuple[str, datetime]]] = {}
+        self._books: dict[str, Book] = {}
 
     def _account(self, account: str) -> _AccountRecord:
         return self._accounts.setdefault(account, _AccountRecord())
@@ -134,6 +137,35 @@ class MemoryRiskStateStore:
         with self._lock:
             queue = self._queued.pop(account, {})
             return [(ticker, queue[ticker][0]) for ticker in sorted(queue)]
+
+    # --- per account: reservations (one lock: the same atomic step as the table's conditional write) -----
+
+    def reserve(self, account: str, decide: Callable[[Book], Granted | Rejected]) -> Granted | Rejected:
+        with self._lock:
+            result = decide(self._books.get(account, Book()))
+            if isinstance(result, Granted):
+                self._books[account] = result.book
+            return result
+
+    def release(self, account: str, reservation_id: str) -> bool:
+        with self._lock:
+            book = self._books.get(account, Book())
+            if book.find(reservation_id) is None:
+                return False
+            self._books[account] = book.without(reservation_id)
+            return True
+
+    def extend(self, account: str, reservation_id: str, until: datetime) -> bool:
+        with self._lock:
+            moved = extend(self._books.get(account, Book()), reservation_id, until)
+            if moved is None:
+                return False
+            self._books[account] = moved
+            return True
+
+    def book(self, account: str) -> Book:
+        with self._lock:
+            return self._books.get(account, Book())
 
 
 class MemoryMarketData:

@@ -6,6 +6,9 @@
   last_entry_bar
 - order counter: pk `RATE#<account>#<epoch_minute>`, sk `RATE`: orders (atomic ADD), expires_at (TTL)
 - queued entry: pk `QUEUED#<account>`, sk `<ticker>`: signal_id, at
+- reservations: pk `RESERVE#<account>`, sk `RESERVE`: reservations (a map: id -> ticker, side, qty, entry,
+  reserved_at, expires_at), order_times (the entries reserved in the last minute), version (every write
+  bumps it; the reserving write is conditional on the version it read)
 
 The queued entries share one partition per account so the open drains them with one Query; every other item
 is a single row under its own partition key. Times are stored as UTC ISO strings with microseconds, so
@@ -20,6 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from tradepipe.domain.model import Side
+from tradepipe.domain.risk.reservations import Book, Reservation
 
 DEFAULT_STATE = "ACTIVE"  # a missing STATE# item: nothing has ever switched the account
 HISTORY_LIMIT = 50  # switches kept on the STATE# item; the table stream carries every one
@@ -28,6 +36,7 @@ RATE_TTL = timedelta(minutes=5)  # counters expire this long after their minute 
 STATE_SK = "STATE"
 SYMBOL_SK = "SYMBOL"
 RATE_SK = "RATE"
+RESERVE_SK = "RESERVE"
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,49 @@ def rate_expires_at(minute: int) -> int:
 
 def queued_pk(account: str) -> str:
     return f"QUEUED#{account}"
+
+
+def reserve_pk(account: str) -> str:
+    return f"RESERVE#{account}"
+
+
+def book_attributes(book: Book) -> dict[str, Any]:
+    """The book as the RESERVE# item's attributes (numbers as strings: the same text in DynamoDB and in
+    SQLite's JSON)."""
+    return {
+        "reservations": {
+            r.reservation_id: {
+                "ticker": r.ticker,
+                "side": r.side.value,
+                "qty": str(r.qty),
+                "entry": str(r.entry),
+                "reserved_at": stored_time(r.reserved_at),
+                "expires_at": stored_time(r.expires_at),
+            }
+            for r in book.reservations
+        },
+        "order_times": [stored_time(t) for t in book.order_times],
+    }
+
+
+def book_from(item: dict[str, Any] | None) -> Book:
+    item = item or {}
+    reservations = tuple(
+        Reservation(
+            reservation_id=str(rid),
+            ticker=str(r["ticker"]),
+            side=Side(str(r["side"])),
+            qty=Decimal(str(r["qty"])),
+            entry=Decimal(str(r["entry"])),
+            reserved_at=datetime.fromisoformat(str(r["reserved_at"])),
+            expires_at=datetime.fromisoformat(str(r["expires_at"])),
+        )
+        for rid, r in sorted(
+            dict(item.get("reservations") or {}).items(), key=lambda kv: str(kv[1]["reserved_at"])
+        )
+    )
+    times = tuple(datetime.fromisoformat(str(t)) for t in item.get("order_times") or [])
+    return Book(reservations, times)
 
 
 def stored_time(at: datetime) -> str:

@@ -215,7 +215,7 @@ def run_backtest(
         brokers=_Brokers(alpaca),
         trading_state=risk_state,
         history=risk_state,
-        order_rate=risk_state,
+        reservations=risk_state,
         positions=risk_state,
         queued=risk_state,
         market_data=market,

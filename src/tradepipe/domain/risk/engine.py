@@ -216,7 +216,7 @@ def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | 
         return Rejected(
             RejectReason.SIZE_BELOW_ONE_SHARE, f"sized {raw:.6f} shares at entry {entry}: below {step}"
         )
-    capped = _apply_caps(signal.ticker, side, qty, entry, ctx, profile, step)
+    capped = apply_caps(signal.ticker, side, qty, entry, ctx, profile, step)
     if isinstance(capped, Rejected):
         return capped
     qty, caps = capped
@@ -229,7 +229,7 @@ def _floor(value: Decimal, step: Decimal) -> Decimal:
     return ((value / step).to_integral_value(rounding=ROUND_FLOOR) * step).quantize(step)
 
 
-def _apply_caps(
+def apply_caps(
     ticker: str,
     side: Side,
     qty: Decimal,

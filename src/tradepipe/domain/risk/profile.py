@@ -30,6 +30,9 @@ class RiskProfile(BaseModel):
     max_gross_exposure_pct: Annotated[Decimal, Field(gt=0, le=400)] | None = Decimal(100)
     # Alpaca allows 200 requests a minute per account; orders are a share of that.
     max_orders_per_minute: Annotated[int, Field(ge=1, le=200)] = 60
+    # How long an approved entry holds its room before it reaches the broker: past it a crash between the
+    # approval and the broker no longer blocks the account (an order resting at the broker holds longer).
+    reservation_lease_s: Annotated[int, Field(ge=60, le=86400)] = 900
 
     # Trading-state switches.
     daily_loss_limit_pct: Pct | None = Decimal(3)  # vs the account's last_equity -> REDUCING
