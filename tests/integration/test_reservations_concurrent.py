@@ -248,8 +248,8 @@ class _Prefixed:
     def release(self, account: str, reservation_id: str) -> bool:
         return self._inner.release(f"{self._prefix}-{account}", reservation_id)
 
-    def extend(self, account: str, reservation_id: str, until: datetime) -> bool:
-        return self._inner.extend(f"{self._prefix}-{account}", reservation_id, until)
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
+        return self._inner.hold_at_broker(f"{self._prefix}-{account}", reservation_id, until)
 
     def book(self, account: str) -> Any:
         return self._inner.book(f"{self._prefix}-{account}")

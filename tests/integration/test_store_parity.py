@@ -354,20 +354,47 @@ def test_reserve_when_lease_ran_out_then_it_no_longer_counts_and_is_dropped(
     assert [r.reservation_id for r in reservations.book(account).reservations] == ["b"]
 
 
-def test_extend_then_lease_moves_and_a_gone_reservation_is_false(reservations: EntryReservations) -> None:
+def test_hold_at_broker_then_lease_moves_buying_power_freed_and_a_gone_reservation_is_false(
+    reservations: EntryReservations,
+) -> None:
     account = _id()
     _reserve(reservations, account, _entry("resting", qty=97))
     until = RES_NOW + timedelta(days=90)
 
-    moved = reservations.extend(account, "resting", until)
-    gone = reservations.extend(account, "never", until)
+    moved = reservations.hold_at_broker(account, "resting", until)
+    gone = reservations.hold_at_broker(account, "never", until)
     blocked = _reserve(reservations, account, _entry("b", qty=10), now=RES_NOW + LEASE)
 
     assert (moved, gone) == (True, False)
     found = reservations.book(account).find("resting")
     assert found is not None
-    assert found.expires_at == until
+    assert (found.expires_at, found.at_broker) == (until, True)
     assert isinstance(blocked, Rejected)  # the resting order still holds its room past the first lease
+
+
+def test_hold_at_broker_then_buying_power_no_longer_reserved_but_the_position_still_is(
+    reservations: EntryReservations,
+) -> None:
+    account = _id()
+
+    def reserve(request: EntryRequest, buying_power: str = "10600") -> Granted | Rejected:
+        # The broker's buying power already leaves out the first order once it is accepted.
+        return reservations.reserve(
+            account, lambda book: fit(request, book, _ctx(buying_power=buying_power), RiskProfile(), RES_NOW)
+        )
+
+    reserve(_entry("a", "IBM", qty=50))  # 10,205 (10,511.15 with the cushion) of 10,600
+    before = reserve(_entry("b", "AAPL", qty=50))
+    reservations.hold_at_broker(account, "a", RES_NOW + timedelta(days=1))
+    after = reserve(_entry("c", "AAPL", qty=50))
+    same_symbol = reserve(_entry("d", "IBM", qty=60), buying_power="100000")
+
+    assert isinstance(before, Rejected)
+    assert before.reason is RejectReason.CAPPED_TO_ZERO
+    assert isinstance(after, Granted)
+    assert after.reservation.qty == 50
+    assert isinstance(same_symbol, Granted)
+    assert same_symbol.reservation.qty == 47  # 20% of equity less IBM's 10,205 still held: 9,795 / 204.10
 
 
 def test_reserve_when_other_positions_reserved_then_open_positions_and_gross_exposure_hold(

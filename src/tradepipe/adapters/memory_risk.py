@@ -16,7 +16,7 @@ from typing import Any
 
 from tradepipe.adapters.risk_keys import DEFAULT_STATE, HISTORY_LIMIT, StateChange, epoch_minute
 from tradepipe.domain.model import Rejected
-from tradepipe.domain.risk.reservations import Book, Granted, extend
+from tradepipe.domain.risk.reservations import Book, Granted, at_broker
 from tradepipe.ports.market_data import DailyBar
 from tradepipe.ports.risk_state import StoredTradingState
 
@@ -155,9 +155,9 @@ class MemoryRiskStateStore:
             self._books[account] = book.without(reservation_id)
             return True
 
-    def extend(self, account: str, reservation_id: str, until: datetime) -> bool:
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
         with self._lock:
-            moved = extend(self._books.get(account, Book()), reservation_id, until)
+            moved = at_broker(self._books.get(account, Book()), reservation_id, until)
             if moved is None:
                 return False
             self._books[account] = moved

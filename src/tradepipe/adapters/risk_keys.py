@@ -6,9 +6,9 @@
   last_entry_bar
 - order counter: pk `RATE#<account>#<epoch_minute>`, sk `RATE`: orders (atomic ADD), expires_at (TTL)
 - queued entry: pk `QUEUED#<account>`, sk `<ticker>`: signal_id, at
-- reservations: pk `RESERVE#<account>`, sk `RESERVE`: reservations (a map: id -> ticker, side, qty, entry,
-  reserved_at, expires_at), order_times (the entries reserved in the last minute), version (every write
-  bumps it; the reserving write is conditional on the version it read)
+- reservations: pk `RESERVE#<account>`, sk `RESERVE`: reservations (a map: id -> ticker, side, qty,
+  entry, reserved_at, expires_at, at_broker), order_times (the entries reserved in the last minute),
+  version (every write bumps it; the reserving write is conditional on the version it read)
 
 The queued entries share one partition per account so the open drains them with one Query; every other item
 is a single row under its own partition key. Times are stored as UTC ISO strings with microseconds, so
@@ -91,6 +91,7 @@ def book_attributes(book: Book) -> dict[str, Any]:
                 "entry": str(r.entry),
                 "reserved_at": stored_time(r.reserved_at),
                 "expires_at": stored_time(r.expires_at),
+                "at_broker": r.at_broker,
             }
             for r in book.reservations
         },
@@ -109,6 +110,7 @@ def book_from(item: dict[str, Any] | None) -> Book:
             entry=Decimal(str(r["entry"])),
             reserved_at=datetime.fromisoformat(str(r["reserved_at"])),
             expires_at=datetime.fromisoformat(str(r["expires_at"])),
+            at_broker=bool(r.get("at_broker", False)),
         )
         for rid, r in sorted(
             dict(item.get("reservations") or {}).items(), key=lambda kv: str(kv[1]["reserved_at"])

@@ -43,7 +43,7 @@ from tradepipe.adapters.risk_keys import (
 )
 from tradepipe.contracts.items import EquitySnapshotItem
 from tradepipe.domain.model import Rejected
-from tradepipe.domain.risk.reservations import Book, Granted, extend
+from tradepipe.domain.risk.reservations import Book, Granted, at_broker
 from tradepipe.ports.risk_state import StoredTradingState
 from tradepipe.resources import RISK_STATE_TABLE
 
@@ -366,10 +366,10 @@ class DynamoRiskStateStore:
             raise
         return True
 
-    def extend(self, account: str, reservation_id: str, until: datetime) -> bool:
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
         for _ in range(self._max_reserve_attempts):
             item = self._get(reserve_pk(account), RESERVE_SK) or {}
-            moved = extend(book_from(item), reservation_id, until)
+            moved = at_broker(book_from(item), reservation_id, until)
             if moved is None:
                 return False
             if self._write_book(account, item, moved):

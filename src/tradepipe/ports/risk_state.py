@@ -91,8 +91,9 @@ class EntryReservations(Protocol):
         expired, or never made). Its order-rate slot stays counted for its minute."""
         ...
 
-    def extend(self, account: str, reservation_id: str, until: datetime) -> bool:
-        """Move the lease to `until` (the order rests at the broker); False when it is gone."""
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
+        """The order reached the broker: the lease moves to `until` (it may rest there) and the broker's
+        buying power counts it from now on. False when the reservation is gone."""
         ...
 
     def book(self, account: str) -> Book:

@@ -35,7 +35,7 @@ from tradepipe.adapters.sqlite.database import Database
 from tradepipe.adapters.sqlite.records import dumps, to_json_value
 from tradepipe.contracts.items import EquitySnapshotItem
 from tradepipe.domain.model import Rejected
-from tradepipe.domain.risk.reservations import Book, Granted, extend
+from tradepipe.domain.risk.reservations import Book, Granted, at_broker
 from tradepipe.ports.risk_state import StoredTradingState
 
 _ZERO = Decimal(0)
@@ -242,8 +242,8 @@ class SqliteRiskStateStore:
             account, lambda book: None if book.find(reservation_id) is None else book.without(reservation_id)
         )
 
-    def extend(self, account: str, reservation_id: str, until: datetime) -> bool:
-        return self._rewrite(account, lambda book: extend(book, reservation_id, until))
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
+        return self._rewrite(account, lambda book: at_broker(book, reservation_id, until))
 
     def book(self, account: str) -> Book:
         return book_from(self._get(reserve_pk(account), RESERVE_SK))

@@ -38,6 +38,10 @@ class Reservation:
     entry: Decimal
     reserved_at: datetime
     expires_at: datetime  # the lease: past it the reservation no longer counts and is dropped
+    # Accepted by the broker: Alpaca's buying power already leaves out open buy-long and sell-short orders
+    # ("Orders at Alpaca", Buying Power), so from then on it holds no buying power here (it still holds its
+    # position, gross-exposure and open-position room: holdings include it only once it fills).
+    at_broker: bool = False
 
     @property
     def notional(self) -> Decimal:
@@ -72,6 +76,10 @@ class Book:
 
     def reserved_notional(self) -> Decimal:
         return sum((r.notional for r in self.reservations), Decimal(0))
+
+    def reserved_buying_power(self) -> Decimal:
+        """What the broker's buying power does not yet leave out: the reservations not at the broker."""
+        return sum((r.notional for r in self.reservations if not r.at_broker), Decimal(0))
 
 
 @dataclass(frozen=True)
@@ -119,9 +127,12 @@ def effective_holdings(holdings: Mapping[str, Holding], book: Book) -> dict[str,
 
 def with_reservations(ctx: RiskContext, book: Book, profile: RiskProfile) -> RiskContext:
     """The context as the caps must see it: holdings as if every live reservation had filled, buying power
-    less what they hold (with the same cushion the buying-power cap applies), and their order-rate slots."""
+    less what they hold and the broker does not count yet (with the buying-power cap's cushion), and their
+    order-rate slots."""
     cushion = 1 + profile.buying_power_cushion_pct / _HUNDRED
-    account = replace(ctx.account, buying_power=ctx.account.buying_power - book.reserved_notional() * cushion)
+    account = replace(
+        ctx.account, buying_power=ctx.account.buying_power - book.reserved_buying_power() * cushion
+    )
     return replace(
         ctx,
         account=account,
@@ -161,11 +172,14 @@ def fit(
     return Granted(reservation, caps, Book((*live.reservations, reservation), (*live.order_times, now)))
 
 
-def extend(book: Book, reservation_id: str, until: datetime) -> Book | None:
-    """The lease moved to `until` (an order resting at the broker lives longer than the hand-off);
-    None when the reservation is gone (released, or its lease ran out)."""
+def at_broker(book: Book, reservation_id: str, until: datetime) -> Book | None:
+    """The order is at the broker: its lease moves to `until` (a resting order lives longer than the
+    hand-off) and the broker's buying power counts it from now on. None when the reservation is gone
+    (released, or its lease ran out)."""
     found = book.find(reservation_id)
     if found is None:
         return None
-    others = book.without(reservation_id)
-    return replace(others, reservations=(*others.reservations, replace(found, expires_at=until)))
+    held = replace(found, expires_at=until, at_broker=True)
+    return replace(
+        book, reservations=tuple(held if r.reservation_id == reservation_id else r for r in book.reservations)
+    )
