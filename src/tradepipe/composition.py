@@ -273,6 +273,7 @@ def executor_deps() -> ExecutorDeps:
         brokers=broker_factory(),
         clock=clock(),
         history=b.symbol_history,
+        reservations=b.reservations,
     )
 
 

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from tradepipe.app.placement import (
@@ -25,7 +26,7 @@ from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import RejectReason, Side, SignalStatus
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerRejected, HoldingView
 from tradepipe.ports.clock import Clock
-from tradepipe.ports.risk_state import SymbolHistoryStore
+from tradepipe.ports.risk_state import EntryReservations, SymbolHistoryStore
 from tradepipe.ports.stores import OrderStore, SignalStore
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ class ExecutorDeps:
     brokers: BrokerFactory
     clock: Clock
     history: SymbolHistoryStore | None = None  # exits feed cooldowns and the losing-streak guard
+    # The room the risk stage reserved for each entry: released when the entry ends here (rejected, filled,
+    # dead), else held while it rests at the broker (the reconciler releases it when it ends).
+    reservations: EntryReservations | None = None
     close_fill_timeout_s: float = 5.0
     sleep: Callable[[float], None] = field(default=time.sleep)
     place_attempts: int = 4
@@ -62,7 +66,34 @@ class Executed:
     rejected: str | None = None
 
 
+# How long a reservation may hold room once its order rests at the broker: a day order ends at the close; a
+# GTC order ends when it fills or is cancelled, which the reconciler sees and releases. This bound only
+# limits how long a release the reconciler missed can hold room (it then holds more, never less).
+_RESTING_LEASE = {"day": timedelta(days=1), "gtc": timedelta(days=90)}
+_ENDED = frozenset({"filled", "rejected", "canceled", "expired", "done_for_day", "stopped", "suspended"})
+
+
 def execute_intent(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
+    executed = _execute(intent, deps)
+    if intent.kind == "open":
+        _settle_reservation(intent, executed, deps)
+    return executed
+
+
+def _settle_reservation(intent: OrderIntent, executed: Executed, deps: ExecutorDeps) -> None:
+    """A filled entry is in the broker's position now, a rejected or dead one holds nothing: release. One
+    resting at the broker keeps its room (its buying power the broker now counts itself)."""
+    if deps.reservations is None:
+        return
+    account, placed = intent.mode.value, executed.broker_order
+    if placed is None or placed.status in _ENDED:
+        deps.reservations.release(account, intent.signal_id)
+        return
+    until = deps.clock.now() + _RESTING_LEASE[intent.time_in_force]
+    deps.reservations.hold_at_broker(account, intent.signal_id, until)
+
+
+def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
     broker = deps.brokers.for_mode(intent.mode)
     if broker is None:
         detail = f"mode={intent.mode} is not enabled (live_trading_enabled and live credentials required)"
