@@ -291,6 +291,7 @@ def reconcile_deps() -> ReconcileDeps:
         events=b.events,
         clock=clock(),
         snapshots=b.equity_snapshots,
+        reservations=b.reservations,
     )
 
 

@@ -5,7 +5,10 @@ releases it when a resting order ends."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
 
 from tests.unit.test_pipeline_use_cases import NOW, _recorded, risk_deps
 from tradepipe.adapters.memory import (
@@ -16,11 +19,13 @@ from tradepipe.adapters.memory import (
     MemoryQueue,
     MemorySignalStore,
 )
-from tradepipe.adapters.memory_risk import MemoryRiskStateStore
+from tradepipe.adapters.memory_risk import MemoryEventPublisher, MemoryRiskStateStore
 from tradepipe.app.assess import assess_signal
 from tradepipe.app.execute import ExecutorDeps, execute_intent
+from tradepipe.app.reconcile import ReconcileDeps, reconcile
 from tradepipe.contracts.messages import OrderIntent
-from tradepipe.ports.broker import BrokerOrder
+from tradepipe.domain.model import Mode
+from tradepipe.ports.broker import BrokerOrder, FillView
 
 
 class _RestingBroker(MemoryBroker):
@@ -28,7 +33,7 @@ class _RestingBroker(MemoryBroker):
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         placed = super().submit(intent)
-        resting = replace(placed, status="new", filled_qty=None, filled_avg_price=None, filled_at=None)
+        resting = replace(placed, status="new", filled_qty=Decimal(0), filled_avg_price=None, filled_at=None)
         self.orders[intent.client_order_id] = resting
         return resting
 
@@ -88,3 +93,49 @@ def test_execute_when_entry_rests_at_broker_then_held_with_the_orders_lease() ->
     (held,) = reservations.book("paper").reservations
     assert held.at_broker
     assert held.expires_at == NOW + timedelta(days=90)  # a GTC bracket entry
+
+
+class _SweptBroker(_RestingBroker):
+    """What the reconciler's sweep reads: the orders as the broker holds them now, no fill activities."""
+
+    def orders_since(self, after: datetime) -> list[BrokerOrder]:
+        return list(self.orders.values())
+
+    def fills_since(self, after: datetime) -> list[FillView]:
+        return []
+
+
+class _Fills:
+    def record_fill(self, fill: FillView, account: str, coid: str | None, signal_id: str | None) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("ended", ["filled", "canceled", "expired"])
+def test_reconcile_when_resting_entry_ends_then_reservation_released(ended: str) -> None:
+    broker = _SweptBroker()
+    intent, reservations, signals = _approved(broker)
+    orders = MemoryOrderStore()
+    execute_intent(
+        intent,
+        ExecutorDeps(
+            signals, orders, MemoryBrokers(paper=broker), FixedClock(NOW), reservations=reservations
+        ),
+    )
+    resting = broker.orders[intent.client_order_id]
+    filled = Decimal(0) if ended != "filled" else resting.qty
+    broker.orders[intent.client_order_id] = replace(resting, status=ended, filled_qty=filled)
+    deps = ReconcileDeps(
+        signals=signals,
+        orders=orders,
+        fills=_Fills(),  # type: ignore[arg-type]
+        brokers=MemoryBrokers(paper=broker),
+        history=reservations,
+        positions=reservations,
+        events=MemoryEventPublisher(),
+        clock=FixedClock(NOW + timedelta(hours=3)),
+        reservations=reservations,
+    )
+
+    reconcile(Mode.PAPER, deps)
+
+    assert reservations.book("paper").reservations == ()

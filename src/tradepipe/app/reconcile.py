@@ -28,7 +28,12 @@ from tradepipe.domain.model import Mode, RejectReason, SignalStatus
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.messaging import EventPublisher
-from tradepipe.ports.risk_state import EquitySnapshotStore, PositionReports, SymbolHistoryStore
+from tradepipe.ports.risk_state import (
+    EntryReservations,
+    EquitySnapshotStore,
+    PositionReports,
+    SymbolHistoryStore,
+)
 from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,9 @@ class ReconcileDeps:
     # Where equity samples go (the risk-state table); None: not sampled (tests of the order sweep alone).
     snapshots: EquitySnapshotStore | None = None
     snapshot_ttl: timedelta = timedelta(days=8)  # DynamoDB keeps a week and a day; OpenSearch the history
+    # An entry that rested at the broker releases its reserved room when it ends (filled: the position holds
+    # it now; cancelled, expired, rejected: nothing does).
+    reservations: EntryReservations | None = None
 
 
 @dataclass
@@ -161,6 +169,8 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
 
 def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> None:
     now = deps.clock.now()
+    if recorded.purpose == "open" and deps.reservations is not None:
+        deps.reservations.release(recorded.mode.value, recorded.signal_id)
     if order.filled_qty > 0:
         moved = deps.signals.advance(
             recorded.signal_id,
