@@ -278,11 +278,11 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
             side=signal.side,
             qty=approved.qty,
             order_type=signal.order_type,
-            limit_price=signal.limit_price,
+            limit_price=approved.limit_price,
             reference_price=approved.entry,
             take_profit=approved.exits.target,
             stop_loss=approved.exits.stop,
-            time_in_force="day" if approved.fractional else "gtc",
+            time_in_force=approved.time_in_force,
         )
         detail = f"open qty={approved.qty} risk={approved.risk}" + (
             f"; caps: {'; '.join(cap.note() for cap in approved.caps)}" if approved.caps else ""

@@ -10,9 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from typing import Literal
 
-from tradepipe.domain.exits import Exits, check_exit_sides, resolve_exits, round_away, round_near
-from tradepipe.domain.model import Action, CapApplied, Rejected, RejectReason, Side, Signal, SizingMode
+from tradepipe.domain.exits import (
+    Exits,
+    check_exit_sides,
+    resolve_exits,
+    round_away,
+    round_entry,
+    round_target,
+)
+from tradepipe.domain.model import (
+    Action,
+    CapApplied,
+    OrderType,
+    Rejected,
+    RejectReason,
+    Side,
+    Signal,
+    SizingMode,
+)
+from tradepipe.domain.order_rules import EntryOrder, validate_order
 from tradepipe.domain.risk.bars import bar_start
 from tradepipe.domain.risk.context import RiskContext, TradingState
 from tradepipe.domain.risk.profile import RiskProfile
@@ -30,6 +48,12 @@ class Approved:
     fractional: bool = False
     caps: tuple[CapApplied, ...] = ()  # each cap that bit, in the order applied
     risk: Decimal | None = None  # realized risk at the stop (qty x |entry - stop|)
+    limit_price: Decimal | None = None  # a limit entry's price, on the tick grid
+
+    @property
+    def time_in_force(self) -> Literal["day", "gtc"]:
+        # Alpaca: fractional orders are day orders; whole-share entries with legs rest until filled.
+        return "day" if self.fractional else "gtc"
 
 
 @dataclass(frozen=True)
@@ -168,7 +192,7 @@ def _exits_with_atr(
     if exits.target is None and profile.reward_risk and exits.stop is not None:
         reach = profile.reward_risk * abs(entry - exits.stop)
         exits = Exits(
-            stop=exits.stop, target=round_near(entry + reach if side is Side.BUY else entry - reach)
+            stop=exits.stop, target=round_target(entry + reach if side is Side.BUY else entry - reach, side)
         )
     return exits
 
@@ -198,7 +222,10 @@ def _raw_qty(
 
 def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | Rejected:
     side = signal.side or Side.BUY
-    entry = signal.reference_price or ctx.last_price
+    # Prices go on Alpaca's grid before anything is sized, reserved or counted: a limit never worse than
+    # asked; stops and targets away from the entry (resolve_exits).
+    limit = None if signal.limit_price is None else round_entry(signal.limit_price, side)
+    entry = (limit if signal.order_type is OrderType.LIMIT else signal.entry_price) or ctx.last_price
     if entry is None:
         return Rejected(RejectReason.ENTRY_PRICE_UNKNOWN, "no price in the alert and no latest price")
     exits = _exits_with_atr(signal, side, entry, ctx, profile)
@@ -221,7 +248,24 @@ def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | 
         return capped
     qty, caps = capped
     risk = None if per_share is None else per_share * qty
-    return Approved(qty=qty, entry=entry, exits=exits, fractional=fractional, caps=caps, risk=risk)
+    approved = Approved(
+        qty=qty, entry=entry, exits=exits, fractional=fractional, caps=caps, risk=risk, limit_price=limit
+    )
+    # Alpaca's leg rules (legs >= $0.01 beyond the base price, fractional day orders only...) before the
+    # entry reserves anything: what the broker would refuse must not spend a counter.
+    broken = validate_order(
+        EntryOrder(
+            side=side,
+            qty=qty,
+            order_type=signal.order_type,
+            time_in_force=approved.time_in_force,
+            limit_price=limit,
+            reference_price=entry,
+            take_profit=exits.target,
+            stop_loss=exits.stop,
+        )
+    )
+    return broken or approved
 
 
 def _floor(value: Decimal, step: Decimal) -> Decimal:
