@@ -164,37 +164,64 @@ def _exits_with_atr(
     wrong = check_exit_sides(side, entry, exits)
     if wrong is not None:
         return wrong
-    atr = ctx.atr
+    atr = ctx.atr if ctx.atr is not None and ctx.atr > 0 else None
     if exits.stop is None:
-        if atr is None or not profile.atr_stop:
-            if signal.sizing_mode in (SizingMode.RISK_DOLLARS, SizingMode.RISK_PERCENT):
-                return Rejected(
-                    RejectReason.STOP_UNKNOWN, f"no stop in the alert and no ATR stop rule; entry={entry}"
-                )
-            return exits
-        offset = Decimal(profile.atr_stop) * atr
-        stop = round_away(entry - offset if side is Side.BUY else entry + offset, entry, side)
-        exits = Exits(stop=stop, target=exits.target)
-    elif atr is not None and atr > 0:
-        distance = abs(entry - exits.stop)
-        if profile.min_atr and distance < profile.min_atr * atr:
-            return Rejected(
-                RejectReason.STOP_TOO_TIGHT,
-                f"stop {exits.stop} is {distance} from entry {entry} "
-                f"< min_atr {profile.min_atr} x ATR {atr:.4f}",
-            )
-        if profile.max_atr and distance > profile.max_atr * atr:
-            return Rejected(
-                RejectReason.STOP_TOO_WIDE,
-                f"stop {exits.stop} is {distance} from entry {entry} "
-                f"> max_atr {profile.max_atr} x ATR {atr:.4f}",
-            )
+        if atr is not None and profile.atr_stop:
+            offset = Decimal(profile.atr_stop) * atr
+            stop = round_away(entry - offset if side is Side.BUY else entry + offset, entry, side)
+            exits = Exits(stop=stop, target=exits.target)
+        elif profile.stop_required or signal.sizing_mode in (
+            SizingMode.RISK_DOLLARS,
+            SizingMode.RISK_PERCENT,
+        ):
+            why = "no ATR available" if atr is None else "no ATR stop rule (atr_stop)"
+            return Rejected(RejectReason.STOP_REQUIRED, f"no stop in the alert and {why}; entry={entry}")
+        else:
+            return exits  # the profile sends entries without a stop (stop_required = false)
+    elif atr is not None:
+        too = _check_stop_vs_atr(exits.stop, entry, atr, profile)
+        if too is not None:
+            return too
+    invalid = check_stop_distance(exits.stop, entry, profile)
+    if invalid is not None:
+        return invalid
     if exits.target is None and profile.reward_risk and exits.stop is not None:
         reach = profile.reward_risk * abs(entry - exits.stop)
         exits = Exits(
             stop=exits.stop, target=round_target(entry + reach if side is Side.BUY else entry - reach, side)
         )
     return exits
+
+
+def _check_stop_vs_atr(stop: Decimal, entry: Decimal, atr: Decimal, profile: RiskProfile) -> Rejected | None:
+    distance = abs(entry - stop)
+    if profile.min_atr and distance < profile.min_atr * atr:
+        return Rejected(
+            RejectReason.STOP_TOO_TIGHT,
+            f"stop {stop} is {distance} from entry {entry} < min_atr {profile.min_atr} x ATR {atr:.4f}",
+        )
+    if profile.max_atr and distance > profile.max_atr * atr:
+        return Rejected(
+            RejectReason.STOP_TOO_WIDE,
+            f"stop {stop} is {distance} from entry {entry} > max_atr {profile.max_atr} x ATR {atr:.4f}",
+        )
+    return None
+
+
+def check_stop_distance(stop: Decimal | None, entry: Decimal, profile: RiskProfile) -> Rejected | None:
+    """A stop at or below zero, or farther from the entry than `max_stop_pct`, is a typo, a gap or an ATR
+    from the wrong bars (entry 50 with ATR 30 gives a stop of -10): never sent, whatever its source."""
+    if stop is None:
+        return None
+    if stop <= 0:
+        return Rejected(RejectReason.STOP_INVALID, f"stop {stop} <= 0 for entry {entry}")
+    pct = abs(entry - stop) / entry * _HUNDRED
+    if profile.max_stop_pct is not None and pct > profile.max_stop_pct:
+        return Rejected(
+            RejectReason.STOP_INVALID,
+            f"stop {stop} is {pct:.2f}% from entry {entry} > max_stop_pct {profile.max_stop_pct}%",
+        )
+    return None
 
 
 def _raw_qty(
@@ -211,7 +238,7 @@ def _raw_qty(
         )
     if mode is SizingMode.RISK_DOLLARS:
         if not per_share:
-            return Rejected(RejectReason.STOP_UNKNOWN, f"risk sizing needs a stop; entry={entry}")
+            return Rejected(RejectReason.STOP_REQUIRED, f"risk sizing needs a stop; entry={entry}")
         return value / per_share
     if mode is SizingMode.FIXED_QUANTITY:
         return value
