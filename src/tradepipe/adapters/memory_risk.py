@@ -16,6 +16,7 @@ from typing import Any
 
 from tradepipe.adapters.risk_keys import DEFAULT_STATE, HISTORY_LIMIT, StateChange, epoch_minute
 from tradepipe.domain.model import Rejected
+from tradepipe.domain.risk.bars import data_timeframe
 from tradepipe.domain.risk.reservations import Book, Granted, at_broker
 from tradepipe.ports.market_data import DailyBar
 from tradepipe.ports.risk_state import StoredTradingState
@@ -169,12 +170,30 @@ class MemoryRiskStateStore:
 
 
 class MemoryMarketData:
-    """Bars per symbol (oldest first); `daily_bars` answers the newest `limit` of them."""
+    """Daily bars per symbol (oldest first), and intraday bars per (symbol, TradingView timeframe) when given;
+    `daily_bars` and `bars` answer the newest `limit` of them. No intraday bars given: none (as a data feed
+    without them would answer), never daily bars passed off as intraday."""
 
-    def __init__(self, bars: Mapping[str, Sequence[DailyBar]] | None = None) -> None:
+    def __init__(
+        self,
+        bars: Mapping[str, Sequence[DailyBar]] | None = None,
+        intraday: Mapping[tuple[str, str], Sequence[DailyBar]] | None = None,
+    ) -> None:
         self._bars: dict[str, list[DailyBar]] = {
             s.upper(): sorted(b, key=lambda x: x.t) for s, b in (bars or {}).items()
         }
+        self._intraday: dict[tuple[str, tuple[int, str]], list[DailyBar]] = {
+            (s.upper(), data_timeframe(tf)): sorted(b, key=lambda x: x.t)
+            for (s, tf), b in (intraday or {}).items()
+        }
+
+    def bars(self, symbol: str, timeframe: str, limit: int) -> list[DailyBar]:
+        frame = data_timeframe(timeframe)
+        if frame == (1, "Day"):
+            return self.daily_bars(symbol, limit)
+        if limit < 1:
+            return []
+        return list(self._intraday.get((symbol.upper(), frame), [])[-limit:])
 
     def daily_bars(self, symbol: str, limit: int) -> list[DailyBar]:
         if limit < 1:

@@ -106,7 +106,8 @@ def gather_context(
         signal.mode.value, signal.ticker, signal.strategy
     )
     bars = (
-        list(deps.market_data.daily_bars(signal.ticker, profile.atr_period * 3))
+        # ATR on bars of the alert's timeframe: a 1h stop is judged against hourly ranges, not daily ones.
+        list(deps.market_data.bars(signal.ticker, signal.timeframe, profile.atr_period * 3))
         if _wants_atr(signal, profile) or (signal.reference_price is None)
         else []
     )

@@ -41,6 +41,7 @@ from tradepipe.app.intake import AlertRequest, IntakeDeps, accept_alert
 from tradepipe.contracts.items import SignalItem, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, SignalStatus
+from tradepipe.domain.risk.bars import data_timeframe
 from tradepipe.domain.risk.context import TradingState
 from tradepipe.domain.risk.profile import RiskConfig
 from tradepipe.ports.broker import AccountView, AssetView, BrokerOrder, ClockView, FillView, HoldingView
@@ -149,6 +150,10 @@ class _BarsUpToToday:
 
     def move_to(self, ticker: str, index: int) -> None:
         self._today[ticker] = index
+
+    def bars(self, symbol: str, timeframe: str, limit: int) -> list[DailyBar]:
+        """The backtest runs on daily bars: a daily timeframe gets them, any other none (ATR unknown)."""
+        return self.daily_bars(symbol, limit) if data_timeframe(timeframe) == (1, "Day") else []
 
     def daily_bars(self, symbol: str, limit: int) -> list[DailyBar]:
         s, last = self._series.get(symbol), self._today.get(symbol)
