@@ -316,7 +316,14 @@ SCENARIOS = [
         RejectReason.STOP_TOO_TIGHT,
         "is 0.50 from entry 100 < min_atr 0.5 x ATR 4.0000",
     ),
-    ("stop-too-wide-for-atr", {"stop": "70"}, {}, {}, RejectReason.STOP_TOO_WIDE, "> max_atr 5 x ATR 4.0000"),
+    (
+        "stop-too-wide-for-atr",
+        {"stop": "81"},
+        {"atr": D(3)},
+        {},
+        RejectReason.STOP_TOO_WIDE,
+        "> max_atr 5 x ATR 3.0000",
+    ),
     ("stop-derived-from-atr", {"stop": None}, {}, {}, D(12), None),
     ("no-stop-and-no-atr", {"stop": None}, {"atr": None}, {}, RejectReason.STOP_REQUIRED, "no ATR available"),
     (

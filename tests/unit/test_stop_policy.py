@@ -103,3 +103,10 @@ def test_atr_derived_stop_beyond_max_stop_pct_then_stop_invalid() -> None:
     assert isinstance(decision, Rejected)
     assert decision.reason is RejectReason.STOP_INVALID
     assert "24.00% from entry 100" in decision.detail
+
+
+def test_alert_stop_beyond_max_stop_pct_with_atr_known_then_stop_invalid_before_any_atr_judgement() -> None:
+    decision = _decide(atr="4", entry="100", stop="70")  # 30%: also > 5 x ATR, but a typo is not "too wide"
+
+    assert isinstance(decision, Rejected)
+    assert decision.reason is RejectReason.STOP_INVALID

@@ -165,6 +165,7 @@ def _exits_with_atr(
     if wrong is not None:
         return wrong
     atr = ctx.atr if ctx.atr is not None and ctx.atr > 0 else None
+    alert_stop = exits.stop  # the alert's own (absolute or percent); ATR bounds judge only these
     if exits.stop is None:
         if atr is not None and profile.atr_stop:
             offset = Decimal(profile.atr_stop) * atr
@@ -178,13 +179,14 @@ def _exits_with_atr(
             return Rejected(RejectReason.STOP_REQUIRED, f"no stop in the alert and {why}; entry={entry}")
         else:
             return exits  # the profile sends entries without a stop (stop_required = false)
-    elif atr is not None:
-        too = _check_stop_vs_atr(exits.stop, entry, atr, profile)
-        if too is not None:
-            return too
+    # An impossible stop is named as such before any ATR judgement of it (a typo is not "too wide").
     invalid = check_stop_distance(exits.stop, entry, profile)
     if invalid is not None:
         return invalid
+    if atr is not None and alert_stop is not None:
+        too = _check_stop_vs_atr(alert_stop, entry, atr, profile)
+        if too is not None:
+            return too
     if exits.target is None and profile.reward_risk and exits.stop is not None:
         reach = profile.reward_risk * abs(entry - exits.stop)
         exits = Exits(
