@@ -12,6 +12,7 @@ from typing import Any
 
 from tradepipe.contracts.items import StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
+from tradepipe.domain.exits import resolve_stop_limit
 from tradepipe.domain.lifecycle import PRE_SIZING
 from tradepipe.domain.model import Action, Rejected, RejectReason, Side, Signal, SignalStatus
 from tradepipe.domain.risk.bars import bar_start
@@ -209,13 +210,9 @@ def _reserve(
     if not isinstance(granted, Granted):
         return granted
     qty = granted.reservation.qty
-    stop = approved.exits.stop
-    return replace(
-        approved,
-        qty=qty,
-        caps=(*approved.caps, *granted.caps),
-        risk=None if stop is None else abs(approved.entry - stop) * qty,
-    )
+    # The risk at the stop scales with the quantity (per share it is the engine's: stop or stop-limit).
+    risk = None if approved.risk is None else approved.risk * qty / approved.qty
+    return replace(approved, qty=qty, caps=(*approved.caps, *granted.caps), risk=risk)
 
 
 def outcome_metric(outcome: OrderIntent | Rejected | Deferred | None) -> str | None:
@@ -283,6 +280,9 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
             reference_price=approved.entry,
             take_profit=approved.exits.target,
             stop_loss=approved.exits.stop,
+            stop_limit_price=None
+            if approved.exits.stop is None or approved.entry is None
+            else resolve_stop_limit(signal, approved.entry, signal.side or Side.BUY),
             time_in_force=approved.time_in_force,
         )
         detail = f"open qty={approved.qty} risk={approved.risk}" + (

@@ -16,6 +16,8 @@ from tradepipe.domain.exits import (
     Exits,
     check_exit_sides,
     resolve_exits,
+    resolve_stop_limit,
+    risk_per_share,
     round_away,
     round_entry,
     round_target,
@@ -260,7 +262,11 @@ def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | 
     exits = _exits_with_atr(signal, side, entry, ctx, profile)
     if isinstance(exits, Rejected):
         return exits
-    per_share = None if exits.stop is None else abs(entry - exits.stop)
+    per_share = (
+        None
+        if exits.stop is None
+        else risk_per_share(entry, exits.stop, resolve_stop_limit(signal, entry, side))
+    )
     raw = _raw_qty(signal, ctx, profile, entry, per_share)
     if isinstance(raw, Rejected):
         return raw
@@ -292,6 +298,7 @@ def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | 
             reference_price=entry,
             take_profit=exits.target,
             stop_loss=exits.stop,
+            stop_limit_price=None if exits.stop is None else resolve_stop_limit(signal, entry, side),
         )
     )
     return broken or approved
