@@ -321,7 +321,7 @@ def risk_deps() -> RiskDeps:
         brokers=_patient_brokers(),
         trading_state=b.trading_state,
         history=b.symbol_history,
-        order_rate=b.order_rate,
+        reservations=b.reservations,
         positions=b.position_reports,
         queued=b.queued_entries,
         market_data=market_data(),
@@ -366,6 +366,7 @@ def executor_deps() -> ExecutorDeps:
         queued=b.queued_entries,
         closes=b.queued_closes,
         events=b.events,
+        reservations=b.reservations,
     )
 
 
@@ -395,6 +396,7 @@ def reconcile_deps() -> ReconcileDeps:
         snapshots=b.equity_snapshots,
         leases=b.ticker_leases,
         manual_stop_pct=_manual_stop_pct(),
+        reservations=b.reservations,
     )
 
 

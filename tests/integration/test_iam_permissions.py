@@ -145,6 +145,7 @@ def _trading_day(aws: Aws, broker: Any, front: SearchFront) -> None:  # noqa: PL
             stopLoss=420.0,
             takeProfit=450.0,
             strategy="mean_reversion",  # its profile queues an entry that arrives while the market is closed
+            timeframe="1D",  # a daily-chart alert: its 10-point stop is a day's scale (ATR on its bars)
         )
         accepted = lambdas.invoke(WEBHOOK, rest_event(json.dumps(alert)))
         assert accepted["statusCode"] == 202, accepted

@@ -552,6 +552,21 @@ def test_daily_bars_from_paper_broker_then_newest_bars_oldest_first_up_to_the_cu
     assert all(b.t.tzinfo is not None for b in bars)
 
 
+def test_hourly_bars_from_paper_broker_then_synthetic_session_bars_of_the_cursor_day_inside_its_range(
+    market: AlpacaMarketData, paper_broker: Any
+) -> None:
+    """Through alpaca-py (`TimeFrame(1, Hour)`): the paper broker derives them from its daily bars."""
+    day = [b for b in load_sample_bars(["IBM"])["IBM"] if b.day <= _cursor(paper_broker)][-1]
+
+    bars = market.bars("IBM", "60", 7)
+
+    assert [b.t.astimezone(UTC).hour for b in bars] == [14, 15, 16, 17, 18, 19, 20]  # 09:30 New York on
+    assert {b.t.astimezone(UTC).date() for b in bars} == {day.day}
+    assert (bars[0].o, bars[-1].c) == (day.open, day.close)
+    assert all(day.low <= b.l <= b.h <= day.high for b in bars)
+    assert market.bars("IBM", "60", 7) == bars  # seeded (and cached)
+
+
 def test_daily_bars_when_symbol_unknown_then_empty(market: AlpacaMarketData) -> None:
     assert market.daily_bars("NOSUCHSYMBOL", 20) == []
     assert market.latest_close("NOSUCHSYMBOL") is None

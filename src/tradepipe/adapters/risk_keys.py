@@ -10,6 +10,9 @@
 - queued close: pk `QUEUED_CLOSE#<account>`, sk `<ticker>`: signal_id, at (an exit after hours)
 - ticker lease: pk `LEASE#<account>#<ticker>`, sk `LEASE`: holder, lease_until (epoch seconds, to the
   millisecond), expires_at (TTL: a lease long expired is swept)
+- reservations: pk `RESERVE#<account>`, sk `RESERVE`: reservations (a map: id -> ticker, side, qty,
+  entry, reserved_at, expires_at, at_broker), order_times (the entries reserved in the last minute),
+  version (every write bumps it; the reserving write is conditional on the version it read)
 
 The queued entries (and closes) share one partition per account so the open drains them with one Query;
 every other item is a single row under its own partition key. Times are stored as UTC ISO strings with
@@ -25,7 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+from tradepipe.domain.model import Side
+from tradepipe.domain.risk.reservations import Book, Reservation
 from tradepipe.domain.signal_id import strategy_key
 
 DEFAULT_STATE = "ACTIVE"  # a missing STATE# item: nothing has ever switched the account
@@ -38,6 +44,7 @@ RATE_SK = "RATE"
 NOTICE_SK = "NOTICE"
 LEASE_SK = "LEASE"
 LEASE_SWEEP_AFTER_S = 3600  # an expired lease is free at once; its item is swept by TTL this much later
+RESERVE_SK = "RESERVE"
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,51 @@ def lease_times(now: datetime, ttl_s: float) -> tuple[Decimal, int]:
 
 def epoch_now(now: datetime) -> Decimal:
     return Decimal(str(round(now.timestamp(), 3)))
+
+
+def reserve_pk(account: str) -> str:
+    return f"RESERVE#{account}"
+
+
+def book_attributes(book: Book) -> dict[str, Any]:
+    """The book as the RESERVE# item's attributes (numbers as strings: the same text in DynamoDB and in
+    SQLite's JSON)."""
+    return {
+        "reservations": {
+            r.reservation_id: {
+                "ticker": r.ticker,
+                "side": r.side.value,
+                "qty": str(r.qty),
+                "entry": str(r.entry),
+                "reserved_at": stored_time(r.reserved_at),
+                "expires_at": stored_time(r.expires_at),
+                "at_broker": r.at_broker,
+            }
+            for r in book.reservations
+        },
+        "order_times": [stored_time(t) for t in book.order_times],
+    }
+
+
+def book_from(item: dict[str, Any] | None) -> Book:
+    item = item or {}
+    reservations = tuple(
+        Reservation(
+            reservation_id=str(rid),
+            ticker=str(r["ticker"]),
+            side=Side(str(r["side"])),
+            qty=Decimal(str(r["qty"])),
+            entry=Decimal(str(r["entry"])),
+            reserved_at=datetime.fromisoformat(str(r["reserved_at"])),
+            expires_at=datetime.fromisoformat(str(r["expires_at"])),
+            at_broker=bool(r.get("at_broker", False)),
+        )
+        for rid, r in sorted(
+            dict(item.get("reservations") or {}).items(), key=lambda kv: str(kv[1]["reserved_at"])
+        )
+    )
+    times = tuple(datetime.fromisoformat(str(t)) for t in item.get("order_times") or [])
+    return Book(reservations, times)
 
 
 def stored_time(at: datetime) -> str:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from tradepipe.app.fill_events import entry_filled
@@ -52,7 +53,13 @@ from tradepipe.domain.order_status import is_terminal
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerRejected
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.messaging import EventPublisher
-from tradepipe.ports.risk_state import QueuedCloses, QueuedEntries, SymbolHistoryStore, TickerLeases
+from tradepipe.ports.risk_state import (
+    EntryReservations,
+    QueuedCloses,
+    QueuedEntries,
+    SymbolHistoryStore,
+    TickerLeases,
+)
 from tradepipe.ports.stores import OrderStore, SignalStore
 
 log = logging.getLogger(__name__)
@@ -69,6 +76,9 @@ class ExecutorDeps:
     queued: QueuedEntries | None = None  # an exit drops the ticker's entry queued for the open
     closes: QueuedCloses | None = None  # an exit after hours waits here for the open
     events: EventPublisher | None = None  # EntryFilled / ExitFilled
+    # The room the risk stage reserved for each entry: released when the entry ends here (rejected, filled,
+    # dead), else held while it rests at the broker (the reconciler releases it when it ends).
+    reservations: EntryReservations | None = None
     sleep: Callable[[float], None] = field(default=time.sleep)
     place_attempts: int = 4
     max_rate_limit_wait_s: float = 10.0
@@ -108,7 +118,33 @@ class Executed:
     rejected: str | None = None
 
 
+# How long a reservation may hold room once its order rests at the broker: a day order ends at the close; a
+# GTC order ends when it fills or is cancelled, which the reconciler sees and releases. This bound only
+# limits how long a release the reconciler missed can hold room (it then holds more, never less).
+_RESTING_LEASE = {"day": timedelta(days=1), "gtc": timedelta(days=90)}
+
+
 def execute_intent(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
+    executed = _execute(intent, deps)
+    if intent.kind == "open":
+        _settle_reservation(intent, executed, deps)
+    return executed
+
+
+def _settle_reservation(intent: OrderIntent, executed: Executed, deps: ExecutorDeps) -> None:
+    """A filled entry is in the broker's position now, a rejected or dead one holds nothing: release. One
+    resting at the broker keeps its room (its buying power the broker now counts itself)."""
+    if deps.reservations is None:
+        return
+    account, placed = intent.mode.value, executed.broker_order
+    if placed is None or is_terminal(placed.status):
+        deps.reservations.release(account, intent.signal_id)
+        return
+    until = deps.clock.now() + _RESTING_LEASE[intent.time_in_force]
+    deps.reservations.hold_at_broker(account, intent.signal_id, until)
+
+
+def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
     raw = deps.brokers.for_mode(intent.mode)
     if raw is None:
         detail = f"mode={intent.mode} is not enabled (live_trading_enabled and live credentials required)"

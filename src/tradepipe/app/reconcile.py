@@ -34,7 +34,13 @@ from tradepipe.domain.model import Mode, RejectReason, SignalStatus
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.messaging import EventPublisher
-from tradepipe.ports.risk_state import EquitySnapshotStore, PositionReports, SymbolHistoryStore, TickerLeases
+from tradepipe.ports.risk_state import (
+    EntryReservations,
+    EquitySnapshotStore,
+    PositionReports,
+    SymbolHistoryStore,
+    TickerLeases,
+)
 from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
 
 log = logging.getLogger(__name__)
@@ -64,6 +70,9 @@ class ReconcileDeps:
     protect: bool = True  # check the protective-stop invariant on every run
     manual_stop_pct: Decimal | None = None  # protect positions tradepipe did not open (None: report only)
     patience: Patience = field(default_factory=Patience)
+    # An entry that rested at the broker releases its reserved room when it ends (filled: the position holds
+    # it now; cancelled, expired, rejected: nothing does).
+    reservations: EntryReservations | None = None
 
 
 @dataclass
@@ -206,6 +215,8 @@ def _fill_learnt(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps) -
 
 def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> None:
     now = deps.clock.now()
+    if recorded.purpose == "open" and deps.reservations is not None:
+        deps.reservations.release(recorded.mode.value, recorded.signal_id)
     if order.filled_qty > 0:
         moved = deps.signals.advance(
             recorded.signal_id,

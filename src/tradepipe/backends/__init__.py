@@ -13,6 +13,7 @@ from typing import Protocol
 
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.risk_state import (
+    EntryReservations,
     EquitySnapshotStore,
     NoticeLedger,
     OrderRateStore,
@@ -46,6 +47,8 @@ class Backend(Protocol):
     def symbol_history(self) -> SymbolHistoryStore: ...
     @property
     def order_rate(self) -> OrderRateStore: ...
+    @property
+    def reservations(self) -> EntryReservations: ...
     @property
     def position_reports(self) -> PositionReports: ...
     @property

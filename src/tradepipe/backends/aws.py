@@ -15,6 +15,7 @@ from tradepipe.adapters.secrets import SecretReader
 from tradepipe.adapters.sqs import SqsIntentQueue, SqsSignalQueue
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.risk_state import (
+    EntryReservations,
     EquitySnapshotStore,
     NoticeLedger,
     OrderRateStore,
@@ -88,6 +89,10 @@ class AwsBackend:
 
     @property
     def order_rate(self) -> OrderRateStore:
+        return self._risk_state
+
+    @property
+    def reservations(self) -> EntryReservations:
         return self._risk_state
 
     @property

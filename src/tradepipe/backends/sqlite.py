@@ -20,6 +20,7 @@ from tradepipe.adapters.sqlite.risk_state import SqliteRiskStateStore
 from tradepipe.adapters.sqlite.secrets_file import LocalSecrets
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.risk_state import (
+    EntryReservations,
     EquitySnapshotStore,
     NoticeLedger,
     OrderRateStore,
@@ -113,6 +114,10 @@ class SqliteBackend:
 
     @property
     def order_rate(self) -> OrderRateStore:
+        return self._risk_state
+
+    @property
+    def reservations(self) -> EntryReservations:
         return self._risk_state
 
     @property

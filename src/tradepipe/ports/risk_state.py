@@ -6,12 +6,15 @@ adapter implements them all on one table (adapters/risk_state.py); each use case
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
 from tradepipe.contracts.items import EquitySnapshotItem
+from tradepipe.domain.model import Rejected
+from tradepipe.domain.risk.reservations import Book, Granted
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,32 @@ class OrderRateStore(Protocol):
         ...
 
     def orders_last_minute(self, account: str, at: datetime) -> int: ...
+
+
+class EntryReservations(Protocol):
+    """Per account: the entries approved and not yet in the broker's figures (domain/risk/reservations.py).
+    Each method is atomic on the account's one record: DynamoDB a conditional write on the item, SQLite one
+    `BEGIN IMMEDIATE` transaction, memory a lock."""
+
+    def reserve(self, account: str, decide: Callable[[Book], Granted | Rejected]) -> Granted | Rejected:
+        """Read the account's book, let `decide` (the domain's `fit`) judge the entry against it, and store
+        the book it grants, all as one atomic step: two concurrent reservations never both see the same
+        room. Raises RiskStateConflict when it keeps losing the race (a retry of the message fixes it)."""
+        ...
+
+    def release(self, account: str, reservation_id: str) -> bool:
+        """Drop a reservation (its order ended or filled); False when it was not there (already released,
+        expired, or never made). Its order-rate slot stays counted for its minute."""
+        ...
+
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
+        """The order reached the broker: the lease moves to `until` (it may rest there) and the broker's
+        buying power counts it from now on. False when the reservation is gone."""
+        ...
+
+    def book(self, account: str) -> Book:
+        """The account's stored book, expired leases included (callers take `.live(now)`)."""
+        ...
 
 
 class PositionReports(Protocol):

@@ -6,6 +6,7 @@ because SQLite serializes writers."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,9 +18,12 @@ from tradepipe.adapters.risk_keys import (
     LEASE_SWEEP_AFTER_S,
     NOTICE_SK,
     RATE_SK,
+    RESERVE_SK,
     STATE_SK,
     SYMBOL_SK,
     StateChange,
+    book_attributes,
+    book_from,
     epoch_minute,
     lease_pk,
     notice_expires_at,
@@ -29,6 +33,7 @@ from tradepipe.adapters.risk_keys import (
     queued_pk,
     rate_expires_at,
     rate_pk,
+    reserve_pk,
     state_pk,
     stored_time,
     symbol_pk,
@@ -36,6 +41,8 @@ from tradepipe.adapters.risk_keys import (
 from tradepipe.adapters.sqlite.database import Database
 from tradepipe.adapters.sqlite.records import dumps, to_json_value
 from tradepipe.contracts.items import EquitySnapshotItem
+from tradepipe.domain.model import Rejected
+from tradepipe.domain.risk.reservations import Book, Granted, at_broker
 from tradepipe.ports.risk_state import StoredTradingState
 
 _ZERO = Decimal(0)
@@ -273,6 +280,41 @@ class SqliteRiskStateStore:
         with self._db.transaction() as conn:
             if self._read_in(conn, pk, LEASE_SK).get("holder") == holder:
                 conn.execute("DELETE FROM risk_state WHERE pk = ? AND sk = ?", (pk, LEASE_SK))
+
+    # --- per account: reservations (each one BEGIN IMMEDIATE transaction: SQLite serializes writers, so
+    # the read, the decision and the write are one step across threads and processes) -----------------
+
+    def reserve(self, account: str, decide: Callable[[Book], Granted | Rejected]) -> Granted | Rejected:
+        pk = reserve_pk(account)
+        with self._db.transaction() as conn:
+            item = self._read_in(conn, pk, RESERVE_SK)
+            result = decide(book_from(item))
+            if isinstance(result, Granted):
+                version = int(item.get("version", 0)) + 1
+                self._put(conn, pk, RESERVE_SK, {**book_attributes(result.book), "version": version})
+        return result
+
+    def release(self, account: str, reservation_id: str) -> bool:
+        return self._rewrite(
+            account, lambda book: None if book.find(reservation_id) is None else book.without(reservation_id)
+        )
+
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
+        return self._rewrite(account, lambda book: at_broker(book, reservation_id, until))
+
+    def book(self, account: str) -> Book:
+        return book_from(self._get(reserve_pk(account), RESERVE_SK))
+
+    def _rewrite(self, account: str, change: Callable[[Book], Book | None]) -> bool:
+        pk = reserve_pk(account)
+        with self._db.transaction() as conn:
+            item = self._read_in(conn, pk, RESERVE_SK)
+            changed = change(book_from(item))
+            if changed is None:
+                return False
+            version = int(item.get("version", 0)) + 1
+            self._put(conn, pk, RESERVE_SK, {**book_attributes(changed), "version": version})
+        return True
 
     # --- equity snapshots
     # ------------------------------------------------------------------------------------
