@@ -20,6 +20,7 @@ from tradepipe.settings import get_settings
 
 if TYPE_CHECKING:
     from tradepipe.adapters.alpaca import AlpacaBroker
+    from tradepipe.adapters.budget_gate import BudgetGate
     from tradepipe.adapters.secrets import WebhookPassphrases
     from tradepipe.app.assess import RiskDeps
     from tradepipe.app.execute import ExecutorDeps
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from tradepipe.backends.sqlite import SqliteBackend
     from tradepipe.domain.risk.profile import RiskConfig
     from tradepipe.notify.assemble import Notifier
+    from tradepipe.ports.broker import BrokerFactory
     from tradepipe.ports.clock import Clock
     from tradepipe.ports.market_data import MarketData
     from tradepipe.ports.search import SearchAdmin, SearchIndex
@@ -111,7 +113,32 @@ def _broker(mode: Mode) -> AlpacaBroker | None:
         # The override points paper orders at the local broker; live orders always go to Alpaca itself.
         url_override=settings.alpaca_url_override if mode is Mode.PAPER else None,
         timeout_s=settings.alpaca_timeout_s,
+        before_request=request_gate(mode),
     )
+
+
+@cache
+def request_gate(mode: Mode) -> BudgetGate | None:
+    """The account's request budget, taken before every trading-API request of every stage (risk, the
+    executor and its reconciler, the open's release): one budget per account, shared through the backend's
+    store by every function and process. None when switched off (`request_budget_per_minute = 0`)."""
+    from tradepipe.adapters.budget_gate import BudgetGate
+
+    settings = get_settings()
+    if settings.request_budget_per_minute == 0:
+        return None
+    return BudgetGate(
+        backend().request_budget, mode.value, clock(), max_wait_s=settings.request_budget_max_wait_s
+    )
+
+
+@cache
+def risk_brokers() -> BrokerFactory:
+    """The risk stage's brokers: the account, positions and clock read once per batch, not per signal."""
+    from tradepipe.adapters.broker_snapshot import SnapshotBrokers
+
+    age = get_settings().broker_snapshot_age_s
+    return SnapshotBrokers(broker_factory(), age) if age > 0 else broker_factory()
 
 
 def _alpaca_keys(secret_name: str) -> tuple[str, str] | None:
@@ -244,7 +271,7 @@ def risk_deps() -> RiskDeps:
         intents=b.intent_queue,
         clock=clock(),
         config=risk_config(),
-        brokers=broker_factory(),
+        brokers=risk_brokers(),
         trading_state=b.trading_state,
         history=b.symbol_history,
         order_rate=b.order_rate,
@@ -307,6 +334,8 @@ def reset() -> None:
         webhook_passphrases,
         broker_factory,
         _broker,
+        request_gate,
+        risk_brokers,
         market_data,
         risk_config,
         search_index,

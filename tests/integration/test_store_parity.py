@@ -4,16 +4,17 @@ use cases rely on must hold on DynamoDB, in memory, and on any backend added lat
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from tests.integration.stores import FILL_STORES, ORDER_STORES, SIGNAL_STORES
+from tests.integration.stores import FILL_STORES, ORDER_STORES, REQUEST_BUDGETS, SIGNAL_STORES
 from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusEntry, StatusUpdate
 from tradepipe.domain.lifecycle import TRANSITIONS
 from tradepipe.domain.model import CapApplied, Mode, Side, SignalStatus
 from tradepipe.ports.broker import FillView
+from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
 
 S = SignalStatus
@@ -222,3 +223,58 @@ def test_fill_record_when_seen_twice_then_counted_once_and_net_quantity_is_signe
     assert fills.net_quantity("paper", symbol) == Decimal(6)
     assert fills.net_quantity("live", symbol) == Decimal(7)
     assert fills.net_quantity("paper", f"{symbol}X") == Decimal(0)
+
+
+# --- RequestBudget ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=sorted(REQUEST_BUDGETS))
+def budget(request: pytest.FixtureRequest) -> RequestBudget:
+    store: RequestBudget = REQUEST_BUDGETS[request.param](request)
+    return store
+
+
+def _after(seconds: float) -> datetime:
+    return NOW + timedelta(seconds=seconds)
+
+
+def test_budget_take_when_idle_then_burst_is_free_and_each_further_request_waits_one_more_interval(
+    budget: RequestBudget,
+) -> None:
+    account = _id()  # one account per test: the DynamoDB table lives for the session
+
+    waits = [budget.take(account, 1, NOW, max_wait_s=60) for _ in range(7)]
+
+    assert waits == pytest.approx([0, 0, 0, 0, 0, 1, 2])
+
+
+def test_budget_take_when_wait_beyond_max_then_nothing_taken_and_a_later_take_gets_the_slot(
+    budget: RequestBudget,
+) -> None:
+    account = _id()
+    assert budget.take(account, 5, NOW, max_wait_s=0) == 0  # the burst, used up
+
+    refused = budget.take(account, 2, NOW, max_wait_s=1.5)
+    granted = budget.take(account, 1, NOW, max_wait_s=1.5)
+
+    assert refused == pytest.approx(2.0)
+    assert granted == pytest.approx(1.0)  # the refused take reserved nothing
+
+
+def test_budget_take_when_quiet_for_the_burst_then_full_again_and_accounts_are_apart(
+    budget: RequestBudget,
+) -> None:
+    account, other = _id(), _id()
+    budget.take(account, 5, NOW, max_wait_s=0)
+
+    assert budget.take(other, 5, NOW, max_wait_s=0) == 0
+    assert budget.take(account, 1, _after(2.5), max_wait_s=0) == 0  # 2.5 s refilled 2 slots
+    assert budget.take(account, 1, _after(2.5), max_wait_s=0) == 0
+    assert budget.take(account, 1, _after(2.5), max_wait_s=10) == pytest.approx(0.5)
+    assert budget.take(account, 5, _after(60), max_wait_s=0) == 0
+
+
+def test_budget_take_when_more_than_the_bucket_at_once_then_refused_with_the_wait(
+    budget: RequestBudget,
+) -> None:
+    assert budget.take(_id(), 8, NOW, max_wait_s=1) == pytest.approx(3.0)

@@ -6,6 +6,7 @@
   last_entry_bar
 - order counter: pk `RATE#<account>#<epoch_minute>`, sk `RATE`: orders (atomic ADD), expires_at (TTL)
 - queued entry: pk `QUEUED#<account>`, sk `<ticker>`: signal_id, at
+- request budget: pk `BUDGET#<account>`, sk `BUDGET`: due (epoch seconds, domain/request_budget.py)
 
 The queued entries share one partition per account so the open drains them with one Query; every other item
 is a single row under its own partition key. Times are stored as UTC ISO strings with microseconds, so
@@ -28,6 +29,7 @@ RATE_TTL = timedelta(minutes=5)  # counters expire this long after their minute 
 STATE_SK = "STATE"
 SYMBOL_SK = "SYMBOL"
 RATE_SK = "RATE"
+BUDGET_SK = "BUDGET"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ def rate_pk(account: str, minute: int) -> str:
 def rate_expires_at(minute: int) -> int:
     """Epoch seconds for DynamoDB TTL: RATE_TTL after the bucket's minute ends."""
     return (minute + 1) * 60 + int(RATE_TTL.total_seconds())
+
+
+def budget_pk(account: str) -> str:
+    return f"BUDGET#{account}"
 
 
 def queued_pk(account: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
+from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
     EquitySnapshotStore,
     OrderRateStore,
@@ -49,6 +50,8 @@ class Backend(Protocol):
     def queued_entries(self) -> QueuedEntries: ...
     @property
     def equity_snapshots(self) -> EquitySnapshotStore: ...
+    @property
+    def request_budget(self) -> RequestBudget: ...
     @property
     def signal_queue(self) -> SignalQueue: ...
     @property
