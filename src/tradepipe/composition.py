@@ -300,6 +300,7 @@ def executor_deps() -> ExecutorDeps:
         brokers=broker_factory(),
         clock=clock(),
         history=b.symbol_history,
+        profiles=risk_config(),
     )
 
 

@@ -20,9 +20,11 @@ from tradepipe.app.placement import (
     placed_update,
     wait_for_fill,
 )
-from tradepipe.contracts.items import StatusUpdate
+from tradepipe.contracts.items import OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
-from tradepipe.domain.model import RejectReason, Side, SignalStatus
+from tradepipe.domain.model import Rejected, RejectReason, Side, SignalStatus
+from tradepipe.domain.risk.profile import RiskConfig
+from tradepipe.domain.staleness import check_intent_age
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerRejected, HoldingView
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.risk_state import SymbolHistoryStore
@@ -38,6 +40,7 @@ class ExecutorDeps:
     brokers: BrokerFactory
     clock: Clock
     history: SymbolHistoryStore | None = None  # exits feed cooldowns and the losing-streak guard
+    profiles: RiskConfig | None = None  # each strategy's max_intent_age_s (None: entries never go stale)
     close_fill_timeout_s: float = 5.0
     sleep: Callable[[float], None] = field(default=time.sleep)
     place_attempts: int = 4
@@ -98,6 +101,9 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
         return Executed(intent.client_order_id, None, rejected=recorded.reject_reason)
     placed = None if recorded is None else broker.find_order(intent.client_order_id)
     if placed is None:
+        stale = _stale(intent, deps)
+        if stale is not None:
+            return _reject_stale(intent, recorded is not None, stale, deps)
         holding = broker.holdings().get(intent.symbol)
         held = Decimal(0) if holding is None else holding.qty
         opposite = (held < 0) if intent.side is Side.BUY else (held > 0)
@@ -107,6 +113,30 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
         placed = place_entry(intent, recorded, broker, deps.placement)
     _record_placed(intent, intent.client_order_id, placed, deps)
     return Executed(intent.client_order_id, placed)
+
+
+def _stale(intent: OrderIntent, deps: ExecutorDeps) -> Rejected | None:
+    """Only reached while nothing is at the broker: an entry already placed is followed, whatever its age."""
+    if deps.profiles is None:
+        return None
+    max_age_s = deps.profiles.profile_for(intent.strategy).max_intent_age_s
+    return check_intent_age(intent.kind == "open", intent.sized_at, deps.clock.now(), max_age_s)
+
+
+def _reject_stale(intent: OrderIntent, recorded: bool, stale: Rejected, deps: ExecutorDeps) -> Executed:
+    if recorded:  # an earlier attempt wrote the order before failing to place it: it ends here too
+        deps.orders.update(
+            intent.client_order_id,
+            OrderUpdate(
+                status=REJECTED,
+                reject_code=stale.reason.value,
+                reject_reason=stale.detail,
+                updated_at=deps.clock.now(),
+            ),
+        )
+    _finish(intent, deps, SignalStatus.REJECTED, stale.detail, stale.reason)
+    log.warning("entry stale at submit", extra={"signal_id": intent.signal_id, "detail": stale.detail})
+    return Executed(intent.client_order_id, None, rejected=stale.reason)
 
 
 def _close_position(

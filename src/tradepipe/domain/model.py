@@ -62,6 +62,7 @@ class RejectReason(StrEnum):
 
     INVALID_ALERT = "INVALID_ALERT"
     STALE_ALERT = "STALE_ALERT"
+    STALE_AT_SUBMIT = "STALE_AT_SUBMIT"  # an entry decided too long before the executor could send it
     SOURCE_NOT_ALLOWED = "SOURCE_NOT_ALLOWED"
     ENTRY_PRICE_UNKNOWN = "ENTRY_PRICE_UNKNOWN"
     STOP_UNKNOWN = "STOP_UNKNOWN"
