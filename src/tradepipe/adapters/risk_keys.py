@@ -7,6 +7,8 @@
 - order counter: pk `RATE#<account>#<epoch_minute>`, sk `RATE`: orders (atomic ADD), expires_at (TTL)
 - queued entry: pk `QUEUED#<account>`, sk `<ticker>`: signal_id, at
 - request budget: pk `BUDGET#<account>`, sk `BUDGET`: due (epoch seconds, domain/request_budget.py)
+- strategy-owned lot: pk `LOTS#<account>#<ticker>`, sk `<strategy>#<lot_id>`: strategy, lot_id, qty (signed),
+  entry_price, stop_price, opened_at (domain/lots.py); one Query lists a ticker's lots
 
 The queued entries share one partition per account so the open drains them with one Query; every other item
 is a single row under its own partition key. Times are stored as UTC ISO strings with microseconds, so
@@ -66,6 +68,14 @@ def rate_expires_at(minute: int) -> int:
 
 def budget_pk(account: str) -> str:
     return f"BUDGET#{account}"
+
+
+def lots_pk(account: str, ticker: str) -> str:
+    return f"LOTS#{account}#{ticker}"
+
+
+def lot_sk(strategy: str, lot_id: str) -> str:
+    return f"{strategy}#{lot_id}"
 
 
 def queued_pk(account: str) -> str:
