@@ -228,7 +228,7 @@ class PipelineFunctions(Construct):
         )
 
 
-def _stream_filters(table: dynamodb.ITable) -> list[dict[str, Any]] | None:
+def _stream_filters(table: dynamodb.ITable) -> list[Mapping[str, Any]] | None:
     """The risk-state table is mostly working state the indexer ignores (the request budget, written before
     every broker request; order counters, cooldowns, queued entries, lots): only the items it turns into
     documents reach it, as the single-machine runtime's change triggers feed only those."""
