@@ -88,6 +88,8 @@ class RejectReason(StrEnum):
     SIZE_BELOW_ONE_SHARE = "SIZE_BELOW_ONE_SHARE"
     LIVE_TRADING_DISABLED = "LIVE_TRADING_DISABLED"
     BROKER_REJECTED = "BROKER_REJECTED"
+    QUOTE_BEYOND_COLLAR = "QUOTE_BEYOND_COLLAR"  # the quote gapped past the entry's limit: it would not fill
+    RISK_OVER_BUDGET = "RISK_OVER_BUDGET"  # the fill's risk to the stop beyond budget x (1 + tolerance)
 
 
 class Signal(BaseModel):
