@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PAGE_SNAPSHOT_AGE_S = 15.0
+
 # --- the backend and the adapters that do not depend on it ---------------------------------------------
 
 
@@ -139,6 +141,15 @@ def risk_brokers() -> BrokerFactory:
 
     age = get_settings().broker_snapshot_age_s
     return SnapshotBrokers(broker_factory(), age) if age > 0 else broker_factory()
+
+
+@cache
+def page_brokers() -> BrokerFactory:
+    """The live page's portfolio reads (account, positions), shared by every open tab and read at most
+    every 15 s: a tab polling every 3 s would otherwise spend 40 of the account's requests a minute."""
+    from tradepipe.adapters.broker_snapshot import SnapshotBrokers
+
+    return SnapshotBrokers(broker_factory(), PAGE_SNAPSHOT_AGE_S)
 
 
 def _alpaca_keys(secret_name: str) -> tuple[str, str] | None:
@@ -337,6 +348,7 @@ def reset() -> None:
         _broker,
         request_gate,
         risk_brokers,
+        page_brokers,
         market_data,
         risk_config,
         search_index,

@@ -70,6 +70,10 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]:
         alpaca_timeout_s=0.5,  # below the broker's injected 0.8 s delays
         # TODO(async-executor): the Alpaca-like broker once the executor waits for cancels to complete.
         broker_behaviour="instant",
+        # Faults, not pacing: this broker has no rate limit (its injected 429s test their handling), and the
+        # account's request budget would stretch 2,000 alerts over 45 minutes, aging entries into
+        # STALE_AT_SUBMIT (tests/e2e/test_request_budget_burst.py holds the budget against Alpaca's limit).
+        request_budget_per_minute=0,
     )
     with Supervisor(config) as sup:
         yield sup
