@@ -9,6 +9,7 @@
 - request budget: pk `BUDGET#<account>`, sk `BUDGET`: due (epoch seconds, domain/request_budget.py)
 - strategy-owned lot: pk `LOTS#<account>#<ticker>`, sk `<strategy>#<lot_id>`: strategy, lot_id, qty (signed),
   entry_price, stop_price, opened_at (domain/lots.py); one Query lists a ticker's lots
+- notice: pk `NOTICE#<key>`, sk `NOTICE`: at, expires_at (TTL): a notice already announced (NoticeLedger)
 
 The queued entries share one partition per account so the open drains them with one Query; every other item
 is a single row under its own partition key. Times are stored as UTC ISO strings with microseconds, so
@@ -34,6 +35,7 @@ STATE_SK = "STATE"
 SYMBOL_SK = "SYMBOL"
 RATE_SK = "RATE"
 BUDGET_SK = "BUDGET"
+NOTICE_SK = "NOTICE"
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,15 @@ def lot_sk(strategy: str, lot_id: str) -> str:
 
 def queued_pk(account: str) -> str:
     return f"QUEUED#{account}"
+
+
+def notice_pk(key: str) -> str:
+    return f"NOTICE#{key}"
+
+
+def notice_expires_at(at: datetime, keep_for: timedelta) -> int:
+    """Epoch seconds for DynamoDB TTL (and the ledger's own check: TTL deletes up to two days late)."""
+    return int((at + keep_for).timestamp())
 
 
 def stored_time(at: datetime) -> str:

@@ -15,6 +15,7 @@ from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
     EquitySnapshotStore,
+    NoticeLedger,
     OrderRateStore,
     PositionReports,
     QueuedEntries,
@@ -52,6 +53,8 @@ class Backend(Protocol):
     def equity_snapshots(self) -> EquitySnapshotStore: ...
     @property
     def request_budget(self) -> RequestBudget: ...
+    @property
+    def notice_ledger(self) -> NoticeLedger: ...
     @property
     def signal_queue(self) -> SignalQueue: ...
     @property

@@ -18,6 +18,7 @@ from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
     EquitySnapshotStore,
+    NoticeLedger,
     OrderRateStore,
     PositionReports,
     QueuedEntries,
@@ -99,6 +100,10 @@ class AwsBackend:
 
     @property
     def equity_snapshots(self) -> EquitySnapshotStore:
+        return self._risk_state
+
+    @property
+    def notice_ledger(self) -> NoticeLedger:
         return self._risk_state
 
     @cached_property

@@ -23,6 +23,7 @@ from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
     EquitySnapshotStore,
+    NoticeLedger,
     OrderRateStore,
     PositionReports,
     QueuedEntries,
@@ -124,6 +125,10 @@ class SqliteBackend:
 
     @property
     def equity_snapshots(self) -> EquitySnapshotStore:
+        return self._risk_state
+
+    @property
+    def notice_ledger(self) -> NoticeLedger:
         return self._risk_state
 
     @cached_property
