@@ -12,6 +12,7 @@ Data-access grants are not here: the stack grants where a function meets a table
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -29,6 +30,7 @@ from infra.components.layers import ARCHITECTURE, ASSET_EXCLUDES, RUNTIME, Pipel
 from infra.config import StageConfig
 from infra.paths import FUNCTIONS_DIR
 from tradepipe import resources
+from tradepipe.contracts.items import EQUITY_PK_PREFIX, STATE_PK_PREFIX
 from tradepipe.settings import Settings
 
 HANDLER = "handler.lambda_handler"
@@ -215,6 +217,7 @@ class PipelineFunctions(Construct):
             self.indexer.add_event_source(
                 event_sources.DynamoEventSource(
                     table,
+                    filters=_stream_filters(table),
                     starting_position=lambda_.StartingPosition.TRIM_HORIZON,
                     batch_size=INDEXER_BATCH_SIZE,
                     max_batching_window=INDEXER_MAX_BATCHING_WINDOW,
@@ -230,3 +233,14 @@ class PipelineFunctions(Construct):
             "dynamodb:ListStreams (added by the stream event source) has no resource-level permissions; "
             "X-Ray likewise.",
         )
+
+
+def _stream_filters(table: dynamodb.ITable) -> list[Mapping[str, Any]] | None:
+    """The risk-state table is mostly working state the indexer ignores (the request budget, written before
+    every broker request; order counters, cooldowns, queued entries, lots): only the items it turns into
+    documents reach it, as the single-machine runtime's change triggers feed only those."""
+    if table.node.id != resources.RISK_STATE_TABLE.logical_id:
+        return None
+    prefixes = [{"prefix": p} for p in (STATE_PK_PREFIX, EQUITY_PK_PREFIX)]
+    key = resources.RISK_STATE_TABLE.partition_key
+    return [lambda_.FilterCriteria.filter({"dynamodb": {"Keys": {key: {"S": prefixes}}}})]

@@ -43,7 +43,8 @@ RECORD_ORDER = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem")  
 READ_ITEM = ("dynamodb:GetItem",)
 # Risk state (tradepipe.adapters.risk_state): the risk stage reads and switches the trading state, raises the
 # high-water mark, counts orders (UpdateItem ADD), queues entries (PutItem) and drains them at the open
-# (Query, conditional DeleteItem). Exits are recorded in a transaction of two UpdateItems.
+# (Query, conditional DeleteItem). Exits are recorded in a transaction of two UpdateItems. The account's
+# request budget (adapters/request_budget.py) is one conditional UpdateItem before every broker request.
 RISK_STATE_RW = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -52,7 +53,8 @@ RISK_STATE_RW = (
     "dynamodb:Query",
 )
 SWITCH_TRADING_STATE = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # trading_state, set_trading_state
-# record_exit, reported positions (Get/Update/Query); the reconciler's equity snapshot each run (PutItem).
+# record_exit, reported positions (Get/Update/Query); the reconciler's equity snapshot each run (PutItem);
+# the account's request budget before every broker request (conditional UpdateItem).
 RECORD_EXIT = ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:PutItem")
 # The executor and the reconciler also take and give back the per-ticker lease (conditional PutItem with an
 # expiry, conditional DeleteItem), queue an exit's close for the open (PutItem) and drop the ticker's queued

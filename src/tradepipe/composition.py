@@ -21,6 +21,7 @@ from tradepipe.settings import get_settings
 
 if TYPE_CHECKING:
     from tradepipe.adapters.alpaca import AlpacaBroker
+    from tradepipe.adapters.budget_gate import BudgetGate
     from tradepipe.adapters.secrets import WebhookPassphrases
     from tradepipe.app.assess import RiskDeps
     from tradepipe.app.execute import ExecutorDeps
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from tradepipe.domain.risk.profile import RiskConfig
     from tradepipe.notify.assemble import Notifier
     from tradepipe.notify.use_cases import NotifyDeps
+    from tradepipe.ports.broker import BrokerFactory
     from tradepipe.ports.calendar import MarketCalendar
     from tradepipe.ports.clock import Clock
     from tradepipe.ports.market_data import MarketData
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
     from tradepipe.settings import Settings
 
 log = logging.getLogger(__name__)
+
+PAGE_SNAPSHOT_AGE_S = 15.0
 
 # --- the backend and the adapters that do not depend on it ---------------------------------------------
 
@@ -117,7 +121,43 @@ def _broker(mode: Mode) -> AlpacaBroker | None:
         # The override points paper orders at the local broker; live orders always go to Alpaca itself.
         url_override=settings.alpaca_url_override if mode is Mode.PAPER else None,
         timeout_s=settings.alpaca_timeout_s,
+        before_request=request_gate(mode),
     )
+
+
+@cache
+def request_gate(mode: Mode) -> BudgetGate | None:
+    """The account's request budget, taken before every trading-API request of every stage (risk, the
+    executor and its reconciler, the open's release): one budget per account, shared through the backend's
+    store by every function and process. None when switched off (`request_budget_per_minute = 0`)."""
+    from tradepipe.adapters.budget_gate import BudgetGate
+
+    settings = get_settings()
+    if settings.request_budget_per_minute == 0:
+        return None
+    return BudgetGate(
+        backend().request_budget, mode.value, clock(), max_wait_s=settings.request_budget_max_wait_s
+    )
+
+
+@cache
+def risk_brokers() -> BrokerFactory:
+    """The risk stage's brokers: the account, positions and clock read once per batch, not per signal."""
+    from tradepipe.adapters.broker_snapshot import SnapshotBrokers
+
+    # Over the patient brokers: a 429 on the snapshot's reads waits Alpaca's reset like every repeatable call.
+    age = get_settings().broker_snapshot_age_s
+    patient = _patient_brokers()
+    return SnapshotBrokers(patient, age) if age > 0 else patient
+
+
+@cache
+def page_brokers() -> BrokerFactory:
+    """The live page's portfolio reads (account, positions), shared by every open tab and read at most
+    every 15 s: a tab polling every 3 s would otherwise spend 40 of the account's requests a minute."""
+    from tradepipe.adapters.broker_snapshot import SnapshotBrokers
+
+    return SnapshotBrokers(broker_factory(), PAGE_SNAPSHOT_AGE_S)
 
 
 def _alpaca_keys(secret_name: str) -> tuple[str, str] | None:
@@ -318,7 +358,7 @@ def risk_deps() -> RiskDeps:
         intents=b.intent_queue,
         clock=clock(),
         config=risk_config(),
-        brokers=_patient_brokers(),
+        brokers=risk_brokers(),
         trading_state=b.trading_state,
         history=b.symbol_history,
         reservations=b.reservations,
@@ -367,6 +407,7 @@ def executor_deps() -> ExecutorDeps:
         closes=b.queued_closes,
         events=b.events,
         reservations=b.reservations,
+        profiles=risk_config(),
     )
 
 
@@ -435,6 +476,9 @@ def reset() -> None:
         webhook_passphrases,
         broker_factory,
         _broker,
+        request_gate,
+        risk_brokers,
+        page_brokers,
         market_data,
         market_calendar,
         risk_config,

@@ -7,10 +7,11 @@ import json
 from functools import cached_property, lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tradepipe import resources
+from tradepipe.domain.request_budget import BudgetRule
 from tradepipe.notify.toggles import NotifyToggles
 
 ENV_PREFIX = "TRADEPIPE_"
@@ -41,6 +42,16 @@ class Settings(BaseSettings):
     # A position tradepipe did not open (a manual trade) is reported without stop cover, not touched; set this
     # to protect it too: a stop this many percent from its average entry (TRADEPIPE_PROTECT_MANUAL_STOP_PCT).
     protect_manual_stop_pct: float | None = None
+    # One request budget per account for every caller of Alpaca's trading API together
+    # (domain/request_budget.py): 150 a minute sustained, 30 at once, so no minute sees more than 180 of
+    # Alpaca's 200; 0 switches it off. A request whose slot is more than `request_budget_max_wait_s` away is
+    # given back, as Alpaca's 429 is.
+    request_budget_per_minute: int = Field(default=150, ge=0, le=200)
+    request_budget_burst: int = Field(default=30, ge=1, le=200)
+    request_budget_max_wait_s: float = Field(default=10.0, ge=0)
+    # The risk stage reads the account, positions and clock at most once per this many seconds per account
+    # (adapters/broker_snapshot.py): one snapshot per batch. 0 reads them for every signal.
+    broker_snapshot_age_s: float = Field(default=5.0, ge=0, le=60)
 
     opensearch_endpoint: str = "http://127.0.0.1:9200"
     opensearch_auth: Literal["none", "sigv4"] = "none"
@@ -180,3 +191,10 @@ class _ExplicitSettings(Settings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def budget_rule(settings: Settings) -> BudgetRule:
+    """The request budget's rule (the composition root skips the budget when its rate is 0)."""
+    return BudgetRule(
+        per_minute=max(1, settings.request_budget_per_minute), burst=settings.request_budget_burst
+    )

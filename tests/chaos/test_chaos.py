@@ -104,6 +104,10 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]:
         broker_behaviour="alpaca",
         always_open=True,
         broker_rate_limit=100_000,
+        # Faults, not pacing: the account's request budget would stretch 2,000 alerts over 45 minutes, aging
+        # entries into STALE_AT_SUBMIT (tests/e2e/test_request_budget_burst.py holds the budget against
+        # Alpaca's limit).
+        request_budget_per_minute=0,
     )
     with Supervisor(config) as sup:
         yield sup

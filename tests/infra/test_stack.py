@@ -317,6 +317,20 @@ class TestEventSources:
         assert len(mappings) == len(resources.QUEUES) + 1 + len(streamed) == 7
         assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
 
+    def test_risk_state_stream_reaches_the_indexer_only_for_what_it_indexes(self, dev: Synth) -> None:
+        """The request budget is written before every broker request: its changes (and counters, lots,
+        queued entries) must not invoke the indexer, as the local change triggers do not feed them."""
+        risk_state = dev.logical_id(dev.stack.tables.risk_state)
+        filters = {
+            json.dumps(m["Properties"]["EventSourceArn"]): m["Properties"].get("FilterCriteria")
+            for m in dev.resources_of("AWS::Lambda::EventSourceMapping").values()
+            if "StreamArn" in json.dumps(m["Properties"]["EventSourceArn"])
+        }
+        (risk_filter,) = [f for arn, f in filters.items() if risk_state in arn]
+        (pattern,) = [json.loads(f["Pattern"]) for f in risk_filter["Filters"]]
+        assert pattern == {"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "STATE#"}, {"prefix": "EQUITY#"}]}}}}
+        assert [f for arn, f in filters.items() if risk_state not in arn] == [None, None, None]
+
 
 class TestEvents:
     def test_bus_is_named_by_resources(self, dev: Synth) -> None:

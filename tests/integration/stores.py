@@ -15,11 +15,16 @@ from infra.checks.emulated_aws import FAKE_CREDENTIALS, LOCAL_REGION
 from tests.integration.conftest import STAGE, Aws
 from tradepipe import resources
 from tradepipe.adapters.dynamodb import DynamoFillStore, DynamoOrderStore, DynamoSignalStore
+from tradepipe.adapters.lots import DynamoLotStore, MemoryLotStore
 from tradepipe.adapters.memory import MemoryOrderStore, MemorySignalStore
 from tradepipe.adapters.memory_risk import MemoryRiskStateStore
+from tradepipe.adapters.request_budget import DynamoRequestBudget, MemoryRequestBudget
 from tradepipe.adapters.sqlite.database import Database, Durability
+from tradepipe.adapters.sqlite.lots import SqliteLotStore
 from tradepipe.adapters.sqlite.records import SqliteFillStore, SqliteOrderStore, SqliteSignalStore
+from tradepipe.adapters.sqlite.request_budget import SqliteRequestBudget
 from tradepipe.adapters.sqlite.risk_state import SqliteRiskStateStore
+from tradepipe.domain.request_budget import BudgetRule
 
 Factory = Callable[[pytest.FixtureRequest], Any]
 
@@ -59,4 +64,18 @@ RISK_STATE_STORES: dict[str, Factory] = {
     "memory": lambda request: MemoryRiskStateStore(),
     "dynamodb": lambda request: request.getfixturevalue("aws").risk_state(),
     "sqlite": lambda request: SqliteRiskStateStore(_sqlite(request)),
+}
+
+# The account's request budget: one a second, five at once (round numbers for the contract's arithmetic).
+BUDGET_RULE = BudgetRule(per_minute=60, burst=5)
+REQUEST_BUDGETS: dict[str, Factory] = {
+    "memory": lambda request: MemoryRequestBudget(BUDGET_RULE),
+    "dynamodb": lambda request: DynamoRequestBudget(_table(request, resources.RISK_STATE_TABLE), BUDGET_RULE),
+    "sqlite": lambda request: SqliteRequestBudget(_sqlite(request), BUDGET_RULE),
+}
+# Strategy-owned lots (ports/lots.py), in the risk-state table on every backend.
+LOT_STORES: dict[str, Factory] = {
+    "memory": lambda request: MemoryLotStore(),
+    "dynamodb": lambda request: DynamoLotStore(_table(request, resources.RISK_STATE_TABLE)),
+    "sqlite": lambda request: SqliteLotStore(_sqlite(request)),
 }

@@ -59,7 +59,9 @@ def _intent(
         qty=10,
         take_profit=Decimal("210.00"),
         stop_loss=Decimal("198.00"),
-        sized_at=NOW,
+        # Sized just now, as the risk stage stamps it: the handler runs on the real clock, and an entry
+        # sized long ago is STALE_AT_SUBMIT.
+        sized_at=datetime.now(UTC),
     )
 
 

@@ -9,14 +9,24 @@ from decimal import Decimal
 
 import pytest
 
-from tests.integration.stores import FILL_STORES, ORDER_STORES, RISK_STATE_STORES, SIGNAL_STORES
+from tests.integration.stores import (
+    FILL_STORES,
+    LOT_STORES,
+    ORDER_STORES,
+    REQUEST_BUDGETS,
+    RISK_STATE_STORES,
+    SIGNAL_STORES,
+)
 from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusEntry, StatusUpdate
 from tradepipe.domain.lifecycle import TRANSITIONS
+from tradepipe.domain.lots import Lot
 from tradepipe.domain.model import CapApplied, Mode, Rejected, RejectReason, Side, SignalStatus
 from tradepipe.domain.risk.context import Account, Asset, MarketClock, RiskContext, TradingState
 from tradepipe.domain.risk.profile import RiskProfile
 from tradepipe.domain.risk.reservations import EntryRequest, Granted, fit
 from tradepipe.ports.broker import FillView
+from tradepipe.ports.lots import LotStore
+from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import EntryReservations
 from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
 
@@ -432,3 +442,128 @@ def test_reserve_when_buying_power_reserved_then_next_entry_sized_to_what_is_lef
     assert isinstance(second, Granted)
     assert second.reservation.qty == 52  # (30,000 - 18,920.07) / 1.03 / 204.10 = 52.7, rounded down
     assert [c.cap for c in second.caps] == ["buying_power"]
+
+
+# --- RequestBudget ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=sorted(REQUEST_BUDGETS))
+def budget(request: pytest.FixtureRequest) -> RequestBudget:
+    store: RequestBudget = REQUEST_BUDGETS[request.param](request)
+    return store
+
+
+def _after(seconds: float) -> datetime:
+    return NOW + timedelta(seconds=seconds)
+
+
+def test_budget_take_when_idle_then_burst_is_free_and_each_further_request_waits_one_more_interval(
+    budget: RequestBudget,
+) -> None:
+    account = _id()  # one account per test: the DynamoDB table lives for the session
+
+    waits = [budget.take(account, 1, NOW, max_wait_s=60) for _ in range(7)]
+
+    assert waits == pytest.approx([0, 0, 0, 0, 0, 1, 2])
+
+
+def test_budget_take_when_wait_beyond_max_then_nothing_taken_and_a_later_take_gets_the_slot(
+    budget: RequestBudget,
+) -> None:
+    account = _id()
+    assert budget.take(account, 5, NOW, max_wait_s=0) == 0  # the burst, used up
+
+    refused = budget.take(account, 2, NOW, max_wait_s=1.5)
+    granted = budget.take(account, 1, NOW, max_wait_s=1.5)
+
+    assert refused == pytest.approx(2.0)
+    assert granted == pytest.approx(1.0)  # the refused take reserved nothing
+
+
+def test_budget_take_when_quiet_for_the_burst_then_full_again_and_accounts_are_apart(
+    budget: RequestBudget,
+) -> None:
+    account, other = _id(), _id()
+    budget.take(account, 5, NOW, max_wait_s=0)
+
+    assert budget.take(other, 5, NOW, max_wait_s=0) == 0
+    assert budget.take(account, 1, _after(2.5), max_wait_s=0) == 0  # 2.5 s refilled 2 slots
+    assert budget.take(account, 1, _after(2.5), max_wait_s=0) == 0
+    assert budget.take(account, 1, _after(2.5), max_wait_s=10) == pytest.approx(0.5)
+    assert budget.take(account, 5, _after(60), max_wait_s=0) == 0
+
+
+def test_budget_take_when_more_than_the_bucket_at_once_then_refused_with_the_wait(
+    budget: RequestBudget,
+) -> None:
+    assert budget.take(_id(), 8, NOW, max_wait_s=1) == pytest.approx(3.0)
+
+
+# --- LotStore -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=sorted(LOT_STORES))
+def lots(request: pytest.FixtureRequest) -> LotStore:
+    store: LotStore = LOT_STORES[request.param](request)
+    return store
+
+
+def _lot(
+    account: str, strategy: str, lot_id: str, qty: str, stop: str | None = "140", minute: int = 0
+) -> Lot:
+    return Lot(
+        account=account,
+        ticker="AAPL",
+        strategy=strategy,
+        lot_id=lot_id,
+        qty=Decimal(qty),
+        entry_price=Decimal("150.25"),
+        stop_price=None if stop is None else Decimal(stop),
+        opened_at=_after(60 * minute),
+    )
+
+
+def test_lots_open_when_recorded_twice_then_first_stands_and_listed_oldest_first(lots: LotStore) -> None:
+    account = _id()
+    b = _lot(account, "beta", "tp-b-open", "5", minute=1)
+    a = _lot(account, "alpha", "tp-a-open", "10", stop=None)
+
+    assert lots.open_lot(b) is True
+    assert lots.open_lot(a) is True
+    assert lots.open_lot(_lot(account, "beta", "tp-b-open", "99", minute=1)) is False
+
+    assert lots.lots(account, "AAPL") == [a, b]
+    assert lots.lots(account, "MSFT") == []
+    assert lots.lots(_id(), "AAPL") == []
+
+
+def test_lots_close_when_one_strategy_exits_then_only_its_lots_go_and_twice_returns_nothing(
+    lots: LotStore,
+) -> None:
+    account = _id()
+    a1, a2 = _lot(account, "alpha", "tp-a1-open", "10"), _lot(account, "alpha", "tp-a2-open", "4", minute=2)
+    b = _lot(account, "alpha#2", "tp-b-open", "5", minute=1)  # a name that starts like the other's key
+    for lot in (a1, a2, b):
+        lots.open_lot(lot)
+
+    closed = lots.close_lots(account, "AAPL", "alpha")
+    again = lots.close_lots(account, "AAPL", "alpha")
+
+    assert closed == [a1, a2]
+    assert again == []
+    assert lots.lots(account, "AAPL") == [b]
+
+
+def test_lots_resize_when_partial_exit_then_qty_and_stop_change_and_zero_removes(lots: LotStore) -> None:
+    account = _id()
+    lots.open_lot(_lot(account, "alpha", "tp-a-open", "10"))
+
+    assert lots.resize_lot(account, "AAPL", "alpha", "tp-a-open", Decimal(6), Decimal("145.5")) is True
+    (lot,) = lots.lots(account, "AAPL")
+    assert (lot.qty, lot.stop_price, lot.entry_price) == (Decimal(6), Decimal("145.5"), Decimal("150.25"))
+    assert lots.resize_lot(account, "AAPL", "alpha", "tp-a-open", Decimal(6), None) is True
+    assert lots.lots(account, "AAPL")[0].stop_price is None
+
+    assert lots.resize_lot(account, "AAPL", "alpha", "tp-a-open", Decimal(0), None) is True
+    assert lots.lots(account, "AAPL") == []
+    assert lots.resize_lot(account, "AAPL", "alpha", "tp-a-open", Decimal(1), None) is False

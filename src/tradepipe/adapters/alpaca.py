@@ -118,13 +118,15 @@ class AlpacaBroker:
         secret_key: str,
         url_override: str | None = None,
         timeout_s: float = 5.0,
+        before_request: Callable[[], None] | None = None,
     ) -> None:
         self.mode = mode
         self._client = TradingClient(api_key, secret_key, paper=mode is Mode.PAPER, url_override=url_override)
         # Retries belong to the queue and the executor's lookup-before-resubmit, not to a blind loop
         # inside the client that sleeps 3 s per try.
         self._client._retry = 0
-        self._client._session = TimeoutSession(timeout_s)
+        # `before_request`: the account's request budget, taken before every request (composition wires it).
+        self._client._session = TimeoutSession(timeout_s, before_request)
         # Asset flags (tradable, fractionable, shortable) change rarely: one lookup per symbol an hour.
         self._assets: dict[str, tuple[float, AssetView]] = {}
 

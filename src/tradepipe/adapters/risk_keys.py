@@ -6,6 +6,9 @@
   last_entry_bar
 - order counter: pk `RATE#<account>#<epoch_minute>`, sk `RATE`: orders (atomic ADD), expires_at (TTL)
 - queued entry: pk `QUEUED#<account>`, sk `<ticker>`: signal_id, at
+- request budget: pk `BUDGET#<account>`, sk `BUDGET`: due (epoch seconds, domain/request_budget.py)
+- strategy-owned lot: pk `LOTS#<account>#<ticker>`, sk `<strategy>#<lot_id>`: strategy, lot_id, qty (signed),
+  entry_price, stop_price, opened_at (domain/lots.py); one Query lists a ticker's lots
 - notice: pk `NOTICE#<key>`, sk `NOTICE`: at, expires_at (TTL): a notice already announced (NoticeLedger)
 - queued close: pk `QUEUED_CLOSE#<account>`, sk `<ticker>`: signal_id, at (an exit after hours)
 - ticker lease: pk `LEASE#<account>#<ticker>`, sk `LEASE`: holder, lease_until (epoch seconds, to the
@@ -41,6 +44,7 @@ RATE_TTL = timedelta(minutes=5)  # counters expire this long after their minute 
 STATE_SK = "STATE"
 SYMBOL_SK = "SYMBOL"
 RATE_SK = "RATE"
+BUDGET_SK = "BUDGET"
 NOTICE_SK = "NOTICE"
 LEASE_SK = "LEASE"
 LEASE_SWEEP_AFTER_S = 3600  # an expired lease is free at once; its item is swept by TTL this much later
@@ -79,6 +83,18 @@ def rate_pk(account: str, minute: int) -> str:
 def rate_expires_at(minute: int) -> int:
     """Epoch seconds for DynamoDB TTL: RATE_TTL after the bucket's minute ends."""
     return (minute + 1) * 60 + int(RATE_TTL.total_seconds())
+
+
+def budget_pk(account: str) -> str:
+    return f"BUDGET#{account}"
+
+
+def lots_pk(account: str, ticker: str) -> str:
+    return f"LOTS#{account}#{ticker}"
+
+
+def lot_sk(strategy: str, lot_id: str) -> str:
+    return f"{strategy}#{lot_id}"
 
 
 def queued_pk(account: str) -> str:

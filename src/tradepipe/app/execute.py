@@ -46,10 +46,12 @@ from tradepipe.app.protective_close import (
     pending_entries,
     reverse_close,
 )
-from tradepipe.contracts.items import StatusUpdate
+from tradepipe.contracts.items import OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
-from tradepipe.domain.model import RejectReason, Side, SignalStatus
+from tradepipe.domain.model import Rejected, RejectReason, Side, SignalStatus
 from tradepipe.domain.order_status import is_terminal
+from tradepipe.domain.risk.profile import RiskConfig
+from tradepipe.domain.staleness import check_intent_age
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerRejected
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.messaging import EventPublisher
@@ -79,6 +81,7 @@ class ExecutorDeps:
     # The room the risk stage reserved for each entry: released when the entry ends here (rejected, filled,
     # dead), else held while it rests at the broker (the reconciler releases it when it ends).
     reservations: EntryReservations | None = None
+    profiles: RiskConfig | None = None  # each strategy's max_intent_age_s (None: entries never go stale)
     sleep: Callable[[float], None] = field(default=time.sleep)
     place_attempts: int = 4
     max_rate_limit_wait_s: float = 10.0
@@ -205,6 +208,9 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
         return Executed(intent.client_order_id, None, rejected=recorded.reject_reason)
     placed = None if recorded is None else broker.find_order(intent.client_order_id)
     if placed is None:
+        stale = _stale(intent, deps)
+        if stale is not None:
+            return _reject_stale(intent, recorded is not None, stale, deps)
         # A broken order rule is a decision: checked before any broker call (a reverse's close included).
         invalid = check_entry(intent)
         if invalid is None:
@@ -232,6 +238,30 @@ def _read_after_fill_wait(broker: Broker, placed: BrokerOrder, deps: ExecutorDep
         return placed
     deps.sleep(deps.fill_wait_s)
     return broker.find_order(placed.client_order_id) or placed
+
+
+def _stale(intent: OrderIntent, deps: ExecutorDeps) -> Rejected | None:
+    """Only reached while nothing is at the broker: an entry already placed is followed, whatever its age."""
+    if deps.profiles is None:
+        return None
+    max_age_s = deps.profiles.profile_for(intent.strategy).max_intent_age_s
+    return check_intent_age(intent.kind == "open", intent.sized_at, deps.clock.now(), max_age_s)
+
+
+def _reject_stale(intent: OrderIntent, recorded: bool, stale: Rejected, deps: ExecutorDeps) -> Executed:
+    if recorded:  # an earlier attempt wrote the order before failing to place it: it ends here too
+        deps.orders.update(
+            intent.client_order_id,
+            OrderUpdate(
+                status=REJECTED,
+                reject_code=stale.reason.value,
+                reject_reason=stale.detail,
+                updated_at=deps.clock.now(),
+            ),
+        )
+    _finish(intent, deps, SignalStatus.REJECTED, stale.detail, stale.reason)
+    log.warning("entry stale at submit", extra={"signal_id": intent.signal_id, "detail": stale.detail})
+    return Executed(intent.client_order_id, None, rejected=stale.reason)
 
 
 def _record_placed(intent: OrderIntent, coid: str, placed: BrokerOrder, deps: ExecutorDeps) -> None:

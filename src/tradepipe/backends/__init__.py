@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
+from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
     EntryReservations,
     EquitySnapshotStore,
@@ -59,6 +60,8 @@ class Backend(Protocol):
     def ticker_leases(self) -> TickerLeases: ...
     @property
     def equity_snapshots(self) -> EquitySnapshotStore: ...
+    @property
+    def request_budget(self) -> RequestBudget: ...
     @property
     def notice_ledger(self) -> NoticeLedger: ...
     @property

@@ -10,10 +10,12 @@ import boto3
 
 from tradepipe.adapters.dynamodb import DynamoFillStore, DynamoOrderStore, DynamoSignalStore
 from tradepipe.adapters.events import EventBridgePublisher
+from tradepipe.adapters.request_budget import DynamoRequestBudget
 from tradepipe.adapters.risk_state import DynamoRiskStateStore
 from tradepipe.adapters.secrets import SecretReader
 from tradepipe.adapters.sqs import SqsIntentQueue, SqsSignalQueue
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
+from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
     EntryReservations,
     EquitySnapshotStore,
@@ -28,7 +30,7 @@ from tradepipe.ports.risk_state import (
 )
 from tradepipe.ports.secrets import SecretSource
 from tradepipe.ports.stores import FillStore, OrderStore, SignalFeed, SignalLookup, SignalStore
-from tradepipe.settings import Settings
+from tradepipe.settings import Settings, budget_rule
 
 
 class AwsBackend:
@@ -118,6 +120,13 @@ class AwsBackend:
     @property
     def notice_ledger(self) -> NoticeLedger:
         return self._risk_state
+
+    @cached_property
+    def request_budget(self) -> RequestBudget:
+        # The account's one request budget: the same item every function and process takes from.
+        return DynamoRequestBudget(
+            self._dynamodb.Table(self._settings.risk_state_table), budget_rule(self._settings)
+        )
 
     @cached_property
     def signal_queue(self) -> SignalQueue:

@@ -16,9 +16,11 @@ from tradepipe.adapters.sqlite.feeds import SqliteEventOutbox
 from tradepipe.adapters.sqlite.metrics import SqliteMetrics
 from tradepipe.adapters.sqlite.queues import SqliteFifoQueue, SqliteIntentQueue, SqliteSignalQueue
 from tradepipe.adapters.sqlite.records import SqliteFillStore, SqliteOrderStore, SqliteSignalStore
+from tradepipe.adapters.sqlite.request_budget import SqliteRequestBudget
 from tradepipe.adapters.sqlite.risk_state import SqliteRiskStateStore
 from tradepipe.adapters.sqlite.secrets_file import LocalSecrets
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
+from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
     EntryReservations,
     EquitySnapshotStore,
@@ -33,7 +35,7 @@ from tradepipe.ports.risk_state import (
 )
 from tradepipe.ports.secrets import SecretSource
 from tradepipe.ports.stores import FillStore, OrderStore, SignalFeed, SignalLookup, SignalStore
-from tradepipe.settings import Settings
+from tradepipe.settings import Settings, budget_rule
 
 # The local queues' visibility: longer than any handler runs (a reverse waits up to 5 s for its close, a 429
 # up to 10 s); a failed message comes back sooner through retry_after, a dead process's at the restart.
@@ -143,6 +145,11 @@ class SqliteBackend:
     @property
     def notice_ledger(self) -> NoticeLedger:
         return self._risk_state
+
+    @cached_property
+    def request_budget(self) -> RequestBudget:
+        # The account's one request budget: the same item every function and process takes from.
+        return SqliteRequestBudget(self.db, budget_rule(self._settings))
 
     @cached_property
     def signal_queue(self) -> SignalQueue:

@@ -62,6 +62,7 @@ class RejectReason(StrEnum):
 
     INVALID_ALERT = "INVALID_ALERT"
     STALE_ALERT = "STALE_ALERT"
+    STALE_AT_SUBMIT = "STALE_AT_SUBMIT"  # an entry decided too long before the executor could send it
     SOURCE_NOT_ALLOWED = "SOURCE_NOT_ALLOWED"
     ENTRY_PRICE_UNKNOWN = "ENTRY_PRICE_UNKNOWN"
     STOP_REQUIRED = "STOP_REQUIRED"  # no stop in the alert and none derivable: every entry needs one
@@ -89,6 +90,8 @@ class RejectReason(StrEnum):
     SIZE_BELOW_ONE_SHARE = "SIZE_BELOW_ONE_SHARE"
     LIVE_TRADING_DISABLED = "LIVE_TRADING_DISABLED"
     BROKER_REJECTED = "BROKER_REJECTED"
+    QUOTE_BEYOND_COLLAR = "QUOTE_BEYOND_COLLAR"  # the quote gapped past the entry's limit: it would not fill
+    RISK_OVER_BUDGET = "RISK_OVER_BUDGET"  # the fill's risk to the stop beyond budget x (1 + tolerance)
 
 
 class Signal(BaseModel):

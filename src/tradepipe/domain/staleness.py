@@ -1,4 +1,5 @@
-"""Stale or future alerts: a delayed alert must not trade on an old price."""
+"""Stale or future alerts, and entries that waited too long to be sent: a delayed alert must not trade on an
+old price."""
 
 from __future__ import annotations
 
@@ -19,5 +20,20 @@ def check_freshness(
     if -age > max_lead_s:
         return Rejected(
             RejectReason.STALE_ALERT, f"alert is {-age:.0f} s in the future; the limit is {max_lead_s} s"
+        )
+    return None
+
+
+def check_intent_age(is_entry: bool, sized_at: datetime, now: datetime, max_age_s: int) -> Rejected | None:
+    """At submit: an entry decided more than `max_age_s` ago (a message that failed and came back minutes
+    later, a queue backed up behind the request budget) is rejected. Exits, closes and cancels go whatever
+    their age: dropping one would leave the position it was meant to close."""
+    if not is_entry:
+        return None
+    age = (now - sized_at).total_seconds()
+    if age > max_age_s:
+        return Rejected(
+            RejectReason.STALE_AT_SUBMIT,
+            f"entry was sized {age:.0f} s before submit; the limit is {max_age_s} s",
         )
     return None

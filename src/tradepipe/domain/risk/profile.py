@@ -46,6 +46,10 @@ class RiskProfile(BaseModel):
     cooldown_after_stop_s: Annotated[int, Field(ge=0)] = 900
     one_entry_per_bar: bool = True
 
+    # An entry the executor cannot send within this many seconds of its sizing is rejected STALE_AT_SUBMIT
+    # (60 s: the same freshness the intake demands of an alert, max_alert_lag_s). Exits are never dropped.
+    max_intent_age_s: Annotated[int, Field(ge=1, le=86400)] = 60
+
     # Market clock: outside regular hours an entry is queued to the next open or rejected.
     outside_hours: Literal["queue", "reject"] = "reject"
 

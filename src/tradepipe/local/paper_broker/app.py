@@ -309,11 +309,16 @@ def _admin_routes(engine: PaperBroker, limiter: RateLimiter | None) -> list[Rout
     async def state(request: Request) -> Response:
         return _ok(engine.dump())
 
+    async def rate_limit(request: Request) -> Response:
+        # Requests per bucket, those refused with 429 and the busiest window since the last reset.
+        return _ok({} if limiter is None else limiter.stats())
+
     return [
         Route("/_paper/reset", _admin(reset), methods=["POST"]),
         Route("/_paper/prices", _admin(prices), methods=["POST"]),
         Route("/_paper/advance", _admin(advance), methods=["POST"]),
         Route("/_paper/state", _admin(state), methods=["GET"]),
+        Route("/_paper/rate-limit", _admin(rate_limit), methods=["GET"]),
         *_admin_hook_routes(engine),
     ]
 

@@ -68,11 +68,17 @@ class Guard:
             await self._app(scope, receive, send)
             return
         bucket = "data" if path.startswith("/v2/stocks/") else "trading"
-        verdict = self._limiter.take(self._credentials.key_id, bucket)
+        verdict = self._limiter.take(self._credentials.key_id, bucket, _route(scope["method"], path))
         if not verdict.allowed:
             await _answer(send, 429, RATE_LIMITED, verdict.headers())
             return
         await self._app(scope, receive, _stamped(send, verdict))
+
+
+def _route(method: str, path: str) -> str:
+    """`GET /v2/orders/<id>` as `GET /v2/orders/*`: what the rate-limit stats count requests by."""
+    parts = path.split("/")
+    return f"{method} " + "/".join(parts[:3] + ["*" for _ in parts[3:4]])
 
 
 def _stamped(send: Send, verdict: Verdict) -> Send:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,12 +45,36 @@ class RateLimiter:
         self._now = now
         self._windows: dict[tuple[str, str], tuple[float, int]] = {}
         self._lock = threading.Lock()
+        # What callers did to the limit since the last reset (GET /_paper/rate-limit): how close a pipeline
+        # comes to Alpaca's 429 is measured here, where Alpaca would count.
+        self._seen: Counter[str] = Counter()
+        self._refused: Counter[str] = Counter()
+        self._busiest: Counter[str] = Counter()
+        self._routes: Counter[str] = Counter()
 
     def reset(self) -> None:
         with self._lock:
             self._windows.clear()
+            for counter in (self._seen, self._refused, self._busiest, self._routes):
+                counter.clear()
 
-    def take(self, key_id: str, bucket: str) -> Verdict:
+    def stats(self) -> dict[str, dict[str, object]]:
+        """Per bucket: requests, refused (429), the most requests any one window counted, and per route."""
+        with self._lock:
+            return {
+                bucket: {
+                    "limit": self.per_minute,
+                    "requests": self._seen[bucket],
+                    "refused": self._refused[bucket],
+                    "busiest_window": self._busiest[bucket],
+                    "routes": {
+                        r.split(" ", 1)[1]: n for r, n in sorted(self._routes.items()) if r.startswith(bucket)
+                    },
+                }
+                for bucket in sorted(self._seen)
+            }
+
+    def take(self, key_id: str, bucket: str, route: str = "") -> Verdict:
         """Count one request of `key_id` in `bucket` and say whether it may proceed."""
         now = self._now().timestamp()
         with self._lock:
@@ -58,6 +83,11 @@ class RateLimiter:
                 start, count = now, 0
             count += 1
             self._windows[(key_id, bucket)] = (start, count)
+            self._seen[bucket] += 1
+            self._busiest[bucket] = max(self._busiest[bucket], count)
+            self._refused[bucket] += count > self.per_minute
+            if route:
+                self._routes[f"{bucket} {route}"] += 1
         reset = math.ceil(start + WINDOW_S)
         return Verdict(
             allowed=count <= self.per_minute,

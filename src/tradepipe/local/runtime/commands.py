@@ -67,6 +67,14 @@ def add_local_arguments(parser: argparse.ArgumentParser, *, demo: bool = False) 
     parser.add_argument(
         "--always-open", action="store_true", help="the local broker's market never closes (demos at night)"
     )
+    parser.add_argument(
+        "--request-budget",
+        type=int,
+        default=150,
+        metavar="PER_MINUTE",
+        help="trading-API requests a minute for the whole pipeline, 30 at once (default 150 of Alpaca's "
+        "200; lower it when other programs use the same keys; 0 switches the budget off)",
+    )
 
 
 def _say(line: str) -> None:
@@ -103,6 +111,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         passphrase=args.passphrase,
         always_open=args.always_open,
         broker_behaviour=args.broker_behaviour,
+        request_budget_per_minute=args.request_budget,
         log_level="INFO" if args.verbose else "WARNING",
     )
     sup = Supervisor(config).start()

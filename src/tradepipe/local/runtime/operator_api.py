@@ -151,7 +151,7 @@ class OperatorApi:
         if account not in ACCOUNTS:
             errors = [ErrorEntry(field="account", message="paper or live")]
             return _answer(422, http.error_body("rejected", "invalid request: see errors", errors))
-        return _json(await run_in_threadpool(read_portfolio, composition.broker_factory(), account))
+        return _json(await run_in_threadpool(read_portfolio, composition.page_brokers(), account))
 
     def routes(self) -> list[tuple[str, str, Endpoint]]:
         return [

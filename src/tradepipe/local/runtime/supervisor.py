@@ -68,6 +68,9 @@ class LocalConfig:
     allowed_source_cidrs: tuple[str, ...] = ()
     risk_config_path: str | None = None
     alpaca_timeout_s: float = 5.0
+    # The account's request budget and the risk stage's broker snapshot (Settings has the why; 0: off).
+    request_budget_per_minute: int = 150
+    broker_snapshot_age_s: float = 5.0
 
     @classmethod
     def ephemeral(cls, state_dir: Path, **overrides: Any) -> LocalConfig:
@@ -201,6 +204,8 @@ class Supervisor:
             "live_trading_enabled": cfg.live_trading_enabled,
             "allowed_source_cidrs": list(cfg.allowed_source_cidrs),
             "alpaca_timeout_s": cfg.alpaca_timeout_s,
+            "request_budget_per_minute": cfg.request_budget_per_minute,
+            "broker_snapshot_age_s": cfg.broker_snapshot_age_s,
         }
         if self.broker_url is not None:
             values |= {"alpaca_url_override": self.broker_url, "alpaca_data_url_override": self.broker_url}

@@ -1,0 +1,30 @@
+"""A bar close of 60 strategies through the real single-machine runtime and the Alpaca-like paper broker
+(asynchronous fills, 200 requests a minute with 429 beyond): the account's one request budget keeps every
+stage together under Alpaca's limit, every signal ends terminal, and an entry that waited behind the burst
+past its strategy's max_intent_age_s is rejected STALE_AT_SUBMIT instead of trading on an old price."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from benchmarks.bar_close_requests import ALERTS, run_burst
+from tradepipe.domain.request_budget import DEFAULT_RULE
+
+pytestmark = pytest.mark.e2e
+
+
+def test_bar_close_burst_when_sixty_strategies_alert_then_under_the_budget_and_every_signal_terminal(
+    tmp_path: Path,
+) -> None:
+    result = run_burst(tmp_path, impatient=True)
+
+    assert Counter(result.statuses.values()) == {"FILLED": ALERTS}
+    assert result.trading["refused"] == 0  # not one 429 from the broker
+    assert result.trading["busiest_window"] <= DEFAULT_RULE.worst_minute  # 180 of Alpaca's 200
+    # Fewer calls per alert: the risk stage's account, positions and clock once per batch, assets cached
+    # (the executor's positions read and submit, 2 per entry, are most of what is left).
+    assert result.trading["requests"] <= 3 * (ALERTS + 1)
+    assert result.impatient == ("REJECTED", "STALE_AT_SUBMIT")

@@ -1,0 +1,88 @@
+"""The risk stage's broker snapshot (adapters/broker_snapshot.py): the account, positions and clock are read
+once per max age, a write through the wrapper drops them, everything else goes through every time."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+from tradepipe.adapters.broker_snapshot import SnapshotBroker, SnapshotBrokers
+from tradepipe.adapters.memory import MemoryBroker, MemoryBrokers
+from tradepipe.domain.model import Mode
+from tradepipe.ports.broker import AccountView, AssetView, ClockView, HoldingView
+
+
+class CountingBroker(MemoryBroker):
+    """A MemoryBroker that counts its reads: what a request budget would be charged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: Counter[str] = Counter()
+
+    def account(self) -> AccountView:
+        self.reads["account"] += 1
+        return super().account()
+
+    def holdings(self) -> dict[str, HoldingView]:
+        self.reads["holdings"] += 1
+        return super().holdings()
+
+    def clock(self) -> ClockView:
+        self.reads["clock"] += 1
+        return super().clock()
+
+    def asset(self, symbol: str) -> AssetView | None:
+        self.reads["asset"] += 1
+        return super().asset(symbol)
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_snapshot_when_ten_signals_within_the_age_then_one_read_each_and_again_after_it() -> None:
+    inner, ticks = CountingBroker(), Ticks()
+    broker = SnapshotBroker(inner, max_age_s=5.0, monotonic=ticks)
+
+    for _ in range(10):
+        broker.account(), broker.holdings(), broker.clock(), broker.asset("AAPL")
+    ticks.t += 5.0
+    broker.account()
+
+    assert inner.reads == Counter(account=2, holdings=1, clock=1, asset=10)
+
+
+def test_snapshot_when_an_order_goes_through_it_then_the_next_read_is_fresh() -> None:
+    inner, ticks = CountingBroker(), Ticks()
+    broker = SnapshotBroker(inner, max_age_s=5.0, monotonic=ticks)
+    assert broker.holdings() == {}
+
+    inner.positions["AAPL"] = Decimal(10)  # what a fill changes at the broker
+    broker.cancel_order("b-unknown")  # a write: whatever it did, the snapshot is stale
+
+    assert broker.holdings()["AAPL"].qty == Decimal(10)
+    assert inner.reads["holdings"] == 2
+
+
+def test_snapshot_holdings_when_a_caller_changes_its_copy_then_the_snapshot_is_unchanged() -> None:
+    inner = CountingBroker()
+    inner.positions["AAPL"] = Decimal(10)
+    broker = SnapshotBroker(inner, max_age_s=5.0, monotonic=Ticks())
+
+    broker.holdings().pop("AAPL")
+
+    assert "AAPL" in broker.holdings()
+
+
+def test_snapshot_brokers_when_asked_twice_then_one_wrapper_per_broker_and_none_stays_none() -> None:
+    brokers = SnapshotBrokers(MemoryBrokers(CountingBroker()))
+
+    first, second = brokers.for_mode(Mode.PAPER), brokers.for_mode(Mode.PAPER)
+
+    assert first is second
+    assert isinstance(first, SnapshotBroker)
+    assert brokers.for_mode(Mode.LIVE) is None
