@@ -1,12 +1,13 @@
 """`python -m benchmarks [NAME ...]`: run every benchmark (or the named ones: risk, synth, backtest,
-cold_start), print one line each; cold start also writes build/bench/cold-start.json."""
+cold_start, runtime), print one line each; cold start also writes build/bench/cold-start.json, the runtime
+build/bench/runtime.json."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
-from benchmarks import bench_backtest, bench_cold_start, bench_risk, bench_synth
+from benchmarks import bench_backtest, bench_cold_start, bench_risk, bench_runtime, bench_synth
 
 
 def _risk() -> list[str]:
@@ -23,7 +24,13 @@ def _cold_start() -> list[str]:
     ]
 
 
-BENCHMARKS = {"risk": _risk, "synth": _synth, "backtest": bench_backtest.run, "cold_start": _cold_start}
+BENCHMARKS = {
+    "risk": _risk,
+    "synth": _synth,
+    "backtest": bench_backtest.run,
+    "cold_start": _cold_start,
+    "runtime": bench_runtime.lines,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
