@@ -291,21 +291,17 @@ def cpu_phase(root: Path, report: Report, n: int = 300, rate: float = 50.0) -> N
 
 def _commit() -> str:
     """The commit measured (with `+dirty` when the tree has changes), so two JSON files can be compared."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+
+    def ask(*args: str) -> str:
+        return subprocess.run(  # noqa: S603 - git, read-only
+            [git, *args], cwd=HERE, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
     try:
-        head = subprocess.run(  # noqa: S603 - git, read-only
-            ["git", "rev-parse", "HEAD"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            check=True,  # noqa: S607
-        ).stdout.strip()
-        dirty = subprocess.run(  # noqa: S603
-            ["git", "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        head, dirty = ask("rev-parse", "HEAD"), ask("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
