@@ -88,6 +88,26 @@ class Child:
     crash_loop: int = 0
     started_at: float = 0.0
     ready: dict[str, Any] = field(default_factory=dict)
+    nice: int = 0  # CPU priority below the intake's (see `yield_cpu`)
+
+
+# Who gives way when the cores are short (a bar-close burst, on 2 cores): the intake, whose answer TradingView
+# waits for and never retries, runs at the default priority; the workers catch up a moment later; the paper
+# broker (it stands for Alpaca, which runs elsewhere) and osmem (derived data) give way the most.
+NICE = {"workers": 5, "broker": 8, "osmem": 10}
+
+
+def yield_cpu(pid: int, increment: int) -> None:
+    """Lower every thread of `pid` (Linux's priority is per thread; later threads inherit their creator's)."""
+    if increment <= 0:
+        return
+    try:
+        tids = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:
+        tids = [pid]
+    for tid in tids:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
 
 
 class Supervisor:
@@ -146,6 +166,7 @@ class Supervisor:
         from osmem_server import OsmemServer
 
         self._search = OsmemServer.start(addr=f"{cfg.host}:{cfg.search_port}", freeze=False, japanese=False)
+        yield_cpu(self._search.process.pid, NICE["osmem"])
         self.settings = self._settings_for_children()
         common = ["--log-level", cfg.log_level, "--host", cfg.host]
         runtime = [sys.executable, "-m", "tradepipe.local.runtime"]
@@ -162,7 +183,7 @@ class Supervisor:
             "--schedule-s",
             str(cfg.schedule_s),
         ]
-        self.children["workers"] = Child("workers", workers, env["w"])
+        self.children["workers"] = Child("workers", workers, env["w"], nice=NICE["workers"])
         intake = [*runtime, "intake", *common, "--port", str(cfg.webhook_port)]
         self.children["intake"] = Child("intake", intake, env["p"])
         operator = [*runtime, "operator", *common, "--port", str(cfg.operator_port)]
@@ -270,7 +291,7 @@ class Supervisor:
             "TRADEPIPE_PAPER_BROKER_KEY_ID": keys.api_key.get_secret_value(),
             "TRADEPIPE_PAPER_BROKER_SECRET_KEY": keys.secret_key.get_secret_value(),
         }
-        return Child("broker", args, env)
+        return Child("broker", args, env, nice=NICE["broker"])
 
     @staticmethod
     def _pid(child: Child) -> int:
@@ -284,6 +305,8 @@ class Supervisor:
             child.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 child.args, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
             )
+        # Before the interpreter has started a thread: every thread it starts inherits the priority.
+        yield_cpu(child.process.pid, child.nice)
         child.started_at = time.monotonic()
 
     def _await_ready(self, child: Child) -> None:
