@@ -9,16 +9,11 @@ import requests
 
 
 class TimeoutSession(requests.Session):
-    """alpaca-py sends requests without a timeout; a hung broker or data API must not hang the function.
-
-    It also reads the environment's proxy and CA-bundle settings once per host instead of on every call:
-    requests walks every environment variable twice per request for them (~10% of the runtime's workers'
-    CPU per alert, measured with py-spy), and the environment does not change under a running process."""
+    """alpaca-py sends requests without a timeout; a hung broker or data API must not hang the function."""
 
     def __init__(self, timeout_s: float) -> None:
         super().__init__()
         self._timeout_s = timeout_s
-        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self._timeout_s)
@@ -27,15 +22,18 @@ class TimeoutSession(requests.Session):
     def merge_environment_settings(
         self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
     ) -> dict[str, Any]:
+        """The environment's proxy and CA-bundle settings, read once per host instead of on every call:
+        requests walks every environment variable twice per request for them (~10% of the runtime's workers'
+        CPU per alert, measured with py-spy), and the environment does not change under a running process."""
         if proxies or not isinstance(url, str):  # per-call proxies: requests' own path
             return super().merge_environment_settings(url, proxies, stream, verify, cert)  # type: ignore[arg-type]
+        known: dict[tuple[Any, ...], dict[str, Any]] = self.__dict__.setdefault("_environment", {})
         parts = urlsplit(url)
         key = (parts.scheme, parts.netloc, stream, verify, cert)
         try:
-            found = self._environment.get(key)
+            found = known.get(key)
         except TypeError:  # an unhashable setting
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
         if found is None:
-            found = super().merge_environment_settings(url, proxies, stream, verify, cert)
-            self._environment[key] = found
+            found = known[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
         return {**found, "proxies": dict(found["proxies"])}
