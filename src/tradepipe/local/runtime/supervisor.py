@@ -92,9 +92,10 @@ class Child:
 
 
 # Who gives way when the cores are short (a bar-close burst, on 2 cores): the intake, whose answer TradingView
-# waits for and never retries, runs at the default priority; the workers catch up a moment later; the paper
-# broker (it stands for Alpaca, which runs elsewhere) and osmem (derived data) give way the most.
-NICE = {"workers": 5, "broker": 8, "osmem": 10}
+# waits for and never retries, runs at the default priority; the workers and the paper broker they call (it
+# stands for Alpaca, which runs elsewhere) catch up a moment later, at one priority so neither starves the
+# other; osmem (derived data) gives way the most.
+NICE = {"workers": 5, "broker": 5, "osmem": 10}
 
 
 def yield_cpu(pid: int, increment: int) -> None:
