@@ -111,7 +111,9 @@ class _Rounds:
 
         self.round = number
         # Same cash, no orders or positions: risk sizes and the executor places the same bracket each round.
-        httpx.post(f"{self.broker_url}/_paper/reset", timeout=10).raise_for_status()
+        httpx.post(
+            f"{self.broker_url}/_paper/reset", headers=self.services.broker_headers, timeout=10
+        ).raise_for_status()
 
     def event(self, name: str, function: Any) -> tuple[dict[str, Any], str]:
         from infra.checks.events import RECIPES

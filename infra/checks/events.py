@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -45,6 +45,8 @@ class Services:
     front: SearchFront
     master_secret_arn: str
     template: Template
+    # The paper broker's key pair (it refuses any request without it, as Alpaca does), for its test routes.
+    broker_headers: dict[str, str] = field(default_factory=dict)
 
 
 Recipe = Callable[[Services, Function], tuple[dict[str, Any], str]]

@@ -304,7 +304,9 @@ def local_services(template: Template) -> Iterator[tuple[Services, str]]:
                 Name=f"{PREFIX}-search-master",
                 SecretString=json.dumps({"username": "tradepipe-admin", "password": os.urandom(12).hex()}),
             )["ARN"]
-            yield Services(STAGE, moto.url, provisioned, passphrase, front, master, template), broker.url
+            headers = {"APCA-API-KEY-ID": keys["api_key"], "APCA-API-SECRET-KEY": keys["secret_key"]}
+            services = Services(STAGE, moto.url, provisioned, passphrase, front, master, template, headers)
+            yield services, broker.url
     finally:
         osmem.close()
         moto.stop()

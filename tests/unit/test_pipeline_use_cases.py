@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,7 @@ from tradepipe.config import load_bundled_risk_config
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected, RejectReason, Side, SignalStatus
-from tradepipe.ports.broker import AccountView, ClockView
+from tradepipe.ports.broker import AccountView, ClockView, HoldingView
 from tradepipe.ports.market_data import DailyBar
 from tradepipe.ports.stores import TableChange
 
@@ -200,6 +201,39 @@ def test_execute_when_crash_between_broker_accept_and_record_then_redelivery_doe
     item = signals.get(intent.signal_id)
     assert item is not None
     assert item.status is SignalStatus.FILLED
+
+
+def test_execute_when_crash_after_close_filled_then_redelivery_still_records_the_exit_and_its_loss() -> None:
+    class BoughtHigher(MemoryBroker):
+        def holdings(self) -> dict[str, HoldingView]:
+            return {s: replace(h, avg_entry_price=Decimal(110)) for s, h in super().holdings().items()}
+
+    class DiesBeforeTheExitIsRecorded(MemoryRiskStateStore):
+        def record_exit(self, *args: Any, **kwargs: Any) -> int:
+            raise RuntimeError("the function died between the close's fill and the exit's record")
+
+    signals, orders, broker = MemorySignalStore(), MemoryOrderStore(), BoughtHigher()
+    broker.positions["AAPL"], broker.fill_price = Decimal(10), Decimal(100)
+    intent = _intent(signals).model_copy(update={"kind": "close"})
+    with pytest.raises(RuntimeError):
+        execute_intent(
+            intent,
+            ExecutorDeps(
+                signals, orders, MemoryBrokers(paper=broker), FixedClock(NOW), DiesBeforeTheExitIsRecorded()
+            ),
+        )
+    history = MemoryRiskStateStore()
+
+    execute_intent(
+        intent, ExecutorDeps(signals, orders, MemoryBrokers(paper=broker), FixedClock(NOW), history)
+    )
+
+    assert broker.submissions == 1
+    last_exit, _, _ = history.symbol_history("paper", "AAPL", intent.strategy)
+    assert last_exit is not None  # the cooldown after this exit holds across the crash
+    assert (
+        history.record_exit("paper", "ZZZ", intent.strategy, NOW, stop_out=False, pnl=None) == 1
+    )  # lost 100
 
 
 def test_execute_when_live_and_not_enabled_then_rejected_without_broker_call() -> None:

@@ -120,22 +120,32 @@ def _close_position(
         holding = broker.holdings().get(intent.symbol)
         if holding is None or holding.qty == 0:
             return None
-        placed = place_close(intent, holding.qty, recorded, broker, deps.placement)
+        placed = place_close(
+            intent, holding.qty, recorded, broker, deps.placement, entry_avg_price=holding.avg_entry_price
+        )
     deps.orders.update(coid, placed_update(placed, deps.clock.now()))
     if wait:
         placed = wait_for_fill(broker, coid, placed, deps.placement)
-    if placed.status == "filled" and holding is not None:
-        _record_exit(intent, holding, placed, deps)
+    if placed.status == "filled":
+        if holding is not None:
+            _record_exit(intent, holding.qty, holding.avg_entry_price, placed, deps)
+        elif recorded is not None:
+            # Found again after a crash between the fill and this record: the position is gone, but the
+            # close's own record says what it closed (a sell closed a long).
+            held = recorded.qty if recorded.side is Side.SELL else -recorded.qty
+            _record_exit(intent, held, recorded.entry_avg_price, placed, deps)
     return placed
 
 
-def _record_exit(intent: OrderIntent, holding: HoldingView, placed: BrokerOrder, deps: ExecutorDeps) -> None:
+def _record_exit(
+    intent: OrderIntent, held: Decimal, entry: Decimal | None, placed: BrokerOrder, deps: ExecutorDeps
+) -> None:
     if deps.history is None:
         return
     pnl = None
-    if placed.filled_avg_price is not None:
+    if placed.filled_avg_price is not None and entry is not None:
         # Signed qty: shorts gain on a fall.
-        pnl = (placed.filled_avg_price - holding.avg_entry_price) * holding.qty
+        pnl = (placed.filled_avg_price - entry) * held
     deps.history.record_exit(
         intent.mode.value,
         intent.symbol,

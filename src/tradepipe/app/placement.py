@@ -86,13 +86,18 @@ def place_entry(
 
 
 def place_close(
-    intent: OrderIntent, held: Decimal, recorded: OrderItem | None, broker: Broker, deps: PlacementDeps
+    intent: OrderIntent,
+    held: Decimal,
+    recorded: OrderItem | None,
+    broker: Broker,
+    deps: PlacementDeps,
+    entry_avg_price: Decimal | None = None,
 ) -> BrokerOrder:
     """A market order that flattens `held`, under the intent's close_client_order_id (deterministic, so a
     retried close is found, not repeated; Alpaca's close-position call takes no client id)."""
     coid = intent.close_client_order_id
     if recorded is None:
-        deps.orders.record_intent(_close_item(intent, held, deps.clock.now()))
+        deps.orders.record_intent(_close_item(intent, held, deps.clock.now(), entry_avg_price))
     # Bracket legs hold the shares ("insufficient qty available"): cancel them first.
     broker.cancel_open_orders(intent.symbol)
     return place_exactly_once(lambda: broker.submit_close(intent.symbol, held, coid), coid, broker, deps)
@@ -173,7 +178,9 @@ def _entry_item(intent: OrderIntent, now: datetime) -> OrderItem:
     )
 
 
-def _close_item(intent: OrderIntent, held: Decimal, now: datetime) -> OrderItem:
+def _close_item(
+    intent: OrderIntent, held: Decimal, now: datetime, entry_avg_price: Decimal | None
+) -> OrderItem:
     return OrderItem(
         client_order_id=intent.close_client_order_id,
         intent_id=f"{intent.signal_id}:close",
@@ -184,6 +191,7 @@ def _close_item(intent: OrderIntent, held: Decimal, now: datetime) -> OrderItem:
         side=Side.SELL if held > 0 else Side.BUY,
         qty=abs(held),
         order_class="simple",
+        entry_avg_price=entry_avg_price,
         status=PENDING_SUBMIT,
         created_at=now,
         updated_at=now,

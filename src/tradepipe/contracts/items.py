@@ -154,6 +154,9 @@ class OrderItem(BaseModel):
     purpose: str = "open"  # open or close
     take_profit: Decimal | None = None
     stop_loss: Decimal | None = None
+    # A close's position entry price, recorded before it is sent: a close found again after a crash still
+    # knows its P&L (the losing streak needs it) though the position it closed is gone.
+    entry_avg_price: Decimal | None = None
     status: str  # Alpaca's order status, or PENDING_SUBMIT / REJECTED before the broker knows it
     created_at: datetime
     updated_at: datetime
