@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -47,3 +48,26 @@ def test_when_a_writer_holds_the_database_then_another_waits_its_turn_instead_of
     assert outcome == [None]
     rows = dict(second.connection().execute("SELECT key, value FROM meta WHERE key IN ('a', 'b')"))
     assert rows == {"a": "1", "b": "2"}
+
+
+def test_when_a_thread_writing_opens_the_same_file_again_then_it_does_not_wait_for_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 0)
+    outer, inner = Database.open(tmp_path), Database.open(tmp_path)
+    outcome: list[str] = []
+
+    def nested() -> None:
+        with outer.transaction():
+            try:
+                with inner.transaction():
+                    pass
+            except sqlite3.OperationalError as exc:  # SQLite's answer, as before the file lock
+                outcome.append(str(exc))
+
+    thread = threading.Thread(target=nested, daemon=True)
+    thread.start()
+    thread.join(10)
+
+    assert not thread.is_alive()
+    assert outcome == ["database is locked"]

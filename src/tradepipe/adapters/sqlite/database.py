@@ -31,6 +31,7 @@ from tradepipe.adapters.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 DB_FILE = "tradepipe.db"
 # Writers queue on an flock of this file before BEGIN IMMEDIATE (see `Database.transaction`).
 WRITER_LOCK_SUFFIX = ".writer-lock"
+_HELD = threading.local()  # the database files whose writer lock this thread holds
 # How long a writer waits for another's lock before SQLITE_BUSY: far longer than any transaction of ours.
 BUSY_TIMEOUT_MS = 10_000
 
@@ -89,9 +90,13 @@ class Database:
         # Writers of every process wait their turn on a file lock, woken the moment it is released, instead
         # of in SQLite's busy handler, which sleeps 1, 2, 5 ... 100 ms between tries: under the intake's
         # group commits that sleeping was most of a worker's alert -> order latency. BEGIN IMMEDIATE keeps
-        # its busy timeout for any writer that does not take the file lock.
-        lock = self._local.writer_lock
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        # its busy timeout for any writer that does not take the file lock, and for a thread that already
+        # holds it through another Database on the same file (flock would wait for itself forever there).
+        held: set[Path] = _HELD.__dict__.setdefault("paths", set())
+        lock = None if self.path in held else self._local.writer_lock
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            held.add(self.path)
         try:
             conn.execute("BEGIN IMMEDIATE")
             self._local.depth = 1
@@ -104,7 +109,9 @@ class Database:
             self._local.depth = 0
             conn.execute("COMMIT")
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            if lock is not None:
+                held.discard(self.path)
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _savepoint(self, conn: sqlite3.Connection, depth: int) -> Iterator[sqlite3.Connection]:
         conn.execute(f"SAVEPOINT sp{depth}")
