@@ -88,14 +88,13 @@ class Child:
     crash_loop: int = 0
     started_at: float = 0.0
     ready: dict[str, Any] = field(default_factory=dict)
-    nice: int = 0  # CPU priority below the intake's (see `yield_cpu`)
 
 
-# Who gives way when the cores are short (a bar-close burst, on 2 cores): the intake, whose answer TradingView
-# waits for and never retries, runs at the default priority; the workers and the paper broker they call (it
-# stands for Alpaca, which runs elsewhere) catch up a moment later, at one priority so neither starves the
-# other; osmem (derived data) gives way the most.
-NICE = {"workers": 5, "broker": 5, "osmem": 10}
+# osmem holds derived data (rebuilt from the store at any start) and costs more CPU per alert than the intake:
+# when the cores are short it gives way. The workers and the paper broker keep the default priority: niced,
+# they made the intake ~4x faster under 10 senders but an alert -> order took ~5x longer whenever anything
+# else on the machine wanted the CPU (a backtest beside live trading), and an order's delay is money.
+SEARCH_NICE = 10
 
 
 def yield_cpu(pid: int, increment: int) -> None:
@@ -167,7 +166,7 @@ class Supervisor:
         from osmem_server import OsmemServer
 
         self._search = OsmemServer.start(addr=f"{cfg.host}:{cfg.search_port}", freeze=False, japanese=False)
-        yield_cpu(self._search.process.pid, NICE["osmem"])
+        yield_cpu(self._search.process.pid, SEARCH_NICE)
         self.settings = self._settings_for_children()
         common = ["--log-level", cfg.log_level, "--host", cfg.host]
         runtime = [sys.executable, "-m", "tradepipe.local.runtime"]
@@ -184,7 +183,7 @@ class Supervisor:
             "--schedule-s",
             str(cfg.schedule_s),
         ]
-        self.children["workers"] = Child("workers", workers, env["w"], nice=NICE["workers"])
+        self.children["workers"] = Child("workers", workers, env["w"])
         intake = [*runtime, "intake", *common, "--port", str(cfg.webhook_port)]
         self.children["intake"] = Child("intake", intake, env["p"])
         operator = [*runtime, "operator", *common, "--port", str(cfg.operator_port)]
@@ -292,7 +291,7 @@ class Supervisor:
             "TRADEPIPE_PAPER_BROKER_KEY_ID": keys.api_key.get_secret_value(),
             "TRADEPIPE_PAPER_BROKER_SECRET_KEY": keys.secret_key.get_secret_value(),
         }
-        return Child("broker", args, env, nice=NICE["broker"])
+        return Child("broker", args, env)
 
     @staticmethod
     def _pid(child: Child) -> int:
@@ -306,8 +305,6 @@ class Supervisor:
             child.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 child.args, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
             )
-        # Before the interpreter has started a thread: every thread it starts inherits the priority.
-        yield_cpu(child.process.pid, child.nice)
         child.started_at = time.monotonic()
 
     def _await_ready(self, child: Child) -> None:
