@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tradepipe import api_http as http
-from tradepipe.app.intake import accept_alert
+from tradepipe.app.intake import accept_alert, metric_counts
 from tradepipe.app.signal_feed import list_signals
 from tradepipe.app.trading_state import switch_trading_state, trading_state_of
 from tradepipe.app.trail import signal_trail
@@ -26,7 +26,8 @@ http.install_error_handlers(app, tools)
 @app.post("/webhook/<token>")
 def receive_alert(token: str | None = None) -> Response[str]:
     result = accept_alert(http.alert_request(app.current_event, token), intake_deps())
-    tools.count(result.metric)
+    for metric, count in metric_counts(result).items():
+        tools.count(metric, count)
     return http.intake_response(result)
 
 

@@ -3,7 +3,8 @@ JSON encoding. Use cases return outcomes (`app.intake.IntakeResult`, a page, a t
 raise the app's own errors; only this module turns them into responses.
 
     accept_alert  Accepted 202, Duplicate 200, Invalid 422 (with the signal id and reason), Unauthorized 401,
-                  Forbidden 403, Malformed 400, TooLarge 413
+                  Forbidden 403, Malformed 400, TooLarge 413; a Batch 202 when any element was accepted,
+                  200 when none was and some were duplicates, 422 when all were rejected (`BatchAnswer`)
     reads         ValidationError 422 (field errors, never the input), BadPageToken 400, nothing found 404
     anything else 500 with a generic message: a fault of ours, logged and counted, never explained
 
@@ -22,7 +23,9 @@ from pydantic import BaseModel, ValidationError
 from tradepipe.app.intake import (
     Accepted,
     AlertRequest,
+    Batch,
     Duplicate,
+    ElementResult,
     Forbidden,
     IntakeResult,
     Invalid,
@@ -31,10 +34,17 @@ from tradepipe.app.intake import (
     Unauthorized,
 )
 from tradepipe.app.signal_feed import BadPageToken
-from tradepipe.contracts.api import ErrorBody, IntakeAnswer, SignalQuery, TradingStateRequest
+from tradepipe.contracts.api import (
+    BatchAnswer,
+    BatchElementAnswer,
+    ErrorBody,
+    IntakeAnswer,
+    SignalQuery,
+    TradingStateRequest,
+)
 from tradepipe.contracts.items import ErrorEntry
 from tradepipe.domain.model import Mode
-from tradepipe.resources import WEBHOOK_MAX_BODY_BYTES
+from tradepipe.resources import WEBHOOK_MAX_BATCH_ALERTS, WEBHOOK_MAX_BODY_BYTES
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -109,10 +119,40 @@ def intake_answer(result: IntakeResult) -> tuple[int, BaseModel]:
             return 403, ErrorBody(status="forbidden", message="source address not allowed")
         case Malformed(detail):
             return 400, ErrorBody(status="malformed", message=detail)
-        case TooLarge(size):
-            limit = f"body is {size} bytes; the limit is {WEBHOOK_MAX_BODY_BYTES}"
+        case TooLarge(size, None):
+            limit = f"body is {size} bytes; the limit is {WEBHOOK_MAX_BODY_BYTES} bytes"
             return 413, ErrorBody(status="too_large", message=limit)
+        case TooLarge(_, alerts):
+            limit = f"batch holds {alerts} alerts; the limit is {WEBHOOK_MAX_BATCH_ALERTS} alerts per body"
+            return 413, ErrorBody(status="too_large", message=limit)
+        case Batch(results):
+            return batch_answer(results)
     raise AssertionError(f"unmapped intake result {result!r}")  # pragma: no cover
+
+
+def _element_answer(index: int, result: ElementResult) -> BatchElementAnswer:
+    match result:
+        case Accepted(signal_id):
+            return BatchElementAnswer(index=index, signal_id=signal_id, status="accepted")
+        case Duplicate(signal_id):
+            return BatchElementAnswer(index=index, signal_id=signal_id, status="duplicate")
+        case Invalid(signal_id, errors, reason):
+            problems = [ErrorEntry(field=e.field, message=e.message) for e in errors]
+            return BatchElementAnswer(
+                index=index, signal_id=signal_id, status="rejected", reason=reason.value, errors=problems
+            )
+    raise AssertionError(f"unmapped element result {result!r}")  # pragma: no cover
+
+
+def batch_answer(results: tuple[ElementResult, ...]) -> tuple[int, BaseModel]:
+    answers = [_element_answer(i, result) for i, result in enumerate(results)]
+    counts = {word: sum(a.status == word for a in answers) for word in ("accepted", "duplicate", "rejected")}
+    summary = ", ".join(f"{n} {word}" for word, n in counts.items())
+    if counts["accepted"]:
+        return 202, BatchAnswer(status="accepted", message=summary, results=answers)
+    if counts["duplicate"]:
+        return 200, BatchAnswer(status="duplicate", message=summary, results=answers)
+    return 422, BatchAnswer(status="rejected", message=f"{summary}: see each result", results=answers)
 
 
 def intake_response(result: IntakeResult) -> Response[str]:

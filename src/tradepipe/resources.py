@@ -214,3 +214,6 @@ METRICS_NAMESPACE = "TradePipe"
 # allowlist: the API resource policy on AWS, the handler locally.
 TRADINGVIEW_SOURCE_IPS = ("52.89.214.238", "34.212.75.30", "54.218.53.128", "52.32.178.7")
 WEBHOOK_MAX_BODY_BYTES = 16 * 1024
+# A batch's elements: a Pine script requests at most 40 tickers, so one bar's batch holds at most 40 alerts;
+# 50 leaves room without letting one request turn into thousands of records.
+WEBHOOK_MAX_BATCH_ALERTS = 50

@@ -157,6 +157,22 @@ def test_bracket_legs_hold_the_position_once_then_a_second_exit_is_refused(
     assert rejection(excinfo)[2] == "insufficient qty available for order (requested: 1, available: 0)"
 
 
+def test_bracket_with_a_stop_limit_leg_then_accepted_with_a_stop_limit_leg_at_both_prices(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
+    """Alpaca's bracket `stop_loss` takes `stop_price` and an optional `limit_price` (alpaca-py's
+    StopLossRequest: "limit_price: The execution price for exiting a losing trade. If not provided, the
+    stop loss will execute as a market order"): the stop leg is then a stop-limit order."""
+    request = bracket(symbol="IBM", take_profit=210.0, stop_loss=198.0)
+    request.stop_loss = StopLossRequest(stop_price=198.0, limit_price=197.5)
+    entry = submitted(trading, request)
+    settle(broker_clock)
+
+    stop = legs_by_type(by_id(trading, entry.id))["stop_limit"]
+
+    assert (stop.stop_price, stop.limit_price, stop.side) == ("198", "197.5", OrderSide.SELL)
+
+
 # --- wash trades ----------------------------------------------------------------------------------
 
 

@@ -3,8 +3,8 @@ standard alerts, one per ticker that triggered, and each becomes the signal it m
 
 The script's messages are rendered as its renderAlert()/renderBatch() would (every %slot% filled with sample
 values), then parsed: each element through the single-alert path (`decode_body`, `split_secret`,
-`parse_alert`) exactly as if it had come alone, and the whole body through `parse_batch`, a stand-in for the
-intake's batch parser (issue 20 item 1) until it lands. Then the Pine source itself is checked for what
+`parse_alert`) exactly as if it had come alone, and the whole body through the intake's batch path
+(`accept_alert`). Then the Pine source itself is checked for what
 keeps the scan honest: no look-ahead, one request per ticker and at most 40, one alert per bar close.
 """
 
@@ -20,8 +20,10 @@ import pytest
 
 from tests.unit.test_pine_templates import PASSPHRASE, PINE, PINE_BREAKOUT_BUY, SLOT, fill, pine_messages
 
-# Everything this test takes from tradepipe, in one place: when the intake's batch parser lands, point
-# `parse_batch` below at it and the tests here run against it unchanged.
+# Everything this test takes from tradepipe, in one place.
+from tradepipe.adapters.memory import FixedClock, MemoryQueue, MemorySignalStore, StaticPassphrases
+from tradepipe.api_http import intake_answer
+from tradepipe.app.intake import AlertRequest, IntakeDeps, accept_alert
 from tradepipe.domain.alerts.decode import decode_body
 from tradepipe.domain.alerts.normalize import FieldError, parse_alert
 from tradepipe.domain.model import Action, Mode, Side, Signal, SizingMode
@@ -87,14 +89,20 @@ def render_batch(elements: list[str], passphrase: str = PASSPHRASE) -> str:
     return fill(pine_messages(SCANNER)[block], SLOT, values)
 
 
-def parse_batch(raw: str) -> tuple[str | None, list[Signal | list[FieldError]]]:
-    """Stand-in for the intake's batch parser: the secret once at the top, then each element through the
-    single-alert path. Replace this body with a call to the real parser when it lands."""
-    body, encoding = decode_body(raw.encode())
-    assert encoding == "json"
-    secret, rest = split_secret(body)
-    assert set(rest) == {"alerts"}, f"a batch holds only the secret and its alerts, not {set(rest)}"
-    return secret, [parse_alert(element) for element in rest["alerts"]]
+def parse_batch(raw: str) -> tuple[list[Signal], dict[str, Any]]:
+    """The intake's batch path itself (`accept_alert` on in-memory ports, the batch answer as the webhook
+    maps it): the signals it enqueued, in order, and the answer."""
+    deps = IntakeDeps(
+        secrets=StaticPassphrases(default=PASSPHRASE),
+        store=MemorySignalStore(),
+        queue=MemoryQueue(),
+        clock=FixedClock(ALERT_TIME),
+        dedupe_ttl_s=3600,
+    )
+    status, answer = intake_answer(accept_alert(AlertRequest(raw.encode()), deps))
+    assert status == 202, answer
+    sent = deps.queue.sent  # type: ignore[attr-defined]
+    return [message.signal for message in sent], answer.model_dump(mode="json")
 
 
 def through_webhook_alone(element: dict[str, Any]) -> tuple[str | None, Signal | list[FieldError]]:
@@ -156,12 +164,13 @@ def test_scanner_element_sent_alone_then_the_signal_it_means(index: int) -> None
 
 
 def test_scanner_batch_through_batch_parser_then_one_signal_per_ticker() -> None:
-    """The test to point at the intake's batch parser: 3 triggered tickers -> 3 signals, in order."""
-    secret, parsed = parse_batch(three_ticker_batch())
+    """3 triggered tickers -> 3 signals through the intake's batch path, in order, each its own id."""
+    signals, answer = parse_batch(three_ticker_batch())
 
-    assert secret == PASSPHRASE
-    assert [summary(p) for p in parsed] == EXPECTED
-    assert len({p.signal_id for p in parsed if isinstance(p, Signal)}) == 3, "each ticker its own signal id"
+    assert [summary(s) for s in signals] == EXPECTED
+    assert [r["signal_id"] for r in answer["results"]] == [s.signal_id for s in signals]
+    assert [r["status"] for r in answer["results"]] == ["accepted"] * 3
+    assert len({s.signal_id for s in signals}) == 3, "each ticker its own signal id"
 
 
 def test_scanner_element_then_same_signal_as_the_single_chart_indicator() -> None:
@@ -212,7 +221,7 @@ def test_scanner_ticker_check_then_passes_exactly_what_the_parser_accepts(ticker
 
 
 @pytest.mark.parametrize(
-    "name", ["scanner_breakout", "x.y-z_1", "s" * 64, "s" * 65, "my strategy", "caf\u00e9", "a/b"]
+    "name", ["scanner_breakout", "x.y-z_1", "s" * 64, "s" * 65, "Long Entry", "caf\u00e9", "a/b", ""]
 )
 def test_scanner_strategy_name_check_then_passes_exactly_what_the_parser_accepts(name: str) -> None:
     element = json.loads(render_element({**TRIGGERED[0], "%strategy%": name}))

@@ -155,7 +155,12 @@ class AlpacaBroker:
             else TakeProfitRequest(limit_price=float(intent.take_profit)),
             "stop_loss": None
             if intent.stop_loss is None
-            else StopLossRequest(stop_price=float(intent.stop_loss)),
+            else StopLossRequest(
+                stop_price=float(intent.stop_loss),
+                # A stop-limit leg: alpaca-py's StopLossRequest takes limit_price (Alpaca's bracket
+                # stop_loss.limit_price); None leaves a stop market leg.
+                limit_price=None if intent.stop_limit_price is None else float(intent.stop_limit_price),
+            ),
             "client_order_id": intent.client_order_id,
         }
         request: MarketOrderRequest | LimitOrderRequest

@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tradepipe.domain.signal_id import strategy_key
+
 DEFAULT_STATE = "ACTIVE"  # a missing STATE# item: nothing has ever switched the account
 HISTORY_LIMIT = 50  # switches kept on the STATE# item; the table stream carries every one
 RATE_TTL = timedelta(minutes=5)  # counters expire this long after their minute ends
@@ -46,7 +48,9 @@ def state_pk(account: str) -> str:
 
 
 def symbol_pk(account: str, ticker: str, strategy: str) -> str:
-    return f"SYMBOL#{account}#{ticker}#{strategy}"
+    """The strategy as a key (`domain.signal_id.strategy_key`): a display name such as `Long Entry` or
+    `A#B` never puts a separator in the key; names that were keys already keep theirs."""
+    return f"SYMBOL#{account}#{ticker}#{strategy_key(strategy)}"
 
 
 def epoch_minute(at: datetime) -> int:

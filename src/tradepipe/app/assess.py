@@ -12,8 +12,9 @@ from typing import Any
 
 from tradepipe.contracts.items import StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
+from tradepipe.domain.exits import resolve_stop_limit
 from tradepipe.domain.lifecycle import PRE_SIZING
-from tradepipe.domain.model import Action, Rejected, RejectReason, Signal, SignalStatus
+from tradepipe.domain.model import Action, Rejected, RejectReason, Side, Signal, SignalStatus
 from tradepipe.domain.risk.bars import bar_start
 from tradepipe.domain.risk.context import (
     Account,
@@ -242,6 +243,9 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
             reference_price=approved.entry,
             take_profit=approved.exits.target,
             stop_loss=approved.exits.stop,
+            stop_limit_price=None
+            if approved.exits.stop is None or approved.entry is None
+            else resolve_stop_limit(signal, approved.entry, signal.side or Side.BUY),
             time_in_force="day" if approved.fractional else "gtc",
         )
         detail = f"open qty={approved.qty} risk={approved.risk}" + (

@@ -1,4 +1,8 @@
-"""accept_alert: authenticate, validate, deduplicate, record, enqueue."""
+"""accept_alert: authenticate, validate, deduplicate, record, enqueue; one alert or a batch of them.
+
+A batch (`{"passphrase": ..., "alerts": [{...}, ...]}`, or key=value blocks separated by blank lines) is
+authenticated once; then each element goes the way a single alert goes (its own id, deduplication,
+staleness, record and queue message), so one bad element refuses only itself."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import hmac
 import ipaddress
 import json
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,15 +20,26 @@ from pydantic import SecretStr
 
 from tradepipe.contracts.items import ErrorEntry, SignalItem, StatusEntry, StatusUpdate
 from tradepipe.contracts.messages import SignalAccepted
+from tradepipe.domain.alerts.checks import check_alert
+from tradepipe.domain.alerts.decode import repeated_keys
+from tradepipe.domain.alerts.normalize import field_as_sent
+from tradepipe.domain.alerts.secrets import without_secrets
 from tradepipe.domain.model import RejectReason, Signal, SignalStatus
-from tradepipe.domain.parsing import BodyNotUnderstood, FieldError, decode_body, parse_alert, split_secret
+from tradepipe.domain.parsing import (
+    BodyNotUnderstood,
+    FieldError,
+    SecretGivenTwice,
+    decode_body,
+    parse_alert,
+    split_secret,
+)
 from tradepipe.domain.signal_id import derive_rejection_id
 from tradepipe.domain.staleness import check_freshness
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.messaging import SignalQueue
 from tradepipe.ports.secrets import WebhookSecrets
 from tradepipe.ports.stores import SignalStore
-from tradepipe.resources import WEBHOOK_MAX_BODY_BYTES
+from tradepipe.resources import WEBHOOK_MAX_BATCH_ALERTS, WEBHOOK_MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -88,11 +104,40 @@ class Malformed:
 
 @dataclass(frozen=True)
 class TooLarge:
+    """A body over the byte limit (`alerts` None), or a batch of more than WEBHOOK_MAX_BATCH_ALERTS."""
+
     metric: ClassVar[str] = "AlertsTooLarge"
     size: int
+    alerts: int | None = None
 
 
-IntakeResult = Accepted | Duplicate | Invalid | Unauthorized | Forbidden | Malformed | TooLarge
+ElementResult = Accepted | Duplicate | Invalid
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Each element's outcome, in the batch's order; each counts in its own metric as a lone alert would."""
+
+    metric: ClassVar[str] = "AlertBatches"
+    results: tuple[ElementResult, ...]
+
+
+IntakeResult = Accepted | Duplicate | Invalid | Unauthorized | Forbidden | Malformed | TooLarge | Batch
+
+
+def metric_counts(result: IntakeResult) -> Counter[str]:
+    """What one request adds to each metric: a batch counts itself and each of its elements."""
+    counts = Counter([result.metric])
+    if isinstance(result, Batch):
+        counts.update(element.metric for element in result.results)
+    return counts
+
+
+def accepted_any(result: IntakeResult) -> bool:
+    """Whether the request put anything on the queue (the single-machine runtime then wakes its workers)."""
+    if isinstance(result, Batch):
+        return any(isinstance(element, Accepted) for element in result.results)
+    return isinstance(result, Accepted)
 
 
 def passphrase_matches(candidate: str | None, known: Mapping[str, SecretStr]) -> str | None:
@@ -138,18 +183,77 @@ def _accept(request: AlertRequest, deps: IntakeDeps) -> IntakeResult:
         return Forbidden(source_ip=request.source_ip)
     try:
         decoded, encoding = decode_body(request.raw_body)
-    except BodyNotUnderstood as exc:
-        if request.path_token and passphrase_matches(request.path_token, deps.secrets.passphrases()) is None:
-            return Unauthorized()
-        return Malformed(detail=str(exc))
-    secret, body = split_secret(decoded)
+        secret, body = split_secret(decoded)
+    except (BodyNotUnderstood, SecretGivenTwice) as exc:
+        return _malformed(request, deps, str(exc))
+    alerts = body.get("alerts")
+    # A key given twice is refused before anything is trusted: outside a batch's elements (the passphrase,
+    # the single alert's fields), the whole body; inside one element, that element only (below).
+    twice = repeated_keys(
+        {k: v for k, v in decoded.items() if k != "alerts"} if isinstance(alerts, list) else decoded
+    )
+    if twice:
+        return _malformed(
+            request, deps, f"a key is given more than once ({', '.join(twice)}): send each once"
+        )
+    if isinstance(alerts, list) and len(alerts) > WEBHOOK_MAX_BATCH_ALERTS:
+        return TooLarge(size=len(request.raw_body), alerts=len(alerts))
     credential = passphrase_matches(request.path_token or secret, deps.secrets.passphrases())
     if credential is None:
         return Unauthorized()
     now = deps.clock.now()
-    parsed = parse_alert(body)
+    if "alerts" in body:
+        return _accept_batch(body, now, deps, encoding, credential)
+    return _accept_one(body, now, deps, encoding, credential)
+
+
+def _malformed(request: AlertRequest, deps: IntakeDeps, detail: str) -> Unauthorized | Malformed:
+    if request.path_token and passphrase_matches(request.path_token, deps.secrets.passphrases()) is None:
+        return Unauthorized()
+    return Malformed(detail=detail)
+
+
+def _accept_batch(
+    body: dict[str, Any], now: datetime, deps: IntakeDeps, encoding: str, credential: str
+) -> Batch | Invalid:
+    alerts, rest = body["alerts"], [key for key in body if key != "alerts"]
+    if not isinstance(alerts, list) or not alerts or rest:
+        problem = (
+            f"a batch holds only the passphrase and its alerts, not {', '.join(rest)}"
+            if rest
+            else "alerts must be a non-empty list of alerts"
+        )
+        return _record_invalid(
+            body, [FieldError(rest[0] if rest else "alerts", problem)], now, deps, encoding, credential
+        )
+    return Batch(tuple(_accept_element(element, now, deps, encoding, credential) for element in alerts))
+
+
+def _accept_element(
+    element: Any, now: datetime, deps: IntakeDeps, encoding: str, credential: str
+) -> ElementResult:
+    if not isinstance(element, dict):
+        problem = FieldError("alerts", "each element of a batch is an alert object")
+        return _record_invalid({"alerts": element}, [problem], now, deps, encoding, credential)
+    # An element's own passphrase is never what authenticates (the batch's is) and is never stored.
+    alert = without_secrets(element)
+    twice = repeated_keys(element)
+    if twice:
+        problems = [FieldError(key, "given more than once: send it once") for key in twice]
+        return _record_invalid(alert, problems, now, deps, encoding, credential)
+    return _accept_one(alert, now, deps, encoding, credential)
+
+
+def _accept_one(
+    body: dict[str, Any], now: datetime, deps: IntakeDeps, encoding: str, credential: str
+) -> ElementResult:
+    parsed = parse_alert(body, received_at=now)
     if isinstance(parsed, list):
         return _record_invalid(body, parsed, now, deps, encoding, credential)
+    refused = check_alert(parsed)
+    if refused is not None:
+        field = FieldError(field_as_sent(body, refused.field), refused.detail)
+        return _record_refused(parsed, now, deps, encoding, credential, refused.reason, field)
     return _record_and_enqueue(parsed, now, deps, encoding, credential, _time_field(body))
 
 
@@ -168,6 +272,13 @@ def _rejected_history(now: datetime, reason: RejectReason, detail: str) -> list[
         StatusEntry(status=SignalStatus.RECEIVED, at=now),
         StatusEntry(status=SignalStatus.REJECTED, at=now, reason=reason, detail=detail),
     ]
+
+
+def _as_ticker(value: Any) -> str | None:
+    """The ticker of a rejected alert for its record, upper-cased only when ASCII (`ıbm` is not IBM)."""
+    if not isinstance(value, str):
+        return None
+    return (value.upper() if value.isascii() else value)[:12]
 
 
 def _record_invalid(
@@ -190,7 +301,7 @@ def _record_invalid(
         history=_rejected_history(now, RejectReason.INVALID_ALERT, detail[:1000]),
         source=encoding,
         credential=credential,
-        ticker=body["ticker"].upper()[:12] if isinstance(body.get("ticker"), str) else None,
+        ticker=_as_ticker(body.get("ticker")),
         strategy=body["strategy"][:64] if isinstance(body.get("strategy"), str) else None,
         reject_reason=RejectReason.INVALID_ALERT,
         reject_detail=detail[:1000],
@@ -204,28 +315,43 @@ def _signal_fields(signal: Signal) -> dict[str, Any]:
     return signal.model_dump(exclude={"signal_id"})
 
 
+def _record_refused(
+    signal: Signal,
+    now: datetime,
+    deps: IntakeDeps,
+    encoding: str,
+    credential: str,
+    reason: RejectReason,
+    problem: FieldError,
+) -> Duplicate | Invalid:
+    """A valid alert refused by what it alone decides (stale, a stop on the wrong side...): recorded under
+    the signal's own id, so a repeat is a duplicate, and a repeat of an accepted alert (however late)
+    never reaches here."""
+    item = _base_item(
+        signal.signal_id,
+        now,
+        deps.dedupe_ttl_s,
+        status=SignalStatus.REJECTED,
+        history=_rejected_history(now, reason, problem.message),
+        source=encoding,
+        credential=credential,
+        reject_reason=reason,
+        reject_detail=problem.message,
+        errors=[ErrorEntry(field=problem.field, message=problem.message)],
+        **_signal_fields(signal),
+    )
+    if not deps.store.record_new(item):
+        return Duplicate(signal_id=signal.signal_id)
+    return Invalid(signal.signal_id, [problem], reason=reason)
+
+
 def _record_and_enqueue(
     signal: Signal, now: datetime, deps: IntakeDeps, encoding: str, credential: str, time_field: str
 ) -> Accepted | Duplicate | Invalid:
     stale = check_freshness(signal.alert_time, now, deps.max_lag_s, deps.max_lead_s)
     if stale is not None:
-        # Recorded under the signal's own id: a repeat of a stale alert is then a duplicate, and a repeat
-        # of an accepted alert (however late) never reaches this branch.
-        item = _base_item(
-            signal.signal_id,
-            now,
-            deps.dedupe_ttl_s,
-            status=SignalStatus.REJECTED,
-            history=_rejected_history(now, stale.reason, stale.detail),
-            source=encoding,
-            credential=credential,
-            reject_reason=stale.reason,
-            reject_detail=stale.detail,
-            **_signal_fields(signal),
-        )
-        if not deps.store.record_new(item):
-            return Duplicate(signal_id=signal.signal_id)
-        return Invalid(signal.signal_id, [FieldError(time_field, stale.detail)], reason=stale.reason)
+        field = FieldError(time_field, stale.detail)
+        return _record_refused(signal, now, deps, encoding, credential, stale.reason, field)
     item = _base_item(
         signal.signal_id,
         now,

@@ -32,11 +32,13 @@ _SIGNAL_FIELDS = (
     "entry_price",
     "stop_loss",
     "stop_loss_percent",
+    "stop_limit_price",
     "take_profit",
     "take_profit_percent",
     "strategy_position",
     "strategy_order_id",
     "exchange",
+    "dedupe_window",
 )
 
 

@@ -146,6 +146,7 @@ def _entry_order(intent: OrderIntent) -> EntryOrder:
         reference_price=intent.reference_price,
         take_profit=intent.take_profit,
         stop_loss=intent.stop_loss,
+        stop_limit_price=intent.stop_limit_price,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -65,6 +65,26 @@ class IntakeAnswer(BaseModel):
 
     signal_id: str
     status: str  # accepted | duplicate
+
+
+class BatchElementAnswer(BaseModel):
+    """One element of a batch, as a lone alert would have been answered: its id, what happened, and for a
+    rejected element its reason code and the fields at fault."""
+
+    index: int
+    signal_id: str
+    status: Literal["accepted", "duplicate", "rejected"]
+    reason: str | None = None
+    errors: list[ErrorEntry] = Field(default_factory=list)
+
+
+class BatchAnswer(BaseModel):
+    """POST /webhook with a batch: 202 when any element was accepted, 200 when none was and some were
+    duplicates, 422 when every element was rejected; `results` in the batch's order."""
+
+    status: Literal["accepted", "duplicate", "rejected"]
+    message: str
+    results: list[BatchElementAnswer]
 
 
 class TradingStateView(BaseModel):

@@ -112,12 +112,14 @@ class SignalItem(BaseModel):
     entry_price: Decimal | None = None
     stop_loss: Decimal | None = None
     stop_loss_percent: Decimal | None = None
+    stop_limit_price: Decimal | None = None  # the stop leg's limit: a stop-limit leg
     take_profit: Decimal | None = None
     take_profit_percent: Decimal | None = None
     strategy_position: Decimal | None = None
     strategy_order_id: str | None = None
     exchange: str | None = None
     alert_time: datetime | None = None
+    dedupe_window: datetime | None = None  # an alert without a time: the window its id was taken in
     # Filled in along the way:
     qty: Decimal | None = None
     # Each cap that bit at sizing, or that left nothing (a CAPPED_TO_ZERO / MAX_OPEN_POSITIONS rejection).

@@ -52,5 +52,7 @@ class OrderIntent(BaseModel):
     reference_price: Decimal | None = None  # the entry the risk stage sized from: the base for leg checks
     take_profit: Decimal | None = None
     stop_loss: Decimal | None = None
+    # A stop-limit leg's limit (TradersPost stopLoss type stop_limit): Alpaca's stop_loss.limit_price.
+    stop_limit_price: Decimal | None = None
     strategy_position: Decimal | None = None
     sized_at: datetime

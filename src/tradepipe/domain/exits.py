@@ -49,6 +49,19 @@ def resolve_exits(signal: Signal, entry: Decimal, side: Side) -> Exits:
     )
 
 
+def resolve_stop_limit(signal: Signal, entry: Decimal, side: Side) -> Decimal | None:
+    """A stop-limit leg's limit, on the tick grid away from the entry like the stop."""
+    limit = signal.stop_limit_price
+    return None if limit is None else round_away(limit, entry, side)
+
+
+def risk_per_share(entry: Decimal, stop: Decimal, stop_limit: Decimal | None = None) -> Decimal:
+    """What one share loses if the stop leg fills: at its stop, or for a stop-limit leg at worst its limit
+    (the leg may also not fill at all past the limit; sizing cannot cover that, only the limit's distance)."""
+    worst = stop if stop_limit is None else stop_limit
+    return max(abs(entry - stop), abs(entry - worst))
+
+
 def check_exit_sides(side: Side, entry: Decimal, exits: Exits) -> Rejected | None:
     """A BUY needs stop < entry < take-profit; a SELL the mirror image."""
     stop, target, long = exits.stop, exits.target, side is Side.BUY

@@ -82,6 +82,7 @@ class RejectReason(StrEnum):
     CAPPED_TO_ZERO = "CAPPED_TO_ZERO"
     ORDER_INVALID = "ORDER_INVALID"  # breaks an Alpaca order rule: caught before sending
     STOP_WRONG_SIDE = "STOP_WRONG_SIDE"
+    STOP_LIMIT_WRONG_SIDE = "STOP_LIMIT_WRONG_SIDE"  # a stop-limit leg whose limit is past its stop
     TAKE_PROFIT_WRONG_SIDE = "TAKE_PROFIT_WRONG_SIDE"
     ZERO_STOP_DISTANCE = "ZERO_STOP_DISTANCE"
     SIZE_BELOW_ONE_SHARE = "SIZE_BELOW_ONE_SHARE"
@@ -111,6 +112,8 @@ class Signal(BaseModel):
     entry_price: Decimal | None = None  # the price the alert saw ({{close}}, signalPrice, entryPrice)
     stop_loss: Decimal | None = None
     stop_loss_percent: Decimal | None = None
+    # The stop leg's limit (TradersPost stopLoss type stop_limit): the leg is then a stop-limit order.
+    stop_limit_price: Decimal | None = None
     take_profit: Decimal | None = None
     take_profit_percent: Decimal | None = None
     strategy_position: Decimal | None = (
@@ -118,6 +121,9 @@ class Signal(BaseModel):
     )
     strategy_order_id: str | None = None
     exchange: str | None = None
+    # For an alert without a time only: the start of the window it arrived in (its bar, see
+    # domain.alerts.windows), part of the id so the same alert on the next bar is a new signal.
+    dedupe_window: datetime | None = None
 
     @property
     def reference_price(self) -> Decimal | None:

@@ -30,6 +30,7 @@ class EntryOrder:
     reference_price: Decimal | None = None  # what the risk stage sized from: a market entry's leg base
     take_profit: Decimal | None = None
     stop_loss: Decimal | None = None
+    stop_limit_price: Decimal | None = None  # a stop-limit leg's limit
 
 
 def validate_order(intent: EntryOrder) -> Rejected | None:
@@ -60,6 +61,7 @@ def _check_prices(intent: EntryOrder) -> Rejected | None:
         ("limit", intent.limit_price),
         ("take_profit", intent.take_profit),
         ("stop_loss", intent.stop_loss),
+        ("stop_loss.limit_price", intent.stop_limit_price),
     ):
         if price is not None and price != price.quantize(tick_for(price)):
             return _bad(f"{name} {price} is off the tick grid ({tick_for(price)})")
@@ -79,6 +81,20 @@ def _check_legs(intent: EntryOrder) -> Rejected | None:
         gap = base - intent.stop_loss if long else intent.stop_loss - base
         if gap < _CENT:
             return _bad(f"stop_loss {intent.stop_loss} must be >= $0.01 away from base price {base}")
+    return _check_stop_limit(intent, long)
+
+
+def _check_stop_limit(intent: EntryOrder, long: bool) -> Rejected | None:
+    """A stop-limit leg's limit sits at or beyond its stop, away from the entry: the stop triggers, then
+    the limit bounds the fill (a limit on the entry's side of the stop would never fill once it triggered)."""
+    limit, stop = intent.stop_limit_price, intent.stop_loss
+    if limit is None:
+        return None
+    if stop is None:
+        return _bad("stop_loss.limit_price needs a stop_loss")
+    if (long and limit > stop) or (not long and limit < stop):
+        word = "at or below" if long else "at or above"
+        return _bad(f"stop_loss.limit_price {limit} must be {word} stop_loss {stop}")
     return None
 
 

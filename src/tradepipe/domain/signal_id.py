@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 SIGNAL_ID_HEX_CHARS = 32  # 128 bits: collisions are not a practical concern at any alert volume
+_KEY_SAFE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_KEY_UNSAFE_RUN = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 
 def derive_signal_id(content: Mapping[str, Any]) -> str:
@@ -31,3 +34,14 @@ def client_order_id(signal_id: str, leg: str = "open") -> str:
     if len(coid) > 48:
         raise ValueError(f"client_order_id too long ({len(coid)} > 48)")
     return coid
+
+
+def strategy_key(name: str) -> str:
+    """A strategy name as a key: the name itself when it is already one (letters, digits, `_ . -`: every
+    name accepted before display names were, so their stored history keeps its keys), else a readable
+    slug plus 8 hex of the name's hash (`Long Entry` -> `Long-Entry~4c3f0a1b`), so two names that slug
+    alike (`Long Entry`, `Long-Entry`) stay two keys and no key holds a separator (`#`, `|`, spaces)."""
+    if _KEY_SAFE.match(name):
+        return name
+    slug = _KEY_UNSAFE_RUN.sub("-", name).strip("-")[:48]
+    return f"{slug}~{hashlib.sha256(name.encode()).hexdigest()[:8]}"

@@ -5,11 +5,21 @@ the trader pastes into the alert message; every model maps to the one normalized
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from tradepipe.domain.model import Mode, Side
 
@@ -19,12 +29,30 @@ Percent = Annotated[Decimal, Field(gt=0, lt=100, allow_inf_nan=False, max_digits
 SignedAmount = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=18, decimal_places=8)]
 
 
+# Case is folded for ASCII text only: Python's upper() maps the Turkish dotless `ı` to `I` and the long `ſ`
+# to `S`, so `ıbm` would become IBM and `ſell` SELL. Anything else is left as sent and fails validation.
 def _upper(value: object) -> object:
-    return value.strip().upper() if isinstance(value, str) else value
+    return value.strip().upper() if isinstance(value, str) and value.isascii() else value
 
 
 def _lower(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
+    return value.strip().lower() if isinstance(value, str) and value.isascii() else value
+
+
+def _ticker(value: object) -> object:
+    if isinstance(value, str) and not value.isascii():
+        raise ValueError("a ticker is ASCII letters and digits with '.' or '-' (AAPL, BRK.B)")
+    return _upper(value)
+
+
+def _display_name(value: str) -> str:
+    """A strategy name as TradingView rendered it ({{strategy.order.id}} gives `Long Entry`): kept for
+    display, in NFC so two renderings that look the same are the same name. Keys are derived from it
+    (`domain.signal_id.strategy_key`), never the name itself."""
+    value = unicodedata.normalize("NFC", value)
+    if not value.isprintable():
+        raise ValueError("a strategy name is printable text: no control characters or line breaks")
+    return value
 
 
 def _aware_utc(value: datetime) -> datetime:
@@ -44,8 +72,8 @@ def _mode(value: object) -> object:
     return value
 
 
-Ticker = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z][A-Z0-9.\-]{0,9}$")]
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+Ticker = Annotated[str, BeforeValidator(_ticker), Field(pattern=r"^[A-Z][A-Z0-9.\-]{0,9}$")]
+Name = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_display_name)]
 TradingMode = Annotated[Mode, BeforeValidator(_mode)]
 Timestamp = Annotated[datetime, Field(description="ISO 8601 with a zone, or epoch seconds / milliseconds")]
 Exchange = Annotated[str, BeforeValidator(_upper), Field(max_length=16)]
@@ -88,18 +116,31 @@ class StandardAlert(_Alert):
 
 
 class StopSpec(BaseModel):
+    """TradersPost's stopLoss: `stop` (a stop market leg) or `stop_limit` (a stop-limit leg with its
+    `limitPrice`), both what an Alpaca bracket's stop_loss takes (`stop_price`, optional `limit_price`).
+    A trailing stop cannot be a bracket leg at Alpaca, so it is refused rather than sent as something else."""
+
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
-    type: Literal["stop", "stop_limit", "trailing_stop"] = "stop"
+    type: Annotated[Literal["stop", "stop_limit", "trailing_stop"], BeforeValidator(_lower)] = "stop"
     stop_price: Price | None = Field(default=None, alias="stopPrice")
     percent: Percent | None = None
+    limit_price: Price | None = Field(default=None, alias="limitPrice")
 
     @field_validator("type")
     @classmethod
-    def _only_stop(cls, value: str) -> str:
-        if value != "stop":
-            raise ValueError("only type 'stop' is supported for stopLoss")
+    def _no_trailing_stop(cls, value: str) -> str:
+        if value == "trailing_stop":
+            raise ValueError("a trailing stop cannot be a bracket leg at Alpaca: use type stop or stop_limit")
         return value
+
+    @model_validator(mode="after")
+    def _limit_only_for_stop_limit(self) -> StopSpec:
+        if self.type == "stop_limit" and self.limit_price is None:
+            raise ValueError("type stop_limit needs limitPrice (the stop-limit leg's limit)")
+        if self.type == "stop" and self.limit_price is not None:
+            raise ValueError("limitPrice is for type stop_limit; type stop is a stop market leg")
+        return self
 
 
 class TargetSpec(BaseModel):

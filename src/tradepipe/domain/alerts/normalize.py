@@ -8,15 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import AliasChoices, BaseModel, ValidationError
 
 from tradepipe.domain.alerts.formats import StandardAlert, StrategyAlert, TradersPostAlert, format_of
+from tradepipe.domain.alerts.secrets import SECRET_KEYS
+from tradepipe.domain.alerts.windows import dedupe_window
 from tradepipe.domain.model import Action, OrderType, Side, Signal, SizingMode
 from tradepipe.domain.signal_id import derive_signal_id
 
-SECRET_KEYS = ("passphrase", "secret")
+__all__ = ["SECRET_KEYS", "FieldError", "field_as_sent", "parse_alert", "to_signal"]
 _PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
 _QUANTITY_TYPES = {
     "fixed_quantity": SizingMode.FIXED_QUANTITY,
@@ -87,8 +90,8 @@ def _traderspost_action(alert: TradersPostAlert) -> tuple[Action, Side | None]:
 def _from_traderspost(alert: TradersPostAlert) -> dict[str, Any] | list[FieldError]:
     action, side = _traderspost_action(alert)
     problems: list[FieldError] = []
-    if action is Action.ENTER and (alert.quantity is None or alert.quantity_type is None):
-        problems.append(FieldError("quantity", "quantity and quantityType are needed for an entry"))
+    if action is Action.ENTER and alert.quantity is None:
+        problems.append(FieldError("quantity", "quantity is needed for an entry"))
     if alert.order_type == "limit" and alert.limit_price is None:
         problems.append(FieldError("limitPrice", "a limit order needs limitPrice"))
     stop, target = alert.stop_loss, alert.take_profit
@@ -98,18 +101,23 @@ def _from_traderspost(alert: TradersPostAlert) -> dict[str, Any] | list[FieldErr
         problems.append(FieldError("takeProfit", "give exactly one of limitPrice or percent"))
     if problems:
         return problems
+    entry = action is Action.ENTER
+    # TradersPost reads a quantity without quantityType as a number of shares ("quantity": 1 "would be
+    # executed to buy 1 share": docs.traderspost.io/docs/core-concepts/signals/webhooks).
+    sizing = _QUANTITY_TYPES[alert.quantity_type or "fixed_quantity"] if entry else None
     return {
         "action": action,
         "side": side,
         "ticker": alert.ticker,
         "alert_time": alert.time,
-        "sizing_mode": _QUANTITY_TYPES[alert.quantity_type] if alert.quantity_type else None,
-        "sizing_value": alert.quantity if action is Action.ENTER else None,
+        "sizing_mode": sizing,
+        "sizing_value": alert.quantity if entry else None,
         "order_type": OrderType.LIMIT if alert.order_type == "limit" else OrderType.MARKET,
         "limit_price": alert.limit_price,
         "entry_price": alert.signal_price,
         "stop_loss": stop.stop_price if stop else None,
         "stop_loss_percent": stop.percent if stop else None,
+        "stop_limit_price": stop.limit_price if stop else None,
         "take_profit": target.limit_price if target else None,
         "take_profit_percent": target.percent if target else None,
     }
@@ -152,18 +160,79 @@ def _canonical(value: Any) -> Any:
 
 def to_signal(fields: dict[str, Any]) -> Signal:
     """The id hashes every field of the normalized signal (defaults included), so formats that leave a field
-    implicit and formats that spell it out give the same id."""
+    implicit and formats that spell it out give the same id. A field that is None is left out of the hash,
+    so a field added later changes no id of an alert that does not use it."""
     draft = Signal(signal_id="", **fields)
     content = {k: _canonical(v) for k, v in draft.model_dump(exclude={"signal_id"}).items() if v is not None}
     return draft.model_copy(update={"signal_id": derive_signal_id(content)})
 
 
-def parse_alert(body: dict[str, Any]) -> Signal | list[FieldError]:
-    """Any supported format -> Signal, or the field errors that stop it. Secrets must already be removed."""
+def _names(model: type[BaseModel], field: str) -> tuple[str, ...]:
+    """Every key the sender may use for `field` of `model`, the preferred spelling first."""
+    return _spellings(model)[field]
+
+
+@cache
+def _spellings(model: type[BaseModel]) -> dict[str, tuple[str, ...]]:
+    """Per field of a format, its keys (read once per format: this runs for every alert of a burst)."""
+    spellings = {}
+    for field, info in model.model_fields.items():
+        alias = info.validation_alias
+        names = [c for c in alias.choices if isinstance(c, str)] if isinstance(alias, AliasChoices) else []
+        names += [n for n in (info.alias, field) if n and n not in names]
+        spellings[field] = tuple(names)
+    return spellings
+
+
+def _given_twice(model: type[BaseModel], body: dict[str, Any]) -> list[FieldError]:
+    """`ticker` and `symbol` (or `stopLoss` and `sl`...) in one alert: the model would quietly take the first;
+    the sender meant one of them, and we would be guessing which."""
+    problems = []
+    for names in _spellings(model).values():
+        if len(names) < 2:
+            continue
+        given = [name for name in names if name in body]
+        if len(given) > 1:
+            problems.append(FieldError(given[0], f"given more than once, as {' and '.join(given)}: send one"))
+    return problems
+
+
+def field_as_sent(body: dict[str, Any], signal_field: str) -> str:
+    """The key, as the sender spelled it, that set one field of the signal (for decisions about a valid
+    alert, e.g. a stop on the wrong side: `stopLoss`, `sl`, `stopLoss.stopPrice`)."""
+    model = format_of(body)
+    if model is TradersPostAlert and signal_field in _TRADERSPOST_NESTED:
+        outer, inner = _TRADERSPOST_NESTED[signal_field]
+        return f"{outer}.{inner}"
+    field = _SIZING_FIELD.get(model, "risk_amount") if signal_field == "sizing_value" else signal_field
+    if field not in model.model_fields:
+        return signal_field
+    names = _names(model, field)
+    return next((name for name in names if name in body), names[0])
+
+
+_TRADERSPOST_NESTED = {
+    "stop_loss": ("stopLoss", "stopPrice"),
+    "stop_loss_percent": ("stopLoss", "percent"),
+    "stop_limit_price": ("stopLoss", "limitPrice"),
+    "take_profit": ("takeProfit", "limitPrice"),
+    "take_profit_percent": ("takeProfit", "percent"),
+}
+_SIZING_FIELD: dict[type[BaseModel], str] = {TradersPostAlert: "quantity", StrategyAlert: "risk_amount"}
+
+
+def parse_alert(body: dict[str, Any], received_at: datetime | None = None) -> Signal | list[FieldError]:
+    """Any supported format -> Signal, or the field errors that stop it. Secrets must already be removed.
+
+    `received_at` (the intake's clock) places an alert without a time in its dedupe window
+    (`domain.alerts.windows`): the same alert on the next bar is then a new signal, not a duplicate."""
     placeholders = unresolved_placeholders(body)
     if placeholders:
         return placeholders
     model = format_of(body)
+    twice = _given_twice(model, body)
+    if twice:
+        return twice
     try:
         alert = model.model_validate(body)
     except ValidationError as exc:
@@ -177,10 +246,12 @@ def parse_alert(body: dict[str, Any]) -> Signal | list[FieldError]:
         mapped = _from_standard(alert)
     if isinstance(mapped, list):
         return mapped
-    common = {
+    common: dict[str, Any] = {
         "mode": alert.trading_mode,
         "strategy": alert.strategy,
         "timeframe": alert.timeframe,
         "exchange": alert.exchange,
     }
+    if mapped["alert_time"] is None and received_at is not None:
+        common["dedupe_window"] = dedupe_window(received_at, alert.timeframe)
     return to_signal({**mapped, **common})

@@ -11,7 +11,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from tradepipe.domain.exits import Exits, check_exit_sides, resolve_exits, round_away, round_near
+from tradepipe.domain.exits import (
+    Exits,
+    check_exit_sides,
+    resolve_exits,
+    resolve_stop_limit,
+    risk_per_share,
+    round_away,
+    round_near,
+)
 from tradepipe.domain.model import Action, CapApplied, Rejected, RejectReason, Side, Signal, SizingMode
 from tradepipe.domain.risk.bars import bar_start
 from tradepipe.domain.risk.context import RiskContext, TradingState
@@ -204,7 +212,11 @@ def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | 
     exits = _exits_with_atr(signal, side, entry, ctx, profile)
     if isinstance(exits, Rejected):
         return exits
-    per_share = None if exits.stop is None else abs(entry - exits.stop)
+    per_share = (
+        None
+        if exits.stop is None
+        else risk_per_share(entry, exits.stop, resolve_stop_limit(signal, entry, side))
+    )
     raw = _raw_qty(signal, ctx, profile, entry, per_share)
     if isinstance(raw, Rejected):
         return raw

@@ -30,7 +30,14 @@ from pydantic import BaseModel
 
 from tradepipe import api_http as http
 from tradepipe.adapters.sqlite.database import Database
-from tradepipe.app.intake import Accepted, AlertRequest, IntakeDeps, IntakeResult, accept_alert
+from tradepipe.app.intake import (
+    AlertRequest,
+    IntakeDeps,
+    IntakeResult,
+    accept_alert,
+    accepted_any,
+    metric_counts,
+)
 from tradepipe.local.runtime.wakeup import Waker
 from tradepipe.resources import WEBHOOK_MAX_BODY_BYTES
 
@@ -88,16 +95,18 @@ class GroupCommitter(threading.Thread):
                     except Exception as exc:  # this request only: its savepoint is rolled back
                         log.exception("intake failed")
                         results.append(exc)
-                counts = Counter(
-                    "WebhookErrors" if isinstance(r, BaseException) else r.metric for r in results
-                )
+                counts: Counter[str] = Counter()
+                for r in results:
+                    counts.update(["WebhookErrors"] if isinstance(r, BaseException) else metric_counts(r))
                 self._metrics.add(counts)
         except Exception as exc:  # the commit itself failed: nothing in the group is safe
             log.exception("intake commit failed")
             results = [exc] * len(batch)
         for (_, future, loop), result in zip(batch, results, strict=True):
             loop.call_soon_threadsafe(_resolve, future, result)
-        if self._waker is not None and any(isinstance(r, Accepted) for r in results):
+        if self._waker is not None and any(
+            not isinstance(r, BaseException) and accepted_any(r) for r in results
+        ):
             self._waker.wake()
 
 
