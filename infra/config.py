@@ -105,6 +105,38 @@ class AlarmConfig(_Model):
         return value
 
 
+class NotificationsConfig(_Model):
+    """The trader's notifications (infra/components/notifications.py). Channel URLs are secrets: they go in
+    the `tradepipe/<stage>/notify` secret, never here; email addresses are not, so they are subscriptions."""
+
+    # Addresses subscribed to the notification topic (each confirms by email before it receives anything).
+    emails: list[str] = Field(default_factory=list)
+    # Trail links in messages: `{signal_id}` is replaced, else `/signals/<id>` is appended. None: no links.
+    public_base_url: str | None = Field(default=None, pattern=r"^https://")
+    # Market minutes without an alert before the pipeline is announced silent (the risk schedule); 0: off.
+    silence_minutes: int = Field(default=60, ge=0, le=7 * 390)
+    # Per-event switches (tradepipe.notify.toggles.NotifyToggles names); unknown names fail the synth.
+    events: dict[str, bool] = Field(default_factory=dict)
+    # Notifications dropped (refused by a channel, or older than a day) per five minutes before alarming.
+    dropped_per_5_minutes: int = Field(default=1, ge=1)
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for email in value:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+                raise ValueError(f"{email!r} is not an email address")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: dict[str, bool]) -> dict[str, bool]:
+        from tradepipe.notify.toggles import NotifyToggles
+
+        NotifyToggles.model_validate(value)  # raises on a name that is not a switch
+        return value
+
+
 class WafConfig(_Model):
     """Optional AWS WAF web ACL in front of the API stage (about $6 a month per stage plus requests)."""
 
@@ -146,6 +178,7 @@ class StageConfig(_Model):
     events: EventsConfig
     alarms: AlarmConfig
     waf: WafConfig = Field(default_factory=WafConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     functions: FunctionsConfig = Field(default_factory=FunctionsConfig)
     # Optional pinning of the stack's environment; None keeps the template environment-agnostic.
     account: str | None = Field(default=None, pattern=r"^\d{12}$")

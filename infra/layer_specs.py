@@ -58,7 +58,7 @@ CORE_LAYER = LayerSpec(
     name="core",
     description="tradepipe package + pydantic, pydantic-settings, Powertools (boto3 from the runtime)",
     requirements=("pydantic", "pydantic-settings", "aws-lambda-powertools[tracer]"),
-    functions=("webhook", "risk", "executor", "indexer"),
+    functions=("webhook", "risk", "executor", "indexer", "notifier"),
     include_tradepipe=True,
 )
 DATA_LAYER = LayerSpec(

@@ -1,7 +1,7 @@
 """Signals queue -> risk decision -> order-intents queue. A rejection is a successful record.
 
 Also the one-minute schedule (EventBridge): at the open, release the entries queued while the market was
-closed, and sample which accounts are HALTED for the TradingHalted alarm."""
+closed, sample which accounts are HALTED for the TradingHalted alarm, and announce a silent pipeline."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tradepipe.app.assess import assess_signal, outcome_metric
 from tradepipe.app.minute_schedule import release_and_sample
-from tradepipe.composition import release_deps, risk_deps
+from tradepipe.app.silence import watch_silence
+from tradepipe.composition import release_deps, risk_deps, silence_deps
 from tradepipe.contracts.messages import SignalAccepted
 from tradepipe.observability.lambda_setup import lambda_tools
 
@@ -38,6 +39,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
         report = release_and_sample(release_deps())
         tools.count("QueuedEntriesReleased", report.released)
         tools.count("TradingHalted", len(report.halted))
+        tools.count("PipelineSilent", int(watch_silence(silence_deps()) is not None))
         return dataclasses.asdict(report)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

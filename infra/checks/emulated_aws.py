@@ -96,6 +96,9 @@ def provision(
     sm.create_secret(
         Name=resources.ALPACA_PAPER_SECRET.name(stage), SecretString=json.dumps(alpaca_paper_keys)
     )
+    # The notifier's, as deployed: no channel URL yet, and the email topic.
+    sm.create_secret(Name=resources.NOTIFY_SECRET.name(stage), SecretString=json.dumps({"notify_urls": []}))
+    client("sns", endpoint).create_topic(Name=resources.notify_topic_name(stage))
     return Provisioned(queues=queues, stream_arns=stream_arns, event_bus_arn=event_bus_arn)
 
 

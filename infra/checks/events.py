@@ -8,6 +8,7 @@ front), so the invocation goes down the same paths as on AWS, lazy imports inclu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -158,12 +159,49 @@ def indexer(services: Services, function: Function) -> tuple[dict[str, Any], str
     return {"Records": records}, f"{len(records)} stream record(s) from the signals and orders tables"
 
 
+def notifier(services: Services, function: Function) -> tuple[dict[str, Any], str]:
+    """What the bus rule delivers to the notifier's queue: an EventBridge envelope per record."""
+    from tradepipe.contracts.events import SignalRejected
+    from tradepipe.domain.model import Mode, RejectReason
+
+    event = SignalRejected(
+        at=datetime.now(UTC),
+        mode=Mode.PAPER,
+        signal_id="d" * 32,
+        ticker="AAPL",
+        strategy="packaging_check",
+        reason=RejectReason.STALE_ALERT,
+        detail="alert is 600 s old (limit 60 s)",
+    )
+    envelope = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": event.detail_type,
+        "source": resources.EVENT_SOURCE,
+        "account": "123456789012",
+        "time": _now_iso(),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": event.as_detail(),
+    }
+    body = json.dumps(envelope)
+    message = {
+        "MessageId": str(uuid.uuid4()),
+        "ReceiptHandle": "packaging-check",
+        "Body": body,
+        "MD5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
+    }
+    queue_arn = f"arn:aws:sqs:us-east-1:123456789012:tradepipe-{services.stage}-notifications"
+    return _sqs_event([message], queue_arn), "a SignalRejected from the bus rule (email topic only)"
+
+
 RECIPES: dict[str, Recipe] = {
     "search-setup": search_setup,
     "webhook": webhook,
     "risk": risk,
     "executor": executor,
     "indexer": indexer,
+    "notifier": notifier,
 }
 # The order a deploy and a first alert run them in.
 ORDER = tuple(RECIPES)

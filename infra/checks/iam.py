@@ -12,6 +12,7 @@ resource ARNs AWS would authorize, and each is checked against that function's r
    | `dynamodb.Query` / `Scan` with `IndexName` | on `table/<name>/index/<index>` |
    | `sqs.SendMessageBatch` (and the other batches) | `sqs:SendMessage` (SQS API permissions reference) |
    | `events.PutEvents` | on each entry's bus (`EventBusName`, name or ARN; else `default`) |
+   | `sns.Publish` | on the topic (`TopicArn`) |
    | `secretsmanager.*` with a name | on the secret's full ARN (the template's, random suffix included) |
 
    CloudWatch `PutMetricData` never happens: metrics are EMF lines in the log (Powertools Metrics), so the
@@ -133,6 +134,8 @@ def actions_of(call: AwsCall) -> list[tuple[str, Ref]]:  # noqa: C901 - one bran
             return [(f"sqs:{op}", Ref("queue", p["QueueName"]))]
     if call.service == "secretsmanager" and "SecretId" in p:
         return [(f"secretsmanager:{op}", Ref("secret", _secret_name(p["SecretId"])))]
+    if call.service == "sns" and "TopicArn" in p:
+        return [(f"sns:{op}", Ref("topic", str(p["TopicArn"]).rsplit(":", 1)[-1]))]
     if call.service == "events" and op == "PutEvents":
         buses = {_bus_name(entry.get("EventBusName", "default")) for entry in p["Entries"]}
         return [("events:PutEvents", Ref("event-bus", bus)) for bus in sorted(buses)]
@@ -208,8 +211,9 @@ def stage_renames(recorded_stage: str, template_stage: str) -> dict[str, str]:
     for queue in resources.QUEUES:
         renames[queue.name(recorded_stage)] = queue.name(template_stage)
         renames[queue.dlq_name(recorded_stage)] = queue.dlq_name(template_stage)
-    for secret in resources.SECRETS:
+    for secret in (*resources.SECRETS, resources.NOTIFY_SECRET):
         renames[secret.name(recorded_stage)] = secret.name(template_stage)
+    renames[resources.notify_topic_name(recorded_stage)] = resources.notify_topic_name(template_stage)
     renames[resources.EVENT_BUS.name(recorded_stage)] = resources.EVENT_BUS.name(template_stage)
     return renames
 
@@ -219,6 +223,7 @@ _NAME_PROPERTY = {
     "AWS::SQS::Queue": ("queue", "QueueName"),
     "AWS::SecretsManager::Secret": ("secret", "Name"),
     "AWS::Events::EventBus": ("event-bus", "Name"),
+    "AWS::SNS::Topic": ("topic", "TopicName"),
 }
 
 

@@ -1,4 +1,5 @@
-"""PipelineFunctions: the four Lambda functions, each with its own role and log group, and their triggers.
+"""PipelineFunctions: the four pipeline functions, each with its own role and log group, and their triggers
+(the notifier, the fifth, is in notifications.py).
 
     webhook  <- API Gateway (wired in api.py)
     risk     <- signals FIFO queue; a one-minute schedule (release entries queued for the open)
@@ -44,6 +45,24 @@ RELEASE_QUEUED_SCHEDULE = events.Schedule.rate(Duration.minutes(1))
 QUEUE_MAX_CONCURRENCY = 2
 # The API function runs without X-Ray (see api.py): no Tracer, no SDK import on its cold start.
 UNTRACED = frozenset({resources.WEBHOOK_FUNCTION.name})
+
+
+def function_environment(
+    scope: Construct, config: StageConfig, spec: resources.FunctionSpec, **settings: object
+) -> dict[str, str]:
+    """A function's environment: the settings every function shares, its own, and Powertools'."""
+    common = {
+        "stage": config.stage,
+        "region": Stack.of(scope).region,
+        "live_trading_enabled": config.live_trading_allowed,
+    }
+    return {
+        **Settings.explicit(**common, **settings).to_environment(),
+        "POWERTOOLS_METRICS_NAMESPACE": resources.METRICS_NAMESPACE,
+        "POWERTOOLS_LOG_LEVEL": config.log_level,
+        "POWERTOOLS_SERVICE_NAME": spec.name,
+        **({"POWERTOOLS_TRACE_DISABLED": "true"} if spec.name in UNTRACED else {}),
+    }
 
 
 class PipelineFunction(Construct):
@@ -126,11 +145,6 @@ class PipelineFunctions(Construct):
         search_endpoint: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        common = {
-            "stage": config.stage,
-            "region": Stack.of(self).region,
-            "live_trading_enabled": config.live_trading_allowed,
-        }
         own: dict[str, dict[str, object]] = {
             resources.WEBHOOK_FUNCTION.name: {
                 "signals_queue_url": signals_queue.queue_url,
@@ -141,6 +155,8 @@ class PipelineFunctions(Construct):
                 "intents_queue_url": intents_queue.queue_url,
                 # Released queued entries go back through the signals queue.
                 "signals_queue_url": signals_queue.queue_url,
+                # Its minute schedule also announces a silent pipeline.
+                "notify_silence_minutes": config.notifications.silence_minutes,
             },
             resources.EXECUTOR_FUNCTION.name: {},
             resources.INDEXER_FUNCTION.name: {
@@ -148,24 +164,15 @@ class PipelineFunctions(Construct):
                 "opensearch_auth": "sigv4",
             },
         }
-        powertools = {
-            "POWERTOOLS_METRICS_NAMESPACE": resources.METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": config.log_level,
-        }
         self.by_name: dict[str, PipelineFunction] = {}
-        for spec in resources.FUNCTIONS:
+        for spec in resources.PIPELINE_FUNCTIONS:
             self.by_name[spec.name] = PipelineFunction(
                 self,
                 spec.name.capitalize(),
                 spec=spec,
                 config=config,
                 layers=layers.for_function(spec.name),
-                environment={
-                    **Settings.explicit(**common, **own[spec.name]).to_environment(),
-                    **powertools,
-                    "POWERTOOLS_SERVICE_NAME": spec.name,
-                    **({"POWERTOOLS_TRACE_DISABLED": "true"} if spec.name in UNTRACED else {}),
-                },
+                environment=function_environment(self, config, spec, **own[spec.name]),
             )
         self.webhook = self.by_name[resources.WEBHOOK_FUNCTION.name].function
         self.risk = self.by_name[resources.RISK_FUNCTION.name].function

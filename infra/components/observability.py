@@ -40,6 +40,8 @@ API_LATENCY = "api-p99-latency"
 ORDER_REJECTIONS = "order-rejection-rate"
 TRADING_HALTED = "trading-halted"
 POSITION_DIVERGENCE = "position-divergence"
+NOTIFICATIONS_DROPPED = "notifications-dropped"
+NOTIFICATION_EVENTS_INVALID = "notification-events-invalid"
 ALARM_RUNBOOK = (
     DLQ,
     FUNCTION_ERRORS,
@@ -50,6 +52,8 @@ ALARM_RUNBOOK = (
     ORDER_REJECTIONS,
     TRADING_HALTED,
     POSITION_DIVERGENCE,
+    NOTIFICATIONS_DROPPED,
+    NOTIFICATION_EVENTS_INVALID,
 )
 
 
@@ -198,6 +202,24 @@ class PipelineAlarms(Construct):
             description="The strategy's reported position differs from the broker's: a lost or doubled "
             "fill, or an order placed outside tradepipe.",
         )
+        notifier = resources.NOTIFIER_FUNCTION.name
+        if notifier in functions:
+            self._alarm(
+                "NotificationsDropped",
+                NOTIFICATIONS_DROPPED,
+                custom_metric("NotificationsDropped", notifier, period=FIVE_MINUTES),
+                threshold=config.notifications.dropped_per_5_minutes,
+                description="A channel refused notifications (a revoked webhook, a bad chat id) or they "
+                "waited more than a day: the trader is not being told what happens.",
+            )
+            self._alarm(
+                "NotificationEventsInvalid",
+                NOTIFICATION_EVENTS_INVALID,
+                custom_metric("NotificationEventsInvalid", notifier, period=FIVE_MINUTES),
+                threshold=1,
+                description="The notifier received events it cannot parse: a publisher and the contracts "
+                "(contracts/events.py) disagree, so those notices are lost.",
+            )
         self.dashboard = self._dashboard(functions, dead_letter_queues, api)
 
     def _alarm(

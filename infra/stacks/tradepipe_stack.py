@@ -7,6 +7,7 @@ POST /webhook -> webhook -> signals.fifo -> risk -> order-intents.fifo -> execut
                                  \\____ streams ____/
                                            v
                                         indexer -> OpenSearch
+event bus -> notifications queue -> notifier -> Slack, Discord, Telegram, webhooks, email (notifications.py)
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.components.api import WebhookApi
 from infra.components.conventions import acknowledge
 from infra.components.events import DomainEvents
-from infra.components.functions import PipelineFunctions
+from infra.components.functions import PipelineFunction, PipelineFunctions
 from infra.components.layers import PipelineLayers
+from infra.components.notifications import Notifications
 from infra.components.observability import PipelineAlarms
 from infra.components.queues import SignalQueues
 from infra.components.search import SearchDomain
@@ -89,6 +92,9 @@ class TradepipeStack(Stack):
             search_endpoint=self.search.endpoint,
         )
         self.api = WebhookApi(self, "WebhookApi", config=config, webhook=self.functions.webhook)
+        self.notifications = Notifications(
+            self, "Notifications", config=config, layers=self.layers, bus=self.events.bus
+        )
         self.search_setup = SearchSetup(
             self,
             "SearchSetup",
@@ -104,20 +110,30 @@ class TradepipeStack(Stack):
             if isinstance(child, lambda_.EventSourceMapping):
                 child.node.add_dependency(self.search_setup.resource)
         indexer.node.add_dependency(self.search_setup.resource)
+        pipeline_dlqs: dict[str, sqs.IQueue] = {
+            **{f"{logical_id}Dlq": dlq for logical_id, dlq in self.queues.dlqs.items()},
+            "IndexerFailures": self.queues.indexer_failures,
+        }
         self.alarms = PipelineAlarms(
             self,
             "Alarms",
             config=config,
-            functions={name: fn.function for name, fn in self.functions.by_name.items()},
-            dead_letter_queues={
-                **{f"{logical_id}Dlq": dlq for logical_id, dlq in self.queues.dlqs.items()},
-                "IndexerFailures": self.queues.indexer_failures,
-            },
+            functions={name: fn.function for name, fn in self.function_constructs.items()},
+            dead_letter_queues={**pipeline_dlqs, "NotificationsDlq": self.notifications.dlq},
             api=self.api.api,
+        )
+        # A message dead-lettered in the pipeline is news for the trader too (orders may be stuck).
+        self.notifications.announce_dead_letters(
+            [self.alarms.alarms[f"{name}NotEmpty"] for name in pipeline_dlqs]
         )
 
         self._grant()
         self._outputs()
+
+    @property
+    def function_constructs(self) -> dict[str, PipelineFunction]:
+        """Every function of the stack by name: the pipeline's four and the notifier."""
+        return {**self.functions.by_name, resources.NOTIFIER_FUNCTION.name: self.notifications.notifier}
 
     def _grant(self) -> None:
         fn = self.functions
@@ -142,6 +158,8 @@ class TradepipeStack(Stack):
         _grant_table(risk_state, fn.risk, RISK_STATE_RW)
         # ... and, on its schedule, sends the entries queued for the open back through the signals queue.
         self.queues.signals.grant_send_messages(fn.risk)
+        # ... and finds the newest alert (the by-received-day index) to announce a silent pipeline.
+        _grant_index(signals, resources.SIGNALS_BY_DAY.name, fn.risk, LIST_SIGNALS)
         self.events.grant_publish(fn.risk)
         self.secrets.alpaca_paper.grant_read(fn.risk)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tradepipe.domain.model import Mode
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from tradepipe.app.minute_schedule import ReleaseDeps
     from tradepipe.app.reconcile import ReconcileDeps
     from tradepipe.app.signal_feed import FeedDeps
+    from tradepipe.app.silence import SilenceDeps
     from tradepipe.app.trading_state import StateDeps
     from tradepipe.app.trail import TrailDeps
     from tradepipe.backends import Backend
@@ -35,10 +37,14 @@ if TYPE_CHECKING:
     from tradepipe.backends.sqlite import SqliteBackend
     from tradepipe.domain.risk.profile import RiskConfig
     from tradepipe.notify.assemble import Notifier
+    from tradepipe.notify.use_cases import NotifyDeps
+    from tradepipe.ports.calendar import MarketCalendar
     from tradepipe.ports.clock import Clock
     from tradepipe.ports.market_data import MarketData
+    from tradepipe.ports.messaging import EventPublisher
     from tradepipe.ports.search import SearchAdmin, SearchIndex
-    from tradepipe.ports.stores import TableChange
+    from tradepipe.ports.stores import SignalStore, TableChange
+    from tradepipe.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +152,21 @@ def market_data() -> MarketData:
 
 
 @cache
+def market_calendar() -> MarketCalendar | None:
+    """Alpaca's calendar with the paper keys (sessions are the same for both accounts; locally the paper
+    broker answers it). None while the keys are missing or the placeholder: the silence check waits."""
+    settings = get_settings()
+    keys = _alpaca_keys(settings.alpaca_paper_secret_name)
+    if keys is None:
+        return None
+    from tradepipe.adapters.alpaca_calendar import AlpacaCalendar
+
+    return AlpacaCalendar(
+        *keys, url_override=settings.alpaca_url_override, timeout_s=settings.alpaca_timeout_s
+    )
+
+
+@cache
 def risk_config() -> RiskConfig:
     """The risk profiles: the bundled risk.toml, or TRADEPIPE_RISK_CONFIG_PATH. Raises on a bad file."""
     from tradepipe.config import load_bundled_risk_config
@@ -197,6 +218,58 @@ def notifier() -> Notifier:
     return build_notifier(settings, channels=channels, outbox=MemoryOutbox(), sns=sns)
 
 
+# --- what the pipeline announces (app/notices.py) ----------------------------------------------------------
+
+
+class _EventsOnFirstPublish:
+    """The backend's publisher, built when the first event is published: the webhook announces only on its
+    rarer branches (rejections, duplicates), so its cold start never pays for an EventBridge client."""
+
+    def publish(self, detail_type: str, detail: Any) -> None:
+        backend().events.publish(detail_type, detail)
+
+
+def _events() -> EventPublisher:
+    return _EventsOnFirstPublish()
+
+
+def _announcing(store: SignalStore) -> SignalStore:
+    """The signal store every stage that can reject writes through: each signal it moves to REJECTED is
+    announced as `SignalRejected`, whichever stage and code path rejected it."""
+    from tradepipe.app.notices import AnnouncedRejections
+
+    return AnnouncedRejections(store, _events())
+
+
+def local_notifier(settings: Settings | None = None) -> Notifier:
+    """The single-machine runtime's notifier (and `tradepipe notify test`'s): channels from
+    `TRADEPIPE_NOTIFY_URLS` or the secrets file, the outbox in SQLite under `notify_state_dir`, so what waits
+    for a channel survives a restart."""
+    from tradepipe.notify.assemble import local_notifier as build
+
+    return build(settings or get_settings())
+
+
+def notify_check_deps(secrets_file: Path) -> NotifyDeps:
+    """What `tradepipe notify test` sends through: the channels the notifier would use (the environment,
+    else `secrets_file` when the environment names no source, else the stage's secret), sent directly (no
+    outbox: a test message is never queued behind the runtime's)."""
+    from tradepipe.notify.assemble import build_notifier
+    from tradepipe.notify.channels import ChannelKind
+    from tradepipe.notify.outbox import MemoryOutbox
+    from tradepipe.notify.sns import Boto3SnsPublisher
+    from tradepipe.notify.sources import channel_urls, load_channels
+
+    settings = get_settings()
+    if not (settings.notify_urls or settings.notify_secrets_file or settings.notify_secret_name):
+        settings = settings.model_copy(update={"notify_secrets_file": str(secrets_file)})
+    read_secret = _aws_backend().secrets.json if settings.notify_secret_name else None
+    channels = load_channels(channel_urls(settings, read_secret), settings.notify_telegram_api)
+    email = any(c.kind is ChannelKind.EMAIL for c in channels)
+    sns = Boto3SnsPublisher(_aws_backend().client("sns")) if email else None
+    return build_notifier(settings, channels=channels, outbox=MemoryOutbox(), sns=sns).deps
+
+
 # --- one deps per use case --------------------------------------------------------------------------------
 
 
@@ -206,13 +279,14 @@ def intake_deps() -> IntakeDeps:
     settings = get_settings()
     return IntakeDeps(
         secrets=webhook_passphrases(),
-        store=backend().signal_store,
+        store=_announcing(backend().signal_store),
         queue=backend().signal_queue,
         clock=clock(),
         dedupe_ttl_s=settings.dedupe_ttl_s,
         max_lag_s=settings.max_alert_lag_s,
         max_lead_s=settings.max_alert_lead_s,
         allowed_networks=settings.allowed_networks,
+        events=_events(),
     )
 
 
@@ -240,7 +314,7 @@ def risk_deps() -> RiskDeps:
 
     b = backend()
     return RiskDeps(
-        store=b.signal_store,
+        store=_announcing(b.signal_store),
         intents=b.intent_queue,
         clock=clock(),
         config=risk_config(),
@@ -268,7 +342,7 @@ def executor_deps() -> ExecutorDeps:
 
     b = backend()
     return ExecutorDeps(
-        signals=b.signal_store,
+        signals=_announcing(b.signal_store),
         orders=b.order_store,
         brokers=broker_factory(),
         clock=clock(),
@@ -281,7 +355,7 @@ def reconcile_deps() -> ReconcileDeps:
 
     b = backend()
     return ReconcileDeps(
-        signals=b.signal_store,
+        signals=_announcing(b.signal_store),
         orders=b.order_store,
         fills=b.fill_store,
         brokers=broker_factory(),
@@ -290,6 +364,20 @@ def reconcile_deps() -> ReconcileDeps:
         events=b.events,
         clock=clock(),
         snapshots=b.equity_snapshots,
+    )
+
+
+def silence_deps() -> SilenceDeps:
+    from tradepipe.app.silence import SilenceDeps
+
+    b = backend()
+    return SilenceDeps(
+        feed=b.signal_feed,
+        calendar=market_calendar(),
+        notices=b.notice_ledger,
+        events=b.events,
+        clock=clock(),
+        threshold_minutes=get_settings().notify_silence_minutes,
     )
 
 
@@ -308,6 +396,7 @@ def reset() -> None:
         broker_factory,
         _broker,
         market_data,
+        market_calendar,
         risk_config,
         search_index,
         notifier,

@@ -187,6 +187,26 @@ ALPACA_LIVE_SECRET = SecretSpec(
     description="Alpaca live keys: JSON {api_key, secret_key}; read only when live trading is enabled",
 )
 SECRETS: tuple[SecretSpec, ...] = (WEBHOOK_SECRET, ALPACA_PAPER_SECRET, ALPACA_LIVE_SECRET)
+# The notifier's (infra/components/notifications.py owns it): written by the operator, read by the notifier.
+NOTIFY_SECRET = SecretSpec(
+    logical_id="NotifySecret",
+    base_name="notify",
+    description='Notification channel URLs (tokens inside): JSON {"notify_urls": ["slack+https://...", ...]}',
+)
+
+# Notifications: bus rule -> a standard queue (order does not matter: the outbox keys events, messages are
+# grouped per batch) -> the notifier. The batching window lets a bar close's burst of fills arrive before
+# the batch is rendered (one or a few messages instead of forty); the local runtime waits the same.
+NOTIFY_QUEUE_BASE_NAME = "notifications"
+
+
+def notify_topic_name(stage: str) -> str:
+    """The email topic (SNS): its confirmed subscriptions are the recipients."""
+    return f"tradepipe-{stage}-notifications"
+
+
+NOTIFY_BATCH_WINDOW_S = 5
+NOTIFY_BATCH_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -207,7 +227,16 @@ WEBHOOK_FUNCTION = FunctionSpec(name="webhook", timeout_s=10, memory_mb=512, fol
 RISK_FUNCTION = FunctionSpec(name="risk", timeout_s=60, memory_mb=1024)
 EXECUTOR_FUNCTION = FunctionSpec(name="executor", timeout_s=60, memory_mb=1024)
 INDEXER_FUNCTION = FunctionSpec(name="indexer", timeout_s=60, memory_mb=512)
-FUNCTIONS: tuple[FunctionSpec, ...] = (WEBHOOK_FUNCTION, RISK_FUNCTION, EXECUTOR_FUNCTION, INDEXER_FUNCTION)
+# Renders and sends notifications (infra/components/notifications.py); its queue's visibility timeout is
+# six times this.
+NOTIFIER_FUNCTION = FunctionSpec(name="notifier", timeout_s=60, memory_mb=256)
+PIPELINE_FUNCTIONS: tuple[FunctionSpec, ...] = (
+    WEBHOOK_FUNCTION,
+    RISK_FUNCTION,
+    EXECUTOR_FUNCTION,
+    INDEXER_FUNCTION,
+)
+FUNCTIONS: tuple[FunctionSpec, ...] = (*PIPELINE_FUNCTIONS, NOTIFIER_FUNCTION)
 
 METRICS_NAMESPACE = "TradePipe"
 # TradingView's published webhook source addresses (TradingView help: "About webhooks"), for the optional

@@ -7,7 +7,7 @@ import json
 from functools import cached_property, lru_cache
 from typing import Any, Literal
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import BaseModel, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tradepipe import resources
@@ -119,7 +119,10 @@ class Settings(BaseSettings):
             if isinstance(value, bool):
                 text = "true" if value else "false"
             elif isinstance(value, list):
-                text = json.dumps(value)
+                # Secret lists (channel URLs) too: the variable is how the other process receives them.
+                text = json.dumps([v.get_secret_value() if isinstance(v, SecretStr) else v for v in value])
+            elif isinstance(value, BaseModel):
+                text = value.model_dump_json()
             else:
                 text = str(value)
             env[f"{ENV_PREFIX}{name.upper()}"] = text

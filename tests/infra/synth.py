@@ -38,7 +38,7 @@ class Synth:
         return {k: v for k, v in self.raw["Resources"].items() if v["Type"] == cfn_type}
 
     def function(self, name: str) -> dict[str, Any]:
-        fn = self.stack.functions.by_name[name].function
+        fn = self.stack.function_constructs[name].function
         resource: dict[str, Any] = self.raw["Resources"][self.logical_id(fn)]
         return resource
 
@@ -66,7 +66,7 @@ def statements_of(synth: Synth) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def policy_of(synth: Synth, function_name: str) -> list[dict[str, Any]]:
-    role = synth.stack.functions.by_name[function_name].role
+    role = synth.stack.function_constructs[function_name].role
     role_id = synth.logical_id(role)
     return [
         statement

@@ -43,6 +43,9 @@ def _expected_thresholds(synth: Synth) -> dict[str, float]:
         "OrderRejectionRate": a.order_rejection_rate_percent,
         "TradingHalted": 1,
         "PositionDivergence": 1,
+        "NotificationsDlqNotEmpty": a.dlq_visible_messages,
+        "NotificationsDropped": synth.stack.config.notifications.dropped_per_5_minutes,
+        "NotificationEventsInvalid": 1,
     }
     for spec in resources.FUNCTIONS:
         expected[f"{spec.name.capitalize()}ErrorRate"] = a.function_error_rate_percent

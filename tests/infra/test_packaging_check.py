@@ -107,11 +107,11 @@ def test_template_functions_are_ours_with_their_layers(dev: Synth) -> None:
     template = Template.load(dev.outdir, dev.stack.stack_name)
     functions = {f.short_name("tradepipe-dev"): f for f in template.functions()}
 
-    assert set(functions) == {"webhook", "risk", "executor", "indexer", "search-setup"}
+    assert set(functions) == {"webhook", "risk", "executor", "indexer", "notifier", "search-setup"}
     layers = {name: {layer.spec_name("tradepipe-dev") for layer in f.layers} for name, f in functions.items()}
     assert layers["risk"] == {"core", "data", "talib", "broker"}
     assert layers["executor"] == {"core", "data", "broker"}
-    assert layers["webhook"] == {"core"}
+    assert layers["webhook"] == layers["notifier"] == {"core"}
     assert layers["search-setup"] == layers["indexer"] == {"core", "search"}
     assert all(len(f.layers) <= layer_specs.MAX_LAYERS_PER_FUNCTION for f in functions.values())
     assert (functions["webhook"].code_dir / "handler.py").is_file()

@@ -211,7 +211,7 @@ class TestFunctions:
 
     @pytest.mark.parametrize("spec", resources.FUNCTIONS, ids=lambda s: s.name)
     def test_function_has_its_own_role_and_log_group(self, dev: Synth, spec: Any) -> None:
-        built = dev.stack.functions.by_name[spec.name]
+        built = dev.stack.function_constructs[spec.name]
         props = dev.function(spec.name)["Properties"]
         assert props["Role"] == {"Fn::GetAtt": [dev.logical_id(built.role), "Arn"]}
         assert props["LoggingConfig"]["LogGroup"] == {"Ref": dev.logical_id(built.log_group)}
@@ -313,7 +313,8 @@ class TestEventSources:
     def test_every_mapping_reports_batch_item_failures(self, dev: Synth) -> None:
         mappings = dev.resources_of("AWS::Lambda::EventSourceMapping").values()
         streamed = [t for t in resources.TABLES if t.stream and t.index_name]
-        assert len(mappings) == len(resources.QUEUES) + len(streamed) == 6
+        # The two FIFO queues, the notifier's queue, the streams.
+        assert len(mappings) == len(resources.QUEUES) + 1 + len(streamed) == 7
         assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
 
 
@@ -391,13 +392,13 @@ class TestSearch:
 
 
 class TestSecrets:
-    def test_three_named_secrets_plus_the_search_master_user(self, dev: Synth) -> None:
+    def test_named_secrets_the_notifiers_and_the_search_master_user(self, dev: Synth) -> None:
         names = [
             s["Properties"].get("Name") for s in dev.resources_of("AWS::SecretsManager::Secret").values()
         ]
-        for spec in resources.SECRETS:
+        for spec in (*resources.SECRETS, resources.NOTIFY_SECRET):
             assert spec.name("dev") in names
-        assert len(names) == len(resources.SECRETS) + 1
+        assert len(names) == len(resources.SECRETS) + 2
 
     def test_webhook_secret_is_generated_under_default(self, dev: Synth) -> None:
         dev.template.has_resource_properties(
@@ -468,8 +469,10 @@ class TestIam:
         # GET /signals queries the by-received-day index, by name, and nothing else does.
         index_arn = f"/index/{resources.SIGNALS_BY_DAY.name}"
         assert actions_on(statements, index_arn) == {"dynamodb:Query"}
-        for other in ("risk", "executor", "indexer"):
+        for other in ("executor", "indexer", "notifier"):
             assert actions_on(policy_of(dev, other), "/index/") == set()
+        # The risk schedule reads the newest alert there, for the silence check.
+        assert actions_on(policy_of(dev, "risk"), index_arn) == {"dynamodb:Query"}
         # GET /signals/{id} reads the signal's orders; nothing else.
         assert actions_on(statements, dev.logical_id(dev.stack.tables.orders)) == {"dynamodb:GetItem"}
         assert "sqs:SendMessage" in actions_on(statements, dev.logical_id(dev.stack.queues.signals))

@@ -54,7 +54,7 @@ FILL_STORES: dict[str, Factory] = {
     "dynamodb": lambda request: DynamoFillStore(_table(request, resources.FILLS_TABLE)),
     "sqlite": lambda request: SqliteFillStore(_sqlite(request)),
 }
-# One adapter serves all six risk-state ports (TradingStateStore ... EquitySnapshotStore) on each backend.
+# One adapter serves all seven risk-state ports (TradingStateStore ... NoticeLedger) on each backend.
 RISK_STATE_STORES: dict[str, Factory] = {
     "memory": lambda request: MemoryRiskStateStore(),
     "dynamodb": lambda request: request.getfixturevalue("aws").risk_state(),

@@ -37,11 +37,11 @@ from tests.integration.events import rest_event, sqs_event
 from tests.integration.test_indexer_all_documents import _stream_event
 from tests.support.lambda_context import LocalLambdaContext
 from tests.unit.builders import alert_body, fresh_timestamp
-from tradepipe import composition
+from tradepipe import composition, resources
 
 PREFIX = "tradepipe-dev"
-SETUP, WEBHOOK, RISK, EXECUTOR, INDEXER = (
-    f"{PREFIX}-{name}" for name in ("search-setup", "webhook", "risk", "executor", "indexer")
+SETUP, WEBHOOK, RISK, EXECUTOR, INDEXER, NOTIFIER = (
+    f"{PREFIX}-{name}" for name in ("search-setup", "webhook", "risk", "executor", "indexer", "notifier")
 )
 SCHEDULE = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 MASTER_SECRET = "tradepipe-itest-iam-search-master"
@@ -99,10 +99,12 @@ class Containers:
         from functions.api.handler import lambda_handler as webhook
         from functions.executor.handler import lambda_handler as executor
         from functions.indexer.handler import lambda_handler as indexer
+        from functions.notifier.handler import lambda_handler as notifier
         from functions.risk.handler import lambda_handler as risk
         from functions.search_setup.handler import lambda_handler as setup
 
-        handler = {SETUP: setup, WEBHOOK: webhook, RISK: risk, EXECUTOR: executor, INDEXER: indexer}[name]
+        handlers = {SETUP: setup, WEBHOOK: webhook, RISK: risk, EXECUTOR: executor, INDEXER: indexer}
+        handler = {**handlers, NOTIFIER: notifier}[name]
         if name != self._last:
             _forget_clients()
             self._last = name
@@ -181,6 +183,23 @@ def _trading_day(aws: Aws, broker: Any, front: SearchFront) -> None:  # noqa: PL
     market.post("/_paper/prices", json={"AAPL": "451.00"}).raise_for_status()
     summary = lambdas.invoke(EXECUTOR, SCHEDULE)
     assert summary["paper"]["fills_recorded"] >= 1, summary
+
+    # The notifier: what the day published (a rejection, the halt) from the bus rule's queue, rendered and
+    # sent to the stage's channels: the secret's (none yet, as deployed) and the email topic.
+    sns: Any = aws.client("sns")
+    topic = sns.create_topic(Name=resources.notify_topic_name(STAGE))["TopicArn"]
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TRADEPIPE_NOTIFY_SECRET_NAME", resources.NOTIFY_SECRET.name(STAGE))
+        env.setenv("TRADEPIPE_NOTIFY_EMAIL_TOPIC_ARN", topic)
+        halt = {
+            "detail-type": "TradingStateChanged",
+            "detail": {"at": "2024-01-08T15:00:00Z", "account": "paper", "state": "HALTED", "rule": "manual",
+                       "detail": "iam check", "by": "itest"},
+        }  # fmt: skip
+        record = {"MessageId": "n1", "ReceiptHandle": "r1", "Body": json.dumps(halt)}
+        assert lambdas.invoke(NOTIFIER, sqs_event([record], "arn:aws:sqs:us-east-1:1:notify")) == {
+            "batchItemFailures": []
+        }
 
     # The indexer as deployed: SigV4 over https, through the recording front.
     with pytest.MonkeyPatch.context() as env:
@@ -276,6 +295,7 @@ def test_each_handler_was_recorded_on_each_of_its_paths(recorded: Recorded) -> N
         "dynamodb.Query",
     }
     assert _made(recorded, INDEXER) == {"dynamodb.BatchGetItem"}
+    assert _made(recorded, NOTIFIER) == {"secretsmanager.GetSecretValue", "sns.Publish"}
     queues = {
         str(c.params["QueueUrl"]).rsplit("/", 1)[-1]
         for c in recorded.calls
@@ -323,6 +343,12 @@ def _without(template: Template, function: str, action: str) -> Template:
         pytest.param(INDEXER, "dynamodb:GetRecords", "event source mapping", id="indexer-stream"),
         pytest.param(INDEXER, "es:ESHttpPost", "POST /_bulk", id="indexer-search"),
         pytest.param(SETUP, "secretsmanager:GetSecretValue", "secretsmanager.GetSecretValue", id="setup"),
+        pytest.param(NOTIFIER, "sns:Publish", "sns.Publish", id="notifier-email"),
+        pytest.param(
+            NOTIFIER, "secretsmanager:GetSecretValue", "secretsmanager.GetSecretValue", id="notifier-urls"
+        ),
+        pytest.param(NOTIFIER, "sqs:ReceiveMessage", "event source mapping", id="notifier-event-source"),
+        pytest.param(RISK, "dynamodb:Query", "dynamodb.Query", id="risk-silence-feed"),
     ],
 )
 def test_a_grant_removed_from_a_synthesized_copy_then_the_call_that_needs_it_is_refused(

@@ -7,18 +7,20 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Aws
-from tests.integration.events import sqs_event
+from tests.integration.conftest import PASSPHRASE, STAGE, Aws
+from tests.integration.events import rest_event, sqs_event
 from tests.integration.notify_stand_ins import StandIn
 from tests.notify_samples import SECRETS, fill, halt
 from tests.support.lambda_context import LocalLambdaContext
-from tradepipe import composition
+from tests.unit.builders import alert_body
+from tradepipe import composition, resources
 from tradepipe.composition import notifier as lambda_notifier
-from tradepipe.contracts.events import DomainEvent
+from tradepipe.contracts.events import EVENT_TYPES, DomainEvent
 
 KINDS = ("slack", "discord", "telegram", "webhook")
 
@@ -139,3 +141,59 @@ def test_records_are_failed_while_a_channel_is_down_and_its_recovery_repeats_not
     assert second == {"batchItemFailures": []}
     assert all(len(s.texts()) == 1 for s in services.values())
     assert len(_inbox(aws, email_inbox[1])) == 1
+
+
+@pytest.mark.usefixtures("notifier_env")
+def test_what_the_api_publishes_reaches_the_channels_through_the_bus_rule(
+    aws: Aws, services: dict[str, StandIn]
+) -> None:
+    # The deployed path on moto: the API function publishes to the stage's bus, a rule (as the CDK's) puts
+    # each event on the notifier's queue, the notifier renders and sends.
+    from functions.api.handler import lambda_handler as api
+    from functions.notifier.handler import lambda_handler as notifier
+
+    events: Any = aws.client("events")
+    sqs: Any = aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"notify-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    bus = resources.EVENT_BUS.name(STAGE)
+    rule = f"notify-{uuid.uuid4().hex[:8]}"
+    pattern = {"source": [resources.EVENT_SOURCE], "detail-type": sorted(EVENT_TYPES)}
+    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "notifier", "Arn": queue_arn}])
+    stale = (datetime.now(UTC) - timedelta(minutes=10)).replace(microsecond=0).isoformat()
+
+    rejected = api(
+        rest_event(json.dumps(alert_body(passphrase=PASSPHRASE, ticker="MSFT", timestamp=stale))),
+        LocalLambdaContext("webhook", 10),
+    )
+    switch = json.dumps({"state": "HALTED", "reason": "bus test", "by": "itest"})
+    halted = api(
+        rest_event(
+            switch,
+            path="/trading-state/paper",
+            method="POST",
+            resource="/trading-state/{account}",
+            source_ip="127.0.0.1",
+            path_parameters={"account": "paper"},
+        ),
+        LocalLambdaContext("webhook", 10),
+    )
+    delivered = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    response = notifier(sqs_event(delivered, queue_arn), LocalLambdaContext("notifier", timeout_s=30))
+
+    assert (rejected["statusCode"], halted["statusCode"]) == (422, 200)
+    assert {json.loads(m["Body"])["detail-type"] for m in delivered} == {
+        "SignalRejected",
+        "TradingStateChanged",
+    }
+    assert response == {"batchItemFailures": []}
+    for stand_in in services.values():
+        text = "\n".join(stand_in.texts())
+        assert "MSFT rejected STALE_ALERT" in text
+        assert "trading HALTED by itest" in text
+        assert PASSPHRASE not in text
+    events.remove_targets(Rule=rule, EventBusName=bus, Ids=["notifier"])
+    events.delete_rule(Name=rule, EventBusName=bus)

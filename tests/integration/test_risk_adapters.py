@@ -359,6 +359,44 @@ def test_take_queued_from_concurrent_drains_then_each_entry_handed_out_once(
     assert sorted(handed_out) == [(t, f"sig-{t}") for t in tickers]
 
 
+# --- notices announced once --------------------------------------------------------------------------------
+
+
+def test_first_notice_when_noted_again_within_its_keep_then_a_repeat_and_other_keys_are_new(
+    store: RiskStore, account: str
+) -> None:
+    keep = timedelta(days=7)
+
+    first = store.first_notice(f"silence-{account}", AT, keep)
+    again = store.first_notice(f"silence-{account}", AT + timedelta(hours=5), keep)
+    other = store.first_notice(f"silence-other-{account}", AT + timedelta(hours=5), keep)
+
+    assert (first, again, other) == (True, False, True)
+
+
+def test_first_notice_when_its_keep_has_passed_then_new_again_even_before_ttl_deletes_it(
+    store: RiskStore, account: str
+) -> None:
+    keep = timedelta(hours=1)
+    store.first_notice(f"silence-{account}", AT, keep)
+
+    just_before = store.first_notice(f"silence-{account}", AT + keep - timedelta(seconds=1), keep)
+    after = store.first_notice(f"silence-{account}", AT + keep, keep)
+    repeat_of_the_renewed = store.first_notice(f"silence-{account}", AT + keep + timedelta(minutes=1), keep)
+
+    assert (just_before, after, repeat_of_the_renewed) == (False, True, False)
+
+
+def test_first_notice_from_concurrent_schedules_then_exactly_one_announces(
+    new_store: Callable[[], RiskStore], account: str
+) -> None:
+    stores = [new_store() for _ in range(5)]
+
+    answers = _in_threads(5, lambda i: stores[i].first_notice(f"silence-{account}", AT, timedelta(days=1)))
+
+    assert sorted(answers) == [False, False, False, False, True]
+
+
 # --- events -----------------------------------------------------------------------------------------------
 
 

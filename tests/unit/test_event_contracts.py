@@ -98,6 +98,21 @@ def test_silence_key_names_the_stretch_not_the_minute() -> None:
     assert later.event_key() == first.event_key()
 
 
+def test_silence_with_no_alert_in_view_when_published_then_parses_back() -> None:
+    # A detail leaves None out (as_detail): a field that may be None must be optional, or the notifier
+    # refuses what the silence check publishes.
+    silent = PipelineSilent(
+        at=datetime(2024, 1, 3, 15, 30, tzinfo=UTC),
+        last_alert_at=None,
+        threshold_minutes=60,
+        silent_minutes=90,
+    )
+
+    parsed = parse_event(silent.detail_type, silent.as_detail())
+
+    assert parsed == silent
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -25,6 +25,7 @@ from tradepipe.app.assess import RiskDeps, assess_signal
 from tradepipe.app.execute import ExecutorDeps, execute_intent
 from tradepipe.app.index import IndexDeps, index_changes
 from tradepipe.config import load_bundled_risk_config
+from tradepipe.contracts.events import parse_event
 from tradepipe.contracts.items import SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected, RejectReason, Side, SignalStatus
@@ -349,8 +350,9 @@ def test_assess_when_a_cap_bites_then_trail_names_it_and_event_published() -> No
         ("max_notional_per_position", 5714, 166),
         ("max_equity_pct_per_position", 166, 133),
     ]
-    events = deps.events.of_type("RiskCapApplied")  # type: ignore[attr-defined]
-    assert [(e["cap"], e["qty_before"], e["qty_after"]) for e in events] == [
+    # The published detail is the contract's (decimals as strings): parsed back, the caps' numbers.
+    events = [parse_event("RiskCapApplied", d) for d in deps.events.of_type("RiskCapApplied")]  # type: ignore[attr-defined]
+    assert [(e.cap, e.qty_before, e.qty_after) for e in events] == [  # type: ignore[attr-defined]
         ("max_notional_per_position", 5714, 166),
         ("max_equity_pct_per_position", 166, 133),
     ]

@@ -39,6 +39,26 @@ def test_to_environment_then_a_process_with_those_variables_reads_the_same_setti
     assert set(env) == {f"TRADEPIPE_{name.upper()}" for name in GIVEN}
 
 
+def test_to_environment_carries_channel_urls_and_event_switches_to_the_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What the local supervisor hands its workers: secret URLs revealed (the variable is the channel) and
+    # the switches as JSON, so the other process reads the same ones.
+    given = Settings.explicit(
+        notify_urls=["slack+https://hooks.slack.com/services/T/B/token"], notify_events={"duplicates": True}
+    )
+    for name, value in given.to_environment().items():
+        monkeypatch.setenv(name, value)
+
+    read = Settings()
+
+    assert [u.get_secret_value() for u in read.notify_urls] == [
+        "slack+https://hooks.slack.com/services/T/B/token"
+    ]
+    assert read.notify_events == given.notify_events
+    assert read.notify_events.duplicates is True
+
+
 def test_explicit_settings_ignore_this_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRADEPIPE_AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
 

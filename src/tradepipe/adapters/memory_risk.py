@@ -10,11 +10,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tradepipe.adapters.risk_keys import DEFAULT_STATE, HISTORY_LIMIT, StateChange, epoch_minute
+from tradepipe.adapters.risk_keys import (
+    DEFAULT_STATE,
+    HISTORY_LIMIT,
+    StateChange,
+    epoch_minute,
+    notice_expires_at,
+)
+from tradepipe.domain.silence import MarketSession
 from tradepipe.ports.market_data import DailyBar
 from tradepipe.ports.risk_state import StoredTradingState
 
@@ -42,6 +49,7 @@ class MemoryRiskStateStore:
         self._symbols: dict[tuple[str, str, str], _SymbolRecord] = {}
         self._rates: dict[tuple[str, int], int] = {}
         self._queued: dict[str, dict[str, tuple[str, datetime]]] = {}
+        self._notices: dict[str, int] = {}  # key -> when its note expires (epoch seconds, as the table's TTL)
 
     def _account(self, account: str) -> _AccountRecord:
         return self._accounts.setdefault(account, _AccountRecord())
@@ -135,6 +143,14 @@ class MemoryRiskStateStore:
             queue = self._queued.pop(account, {})
             return [(ticker, queue[ticker][0]) for ticker in sorted(queue)]
 
+    def first_notice(self, key: str, at: datetime, keep_for: timedelta) -> bool:
+        with self._lock:
+            expires = self._notices.get(key)
+            if expires is not None and expires > int(at.timestamp()):
+                return False
+            self._notices[key] = notice_expires_at(at, keep_for)
+            return True
+
 
 class MemoryMarketData:
     """Bars per symbol (oldest first); `daily_bars` answers the newest `limit` of them."""
@@ -152,6 +168,16 @@ class MemoryMarketData:
     def latest_close(self, symbol: str) -> Decimal | None:
         bars = self.daily_bars(symbol, 1)
         return bars[-1].c if bars else None
+
+
+class MemoryCalendar:
+    """A fixed list of sessions; `sessions` answers those that open on a day in the range."""
+
+    def __init__(self, sessions: Sequence[MarketSession] = ()) -> None:
+        self._sessions = sorted(sessions, key=lambda s: s.open)
+
+    def sessions(self, start: date, end: date) -> list[MarketSession]:
+        return [s for s in self._sessions if start <= s.open.date() <= end]
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@
   last_entry_bar
 - order counter: pk `RATE#<account>#<epoch_minute>`, sk `RATE`: orders (atomic ADD), expires_at (TTL)
 - queued entry: pk `QUEUED#<account>`, sk `<ticker>`: signal_id, at
+- notice: pk `NOTICE#<key>`, sk `NOTICE`: at, expires_at (TTL): a notice already announced (NoticeLedger)
 
 The queued entries share one partition per account so the open drains them with one Query; every other item
 is a single row under its own partition key. Times are stored as UTC ISO strings with microseconds, so
@@ -30,6 +31,7 @@ RATE_TTL = timedelta(minutes=5)  # counters expire this long after their minute 
 STATE_SK = "STATE"
 SYMBOL_SK = "SYMBOL"
 RATE_SK = "RATE"
+NOTICE_SK = "NOTICE"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,15 @@ def rate_expires_at(minute: int) -> int:
 
 def queued_pk(account: str) -> str:
     return f"QUEUED#{account}"
+
+
+def notice_pk(key: str) -> str:
+    return f"NOTICE#{key}"
+
+
+def notice_expires_at(at: datetime, keep_for: timedelta) -> int:
+    """Epoch seconds for DynamoDB TTL (and the ledger's own check: TTL deletes up to two days late)."""
+    return int((at + keep_for).timestamp())
 
 
 def stored_time(at: datetime) -> str:

@@ -10,7 +10,7 @@ here and nowhere else.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,11 +21,14 @@ from tradepipe.adapters.dynamodb import to_item
 from tradepipe.adapters.risk_keys import (
     DEFAULT_STATE,
     HISTORY_LIMIT,
+    NOTICE_SK,
     RATE_SK,
     STATE_SK,
     SYMBOL_SK,
     StateChange,
     epoch_minute,
+    notice_expires_at,
+    notice_pk,
     parse_time,
     queued_pk,
     rate_expires_at,
@@ -323,6 +326,28 @@ class DynamoRiskStateStore:
         """A plain put: the key is the account and the sample's minute, so a second run in the same minute
         (an on-demand reconcile) replaces the sample instead of adding one."""
         self._table.put_item(Item=to_item(item.model_dump(mode="python")))
+
+    # --- notices announced once (a silent stretch) ------------------------------------------------------
+
+    def first_notice(self, key: str, at: datetime, keep_for: timedelta) -> bool:
+        """A conditional put: the key is new, or its note has expired (TTL removes items up to two days
+        late, so the expiry is checked here rather than trusted to be gone)."""
+        try:
+            self._table.put_item(
+                Item={
+                    **self._key(notice_pk(key), NOTICE_SK),
+                    "at": stored_time(at),
+                    _TTL: notice_expires_at(at, keep_for),
+                },
+                ConditionExpression="attribute_not_exists(#pk) OR #ttl <= :now",
+                ExpressionAttributeNames={"#pk": _PK, "#ttl": _TTL},
+                ExpressionAttributeValues={":now": int(at.timestamp())},
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
 
     # --- plumbing ----------------------------------------------------------------------------------------
 

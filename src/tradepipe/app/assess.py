@@ -10,6 +10,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tradepipe.app.notices import announce
+from tradepipe.contracts.events import RiskCapApplied, TradingStateChanged
 from tradepipe.contracts.items import StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.exits import resolve_stop_limit
@@ -194,16 +196,16 @@ def _switch_state(signal: Signal, outcome: Assessment, deps: RiskDeps, now: date
     switch = outcome.switch
     assert switch is not None  # noqa: S101 - checked by the caller
     deps.trading_state.set_trading_state(signal.mode.value, switch.to.value, switch.rule, switch.detail, now)
-    deps.events.publish(
-        "TradingStateChanged",
-        {
-            "account": signal.mode.value,
-            "state": switch.to.value,
-            "rule": switch.rule,
-            "detail": switch.detail,
-            "at": now.isoformat(),
-            "signal_id": signal.signal_id,
-        },
+    announce(
+        deps.events,
+        TradingStateChanged(
+            at=now,
+            account=signal.mode,
+            state=switch.to,
+            rule=switch.rule,
+            detail=switch.detail,
+            signal_id=signal.signal_id,
+        ),
     )
     log.warning("trading state switched", extra={"state": switch.to.value, "rule": switch.rule})
 
@@ -280,19 +282,19 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
             )
         deps.order_rate.count_order(account, now)
         for cap in approved.caps:
-            deps.events.publish(
-                "RiskCapApplied",
-                {
-                    "account": account,
-                    "signal_id": signal.signal_id,
-                    "ticker": signal.ticker,
-                    "strategy": signal.strategy,
-                    "cap": cap.cap,
-                    "qty_before": cap.qty_before,
-                    "qty_after": cap.qty_after,
-                    "limit": cap.limit,
-                    "at": now.isoformat(),
-                },
+            announce(
+                deps.events,
+                RiskCapApplied(
+                    at=now,
+                    account=signal.mode,
+                    signal_id=signal.signal_id,
+                    ticker=signal.ticker,
+                    strategy=signal.strategy,
+                    cap=cap.cap,
+                    qty_before=cap.qty_before,
+                    qty_after=cap.qty_after,
+                    limit=cap.limit,
+                ),
             )
     deps.intents.send(intent)
     return intent

@@ -36,7 +36,7 @@ from tradepipe.domain.parsing import (
 from tradepipe.domain.signal_id import derive_rejection_id
 from tradepipe.domain.staleness import check_freshness
 from tradepipe.ports.clock import Clock
-from tradepipe.ports.messaging import SignalQueue
+from tradepipe.ports.messaging import EventPublisher, SignalQueue
 from tradepipe.ports.secrets import WebhookSecrets
 from tradepipe.ports.stores import SignalStore
 from tradepipe.resources import WEBHOOK_MAX_BATCH_ALERTS, WEBHOOK_MAX_BODY_BYTES
@@ -56,6 +56,8 @@ class IntakeDeps:
     max_lead_s: int = 30
     # Empty: any source. On AWS the API's resource policy enforces the same list before the function runs.
     allowed_networks: Sequence[IpNetwork] = field(default_factory=tuple)
+    # Where duplicates are announced (rejections are, by the store: app/notices.py); None: not announced.
+    events: EventPublisher | None = None
 
 
 @dataclass(frozen=True)
@@ -341,7 +343,7 @@ def _record_refused(
         **_signal_fields(signal),
     )
     if not deps.store.record_new(item):
-        return Duplicate(signal_id=signal.signal_id)
+        return _duplicate(signal, now, deps)
     return Invalid(signal.signal_id, [problem], reason=reason)
 
 
@@ -368,8 +370,24 @@ def _record_and_enqueue(
             # Recorded but maybe never enqueued (a crash between the two writes): enqueue again. The FIFO
             # dedup id and the risk stage's status guard make a second delivery harmless.
             deps.queue.send(SignalAccepted(signal=signal, received_at=existing.received_at))
-        return Duplicate(signal_id=signal.signal_id)
+        return _duplicate(signal, now, deps)
     deps.queue.send(SignalAccepted(signal=signal, received_at=now))
     deps.store.advance(signal.signal_id, StatusUpdate.to(SignalStatus.ENQUEUED, deps.clock.now()))
     log.info("signal accepted", extra={"signal_id": signal.signal_id, "ticker": signal.ticker})
     return Accepted(signal_id=signal.signal_id)
+
+
+def _duplicate(signal: Signal, now: datetime, deps: IntakeDeps) -> Duplicate:
+    if deps.events is not None:
+        from tradepipe.app.notices import announce
+        from tradepipe.contracts.events import SignalDuplicate  # built on the first duplicate only
+
+        notice = SignalDuplicate(
+            at=now,
+            mode=signal.mode,
+            signal_id=signal.signal_id,
+            ticker=signal.ticker,
+            strategy=signal.strategy,
+        )
+        announce(deps.events, notice)
+    return Duplicate(signal_id=signal.signal_id)

@@ -229,6 +229,7 @@ def _check_divergence(mode: Mode, broker: Broker, deps: ReconcileDeps, report: R
                     "reported": str(qty),
                     "broker": str(actual),
                     "reported_at": at.isoformat(),
+                    "at": deps.clock.now().isoformat(),
                 },
             )
             log.warning("position divergence", extra={"account": mode.value, "detail": detail})

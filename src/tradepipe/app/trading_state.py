@@ -6,7 +6,9 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 
+from tradepipe.app.notices import announce
 from tradepipe.contracts.api import TradingStateRequest, TradingStateView
+from tradepipe.contracts.events import TradingStateChanged
 from tradepipe.domain.model import Mode
 from tradepipe.domain.risk.context import TradingState
 from tradepipe.domain.risk.state import manual
@@ -37,15 +39,12 @@ def switch_trading_state(
     stored = deps.trading_state.set_trading_state(account_id, to.value, switch.rule, switch.detail, now)
     if to is TradingState.ACTIVE:
         deps.trading_state.reset_losing_streak(account_id)
-    deps.events.publish(
-        "TradingStateChanged",
-        {
-            "account": account_id,
-            "state": to.value,
-            "rule": switch.rule,
-            "detail": switch.detail,
-            "at": now.isoformat(),
-        },
+    # The switch is recorded: a bus that refuses the notice must not make the operator think it failed.
+    announce(
+        deps.events,
+        TradingStateChanged(
+            at=now, account=account, state=to, rule=switch.rule, detail=switch.detail, by=who or None
+        ),
     )
     log.warning("trading state set by hand", extra={"account": account_id, "state": to.value, "by": who})
     return _view(account_id, stored)

@@ -14,6 +14,7 @@ from typing import Protocol
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.risk_state import (
     EquitySnapshotStore,
+    NoticeLedger,
     OrderRateStore,
     PositionReports,
     QueuedEntries,
@@ -49,6 +50,8 @@ class Backend(Protocol):
     def queued_entries(self) -> QueuedEntries: ...
     @property
     def equity_snapshots(self) -> EquitySnapshotStore: ...
+    @property
+    def notice_ledger(self) -> NoticeLedger: ...
     @property
     def signal_queue(self) -> SignalQueue: ...
     @property

@@ -16,6 +16,7 @@ from tradepipe.adapters.sqs import SqsIntentQueue, SqsSignalQueue
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.risk_state import (
     EquitySnapshotStore,
+    NoticeLedger,
     OrderRateStore,
     PositionReports,
     QueuedEntries,
@@ -97,6 +98,10 @@ class AwsBackend:
 
     @property
     def equity_snapshots(self) -> EquitySnapshotStore:
+        return self._risk_state
+
+    @property
+    def notice_ledger(self) -> NoticeLedger:
         return self._risk_state
 
     @cached_property

@@ -21,6 +21,7 @@ from tradepipe.adapters.sqlite.secrets_file import LocalSecrets
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.risk_state import (
     EquitySnapshotStore,
+    NoticeLedger,
     OrderRateStore,
     PositionReports,
     QueuedEntries,
@@ -122,6 +123,10 @@ class SqliteBackend:
 
     @property
     def equity_snapshots(self) -> EquitySnapshotStore:
+        return self._risk_state
+
+    @property
+    def notice_ledger(self) -> NoticeLedger:
         return self._risk_state
 
     @cached_property

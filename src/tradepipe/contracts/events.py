@@ -144,7 +144,8 @@ class SignalRejected(DomainEvent):
 
     detail_type: ClassVar[str] = "SignalRejected"
 
-    mode: Mode
+    # None: an invalid alert whose mode could not be read (shown without a paper/live tag, never guessed).
+    mode: Mode | None = None
     signal_id: str
     ticker: str | None = None  # an invalid alert may not name one
     strategy: str | None = None
@@ -197,7 +198,8 @@ class MessageDeadLettered(DomainEvent):
     detail_type: ClassVar[str] = "MessageDeadLettered"
 
     queue: str
-    count: int = Field(ge=1)
+    # None: at least one, count unknown (an alarm's state change carries no count; the local runtime knows).
+    count: int | None = Field(default=None, ge=1)
 
 
 class PipelineSilent(DomainEvent):
@@ -207,9 +209,22 @@ class PipelineSilent(DomainEvent):
     # One notice per silent stretch: the same last alert and threshold are the same stretch.
     identity: ClassVar[tuple[str, ...] | None] = ("last_alert_at", "threshold_minutes")
 
-    last_alert_at: AwareDatetime | None
+    # None: no alert in view (optional, because a detail leaves None fields out: `as_detail`).
+    last_alert_at: AwareDatetime | None = None
     threshold_minutes: int = Field(ge=1)
     silent_minutes: int = Field(ge=0)
+
+
+class AlarmStateChanged(DomainEvent):
+    """The single-machine runtime's alarms (local/runtime/alarms.py), on alarm and on recovery: on one machine
+    there is no SNS topic for on-call, so the trader's channels are where an alarm is heard. On AWS the
+    CloudWatch alarms page through their SNS topic instead (and a DLQ alarm becomes `MessageDeadLettered`)."""
+
+    detail_type: ClassVar[str] = "AlarmStateChanged"
+
+    alarm: str
+    state: Literal["ALARM", "OK"]
+    detail: Text = ""
 
 
 class TradingStateChanged(DomainEvent):
@@ -277,6 +292,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         MessageDeadLettered,
         PositionDivergence,
         PipelineSilent,
+        AlarmStateChanged,
     )
 }
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradepipe.contracts.events import (
+    AlarmStateChanged,
     DomainEvent,
     EntryFilled,
     ExitFilled,
@@ -190,8 +191,8 @@ def _rearmed(e: PositionRearmed) -> str:
 
 
 def _dead_letter(e: MessageDeadLettered) -> str:
-    plural = "message" if e.count == 1 else "messages"
-    return f"☠️ {e.count} {plural} dead-lettered on {e.queue}: orders may be stuck, see the runbook"
+    what = "messages" if e.count is None else f"{e.count} message{'' if e.count == 1 else 's'}"
+    return f"☠️ {what} dead-lettered on {e.queue}: orders may be stuck, see the runbook"
 
 
 def _silent(e: PipelineSilent) -> str:
@@ -206,6 +207,12 @@ def _divergence(e: PositionDivergence) -> str:
     return f"⚠️ {e.ticker} divergence: strategy reports {_num(e.reported)}, broker holds {_num(e.broker)}"
 
 
+def _alarm(e: AlarmStateChanged) -> str:
+    if e.state == "ALARM":
+        return f"🚨 alarm {e.alarm}: ALARM" + (f" ({e.detail})" if e.detail else "")
+    return f"🆗 alarm {e.alarm}: OK again"
+
+
 _DESCRIBE: Mapping[type[DomainEvent], Callable[[Any], str]] = {
     EntryFilled: _entry,
     ExitFilled: _exit,
@@ -218,6 +225,7 @@ _DESCRIBE: Mapping[type[DomainEvent], Callable[[Any], str]] = {
     MessageDeadLettered: _dead_letter,
     PositionDivergence: _divergence,
     PipelineSilent: _silent,
+    AlarmStateChanged: _alarm,
 }
 
 # -- grouping ----------------------------------------------------------------------------------------------
@@ -234,6 +242,7 @@ _LABELS: Mapping[type[DomainEvent], tuple[str, str]] = {
     MessageDeadLettered: ("dead letter", "dead letters"),
     PositionDivergence: ("divergence", "divergences"),
     PipelineSilent: ("silence", "silences"),
+    AlarmStateChanged: ("alarm", "alarms"),
 }
 
 
@@ -243,6 +252,8 @@ def _urgency(event: DomainEvent) -> int:
         case TradingStateChanged(state=state) if state is not TradingState.ACTIVE:
             return 0
         case PositionUnprotected() | MessageDeadLettered():
+            return 0
+        case AlarmStateChanged(state="ALARM"):
             return 0
         case PositionDivergence() | PipelineSilent() | SignalRejected():
             return 1

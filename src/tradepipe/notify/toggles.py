@@ -1,7 +1,8 @@
 """Which events reach the trader: one switch per kind, with the defaults a trader expects.
 
 On by default: fills, rejections (intake, risk and broker), trading-state switches, protection (a position
-without full stop cover, and its re-arming), dead letters, divergences and a silent pipeline. Off: duplicate
+without full stop cover, and its re-arming), dead letters, divergences, a silent pipeline and the
+single-machine runtime's alarms (its only pager). Off: duplicate
 alerts (TradingView resends; nothing happened) and caps that shrank an order (the fill message shows the
 quantity, and the trail keeps the cap). `TRADEPIPE_NOTIFY_EVENTS='{"duplicates": true}'` changes one; an
 unknown name fails at start, so a typo never silently mutes a channel.
@@ -14,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from tradepipe.contracts.events import (
+    AlarmStateChanged,
     DomainEvent,
     EntryFilled,
     ExitFilled,
@@ -53,6 +55,7 @@ class NotifyToggles(BaseModel):
     dead_letters: bool = True
     divergence: bool = True
     silence: bool = True
+    alarms: bool = True
 
     def wants(self, event: DomainEvent) -> bool:
         return bool(getattr(self, toggle_for(event)))
@@ -77,6 +80,7 @@ _TOGGLES: dict[type[DomainEvent], str] = {
     MessageDeadLettered: "dead_letters",
     PositionDivergence: "divergence",
     PipelineSilent: "silence",
+    AlarmStateChanged: "alarms",
 }
 
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
+
+if TYPE_CHECKING:
+    # Not at run time: the events' models cost ~20 ms to build, and the webhook's alert path imports this
+    # module but publishes only on its rarer branches (rejections, duplicates), which import them there.
+    from tradepipe.contracts.events import DomainEvent
 
 
 class SignalQueue(Protocol):
@@ -18,5 +23,12 @@ class IntentQueue(Protocol):
 
 class EventPublisher(Protocol):
     def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None:
-        """One domain event on the bus (EventBridge): TradingStateChanged, RiskCapApplied, ..."""
+        """One domain event on the bus (EventBridge): TradingStateChanged, RiskCapApplied, ... Publishers
+        go through `publish_event` with a contract from `contracts/events.py`."""
         ...
+
+
+def publish_event(events: EventPublisher, event: DomainEvent) -> None:
+    """Put one contract event on the bus: its detail-type, and its detail as the contract serializes it
+    (decimals as strings, aware ISO times), so every publisher sends what the notifier parses."""
+    events.publish(event.detail_type, event.as_detail())

@@ -1,11 +1,12 @@
 """The risk-state table, one port per aggregate: the account's trading state, per-symbol history, the order
-rate, what strategies report they hold, entries queued for the open, and equity samples. The DynamoDB
+rate, what strategies report they hold, entries queued for the open, equity samples, and the notices a
+schedule has already announced. The DynamoDB
 adapter implements them all on one table (adapters/risk_state.py); each use case takes only those it uses."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -97,4 +98,14 @@ class QueuedEntries(Protocol):
 class EquitySnapshotStore(Protocol):
     def record_equity_snapshot(self, item: EquitySnapshotItem) -> None:
         """Store one sample of the account's equity and positions (overwrites the same minute's)."""
+        ...
+
+
+class NoticeLedger(Protocol):
+    """Notices whose cause a schedule sees again every minute while it lasts (a silent pipeline): noted here
+    so each is announced once, whichever container or process runs the schedule next."""
+
+    def first_notice(self, key: str, at: datetime, keep_for: timedelta) -> bool:
+        """Note `key` at `at`. True when it was not already noted within its `keep_for` (announce it); False
+        when it was (a repeat). Two schedules racing on the same key: exactly one gets True."""
         ...

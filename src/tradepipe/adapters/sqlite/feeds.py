@@ -132,10 +132,15 @@ class SqliteEventOutbox:
 
     def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None:
         with self._db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO events (detail_type, detail, at) VALUES (?, ?, ?)",
-                (detail_type, json.dumps(detail, default=str, sort_keys=True), self._clock()),
-            )
+            append_event(conn, detail_type, detail, self._clock())
+
+
+def append_event(conn: Any, detail_type: str, detail: Mapping[str, Any], at: float) -> None:
+    """One event on the local bus, inside the caller's transaction."""
+    conn.execute(
+        "INSERT INTO events (detail_type, detail, at) VALUES (?, ?, ?)",
+        (detail_type, json.dumps(detail, default=str, sort_keys=True), at),
+    )
 
 
 def trim(db: Database, now: float | None = None) -> int:

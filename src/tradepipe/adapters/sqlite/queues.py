@@ -21,8 +21,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from tradepipe.adapters.sqlite.database import Database
+from tradepipe.adapters.sqlite.feeds import append_event
 from tradepipe.adapters.sqs import group_id
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 
@@ -149,6 +151,11 @@ class SqliteFifoQueue:
             (self.name, group_id, dedup_id, body, sent_at, receive_count, now),
         )
         execute("DELETE FROM queue_messages WHERE seq = ?", (seq,))
+        # What the DLQ's alarm rule publishes on AWS, here in the same transaction as the move itself.
+        from tradepipe.contracts.events import MessageDeadLettered  # a dead letter is rare: built then
+
+        dead = MessageDeadLettered(at=datetime.fromtimestamp(now, UTC), queue=self.name, count=1)
+        append_event(conn, dead.detail_type, dead.as_detail(), now)
 
     def delete(self, message: QueueMessage) -> bool:
         """Delete a delivered message; False if its delivery expired and it was delivered again since."""

@@ -6,18 +6,21 @@ because SQLite serializes writers."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from tradepipe.adapters.risk_keys import (
     DEFAULT_STATE,
     HISTORY_LIMIT,
+    NOTICE_SK,
     RATE_SK,
     STATE_SK,
     SYMBOL_SK,
     StateChange,
     epoch_minute,
+    notice_expires_at,
+    notice_pk,
     parse_time,
     queued_pk,
     rate_expires_at,
@@ -223,6 +226,20 @@ class SqliteRiskStateStore:
     def record_equity_snapshot(self, item: EquitySnapshotItem) -> None:
         with self._db.transaction() as conn:
             self._put(conn, item.pk, item.sk, to_json_value(item), item.expires_at)
+
+    # --- notices announced once -----------------------------------------------------------------------
+
+    def first_notice(self, key: str, at: datetime, keep_for: timedelta) -> bool:
+        pk = notice_pk(key)
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT expires_at FROM risk_state WHERE pk = ? AND sk = ?", (pk, NOTICE_SK)
+            ).fetchone()
+            if row is not None and row[0] is not None and row[0] > int(at.timestamp()):
+                return False
+            expires_at = notice_expires_at(at, keep_for)
+            self._put(conn, pk, NOTICE_SK, {"at": stored_time(at), "expires_at": expires_at}, expires_at)
+        return True
 
     def sweep_expired(self, now: datetime | None = None) -> int:
         """DynamoDB's TTL: delete rows whose `expires_at` has passed (counters, snapshots)."""

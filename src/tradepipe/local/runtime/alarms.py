@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from tradepipe.contracts.events import AlarmStateChanged
+from tradepipe.ports.messaging import publish_event
+
 if TYPE_CHECKING:
     from tradepipe.backends.sqlite import SqliteBackend
 
@@ -46,8 +49,8 @@ class LocalAlarms:
             state = "ALARM" if breaching else "OK"
             (log.error if breaching else log.warning)("alarm %s: %s (%s)", name, state, detail)
             self.backend.metrics.add({f"Alarm.{name}": 1 if breaching else 0})
-            self.backend.events.publish(
-                "AlarmStateChanged",
-                {"alarm": name, "state": state, "detail": detail, "at": datetime.now(UTC).isoformat()},
+            publish_event(
+                self.backend.events,
+                AlarmStateChanged(at=datetime.now(UTC), alarm=name, state=state, detail=detail),
             )
         return dict(self.states)

@@ -227,6 +227,15 @@ class Supervisor:
             values |= {"alpaca_url_override": self.broker_url, "alpaca_data_url_override": self.broker_url}
         if cfg.risk_config_path:
             values["risk_config_path"] = cfg.risk_config_path
+        # Notifications: what the operator exported (TRADEPIPE_NOTIFY_URLS, _EVENTS, _PUBLIC_BASE_URL, ...)
+        # passes on, the rest of this environment's TRADEPIPE_* does not; channel URLs otherwise come from
+        # the secrets file, and the outbox lives in the state directory (it survives a restart).
+        own = Settings()
+        values |= {
+            "notify_secrets_file": str(self.state.secrets_file),
+            "notify_state_dir": str(self.state.path / "notify"),
+        }
+        values |= {k: getattr(own, k) for k in own.model_fields_set if k.startswith("notify_")}
         return Settings.explicit(**values)
 
     def _child_env(self, synchronous: str) -> dict[str, str]:

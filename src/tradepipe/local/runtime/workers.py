@@ -9,7 +9,10 @@ intake runs in its own process so the GIL never makes a webhook answer wait behi
 rebuilt from
   the store when they are missing or behind, e.g. after osmem, which keeps nothing, restarted);
 - schedules: release queued entries at the open and sample TradingHalted (the risk function's minute
-  schedule), the reconciler (the executor's), TTL expiry, feed trimming and the local alarms.
+  schedule), the silent-pipeline check (the same schedule on AWS), the reconciler (the executor's), TTL
+  expiry, feed trimming and the local alarms;
+- notifier: the event log -> notify_events -> the channels' outbox, and a delivery lane per channel
+  (local/runtime/notifications.py: the AWS rule -> queue -> notifier Lambda).
 
 A failed message is retried after a backoff and, past the queue's receive count, lands in the dead-letter
 table, which raises the DLQ alarm: the same outcomes as Lambda's SqsFifoPartialProcessor with
@@ -26,13 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tradepipe import composition
-from tradepipe.adapters.sqlite.feeds import ChangeFeed, trim
+from tradepipe.adapters.sqlite.feeds import ChangeFeed, EventLog, trim
 from tradepipe.adapters.sqlite.queues import QueueMessage, SqliteFifoQueue
 from tradepipe.app.index import index_changes
 from tradepipe.backends.sqlite import SqliteBackend
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected
 from tradepipe.local.runtime.alarms import LocalAlarms
+from tradepipe.local.runtime.notifications import NotificationFeed
 from tradepipe.local.runtime.wakeup import CHANGES, INTENTS, SCHEDULES, SIGNALS, Doorbell
 from tradepipe.ports.stores import TableChange
 
@@ -224,9 +228,15 @@ class Workers:
             for i in range(pollers)
         ]
         self.indexer = Indexer(backend, doorbell)
+        # Channels and the outbox from the settings (the supervisor points them at the state directory); a
+        # broken notification config fails the start, so a typo never silently mutes the trader's phone.
+        self.notifier = NotificationFeed(
+            EventLog(backend.db, "notifier"), composition.local_notifier(), doorbell, backend.metrics.add
+        )
         self.scheduler = Scheduler(
             [
                 Schedule("release", schedule_s, self._release),
+                Schedule("silence", schedule_s, self._silence),
                 Schedule("reconcile", schedule_s, self._reconcile),
                 Schedule("housekeeping", 300.0, self._housekeeping),
                 Schedule("alarms", min(schedule_s, 30.0), lambda: None if self.alarms.evaluate() else None),
@@ -235,8 +245,8 @@ class Workers:
             backend.metrics.add,
         )
 
-    def all(self) -> list[Worker]:
-        return [*self.risk, *self.executors, self.indexer, self.scheduler]
+    def all(self) -> list[Worker | NotificationFeed]:
+        return [*self.risk, *self.executors, self.indexer, self.scheduler, self.notifier]
 
     def warm_up(self) -> None:
         """Import and build what the first message would (alpaca-py, TA-Lib, the risk config), so the first
@@ -293,6 +303,13 @@ class Workers:
         self.alarms.halted = list(report.halted)
         if report.released:
             self.doorbell.ring(SIGNALS, CHANGES)
+
+    def _silence(self) -> None:
+        """No alert for N market minutes: announced once per silent stretch (app/silence.py)."""
+        from tradepipe.app.silence import watch_silence
+
+        if watch_silence(composition.silence_deps()) is not None:
+            self.backend.metrics.add({"PipelineSilent": 1})
 
     def _reconcile(self) -> None:
         from tradepipe.app.reconcile import reconcile

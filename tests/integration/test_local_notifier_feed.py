@@ -1,0 +1,90 @@
+"""The single-machine notifier's feed over a real runtime database: a message dead-lettered is announced in
+the same transaction; the feed waits out the batching window so a burst is one batch, and moves its
+checkpoint only past what it enqueued."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.notify_samples import fill, webhook_url
+from tests.unit.notify.fakes import ScriptedTransport, SleepClock
+from tradepipe.adapters.sqlite.database import Database, Durability
+from tradepipe.adapters.sqlite.feeds import EventLog, SqliteEventOutbox
+from tradepipe.adapters.sqlite.queues import SqliteFifoQueue
+from tradepipe.contracts.events import MessageDeadLettered, parse_event
+from tradepipe.local.runtime.notifications import NotificationFeed
+from tradepipe.notify.assemble import build_notifier
+from tradepipe.notify.outbox import MemoryOutbox
+from tradepipe.notify.sources import load_channels
+from tradepipe.ports.messaging import publish_event
+from tradepipe.settings import Settings
+
+HOOK = webhook_url("http://127.0.0.1:9")
+
+
+class WallClock:
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def __call__(self) -> float:
+        return self.at
+
+
+class Bell:
+    def generation(self) -> int:
+        return 0
+
+    def wait(self, seen: int, timeout: float) -> None:
+        return None
+
+
+def test_message_past_its_receive_count_then_dead_lettered_and_announced(tmp_path: Path) -> None:
+    db = Database.open(tmp_path, Durability.PROCESS)
+    clock = WallClock(1_704_207_600.0)  # 2024-01-02 15:00 UTC
+    fifo = SqliteFifoQueue(db, "signals", visibility_timeout_s=1.0, max_receive_count=2, clock=clock)
+    fifo.send("{}", group_id="paper#AAPL", dedup_id="d1")
+    for _ in range(2):  # received and never deleted: a handler that fails every time
+        assert fifo.receive()
+        clock.at += 2.0
+
+    assert fifo.receive() == []
+
+    assert len(fifo.dead_letters()) == 1
+    (entry,) = EventLog(db, "notifier").pending()
+    event = parse_event(entry.detail_type, entry.detail)
+    assert isinstance(event, MessageDeadLettered)
+    assert (event.queue, event.count) == ("signals", 1)
+    assert event.at == datetime(2024, 1, 2, 15, 0, 4, tzinfo=UTC)
+
+
+def test_feed_waits_out_the_window_then_enqueues_the_burst_as_one_batch(tmp_path: Path) -> None:
+    db = Database.open(tmp_path, Durability.PROCESS)
+    wall = WallClock(1_704_207_600.0)
+    bus = SqliteEventOutbox(db, clock=wall)
+    sleep_clock = SleepClock()
+    notifier = build_notifier(
+        Settings.explicit(),
+        channels=load_channels([HOOK]),
+        outbox=MemoryOutbox(),
+        http=ScriptedTransport(sleep_clock),
+        clock=sleep_clock,
+        sleep=sleep_clock.sleep,
+    )
+    metrics: Counter[str] = Counter()
+    feed = NotificationFeed(EventLog(db, "notifier"), notifier, Bell(), metrics.update, wall_clock=wall)  # type: ignore[arg-type]
+    publish_event(bus, fill(0))
+
+    first_look = feed.feed_once()
+    for n in range(1, 40):  # the rest of the bar close, within the window
+        publish_event(bus, fill(n))
+    wall.at += 5.0
+    second_look = feed.feed_once()
+
+    assert first_look is not None  # waited: nothing enqueued yet
+    assert first_look > 0
+    assert second_look is None
+    assert metrics["NotificationsEnqueued"] == 1  # 40 fills, one message for the generic webhook
+    assert EventLog(db, "notifier").pending() == []  # checkpoint past the batch
+    assert feed.feed_once() is not None  # nothing left: idle
