@@ -39,7 +39,9 @@ def alert(
         "takeProfit": target,
         "timestamp": NOW,
         "strategy": strategy,
-        "timeframe": "5m",
+        # Daily-chart alerts: their stops are a day's scale, judged against daily ATR (a 5m alert's stop is
+        # measured on 5-minute bars).
+        "timeframe": "1D",
     }
     body.update(over)
     return body
@@ -151,7 +153,14 @@ def main() -> None:
         "accepted",
     )
     add(
-        "stop 25% away: farther than 5 x ATR", alert("MSFT", "SELL", strategy="g2", stop_pct=0.25), "accepted"
+        "stop 25% below entry: beyond max_stop_pct (20%), refused as invalid",
+        alert("IBM", "BUY", strategy="g2", stopLoss=152.18, takeProfit=250.0),
+        "accepted",
+    )
+    add(
+        "stop 12% away: within max_stop_pct but farther than 5 x ATR",
+        alert("IBM", "BUY", strategy="g3", stopLoss=178.56, takeProfit=230.0),
+        "accepted",
     )
     add(
         "strategy 'conservative' may not trade IBM", alert("IBM", "SELL", strategy="conservative"), "accepted"

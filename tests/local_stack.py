@@ -45,9 +45,9 @@ def running_local(state_dir: Path, *extra: str, timeout_s: float = 90.0) -> Iter
     ports = {name: free_port() for name in ("port", "operator-port", "broker-port", "search-port")}
     args = [sys.executable, "-m", "tradepipe.cli", "local", "--state-dir", str(state_dir)]
     args += ["--passphrase", PASSPHRASE]
-    # TODO(async-executor): fills and cancels inside the request and a market open at any hour, as these
-    # tests expect; the default (alpaca, with --always-open) once the executor follows the lifecycle.
-    args += ["--broker-behaviour", "instant"]
+    # The default broker (the Alpaca behaviour: asynchronous fills and cancels, 200 requests a minute), its
+    # market always open: these tests run at any hour.
+    args += ["--always-open"]
     for name, port in ports.items():
         args += [f"--{name}", str(port)]
     log = state_dir.parent / f"{state_dir.name}.log"

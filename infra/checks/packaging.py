@@ -287,9 +287,9 @@ def local_services(template: Template) -> Iterator[tuple[Services, str]]:
     moto.start()
     osmem = OsmemServer.start(addr=f"127.0.0.1:{free_port()}", freeze=False, japanese=False)
     keys = new_paper_keys()
-    # The broker answers only the pair the stage's secret holds, as Alpaca does. TODO(async-executor): the
-    # Alpaca behaviour once the executor follows the asynchronous lifecycle.
-    engine = PaperBroker(behaviour=BrokerBehaviour.instant())
+    # The broker answers only the pair the stage's secret holds, as Alpaca does; the Alpaca behaviour, its
+    # market always open (the check runs at any hour).
+    engine = PaperBroker(behaviour=BrokerBehaviour.alpaca(always_open=True))
     try:
         with (
             PaperBrokerServer(

@@ -42,6 +42,7 @@ TRADING_HALTED = "trading-halted"
 POSITION_DIVERGENCE = "position-divergence"
 NOTIFICATIONS_DROPPED = "notifications-dropped"
 NOTIFICATION_EVENTS_INVALID = "notification-events-invalid"
+POSITION_UNPROTECTED = "position-unprotected"
 ALARM_RUNBOOK = (
     DLQ,
     FUNCTION_ERRORS,
@@ -54,6 +55,7 @@ ALARM_RUNBOOK = (
     POSITION_DIVERGENCE,
     NOTIFICATIONS_DROPPED,
     NOTIFICATION_EVENTS_INVALID,
+    POSITION_UNPROTECTED,
 )
 
 
@@ -220,6 +222,14 @@ class PipelineAlarms(Construct):
                 description="The notifier received events it cannot parse: a publisher and the contracts "
                 "(contracts/events.py) disagree, so those notices are lost.",
             )
+        self._alarm(
+            "PositionUnprotected",
+            POSITION_UNPROTECTED,
+            custom_metric("PositionUnprotected", executor, statistic="Maximum"),
+            threshold=1,
+            description="The reconciler found a position without stop orders covering all of it (a leg "
+            "cancelled by hand, a close that failed, a manual trade): it re-arms ours at the recorded stop.",
+        )
         self.dashboard = self._dashboard(functions, dead_letter_queues, api)
 
     def _alarm(

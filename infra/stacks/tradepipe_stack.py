@@ -54,6 +54,10 @@ RISK_STATE_RW = (
 SWITCH_TRADING_STATE = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # trading_state, set_trading_state
 # record_exit, reported positions (Get/Update/Query); the reconciler's equity snapshot each run (PutItem).
 RECORD_EXIT = ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:PutItem")
+# The executor and the reconciler also take and give back the per-ticker lease (conditional PutItem with an
+# expiry, conditional DeleteItem), queue an exit's close for the open (PutItem) and drop the ticker's queued
+# entry or close (DeleteItem).
+EXECUTOR_RISK_STATE = (*RECORD_EXIT, "dynamodb:DeleteItem")
 LIST_SIGNALS = ("dynamodb:Query",)
 LOOKUP_SIGNALS = ("dynamodb:BatchGetItem",)
 RECORD_FILL = ("dynamodb:PutItem", "dynamodb:Query")  # record_fill (conditional put), net_quantity
@@ -169,8 +173,9 @@ class TradepipeStack(Stack):
         self.secrets.alpaca_paper.grant_read(fn.executor)
         # ... and on its schedule reconciles: one fill item per execution.
         _grant_table(self.tables.fills, fn.executor, RECORD_FILL)
-        # ... records exits (cooldowns, losing streak) and publishes what it observed.
-        _grant_table(risk_state, fn.executor, RECORD_EXIT)
+        # ... records exits (cooldowns, losing streak), holds the ticker leases, queues closes for the open,
+        # and publishes what it observed.
+        _grant_table(risk_state, fn.executor, EXECUTOR_RISK_STATE)
         self.events.grant_publish(fn.executor)
         # The live keys are readable only where the stage allows live trading: a dev executor cannot
         # trade real money even if its environment were changed by hand.

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from tradepipe.ports.calendar import MarketCalendar
     from tradepipe.ports.clock import Clock
     from tradepipe.ports.market_data import MarketData
-    from tradepipe.ports.messaging import EventPublisher
+    from tradepipe.ports.messaging import EventPublisher, Redelivery
     from tradepipe.ports.search import SearchAdmin, SearchIndex
     from tradepipe.ports.stores import SignalStore, TableChange
     from tradepipe.settings import Settings
@@ -318,10 +318,10 @@ def risk_deps() -> RiskDeps:
         intents=b.intent_queue,
         clock=clock(),
         config=risk_config(),
-        brokers=broker_factory(),
+        brokers=_patient_brokers(),
         trading_state=b.trading_state,
         history=b.symbol_history,
-        order_rate=b.order_rate,
+        reservations=b.reservations,
         positions=b.position_reports,
         queued=b.queued_entries,
         market_data=market_data(),
@@ -334,7 +334,22 @@ def release_deps() -> ReleaseDeps:
     from tradepipe.app.minute_schedule import ReleaseDeps
 
     b = backend()
-    return ReleaseDeps(b.signal_store, b.queued_entries, broker_factory(), b.signal_queue, b.trading_state)
+    return ReleaseDeps(
+        b.signal_store,
+        b.queued_entries,
+        _patient_brokers(),
+        b.signal_queue,
+        b.trading_state,
+        closes=b.queued_closes,
+        intents=b.intent_queue,
+    )
+
+
+def _patient_brokers() -> Any:
+    """Brokers whose repeatable calls wait out a 429 (the executor and the reconciler wrap theirs)."""
+    from tradepipe.app.patient_broker import PatientBrokers
+
+    return PatientBrokers(broker_factory())
 
 
 def executor_deps() -> ExecutorDeps:
@@ -347,7 +362,22 @@ def executor_deps() -> ExecutorDeps:
         brokers=broker_factory(),
         clock=clock(),
         history=b.symbol_history,
+        leases=b.ticker_leases,
+        queued=b.queued_entries,
+        closes=b.queued_closes,
+        events=b.events,
+        reservations=b.reservations,
     )
+
+
+def intent_redelivery() -> Redelivery:
+    """The intents queue's redelivery on AWS: a message waiting for the broker comes back in seconds."""
+    from tradepipe.adapters.sqs import SqsIntentQueue
+
+    queue = backend().intent_queue
+    if not isinstance(queue, SqsIntentQueue):
+        raise TypeError("redelivery is the Lambda's (the local workers retry on their own)")
+    return queue
 
 
 def reconcile_deps() -> ReconcileDeps:
@@ -364,6 +394,9 @@ def reconcile_deps() -> ReconcileDeps:
         events=b.events,
         clock=clock(),
         snapshots=b.equity_snapshots,
+        leases=b.ticker_leases,
+        manual_stop_pct=_manual_stop_pct(),
+        reservations=b.reservations,
     )
 
 
@@ -379,6 +412,13 @@ def silence_deps() -> SilenceDeps:
         clock=clock(),
         threshold_minutes=get_settings().notify_silence_minutes,
     )
+
+
+def _manual_stop_pct() -> Any:
+    from decimal import Decimal
+
+    pct = get_settings().protect_manual_stop_pct
+    return None if pct is None else Decimal(str(pct))
 
 
 def index_deps() -> IndexDeps:

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     alpaca_data_url_override: str | None = None
     # Per-request timeout for Alpaca calls: a hung broker must not hang the function (Lambda timeout 30 s).
     alpaca_timeout_s: float = 5.0
+    # A position tradepipe did not open (a manual trade) is reported without stop cover, not touched; set this
+    # to protect it too: a stop this many percent from its average entry (TRADEPIPE_PROTECT_MANUAL_STOP_PCT).
+    protect_manual_stop_pct: float | None = None
 
     opensearch_endpoint: str = "http://127.0.0.1:9200"
     opensearch_auth: Literal["none", "sigv4"] = "none"

@@ -39,7 +39,9 @@ def _entry(passphrase: str, ticker: str, strategy: str = "browser") -> dict[str,
         "takeProfit": target,
         "timestamp": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "strategy": strategy,
-        "timeframe": "5m",
+        # Daily-chart alerts: their stops are a day's scale (on a 5m alert they would be measured against
+        # 5-minute ATR and refused as too wide).
+        "timeframe": "1D",
     }
 
 

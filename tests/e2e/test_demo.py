@@ -15,18 +15,9 @@ pytestmark = pytest.mark.e2e
 
 def test_demo_settles_every_alert_moves_the_market_and_writes_its_report(tmp_path: Path) -> None:
     done = subprocess.run(  # noqa: S603
-        # TODO(async-executor): `instant` keeps the executor's fills and cancels inside the request; drop the
-        # flag (the demo's default is the Alpaca behaviour) once the executor follows the lifecycle.
-        [
-            sys.executable,
-            "-m",
-            "tradepipe.cli",
-            "demo",
-            "--ephemeral",
-            "--no-hold",
-            "--broker-behaviour",
-            "instant",
-        ],
+        # The demo's default broker: the Alpaca behaviour (asynchronous fills and cancels, 200 requests a
+        # minute), its market always open.
+        [sys.executable, "-m", "tradepipe.cli", "demo", "--ephemeral", "--no-hold"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -47,7 +47,9 @@ def _alert(passphrase: str, minute: int, **over: Any) -> dict[str, Any]:
         "takeProfit": 29.05,
         "timestamp": fresh_timestamp(minute),
         "strategy": "e2e",
-        "timeframe": "5m",
+        # Daily-chart alerts: their stops are a day's scale (on a 5m alert they would be measured against
+        # 5-minute ATR and refused as too wide).
+        "timeframe": "1D",
     }
     return body | over
 

@@ -46,6 +46,7 @@ def _expected_thresholds(synth: Synth) -> dict[str, float]:
         "NotificationsDlqNotEmpty": a.dlq_visible_messages,
         "NotificationsDropped": synth.stack.config.notifications.dropped_per_5_minutes,
         "NotificationEventsInvalid": 1,
+        "PositionUnprotected": 1,
     }
     for spec in resources.FUNCTIONS:
         expected[f"{spec.name.capitalize()}ErrorRate"] = a.function_error_rate_percent

@@ -524,12 +524,15 @@ class TestIam:
         }
         # halt / resume route; recorded exits.
         assert actions_on(policy_of(dev, "webhook"), table_id) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
-        # recorded exits, the reconciler's reading of the strategies' reported positions, equity snapshots.
+        # recorded exits, the reconciler's reading of the strategies' reported positions, equity snapshots;
+        # the ticker leases (conditional put, conditional delete), closes queued for the open, dropping the
+        # ticker's queued entry on an exit.
         assert actions_on(policy_of(dev, "executor"), table_id) == {
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
             "dynamodb:Query",
             "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
         }
 
         # The indexer reads the stream (StreamArn), never the items; on signals only BatchGetItem.

@@ -150,9 +150,12 @@ def paper_broker(aws: Aws) -> Iterator[Any]:
     from tradepipe.local.paper_broker import BrokerBehaviour, PaperBroker
     from tradepipe.local.paper_broker.server import PaperBrokerServer
 
-    # TODO(async-executor): the executor and reconciler tests expect fills and cancels inside the request;
-    # switch to BrokerBehaviour.alpaca() once the executor follows the asynchronous lifecycle.
-    engine = PaperBroker(behaviour=BrokerBehaviour.instant())
+    # Alpaca's asynchronous lifecycle (fills and cancels on the broker's own clock, tens of ms later), with
+    # the market always open: these tests run at any hour; after-hours behaviour has tests of its own that
+    # move the broker's market clock. The rate limit is raised: the whole session shares one key and sends
+    # far more than 200 requests a minute; the limit itself is tested in test_paper_broker_rules.py and the
+    # pipeline's answer to 429 in test_async_lifecycle.py (injected 429s).
+    engine = PaperBroker(behaviour=BrokerBehaviour.alpaca(always_open=True, rate_limit_per_minute=100_000))
     keys = aws.paper_keys
     with PaperBrokerServer(engine, key_id=keys["api_key"], secret_key=keys["secret_key"]) as server:
         os.environ["TRADEPIPE_ALPACA_URL_OVERRIDE"] = server.url

@@ -4,8 +4,9 @@ deterministic, and the CLI prints its metrics table."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,6 +17,7 @@ from tradepipe.analytics.backtest.strategy import SmaCross
 from tradepipe.cli import main
 from tradepipe.config import load_bundled_risk_config
 from tradepipe.domain.model import RejectReason, SignalStatus
+from tradepipe.domain.risk.profile import RiskConfig
 
 TICKERS = ("AAPL", "GOOG", "IBM", "MSFT")
 START, END = date(2003, 3, 1), date(2013, 3, 1)
@@ -107,3 +109,47 @@ def test_cli_when_backtest_run_then_prints_metrics_and_orders_equal_accepted(
     assert counts["orders"] == counts["signals accepted"]
     assert (out / "run.json").is_file()
     assert (out / "bars" / "AAPL.csv").is_file()
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+# --- backtest = live: the profile's market-clock rule ------------------------------------------------------
+
+
+def test_shipped_sma_cross_profile_then_entries_queued_at_the_close_sized_and_filled_at_the_next_open(
+    result: BacktestResult,
+) -> None:
+    """The daily alert arrives at 16:00, market closed: the shipped profile queues it (as live does), the
+    open releases it, and the simulated broker fills it at that open."""
+    entries = [s for s in result.accepted if s.side is not None]
+
+    assert entries
+    for item in entries:
+        statuses = [h.status for h in item.history]
+        assert statuses[:3] == [SignalStatus.RECEIVED, SignalStatus.ENQUEUED, SignalStatus.QUEUED]
+        sized = next(h for h in item.history if h.status is SignalStatus.SIZED)
+        assert sized.at.astimezone(NEW_YORK).time() == time(9, 30)  # released at the next session's open
+    opens = [f for f in result.fills if f.order_id.endswith("-open")]
+    assert opens
+    assert all(f.at.astimezone(NEW_YORK).time() == time(9, 30) for f in opens)
+
+
+def test_profile_that_rejects_after_hours_then_backtest_trades_nothing_as_live_would(
+    series: list[BarSeries],
+) -> None:
+    bundled = load_bundled_risk_config()
+    rejecting = RiskConfig(
+        version=1,
+        default=bundled.default,
+        strategies={
+            **bundled.strategies,
+            "sma_cross": {**bundled.strategies["sma_cross"], "outside_hours": "reject"},
+        },
+    )
+
+    run = run_backtest(series, SmaCross(), rejecting)
+
+    entries = [s for s in run.signals if s.side is not None]
+    assert entries
+    assert {s.reject_reason for s in entries} == {RejectReason.MARKET_CLOSED.value}
+    assert [f for f in run.fills if f.order_id.endswith("-open")] == []

@@ -70,6 +70,10 @@ def comparison_config() -> RiskConfig:
         "losing_streak_limit": None,
         "daily_loss_limit_pct": None,
         "max_drawdown_pct": None,
+        # Market orders without exits, as backtesting.py's; its fills at the next open are what queueing a
+        # daily close alert for the open does live.
+        "stop_required": False,
+        "outside_hours": "queue",
     }
     return RiskConfig(version=1, default=bundled.default, strategies={SmaCrossSimple.name: off})
 

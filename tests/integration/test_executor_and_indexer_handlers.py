@@ -10,6 +10,7 @@ import pytest
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from opensearchpy import OpenSearch
 
 from tests.integration.conftest import Aws
@@ -80,7 +81,7 @@ def _broker_orders(paper_broker: Any, coid: str) -> list[Any]:
     return [o for o in orders if getattr(o, "client_order_id", None) == coid]
 
 
-def test_executor_when_intent_then_one_bracket_order_and_signal_filled(
+def test_executor_when_intent_then_one_bracket_order_submitted_then_filled(
     executor: Any, aws: Aws, paper_broker: Any
 ) -> None:
     intent = _intent("e1" * 16)
@@ -92,7 +93,14 @@ def test_executor_when_intent_then_one_bracket_order_and_signal_filled(
     assert str(orders[0].order_class.value) == "bracket"
     item = composition.backend().signal_store.get(intent.signal_id)
     assert item is not None
-    assert item.status is SignalStatus.FILLED
+    # Alpaca answers a market order pending_new and fills it later: SUBMITTED on the answer, FILLED once the
+    # executor's one read after its fill wait sees the fill.
+    assert [e.status for e in item.history] == [
+        SignalStatus.SIZED,
+        SignalStatus.SUBMITTED,
+        SignalStatus.FILLED,
+    ]
+    assert "pending_new" in (item.history[1].detail or "")
     assert item.broker_order_id == str(orders[0].id)
     recorded = composition.backend().order_store.get(intent.client_order_id)
     assert recorded is not None
@@ -171,3 +179,45 @@ def test_indexer_when_stream_records_then_documents_keyed_by_record_key(aws: Aws
     assert hits["total"]["value"] == 1
     assert hits["hits"][0]["_source"]["status"] == "REJECTED"
     assert hits["hits"][0]["_source"]["reject_reason"] == "STOP_WRONG_SIDE"
+
+
+def test_executor_when_the_ticker_waits_for_the_broker_then_its_message_comes_back_in_seconds(
+    executor: Any, aws: Aws, paper_broker: Any
+) -> None:
+    sqs: Any = aws.client("sqs")
+    queue = aws.provisioned.queues["order-intents"]
+    intent = _intent("e4" * 16, symbol="GOOG")
+    group = f"{intent.mode}#{intent.symbol}"
+    sqs.send_message(
+        QueueUrl=queue.url,
+        MessageBody=intent.model_dump_json(),
+        MessageGroupId=group,
+        MessageDeduplicationId="e4-not-yet",
+    )
+    # Received as Lambda's poller would, invisible for a minute (the deployed queue: 360 s).
+    (received,) = sqs.receive_message(QueueUrl=queue.url, AttributeNames=["All"], VisibilityTimeout=60)[
+        "Messages"
+    ]
+    risk = aws.risk_state()
+    # The reconciler is repairing GOOG: the executor must wait (NotYet), not work beside it.
+    assert risk.acquire_lease("paper", "GOOG", "reconciler", datetime.now(UTC), 30)
+    try:
+        # Its only record failed: the invocation fails as a whole (Powertools); the record returns.
+        with pytest.raises(BatchProcessingError, match="All records failed"):
+            executor({"Records": [_record(received, queue.arn)]}, _context())
+    finally:
+        risk.release_lease("paper", "GOOG", "reconciler")
+
+    # The executor asked for it back in 2 s.
+    again = sqs.receive_message(QueueUrl=queue.url, WaitTimeSeconds=5).get("Messages", [])
+    assert [m["MessageId"] for m in again] == [received["MessageId"]]
+    sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=again[0]["ReceiptHandle"])
+
+
+def _record(message: dict[str, Any], arn: str) -> dict[str, Any]:
+    (record,) = sqs_event([message], arn)["Records"]
+    return dict(record)
+
+
+def _context() -> LocalLambdaContext:
+    return LocalLambdaContext("executor", 30)

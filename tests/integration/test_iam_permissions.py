@@ -145,6 +145,7 @@ def _trading_day(aws: Aws, broker: Any, front: SearchFront) -> None:  # noqa: PL
             stopLoss=420.0,
             takeProfit=450.0,
             strategy="mean_reversion",  # its profile queues an entry that arrives while the market is closed
+            timeframe="1D",  # a daily-chart alert: its 10-point stop is a day's scale (ATR on its bars)
         )
         accepted = lambdas.invoke(WEBHOOK, rest_event(json.dumps(alert)))
         assert accepted["statusCode"] == 202, accepted
@@ -226,9 +227,9 @@ def recorded(aws: Aws, search_url: str, tmp_path_factory: pytest.TempPathFactory
     with (
         SearchFront(search_url, tls=True) as front,
         # Its own: the day's orders and fills must not reach other tests. It answers only the stage secret's
-        # keys. TODO(async-executor): the Alpaca behaviour once the executor follows the lifecycle.
+        # keys. The Alpaca behaviour, always open: this test runs at any hour.
         PaperBrokerServer(
-            PaperBroker(behaviour=BrokerBehaviour.instant()),
+            PaperBroker(behaviour=BrokerBehaviour.alpaca(always_open=True)),
             key_id=aws.paper_keys["api_key"],
             secret_key=aws.paper_keys["secret_key"],
         ) as broker,

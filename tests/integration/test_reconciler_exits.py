@@ -3,6 +3,7 @@ extends it and starts the stop-out cooldown. Real alpaca-py against the paper br
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from tests.integration.test_executor_and_indexer_handlers import NOW, _event, _i
 from tests.support.lambda_context import LocalLambdaContext
 
 pytestmark = pytest.mark.usefixtures("empty_queues")
+SETTLE_S = 0.3  # longer than the Alpaca behaviour's acknowledge + fill (50 ms) and cancel (50 ms) delays
 CLOSED = {
     OrderStatus.FILLED,
     OrderStatus.CANCELED,
@@ -46,9 +48,13 @@ def flat_ibm(paper_broker: Any) -> None:
         assert isinstance(order, Order)
         # Cancelling one open member cancels its group (a filled entry's legs go together).
         member = next(o for o in [order, *(order.legs or [])] if o.status not in CLOSED)
-        client.cancel_order_by_id(member.id)
+        if member.status != OrderStatus.PENDING_CANCEL:
+            client.cancel_order_by_id(member.id)
+    # A cancel is a request (pending_cancel, the shares held until canceled): wait past the broker's delay.
+    time.sleep(SETTLE_S)
     if any(getattr(p, "symbol", None) == "IBM" for p in client.get_all_positions()):
         client.close_position("IBM")
+        time.sleep(SETTLE_S)
 
 
 def _bracket_then_price(handler: Any, aws: Aws, broker: Any, signal_id: str, exit_price: str) -> None:
@@ -57,9 +63,11 @@ def _bracket_then_price(handler: Any, aws: Aws, broker: Any, signal_id: str, exi
     ).raise_for_status()
     intent = _intent(signal_id)  # IBM, BUY 10, take-profit 210, stop 198, strategy itest
     assert handler(_event(aws, intent), LocalLambdaContext("executor", 30)) == {"batchItemFailures": []}
+    time.sleep(SETTLE_S)  # the entry fills on the broker's clock, and its legs wake with the fill
     httpx.post(
         f"{broker.url}/_paper/prices", json={"IBM": exit_price}, headers=broker.headers
     ).raise_for_status()
+    time.sleep(SETTLE_S)  # the triggered leg fills on the broker's clock
 
 
 def test_take_profit_fill_is_an_exit_that_resets_the_losing_streak(

@@ -397,6 +397,63 @@ def test_first_notice_from_concurrent_schedules_then_exactly_one_announces(
     assert sorted(answers) == [False, False, False, False, True]
 
 
+def test_drop_queued_entry_then_only_that_ticker_goes_and_its_signal_is_returned(
+    store: RiskStore, account: str
+) -> None:
+    store.queue_entry(account, "AAPL", "sig-aapl", AT)
+    store.queue_entry(account, "MSFT", "sig-msft", AT)
+
+    assert store.drop_queued_entry(account, "AAPL") == "sig-aapl"
+    assert store.drop_queued_entry(account, "AAPL") is None
+    assert store.take_queued(account) == [("MSFT", "sig-msft")]
+
+
+# --- closes queued for the open ---------------------------------------------------------------------------
+
+
+def test_queue_close_when_one_is_queued_then_the_first_keeps_the_slot_until_dropped_by_its_signal(
+    store: RiskStore, account: str
+) -> None:
+    assert store.queue_close(account, "AAPL", "exit-1", AT) == "exit-1"
+    assert store.queue_close(account, "AAPL", "exit-2", AT + timedelta(minutes=1)) == "exit-1"
+    store.queue_close(account, "MSFT", "exit-m", AT)
+
+    store.drop_queued_close(account, "AAPL", "exit-2")  # not its slot: nothing happens
+    assert store.queued_closes(account) == {"AAPL": "exit-1", "MSFT": "exit-m"}
+    store.drop_queued_close(account, "AAPL", "exit-1")
+    assert store.queued_closes(account) == {"MSFT": "exit-m"}
+    assert store.queue_close(account, "AAPL", "exit-2", AT) == "exit-2"
+
+
+# --- per-ticker leases ------------------------------------------------------------------------------------
+
+
+def test_lease_when_held_then_refused_to_another_until_released_or_expired(
+    store: RiskStore, account: str
+) -> None:
+    assert store.acquire_lease(account, "AAPL", "executor", AT, ttl_s=30)
+    assert not store.acquire_lease(account, "AAPL", "reconciler", AT + timedelta(seconds=29), ttl_s=30)
+    assert store.acquire_lease(account, "MSFT", "reconciler", AT, ttl_s=30)  # another ticker is free
+    assert store.acquire_lease(account, "AAPL", "executor", AT + timedelta(seconds=10), ttl_s=30)  # extended
+    assert not store.acquire_lease(account, "AAPL", "reconciler", AT + timedelta(seconds=39), ttl_s=30)
+    assert store.acquire_lease(account, "AAPL", "reconciler", AT + timedelta(seconds=41), ttl_s=30)  # expired
+
+    store.release_lease(account, "AAPL", "executor")  # no longer the executor's: stays the reconciler's
+    assert not store.acquire_lease(account, "AAPL", "executor", AT + timedelta(seconds=42), ttl_s=30)
+    store.release_lease(account, "AAPL", "reconciler")
+    assert store.acquire_lease(account, "AAPL", "executor", AT + timedelta(seconds=42), ttl_s=30)
+
+
+def test_lease_from_concurrent_holders_then_exactly_one_wins(
+    new_store: Callable[[], RiskStore], account: str
+) -> None:
+    stores = [new_store() for _ in range(4)]
+
+    won = _in_threads(4, lambda i: stores[i].acquire_lease(account, "AAPL", f"holder-{i}", AT, ttl_s=30))
+
+    assert sum(won) == 1
+
+
 # --- events -----------------------------------------------------------------------------------------------
 
 
@@ -493,6 +550,21 @@ def test_daily_bars_from_paper_broker_then_newest_bars_oldest_first_up_to_the_cu
         (s.open, s.high, s.low, s.close, Decimal(s.volume)) for s in sample
     ]
     assert all(b.t.tzinfo is not None for b in bars)
+
+
+def test_hourly_bars_from_paper_broker_then_synthetic_session_bars_of_the_cursor_day_inside_its_range(
+    market: AlpacaMarketData, paper_broker: Any
+) -> None:
+    """Through alpaca-py (`TimeFrame(1, Hour)`): the paper broker derives them from its daily bars."""
+    day = [b for b in load_sample_bars(["IBM"])["IBM"] if b.day <= _cursor(paper_broker)][-1]
+
+    bars = market.bars("IBM", "60", 7)
+
+    assert [b.t.astimezone(UTC).hour for b in bars] == [14, 15, 16, 17, 18, 19, 20]  # 09:30 New York on
+    assert {b.t.astimezone(UTC).date() for b in bars} == {day.day}
+    assert (bars[0].o, bars[-1].c) == (day.open, day.close)
+    assert all(day.low <= b.l <= b.h <= day.high for b in bars)
+    assert market.bars("IBM", "60", 7) == bars  # seeded (and cached)
 
 
 def test_daily_bars_when_symbol_unknown_then_empty(market: AlpacaMarketData) -> None:

@@ -76,8 +76,11 @@ def _intents(aws: Aws) -> list[dict[str, Any]]:
 
 
 def test_risk_when_valid_signal_then_sized_and_intent_enqueued(handler: Any, aws: Aws) -> None:
-    # AAPL closed at 430.47 on the broker's date, ATR(14) 11.9: a 10.47 stop is within 0.5-5 ATR.
-    aapl = signal(entry="430.47", stop="420.00", target="450.00").model_copy(update={"signal_id": "r1" * 16})
+    # AAPL closed at 430.47 on the broker's date, daily ATR(14) 11.9: a 10.47 stop on a daily alert is within
+    # 0.5-5 ATR (on a 5-minute alert it would be measured on 5-minute bars: tests/unit/test_timeframe_atr.py).
+    aapl = signal(entry="430.47", stop="420.00", target="450.00").model_copy(
+        update={"signal_id": "r1" * 16, "timeframe": "D"}
+    )
 
     response = handler(
         _deliver(aws, SignalAccepted(signal=aapl, received_at=NOW)), LocalLambdaContext("risk", 30)
@@ -94,7 +97,7 @@ def test_risk_when_valid_signal_then_sized_and_intent_enqueued(handler: Any, aws
 
 def test_risk_when_short_form_then_entry_from_latest_close_and_stop_from_atr(handler: Any, aws: Aws) -> None:
     short = signal(entry="1", stop=None, target=None).model_copy(
-        update={"signal_id": "r3" * 16, "entry_price": None, "strategy": "sma_cross"}
+        update={"signal_id": "r3" * 16, "entry_price": None, "strategy": "sma_cross", "timeframe": "D"}
     )
 
     handler(_deliver(aws, SignalAccepted(signal=short, received_at=NOW)), LocalLambdaContext("risk", 30))

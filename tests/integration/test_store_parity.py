@@ -4,16 +4,20 @@ use cases rely on must hold on DynamoDB, in memory, and on any backend added lat
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from tests.integration.stores import FILL_STORES, ORDER_STORES, SIGNAL_STORES
+from tests.integration.stores import FILL_STORES, ORDER_STORES, RISK_STATE_STORES, SIGNAL_STORES
 from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusEntry, StatusUpdate
 from tradepipe.domain.lifecycle import TRANSITIONS
-from tradepipe.domain.model import CapApplied, Mode, Side, SignalStatus
+from tradepipe.domain.model import CapApplied, Mode, Rejected, RejectReason, Side, SignalStatus
+from tradepipe.domain.risk.context import Account, Asset, MarketClock, RiskContext, TradingState
+from tradepipe.domain.risk.profile import RiskProfile
+from tradepipe.domain.risk.reservations import EntryRequest, Granted, fit
 from tradepipe.ports.broker import FillView
+from tradepipe.ports.risk_state import EntryReservations
 from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
 
 S = SignalStatus
@@ -222,3 +226,209 @@ def test_fill_record_when_seen_twice_then_counted_once_and_net_quantity_is_signe
     assert fills.net_quantity("paper", symbol) == Decimal(6)
     assert fills.net_quantity("live", symbol) == Decimal(7)
     assert fills.net_quantity("paper", f"{symbol}X") == Decimal(0)
+
+
+# --- EntryReservations (the risk-state table's reservation part; domain/risk/reservations.py) --------------
+
+RES_NOW = datetime(2024, 3, 4, 15, 0, 30, tzinfo=UTC)
+LEASE = timedelta(minutes=15)
+
+
+@pytest.fixture(params=sorted(RISK_STATE_STORES))
+def reservations(request: pytest.FixtureRequest) -> EntryReservations:
+    store: EntryReservations = RISK_STATE_STORES[request.param](request)
+    return store
+
+
+def _ctx(equity: str = "100000", buying_power: str = "200000") -> RiskContext:
+    return RiskContext(
+        account=Account(Decimal(equity), Decimal(equity), Decimal(buying_power), Decimal(equity)),
+        holdings={},
+        state=TradingState.ACTIVE,
+        clock=MarketClock(True),
+        asset=Asset(),
+    )
+
+
+def _entry(rid: str, ticker: str = "IBM", qty: int = 98, entry: str = "204.10") -> EntryRequest:
+    return EntryRequest(rid, ticker, Side.BUY, Decimal(qty), Decimal(entry), Decimal(1), LEASE)
+
+
+def _reserve(
+    store: EntryReservations,
+    account: str,
+    request: EntryRequest,
+    now: datetime = RES_NOW,
+    profile: RiskProfile | None = None,
+) -> Granted | Rejected:
+    return store.reserve(account, lambda book: fit(request, book, _ctx(), profile or RiskProfile(), now))
+
+
+def test_reserve_when_two_entries_want_the_same_20_pct_then_second_gets_only_the_room_left(
+    reservations: EntryReservations,
+) -> None:
+    account = _id()
+
+    first = _reserve(reservations, account, _entry("a", qty=60))  # 60 x 204.10 = 12,246
+    second = _reserve(reservations, account, _entry("b", qty=60))
+
+    assert isinstance(first, Granted)
+    assert isinstance(second, Granted)
+    assert first.reservation.qty == 60
+    assert second.reservation.qty == 37  # (20,000 - 12,246) / 204.10 = 37.99
+    assert [c.cap for c in second.caps] == ["max_equity_pct_per_position"]
+    assert [r.reservation_id for r in reservations.book(account).reservations] == ["a", "b"]
+
+
+def test_reserve_when_no_room_left_then_rejected_and_nothing_stored(reservations: EntryReservations) -> None:
+    account = _id()
+    _reserve(reservations, account, _entry("a", qty=97))
+
+    refused = _reserve(reservations, account, _entry("b", qty=10))
+
+    assert isinstance(refused, Rejected)
+    assert refused.reason is RejectReason.CAPPED_TO_ZERO
+    book = reservations.book(account)
+    assert [r.reservation_id for r in book.reservations] == ["a"]
+    assert len(book.order_times) == 1  # a refusal takes no order-rate slot
+
+
+def test_reserve_when_redelivered_then_same_reservation_and_counted_once(
+    reservations: EntryReservations,
+) -> None:
+    account = _id()
+    first = _reserve(reservations, account, _entry("a", qty=50))
+
+    again = _reserve(reservations, account, _entry("a", qty=50), now=RES_NOW + timedelta(seconds=5))
+
+    assert isinstance(first, Granted)
+    assert isinstance(again, Granted)
+    assert again.reservation == first.reservation
+    book = reservations.book(account)
+    assert (len(book.reservations), len(book.order_times)) == (1, 1)
+
+
+def test_reserve_when_rate_slots_taken_then_order_rate_limit_until_the_minute_passes(
+    reservations: EntryReservations,
+) -> None:
+    account = _id()
+    profile = RiskProfile(max_orders_per_minute=2)
+    for i, ticker in enumerate(("IBM", "AAPL")):
+        _reserve(reservations, account, _entry(f"r{i}", ticker, qty=1), profile=profile)
+        reservations.release(account, f"r{i}")  # released: its rate slot stays for its minute
+
+    third = _reserve(reservations, account, _entry("r2", "MSFT", qty=1), profile=profile)
+    later = _reserve(
+        reservations, account, _entry("r3", "MSFT", qty=1), RES_NOW + timedelta(seconds=61), profile
+    )
+
+    assert isinstance(third, Rejected)
+    assert third.reason is RejectReason.ORDER_RATE_LIMIT
+    assert isinstance(later, Granted)
+
+
+def test_release_then_room_returns_and_second_release_is_false(reservations: EntryReservations) -> None:
+    account = _id()
+    _reserve(reservations, account, _entry("a", qty=97))
+
+    released = reservations.release(account, "a")
+    again = reservations.release(account, "a")
+    unknown = reservations.release(_id(), "never")
+    after = _reserve(reservations, account, _entry("b", qty=97))
+
+    assert (released, again, unknown) == (True, False, False)
+    assert isinstance(after, Granted)
+    assert after.reservation.qty == 97
+
+
+def test_reserve_when_lease_ran_out_then_it_no_longer_counts_and_is_dropped(
+    reservations: EntryReservations,
+) -> None:
+    account = _id()
+    _reserve(reservations, account, _entry("crashed", qty=97))
+
+    at_expiry = _reserve(reservations, account, _entry("b", qty=97), now=RES_NOW + LEASE)
+
+    assert isinstance(at_expiry, Granted)
+    assert at_expiry.reservation.qty == 97
+    assert [r.reservation_id for r in reservations.book(account).reservations] == ["b"]
+
+
+def test_hold_at_broker_then_lease_moves_buying_power_freed_and_a_gone_reservation_is_false(
+    reservations: EntryReservations,
+) -> None:
+    account = _id()
+    _reserve(reservations, account, _entry("resting", qty=97))
+    until = RES_NOW + timedelta(days=90)
+
+    moved = reservations.hold_at_broker(account, "resting", until)
+    gone = reservations.hold_at_broker(account, "never", until)
+    blocked = _reserve(reservations, account, _entry("b", qty=10), now=RES_NOW + LEASE)
+
+    assert (moved, gone) == (True, False)
+    found = reservations.book(account).find("resting")
+    assert found is not None
+    assert (found.expires_at, found.at_broker) == (until, True)
+    assert isinstance(blocked, Rejected)  # the resting order still holds its room past the first lease
+
+
+def test_hold_at_broker_then_buying_power_no_longer_reserved_but_the_position_still_is(
+    reservations: EntryReservations,
+) -> None:
+    account = _id()
+
+    def reserve(request: EntryRequest, buying_power: str = "10600") -> Granted | Rejected:
+        # The broker's buying power already leaves out the first order once it is accepted.
+        return reservations.reserve(
+            account, lambda book: fit(request, book, _ctx(buying_power=buying_power), RiskProfile(), RES_NOW)
+        )
+
+    reserve(_entry("a", "IBM", qty=50))  # 10,205 (10,511.15 with the cushion) of 10,600
+    before = reserve(_entry("b", "AAPL", qty=50))
+    reservations.hold_at_broker(account, "a", RES_NOW + timedelta(days=1))
+    after = reserve(_entry("c", "AAPL", qty=50))
+    same_symbol = reserve(_entry("d", "IBM", qty=60), buying_power="100000")
+
+    assert isinstance(before, Rejected)
+    assert before.reason is RejectReason.CAPPED_TO_ZERO
+    assert isinstance(after, Granted)
+    assert after.reservation.qty == 50
+    assert isinstance(same_symbol, Granted)
+    assert same_symbol.reservation.qty == 47  # 20% of equity less IBM's 10,205 still held: 9,795 / 204.10
+
+
+def test_reserve_when_other_positions_reserved_then_open_positions_and_gross_exposure_hold(
+    reservations: EntryReservations,
+) -> None:
+    account = _id()
+    profile = RiskProfile(max_open_positions=2, max_equity_pct_per_position=Decimal(60))
+    _reserve(reservations, account, _entry("a", "IBM", qty=200), profile=profile)  # 40,820
+    _reserve(reservations, account, _entry("b", "AAPL", qty=200), profile=profile)  # 40,820
+
+    third_symbol = _reserve(reservations, account, _entry("c", "MSFT", qty=1), profile=profile)
+    same_symbol = _reserve(reservations, account, _entry("d", "IBM", qty=200), profile=profile)
+
+    assert isinstance(third_symbol, Rejected)
+    assert third_symbol.reason is RejectReason.MAX_OPEN_POSITIONS
+    assert isinstance(same_symbol, Granted)
+    # 60% per position: 19,180 left on IBM -> 93; gross 100%: 18,360 left of 100,000 -> 89 at 204.10
+    assert same_symbol.reservation.qty == 89
+    assert [c.cap for c in same_symbol.caps] == ["max_equity_pct_per_position", "max_gross_exposure_pct"]
+
+
+def test_reserve_when_buying_power_reserved_then_next_entry_sized_to_what_is_left(
+    reservations: EntryReservations,
+) -> None:
+    account = _id()
+
+    def reserve(request: EntryRequest) -> Granted | Rejected:
+        return reservations.reserve(
+            account, lambda book: fit(request, book, _ctx(buying_power="30000"), RiskProfile(), RES_NOW)
+        )
+
+    reserve(_entry("a", "IBM", qty=90))  # 18,369 held with the 3% cushion: 18,920.07
+    second = reserve(_entry("b", "AAPL", qty=60))
+
+    assert isinstance(second, Granted)
+    assert second.reservation.qty == 52  # (30,000 - 18,920.07) / 1.03 / 204.10 = 52.7, rounded down
+    assert [c.cap for c in second.caps] == ["buying_power"]

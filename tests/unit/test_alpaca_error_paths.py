@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from alpaca.common.exceptions import APIError
 
 from tradepipe.adapters.alpaca import AlpacaBroker
 from tradepipe.adapters.memory import FixedClock, MemoryOrderStore
+from tradepipe.app.patient_broker import Patience, PatientBroker
 from tradepipe.app.placement import PlacementDeps, place_exactly_once
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, OrderType, RejectReason, Side
@@ -297,3 +299,121 @@ def test_validate_order_alpaca_rules(over: dict[str, Any], says: str | None) -> 
         assert problem is not None
         assert problem.reason is RejectReason.ORDER_INVALID
         assert says in problem.detail
+
+
+# --- every broker call survives 429 ------------------------------------------------------------------------
+
+
+class AnyCallFakeClient(FakeClient):
+    """Every alpaca-py method the adapter calls answers the next outcome."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self._next(name)
+
+
+ADAPTER_CALLS: dict[str, Callable[[AlpacaBroker], object]] = {
+    "find_order": lambda b: b.find_order("tp-x-open"),
+    "submit": lambda b: b.submit(intent()),
+    "submit_close": lambda b: b.submit_close("AAPL", Decimal(10), "tp-x-close"),
+    "submit_stop": lambda b: b.submit_stop("AAPL", Decimal(10), "sell", Decimal(98), "tp-x-stop"),
+    "open_orders": lambda b: b.open_orders("AAPL"),
+    "recent_orders": lambda b: b.recent_orders("AAPL", 5),
+    "cancel_order": lambda b: b.cancel_order("b-1"),
+    "account": lambda b: b.account(),
+    "holdings": lambda b: b.holdings(),
+    "clock": lambda b: b.clock(),
+    "asset": lambda b: b.asset("AAPL"),
+    "orders_since": lambda b: b.orders_since(datetime(2024, 1, 2, tzinfo=UTC)),
+    "fills_since": lambda b: b.fills_since(datetime(2024, 1, 2, tzinfo=UTC)),
+}
+
+
+@pytest.mark.parametrize("call", sorted(ADAPTER_CALLS))
+def test_adapter_when_any_call_meets_429_then_rate_limited_with_alpacas_wait(call: str) -> None:
+    error = api_error(429, 42910000, "rate limit exceeded", **{"Retry-After": "3"})
+
+    with pytest.raises(BrokerRateLimited) as raised:
+        ADAPTER_CALLS[call](broker_with(AnyCallFakeClient(error)))
+
+    assert raised.value.retry_after_s == 3.0
+
+
+class RateLimitedOnce:
+    """A broker whose every call is refused once with 429 (retry after 0.5 s), then answered."""
+
+    mode = Mode.PAPER
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            if self.calls.count(name) == 1:
+                raise BrokerRateLimited(0.5)
+            return None
+
+        return call
+
+
+PATIENT_CALLS: dict[str, Callable[[PatientBroker], object]] = {
+    "find_order": lambda b: b.find_order("tp-x-open"),
+    "open_orders": lambda b: b.open_orders("AAPL"),
+    "recent_orders": lambda b: b.recent_orders("AAPL", 5),
+    "cancel_order": lambda b: b.cancel_order("b-1"),
+    "account": lambda b: b.account(),
+    "holdings": lambda b: b.holdings(),
+    "clock": lambda b: b.clock(),
+    "asset": lambda b: b.asset("AAPL"),
+    "orders_since": lambda b: b.orders_since(datetime(2024, 1, 2, tzinfo=UTC)),
+    "fills_since": lambda b: b.fills_since(datetime(2024, 1, 2, tzinfo=UTC)),
+}
+
+
+@pytest.mark.parametrize("call", sorted(PATIENT_CALLS))
+def test_patient_broker_when_a_repeatable_call_meets_429_then_waits_alpacas_time_and_retries(
+    call: str,
+) -> None:
+    inner, sleeps = RateLimitedOnce(), list[float]()
+    broker = PatientBroker(inner, Patience(sleep=sleeps.append))
+
+    PATIENT_CALLS[call](broker)
+
+    assert inner.calls == [call, call]
+    assert sleeps == [0.5]
+
+
+@pytest.mark.parametrize("call", ["submit", "submit_close", "submit_stop"])
+def test_patient_broker_never_retries_a_submit_itself(call: str) -> None:
+    inner, sleeps = RateLimitedOnce(), list[float]()
+    broker = PatientBroker(inner, Patience(sleep=sleeps.append))
+    submits: dict[str, Callable[[], object]] = {
+        "submit": lambda: broker.submit(intent()),
+        "submit_close": lambda: broker.submit_close("AAPL", Decimal(10), "tp-x-close"),
+        "submit_stop": lambda: broker.submit_stop("AAPL", Decimal(10), "sell", Decimal(98), "tp-x-stop"),
+    }
+
+    with pytest.raises(BrokerRateLimited):
+        submits[call]()
+
+    assert (inner.calls, sleeps) == ([call], [])
+
+
+def test_patient_broker_when_alpaca_asks_a_longer_wait_than_allowed_then_raises_for_the_queue() -> None:
+    class LongWait(RateLimitedOnce):
+        def __getattr__(self, name: str) -> Any:
+            def call(*args: Any, **kwargs: Any) -> Any:
+                self.calls.append(name)
+                raise BrokerRateLimited(45.0)
+
+            return call
+
+    inner, sleeps = LongWait(), list[float]()
+    broker = PatientBroker(inner, Patience(sleep=sleeps.append, max_wait_s=10.0))
+
+    with pytest.raises(BrokerRateLimited):
+        broker.holdings()
+
+    assert (inner.calls, sleeps) == (["holdings"], [])

@@ -56,7 +56,7 @@ def risk_deps(
         brokers=MemoryBrokers(paper=broker or MemoryBroker(), live=live),
         trading_state=risk_state,
         history=risk_state,
-        order_rate=risk_state,
+        reservations=risk_state,
         positions=risk_state,
         queued=risk_state,
         market_data=MemoryMarketData({"AAPL": BARS}),

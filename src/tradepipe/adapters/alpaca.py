@@ -1,12 +1,19 @@
-"""Alpaca through the real alpaca-py TradingClient."""
+"""Alpaca through the real alpaca-py TradingClient.
+
+Every call maps Alpaca's transient answers the same way: a 429 is BrokerRateLimited with the wait Alpaca's
+`Retry-After` / `X-RateLimit-Reset` headers ask for (Trading API reference, Rate Limit: 200 requests a minute
+per key), a timeout, a dropped connection, a 408 or a 5xx is BrokerUnavailable. Whether to retry is the
+caller's (`app/patient_broker.py` for reads and cancels, `app/placement.py` for submits)."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import requests
 from alpaca.common.exceptions import APIError
@@ -18,6 +25,7 @@ from alpaca.trading.requests import (
     LimitOrderRequest,
     MarketOrderRequest,
     StopLossRequest,
+    StopOrderRequest,
     TakeProfitRequest,
 )
 
@@ -41,18 +49,7 @@ _FINAL_STATUSES = frozenset(range(400, 500)) - {408, 429}
 _ASSET_CACHE_S = 3600
 _ORDERS_PAGE = 500
 _FILLS_PAGE = 100
-_OPEN_STATUSES = frozenset(
-    {
-        "new",
-        "accepted",
-        "pending_new",
-        "partially_filled",
-        "held",
-        "accepted_for_bidding",
-        "pending_replace",
-        "calculated",
-    }
-)
+T = TypeVar("T")
 
 
 def _error_parts(exc: APIError) -> tuple[str, str]:
@@ -77,7 +74,16 @@ def _to_broker_order(order: Order, parent: str | None = None) -> BrokerOrder:
         side=str(getattr(order.side, "value", order.side) or ""),
         order_type=str(getattr(order.order_type, "value", order.order_type) or ""),
         parent_client_order_id=parent,
+        stop_price=None if order.stop_price is None else Decimal(str(order.stop_price)),
+        limit_price=None if order.limit_price is None else Decimal(str(order.limit_price)),
     )
+
+
+def _with_legs(order: Order) -> list[BrokerOrder]:
+    return [
+        _to_broker_order(order),
+        *(_to_broker_order(leg, parent=order.client_order_id) for leg in order.legs or []),
+    ]
 
 
 def _retry_after(exc: APIError) -> float:
@@ -122,18 +128,27 @@ class AlpacaBroker:
         # Asset flags (tradable, fractionable, shortable) change rarely: one lookup per symbol an hour.
         self._assets: dict[str, tuple[float, AssetView]] = {}
 
-    def find_order(self, client_order_id: str) -> BrokerOrder | None:
+    def _call(self, call: Callable[[], T], what: str) -> T:
+        """One request: transient answers become BrokerRateLimited or BrokerUnavailable; others raise."""
         try:
-            order = self._client.get_order_by_client_id(client_order_id)
+            return call()
         except requests.RequestException as exc:
-            raise BrokerUnavailable(f"{type(exc).__name__} looking up {client_order_id}") from exc
+            raise BrokerUnavailable(f"{type(exc).__name__} {what}") from exc
         except APIError as exc:
-            if exc.status_code == 404:
-                return None
             if exc.status_code == 429:
                 raise BrokerRateLimited(_retry_after(exc)) from exc
             if exc.status_code not in _FINAL_STATUSES:
-                raise BrokerUnavailable(f"alpaca {exc.status_code} looking up {client_order_id}") from exc
+                raise BrokerUnavailable(f"alpaca {exc.status_code} {what}") from exc
+            raise
+
+    def find_order(self, client_order_id: str) -> BrokerOrder | None:
+        try:
+            order = self._call(
+                lambda: self._client.get_order_by_client_id(client_order_id), f"looking up {client_order_id}"
+            )
+        except APIError as exc:
+            if exc.status_code == 404:
+                return None
             raise
         return _to_broker_order(_as_order(order))
 
@@ -180,8 +195,46 @@ class AlpacaBroker:
         )
         return self._place(request, client_order_id)
 
+    def submit_stop(
+        self, symbol: str, qty: Decimal, side: str, stop_price: Decimal, client_order_id: str
+    ) -> BrokerOrder:
+        # GTC: protection must outlive the session (a DAY stop would expire at the close).
+        request = StopOrderRequest(
+            symbol=symbol,
+            qty=float(qty),
+            side=OrderSide.SELL if side == "sell" else OrderSide.BUY,
+            stop_price=float(stop_price),
+            time_in_force=TimeInForce.GTC,
+            client_order_id=client_order_id,
+        )
+        return self._place(request, client_order_id)
+
+    def open_orders(self, symbol: str | None = None) -> list[BrokerOrder]:
+        request = GetOrdersRequest(
+            status=QueryOrderStatus.OPEN, symbols=None if symbol is None else [symbol], nested=True, limit=500
+        )
+        orders = self._call(lambda: self._client.get_orders(request), f"listing open orders of {symbol}")
+        return [b for o in orders if isinstance(o, Order) for b in _with_legs(o)]
+
+    def recent_orders(self, symbol: str, limit: int) -> list[BrokerOrder]:
+        request = GetOrdersRequest(
+            status=QueryOrderStatus.ALL, symbols=[symbol], nested=False, limit=limit, direction="desc"
+        )
+        orders = self._call(lambda: self._client.get_orders(request), f"listing orders of {symbol}")
+        return [_to_broker_order(o) for o in orders if isinstance(o, Order)]
+
+    def cancel_order(self, broker_order_id: str) -> None:
+        try:
+            self._call(
+                lambda: self._client.cancel_order_by_id(broker_order_id), f"cancelling {broker_order_id}"
+            )
+        except APIError as exc:
+            # 404: gone; 422: already done ("order is already in \"filled\" state"): nothing left to cancel.
+            if exc.status_code not in (404, 422):
+                raise
+
     def account(self) -> AccountView:
-        account = self._client.get_account()
+        account = self._call(self._client.get_account, "reading the account")
         if not isinstance(account, TradeAccount):
             raise TypeError(f"unexpected alpaca-py result {type(account).__name__}")
         return AccountView(
@@ -192,7 +245,7 @@ class AlpacaBroker:
 
     def holdings(self) -> dict[str, HoldingView]:
         held: dict[str, HoldingView] = {}
-        for position in self._client.get_all_positions():
+        for position in self._call(self._client.get_all_positions, "reading positions"):
             if not isinstance(position, Position):
                 continue
             sign = (
@@ -202,11 +255,12 @@ class AlpacaBroker:
                 qty=sign * abs(_dec(position.qty)),
                 market_value=sign * abs(_dec(position.market_value)),
                 avg_entry_price=_dec(position.avg_entry_price),
+                current_price=None if position.current_price is None else _dec(position.current_price),
             )
         return held
 
     def clock(self) -> ClockView:
-        clock = self._client.get_clock()
+        clock = self._call(self._client.get_clock, "reading the clock")
         if not isinstance(clock, Clock):
             raise TypeError(f"unexpected alpaca-py result {type(clock).__name__}")
         return ClockView(is_open=bool(clock.is_open), next_open=clock.next_open)
@@ -216,7 +270,7 @@ class AlpacaBroker:
         if cached is not None and time.monotonic() - cached[0] < _ASSET_CACHE_S:
             return cached[1]
         try:
-            asset = self._client.get_asset(symbol)
+            asset = self._call(lambda: self._client.get_asset(symbol), f"reading asset {symbol}")
         except APIError as exc:
             if exc.status_code in (404, 422):
                 return None
@@ -239,7 +293,8 @@ class AlpacaBroker:
             request = GetOrdersRequest(
                 status=QueryOrderStatus.ALL, after=cursor, limit=_ORDERS_PAGE, nested=True, direction="asc"
             )
-            page = [o for o in self._client.get_orders(request) if isinstance(o, Order)]
+            listed = self._call(partial(self._client.get_orders, request), "listing orders")
+            page = [o for o in listed if isinstance(o, Order)]
             for order in page:
                 found[str(order.id)] = _to_broker_order(order)
                 for leg in order.legs or []:
@@ -263,7 +318,7 @@ class AlpacaBroker:
             }
             if token:
                 params["page_token"] = token
-            raw = self._client.get("/account/activities/FILL", params)
+            raw = self._call(partial(self._client.get, "/account/activities/FILL", params), "listing fills")
             page = raw if isinstance(raw, list) else []
             fills.extend(
                 FillView(
@@ -281,26 +336,9 @@ class AlpacaBroker:
                 return fills
             token = str(page[-1]["id"])
 
-    def cancel_open_orders(self, symbol: str) -> int:
-        orders = self._client.get_orders(
-            GetOrdersRequest(status=QueryOrderStatus.OPEN, symbols=[symbol], nested=True)
-        )
-        open_ids: list[str] = []
-        for order in orders:
-            if not isinstance(order, Order):
-                continue
-            for candidate in [order, *(order.legs or [])]:
-                if str(getattr(candidate.status, "value", candidate.status)) in _OPEN_STATUSES:
-                    open_ids.append(str(candidate.id))
-        for order_id in open_ids:
-            try:
-                self._client.cancel_order_by_id(order_id)
-            except APIError as exc:
-                if exc.status_code not in (404, 422):  # already filled or gone: nothing left to cancel
-                    raise
-        return len(open_ids)
-
-    def _place(self, request: MarketOrderRequest | LimitOrderRequest, client_order_id: str) -> BrokerOrder:
+    def _place(
+        self, request: MarketOrderRequest | LimitOrderRequest | StopOrderRequest, client_order_id: str
+    ) -> BrokerOrder:
         try:
             order = self._client.submit_order(request)
         except requests.RequestException as exc:

@@ -15,6 +15,8 @@ forming; its close is the latest trade.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -24,9 +26,10 @@ from alpaca.data.enums import Adjustment
 from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.models import Bar, BarSet
 from alpaca.data.requests import StockBarsRequest
-from alpaca.data.timeframe import TimeFrame
+from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
 from tradepipe.adapters.http import TimeoutSession
+from tradepipe.domain.risk.bars import data_timeframe
 from tradepipe.ports.market_data import DailyBar
 
 # Before any bar either source holds (Alpaca's history starts in 2015, the bundled sample in 2000-03).
@@ -67,14 +70,40 @@ class AlpacaMarketData:
         self._client._retry = 0
         self._client._session = TimeoutSession(timeout_s)
         self._history_start = history_start
+        # (symbol, timeframe, limit) -> (monotonic expiry, bars): a bar's length at most, so the newest bar
+        # is never older than one bar (a warm Lambda container keeps it between invocations).
+        self._cache: dict[tuple[str, tuple[int, str], int], tuple[float, list[DailyBar]]] = {}
+        self._cache_lock = threading.Lock()
 
     def daily_bars(self, symbol: str, limit: int) -> list[DailyBar]:
         """The newest `limit` daily bars, oldest first; empty for an unknown symbol or no data."""
+        return self._fetch(symbol, TimeFrame.Day, limit)
+
+    def bars(self, symbol: str, timeframe: str, limit: int) -> list[DailyBar]:
+        """The newest `limit` bars of the alert's timeframe, cached per symbol and timeframe for one bar's
+        length (a minute at least, an hour for daily bars: they change only as the day's bar forms)."""
+        amount, unit = data_timeframe(timeframe)
+        key = (symbol.upper(), (amount, unit), limit)
+        now = time.monotonic()
+        with self._cache_lock:
+            cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return list(cached[1])
+        frame = TimeFrame(
+            amount, {"Min": TimeFrameUnit.Minute, "Hour": TimeFrameUnit.Hour}.get(unit, TimeFrameUnit.Day)
+        )
+        found = self._fetch(symbol, frame, limit)
+        ttl = {"Min": 60 * amount, "Hour": 3600 * amount}.get(unit, 3600)
+        with self._cache_lock:
+            self._cache[key] = (now + ttl, found)
+        return list(found)
+
+    def _fetch(self, symbol: str, timeframe: TimeFrame, limit: int) -> list[DailyBar]:
         if limit < 1:
             return []
         request = StockBarsRequest(
             symbol_or_symbols=symbol,
-            timeframe=TimeFrame.Day,
+            timeframe=timeframe,
             start=self._history_start,
             limit=limit,
             sort=Sort.DESC,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,15 @@ from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, Status
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.lifecycle import allowed_from
 from tradepipe.domain.model import Mode, Side
-from tradepipe.ports.broker import AccountView, AssetView, BrokerOrder, BrokerRejected, ClockView, HoldingView
+from tradepipe.ports.broker import (
+    AccountView,
+    AssetView,
+    BrokerOrder,
+    BrokerRejected,
+    ClockView,
+    FillView,
+    HoldingView,
+)
 from tradepipe.ports.search import IndexAction
 
 
@@ -95,13 +104,15 @@ class MemoryQueue:
 
 
 class MemoryBroker:
-    """Fills every order at once at `fill_price`; `reject_with` turns submissions into business rejections."""
+    """Fills every order at once at `fill_price`; `reject_with` turns submissions into business rejections.
+    Exit legs are orders (a bracket's stop leg `held`, its take-profit `new`); a cancel is done at once (the
+    asynchronous lifecycle is the paper broker's to model); a close while legs are open is refused as
+    Alpaca refuses it (insufficient qty available)."""
 
     def __init__(self, mode: Mode = Mode.PAPER) -> None:
         self.mode = mode
         self.orders: dict[str, BrokerOrder] = {}
         self.positions: dict[str, Decimal] = {}
-        self.open_orders: dict[str, int] = {}  # symbol -> open exit legs
         self.submissions = 0
         self.reject_with: tuple[str, str] | None = None
         self.fill_price: Decimal | None = None
@@ -114,7 +125,13 @@ class MemoryBroker:
     def find_order(self, client_order_id: str) -> BrokerOrder | None:
         return self.orders.get(client_order_id)
 
-    def _fill(self, client_order_id: str, symbol: str, signed_qty: Decimal) -> BrokerOrder:
+    def _add(self, order: BrokerOrder) -> BrokerOrder:
+        self.orders[order.client_order_id] = order
+        return order
+
+    def _fill(
+        self, client_order_id: str, symbol: str, signed_qty: Decimal, order_type: str = "market"
+    ) -> BrokerOrder:
         self.submissions += 1
         if self.reject_with:
             raise BrokerRejected(*self.reject_with)
@@ -130,20 +147,78 @@ class MemoryBroker:
             filled_avg_price=self.fill_price,
             submitted_at=now,
             filled_at=now,
+            symbol=symbol,
+            side="buy" if signed_qty > 0 else "sell",
+            order_type=order_type,
         )
-        self.orders[client_order_id] = order
         self.positions[symbol] = self.positions.get(symbol, Decimal(0)) + signed_qty
-        return order
+        return self._add(order)
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         qty = intent.qty or Decimal(0)
         order = self._fill(intent.client_order_id, intent.symbol, qty if intent.side is Side.BUY else -qty)
-        if intent.stop_loss or intent.take_profit:
-            self.open_orders[intent.symbol] = self.open_orders.get(intent.symbol, 0) + 2
+        exit_side = "sell" if intent.side is Side.BUY else "buy"
+        for kind, price in (("stop", intent.stop_loss), ("limit", intent.take_profit)):
+            if price is not None:
+                self._add(
+                    BrokerOrder(
+                        broker_order_id=f"b-{len(self.orders) + 1}",
+                        client_order_id=f"{intent.client_order_id}-{kind}",
+                        status="held" if kind == "stop" else "new",
+                        qty=qty,
+                        filled_qty=Decimal(0),
+                        filled_avg_price=None,
+                        submitted_at=order.submitted_at,
+                        filled_at=None,
+                        symbol=intent.symbol,
+                        side=exit_side,
+                        order_type=kind,
+                        parent_client_order_id=intent.client_order_id,
+                        stop_price=price if kind == "stop" else None,
+                        limit_price=price if kind == "limit" else None,
+                    )
+                )
         return order
 
-    def cancel_open_orders(self, symbol: str) -> int:
-        return self.open_orders.pop(symbol, 0)
+    def submit_stop(
+        self, symbol: str, qty: Decimal, side: str, stop_price: Decimal, client_order_id: str
+    ) -> BrokerOrder:
+        self.submissions += 1
+        if self.reject_with:
+            raise BrokerRejected(*self.reject_with)
+        return self._add(
+            BrokerOrder(
+                broker_order_id=f"b-{len(self.orders) + 1}",
+                client_order_id=client_order_id,
+                status="new",
+                qty=qty,
+                filled_qty=Decimal(0),
+                filled_avg_price=None,
+                submitted_at=datetime.now(UTC),
+                filled_at=None,
+                symbol=symbol,
+                side=side,
+                order_type="stop",
+                stop_price=stop_price,
+            )
+        )
+
+    def open_orders(self, symbol: str | None = None) -> list[BrokerOrder]:
+        return [
+            o
+            for o in self.orders.values()
+            if o.status not in ("filled", "canceled", "expired", "rejected", "replaced")
+            and (symbol is None or o.symbol == symbol)
+        ]
+
+    def recent_orders(self, symbol: str, limit: int) -> list[BrokerOrder]:
+        mine = [o for o in self.orders.values() if o.symbol == symbol and o.parent_client_order_id is None]
+        return list(reversed(mine))[:limit]
+
+    def cancel_order(self, broker_order_id: str) -> None:
+        for coid, order in self.orders.items():
+            if order.broker_order_id == broker_order_id and order.status not in ("filled", "canceled"):
+                self.orders[coid] = replace(order, status="canceled")
 
     def account(self) -> AccountView:
         return self.account_view
@@ -151,7 +226,7 @@ class MemoryBroker:
     def holdings(self) -> dict[str, HoldingView]:
         price = self.fill_price or Decimal(100)
         return {
-            s: HoldingView(qty=q, market_value=q * price, avg_entry_price=price)
+            s: HoldingView(qty=q, market_value=q * price, avg_entry_price=price, current_price=price)
             for s, q in self.positions.items()
             if q != 0
         }
@@ -164,8 +239,14 @@ class MemoryBroker:
             None if symbol in self.unlisted else AssetView(tradable=True, fractionable=True, shortable=True)
         )
 
+    def orders_since(self, after: datetime) -> list[BrokerOrder]:
+        return list(self.orders.values())
+
+    def fills_since(self, after: datetime) -> list[FillView]:
+        return []
+
     def submit_close(self, symbol: str, position_qty: Decimal, client_order_id: str) -> BrokerOrder:
-        if self.open_orders.get(symbol):
+        if [o for o in self.open_orders(symbol) if o.parent_client_order_id or o.order_type == "stop"]:
             raise BrokerRejected("40310000", "insufficient qty available for order")
         return self._fill(client_order_id, symbol, -position_qty)
 

@@ -2,13 +2,14 @@
 
 Same semantics as the DynamoDB store (adapters/risk_state.py): a missing account reads as ACTIVE, the
 high-water mark only rises, an exit is recorded once per `at`, the order rate is the current plus the
-previous minute's bucket, one queued entry per account#ticker. Thread-safe, like the table.
+previous minute's bucket, one queued entry (and one queued close) per account#ticker, a lease free once
+expired or taken again by its holder. Thread-safe, like the table.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,6 +22,9 @@ from tradepipe.adapters.risk_keys import (
     epoch_minute,
     notice_expires_at,
 )
+from tradepipe.domain.model import Rejected
+from tradepipe.domain.risk.bars import data_timeframe
+from tradepipe.domain.risk.reservations import Book, Granted, at_broker
 from tradepipe.domain.silence import MarketSession
 from tradepipe.ports.market_data import DailyBar
 from tradepipe.ports.risk_state import StoredTradingState
@@ -50,6 +54,9 @@ class MemoryRiskStateStore:
         self._rates: dict[tuple[str, int], int] = {}
         self._queued: dict[str, dict[str, tuple[str, datetime]]] = {}
         self._notices: dict[str, int] = {}  # key -> when its note expires (epoch seconds, as the table's TTL)
+        self._queued_closes: dict[str, dict[str, str]] = {}
+        self._leases: dict[tuple[str, str], tuple[str, float]] = {}  # -> (holder, until epoch s)
+        self._books: dict[str, Book] = {}
 
     def _account(self, account: str) -> _AccountRecord:
         return self._accounts.setdefault(account, _AccountRecord())
@@ -151,14 +158,95 @@ class MemoryRiskStateStore:
             self._notices[key] = notice_expires_at(at, keep_for)
             return True
 
+    def drop_queued_entry(self, account: str, ticker: str) -> str | None:
+        with self._lock:
+            old = self._queued.get(account, {}).pop(ticker, None)
+            return None if old is None else old[0]
+
+    def queue_close(self, account: str, ticker: str, signal_id: str, at: datetime) -> str:
+        with self._lock:
+            return self._queued_closes.setdefault(account, {}).setdefault(ticker, signal_id)
+
+    def queued_closes(self, account: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._queued_closes.get(account, {}))
+
+    def drop_queued_close(self, account: str, ticker: str, signal_id: str) -> None:
+        with self._lock:
+            closes = self._queued_closes.get(account, {})
+            if closes.get(ticker) == signal_id:
+                del closes[ticker]
+
+    def acquire_lease(self, account: str, ticker: str, holder: str, now: datetime, ttl_s: float) -> bool:
+        at = now.timestamp()
+        with self._lock:
+            current = self._leases.get((account, ticker))
+            if current is not None and current[0] != holder and current[1] > at:
+                return False
+            self._leases[(account, ticker)] = (holder, at + ttl_s)
+            return True
+
+    def release_lease(self, account: str, ticker: str, holder: str) -> None:
+        with self._lock:
+            current = self._leases.get((account, ticker))
+            if current is not None and current[0] == holder:
+                del self._leases[(account, ticker)]
+
+    # --- per account: reservations (one lock: the same atomic step as the table's conditional write) -----
+
+    def reserve(self, account: str, decide: Callable[[Book], Granted | Rejected]) -> Granted | Rejected:
+        with self._lock:
+            result = decide(self._books.get(account, Book()))
+            if isinstance(result, Granted):
+                self._books[account] = result.book
+            return result
+
+    def release(self, account: str, reservation_id: str) -> bool:
+        with self._lock:
+            book = self._books.get(account, Book())
+            if book.find(reservation_id) is None:
+                return False
+            self._books[account] = book.without(reservation_id)
+            return True
+
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
+        with self._lock:
+            moved = at_broker(self._books.get(account, Book()), reservation_id, until)
+            if moved is None:
+                return False
+            self._books[account] = moved
+            return True
+
+    def book(self, account: str) -> Book:
+        with self._lock:
+            return self._books.get(account, Book())
+
 
 class MemoryMarketData:
-    """Bars per symbol (oldest first); `daily_bars` answers the newest `limit` of them."""
+    """Daily bars per symbol (oldest first), and intraday bars per (symbol, TradingView timeframe) when given;
+    `daily_bars` and `bars` answer the newest `limit` of them. No intraday bars given: none (as a data feed
+    without them would answer), never daily bars passed off as intraday."""
 
-    def __init__(self, bars: Mapping[str, Sequence[DailyBar]] | None = None) -> None:
+    def __init__(
+        self,
+        bars: Mapping[str, Sequence[DailyBar]] | None = None,
+        intraday: Mapping[tuple[str, str], Sequence[DailyBar]] | None = None,
+    ) -> None:
         self._bars: dict[str, list[DailyBar]] = {
             s.upper(): sorted(b, key=lambda x: x.t) for s, b in (bars or {}).items()
         }
+        self._intraday: dict[tuple[str, tuple[int, str]], list[DailyBar]] = {
+            (s.upper(), data_timeframe(tf)): sorted(b, key=lambda x: x.t)
+            for (s, tf), b in (intraday or {}).items()
+        }
+
+    def bars(self, symbol: str, timeframe: str, limit: int) -> list[DailyBar]:
+        frame = data_timeframe(timeframe)
+        if frame == (1, "Day"):
+            return self.daily_bars(symbol, limit)
+        if limit < 1:
+            return []
+        return list(self._intraday.get((symbol.upper(), frame), [])[-limit:])
 
     def daily_bars(self, symbol: str, limit: int) -> list[DailyBar]:
         if limit < 1:

@@ -7,10 +7,16 @@
 - order counter: pk `RATE#<account>#<epoch_minute>`, sk `RATE`: orders (atomic ADD), expires_at (TTL)
 - queued entry: pk `QUEUED#<account>`, sk `<ticker>`: signal_id, at
 - notice: pk `NOTICE#<key>`, sk `NOTICE`: at, expires_at (TTL): a notice already announced (NoticeLedger)
+- queued close: pk `QUEUED_CLOSE#<account>`, sk `<ticker>`: signal_id, at (an exit after hours)
+- ticker lease: pk `LEASE#<account>#<ticker>`, sk `LEASE`: holder, lease_until (epoch seconds, to the
+  millisecond), expires_at (TTL: a lease long expired is swept)
+- reservations: pk `RESERVE#<account>`, sk `RESERVE`: reservations (a map: id -> ticker, side, qty,
+  entry, reserved_at, expires_at, at_broker), order_times (the entries reserved in the last minute),
+  version (every write bumps it; the reserving write is conditional on the version it read)
 
-The queued entries share one partition per account so the open drains them with one Query; every other item
-is a single row under its own partition key. Times are stored as UTC ISO strings with microseconds, so
-string order is time order (conditions compare them).
+The queued entries (and closes) share one partition per account so the open drains them with one Query;
+every other item is a single row under its own partition key. Times are stored as UTC ISO strings with
+microseconds, so string order is time order (conditions compare them).
 
 The order rate is counted in per-minute buckets: the count "for the last 60 s" is the current minute's
 bucket plus the previous one's. It over-counts (up to two minutes of orders), never under-counts: a cap on
@@ -21,7 +27,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
+from tradepipe.domain.model import Side
+from tradepipe.domain.risk.reservations import Book, Reservation
 from tradepipe.domain.signal_id import strategy_key
 
 DEFAULT_STATE = "ACTIVE"  # a missing STATE# item: nothing has ever switched the account
@@ -32,6 +42,9 @@ STATE_SK = "STATE"
 SYMBOL_SK = "SYMBOL"
 RATE_SK = "RATE"
 NOTICE_SK = "NOTICE"
+LEASE_SK = "LEASE"
+LEASE_SWEEP_AFTER_S = 3600  # an expired lease is free at once; its item is swept by TTL this much later
+RESERVE_SK = "RESERVE"
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,69 @@ def notice_pk(key: str) -> str:
 def notice_expires_at(at: datetime, keep_for: timedelta) -> int:
     """Epoch seconds for DynamoDB TTL (and the ledger's own check: TTL deletes up to two days late)."""
     return int((at + keep_for).timestamp())
+
+
+def queued_close_pk(account: str) -> str:
+    return f"QUEUED_CLOSE#{account}"
+
+
+def lease_pk(account: str, ticker: str) -> str:
+    return f"LEASE#{account}#{ticker}"
+
+
+def lease_times(now: datetime, ttl_s: float) -> tuple[Decimal, int]:
+    """(lease_until to the millisecond, expires_at for the TTL sweep) in epoch seconds."""
+    until = Decimal(str(round(now.timestamp() + ttl_s, 3)))
+    return until, int(until) + LEASE_SWEEP_AFTER_S
+
+
+def epoch_now(now: datetime) -> Decimal:
+    return Decimal(str(round(now.timestamp(), 3)))
+
+
+def reserve_pk(account: str) -> str:
+    return f"RESERVE#{account}"
+
+
+def book_attributes(book: Book) -> dict[str, Any]:
+    """The book as the RESERVE# item's attributes (numbers as strings: the same text in DynamoDB and in
+    SQLite's JSON)."""
+    return {
+        "reservations": {
+            r.reservation_id: {
+                "ticker": r.ticker,
+                "side": r.side.value,
+                "qty": str(r.qty),
+                "entry": str(r.entry),
+                "reserved_at": stored_time(r.reserved_at),
+                "expires_at": stored_time(r.expires_at),
+                "at_broker": r.at_broker,
+            }
+            for r in book.reservations
+        },
+        "order_times": [stored_time(t) for t in book.order_times],
+    }
+
+
+def book_from(item: dict[str, Any] | None) -> Book:
+    item = item or {}
+    reservations = tuple(
+        Reservation(
+            reservation_id=str(rid),
+            ticker=str(r["ticker"]),
+            side=Side(str(r["side"])),
+            qty=Decimal(str(r["qty"])),
+            entry=Decimal(str(r["entry"])),
+            reserved_at=datetime.fromisoformat(str(r["reserved_at"])),
+            expires_at=datetime.fromisoformat(str(r["expires_at"])),
+            at_broker=bool(r.get("at_broker", False)),
+        )
+        for rid, r in sorted(
+            dict(item.get("reservations") or {}).items(), key=lambda kv: str(kv[1]["reserved_at"])
+        )
+    )
+    times = tuple(datetime.fromisoformat(str(t)) for t in item.get("order_times") or [])
+    return Book(reservations, times)
 
 
 def stored_time(at: datetime) -> str:

@@ -10,6 +10,9 @@ here and nowhere else.
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,23 +24,34 @@ from tradepipe.adapters.dynamodb import to_item
 from tradepipe.adapters.risk_keys import (
     DEFAULT_STATE,
     HISTORY_LIMIT,
+    LEASE_SK,
     NOTICE_SK,
     RATE_SK,
+    RESERVE_SK,
     STATE_SK,
     SYMBOL_SK,
     StateChange,
+    book_attributes,
+    book_from,
     epoch_minute,
+    epoch_now,
+    lease_pk,
+    lease_times,
     notice_expires_at,
     notice_pk,
     parse_time,
+    queued_close_pk,
     queued_pk,
     rate_expires_at,
     rate_pk,
+    reserve_pk,
     state_pk,
     stored_time,
     symbol_pk,
 )
 from tradepipe.contracts.items import EquitySnapshotItem
+from tradepipe.domain.model import Rejected
+from tradepipe.domain.risk.reservations import Book, Granted, at_broker
 from tradepipe.ports.risk_state import StoredTradingState
 from tradepipe.resources import RISK_STATE_TABLE
 
@@ -96,9 +110,12 @@ def _change_from(entry: dict[str, Any]) -> StateChange:
 
 
 class DynamoRiskStateStore:
-    def __init__(self, table: Any, *, max_switch_attempts: int = 5) -> None:
+    def __init__(self, table: Any, *, max_switch_attempts: int = 5, max_reserve_attempts: int = 25) -> None:
         self._table = table
         self._max_switch_attempts = max_switch_attempts
+        # Entries of one account race on its RESERVE# item: each round of a race lets one writer through,
+        # so this many attempts outlast that many concurrent assessments.
+        self._max_reserve_attempts = max_reserve_attempts
 
     # --- per account: trading state, high-water mark, losing streak -------------------------------------
 
@@ -319,6 +336,168 @@ class DynamoRiskStateStore:
                 raise
             taken.append((ticker, signal_id))
         return taken
+
+    def drop_queued_entry(self, account: str, ticker: str) -> str | None:
+        old = self._table.delete_item(Key=self._key(queued_pk(account), ticker), ReturnValues="ALL_OLD")
+        item = old.get("Attributes")
+        return None if item is None else str(item["signal_id"])
+
+    # --- per account#ticker: closes queued for the open (an exit after hours) ------------------------------
+
+    def queue_close(self, account: str, ticker: str, signal_id: str, at: datetime) -> str:
+        """A conditional put: the first close queued for the ticker keeps the slot."""
+        try:
+            self._table.put_item(
+                Item={
+                    _PK: queued_close_pk(account),
+                    _SK: ticker,
+                    "signal_id": signal_id,
+                    "at": stored_time(at),
+                },
+                ConditionExpression=f"attribute_not_exists({_PK}) OR #sid = :sid",
+                ExpressionAttributeNames={"#sid": "signal_id"},
+                ExpressionAttributeValues={":sid": signal_id},
+            )
+        except ClientError as exc:
+            if not _is_condition_failure(exc):
+                raise
+            held = self._get(queued_close_pk(account), ticker)
+            if held is not None:
+                return str(held["signal_id"])
+            return self.queue_close(account, ticker, signal_id, at)  # dropped in between: take the slot
+        return signal_id
+
+    def queued_closes(self, account: str) -> dict[str, str]:
+        return {str(i[_SK]): str(i["signal_id"]) for i in self._query(queued_close_pk(account))}
+
+    def drop_queued_close(self, account: str, ticker: str, signal_id: str) -> None:
+        try:
+            self._table.delete_item(
+                Key=self._key(queued_close_pk(account), ticker),
+                ConditionExpression="#sid = :sid",
+                ExpressionAttributeNames={"#sid": "signal_id"},
+                ExpressionAttributeValues={":sid": signal_id},
+            )
+        except ClientError as exc:
+            if not _is_condition_failure(exc):
+                raise
+
+    # --- per account#ticker: who works on the position (executor or reconciler) ------------------------
+
+    def acquire_lease(self, account: str, ticker: str, holder: str, now: datetime, ttl_s: float) -> bool:
+        """A conditional put: free (no item), expired, or already this holder's (extended)."""
+        until, expires_at = lease_times(now, ttl_s)
+        try:
+            self._table.put_item(
+                Item={
+                    _PK: lease_pk(account, ticker),
+                    _SK: LEASE_SK,
+                    "holder": holder,
+                    "lease_until": until,
+                    _TTL: expires_at,
+                },
+                ConditionExpression=f"attribute_not_exists({_PK}) OR #until < :now OR #holder = :holder",
+                ExpressionAttributeNames={"#until": "lease_until", "#holder": "holder"},
+                ExpressionAttributeValues={":now": epoch_now(now), ":holder": holder},
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    # --- per account: reservations ------------------------------------------------------------------------
+    # DynamoDB applies each write to an item atomically and evaluates its condition against the item as it
+    # is at that moment: a write conditional on the version read is the whole read-decide-write step, and
+    # every write of the item bumps the version, so a reservation decided on a stale book never lands.
+
+    def reserve(self, account: str, decide: Callable[[Book], Granted | Rejected]) -> Granted | Rejected:
+        for attempt in range(self._max_reserve_attempts):
+            item = self._get(reserve_pk(account), RESERVE_SK) or {}
+            result = decide(book_from(item))
+            if isinstance(result, Rejected):
+                return result
+            if self._write_book(account, item, result.book):
+                return result
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter, not security
+        raise RiskStateConflict(
+            f"reservations of {account!r}: {self._max_reserve_attempts} version conflicts"
+        )
+
+    def release(self, account: str, reservation_id: str) -> bool:
+        try:
+            self._table.update_item(
+                Key=self._key(reserve_pk(account), RESERVE_SK),
+                UpdateExpression="REMOVE #res.#id ADD #version :one",
+                ConditionExpression="attribute_exists(#res.#id)",
+                ExpressionAttributeNames={
+                    "#res": "reservations",
+                    "#id": reservation_id,
+                    "#version": "version",
+                },
+                ExpressionAttributeValues={":one": _ONE},
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
+        for _ in range(self._max_reserve_attempts):
+            item = self._get(reserve_pk(account), RESERVE_SK) or {}
+            moved = at_broker(book_from(item), reservation_id, until)
+            if moved is None:
+                return False
+            if self._write_book(account, item, moved):
+                return True
+        raise RiskStateConflict(
+            f"reservations of {account!r}: {self._max_reserve_attempts} version conflicts"
+        )
+
+    def book(self, account: str) -> Book:
+        return book_from(self._get(reserve_pk(account), RESERVE_SK))
+
+    def _write_book(self, account: str, read: dict[str, Any], book: Book) -> bool:
+        """Store `book` if the item is still at the version `read` had; False when another write won."""
+        version = int(read.get("version", 0))
+        attributes = book_attributes(book)
+        values: dict[str, Any] = {
+            ":res": attributes["reservations"],
+            ":times": attributes["order_times"],
+            ":next": version + 1,
+        }
+        if version:
+            values[":version"] = version
+        try:
+            self._table.update_item(
+                Key=self._key(reserve_pk(account), RESERVE_SK),
+                UpdateExpression="SET #res = :res, #times = :times, #version = :next",
+                ConditionExpression="#version = :version" if version else "attribute_not_exists(#version)",
+                ExpressionAttributeNames={
+                    "#res": "reservations",
+                    "#times": "order_times",
+                    "#version": "version",
+                },
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def release_lease(self, account: str, ticker: str, holder: str) -> None:
+        try:
+            self._table.delete_item(
+                Key=self._key(lease_pk(account, ticker), LEASE_SK),
+                ConditionExpression="#holder = :holder",
+                ExpressionAttributeNames={"#holder": "holder"},
+                ExpressionAttributeValues={":holder": holder},
+            )
+        except ClientError as exc:
+            if not _is_condition_failure(exc):
+                raise
 
     # --- per account: equity snapshots (the reconciler's samples; the stream indexes them) ---------------
 

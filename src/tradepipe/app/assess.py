@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,15 +27,16 @@ from tradepipe.domain.risk.context import (
     SymbolHistory,
     TradingState,
 )
-from tradepipe.domain.risk.engine import Approved, Assessment, Deferred, assess
+from tradepipe.domain.risk.engine import FRACTION_STEP, Approved, Assessment, Deferred, assess
 from tradepipe.domain.risk.profile import RiskConfig, RiskProfile
+from tradepipe.domain.risk.reservations import EntryRequest, Granted, fit, with_reservations
 from tradepipe.domain.signal_id import client_order_id
 from tradepipe.ports.broker import Broker, BrokerFactory
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.market_data import DailyBar, MarketData
 from tradepipe.ports.messaging import EventPublisher, IntentQueue
 from tradepipe.ports.risk_state import (
-    OrderRateStore,
+    EntryReservations,
     PositionReports,
     QueuedEntries,
     SymbolHistoryStore,
@@ -58,7 +59,7 @@ class RiskDeps:
     brokers: BrokerFactory
     trading_state: TradingStateStore
     history: SymbolHistoryStore
-    order_rate: OrderRateStore
+    reservations: EntryReservations
     positions: PositionReports
     queued: QueuedEntries
     market_data: MarketData
@@ -108,7 +109,8 @@ def gather_context(
         signal.mode.value, signal.ticker, signal.strategy
     )
     bars = (
-        list(deps.market_data.daily_bars(signal.ticker, profile.atr_period * 3))
+        # ATR on bars of the alert's timeframe: a 1h stop is judged against hourly ranges, not daily ones.
+        list(deps.market_data.bars(signal.ticker, signal.timeframe, profile.atr_period * 3))
         if _wants_atr(signal, profile) or (signal.reference_price is None)
         else []
     )
@@ -128,7 +130,6 @@ def gather_context(
         if asset is None
         else Asset(asset.tradable, asset.fractionable, asset.shortable),
         history=SymbolHistory(last_exit_at=last_exit, last_stop_out_at=last_stop, last_entry_bar=last_entry),
-        orders_last_minute=deps.order_rate.orders_last_minute(signal.mode.value, now),
         losing_streak=account.losing_streak,
         last_price=bars[-1].c if bars else None,
         atr=deps.atr(bars, profile.atr_period) if bars else None,
@@ -149,17 +150,7 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
         intent = OrderIntent.model_validate_json(recorded.intent)
         deps.intents.send(intent)
         return intent
-    profile = deps.config.profile_for(signal.strategy)
-    broker = deps.brokers.for_mode(signal.mode)
-    if broker is None or (signal.mode.value == "live" and not profile.live_trading_enabled):
-        decision: Approved | Deferred | Rejected = Rejected(
-            RejectReason.LIVE_TRADING_DISABLED,
-            f"mode={signal.mode} is not enabled for strategy {signal.strategy} "
-            "(needs live_trading_enabled for the stage and the strategy, and live credentials)",
-        )
-        outcome = Assessment(decision)
-    else:
-        outcome = assess(signal, gather_context(signal, broker, profile, deps, now), profile, now)
+    outcome = _decide(signal, deps, now)
     if outcome.switch is not None:
         _switch_state(signal, outcome, deps, now)
     if signal.strategy_position is not None:
@@ -178,6 +169,52 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
         case Approved() as approved:
             return _send(signal, approved, deps, now)
     raise AssertionError(outcome)  # pragma: no cover
+
+
+def _decide(signal: Signal, deps: RiskDeps, now: datetime) -> Assessment:
+    profile = deps.config.profile_for(signal.strategy)
+    broker = deps.brokers.for_mode(signal.mode)
+    if broker is None or (signal.mode.value == "live" and not profile.live_trading_enabled):
+        return Assessment(
+            Rejected(
+                RejectReason.LIVE_TRADING_DISABLED,
+                f"mode={signal.mode} is not enabled for strategy {signal.strategy} "
+                "(needs live_trading_enabled for the stage and the strategy, and live credentials)",
+            )
+        )
+    ctx = gather_context(signal, broker, profile, deps, now)
+    # The engine sees the live reservations too (a cap that already bites rejects early), but only the
+    # reserving write decides on them: another entry may reserve between this read and that write.
+    book = deps.reservations.book(signal.mode.value).live(now)
+    outcome = assess(signal, with_reservations(ctx, book, profile), profile, now)
+    if isinstance(outcome.decision, Approved) and outcome.decision.qty is not None:
+        return replace(outcome, decision=_reserve(signal, outcome.decision, ctx, profile, deps, now))
+    return outcome
+
+
+def _reserve(
+    signal: Signal, approved: Approved, ctx: RiskContext, profile: RiskProfile, deps: RiskDeps, now: datetime
+) -> Approved | Rejected:
+    """Reserve the entry's room on the account: the order rate and every cap checked against the broker's
+    figures plus the live reservations, in one atomic write. The quantity can only shrink here."""
+    assert approved.qty is not None  # noqa: S101 - an entry's approval carries its quantity
+    assert approved.entry is not None  # noqa: S101 - and its entry
+    request = EntryRequest(
+        reservation_id=signal.signal_id,
+        ticker=signal.ticker,
+        side=signal.side or Side.BUY,
+        qty=approved.qty,
+        entry=approved.entry,
+        step=FRACTION_STEP if approved.fractional else Decimal(1),
+        lease=timedelta(seconds=profile.reservation_lease_s),
+    )
+    granted = deps.reservations.reserve(signal.mode.value, lambda book: fit(request, book, ctx, profile, now))
+    if not isinstance(granted, Granted):
+        return granted
+    qty = granted.reservation.qty
+    # The risk at the stop scales with the quantity (per share it is the engine's: stop or stop-limit).
+    risk = None if approved.risk is None else approved.risk * qty / approved.qty
+    return replace(approved, qty=qty, caps=(*approved.caps, *granted.caps), risk=risk)
 
 
 def outcome_metric(outcome: OrderIntent | Rejected | Deferred | None) -> str | None:
@@ -241,14 +278,14 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
             side=signal.side,
             qty=approved.qty,
             order_type=signal.order_type,
-            limit_price=signal.limit_price,
+            limit_price=approved.limit_price,
             reference_price=approved.entry,
             take_profit=approved.exits.target,
             stop_loss=approved.exits.stop,
             stop_limit_price=None
             if approved.exits.stop is None or approved.entry is None
             else resolve_stop_limit(signal, approved.entry, signal.side or Side.BUY),
-            time_in_force="day" if approved.fractional else "gtc",
+            time_in_force=approved.time_in_force,
         )
         detail = f"open qty={approved.qty} risk={approved.risk}" + (
             f"; caps: {'; '.join(cap.note() for cap in approved.caps)}" if approved.caps else ""
@@ -280,7 +317,6 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
             deps.history.record_entry(
                 account, signal.ticker, signal.strategy, bar_start(signal.alert_time, signal.timeframe)
             )
-        deps.order_rate.count_order(account, now)
         for cap in approved.caps:
             announce(
                 deps.events,

@@ -1,31 +1,65 @@
 """execute_intent: what one order intent needs at the broker, and the signal's status after it.
 
-open: the entry (a reverse first closes the opposite position and waits for that fill); close: cancel the
-ticker's legs and flatten; cancel: cancel the ticker's open orders. Each order is placed exactly once by
-`app/placement.py`; a broker rejection is a successful record (the message is done)."""
+Alpaca's lifecycle is asynchronous (docs.alpaca.markets "Orders at Alpaca", Order Lifecycle): a market order
+is answered `accepted`/`pending_new` and fills later, a cancel is a request (`pending_cancel`, the shares stay
+held until `canceled`: Alpaca-API#111). So:
+
+- open: the entry (bracket, OTO or simple) is placed and the signal is SUBMITTED; FILLED when this call or the
+  reconciler sees the fill. A reverse first closes the opposite position (`app/protective_close.py`) and
+  opens only once that close has filled: one read after a short wait, else the message is retried.
+- close: the ticker's orders are cancelled and seen `canceled` before the market close is sent; a refused
+  close restores the stop. Flat: the ticker's pending entries are cancelled all the same. Market closed: the
+  legs stay and the close is queued for the open.
+- cancel: the ticker's pending entries are cancelled (its stops stay: the position keeps its protection).
+
+The executor holds the ticker's lease (TickerLeases) while it works, so the reconciler never repairs a
+position the executor is changing. A broker rejection is a successful record (the message is done); NotYet
+and transient faults go back to the queue.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
+from tradepipe.app.fill_events import entry_filled
+from tradepipe.app.patient_broker import Patience, PatientBroker
 from tradepipe.app.placement import (
     REJECTED,
+    Invalid,
+    NotYet,
     PlacementDeps,
-    place_close,
+    check_entry,
     place_entry,
     placed_update,
-    wait_for_fill,
+)
+from tradepipe.app.protective_close import (
+    CloseDeps,
+    cancel_orders,
+    close_position,
+    exit_learnt,
+    pending_entries,
+    reverse_close,
 )
 from tradepipe.contracts.items import StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import RejectReason, Side, SignalStatus
-from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerRejected, HoldingView
+from tradepipe.domain.order_status import is_terminal
+from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerRejected
 from tradepipe.ports.clock import Clock
-from tradepipe.ports.risk_state import SymbolHistoryStore
+from tradepipe.ports.messaging import EventPublisher
+from tradepipe.ports.risk_state import (
+    EntryReservations,
+    QueuedCloses,
+    QueuedEntries,
+    SymbolHistoryStore,
+    TickerLeases,
+)
 from tradepipe.ports.stores import OrderStore, SignalStore
 
 log = logging.getLogger(__name__)
@@ -38,20 +72,42 @@ class ExecutorDeps:
     brokers: BrokerFactory
     clock: Clock
     history: SymbolHistoryStore | None = None  # exits feed cooldowns and the losing-streak guard
-    close_fill_timeout_s: float = 5.0
+    leases: TickerLeases | None = None  # None: nothing else works on positions (unit tests)
+    queued: QueuedEntries | None = None  # an exit drops the ticker's entry queued for the open
+    closes: QueuedCloses | None = None  # an exit after hours waits here for the open
+    events: EventPublisher | None = None  # EntryFilled / ExitFilled
+    # The room the risk stage reserved for each entry: released when the entry ends here (rejected, filled,
+    # dead), else held while it rests at the broker (the reconciler releases it when it ends).
+    reservations: EntryReservations | None = None
     sleep: Callable[[float], None] = field(default=time.sleep)
     place_attempts: int = 4
     max_rate_limit_wait_s: float = 10.0
+    # One read after each wait, then the message is retried: Alpaca confirms a cancel and fills a market order
+    # in tens of milliseconds in session (the paper broker: 50 ms each).
+    cancel_wait_s: float = 0.25
+    fill_wait_s: float = 0.25
+    lease_ttl_s: float = 30.0  # longer than one invocation's broker calls; a dead executor frees it by then
 
     @property
     def placement(self) -> PlacementDeps:
         return PlacementDeps(
+            self.orders, self.clock, self.sleep, self.place_attempts, self.max_rate_limit_wait_s
+        )
+
+    @property
+    def closing(self) -> CloseDeps:
+        return CloseDeps(
+            self.signals,
             self.orders,
             self.clock,
+            self.placement,
+            self.history,
+            self.queued,
+            self.closes,
+            self.events,
             self.sleep,
-            self.place_attempts,
-            self.max_rate_limit_wait_s,
-            self.close_fill_timeout_s,
+            self.cancel_wait_s,
+            self.fill_wait_s,
         )
 
 
@@ -62,34 +118,85 @@ class Executed:
     rejected: str | None = None
 
 
+# How long a reservation may hold room once its order rests at the broker: a day order ends at the close; a
+# GTC order ends when it fills or is cancelled, which the reconciler sees and releases. This bound only
+# limits how long a release the reconciler missed can hold room (it then holds more, never less).
+_RESTING_LEASE = {"day": timedelta(days=1), "gtc": timedelta(days=90)}
+
+
 def execute_intent(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
-    broker = deps.brokers.for_mode(intent.mode)
-    if broker is None:
+    executed = _execute(intent, deps)
+    if intent.kind == "open":
+        _settle_reservation(intent, executed, deps)
+    return executed
+
+
+def _settle_reservation(intent: OrderIntent, executed: Executed, deps: ExecutorDeps) -> None:
+    """A filled entry is in the broker's position now, a rejected or dead one holds nothing: release. One
+    resting at the broker keeps its room (its buying power the broker now counts itself)."""
+    if deps.reservations is None:
+        return
+    account, placed = intent.mode.value, executed.broker_order
+    if placed is None or is_terminal(placed.status):
+        deps.reservations.release(account, intent.signal_id)
+        return
+    until = deps.clock.now() + _RESTING_LEASE[intent.time_in_force]
+    deps.reservations.hold_at_broker(account, intent.signal_id, until)
+
+
+def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
+    raw = deps.brokers.for_mode(intent.mode)
+    if raw is None:
         detail = f"mode={intent.mode} is not enabled (live_trading_enabled and live credentials required)"
         _finish(intent, deps, SignalStatus.REJECTED, detail, RejectReason.LIVE_TRADING_DISABLED)
         return Executed(intent.client_order_id, None, rejected=RejectReason.LIVE_TRADING_DISABLED)
-    try:
-        if intent.kind == "cancel":
-            count = broker.cancel_open_orders(intent.symbol)
-            _finish(intent, deps, SignalStatus.COMPLETED, f"canceled {count} open orders for {intent.symbol}")
-            return Executed(intent.client_order_id, None)
-        if intent.kind == "close":
-            closed = _close_position(intent, broker, deps, wait=False)
-            if closed is None:
-                _finish(intent, deps, SignalStatus.COMPLETED, f"no open {intent.symbol} position to close")
+    broker = PatientBroker(raw, Patience(deps.sleep, deps.place_attempts, deps.max_rate_limit_wait_s))
+    with ticker_lease(deps.leases, intent.mode.value, intent.symbol, f"executor:{intent.intent_id}", deps):
+        try:
+            if intent.kind == "cancel":
+                # Pending entries only: an open position keeps its stop (the invariant), as a trader expects.
+                count = cancel_orders(broker, pending_entries(broker.open_orders(intent.symbol)))
+                detail = f"canceled {count} pending entries for {intent.symbol}; its stops stay"
+                _finish(intent, deps, SignalStatus.COMPLETED, detail)
                 return Executed(intent.client_order_id, None)
-            _record_placed(intent, intent.close_client_order_id, closed, deps)
-            return Executed(intent.client_order_id, closed)
-        return _open(intent, broker, deps)
-    except BrokerRejected as exc:
-        _finish(
-            intent,
-            deps,
-            SignalStatus.REJECTED,
-            f"alpaca {exc.code}: {exc.message}",
-            RejectReason.BROKER_REJECTED,
-        )
-        return Executed(intent.client_order_id, None, rejected=RejectReason.BROKER_REJECTED)
+            if intent.kind == "close":
+                outcome = close_position(intent, broker, deps.closing)
+                if isinstance(outcome, str):
+                    if outcome:  # "" : queued for the open, the signal stays SIZED until then
+                        _finish(intent, deps, SignalStatus.COMPLETED, outcome)
+                    return Executed(intent.close_client_order_id, None)
+                _record_placed(intent, intent.close_client_order_id, outcome, deps)
+                placed = _read_after_fill_wait(broker, outcome, deps)
+                _record_placed(intent, intent.close_client_order_id, placed, deps)
+                recorded = deps.orders.get(intent.close_client_order_id)
+                if placed.status == "filled" and recorded is not None:
+                    exit_learnt(recorded, placed, deps.closing)
+                return Executed(intent.close_client_order_id, placed)
+            return _open(intent, broker, deps)
+        except BrokerRejected as exc:
+            _finish(
+                intent,
+                deps,
+                SignalStatus.REJECTED,
+                f"alpaca {exc.code}: {exc.message}",
+                RejectReason.BROKER_REJECTED,
+            )
+            return Executed(intent.client_order_id, None, rejected=RejectReason.BROKER_REJECTED)
+
+
+@contextmanager
+def ticker_lease(
+    leases: TickerLeases | None, account: str, ticker: str, holder: str, deps: ExecutorDeps
+) -> Iterator[None]:
+    if leases is None:
+        yield
+        return
+    if not leases.acquire_lease(account, ticker, holder, deps.clock.now(), deps.lease_ttl_s):
+        raise NotYet(f"{account}#{ticker} is leased to another worker (the reconciler repairing it)")
+    try:
+        yield
+    finally:
+        leases.release_lease(account, ticker, holder)
 
 
 def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
@@ -98,62 +205,33 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
         return Executed(intent.client_order_id, None, rejected=recorded.reject_reason)
     placed = None if recorded is None else broker.find_order(intent.client_order_id)
     if placed is None:
-        holding = broker.holdings().get(intent.symbol)
-        held = Decimal(0) if holding is None else holding.qty
-        opposite = (held < 0) if intent.side is Side.BUY else (held > 0)
-        if opposite:
-            # Alpaca never flips long to short in one order: close, wait for the fill, then open.
-            _close_position(intent, broker, deps, wait=True)
-        placed = place_entry(intent, recorded, broker, deps.placement)
+        # A broken order rule is a decision: checked before any broker call (a reverse's close included).
+        invalid = check_entry(intent)
+        if invalid is None:
+            holding = broker.holdings().get(intent.symbol)
+            held = Decimal(0) if holding is None else holding.qty
+            if (held < 0) if intent.side is Side.BUY else (held > 0):
+                # Alpaca never flips long to short in one order: close, see the fill, then open.
+                reverse_close(intent, holding, broker, deps.closing)
+        result = place_entry(intent, recorded, broker, deps.placement)
+        if isinstance(result, Invalid):
+            _finish(intent, deps, SignalStatus.REJECTED, result.detail, RejectReason.ORDER_INVALID)
+            return Executed(intent.client_order_id, None, rejected=RejectReason.ORDER_INVALID)
+        placed = result
+    _record_placed(intent, intent.client_order_id, placed, deps)  # SUBMITTED as answered, before any wait
+    placed = _read_after_fill_wait(broker, placed, deps)
     _record_placed(intent, intent.client_order_id, placed, deps)
     return Executed(intent.client_order_id, placed)
 
 
-def _close_position(
-    intent: OrderIntent, broker: Broker, deps: ExecutorDeps, wait: bool
-) -> BrokerOrder | None:
-    coid = intent.close_client_order_id
-    recorded = deps.orders.get(coid)
-    placed = None if recorded is None else broker.find_order(coid)
-    holding: HoldingView | None = None
-    if placed is None:
-        holding = broker.holdings().get(intent.symbol)
-        if holding is None or holding.qty == 0:
-            return None
-        placed = place_close(
-            intent, holding.qty, recorded, broker, deps.placement, entry_avg_price=holding.avg_entry_price
-        )
-    deps.orders.update(coid, placed_update(placed, deps.clock.now()))
-    if wait:
-        placed = wait_for_fill(broker, coid, placed, deps.placement)
-    if placed.status == "filled":
-        if holding is not None:
-            _record_exit(intent, holding.qty, holding.avg_entry_price, placed, deps)
-        elif recorded is not None:
-            # Found again after a crash between the fill and this record: the position is gone, but the
-            # close's own record says what it closed (a sell closed a long).
-            held = recorded.qty if recorded.side is Side.SELL else -recorded.qty
-            _record_exit(intent, held, recorded.entry_avg_price, placed, deps)
-    return placed
-
-
-def _record_exit(
-    intent: OrderIntent, held: Decimal, entry: Decimal | None, placed: BrokerOrder, deps: ExecutorDeps
-) -> None:
-    if deps.history is None:
-        return
-    pnl = None
-    if placed.filled_avg_price is not None and entry is not None:
-        # Signed qty: shorts gain on a fall.
-        pnl = (placed.filled_avg_price - entry) * held
-    deps.history.record_exit(
-        intent.mode.value,
-        intent.symbol,
-        intent.strategy,
-        placed.filled_at or deps.clock.now(),
-        stop_out=False,
-        pnl=pnl,
-    )
+def _read_after_fill_wait(broker: Broker, placed: BrokerOrder, deps: ExecutorDeps) -> BrokerOrder:
+    """One read after `fill_wait_s`: a market order in session usually fills within it, so the signal is
+    FILLED here rather than at the reconciler's next run. Still working: SUBMITTED, and the reconciler (or a
+    redelivery) sees the fill later. Never a loop."""
+    if is_terminal(placed.status):
+        return placed
+    deps.sleep(deps.fill_wait_s)
+    return broker.find_order(placed.client_order_id) or placed
 
 
 def _record_placed(intent: OrderIntent, coid: str, placed: BrokerOrder, deps: ExecutorDeps) -> None:
@@ -164,12 +242,12 @@ def _record_placed(intent: OrderIntent, coid: str, placed: BrokerOrder, deps: Ex
         StatusUpdate.to(
             SignalStatus.SUBMITTED,
             now,
-            f"{coid} alpaca order {placed.broker_order_id}",
+            f"{coid} alpaca order {placed.broker_order_id} {placed.status}",
             broker_order_id=placed.broker_order_id,
         ),
     )
     if placed.status == "filled":
-        deps.signals.advance(
+        moved = deps.signals.advance(
             intent.signal_id,
             StatusUpdate.to(
                 SignalStatus.FILLED,
@@ -179,6 +257,12 @@ def _record_placed(intent: OrderIntent, coid: str, placed: BrokerOrder, deps: Ex
                 filled_avg_price=placed.filled_avg_price,
             ),
         )
+        recorded = deps.orders.get(coid)
+        # An exit's fill is published where the close is handled (app/protective_close.py).
+        if moved and recorded is not None and recorded.purpose == "open" and deps.events is not None:
+            event = entry_filled(recorded, placed, now)
+            if event is not None:
+                deps.events.publish(event.detail_type, event.as_detail())
     log.info("order placed", extra={"client_order_id": coid, "status": placed.status})
 
 

@@ -8,7 +8,7 @@
 | risk-state, `STATE#<account>` | TradingStateItem | risk-events, one per switch the change added |
 | risk-state, `EQUITY#<account>` | EquitySnapshotItem | equity-snapshots: the account + one per position |
 
-Other risk-state items (symbol history, order counters, queued entries) are working state, not history:
+Other risk-state items (symbol history, order counters, queued entries, reservations) are working state:
 they are skipped. Every document id is derived from the record's key or content, so a replayed stream
 record overwrites the same documents.
 """

@@ -24,11 +24,19 @@ from tradepipe.ports.stores import OrderStore
 # Order statuses of ours, before (or instead of) Alpaca's.
 PENDING_SUBMIT = "pending_submit"
 REJECTED = "rejected"
-_DEAD = frozenset({"rejected", "canceled", "expired", "done_for_day", "stopped", "suspended"})
 
 
-class CloseNotFilled(Exception):
-    """The close of a reverse has not filled yet: retry later (the lookup finds it) before opening."""
+class NotYet(Exception):
+    """The broker has not done what the next step needs (a cancel confirmed, a close filled): the message is
+    retried later, and the retry reads the broker again (every order is found by its client_order_id)."""
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An order rule broken before sending (`domain/order_rules.py`): a decision, recorded ORDER_INVALID,
+    with no broker call."""
+
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,6 @@ class PlacementDeps:
     # them the message is retried by the queue (and after maxReceiveCount lands in the DLQ, alarmed).
     place_attempts: int = 4
     max_rate_limit_wait_s: float = 10.0
-    close_fill_timeout_s: float = 5.0
 
 
 def place_exactly_once(
@@ -66,18 +73,23 @@ def place_exactly_once(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def check_entry(intent: OrderIntent) -> Invalid | None:
+    problem = validate_order(_entry_order(intent))
+    return None if problem is None else Invalid(problem.detail)
+
+
 def place_entry(
     intent: OrderIntent, recorded: OrderItem | None, broker: Broker, deps: PlacementDeps
-) -> BrokerOrder:
+) -> BrokerOrder | Invalid:
     """The entry (bracket, OTO or simple): recorded first, checked against Alpaca's order rules (a breach is
-    a rejection without a broker call), then placed exactly once. Raises BrokerRejected, recorded."""
+    Invalid, recorded, without a broker call), then placed exactly once. Raises BrokerRejected, recorded."""
     coid = intent.client_order_id
     if recorded is None:
         deps.orders.record_intent(_entry_item(intent, deps.clock.now()))
-    problem = validate_order(_entry_order(intent))
-    if problem is not None:
-        _record_rejection(coid, problem.reason.value, problem.detail, deps)
-        raise BrokerRejected(problem.reason.value, problem.detail)
+    invalid = check_entry(intent)
+    if invalid is not None:
+        _record_rejection(coid, "ORDER_INVALID", invalid.detail, deps)
+        return invalid
     try:
         return place_exactly_once(lambda: broker.submit(intent), coid, broker, deps)
     except BrokerRejected as exc:
@@ -86,33 +98,38 @@ def place_entry(
 
 
 def place_close(
-    intent: OrderIntent,
-    held: Decimal,
-    recorded: OrderItem | None,
-    broker: Broker,
-    deps: PlacementDeps,
-    entry_avg_price: Decimal | None = None,
+    intent: OrderIntent, held: Decimal, recorded: OrderItem, broker: Broker, deps: PlacementDeps
 ) -> BrokerOrder:
     """A market order that flattens `held`, under the intent's close_client_order_id (deterministic, so a
-    retried close is found, not repeated; Alpaca's close-position call takes no client id)."""
-    coid = intent.close_client_order_id
+    retried close is found, not repeated; Alpaca's close-position call takes no client id). The caller has
+    seen every order that held the shares `canceled` first (`app/protective_close.py`)."""
+    coid = recorded.client_order_id
+    try:
+        return place_exactly_once(lambda: broker.submit_close(intent.symbol, held, coid), coid, broker, deps)
+    except BrokerRejected as exc:
+        _record_rejection(coid, exc.code, exc.message, deps)
+        raise
+
+
+def place_stop(item: OrderItem, broker: Broker, deps: PlacementDeps) -> BrokerOrder:
+    """A standalone GTC stop (protection re-armed or restored), recorded first and placed exactly once."""
+    coid = item.client_order_id
+    recorded = deps.orders.get(coid)
     if recorded is None:
-        deps.orders.record_intent(_close_item(intent, held, deps.clock.now(), entry_avg_price))
-    # Bracket legs hold the shares ("insufficient qty available"): cancel them first.
-    broker.cancel_open_orders(intent.symbol)
-    return place_exactly_once(lambda: broker.submit_close(intent.symbol, held, coid), coid, broker, deps)
-
-
-def wait_for_fill(broker: Broker, coid: str, placed: BrokerOrder, deps: PlacementDeps) -> BrokerOrder:
-    """Poll until filled; a dead order is a rejection, a slow one a retry of the message (CloseNotFilled)."""
-    deadline = time.monotonic() + deps.close_fill_timeout_s
-    while placed.status != "filled":
-        if placed.status in _DEAD:
-            raise BrokerRejected("close_failed", f"close order {coid} ended {placed.status}")
-        if time.monotonic() > deadline:
-            raise CloseNotFilled(f"close order {coid} is {placed.status} after {deps.close_fill_timeout_s} s")
-        deps.sleep(0.2)
-        placed = broker.find_order(coid) or placed
+        deps.orders.record_intent(item)
+    else:
+        found = broker.find_order(coid)
+        if found is not None:
+            return found
+    stop = item.stop_loss or Decimal(0)
+    side = item.side.value.lower()
+    try:
+        placed = place_exactly_once(
+            lambda: broker.submit_stop(item.symbol, item.qty, side, stop, coid), coid, broker, deps
+        )
+    except BrokerRejected as exc:
+        _record_rejection(coid, exc.code, exc.message, deps)
+        raise
     deps.orders.update(coid, placed_update(placed, deps.clock.now()))
     return placed
 
@@ -176,26 +193,4 @@ def _entry_item(intent: OrderIntent, now: datetime) -> OrderItem:
         created_at=now,
         updated_at=now,
         purpose="open",
-    )
-
-
-def _close_item(
-    intent: OrderIntent, held: Decimal, now: datetime, entry_avg_price: Decimal | None
-) -> OrderItem:
-    return OrderItem(
-        client_order_id=intent.close_client_order_id,
-        intent_id=f"{intent.signal_id}:close",
-        signal_id=intent.signal_id,
-        mode=intent.mode,
-        strategy=intent.strategy,
-        symbol=intent.symbol,
-        side=Side.SELL if held > 0 else Side.BUY,
-        qty=abs(held),
-        order_class="simple",
-        entry_avg_price=entry_avg_price,
-        status=PENDING_SUBMIT,
-        created_at=now,
-        updated_at=now,
-        # An exit signal's close is its final order; a reverse's close is the first of two.
-        purpose="exit" if intent.kind == "close" else "close",
     )

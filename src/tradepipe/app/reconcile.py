@@ -6,7 +6,8 @@ done becomes FILLED or REJECTED with the broker's status; each execution is reco
 execution id); a filled stop leg is a stop-out (cooldown, losing streak); a strategy's reported position
 that differs from the broker's is a divergence (event and metric). Each run also samples the account's
 equity and positions into the risk-state table (EQUITY#<account>, one item per minute, TTL), from which
-the stream feeds the equity-snapshots index."""
+the stream feeds the equity-snapshots index. Last, the protective-stop invariant is checked and repaired
+(`app/protect_positions.py`), and fills learnt here publish EntryFilled / ExitFilled."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from tradepipe.app.fill_events import entry_filled, exit_filled, record_exit
+from tradepipe.app.patient_broker import Patience, patient
+from tradepipe.app.placement import PlacementDeps
+from tradepipe.app.protect_positions import ProtectDeps, ProtectionReport, check_protection
+from tradepipe.contracts.events import ExitFilled, ExitReason
 from tradepipe.contracts.items import (
     EQUITY_PK_PREFIX,
     EQUITY_SK,
@@ -28,12 +34,21 @@ from tradepipe.domain.model import Mode, RejectReason, SignalStatus
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.messaging import EventPublisher
-from tradepipe.ports.risk_state import EquitySnapshotStore, PositionReports, SymbolHistoryStore
+from tradepipe.ports.risk_state import (
+    EntryReservations,
+    EquitySnapshotStore,
+    PositionReports,
+    SymbolHistoryStore,
+    TickerLeases,
+)
 from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
 
 log = logging.getLogger(__name__)
-_DONE = frozenset({"filled", "rejected", "canceled", "expired", "done_for_day", "stopped", "suspended"})
+# Done as Alpaca means it (domain/order_status.py): `done_for_day` trades again next session, `stopped` will
+# fill, `suspended` may resume: none of them settles a signal.
+_DONE = frozenset({"filled", "rejected", "canceled", "expired"})
 _STOP_TYPES = frozenset({"stop", "stop_limit", "trailing_stop"})
+_CLOSES = frozenset({"exit", "close"})
 _FINAL_PURPOSES = frozenset({"open", "exit"})  # a reverse's close is not the signal's last order
 
 
@@ -51,6 +66,13 @@ class ReconcileDeps:
     # Where equity samples go (the risk-state table); None: not sampled (tests of the order sweep alone).
     snapshots: EquitySnapshotStore | None = None
     snapshot_ttl: timedelta = timedelta(days=8)  # DynamoDB keeps a week and a day; OpenSearch the history
+    leases: TickerLeases | None = None  # the executor's; None: nothing else works on positions (unit tests)
+    protect: bool = True  # check the protective-stop invariant on every run
+    manual_stop_pct: Decimal | None = None  # protect positions tradepipe did not open (None: report only)
+    patience: Patience = field(default_factory=Patience)
+    # An entry that rested at the broker releases its reserved room when it ends (filled: the position holds
+    # it now; cancelled, expired, rejected: nothing does).
+    reservations: EntryReservations | None = None
 
 
 @dataclass
@@ -63,6 +85,7 @@ class ReconcileReport:
     target_exits: int = 0
     divergences: list[str] = field(default_factory=list)
     equity_sampled: bool = False
+    protection: ProtectionReport = field(default_factory=ProtectionReport)
 
     def metrics(self) -> dict[str, int]:
         """The counts CloudWatch alarms and dashboards read, by metric name."""
@@ -72,6 +95,8 @@ class ReconcileReport:
             "AsyncRejections": self.signals_rejected,
             "StopOuts": self.stop_outs,
             "PositionDivergence": len(self.divergences),
+            "PositionUnprotected": len(self.protection.unprotected),
+            "PositionsRearmed": len(self.protection.rearmed) + len(self.protection.flattened),
         }
 
 
@@ -82,7 +107,7 @@ def reconcile_accounts(deps: ReconcileDeps) -> dict[Mode, ReconcileReport]:
 
 def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) -> ReconcileReport:
     report = ReconcileReport()
-    broker = deps.brokers.for_mode(mode)
+    broker = patient(deps.brokers, mode, deps.patience)
     if broker is None:
         return report
     after = since or deps.clock.now() - deps.lookback
@@ -101,7 +126,15 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
             report.fills_recorded += 1
     _check_divergence(mode, broker, deps, report)
     _sample_equity(mode, broker, deps, report)
+    if deps.protect:
+        report.protection = check_protection(mode, broker, _protect_deps(deps))
     return report
+
+
+def _protect_deps(deps: ReconcileDeps) -> ProtectDeps:
+    p = deps.patience
+    placement = PlacementDeps(deps.orders, deps.clock, p.sleep, p.attempts, p.max_wait_s)
+    return ProtectDeps(deps.orders, deps.events, deps.clock, placement, deps.leases, deps.manual_stop_pct)
 
 
 def _sample_equity(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
@@ -142,7 +175,8 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
     recorded = deps.orders.get(order.client_order_id)
     if recorded is None:
         return  # not one of ours
-    if (recorded.status, recorded.filled_qty) != (order.status, order.filled_qty):
+    changed = (recorded.status, recorded.filled_qty) != (order.status, order.filled_qty)
+    if changed:
         deps.orders.update(
             order.client_order_id,
             OrderUpdate(
@@ -157,10 +191,32 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
         report.orders_updated += 1
     if recorded.purpose in _FINAL_PURPOSES and order.status in _DONE:
         _settle(recorded, order, deps, report)
+    elif recorded.purpose in ("close", "stop") and order.status == "filled" and changed:
+        # A reverse's first half, or a stop we re-armed or restored: an exit, not the signal's end. Learnt
+        # once: when this sweep is the first to see the fill (the executor may have seen it already).
+        _fill_learnt(recorded, order, deps)
+
+
+def _fill_learnt(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps) -> None:
+    """EntryFilled / ExitFilled, and an exit's place in the history (both keep one per fill time)."""
+    now = deps.clock.now()
+    if recorded.purpose in _CLOSES or recorded.purpose == "stop":
+        stop_out = recorded.purpose == "stop"  # a standalone stop of ours filled: a stop-out
+        record_exit(deps.history, recorded, order, now, stop_out=stop_out)
+        event = exit_filled(recorded, order, now, ExitReason.STOP_LOSS if stop_out else ExitReason.SIGNAL)
+        if event is not None:
+            deps.events.publish(event.detail_type, event.as_detail())
+        return
+    if recorded.purpose == "open":
+        opened = entry_filled(recorded, order, now)
+        if opened is not None:
+            deps.events.publish(opened.detail_type, opened.as_detail())
 
 
 def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> None:
     now = deps.clock.now()
+    if recorded.purpose == "open" and deps.reservations is not None:
+        deps.reservations.release(recorded.mode.value, recorded.signal_id)
     if order.filled_qty > 0:
         moved = deps.signals.advance(
             recorded.signal_id,
@@ -174,6 +230,8 @@ def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report
             ),
         )
         report.signals_filled += moved
+        if moved:
+            _fill_learnt(recorded, order, deps)
         return
     detail = f"alpaca order {order.broker_order_id} ended {order.status} after it was accepted"
     moved = deps.signals.advance(
@@ -197,18 +255,43 @@ def _leg(mode: Mode, leg: BrokerOrder, deps: ReconcileDeps, report: ReconcileRep
         sign = Decimal(1) if parent.side.value == "BUY" else Decimal(-1)
         pnl = (leg.filled_avg_price - entry) * leg.filled_qty * sign
     stop_out = leg.order_type in _STOP_TYPES
-    deps.history.record_exit(
-        mode.value,
-        parent.symbol,
-        parent.strategy,
-        leg.filled_at or deps.clock.now(),
-        stop_out=stop_out,
-        pnl=pnl,
-    )
+    at = leg.filled_at or deps.clock.now()
+    last_exit, _, _ = deps.history.symbol_history(mode.value, parent.symbol, parent.strategy)
+    deps.history.record_exit(mode.value, parent.symbol, parent.strategy, at, stop_out=stop_out, pnl=pnl)
+    if (last_exit is None or last_exit < at) and entry is not None and pnl is not None:
+        _publish_leg_exit(parent, leg, entry, pnl, stop_out, at, deps)  # first seen by this sweep
     if stop_out:
         report.stop_outs += 1
     else:
         report.target_exits += 1
+
+
+def _publish_leg_exit(
+    parent: OrderItem,
+    leg: BrokerOrder,
+    entry: Decimal,
+    pnl: Decimal,
+    stop_out: bool,
+    at: datetime,
+    deps: ReconcileDeps,
+) -> None:
+    risk = None if parent.stop_loss is None else abs(entry - parent.stop_loss) * leg.filled_qty
+    event = ExitFilled(
+        at=at,
+        mode=parent.mode,
+        signal_id=parent.signal_id,
+        ticker=parent.symbol,
+        strategy=parent.strategy,
+        position="long" if parent.side.value == "BUY" else "short",
+        qty=leg.filled_qty,
+        entry_price=entry,
+        exit_price=leg.filled_avg_price or entry,
+        pnl=pnl,
+        r_multiple=None if not risk else (pnl / risk).quantize(Decimal("0.01")),
+        exit_reason=ExitReason.STOP_LOSS if stop_out else ExitReason.TAKE_PROFIT,
+        client_order_id=leg.client_order_id,
+    )
+    deps.events.publish(event.detail_type, event.as_detail())
 
 
 def _check_divergence(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:

@@ -13,12 +13,15 @@ from typing import Protocol
 
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.risk_state import (
+    EntryReservations,
     EquitySnapshotStore,
     NoticeLedger,
     OrderRateStore,
     PositionReports,
+    QueuedCloses,
     QueuedEntries,
     SymbolHistoryStore,
+    TickerLeases,
     TradingStateStore,
 )
 from tradepipe.ports.secrets import SecretSource
@@ -45,9 +48,15 @@ class Backend(Protocol):
     @property
     def order_rate(self) -> OrderRateStore: ...
     @property
+    def reservations(self) -> EntryReservations: ...
+    @property
     def position_reports(self) -> PositionReports: ...
     @property
     def queued_entries(self) -> QueuedEntries: ...
+    @property
+    def queued_closes(self) -> QueuedCloses: ...
+    @property
+    def ticker_leases(self) -> TickerLeases: ...
     @property
     def equity_snapshots(self) -> EquitySnapshotStore: ...
     @property

@@ -15,12 +15,15 @@ from tradepipe.adapters.secrets import SecretReader
 from tradepipe.adapters.sqs import SqsIntentQueue, SqsSignalQueue
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.risk_state import (
+    EntryReservations,
     EquitySnapshotStore,
     NoticeLedger,
     OrderRateStore,
     PositionReports,
+    QueuedCloses,
     QueuedEntries,
     SymbolHistoryStore,
+    TickerLeases,
     TradingStateStore,
 )
 from tradepipe.ports.secrets import SecretSource
@@ -89,11 +92,23 @@ class AwsBackend:
         return self._risk_state
 
     @property
+    def reservations(self) -> EntryReservations:
+        return self._risk_state
+
+    @property
     def position_reports(self) -> PositionReports:
         return self._risk_state
 
     @property
     def queued_entries(self) -> QueuedEntries:
+        return self._risk_state
+
+    @property
+    def queued_closes(self) -> QueuedCloses:
+        return self._risk_state
+
+    @property
+    def ticker_leases(self) -> TickerLeases:
         return self._risk_state
 
     @property

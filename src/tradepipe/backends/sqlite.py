@@ -20,12 +20,15 @@ from tradepipe.adapters.sqlite.risk_state import SqliteRiskStateStore
 from tradepipe.adapters.sqlite.secrets_file import LocalSecrets
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.risk_state import (
+    EntryReservations,
     EquitySnapshotStore,
     NoticeLedger,
     OrderRateStore,
     PositionReports,
+    QueuedCloses,
     QueuedEntries,
     SymbolHistoryStore,
+    TickerLeases,
     TradingStateStore,
 )
 from tradepipe.ports.secrets import SecretSource
@@ -114,11 +117,23 @@ class SqliteBackend:
         return self._risk_state
 
     @property
+    def reservations(self) -> EntryReservations:
+        return self._risk_state
+
+    @property
     def position_reports(self) -> PositionReports:
         return self._risk_state
 
     @property
     def queued_entries(self) -> QueuedEntries:
+        return self._risk_state
+
+    @property
+    def queued_closes(self) -> QueuedCloses:
+        return self._risk_state
+
+    @property
+    def ticker_leases(self) -> TickerLeases:
         return self._risk_state
 
     @property

@@ -153,12 +153,10 @@ class OrderItem(BaseModel):
     order_class: str  # bracket, oto, simple
     order_type: str = "market"
     limit_price: Decimal | None = None
-    purpose: str = "open"  # open or close
+    purpose: str = "open"  # open, exit (an exit signal's close), close (a reverse's first half), stop
     take_profit: Decimal | None = None
-    stop_loss: Decimal | None = None
-    # A close's position entry price, recorded before it is sent: a close found again after a crash still
-    # knows its P&L (the losing streak needs it) though the position it closed is gone.
-    entry_avg_price: Decimal | None = None
+    stop_loss: Decimal | None = None  # an entry's leg; a close's: the stop in force when it was sent
+    entry_price: Decimal | None = None  # a close's: the position's average entry when it was sent (P&L)
     status: str  # Alpaca's order status, or PENDING_SUBMIT / REJECTED before the broker knows it
     created_at: datetime
     updated_at: datetime

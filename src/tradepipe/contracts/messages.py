@@ -30,7 +30,7 @@ class OrderIntent(BaseModel):
 
     kind=open: enter (a reverse when the broker holds the opposite side: close, wait for the fill, open);
     kind=close: close the ticker's position after cancelling its open orders (bracket legs hold the shares);
-    kind=cancel: cancel the ticker's open orders."""
+    kind=cancel: cancel the ticker's pending entries (its stops stay)."""
 
     # Built on first use (risk, executor): the webhook imports this module only for SignalAccepted.
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)

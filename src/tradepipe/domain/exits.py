@@ -11,15 +11,32 @@ _HUNDRED = Decimal(100)
 
 
 def tick_for(price: Decimal) -> Decimal:
-    """Alpaca accepts two decimals at or above $1 and four below (sub-penny rule)."""
+    """Alpaca's tick grid: $0.01 at or above $1, $0.0001 below (docs.alpaca.markets, "Orders at Alpaca",
+    sub-penny increments; SEC Reg NMS Rule 612, the sub-penny rule). Prices off it are refused."""
     return Decimal("0.01") if price >= 1 else Decimal("0.0001")
+
+
+def _on_grid(price: Decimal, rounding: str) -> Decimal:
+    rounded = price.quantize(tick_for(price), rounding=rounding)
+    # Crossing $1 changes the tick: 0.99996 rounded up is 1.0000, which is 1.00 on the coarser grid.
+    return rounded.quantize(tick_for(rounded), rounding=rounding)
+
+
+def round_entry(limit: Decimal, side: Side) -> Decimal:
+    """A limit entry on the grid, never a worse price than asked: a buy rounds down, a sell up."""
+    return _on_grid(limit, ROUND_FLOOR if side is Side.BUY else ROUND_CEILING)
 
 
 def round_away(price: Decimal, entry: Decimal, side: Side) -> Decimal:
     """A stop rounded away from the entry: the risk per share can only grow, so sizing on it never
     over-risks."""
-    rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
-    return price.quantize(tick_for(price), rounding=rounding)
+    return _on_grid(price, ROUND_FLOOR if side is Side.BUY else ROUND_CEILING)
+
+
+def round_target(price: Decimal, side: Side) -> Decimal:
+    """A take-profit rounded away from the entry (a buy's up, a sell's down): rounding can never pull it
+    onto the entry or inside the $0.01 Alpaca asks between a leg and its base price."""
+    return _on_grid(price, ROUND_CEILING if side is Side.BUY else ROUND_FLOOR)
 
 
 def round_near(price: Decimal) -> Decimal:
@@ -45,7 +62,7 @@ def resolve_exits(signal: Signal, entry: Decimal, side: Side) -> Exits:
         target = entry * (1 + factor) if long else entry * (1 - factor)
     return Exits(
         stop=None if stop is None else round_away(stop, entry, side),
-        target=None if target is None else round_near(target),
+        target=None if target is None else round_target(target, side),
     )
 
 

@@ -64,7 +64,8 @@ class RejectReason(StrEnum):
     STALE_ALERT = "STALE_ALERT"
     SOURCE_NOT_ALLOWED = "SOURCE_NOT_ALLOWED"
     ENTRY_PRICE_UNKNOWN = "ENTRY_PRICE_UNKNOWN"
-    STOP_UNKNOWN = "STOP_UNKNOWN"
+    STOP_REQUIRED = "STOP_REQUIRED"  # no stop in the alert and none derivable: every entry needs one
+    STOP_INVALID = "STOP_INVALID"  # a stop <= 0 or farther than max_stop_pct from the entry
     SIZING_MODE_UNSUPPORTED = "SIZING_MODE_UNSUPPORTED"
     NO_POSITION = "NO_POSITION"
     TRADING_HALTED = "TRADING_HALTED"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -124,8 +125,14 @@ def send_alerts(webhook_url: str, passphrase: str, path: Path, report: DemoRepor
 
 
 def wait_until_settled(
-    backend: SqliteBackend, signal_ids: set[str], report: DemoReport, timeout_s: float
+    backend: SqliteBackend,
+    signal_ids: set[str],
+    report: DemoReport,
+    timeout_s: float,
+    reconcile: Callable[[], object] = lambda: None,
 ) -> None:
+    """Until every signal is terminal. Alpaca answers a market order `pending_new` and fills it later: a
+    signal SUBMITTED is FILLED by the reconciler, run here as its one-minute schedule would (`reconcile`)."""
     store = backend.signal_store
     deadline = time.monotonic() + timeout_s
     pending = set(signal_ids)
@@ -138,6 +145,10 @@ def wait_until_settled(
                     pending.discard(signal_id)
         if pending:
             time.sleep(0.2)
+            if all(
+                report.signals.get(s) and report.signals[s].status is SignalStatus.SUBMITTED for s in pending
+            ):
+                reconcile()
     report.unsettled = sorted(pending)
 
 
@@ -240,7 +251,9 @@ def run_demo(sup: Supervisor, alerts: Path | None = None, timeout_s: float = 60.
     backend = sup.backend()
     passphrase = backend.local_secrets.passphrases()["default"].get_secret_value()
     signal_ids = send_alerts(sup.webhook_url, passphrase, alerts or bundled_alerts(), report)
-    wait_until_settled(backend, signal_ids, report, timeout_s)
+    wait_until_settled(
+        backend, signal_ids, report, timeout_s, reconcile=lambda: run_schedule_now(sup, backend, "reconcile")
+    )
     # The market moves touch the broker's legs, never our order items: one read serves both.
     orders = recorded_orders(backend)
     move_markets(sup, backend, orders, report)

@@ -27,6 +27,8 @@ class BrokerOrder:
     side: str = ""  # buy / sell
     order_type: str = ""  # market, limit, stop...
     parent_client_order_id: str | None = None  # set on a bracket's exit legs
+    stop_price: Decimal | None = None
+    limit_price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class HoldingView:
     qty: Decimal  # signed
     market_value: Decimal  # signed
     avg_entry_price: Decimal
+    current_price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -100,13 +103,28 @@ class Broker(Protocol):
         else is a fault a retry may fix."""
         ...
 
-    def cancel_open_orders(self, symbol: str) -> int:
-        """Cancel every open order for `symbol` (bracket legs included); returns how many."""
-        ...
-
     def submit_close(self, symbol: str, position_qty: Decimal, client_order_id: str) -> BrokerOrder:
         """A market order that flattens `position_qty` (the open legs must be cancelled first: they hold
         the shares)."""
+        ...
+
+    def submit_stop(
+        self, symbol: str, qty: Decimal, side: str, stop_price: Decimal, client_order_id: str
+    ) -> BrokerOrder:
+        """A standalone GTC stop (market) order: protection re-armed or restored. `side` buy / sell."""
+        ...
+
+    def open_orders(self, symbol: str | None = None) -> list[BrokerOrder]:
+        """Every open order (of `symbol`, or of the account), each bracket's entry followed by its legs."""
+        ...
+
+    def recent_orders(self, symbol: str, limit: int) -> list[BrokerOrder]:
+        """The symbol's latest orders, open or closed, newest first (entries and simple orders, no legs)."""
+        ...
+
+    def cancel_order(self, broker_order_id: str) -> None:
+        """Ask for a cancel (the order passes through `pending_cancel`). An order already done is no
+        error: there is nothing left to cancel."""
         ...
 
     def account(self) -> AccountView: ...

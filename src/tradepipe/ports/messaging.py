@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
@@ -19,6 +19,13 @@ class SignalQueue(Protocol):
 
 class IntentQueue(Protocol):
     def send(self, intent: OrderIntent) -> None: ...
+
+
+class Redelivery(Protocol):
+    def redeliver_in(self, receipt_handles: Sequence[str], delay_s: int) -> None:
+        """Make received messages visible again `delay_s` from now rather than after the queue's visibility
+        timeout: a message that waits for the broker (a cancel to confirm) is retried in seconds."""
+        ...
 
 
 class EventPublisher(Protocol):

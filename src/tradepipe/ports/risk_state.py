@@ -1,16 +1,20 @@
 """The risk-state table, one port per aggregate: the account's trading state, per-symbol history, the order
-rate, what strategies report they hold, entries queued for the open, equity samples, and the notices a
-schedule has already announced. The DynamoDB
+rate, what strategies report they hold, entries and closes queued for the open, equity samples, the notices
+a schedule has already announced, and the per-ticker leases that keep the executor and the reconciler from
+working on one position at once. The DynamoDB
 adapter implements them all on one table (adapters/risk_state.py); each use case takes only those it uses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
 from tradepipe.contracts.items import EquitySnapshotItem
+from tradepipe.domain.model import Rejected
+from tradepipe.domain.risk.reservations import Book, Granted
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,32 @@ class OrderRateStore(Protocol):
     def orders_last_minute(self, account: str, at: datetime) -> int: ...
 
 
+class EntryReservations(Protocol):
+    """Per account: the entries approved and not yet in the broker's figures (domain/risk/reservations.py).
+    Each method is atomic on the account's one record: DynamoDB a conditional write on the item, SQLite one
+    `BEGIN IMMEDIATE` transaction, memory a lock."""
+
+    def reserve(self, account: str, decide: Callable[[Book], Granted | Rejected]) -> Granted | Rejected:
+        """Read the account's book, let `decide` (the domain's `fit`) judge the entry against it, and store
+        the book it grants, all as one atomic step: two concurrent reservations never both see the same
+        room. Raises RiskStateConflict when it keeps losing the race (a retry of the message fixes it)."""
+        ...
+
+    def release(self, account: str, reservation_id: str) -> bool:
+        """Drop a reservation (its order ended or filled); False when it was not there (already released,
+        expired, or never made). Its order-rate slot stays counted for its minute."""
+        ...
+
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
+        """The order reached the broker: the lease moves to `until` (it may rest there) and the broker's
+        buying power counts it from now on. False when the reservation is gone."""
+        ...
+
+    def book(self, account: str) -> Book:
+        """The account's stored book, expired leases included (callers take `.live(now)`)."""
+        ...
+
+
 class PositionReports(Protocol):
     """Per account#ticker: what the strategy says it holds ({{strategy.position_size}})."""
 
@@ -92,6 +122,42 @@ class QueuedEntries(Protocol):
 
     def take_queued(self, account: str) -> list[tuple[str, str]]:
         """Remove and return every queued (ticker, signal_id) for the account (at the open)."""
+        ...
+
+    def drop_queued_entry(self, account: str, ticker: str) -> str | None:
+        """Remove the ticker's queued entry (an exit cancels it); returns its signal_id, None if none."""
+        ...
+
+
+class QueuedCloses(Protocol):
+    """Per account#ticker: the exit that arrived while the market was closed, waiting for the open (the
+    position keeps its stop legs until then). One per ticker: a later exit finds the first already queued."""
+
+    def queue_close(self, account: str, ticker: str, signal_id: str, at: datetime) -> str:
+        """Queue it unless a close is already queued for the ticker; returns the signal_id queued (this
+        one, or the earlier one that will close the position)."""
+        ...
+
+    def queued_closes(self, account: str) -> dict[str, str]:
+        """ticker -> signal_id of every close waiting for the open."""
+        ...
+
+    def drop_queued_close(self, account: str, ticker: str, signal_id: str) -> None:
+        """Done: remove it, if it is still this signal's."""
+        ...
+
+
+class TickerLeases(Protocol):
+    """Per account#ticker: who works on the position now. The executor holds it while it changes the
+    ticker's orders; the reconciler takes it before it repairs protection, so the two never race. A lease
+    expires on its own (`ttl_s`): a holder that died frees the ticker by then."""
+
+    def acquire_lease(self, account: str, ticker: str, holder: str, now: datetime, ttl_s: float) -> bool:
+        """Take the lease if it is free, expired or already this holder's (then it is extended)."""
+        ...
+
+    def release_lease(self, account: str, ticker: str, holder: str) -> None:
+        """Give it back, if it is still this holder's."""
         ...
 
 

@@ -6,6 +6,7 @@ because SQLite serializes writers."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,18 +14,26 @@ from typing import Any
 from tradepipe.adapters.risk_keys import (
     DEFAULT_STATE,
     HISTORY_LIMIT,
+    LEASE_SK,
+    LEASE_SWEEP_AFTER_S,
     NOTICE_SK,
     RATE_SK,
+    RESERVE_SK,
     STATE_SK,
     SYMBOL_SK,
     StateChange,
+    book_attributes,
+    book_from,
     epoch_minute,
+    lease_pk,
     notice_expires_at,
     notice_pk,
     parse_time,
+    queued_close_pk,
     queued_pk,
     rate_expires_at,
     rate_pk,
+    reserve_pk,
     state_pk,
     stored_time,
     symbol_pk,
@@ -32,6 +41,8 @@ from tradepipe.adapters.risk_keys import (
 from tradepipe.adapters.sqlite.database import Database
 from tradepipe.adapters.sqlite.records import dumps, to_json_value
 from tradepipe.contracts.items import EquitySnapshotItem
+from tradepipe.domain.model import Rejected
+from tradepipe.domain.risk.reservations import Book, Granted, at_broker
 from tradepipe.ports.risk_state import StoredTradingState
 
 _ZERO = Decimal(0)
@@ -219,6 +230,91 @@ class SqliteRiskStateStore:
             rows = conn.execute("SELECT sk, item FROM risk_state WHERE pk = ? ORDER BY sk", (pk,)).fetchall()
             conn.execute("DELETE FROM risk_state WHERE pk = ?", (pk,))
         return [(sk, str(json.loads(raw)["signal_id"])) for sk, raw in rows]
+
+    def drop_queued_entry(self, account: str, ticker: str) -> str | None:
+        pk = queued_pk(account)
+        with self._db.transaction() as conn:
+            old = self._read_in(conn, pk, ticker)
+            conn.execute("DELETE FROM risk_state WHERE pk = ? AND sk = ?", (pk, ticker))
+        return None if not old else str(old["signal_id"])
+
+    # --- closes queued for the open (an exit after hours) -------------------------------------------------
+
+    def queue_close(self, account: str, ticker: str, signal_id: str, at: datetime) -> str:
+        pk = queued_close_pk(account)
+        with self._db.transaction() as conn:
+            held = self._read_in(conn, pk, ticker)
+            if held:
+                return str(held["signal_id"])
+            self._put(conn, pk, ticker, {"signal_id": signal_id, "at": stored_time(at)})
+        return signal_id
+
+    def queued_closes(self, account: str) -> dict[str, str]:
+        rows = self._db.connection().execute(
+            "SELECT sk, item FROM risk_state WHERE pk = ?", (queued_close_pk(account),)
+        )
+        return {sk: str(json.loads(raw)["signal_id"]) for sk, raw in rows}
+
+    def drop_queued_close(self, account: str, ticker: str, signal_id: str) -> None:
+        pk = queued_close_pk(account)
+        with self._db.transaction() as conn:
+            if self._read_in(conn, pk, ticker).get("signal_id") == signal_id:
+                conn.execute("DELETE FROM risk_state WHERE pk = ? AND sk = ?", (pk, ticker))
+
+    # --- per-ticker leases (executor / reconciler) --------------------------------------------------------
+
+    def acquire_lease(self, account: str, ticker: str, holder: str, now: datetime, ttl_s: float) -> bool:
+        pk, at = lease_pk(account, ticker), now.timestamp()
+        with self._db.transaction() as conn:
+            current = self._read_in(conn, pk, LEASE_SK)
+            if current and current["holder"] != holder and float(current["lease_until"]) > at:
+                return False
+            until = round(at + ttl_s, 3)
+            self._put(
+                conn, pk, LEASE_SK, {"holder": holder, "lease_until": until}, int(until) + LEASE_SWEEP_AFTER_S
+            )
+        return True
+
+    def release_lease(self, account: str, ticker: str, holder: str) -> None:
+        pk = lease_pk(account, ticker)
+        with self._db.transaction() as conn:
+            if self._read_in(conn, pk, LEASE_SK).get("holder") == holder:
+                conn.execute("DELETE FROM risk_state WHERE pk = ? AND sk = ?", (pk, LEASE_SK))
+
+    # --- per account: reservations (each one BEGIN IMMEDIATE transaction: SQLite serializes writers, so
+    # the read, the decision and the write are one step across threads and processes) -----------------
+
+    def reserve(self, account: str, decide: Callable[[Book], Granted | Rejected]) -> Granted | Rejected:
+        pk = reserve_pk(account)
+        with self._db.transaction() as conn:
+            item = self._read_in(conn, pk, RESERVE_SK)
+            result = decide(book_from(item))
+            if isinstance(result, Granted):
+                version = int(item.get("version", 0)) + 1
+                self._put(conn, pk, RESERVE_SK, {**book_attributes(result.book), "version": version})
+        return result
+
+    def release(self, account: str, reservation_id: str) -> bool:
+        return self._rewrite(
+            account, lambda book: None if book.find(reservation_id) is None else book.without(reservation_id)
+        )
+
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
+        return self._rewrite(account, lambda book: at_broker(book, reservation_id, until))
+
+    def book(self, account: str) -> Book:
+        return book_from(self._get(reserve_pk(account), RESERVE_SK))
+
+    def _rewrite(self, account: str, change: Callable[[Book], Book | None]) -> bool:
+        pk = reserve_pk(account)
+        with self._db.transaction() as conn:
+            item = self._read_in(conn, pk, RESERVE_SK)
+            changed = change(book_from(item))
+            if changed is None:
+                return False
+            version = int(item.get("version", 0)) + 1
+            self._put(conn, pk, RESERVE_SK, {**book_attributes(changed), "version": version})
+        return True
 
     # --- equity snapshots
     # ------------------------------------------------------------------------------------

@@ -8,8 +8,13 @@ buying power, holdings marked at today's close, and daily bars up to today (no l
 the risk function sends are the orders; the simulated broker fills them at the next open (see broker.py).
 
 Choices a daily-bar backtest has to make, each what live would do at the same moment:
-- The market clock reads open when a bar's close alert arrives: a market order placed then fills at the
-  next open, as a live order queued for the open would (`outside_hours = "queue"` on a daily chart).
+- The market clock is the session's, as live reads it from Alpaca: open 09:30-16:00 New York on the series'
+  trading days. A daily chart's alert fires at the close (16:00), when the market is closed, so the
+  profile's rule decides as it does live: `outside_hours = "reject"` refuses the entry (MARKET_CLOSED);
+  `"queue"` queues it, and at the next session's open the backtest releases it through the live release
+  use case (`release_queued_entries`), sizes it then and the simulated broker fills it at that open. Exits
+  are not held by the clock (live, Alpaca queues a market close for the open; the simulation fills it
+  there too).
 - An automatic REDUCING or HALTED switch stays until an operator resumes, as live. `resume="next_session"`
   (the default) models an operator who runs `tradepipe resume` before the next session (it also clears the
   losing streak); `resume="never"` models nobody watching. Every switch and resume is in the result.
@@ -38,9 +43,11 @@ from tradepipe.analytics.fills import ZERO, Fill
 from tradepipe.analytics.indicators import average_true_range
 from tradepipe.app.assess import RiskDeps, assess_signal
 from tradepipe.app.intake import AlertRequest, IntakeDeps, accept_alert
+from tradepipe.app.minute_schedule import ReleaseDeps, release_queued_entries
 from tradepipe.contracts.items import SignalItem, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, SignalStatus
+from tradepipe.domain.risk.bars import data_timeframe
 from tradepipe.domain.risk.context import TradingState
 from tradepipe.domain.risk.profile import RiskConfig
 from tradepipe.ports.broker import AccountView, AssetView, BrokerOrder, ClockView, FillView, HoldingView
@@ -49,7 +56,12 @@ from tradepipe.ports.market_data import DailyBar
 # The strategy's passphrase stays empty (as the Pine input defaults); the alert authenticates by path token.
 _PATH_TOKEN = "backtest"  # noqa: S105 - a local token between two in-process objects, not a credential
 _NEW_YORK = ZoneInfo("America/New_York")
+_SESSION_OPEN, _SESSION_CLOSE = time(9, 30), time(16, 0)
 ACCOUNT = Mode.PAPER
+
+
+def session_open(day: date) -> datetime:
+    return datetime.combine(day, _SESSION_OPEN, _NEW_YORK)
 
 
 @dataclass(frozen=True)
@@ -89,8 +101,12 @@ class _SimulatedAlpaca:
     """The simulated account seen through the Broker port: what `gather_context` reads. Orders never go
     through here; the loop hands the risk function's intents to the simulated broker itself."""
 
-    def __init__(self, sim: SimulatedBroker, spec: BacktestSpec) -> None:
+    def __init__(
+        self, sim: SimulatedBroker, spec: BacktestSpec, clock: FixedClock, trading_days: Sequence[date]
+    ) -> None:
         self.mode = ACCOUNT
+        self._clock = clock
+        self._days = sorted(trading_days)
         self._sim = sim
         self._spec = spec
         self.last_equity = spec.initial_cash
@@ -108,7 +124,16 @@ class _SimulatedAlpaca:
         }
 
     def clock(self) -> ClockView:
-        return ClockView(is_open=True, next_open=None)
+        """Regular hours on the series' trading days (no early closes: daily bars do not carry them)."""
+        now = self._clock.now().astimezone(_NEW_YORK)
+        day = now.date()
+        trading = day in set(self._days)
+        if trading and session_open(day) <= now < datetime.combine(day, _SESSION_CLOSE, _NEW_YORK):
+            return ClockView(is_open=True, next_open=None)
+        if trading and now < session_open(day):
+            return ClockView(is_open=False, next_open=session_open(day))
+        later = next((d for d in self._days if d > day), None)
+        return ClockView(is_open=False, next_open=None if later is None else session_open(later))
 
     def asset(self, symbol: str) -> AssetView | None:
         return AssetView(tradable=True, fractionable=False, shortable=True)
@@ -119,11 +144,22 @@ class _SimulatedAlpaca:
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         raise NotImplementedError("the backtest executes intents on the simulated broker itself")
 
-    def cancel_open_orders(self, symbol: str) -> int:
-        raise NotImplementedError("the backtest executes intents on the simulated broker itself")
-
     def submit_close(self, symbol: str, position_qty: Decimal, client_order_id: str) -> BrokerOrder:
         raise NotImplementedError("the backtest executes intents on the simulated broker itself")
+
+    def submit_stop(
+        self, symbol: str, qty: Decimal, side: str, stop_price: Decimal, client_order_id: str
+    ) -> BrokerOrder:
+        raise NotImplementedError("the backtest executes intents on the simulated broker itself")
+
+    def cancel_order(self, broker_order_id: str) -> None:
+        raise NotImplementedError("the backtest executes intents on the simulated broker itself")
+
+    def open_orders(self, symbol: str | None = None) -> list[BrokerOrder]:
+        return []
+
+    def recent_orders(self, symbol: str, limit: int) -> list[BrokerOrder]:
+        return []
 
     def orders_since(self, after: datetime) -> list[BrokerOrder]:
         return []
@@ -149,6 +185,10 @@ class _BarsUpToToday:
 
     def move_to(self, ticker: str, index: int) -> None:
         self._today[ticker] = index
+
+    def bars(self, symbol: str, timeframe: str, limit: int) -> list[DailyBar]:
+        """The backtest runs on daily bars: a daily timeframe gets them, any other none (ATR unknown)."""
+        return self.daily_bars(symbol, limit) if data_timeframe(timeframe) == (1, "Day") else []
 
     def daily_bars(self, symbol: str, limit: int) -> list[DailyBar]:
         s, last = self._series.get(symbol), self._today.get(symbol)
@@ -193,9 +233,9 @@ def run_backtest(
         alerts_by_day.setdefault(alert.day, []).append(alert)
 
     sim = SimulatedBroker(cash=spec.initial_cash, costs=spec.costs)
-    alpaca = _SimulatedAlpaca(sim, spec)
-    market = _BarsUpToToday(by_ticker)
     clock = FixedClock()
+    alpaca = _SimulatedAlpaca(sim, spec, clock, sorted({d for s in series for d in s.dates}))
+    market = _BarsUpToToday(by_ticker)
     store, signal_queue, intent_queue = MemorySignalStore(), MemoryQueue(), MemoryQueue()
     risk_state = MemoryRiskStateStore()
     intake_deps = IntakeDeps(
@@ -215,7 +255,7 @@ def run_backtest(
         brokers=_Brokers(alpaca),
         trading_state=risk_state,
         history=risk_state,
-        order_rate=risk_state,
+        reservations=risk_state,
         positions=risk_state,
         queued=risk_state,
         market_data=market,
@@ -299,6 +339,21 @@ class _Loop:
                 at,
             )
             self.risk_state.reset_losing_streak(ACCOUNT.value)
+        self._release_at_open(day)
+
+    def _release_at_open(self, day: date) -> None:
+        """The risk function's minute schedule at the open: entries queued while closed go through risk again
+        (sized on today's account, before today's bar fills them at its open)."""
+        self.clock.current = session_open(day).astimezone(UTC)
+        deps = ReleaseDeps(
+            signals=self.store,
+            queued=self.risk_state,
+            brokers=self.risk_deps.brokers,
+            queue=self.signal_queue,
+            trading_state=self.risk_state,
+        )
+        if release_queued_entries(deps):
+            self._assess_queued()
 
     def settle_fills(self) -> None:
         """What the executor and the reconciler record once the broker filled: exits into the risk history,
@@ -309,6 +364,9 @@ class _Loop:
             )
         self._settled_exits = len(self.sim.exits)
         for fill in self.sim.fills[self._settled_fills :]:
+            if fill.signal_id and fill.order_id.endswith("-open"):
+                # In the broker's position now: the entry's reservation is done (as the executor releases it).
+                self.risk_state.release(ACCOUNT.value, fill.signal_id)
             if fill.signal_id and fill.order_id.endswith(("-open", "-close")):
                 self.store.advance(
                     fill.signal_id,
@@ -328,6 +386,9 @@ class _Loop:
         signal_id = getattr(accepted, "signal_id", None)
         if signal_id is not None and signal_id not in self.signal_order:
             self.signal_order.append(signal_id)
+        self._assess_queued()
+
+    def _assess_queued(self) -> None:
         queued: list[SignalAccepted] = list(self.signal_queue.sent)
         self.signal_queue.sent.clear()
         for message in queued:

@@ -28,3 +28,18 @@ def bar_start(alert_time: datetime, timeframe: str) -> datetime:
         return alert_time
     epoch = alert_time.timestamp()
     return alert_time - timedelta(seconds=epoch % seconds, microseconds=alert_time.microsecond)
+
+
+def data_timeframe(timeframe: str) -> tuple[int, str]:
+    """The bars to measure an alert's ATR on, as Alpaca's data API names them: (amount, "Min" | "Hour" |
+    "Day"). Alpaca serves 1-59 minute and 1-23 hour bars; a timeframe between or beyond them uses the
+    nearest coarser one that divides it, else daily (an unknown timeframe too)."""
+    seconds = bar_seconds(timeframe)
+    if seconds is None or seconds >= 86400:
+        return 1, "Day"
+    minutes = max(1, seconds // 60)
+    if minutes < 60:
+        return minutes, "Min"
+    if minutes % 60 == 0:
+        return minutes // 60, "Hour"
+    return 1, "Hour"  # e.g. 90 minutes: not servable as such; hour bars are the nearest grid

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from typing import Literal
 
 from tradepipe.domain.exits import (
     Exits,
@@ -18,9 +19,20 @@ from tradepipe.domain.exits import (
     resolve_stop_limit,
     risk_per_share,
     round_away,
-    round_near,
+    round_entry,
+    round_target,
 )
-from tradepipe.domain.model import Action, CapApplied, Rejected, RejectReason, Side, Signal, SizingMode
+from tradepipe.domain.model import (
+    Action,
+    CapApplied,
+    OrderType,
+    Rejected,
+    RejectReason,
+    Side,
+    Signal,
+    SizingMode,
+)
+from tradepipe.domain.order_rules import EntryOrder, validate_order
 from tradepipe.domain.risk.bars import bar_start
 from tradepipe.domain.risk.context import RiskContext, TradingState
 from tradepipe.domain.risk.profile import RiskProfile
@@ -38,6 +50,12 @@ class Approved:
     fractional: bool = False
     caps: tuple[CapApplied, ...] = ()  # each cap that bit, in the order applied
     risk: Decimal | None = None  # realized risk at the stop (qty x |entry - stop|)
+    limit_price: Decimal | None = None  # a limit entry's price, on the tick grid
+
+    @property
+    def time_in_force(self) -> Literal["day", "gtc"]:
+        # Alpaca: fractional orders are day orders; whole-share entries with legs rest until filled.
+        return "day" if self.fractional else "gtc"
 
 
 @dataclass(frozen=True)
@@ -148,37 +166,66 @@ def _exits_with_atr(
     wrong = check_exit_sides(side, entry, exits)
     if wrong is not None:
         return wrong
-    atr = ctx.atr
+    atr = ctx.atr if ctx.atr is not None and ctx.atr > 0 else None
+    alert_stop = exits.stop  # the alert's own (absolute or percent); ATR bounds judge only these
     if exits.stop is None:
-        if atr is None or not profile.atr_stop:
-            if signal.sizing_mode in (SizingMode.RISK_DOLLARS, SizingMode.RISK_PERCENT):
-                return Rejected(
-                    RejectReason.STOP_UNKNOWN, f"no stop in the alert and no ATR stop rule; entry={entry}"
-                )
-            return exits
-        offset = Decimal(profile.atr_stop) * atr
-        stop = round_away(entry - offset if side is Side.BUY else entry + offset, entry, side)
-        exits = Exits(stop=stop, target=exits.target)
-    elif atr is not None and atr > 0:
-        distance = abs(entry - exits.stop)
-        if profile.min_atr and distance < profile.min_atr * atr:
-            return Rejected(
-                RejectReason.STOP_TOO_TIGHT,
-                f"stop {exits.stop} is {distance} from entry {entry} "
-                f"< min_atr {profile.min_atr} x ATR {atr:.4f}",
-            )
-        if profile.max_atr and distance > profile.max_atr * atr:
-            return Rejected(
-                RejectReason.STOP_TOO_WIDE,
-                f"stop {exits.stop} is {distance} from entry {entry} "
-                f"> max_atr {profile.max_atr} x ATR {atr:.4f}",
-            )
+        if atr is not None and profile.atr_stop:
+            offset = Decimal(profile.atr_stop) * atr
+            stop = round_away(entry - offset if side is Side.BUY else entry + offset, entry, side)
+            exits = Exits(stop=stop, target=exits.target)
+        elif profile.stop_required or signal.sizing_mode in (
+            SizingMode.RISK_DOLLARS,
+            SizingMode.RISK_PERCENT,
+        ):
+            why = "no ATR available" if atr is None else "no ATR stop rule (atr_stop)"
+            return Rejected(RejectReason.STOP_REQUIRED, f"no stop in the alert and {why}; entry={entry}")
+        else:
+            return exits  # the profile sends entries without a stop (stop_required = false)
+    # An impossible stop is named as such before any ATR judgement of it (a typo is not "too wide").
+    invalid = check_stop_distance(exits.stop, entry, profile)
+    if invalid is not None:
+        return invalid
+    if atr is not None and alert_stop is not None:
+        too = _check_stop_vs_atr(alert_stop, entry, atr, profile)
+        if too is not None:
+            return too
     if exits.target is None and profile.reward_risk and exits.stop is not None:
         reach = profile.reward_risk * abs(entry - exits.stop)
         exits = Exits(
-            stop=exits.stop, target=round_near(entry + reach if side is Side.BUY else entry - reach)
+            stop=exits.stop, target=round_target(entry + reach if side is Side.BUY else entry - reach, side)
         )
     return exits
+
+
+def _check_stop_vs_atr(stop: Decimal, entry: Decimal, atr: Decimal, profile: RiskProfile) -> Rejected | None:
+    distance = abs(entry - stop)
+    if profile.min_atr and distance < profile.min_atr * atr:
+        return Rejected(
+            RejectReason.STOP_TOO_TIGHT,
+            f"stop {stop} is {distance} from entry {entry} < min_atr {profile.min_atr} x ATR {atr:.4f}",
+        )
+    if profile.max_atr and distance > profile.max_atr * atr:
+        return Rejected(
+            RejectReason.STOP_TOO_WIDE,
+            f"stop {stop} is {distance} from entry {entry} > max_atr {profile.max_atr} x ATR {atr:.4f}",
+        )
+    return None
+
+
+def check_stop_distance(stop: Decimal | None, entry: Decimal, profile: RiskProfile) -> Rejected | None:
+    """A stop at or below zero, or farther from the entry than `max_stop_pct`, is a typo, a gap or an ATR
+    from the wrong bars (entry 50 with ATR 30 gives a stop of -10): never sent, whatever its source."""
+    if stop is None:
+        return None
+    if stop <= 0:
+        return Rejected(RejectReason.STOP_INVALID, f"stop {stop} <= 0 for entry {entry}")
+    pct = abs(entry - stop) / entry * _HUNDRED
+    if profile.max_stop_pct is not None and pct > profile.max_stop_pct:
+        return Rejected(
+            RejectReason.STOP_INVALID,
+            f"stop {stop} is {pct:.2f}% from entry {entry} > max_stop_pct {profile.max_stop_pct}%",
+        )
+    return None
 
 
 def _raw_qty(
@@ -195,7 +242,7 @@ def _raw_qty(
         )
     if mode is SizingMode.RISK_DOLLARS:
         if not per_share:
-            return Rejected(RejectReason.STOP_UNKNOWN, f"risk sizing needs a stop; entry={entry}")
+            return Rejected(RejectReason.STOP_REQUIRED, f"risk sizing needs a stop; entry={entry}")
         return value / per_share
     if mode is SizingMode.FIXED_QUANTITY:
         return value
@@ -206,7 +253,10 @@ def _raw_qty(
 
 def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | Rejected:
     side = signal.side or Side.BUY
-    entry = signal.reference_price or ctx.last_price
+    # Prices go on Alpaca's grid before anything is sized, reserved or counted: a limit never worse than
+    # asked; stops and targets away from the entry (resolve_exits).
+    limit = None if signal.limit_price is None else round_entry(signal.limit_price, side)
+    entry = (limit if signal.order_type is OrderType.LIMIT else signal.entry_price) or ctx.last_price
     if entry is None:
         return Rejected(RejectReason.ENTRY_PRICE_UNKNOWN, "no price in the alert and no latest price")
     exits = _exits_with_atr(signal, side, entry, ctx, profile)
@@ -228,12 +278,30 @@ def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | 
         return Rejected(
             RejectReason.SIZE_BELOW_ONE_SHARE, f"sized {raw:.6f} shares at entry {entry}: below {step}"
         )
-    capped = _apply_caps(signal.ticker, side, qty, entry, ctx, profile, step)
+    capped = apply_caps(signal.ticker, side, qty, entry, ctx, profile, step)
     if isinstance(capped, Rejected):
         return capped
     qty, caps = capped
     risk = None if per_share is None else per_share * qty
-    return Approved(qty=qty, entry=entry, exits=exits, fractional=fractional, caps=caps, risk=risk)
+    approved = Approved(
+        qty=qty, entry=entry, exits=exits, fractional=fractional, caps=caps, risk=risk, limit_price=limit
+    )
+    # Alpaca's leg rules (legs >= $0.01 beyond the base price, fractional day orders only...) before the
+    # entry reserves anything: what the broker would refuse must not spend a counter.
+    broken = validate_order(
+        EntryOrder(
+            side=side,
+            qty=qty,
+            order_type=signal.order_type,
+            time_in_force=approved.time_in_force,
+            limit_price=limit,
+            reference_price=entry,
+            take_profit=exits.target,
+            stop_loss=exits.stop,
+            stop_limit_price=None if exits.stop is None else resolve_stop_limit(signal, entry, side),
+        )
+    )
+    return broken or approved
 
 
 def _floor(value: Decimal, step: Decimal) -> Decimal:
@@ -241,7 +309,7 @@ def _floor(value: Decimal, step: Decimal) -> Decimal:
     return ((value / step).to_integral_value(rounding=ROUND_FLOOR) * step).quantize(step)
 
 
-def _apply_caps(
+def apply_caps(
     ticker: str,
     side: Side,
     qty: Decimal,

@@ -30,6 +30,9 @@ class RiskProfile(BaseModel):
     max_gross_exposure_pct: Annotated[Decimal, Field(gt=0, le=400)] | None = Decimal(100)
     # Alpaca allows 200 requests a minute per account; orders are a share of that.
     max_orders_per_minute: Annotated[int, Field(ge=1, le=200)] = 60
+    # How long an approved entry holds its room before it reaches the broker: past it a crash between the
+    # approval and the broker no longer blocks the account (an order resting at the broker holds longer).
+    reservation_lease_s: Annotated[int, Field(ge=60, le=86400)] = 900
 
     # Trading-state switches.
     daily_loss_limit_pct: Pct | None = Decimal(3)  # vs the account's last_equity -> REDUCING
@@ -50,7 +53,13 @@ class RiskProfile(BaseModel):
     fractional: bool = False  # fractional shares for fractionable assets, day orders, no bracket
     risk_percent_default: Pct | None = None  # used by the risk_percent sizing mode when the alert gives none
 
-    # ATR (TA-Lib) stop checks and derived exits.
+    # Stops. Every entry has one before it is sent (from the alert, else entry -/+ atr_stop x ATR) unless
+    # the profile opts out; a stop farther than max_stop_pct from the entry is refused. 20%: past a normal
+    # equity stop (a few ATR), short of what only a typo, a gap or an ATR from the wrong bars produces.
+    stop_required: bool = True
+    max_stop_pct: Annotated[Decimal, Field(gt=0, lt=100)] | None = Decimal(20)
+
+    # ATR (TA-Lib, on bars of the alert's timeframe) stop checks and derived exits.
     atr_period: Annotated[int, Field(ge=2, le=200)] = 14
     min_atr: Multiple | None = Decimal("0.5")  # a stop closer than min_atr x ATR is noise
     max_atr: Multiple | None = Decimal(5)  # a stop farther than max_atr x ATR is a typo or a gap

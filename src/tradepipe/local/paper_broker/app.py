@@ -43,6 +43,7 @@ from tradepipe.local.paper_broker.params import (
 )
 from tradepipe.local.paper_broker.queries import BARS_LIMIT_DEFAULT, BarsQuery
 from tradepipe.local.paper_broker.rate_limit import RateLimiter
+from tradepipe.local.paper_broker.synthetic_bars import minutes_of
 
 Handler = Callable[[Request], Awaitable[Response]]
 DAILY_TIMEFRAMES = frozenset({"1day", "1d"})
@@ -256,8 +257,11 @@ def _position_routes(engine: PaperBroker) -> list[Route]:
 def _data_routes(engine: PaperBroker) -> list[Route]:
     async def bars(request: Request) -> Response:
         timeframe = request.query_params.get("timeframe", "")
-        if timeframe.lower() not in DAILY_TIMEFRAMES:
-            raise BrokerError(422, 42210000, f"invalid timeframe {timeframe!r}: only 1Day bars are served")
+        minutes = minutes_of(timeframe)
+        if timeframe.lower() not in DAILY_TIMEFRAMES and minutes is None:
+            raise BrokerError(
+                422, 42210000, f"invalid timeframe {timeframe!r}: 1Day, or 1-59Min / 1-23Hour (synthetic)"
+            )
         symbols = symbols_param(request)
         if not symbols:
             raise invalid("symbols is required")
@@ -268,6 +272,7 @@ def _data_routes(engine: PaperBroker) -> list[Route]:
             limit=int_param(request, "limit", BARS_LIMIT_DEFAULT),
             page_token=request.query_params.get("page_token") or None,
             descending=request.query_params.get("sort", "asc").lower() == "desc",
+            minutes=minutes,
         )
         return _ok(engine.bars(query))
 

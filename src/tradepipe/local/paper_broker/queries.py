@@ -12,6 +12,7 @@ from tradepipe.local.paper_broker.errors import invalid
 from tradepipe.local.paper_broker.market_data import DailyBar
 from tradepipe.local.paper_broker.render import NEW_YORK, Json, bar_json, bar_time, fill_json, order_json
 from tradepipe.local.paper_broker.state import Order, Side
+from tradepipe.local.paper_broker.synthetic_bars import SESSION_MINUTES, intraday_bars, intraday_json
 
 ORDERS_LIMIT_DEFAULT, ORDERS_LIMIT_MAX = 50, 500
 ACTIVITIES_PAGE_DEFAULT, ACTIVITIES_PAGE_MAX = 100, 100
@@ -40,6 +41,7 @@ class BarsQuery:
     limit: int = BARS_LIMIT_DEFAULT
     page_token: str | None = None
     descending: bool = False
+    minutes: int | None = None  # intraday bars of this length, derived from the daily ones (synthetic)
 
 
 def list_orders(core: BrokerCore, query: OrderQuery) -> list[Json]:
@@ -98,19 +100,41 @@ def bars(core: BrokerCore, query: BarsQuery) -> Json:
     feed = core.feed
     start = None if query.start is None else _first_bar_day(query.start)
     end = None if query.end is None else query.end.astimezone(NEW_YORK).date()
-    rows: list[tuple[str, DailyBar]] = []
+    rows: list[tuple[str, Json]] = []
     for symbol in sorted(set(query.symbols)):
         if not feed.has(symbol):
             continue  # Alpaca leaves unknown symbols out of the answer
-        found = feed.bars(symbol, start, end)
+        if query.minutes is None:
+            found = [bar_json(b) for b in feed.bars(symbol, start, end)]
+        else:
+            first_day = None if query.start is None else query.start.astimezone(NEW_YORK).date()
+            found = _intraday(symbol, feed.bars(symbol, first_day, end), query)
         rows.extend((symbol, b) for b in (reversed(found) if query.descending else found))
     offset = _decode_page_token(query.page_token)
     limit = max(1, min(query.limit, BARS_LIMIT_MAX))
     out: dict[str, list[Json]] = {}
     for symbol, bar in rows[offset : offset + limit]:
-        out.setdefault(symbol, []).append(bar_json(bar))
+        out.setdefault(symbol, []).append(bar)
     more = offset + limit < len(rows)
-    return {"bars": out, "next_page_token": _encode_page_token(offset + limit) if more else None}
+    answer: Json = {"bars": out, "next_page_token": _encode_page_token(offset + limit) if more else None}
+    if query.minutes is not None:
+        answer["synthetic"] = True  # derived from daily bars (synthetic_bars.py): alpaca-py ignores the key
+    return answer
+
+
+def _intraday(symbol: str, days: list[DailyBar], query: BarsQuery) -> list[Json]:
+    """Each day's synthetic session bars inside [start, end]. Derived only for the days a request can reach:
+    with a descending limit, the newest days."""
+    assert query.minutes is not None  # noqa: S101 - the caller checked
+    per_day = -(-SESSION_MINUTES // query.minutes)
+    needed = -(-(max(1, query.limit) + _decode_page_token(query.page_token)) // per_day) + 1
+    chosen = days[-needed:] if query.descending else days
+    out: list[Json] = []
+    for day in chosen:
+        for bar in intraday_bars(symbol, day, query.minutes):
+            if (query.start is None or bar.t >= query.start) and (query.end is None or bar.t <= query.end):
+                out.append(intraday_json(bar))
+    return out
 
 
 def _first_bar_day(start: datetime) -> date:

@@ -39,6 +39,11 @@ class LocalAlarms:
                 today["PositionDivergence"] > 0,
                 f"{today['PositionDivergence']} divergences today",
             ),
+            # A position found without full stop cover (the reconciler re-arms it, or reports a manual one).
+            "PositionUnprotected": (
+                today["PositionUnprotected"] > 0,
+                f"{today['PositionUnprotected']} positions found without full stop cover today",
+            ),
         }
 
     def evaluate(self) -> dict[str, bool]:

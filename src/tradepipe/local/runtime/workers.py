@@ -32,6 +32,7 @@ from tradepipe import composition
 from tradepipe.adapters.sqlite.feeds import ChangeFeed, EventLog, trim
 from tradepipe.adapters.sqlite.queues import QueueMessage, SqliteFifoQueue
 from tradepipe.app.index import index_changes
+from tradepipe.app.placement import NotYet
 from tradepipe.backends.sqlite import SqliteBackend
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected
@@ -106,6 +107,12 @@ class QueueWorker(Worker):
             try:
                 counts[self._handle(message.body)] += 1
                 self._fifo.delete(message)
+            except NotYet as wait:
+                # Expected: the broker has not confirmed a cancel or a fill yet. Retried, not an error.
+                counts["RetriedNotYet"] += 1
+                failed_groups.add(message.group_id)
+                log.info("%s: %s (receive %d)", self.name, wait, message.receive_count)
+                self._fifo.retry_after(message, retry_delay(message.receive_count))
             except Exception:
                 self.errors += 1
                 counts["Errors"] += 1
@@ -319,15 +326,7 @@ class Workers:
             if composition.broker_factory().for_mode(mode) is None:
                 continue
             report = reconcile(mode, composition.reconcile_deps())
-            counts.update(
-                {
-                    "OrdersReconciled": report.orders_updated,
-                    "FillsRecorded": report.fills_recorded,
-                    "AsyncRejections": report.signals_rejected,
-                    "StopOuts": report.stop_outs,
-                    "PositionDivergence": len(report.divergences),
-                }
-            )
+            counts.update(report.metrics())
         self.backend.metrics.add(counts)
 
     def _housekeeping(self) -> None:

@@ -1,0 +1,185 @@
+"""Reservations: what an approved entry holds on the account until the broker's own figures include it.
+
+The caps read the broker's holdings and buying power, which leave out orders still on their way (approved,
+queued for the executor, resting at the broker). Two entries assessed at once would each see the room the
+other is about to take. So approving an entry *reserves* its notional, its position slot, its order-rate
+slot and its buying power on the account's one risk record, and the caps are checked against broker figures
+plus the live reservations inside the same atomic write (`fit`, run by the store inside it). A reservation
+is released when its order ends (rejected, cancelled, expired) or fills (the broker's position then holds
+it), and carries a lease: a crash between approval and the broker cannot hold room forever.
+
+Pure: the store hands `fit` the book it read and writes back the book `fit` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from tradepipe.domain.model import CapApplied, Rejected, RejectReason, Side
+from tradepipe.domain.risk.context import Holding, RiskContext
+from tradepipe.domain.risk.engine import apply_caps
+from tradepipe.domain.risk.profile import RiskProfile
+
+RATE_WINDOW = timedelta(seconds=60)
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """One approved entry's claim on the account (its id is the signal's)."""
+
+    reservation_id: str
+    ticker: str
+    side: Side
+    qty: Decimal
+    entry: Decimal
+    reserved_at: datetime
+    expires_at: datetime  # the lease: past it the reservation no longer counts and is dropped
+    # Accepted by the broker: Alpaca's buying power already leaves out open buy-long and sell-short orders
+    # ("Orders at Alpaca", Buying Power), so from then on it holds no buying power here (it still holds its
+    # position, gross-exposure and open-position room: holdings include it only once it fills).
+    at_broker: bool = False
+
+    @property
+    def notional(self) -> Decimal:
+        return self.qty * self.entry
+
+    def live(self, now: datetime) -> bool:
+        return now < self.expires_at
+
+
+@dataclass(frozen=True)
+class Book:
+    """An account's live reservations and the times of the entries reserved in the last minute (the
+    order-rate slots: they stay counted for a minute even when their reservation is released)."""
+
+    reservations: tuple[Reservation, ...] = ()
+    order_times: tuple[datetime, ...] = ()
+
+    def live(self, now: datetime) -> Book:
+        """Only what still counts at `now`: expired leases and order times out of the window dropped."""
+        return Book(
+            tuple(r for r in self.reservations if r.live(now)),
+            tuple(t for t in self.order_times if now - RATE_WINDOW < t <= now),
+        )
+
+    def find(self, reservation_id: str) -> Reservation | None:
+        return next((r for r in self.reservations if r.reservation_id == reservation_id), None)
+
+    def without(self, reservation_id: str) -> Book:
+        return replace(
+            self, reservations=tuple(r for r in self.reservations if r.reservation_id != reservation_id)
+        )
+
+    def reserved_notional(self) -> Decimal:
+        return sum((r.notional for r in self.reservations), Decimal(0))
+
+    def reserved_buying_power(self) -> Decimal:
+        """What the broker's buying power does not yet leave out: the reservations not at the broker."""
+        return sum((r.notional for r in self.reservations if not r.at_broker), Decimal(0))
+
+
+@dataclass(frozen=True)
+class EntryRequest:
+    """An entry the engine approved, asking for room: its quantity can only shrink here."""
+
+    reservation_id: str
+    ticker: str
+    side: Side
+    qty: Decimal
+    entry: Decimal
+    step: Decimal  # 1 share, or the fractional step
+    lease: timedelta
+
+
+@dataclass(frozen=True)
+class Granted:
+    """The reservation made (or found: a redelivery), the caps that bit inside the write, and the book to
+    store."""
+
+    reservation: Reservation
+    caps: tuple[CapApplied, ...]
+    book: Book
+
+
+def _signed(side: Side, value: Decimal) -> Decimal:
+    return value if side is Side.BUY else -value
+
+
+def effective_holdings(holdings: Mapping[str, Holding], book: Book) -> dict[str, Holding]:
+    """The broker's holdings as they will be once every live reservation fills. A reservation on the side
+    held adds to the position; one on the other side replaces it (the executor closes before it reverses:
+    Alpaca never flips a position in one order)."""
+    out = dict(holdings)
+    for r in book.reservations:
+        held = out.get(r.ticker)
+        qty, value = _signed(r.side, r.qty), _signed(r.side, r.notional)
+        if held is None or held.qty == 0 or (held.qty > 0) == (r.side is Side.BUY):
+            base = held or Holding(Decimal(0), Decimal(0))
+            out[r.ticker] = Holding(base.qty + qty, base.market_value + value)
+        else:
+            out[r.ticker] = Holding(qty, value)
+    return out
+
+
+def with_reservations(ctx: RiskContext, book: Book, profile: RiskProfile) -> RiskContext:
+    """The context as the caps must see it: holdings as if every live reservation had filled, buying power
+    less what they hold and the broker does not count yet (with the buying-power cap's cushion), and their
+    order-rate slots."""
+    cushion = 1 + profile.buying_power_cushion_pct / _HUNDRED
+    account = replace(
+        ctx.account, buying_power=ctx.account.buying_power - book.reserved_buying_power() * cushion
+    )
+    return replace(
+        ctx,
+        account=account,
+        holdings=effective_holdings(ctx.holdings, book),
+        orders_last_minute=len(book.order_times),
+    )
+
+
+def fit(
+    request: EntryRequest, book: Book, ctx: RiskContext, profile: RiskProfile, now: datetime
+) -> Granted | Rejected:
+    """Run inside the reserving write: the order rate and every cap against the broker's figures plus the
+    live reservations. A redelivered request finds its own reservation and gets it back unchanged."""
+    live = book.live(now)
+    mine = live.find(request.reservation_id)
+    if mine is not None:
+        return Granted(mine, (), live)
+    if len(live.order_times) >= profile.max_orders_per_minute:
+        return Rejected(
+            RejectReason.ORDER_RATE_LIMIT,
+            f"{len(live.order_times)} entries reserved in the last minute >= {profile.max_orders_per_minute}",
+        )
+    seen = with_reservations(ctx, live, profile)
+    capped = apply_caps(request.ticker, request.side, request.qty, request.entry, seen, profile, request.step)
+    if isinstance(capped, Rejected):
+        return capped
+    qty, caps = capped
+    reservation = Reservation(
+        reservation_id=request.reservation_id,
+        ticker=request.ticker,
+        side=request.side,
+        qty=qty,
+        entry=request.entry,
+        reserved_at=now,
+        expires_at=now + request.lease,
+    )
+    return Granted(reservation, caps, Book((*live.reservations, reservation), (*live.order_times, now)))
+
+
+def at_broker(book: Book, reservation_id: str, until: datetime) -> Book | None:
+    """The order is at the broker: its lease moves to `until` (a resting order lives longer than the
+    hand-off) and the broker's buying power counts it from now on. None when the reservation is gone
+    (released, or its lease ran out)."""
+    found = book.find(reservation_id)
+    if found is None:
+        return None
+    held = replace(found, expires_at=until, at_broker=True)
+    return replace(
+        book, reservations=tuple(held if r.reservation_id == reservation_id else r for r in book.reservations)
+    )
