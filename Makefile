@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 
 .PHONY: chaos
-.PHONY: help install demo test browser test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean check-packaging deploy
+.PHONY: help install demo test browser wrk test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean check-packaging deploy
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -106,8 +106,23 @@ deploy: $(STAMP) $(NPM_STAMP) ## deploy a stage: make deploy STAGE=dev|prod (DRY
 		set -x; $(CDK) deploy --no-notices --app cdk.out/$(STAGE) tradepipe-$(STAGE); \
 	fi
 
-bench: $(STAMP) ## benchmarks: p50/p99, throughput, each handler's cold start beside its floor (BENCH="cold_start" for one)
+# The runtime bench drives both servers with wrk (C, one thread: it costs the shared cores little), Debian's
+# package, installed with apt-get when missing and we are root (or have password-less sudo); fastapi for the
+# reference webhook comes with the dev extras.
+bench: $(STAMP) wrk ## benchmarks: risk, synth, backtest, cold starts beside their floors, the runtime vs a reference (BENCH="runtime" for one)
 	$(PY) -m benchmarks $(BENCH)
+
+wrk: ## install Debian's wrk for the runtime bench when missing (apt-get, needs root)
+	@if command -v wrk >/dev/null 2>&1; then \
+		true; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	else \
+		echo "!!! NO wrk and no way to install it here (needs apt-get as root): the runtime bench will fail."; \
+		echo "!!! Fix: sudo apt-get install -y wrk"; \
+	fi
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf cdk.out build .mypy_cache .ruff_cache

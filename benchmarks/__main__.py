@@ -1,13 +1,20 @@
 """`python -m benchmarks [NAME ...]`: run every benchmark (or the named ones: risk, synth, backtest,
-cold_start, batches), print one line each; cold start also writes build/bench/cold-start.json, the bar-close
-burst of batches build/bench/batches.json."""
+cold_start, batches, runtime), print one line each; cold start also writes build/bench/cold-start.json, the
+bar-close burst of batches build/bench/batches.json, the runtime build/bench/runtime.json."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
-from benchmarks import bench_backtest, bench_batches, bench_cold_start, bench_risk, bench_synth
+from benchmarks import (
+    bench_backtest,
+    bench_batches,
+    bench_cold_start,
+    bench_risk,
+    bench_runtime,
+    bench_synth,
+)
 
 
 def _risk() -> list[str]:
@@ -30,6 +37,7 @@ BENCHMARKS = {
     "backtest": bench_backtest.run,
     "cold_start": _cold_start,
     "batches": bench_batches.lines,
+    "runtime": bench_runtime.lines,
 }
 
 

@@ -472,3 +472,67 @@ def test_index_changes_when_ttl_removes_a_snapshot_then_its_documents_stay() -> 
 
 def _cap(name: str, before: int, after: int, limit: str) -> CapApplied:
     return CapApplied(cap=name, qty_before=Decimal(before), qty_after=Decimal(after), limit=limit)
+
+
+class _RecordingIndex(MemorySearchIndex):
+    """Keeps each bulk request's actions; refuses the documents named in `refuse`."""
+
+    def __init__(self, refuse: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.requests: list[list[tuple[str, str]]] = []
+        self._refuse = refuse
+
+    def bulk(self, actions: Sequence[Any]) -> list[str]:
+        self.requests.append([(a.index, a.doc_id) for a in actions])
+        accepted = [a for a in actions if a.doc_id not in self._refuse]
+        super().bulk(accepted)
+        return [f"{a.index}/{a.doc_id}" for a in actions if a.doc_id in self._refuse]
+
+
+def _one_alert_changes() -> list[TableChange]:
+    """What one alert writes in well under a second: its signal four times (the caps appear when SIZED),
+    its order twice."""
+    received = _signal(
+        status=SignalStatus.RECEIVED, history=[StatusEntry(status=SignalStatus.RECEIVED, at=T0)]
+    )
+    enqueued = received.model_copy(update={"status": SignalStatus.ENQUEUED})
+    sized = enqueued.model_copy(
+        update={"status": SignalStatus.SIZED, "risk_caps": [_cap("buying_power", 10, 5, "x")]}
+    )
+    submitted = sized.model_copy(update={"status": SignalStatus.SUBMITTED})
+    order = _order()
+    return [
+        TableChange("signals", "INSERT", "11", _image(received)),
+        TableChange("signals", "MODIFY", "12", _image(enqueued), _image(received)),
+        TableChange("signals", "MODIFY", "13", _image(sized), _image(enqueued)),
+        TableChange("orders", "INSERT", "14", _image(order)),
+        TableChange("signals", "MODIFY", "15", _image(submitted), _image(sized)),
+        TableChange("orders", "MODIFY", "16", _image(order.model_copy(update={"status": "new"}))),
+    ]
+
+
+def test_index_changes_when_a_record_changes_several_times_in_a_batch_then_indexed_once_as_it_ends() -> None:
+    search = _RecordingIndex()
+
+    assert index_changes(_one_alert_changes(), IndexDeps(search, _Signals(_signal()))) == []
+
+    # One request, each document once: the signal as it ends (SUBMITTED), the cap that appeared on the way.
+    assert len(search.requests) == 1
+    assert sorted(search.requests[0]) == sorted(
+        [
+            ("trading-signals", "s" * 32),
+            ("risk-events", next(i for x, i in search.documents if x == "risk-events")),
+            ("trade-executions", f"tp-{'s' * 32}-open"),
+        ]
+    )
+    assert search.documents[("trading-signals", "s" * 32)]["status"] == "SUBMITTED"
+    assert search.documents[("trade-executions", f"tp-{'s' * 32}-open")]["status"] == "new"
+
+
+def test_index_changes_when_a_folded_record_fails_then_its_first_change_is_retried() -> None:
+    search = _RecordingIndex(refuse=frozenset({"s" * 32}))
+
+    failed = index_changes(_one_alert_changes(), IndexDeps(search, _Signals(_signal())))
+
+    # The retry starts at the signal's first change, so none of the changes folded into it is skipped.
+    assert failed == ["11"]

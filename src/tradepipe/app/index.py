@@ -111,8 +111,52 @@ class IndexDeps:
     signals: SignalLookup | None = None
 
 
+_TABLE_KEYS = {t.base_name: (t.partition_key, t.sort_key) for t in resources.TABLES}
+
+
+def _record_key(change: TableChange) -> tuple[str, ...] | None:
+    partition, sort = _TABLE_KEYS.get(change.table_base_name, (None, None))
+    image = change.new_image
+    if partition is None or image is None or partition not in image:
+        return None
+    return (change.table_base_name, str(image[partition]), str(image.get(sort, "")) if sort else "")
+
+
+def coalesce(changes: Sequence[TableChange]) -> list[TableChange]:
+    """One change per record: its last image, with its first old image, under its first sequence number.
+
+    One alert writes its signal four or five times in a fraction of a second (RECEIVED, ENQUEUED, SIZED,
+    SUBMITTED, FILLED) and its order three or four: a batch holding them indexes each record once, as it
+    ends, instead of overwriting the same document again and again. What a change added (caps that bit, a
+    trading-state switch) is still new - old, now over the whole batch. The first sequence number is the
+    one a failure reports, so the retry starts before every change that was folded in. Removals make no
+    document and pass through."""
+    kept: dict[tuple[str, ...], int] = {}
+    out: list[TableChange] = []
+    for change in changes:
+        key = None if change.event_name == "REMOVE" else _record_key(change)
+        if key is None:
+            out.append(change)
+            continue
+        at = kept.get(key)
+        if at is None:
+            kept[key] = len(out)
+            out.append(change)
+            continue
+        first = out[at]
+        out[at] = TableChange(
+            change.table_base_name,
+            "INSERT" if first.event_name == "INSERT" else change.event_name,
+            first.sequence_number,
+            change.new_image,
+            first.old_image,
+        )
+    return out
+
+
 def index_changes(changes: Sequence[TableChange], deps: IndexDeps) -> list[str]:
     """Returns the sequence numbers that failed and must be retried."""
+    changes = coalesce(changes)
     wanted = signal_ids_to_look_up(changes)
     # A lookup failure raises: the whole batch is retried (nothing was written yet).
     found = deps.signals.get_many(wanted) if (deps.signals is not None and wanted) else {}

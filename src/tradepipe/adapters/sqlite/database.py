@@ -17,6 +17,7 @@ Durability is chosen per connection (`synchronous` is a per-connection setting):
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -28,6 +29,9 @@ from pathlib import Path
 from tradepipe.adapters.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_FILE = "tradepipe.db"
+# Writers queue on an flock of this file before BEGIN IMMEDIATE (see `Database.transaction`).
+WRITER_LOCK_SUFFIX = ".writer-lock"
+_HELD = threading.local()  # the database files whose writer lock this thread holds
 # How long a writer waits for another's lock before SQLITE_BUSY: far longer than any transaction of ours.
 BUSY_TIMEOUT_MS = 10_000
 
@@ -68,6 +72,10 @@ class Database:
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
             self._local.depth = 0
+            # An open file description of its own per thread: flock excludes between threads too.
+            self._local.writer_lock = os.open(
+                self.path.with_name(self.path.name + WRITER_LOCK_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600
+            )
         return conn
 
     @contextmanager
@@ -76,23 +84,47 @@ class Database:
         also composes into a caller's unit of work (the intake's group commit, a worker's batch)."""
         conn = self.connection()
         depth: int = self._local.depth
-        if depth == 0:
+        if depth > 0:
+            yield from self._savepoint(conn, depth)
+            return
+        # Writers of every process wait their turn on a file lock, woken the moment it is released, instead
+        # of in SQLite's busy handler, which sleeps 1, 2, 5 ... 100 ms between tries: under the intake's
+        # group commits that sleeping was most of a worker's alert -> order latency. BEGIN IMMEDIATE keeps
+        # its busy timeout for any writer that does not take the file lock, and for a thread that already
+        # holds it through another Database on the same file (flock would wait for itself forever there).
+        held: set[Path] = _HELD.__dict__.setdefault("paths", set())
+        lock = None if self.path in held else self._local.writer_lock
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            held.add(self.path)
+        try:
             conn.execute("BEGIN IMMEDIATE")
-        else:
-            conn.execute(f"SAVEPOINT sp{depth}")
+            self._local.depth = 1
+            try:
+                yield conn
+            except BaseException:
+                self._local.depth = 0
+                conn.execute("ROLLBACK")
+                raise
+            self._local.depth = 0
+            conn.execute("COMMIT")
+        finally:
+            if lock is not None:
+                held.discard(self.path)
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _savepoint(self, conn: sqlite3.Connection, depth: int) -> Iterator[sqlite3.Connection]:
+        conn.execute(f"SAVEPOINT sp{depth}")
         self._local.depth = depth + 1
         try:
             yield conn
         except BaseException:
             self._local.depth = depth
-            if depth == 0:
-                conn.execute("ROLLBACK")
-            else:
-                conn.execute(f"ROLLBACK TO sp{depth}")
-                conn.execute(f"RELEASE sp{depth}")
+            conn.execute(f"ROLLBACK TO sp{depth}")
+            conn.execute(f"RELEASE sp{depth}")
             raise
         self._local.depth = depth
-        conn.execute("COMMIT" if depth == 0 else f"RELEASE sp{depth}")
+        conn.execute(f"RELEASE sp{depth}")
 
     @property
     def in_transaction(self) -> bool:
@@ -128,6 +160,7 @@ class Database:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
+            os.close(self._local.writer_lock)
             self._local.conn = None
 
 

@@ -93,7 +93,10 @@ class SqliteStore:
             self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(version) != SCHEMA_VERSION:
             raise RuntimeError(f"{path}: schema version {version}, this broker reads {SCHEMA_VERSION}")
-        self._saved_orders: dict[str, str] = {}
+        # What each order was when last saved, as a tuple of its field values: comparing these skips
+        # encoding the open orders a request did not change (every request touches every open order, so
+        # encoding them all was most of the broker's CPU per request, growing with open orders).
+        self._saved_orders: dict[str, tuple[Any, ...]] = {}
         self._saved_rows: dict[str, str] = {}
         self._fills_saved = 0
         self._day_trades_saved = 0
@@ -112,7 +115,7 @@ class SqliteStore:
                 order = decode(Order, json.loads(body))
                 state.orders[order.id] = order
                 state.by_client_id[order.client_order_id] = order.id
-                self._saved_orders[order.id] = body
+                self._saved_orders[order.id] = _snapshot(order)
             for (body,) in self._db.execute("SELECT body FROM positions"):
                 position = decode(Position, json.loads(body))
                 state.positions[position.symbol] = position
@@ -145,10 +148,12 @@ class SqliteStore:
         """Write what differs from the last save, in one transaction (nothing when nothing changed)."""
         with self._lock:
             order_rows = []
+            changed_orders: dict[str, tuple[Any, ...]] = {}
             for order in orders:
-                body = json.dumps(encode(order), sort_keys=True)
-                if self._saved_orders.get(order.id) != body:
-                    order_rows.append((order.id, order.seq, body))
+                snapshot = _snapshot(order)
+                if self._saved_orders.get(order.id) != snapshot:
+                    order_rows.append((order.id, order.seq, json.dumps(encode(order), sort_keys=True)))
+                    changed_orders[order.id] = snapshot
             rows = {
                 "account": json.dumps(encode(state.account), sort_keys=True),
                 "books": json.dumps(
@@ -201,7 +206,7 @@ class SqliteStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            self._saved_orders.update({order_id: body for order_id, _, body in order_rows})
+            self._saved_orders.update(changed_orders)
             self._saved_rows.update(changed_rows)
             self._fills_saved += len(new_fills)
             self._day_trades_saved += len(new_trades)
@@ -238,9 +243,28 @@ def _when(raw: str | None) -> datetime | None:
 
 
 def encode(record: Any) -> dict[str, Any]:
-    if not is_dataclass(record):
-        raise TypeError(f"not a record: {type(record).__name__}")
-    return {f.name: _plain(getattr(record, f.name)) for f in fields(record)}
+    return {name: _plain(getattr(record, name)) for name in _field_names(type(record))}
+
+
+def _snapshot(record: Any) -> tuple[Any, ...]:
+    """Field values, comparable and immune to later changes: lists as tuples, decimals as their text (1.0 and
+    1.00 are equal numbers but different JSON)."""
+    return tuple(
+        tuple(value) if type(value) is list else str(value) if type(value) is Decimal else value
+        for value in map(record.__getattribute__, _field_names(type(record)))
+    )
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        if not is_dataclass(cls):
+            raise TypeError(f"not a record: {cls.__name__}")
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 def _plain(value: Any) -> Any:

@@ -13,17 +13,23 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+# What a ring announces, so a worker wakes only for its own work: an alert's commit wakes the risk pollers
+# and the indexer, not the executors and the schedules (each wake-up of a poller is a query).
+SIGNALS, INTENTS, CHANGES, SCHEDULES = "signals", "intents", "changes", "schedules"
+ANY = "*"  # every ring, whatever it announces
+
 
 class Doorbell:
-    """Listens on `path` (a Unix datagram socket); any number of threads wait on it."""
+    """Listens on `path` (a Unix datagram socket); any number of threads wait on it, each for a topic."""
 
     def __init__(self, path: Path) -> None:
         path.unlink(missing_ok=True)
         self.path = path
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.bind(str(path))
-        self._rung = threading.Condition()
-        self._generation = 0
+        self._lock = threading.Lock()
+        self._rung: dict[str, threading.Condition] = {}
+        self._generations: dict[str, int] = {}
         # `run:<schedule>` datagrams (the demo and `tradepipe reconcile` asking for a run now) go here.
         self.on_command: Callable[[str], None] = lambda _name: None
         self._listener = threading.Thread(target=self._listen, name="doorbell", daemon=True)
@@ -37,22 +43,34 @@ class Doorbell:
                 return
             if payload.startswith(b"run:"):
                 self.on_command(payload[4:].decode("ascii", "replace"))
-            self.ring()
+                self.ring(SCHEDULES)
+            else:
+                self.ring(SIGNALS, CHANGES)  # the intake committed alerts
 
-    def ring(self) -> None:
-        """Wake every waiter (also called in-process: the risk stage wakes the executor this way)."""
-        with self._rung:
-            self._generation += 1
-            self._rung.notify_all()
+    def _condition(self, topic: str) -> threading.Condition:
+        condition = self._rung.get(topic)
+        if condition is None:
+            condition = self._rung.setdefault(topic, threading.Condition(self._lock))
+        return condition
 
-    def generation(self) -> int:
-        return self._generation
+    def ring(self, *topics: str) -> None:
+        """Wake the waiters of `topics` and of ANY; no topic: every waiter (also called in-process: the risk
+        stage wakes the executors this way)."""
+        with self._lock:
+            named = topics or tuple(self._rung)
+            for topic in {*named, ANY}:
+                self._generations[topic] = self._generations.get(topic, 0) + 1
+                self._condition(topic).notify_all()
 
-    def wait(self, seen: int, timeout: float) -> int:
-        """Wait until rung after `seen` (a generation read before looking for work) or `timeout`."""
-        with self._rung:
-            self._rung.wait_for(lambda: self._generation != seen, timeout)
-            return self._generation
+    def generation(self, topic: str = ANY) -> int:
+        return self._generations.get(topic, 0)
+
+    def wait(self, seen: int, timeout: float, topic: str = ANY) -> int:
+        """Wait until `topic` is rung after `seen` (its generation read before looking for work) or
+        `timeout`."""
+        with self._lock:
+            self._condition(topic).wait_for(lambda: self._generations.get(topic, 0) != seen, timeout)
+            return self._generations.get(topic, 0)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

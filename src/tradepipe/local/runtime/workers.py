@@ -38,12 +38,15 @@ from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected
 from tradepipe.local.runtime.alarms import LocalAlarms
 from tradepipe.local.runtime.notifications import NotificationFeed
-from tradepipe.local.runtime.wakeup import Doorbell
+from tradepipe.local.runtime.wakeup import CHANGES, INTENTS, SCHEDULES, SIGNALS, Doorbell
 from tradepipe.ports.stores import TableChange
 
 log = logging.getLogger(__name__)
 
 IDLE_WAIT_S = 1.0  # a lost wake-up costs at most this
+# How long the indexer lets changes gather after a wake-up: an alert's writes span ~10-50 ms, and a
+# document 0.2 s later in OpenSearch is invisible to an analyst.
+INDEX_LINGER_S = 0.2
 MAX_RETRY_DELAY_S = 30.0
 
 
@@ -71,14 +74,16 @@ class QueueWorker(Worker):
         metrics: Callable[[Counter[str]], None],
         batch_size: int = 10,
         then: Callable[[], None] = lambda: None,
+        topic: str = SIGNALS,
     ) -> None:
         super().__init__(name)
         self._fifo, self._handle, self._doorbell = fifo, handle, doorbell
         self._metrics, self._batch, self._then = metrics, batch_size, then
+        self._topic = topic
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            seen = self._doorbell.generation()
+            seen = self._doorbell.generation(self._topic)
             try:
                 messages = self._fifo.receive(self._batch)
             except Exception:
@@ -86,7 +91,7 @@ class QueueWorker(Worker):
                 self.stopping.wait(1.0)
                 continue
             if not messages:
-                self._doorbell.wait(seen, IDLE_WAIT_S)
+                self._doorbell.wait(seen, IDLE_WAIT_S, self._topic)
                 continue
             self._process(messages)
             self._then()
@@ -125,21 +130,28 @@ class Indexer(Worker):
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            seen = self._doorbell.generation()
+            seen = self._doorbell.generation(CHANGES)
             try:
-                worked = self.index_once()
+                indexed = self.index_once()
             except Exception:
                 self.errors += 1
                 log.exception("indexer failed; retrying")
                 self.stopping.wait(2.0)
                 continue
-            if not worked:
-                self._doorbell.wait(seen, IDLE_WAIT_S)
+            if indexed >= self._batch:
+                continue  # a backlog: no waiting
+            if not indexed and self._doorbell.wait(seen, IDLE_WAIT_S, CHANGES) == seen:
+                continue  # nothing rang: poll again
+            # Work arrived (or a partial batch was just indexed): linger, so the rest of an alert's writes
+            # (its signal four or five times, its order, its fill) join one batch and each document is
+            # written once (`app.index.coalesce`). Search is derived data; the trader's path never waits.
+            self.stopping.wait(INDEX_LINGER_S)
 
-    def index_once(self) -> bool:
+    def index_once(self) -> int:
+        """How many changes it read (0: none pending)."""
         batch = self.feed.pending(self._batch)
         if not batch:
-            return False
+            return 0
         changes = [
             TableChange(c.table_name, c.event_name, str(c.seq), c.new_image, c.old_image) for c in batch
         ]
@@ -150,7 +162,7 @@ class Indexer(Worker):
         )
         if failed:
             self.stopping.wait(1.0)
-        return True
+        return len(batch)
 
 
 @dataclass
@@ -177,11 +189,11 @@ class Scheduler(Worker):
         for schedule in self.schedules:
             if schedule.name == name:
                 schedule.next_at = 0.0
-        self._doorbell.ring()
+        self._doorbell.ring(SCHEDULES)
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            seen = self._doorbell.generation()
+            seen = self._doorbell.generation(SCHEDULES)
             now = time.monotonic()
             for schedule in self.schedules:
                 if now >= schedule.next_at:
@@ -195,7 +207,7 @@ class Scheduler(Worker):
                     # Counted whether it failed or not: `run_schedule_now` waits on this.
                     self._metrics(Counter({f"ScheduleRuns.{schedule.name}": 1}))
             wait = max(0.05, min(s.next_at for s in self.schedules) - time.monotonic())
-            self._doorbell.wait(seen, min(wait, IDLE_WAIT_S))
+            self._doorbell.wait(seen, min(wait, IDLE_WAIT_S), SCHEDULES)
 
 
 class Workers:
@@ -211,7 +223,15 @@ class Workers:
             for i in range(pollers)
         ]
         self.executors = [
-            QueueWorker(f"executor-{i}", backend.intent_fifo, self._execute, doorbell, backend.metrics.add)
+            QueueWorker(
+                f"executor-{i}",
+                backend.intent_fifo,
+                self._execute,
+                doorbell,
+                backend.metrics.add,
+                then=lambda: doorbell.ring(CHANGES),  # the indexer: the order and the signal moved
+                topic=INTENTS,
+            )
             for i in range(pollers)
         ]
         self.indexer = Indexer(backend, doorbell)
@@ -271,7 +291,7 @@ class Workers:
         if isinstance(outcome, Rejected):
             return "SignalsRejected"
         if isinstance(outcome, OrderIntent):
-            self.doorbell.ring()  # the executor's pollers wait on the same bell
+            self.doorbell.ring(INTENTS, CHANGES)  # the executor's pollers, the indexer
             return "SignalsSized"
         return "SignalsQueued" if outcome is not None else "SignalsRedelivered"
 
@@ -289,7 +309,7 @@ class Workers:
         self.backend.metrics.add({"QueuedEntriesReleased": report.released})
         self.alarms.halted = list(report.halted)
         if report.released:
-            self.doorbell.ring()
+            self.doorbell.ring(SIGNALS, CHANGES)
 
     def _silence(self) -> None:
         """No alert for N market minutes: announced once per silent stretch (app/silence.py)."""

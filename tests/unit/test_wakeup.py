@@ -1,0 +1,63 @@
+"""The workers' doorbell: a ring wakes the waiters of what it announces (and those waiting on anything)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tradepipe.local.runtime.wakeup import ANY, CHANGES, INTENTS, SCHEDULES, SIGNALS, Doorbell, Waker
+
+
+@pytest.fixture
+def doorbell(tmp_path: Path) -> Iterator[Doorbell]:
+    bell = Doorbell(tmp_path / "wakeup.sock")
+    yield bell
+    bell.close()
+
+
+def _generations(bell: Doorbell) -> dict[str, int]:
+    return {topic: bell.generation(topic) for topic in (SIGNALS, INTENTS, CHANGES, SCHEDULES, ANY)}
+
+
+def test_when_the_risk_stage_rings_for_intents_then_the_signal_pollers_sleep_on(doorbell: Doorbell) -> None:
+    before = _generations(doorbell)
+
+    doorbell.ring(INTENTS, CHANGES)
+
+    after = _generations(doorbell)
+    changed = {topic for topic in after if after[topic] != before[topic]}
+    assert changed == {INTENTS, CHANGES, ANY}
+
+
+def test_when_the_intake_wakes_the_workers_then_the_risk_pollers_and_the_indexer_wake(
+    doorbell: Doorbell, tmp_path: Path
+) -> None:
+    seen = {topic: doorbell.generation(topic) for topic in (SIGNALS, CHANGES)}
+    woke: dict[str, int] = {}
+
+    def wait(topic: str) -> None:
+        woke[topic] = doorbell.wait(seen[topic], 10, topic)
+
+    waiters = [threading.Thread(target=wait, args=(topic,)) for topic in (SIGNALS, CHANGES)]
+    for waiter in waiters:
+        waiter.start()
+    Waker(tmp_path / "wakeup.sock").wake()
+    for waiter in waiters:
+        waiter.join(10)
+
+    assert woke == {SIGNALS: seen[SIGNALS] + 1, CHANGES: seen[CHANGES] + 1}
+    assert doorbell.generation(INTENTS) == 0
+
+
+def test_when_rung_without_a_topic_then_every_waiter_wakes(doorbell: Doorbell) -> None:
+    for topic in (SIGNALS, INTENTS, CHANGES, SCHEDULES):
+        doorbell.wait(doorbell.generation(topic), 0, topic)  # registers a waiter's topic
+    before = _generations(doorbell)
+
+    doorbell.ring()  # what stopping the workers does
+
+    after = _generations(doorbell)
+    assert all(after[topic] == before[topic] + 1 for topic in after)
