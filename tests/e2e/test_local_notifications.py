@@ -53,7 +53,10 @@ def runtime(
     # What a trader exports before `tradepipe local`: the runtime hands it to its workers.
     monkeypatch.setenv("TRADEPIPE_NOTIFY_URLS", json.dumps([s.channel_url for s in stand_ins.values()]))
     monkeypatch.setenv("TRADEPIPE_NOTIFY_TELEGRAM_API", stand_ins["telegram"].base)
-    config = LocalConfig.ephemeral(tmp_path / "state", passphrase=PASSPHRASE, schedule_s=3600.0)
+    # Always open: the real fill below must happen at any hour the suite runs.
+    config = LocalConfig.ephemeral(
+        tmp_path / "state", passphrase=PASSPHRASE, schedule_s=3600.0, always_open=True
+    )
     with Supervisor(config) as sup:
         yield sup
 
@@ -92,6 +95,17 @@ def test_notifications_through_the_runtime(runtime: Supervisor, stand_ins: dict[
     }
     assert httpx.post(runtime.webhook_url, json=alert, timeout=10).status_code == 422
     eventually(lambda: _everywhere(stand_ins, "MSFT rejected STALE_ALERT"))
+
+    # 2b. A real fill: an alert through intake, risk and the executor to the Alpaca-like broker; the executor
+    # publishes EntryFilled where it learns the fill, and every channel names it.
+    fresh = {
+        **alert,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "timeframe": "1D",
+        "strategy": "notify_fill",
+    }
+    assert httpx.post(runtime.webhook_url, json=fresh, timeout=10).status_code == 202
+    eventually(lambda: _everywhere(stand_ins, "MSFT entry filled"), timeout_s=60.0)
 
     # 3. Discord is down; a halt by hand: the others have it at once, Discord after it recovers.
     stand_ins["discord"].stop()
