@@ -144,11 +144,12 @@ def request_gate(mode: Mode) -> BudgetGate | None:
 def risk_brokers() -> BrokerFactory:
     """The risk stage's brokers: the account, positions and clock read once per batch, not per signal."""
     from tradepipe.adapters.broker_snapshot import SnapshotBrokers
+    from tradepipe.app.patient_broker import PatientBrokers
 
-    # Over the patient brokers: a 429 on the snapshot's reads waits Alpaca's reset like every repeatable call.
+    # Patient over the snapshot: a 429 on a read waits Alpaca's reset like every repeatable call. (The other
+    # way round, each patient wrapper is new per call and the snapshot, kept per broker, would never hit.)
     age = get_settings().broker_snapshot_age_s
-    patient = _patient_brokers()
-    return SnapshotBrokers(patient, age) if age > 0 else patient
+    return PatientBrokers(SnapshotBrokers(broker_factory(), age) if age > 0 else broker_factory())
 
 
 @cache
@@ -202,7 +203,10 @@ def market_calendar() -> MarketCalendar | None:
     from tradepipe.adapters.alpaca_calendar import AlpacaCalendar
 
     return AlpacaCalendar(
-        *keys, url_override=settings.alpaca_url_override, timeout_s=settings.alpaca_timeout_s
+        *keys,
+        url_override=settings.alpaca_url_override,
+        timeout_s=settings.alpaca_timeout_s,
+        before_request=request_gate(Mode.PAPER),
     )
 
 

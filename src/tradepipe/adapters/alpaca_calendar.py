@@ -15,6 +15,7 @@ minute for the same week until the date moves).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -34,11 +35,12 @@ NEW_YORK = ZoneInfo("America/New_York")  # the zone Alpaca's calendar times are 
 class AlpacaCalendar:
     def __init__(
         self, api_key: str, secret_key: str, *, paper: bool = True, url_override: str | None = None,
-        timeout_s: float = 5.0,
+        timeout_s: float = 5.0, before_request: Callable[[], None] | None = None,
     ) -> None:  # fmt: skip
         self._client = TradingClient(api_key, secret_key, paper=paper, url_override=url_override)
         self._client._retry = 0  # a missed minute is retried by the next one, not by sleeping here
-        self._client._session = TimeoutSession(timeout_s)
+        # The calendar is a trading-API call: it takes from the account's request budget like every other.
+        self._client._session = TimeoutSession(timeout_s, before_request)
         self._lock = threading.Lock()
         self._cached: tuple[date, date, list[MarketSession]] | None = None
 
