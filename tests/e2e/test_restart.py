@@ -144,7 +144,11 @@ class Runtime:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self) -> None:
+        # The risk stage reads equity for every signal: with the 5 s snapshot, which equity a decision sees
+        # (and so the high-water mark it raises) depends on when a restarted process last read it, a timing
+        # both runs cannot share; the durability of what is decided is what this test compares.
         args = [sys.executable, "-m", "tradepipe.cli", "local", "--state-dir", str(self.state)]
+        args += ["--broker-snapshot-age", "0"]
         args += ["--broker-url", self.broker_url, "--risk-config", str(RISK), "--passphrase", PASSPHRASE]
         for name, port in self.ports.items():
             args += [f"--{name}", str(port)]

@@ -75,6 +75,14 @@ def add_local_arguments(parser: argparse.ArgumentParser, *, demo: bool = False) 
         help="trading-API requests a minute for the whole pipeline, 30 at once (default 150 of Alpaca's "
         "200; lower it when other programs use the same keys; 0 switches the budget off)",
     )
+    parser.add_argument(
+        "--broker-snapshot-age",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="the risk stage reads account, positions and clock at most once per this many seconds "
+        "(default 5; 0 reads them for every signal)",
+    )
 
 
 def _say(line: str) -> None:
@@ -112,6 +120,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         always_open=args.always_open,
         broker_behaviour=args.broker_behaviour,
         request_budget_per_minute=args.request_budget,
+        broker_snapshot_age_s=args.broker_snapshot_age,
         log_level="INFO" if args.verbose else "WARNING",
     )
     sup = Supervisor(config).start()
