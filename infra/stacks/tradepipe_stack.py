@@ -61,6 +61,7 @@ RECORD_EXIT = ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dyn
 # entry or close (DeleteItem).
 EXECUTOR_RISK_STATE = (*RECORD_EXIT, "dynamodb:DeleteItem")
 LIST_SIGNALS = ("dynamodb:Query",)
+LIST_WORKING_ORDERS = ("dynamodb:Query",)  # OrderStore.working
 LOOKUP_SIGNALS = ("dynamodb:BatchGetItem",)
 RECORD_FILL = ("dynamodb:PutItem", "dynamodb:Query")  # record_fill (conditional put), net_quantity
 
@@ -173,8 +174,10 @@ class TradepipeStack(Stack):
         _grant_table(orders, fn.executor, RECORD_ORDER)
         _grant_table(signals, fn.executor, ADVANCE_SIGNAL)
         self.secrets.alpaca_paper.grant_read(fn.executor)
-        # ... and on its schedule reconciles: one fill item per execution.
+        # ... and on its schedule reconciles: one fill item per execution; the orders it still follows come
+        # from the sparse orders-working index (one Query per run, whatever the account's history).
         _grant_table(self.tables.fills, fn.executor, RECORD_FILL)
+        _grant_index(orders, resources.ORDERS_WORKING.name, fn.executor, LIST_WORKING_ORDERS)
         # ... records exits (cooldowns, losing streak), holds the ticker leases, queues closes for the open,
         # and publishes what it observed.
         _grant_table(risk_state, fn.executor, EXECUTOR_RISK_STATE)

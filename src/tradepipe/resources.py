@@ -124,11 +124,16 @@ SIGNALS_TABLE = TableSpec(
     index_name=SIGNALS_INDEX.alias,
     indexes=(SIGNALS_BY_DAY,),
 )
+# The reconciler's index of open orders: sparse, an order carries `working_account` (its account) from the
+# moment it is recorded until the reconciler has recorded its end and its legs', so one Query per run finds
+# every order that can still change (a GTC leg weeks old included) and settled orders are never read again.
+ORDERS_WORKING = IndexSpec(name="orders-working", partition_key="working_account", sort_key="client_order_id")
 ORDERS_TABLE = TableSpec(
     logical_id="OrdersTable",
     base_name="orders",
     partition_key="client_order_id",
     index_name=EXECUTIONS_INDEX.alias,
+    indexes=(ORDERS_WORKING,),
 )
 # Single-table design (adapters/risk_keys.py): per-account trading state, per account#ticker#strategy
 # history, per-minute order counters (TTL) and queued entries (partition per account, one row per ticker:

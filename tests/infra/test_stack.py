@@ -483,8 +483,12 @@ class TestIam:
         # GET /signals queries the by-received-day index, by name, and nothing else does.
         index_arn = f"/index/{resources.SIGNALS_BY_DAY.name}"
         assert actions_on(statements, index_arn) == {"dynamodb:Query"}
-        for other in ("executor", "indexer", "notifier"):
+        for other in ("indexer", "notifier"):
             assert actions_on(policy_of(dev, other), "/index/") == set()
+        # The reconciler (in the executor) queries the orders it still follows, and no other index.
+        executor = policy_of(dev, "executor")
+        assert actions_on(executor, f"/index/{resources.ORDERS_WORKING.name}") == {"dynamodb:Query"}
+        assert actions_on(executor, index_arn) == set()
         # The risk schedule reads the newest alert there, for the silence check.
         assert actions_on(policy_of(dev, "risk"), index_arn) == {"dynamodb:Query"}
         # GET /signals/{id} reads the signal's orders; nothing else.
@@ -626,6 +630,26 @@ class TestNag:
         report = json.loads((tmp_path / "validation-report.json").read_text())
         (nag,) = [plugin for plugin in report["pluginReports"] if plugin["pluginName"] == "AwsSolutions"]
         assert {v["ruleName"] for v in nag["violations"]} >= {"AwsSolutions-SQS3", "AwsSolutions-SQS4"}
+
+
+def test_orders_table_has_the_reconcilers_sparse_index_of_open_orders(dev: Synth) -> None:
+    spec = resources.ORDERS_WORKING
+    dev.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": resources.ORDERS_TABLE.name("dev"),
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": spec.name,
+                    "KeySchema": [
+                        {"AttributeName": spec.partition_key, "KeyType": "HASH"},
+                        {"AttributeName": spec.sort_key, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        },
+    )
 
 
 def test_signals_table_has_the_read_api_index(dev: Synth) -> None:

@@ -92,8 +92,8 @@ def test_take_profit_fill_is_an_exit_that_resets_the_losing_streak(
     last_exit, last_stop_out, _ = risk.symbol_history("paper", "IBM", "itest")
     assert last_exit is not None
     assert last_stop_out is None
-    # The next sweep meets the same filled leg and records nothing twice.
-    assert run_reconciler()["paper"]["target_exits"] == 1
+    # The bracket is done: the next run no longer follows it, and records nothing twice.
+    assert run_reconciler()["paper"]["target_exits"] == 0
     assert risk.trading_state("paper").losing_streak == 0
 
 

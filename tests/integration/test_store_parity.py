@@ -17,7 +17,14 @@ from tests.integration.stores import (
     RISK_STATE_STORES,
     SIGNAL_STORES,
 )
-from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusEntry, StatusUpdate
+from tradepipe.contracts.items import (
+    OrderItem,
+    OrderLeg,
+    OrderUpdate,
+    SignalItem,
+    StatusEntry,
+    StatusUpdate,
+)
 from tradepipe.domain.lifecycle import TRANSITIONS
 from tradepipe.domain.lots import Lot
 from tradepipe.domain.model import CapApplied, Mode, Rejected, RejectReason, Side, SignalStatus
@@ -180,6 +187,49 @@ def test_order_record_intent_when_recorded_twice_then_second_refused(orders: Ord
     assert (orders.record_intent(_order(coid)), orders.record_intent(_order(coid))) == (True, False)
     assert orders.get(coid) == _order(coid)
     assert orders.get(f"tp-{_id()}-open") is None
+
+
+def _followed(orders: OrderStore, account: str, coids: set[str]) -> set[str]:
+    """The given orders the account's index lists (the DynamoDB tables are shared by the whole session)."""
+    return {item.client_order_id for item in orders.working(account)} & coids
+
+
+def test_order_working_follows_an_order_from_record_intent_until_record_done(orders: OrderStore) -> None:
+    entry, stop = f"tp-{_id()}-open", f"tp-{_id()}-stop"
+    live = _order(f"tp-{_id()}-open").model_copy(update={"mode": Mode.LIVE})
+    for item in (_order(entry), _order(stop), live):
+        orders.record_intent(item)
+    mine = {entry, stop, live.client_order_id}
+
+    assert _followed(orders, "paper", mine) == {entry, stop}
+    assert _followed(orders, "live", mine) == {live.client_order_id}
+
+    orders.update(stop, OrderUpdate(status="filled", updated_at=NOW))
+    assert _followed(orders, "paper", mine) == {entry, stop}  # followed until the reconciler says done
+    orders.record_done(stop)
+
+    assert _followed(orders, "paper", mine) == {entry}
+    done = orders.get(stop)
+    assert done is not None
+    assert done.status == "filled"  # the record stays; only the index forgets it
+
+
+def test_order_record_working_records_the_legs_and_follows_again(orders: OrderStore) -> None:
+    entry = f"tp-{_id()}-open"
+    orders.record_intent(_order(entry))
+    orders.update(entry, OrderUpdate(status="filled", broker_order_id="b-1", updated_at=NOW))
+    orders.record_done(entry)
+    legs = [
+        OrderLeg(broker_order_id="b-2", client_order_id="leg-tp", order_type="limit"),
+        OrderLeg(broker_order_id="b-3", client_order_id="leg-stop", order_type="stop"),
+    ]
+
+    orders.record_working(entry, "paper", legs)
+
+    (followed,) = [o for o in orders.working("paper") if o.client_order_id == entry]
+    assert followed.legs == legs
+    assert (followed.status, followed.broker_order_id) == ("filled", "b-1")
+    assert orders.get(entry) == followed
 
 
 def test_order_update_sets_what_the_broker_said_and_leaves_the_rest(orders: OrderStore) -> None:

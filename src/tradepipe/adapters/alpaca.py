@@ -21,6 +21,7 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderClass, OrderSide, QueryOrderStatus, TimeInForce
 from alpaca.trading.models import Asset, Clock, Order, Position, TradeAccount
 from alpaca.trading.requests import (
+    GetOrderByIdRequest,
     GetOrdersRequest,
     LimitOrderRequest,
     MarketOrderRequest,
@@ -224,6 +225,18 @@ class AlpacaBroker:
         )
         orders = self._call(lambda: self._client.get_orders(request), f"listing orders of {symbol}")
         return [_to_broker_order(o) for o in orders if isinstance(o, Order)]
+
+    def order_family(self, broker_order_id: str) -> list[BrokerOrder]:
+        request = GetOrderByIdRequest(nested=True)
+        try:
+            order = self._call(
+                lambda: self._client.get_order_by_id(broker_order_id, request), f"reading {broker_order_id}"
+            )
+        except APIError as exc:
+            if exc.status_code == 404:
+                return []
+            raise
+        return _with_legs(_as_order(order))
 
     def cancel_order(self, broker_order_id: str) -> None:
         try:

@@ -112,6 +112,9 @@ class SnapshotBroker:
     def recent_orders(self, symbol: str, limit: int) -> list[BrokerOrder]:
         return self._inner.recent_orders(symbol, limit)
 
+    def order_family(self, broker_order_id: str) -> list[BrokerOrder]:
+        return self._inner.order_family(broker_order_id)
+
     def submit_close(self, symbol: str, position_qty: Decimal, client_order_id: str) -> BrokerOrder:
         try:
             return self._inner.submit_close(symbol, position_qty, client_order_id)

@@ -14,11 +14,11 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusUpdate
+from tradepipe.contracts.items import OrderItem, OrderLeg, OrderUpdate, SignalItem, StatusUpdate
 from tradepipe.domain.lifecycle import allowed_from
 from tradepipe.ports.broker import FillView
 from tradepipe.ports.stores import DaySlice, FeedKey, SignalFilter, TableChange
-from tradepipe.resources import SIGNALS_BY_DAY
+from tradepipe.resources import ORDERS_WORKING, SIGNALS_BY_DAY
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _BATCH_GET_LIMIT = 100
@@ -238,9 +238,10 @@ class DynamoOrderStore:
         self._table = table
 
     def record_intent(self, item: OrderItem) -> bool:
+        followed = {ORDERS_WORKING.partition_key: item.mode.value}  # in the reconciler's index from the start
         try:
             self._table.put_item(
-                Item=to_item(item.model_dump(mode="python")),
+                Item=to_item(item.model_dump(mode="python") | followed),
                 ConditionExpression="attribute_not_exists(client_order_id)",
             )
         except ClientError as exc:
@@ -265,6 +266,40 @@ class DynamoOrderStore:
             UpdateExpression="SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(values))),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={f":f{i}": v for i, v in enumerate(values.values())},
+            ConditionExpression="attribute_exists(client_order_id)",
+        )
+
+    def working(self, account: str) -> list[OrderItem]:
+        found: list[OrderItem] = []
+        query: dict[str, Any] = {
+            "IndexName": ORDERS_WORKING.name,
+            "KeyConditionExpression": Key(ORDERS_WORKING.partition_key).eq(account),
+        }
+        while True:
+            page = self._table.query(**query)
+            found.extend(OrderItem.model_validate(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def record_working(self, client_order_id: str, account: str, legs: Sequence[OrderLeg]) -> None:
+        self._table.update_item(
+            Key={"client_order_id": client_order_id},
+            UpdateExpression="SET #w = :w, #l = :l",
+            ExpressionAttributeNames={"#w": ORDERS_WORKING.partition_key, "#l": "legs"},
+            ExpressionAttributeValues={
+                ":w": account,
+                ":l": [to_item(leg.model_dump()) for leg in legs],
+            },
+            ConditionExpression="attribute_exists(client_order_id)",
+        )
+
+    def record_done(self, client_order_id: str) -> None:
+        # Removing the key attribute takes the item out of the sparse index; the item itself stays.
+        self._table.update_item(
+            Key={"client_order_id": client_order_id},
+            UpdateExpression="REMOVE #w",
+            ExpressionAttributeNames={"#w": ORDERS_WORKING.partition_key},
             ConditionExpression="attribute_exists(client_order_id)",
         )
 

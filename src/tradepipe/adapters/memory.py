@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusUpdate
+from tradepipe.contracts.items import OrderItem, OrderLeg, OrderUpdate, SignalItem, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.lifecycle import allowed_from
 from tradepipe.domain.model import Mode, Side
@@ -81,12 +81,24 @@ class MemorySignalStore:
 class MemoryOrderStore:
     def __init__(self) -> None:
         self.items: dict[str, OrderItem] = {}
+        self.followed: set[str] = set()  # the reconciler's index of open orders
 
     def record_intent(self, item: OrderItem) -> bool:
         if item.client_order_id in self.items:
             return False
         self.items[item.client_order_id] = item
+        self.followed.add(item.client_order_id)
         return True
+
+    def working(self, account: str) -> list[OrderItem]:
+        return [self.items[c] for c in sorted(self.followed) if self.items[c].mode.value == account]
+
+    def record_working(self, client_order_id: str, account: str, legs: Sequence[OrderLeg]) -> None:
+        self.items[client_order_id] = self.items[client_order_id].model_copy(update={"legs": list(legs)})
+        self.followed.add(client_order_id)
+
+    def record_done(self, client_order_id: str) -> None:
+        self.followed.discard(client_order_id)
 
     def get(self, client_order_id: str) -> OrderItem | None:
         return self.items.get(client_order_id)
@@ -214,6 +226,13 @@ class MemoryBroker:
     def recent_orders(self, symbol: str, limit: int) -> list[BrokerOrder]:
         mine = [o for o in self.orders.values() if o.symbol == symbol and o.parent_client_order_id is None]
         return list(reversed(mine))[:limit]
+
+    def order_family(self, broker_order_id: str) -> list[BrokerOrder]:
+        found = [o for o in self.orders.values() if o.broker_order_id == broker_order_id]
+        legs = [
+            o for o in self.orders.values() if found and o.parent_client_order_id == found[0].client_order_id
+        ]
+        return [*found, *legs]
 
     def cancel_order(self, broker_order_id: str) -> None:
         for coid, order in self.orders.items():

@@ -78,6 +78,9 @@ class PatientBroker:
     def recent_orders(self, symbol: str, limit: int) -> list[BrokerOrder]:
         return self._retried(lambda: self._inner.recent_orders(symbol, limit))
 
+    def order_family(self, broker_order_id: str) -> list[BrokerOrder]:
+        return self._retried(lambda: self._inner.order_family(broker_order_id))
+
     def cancel_order(self, broker_order_id: str) -> None:
         self._retried(lambda: self._inner.cancel_order(broker_order_id))
 

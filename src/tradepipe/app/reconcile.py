@@ -1,6 +1,8 @@
 """reconcile: what the broker did after we placed the order (every minute, and on demand).
 
-Sweeps the account's recent orders and fill activities: order records follow the broker (partial fills
+Follows every order of ours that can still change, whatever its age (`app/followed_orders.py`: the order
+store's index of open orders, one open-orders listing and one read per order that ended), and sweeps the
+recent fill activities: order records follow the broker (partial fills
 completing, asynchronous rejections after a 200, bracket legs triggering); a signal whose final order is
 done becomes FILLED or REJECTED with the broker's status; each execution is recorded once (keyed by its
 execution id); a filled stop leg is a stop-out (cooldown, losing streak); a strategy's reported position
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from tradepipe.app.fill_events import entry_filled, exit_filled, record_exit
+from tradepipe.app.followed_orders import finish, sweep_followed
 from tradepipe.app.patient_broker import Patience, patient
 from tradepipe.app.placement import PlacementDeps
 from tradepipe.app.protect_positions import ProtectDeps, ProtectionReport, check_protection
@@ -85,6 +88,7 @@ class ReconcileReport:
     target_exits: int = 0
     divergences: list[str] = field(default_factory=list)
     equity_sampled: bool = False
+    broker_requests: int = 0  # spent finding what changed (orders and fills; not equity nor protection)
     protection: ProtectionReport = field(default_factory=ProtectionReport)
 
     def metrics(self) -> dict[str, int]:
@@ -111,9 +115,9 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
     if broker is None:
         return report
     after = since or deps.clock.now() - deps.lookback
-    placed = broker.orders_since(after)
-    by_broker_id = {o.broker_order_id: o for o in placed}
-    for order in placed:
+    sweep = sweep_followed(mode, broker, deps.orders)
+    by_broker_id = {o.broker_order_id: o for o in sweep.orders}
+    for order in sweep.orders:
         if order.parent_client_order_id is not None:
             _leg(mode, order, deps, report)
         else:
@@ -124,6 +128,8 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
         recorded = deps.orders.get(coid) if coid else None
         if deps.fills.record_fill(fill, mode.value, coid, None if recorded is None else recorded.signal_id):
             report.fills_recorded += 1
+    finish(sweep, deps.orders)  # last: an order leaves the index only once all the above is recorded
+    report.broker_requests = sweep.requests + 1
     _check_divergence(mode, broker, deps, report)
     _sample_equity(mode, broker, deps, report)
     if deps.protect:

@@ -137,6 +137,18 @@ class SignalItem(BaseModel):
     errors: list[ErrorEntry] | None = None
 
 
+class OrderLeg(BaseModel):
+    """A bracket's (or OTO's) exit leg as first seen nested under its entry. Alpaca does not name the parent
+    in every answer about a leg (a leg listed or fetched on its own carries no parent id), so the entry's item
+    records its legs: a fill of the leg, or the leg still working, is then known to be the entry's."""
+
+    model_config = ConfigDict(frozen=True)
+
+    broker_order_id: str
+    client_order_id: str
+    order_type: str  # stop, stop_limit, limit, trailing_stop
+
+
 class OrderItem(BaseModel):
     """orders table, key `client_order_id`. Written before the broker call, completed after it."""
 
@@ -167,6 +179,7 @@ class OrderItem(BaseModel):
     filled_avg_price: Decimal | None = None
     reject_code: str | None = None
     reject_reason: str | None = None
+    legs: list[OrderLeg] = Field(default_factory=list)  # recorded by the reconciler (app/open_orders.py)
 
 
 class OrderUpdate(BaseModel):

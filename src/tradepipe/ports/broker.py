@@ -122,6 +122,11 @@ class Broker(Protocol):
         """The symbol's latest orders, open or closed, newest first (entries and simple orders, no legs)."""
         ...
 
+    def order_family(self, broker_order_id: str) -> list[BrokerOrder]:
+        """One order as it is now (`GET /v2/orders/{id}?nested=true`) followed by its legs, each leg with the
+        order's client order id as its parent; empty when the broker does not know the id."""
+        ...
+
     def cancel_order(self, broker_order_id: str) -> None:
         """Ask for a cancel (the order passes through `pending_cancel`). An order already done is no
         error: there is nothing left to cancel."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusUpdate
+from tradepipe.contracts.items import OrderItem, OrderLeg, OrderUpdate, SignalItem, StatusUpdate
 from tradepipe.domain.model import Mode, SignalStatus
 from tradepipe.ports.broker import FillView
 
@@ -80,6 +80,24 @@ class OrderStore(Protocol):
 
     def update(self, client_order_id: str, update: OrderUpdate) -> None:
         """Set what the broker said about a recorded order (it must exist)."""
+        ...
+
+    # The reconciler's index of open orders (DynamoDB: the sparse `orders-working` index). Every order is in
+    # it from `record_intent` until the reconciler has recorded its end and its legs' (`record_done`), so a
+    # GTC leg that fills weeks later is still followed, and settled orders cost nothing per run.
+
+    def working(self, account: str) -> list[OrderItem]:
+        """The account's orders still followed, oldest client order id first. On DynamoDB the index is
+        eventually consistent: an order recorded a moment ago may show up on the next run."""
+        ...
+
+    def record_working(self, client_order_id: str, account: str, legs: Sequence[OrderLeg]) -> None:
+        """The order (of `account`) is still working at the broker: follow it (again), and record its legs
+        as last seen nested under it."""
+        ...
+
+    def record_done(self, client_order_id: str) -> None:
+        """The order and its legs are done and recorded: stop following it."""
         ...
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from tradepipe.adapters.sqlite.database import Database
-from tradepipe.contracts.items import OrderItem, OrderUpdate, SignalItem, StatusUpdate
+from tradepipe.contracts.items import OrderItem, OrderLeg, OrderUpdate, SignalItem, StatusUpdate
 from tradepipe.domain.lifecycle import allowed_from
 from tradepipe.domain.model import SignalStatus
 from tradepipe.ports.broker import FillView
@@ -163,8 +163,9 @@ class SqliteOrderStore:
     def record_intent(self, item: OrderItem) -> bool:
         with self._db.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO orders (client_order_id, signal_id, mode, symbol, status, item) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (client_order_id) DO NOTHING",
+                "INSERT INTO orders "
+                "(client_order_id, signal_id, mode, symbol, status, item, working_account) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_order_id) DO NOTHING",
                 (
                     item.client_order_id,
                     item.signal_id,
@@ -172,6 +173,7 @@ class SqliteOrderStore:
                     item.symbol,
                     item.status,
                     item.model_dump_json(exclude_none=True),
+                    item.mode.value,  # followed by the reconciler from the start
                 ),
             )
         return cur.rowcount == 1
@@ -197,6 +199,34 @@ class SqliteOrderStore:
             conn.execute(
                 "UPDATE orders SET status = ?, item = ? WHERE client_order_id = ?",
                 (item.get("status"), json.dumps(item, separators=(",", ":")), client_order_id),
+            )
+
+    def working(self, account: str) -> list[OrderItem]:
+        rows = (
+            self._db.connection()
+            .execute("SELECT item FROM orders WHERE working_account = ? ORDER BY client_order_id", (account,))
+            .fetchall()
+        )
+        return [OrderItem.model_validate_json(raw) for (raw,) in rows]
+
+    def record_working(self, client_order_id: str, account: str, legs: Sequence[OrderLeg]) -> None:
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT item FROM orders WHERE client_order_id = ?", (client_order_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"order {client_order_id} is not recorded")
+            item = json.loads(row[0]) | {"legs": [leg.model_dump() for leg in legs]}
+            conn.execute(
+                "UPDATE orders SET working_account = ?, item = ? WHERE client_order_id = ?",
+                (account, json.dumps(item, separators=(",", ":")), client_order_id),
+            )
+
+    def record_done(self, client_order_id: str) -> None:
+        # The item is unchanged (no change record for the indexer): only the index column is cleared.
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE orders SET working_account = NULL WHERE client_order_id = ?", (client_order_id,)
             )
 
 

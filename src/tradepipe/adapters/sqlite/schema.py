@@ -165,5 +165,15 @@ CREATE TABLE events (
 {_RISK_STATE_TRIGGERS}
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1),)
+# The reconciler's index of open orders (resources.ORDERS_WORKING; DynamoDB: a sparse GSI): the account while
+# the order or its legs may still change, NULL once the reconciler has recorded their end. Orders recorded
+# before it that are not known to be done start followed (the next run settles or keeps them).
+_V2 = """
+ALTER TABLE orders ADD COLUMN working_account TEXT;
+UPDATE orders SET working_account = mode
+    WHERE status NOT IN ('filled', 'canceled', 'expired', 'rejected', 'replaced', 'REJECTED');
+CREATE INDEX orders_working ON orders (working_account, client_order_id) WHERE working_account IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
