@@ -442,6 +442,7 @@ def reconcile_deps() -> ReconcileDeps:
         leases=b.ticker_leases,
         manual_stop_pct=_manual_stop_pct(),
         reservations=b.reservations,
+        fill_cursor=b.fill_cursor,
     )
 
 

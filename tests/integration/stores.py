@@ -15,11 +15,13 @@ from infra.checks.emulated_aws import FAKE_CREDENTIALS, LOCAL_REGION
 from tests.integration.conftest import STAGE, Aws
 from tradepipe import resources
 from tradepipe.adapters.dynamodb import DynamoFillStore, DynamoOrderStore, DynamoSignalStore
+from tradepipe.adapters.fill_cursor import DynamoFillCursorStore, MemoryFillCursorStore
 from tradepipe.adapters.lots import DynamoLotStore, MemoryLotStore
 from tradepipe.adapters.memory import MemoryOrderStore, MemorySignalStore
 from tradepipe.adapters.memory_risk import MemoryRiskStateStore
 from tradepipe.adapters.request_budget import DynamoRequestBudget, MemoryRequestBudget
 from tradepipe.adapters.sqlite.database import Database, Durability
+from tradepipe.adapters.sqlite.fill_cursor import SqliteFillCursorStore
 from tradepipe.adapters.sqlite.lots import SqliteLotStore
 from tradepipe.adapters.sqlite.records import SqliteFillStore, SqliteOrderStore, SqliteSignalStore
 from tradepipe.adapters.sqlite.request_budget import SqliteRequestBudget
@@ -78,4 +80,10 @@ LOT_STORES: dict[str, Factory] = {
     "memory": lambda request: MemoryLotStore(),
     "dynamodb": lambda request: DynamoLotStore(_table(request, resources.RISK_STATE_TABLE)),
     "sqlite": lambda request: SqliteLotStore(_sqlite(request)),
+}
+# The reconciler's fill cursor (ports/fill_cursor.py), in the risk-state table on every backend.
+FILL_CURSORS: dict[str, Factory] = {
+    "memory": lambda request: MemoryFillCursorStore(),
+    "dynamodb": lambda request: DynamoFillCursorStore(_table(request, resources.RISK_STATE_TABLE)),
+    "sqlite": lambda request: SqliteFillCursorStore(_sqlite(request)),
 }

@@ -419,6 +419,30 @@ def test_fills_then_one_fill_activity_per_execution_with_unique_ids(
     assert activities[0].order_status == OrderStatus.FILLED
 
 
+def test_fill_activities_page_token_is_a_position_in_id_order_as_alpaca_pages_them(
+    trading: TradingClient, broker_clock: ManualClock
+) -> None:
+    # Alpaca, account activities: "page_token represents the ID of the end of your current page"; with
+    # direction asc "results will begin with the activity immediately after the one specified", with desc
+    # they "end before" it; page_size at most 100.
+    for symbol in ("AAPL", "IBM", "MSFT"):
+        submitted(trading, market(symbol, 1))
+    settle(broker_clock)  # the three fill at one instant: their ids still sort in fill order
+    every = typed(list, trading.get("/account/activities/FILL", {"direction": "asc"}))
+    first, second, third = (a["id"] for a in every)
+
+    def page(**params: str) -> list[str]:
+        return [a["symbol"] for a in typed(list, trading.get("/account/activities/FILL", params))]
+
+    assert [a["symbol"] for a in every] == ["AAPL", "IBM", "MSFT"]
+    assert page(direction="asc", page_token=first) == ["IBM", "MSFT"]
+    assert page(direction="asc", page_token=first, page_size="1") == ["IBM"]
+    assert page(direction="desc", page_token=third) == ["IBM", "AAPL"]
+    # A token that is no activity's id (none the filters select) is still a position.
+    assert page(direction="asc", page_token=f"{first.split('::')[0]}::0") == ["AAPL", "IBM", "MSFT"]
+    assert page(direction="desc", page_token=f"{second}~") == ["IBM", "AAPL"]
+
+
 def test_all_activities_then_the_fills_and_other_types_empty(
     trading: TradingClient, broker_clock: ManualClock
 ) -> None:

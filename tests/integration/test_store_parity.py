@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tests.integration.stores import (
+    FILL_CURSORS,
     FILL_STORES,
     LOT_STORES,
     ORDER_STORES,
@@ -32,6 +33,7 @@ from tradepipe.domain.risk.context import Account, Asset, MarketClock, RiskConte
 from tradepipe.domain.risk.profile import RiskProfile
 from tradepipe.domain.risk.reservations import EntryRequest, Granted, fit
 from tradepipe.ports.broker import FillView
+from tradepipe.ports.fill_cursor import FillCursorStore
 from tradepipe.ports.lots import LotStore
 from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import EntryReservations
@@ -56,6 +58,12 @@ def orders(request: pytest.FixtureRequest) -> OrderStore:
 @pytest.fixture(params=sorted(FILL_STORES))
 def fills(request: pytest.FixtureRequest) -> FillStore:
     store: FillStore = FILL_STORES[request.param](request)
+    return store
+
+
+@pytest.fixture(params=sorted(FILL_CURSORS))
+def fill_cursors(request: pytest.FixtureRequest) -> FillCursorStore:
+    store: FillCursorStore = FILL_CURSORS[request.param](request)
     return store
 
 
@@ -617,3 +625,17 @@ def test_lots_resize_when_partial_exit_then_qty_and_stop_change_and_zero_removes
     assert lots.resize_lot(account, "AAPL", "alpha", "tp-a-open", Decimal(0), None) is True
     assert lots.lots(account, "AAPL") == []
     assert lots.resize_lot(account, "AAPL", "alpha", "tp-a-open", Decimal(1), None) is False
+
+
+def test_fill_cursor_starts_unset_then_moves_forward_only_per_account(fill_cursors: FillCursorStore) -> None:
+    account, other = f"acct-{_id()}", f"acct-{_id()}"
+    assert fill_cursors.fill_cursor(account) is None
+
+    fill_cursors.advance_fill_cursor(account, NOW)
+    fill_cursors.advance_fill_cursor(account, NOW - timedelta(seconds=1))  # a slower run finishing late
+    fill_cursors.advance_fill_cursor(other, NOW - timedelta(days=30))
+
+    assert fill_cursors.fill_cursor(account) == NOW
+    assert fill_cursors.fill_cursor(other) == NOW - timedelta(days=30)
+    fill_cursors.advance_fill_cursor(account, NOW + timedelta(microseconds=1))
+    assert fill_cursors.fill_cursor(account) == NOW + timedelta(microseconds=1)

@@ -11,6 +11,7 @@
   entry_price, stop_price, opened_at (domain/lots.py); one Query lists a ticker's lots
 - notice: pk `NOTICE#<key>`, sk `NOTICE`: at, expires_at (TTL): a notice already announced (NoticeLedger)
 - queued close: pk `QUEUED_CLOSE#<account>`, sk `<ticker>`: signal_id, at (an exit after hours)
+- fill cursor: pk `CURSOR#<account>`, sk `FILLS`: after (the newest fill the reconciler has recorded)
 - ticker lease: pk `LEASE#<account>#<ticker>`, sk `LEASE`: holder, lease_until (epoch seconds, to the
   millisecond), expires_at (TTL: a lease long expired is swept)
 - reservations: pk `RESERVE#<account>`, sk `RESERVE`: reservations (a map: id -> ticker, side, qty,
@@ -47,6 +48,7 @@ RATE_SK = "RATE"
 BUDGET_SK = "BUDGET"
 NOTICE_SK = "NOTICE"
 LEASE_SK = "LEASE"
+FILL_CURSOR_SK = "FILLS"
 LEASE_SWEEP_AFTER_S = 3600  # an expired lease is free at once; its item is swept by TTL this much later
 RESERVE_SK = "RESERVE"
 
@@ -182,3 +184,7 @@ def stored_time(at: datetime) -> str:
 
 def parse_time(value: object) -> datetime | None:
     return None if value is None else datetime.fromisoformat(str(value))
+
+
+def fill_cursor_pk(account: str) -> str:
+    return f"CURSOR#{account}"

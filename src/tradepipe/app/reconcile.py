@@ -36,6 +36,7 @@ from tradepipe.contracts.items import (
 from tradepipe.domain.model import Mode, RejectReason, SignalStatus
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable
 from tradepipe.ports.clock import Clock
+from tradepipe.ports.fill_cursor import FillCursorStore
 from tradepipe.ports.messaging import EventPublisher
 from tradepipe.ports.risk_state import (
     EntryReservations,
@@ -53,6 +54,12 @@ _DONE = frozenset({"filled", "rejected", "canceled", "expired"})
 _STOP_TYPES = frozenset({"stop", "stop_limit", "trailing_stop"})
 _CLOSES = frozenset({"exit", "close"})
 _FINAL_PURPOSES = frozenset({"open", "exit"})  # a reverse's close is not the signal's last order
+# The fill cursor stays this far behind the moment a run read the fills, so the next run reads them again
+# (recorded once: deduplicated by execution id): a fill Alpaca publishes late, or stamps at an instant just
+# before the read, and any skew between our clock and Alpaca's, are still seen. A run so reads the fills of
+# the last few minutes, never the account's history.
+FILL_OVERLAP = timedelta(minutes=10)
+_FILLS_PAGE = 100  # Alpaca's largest activities page
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,8 @@ class ReconcileDeps:
     # An entry that rested at the broker releases its reserved room when it ends (filled: the position holds
     # it now; cancelled, expired, rejected: nothing does).
     reservations: EntryReservations | None = None
+    # How far the fills are read; None: a `lookback` window every run (unit tests of the order sweep).
+    fill_cursor: FillCursorStore | None = None
 
 
 @dataclass
@@ -114,7 +123,9 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
     broker = patient(deps.brokers, mode, deps.patience)
     if broker is None:
         return report
-    after = since or deps.clock.now() - deps.lookback
+    read_at = deps.clock.now()
+    mark = None if deps.fill_cursor is None else deps.fill_cursor.fill_cursor(mode.value)
+    after = since or (read_at - deps.lookback if mark is None else mark)
     sweep = sweep_followed(mode, broker, deps.orders)
     by_broker_id = {o.broker_order_id: o for o in sweep.orders}
     for order in sweep.orders:
@@ -122,14 +133,18 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
             _leg(mode, order, deps, report)
         else:
             _order(order, deps, report)
-    for fill in broker.fills_since(after):
+    fills = broker.fills_since(after)
+    for fill in fills:
         filled = by_broker_id.get(fill.broker_order_id)
         coid = None if filled is None else filled.parent_client_order_id or filled.client_order_id
         recorded = deps.orders.get(coid) if coid else None
         if deps.fills.record_fill(fill, mode.value, coid, None if recorded is None else recorded.signal_id):
             report.fills_recorded += 1
-    finish(sweep, deps.orders)  # last: an order leaves the index only once all the above is recorded
-    report.broker_requests = sweep.requests + 1
+    # Last, once all the above is recorded: an order leaves the index, the fill cursor moves on.
+    finish(sweep, deps.orders)
+    if deps.fill_cursor is not None:
+        deps.fill_cursor.advance_fill_cursor(mode.value, read_at - FILL_OVERLAP)
+    report.broker_requests = sweep.requests + 1 + len(fills) // _FILLS_PAGE
     _check_divergence(mode, broker, deps, report)
     _sample_equity(mode, broker, deps, report)
     if deps.protect:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from tradepipe.ports.fill_cursor import FillCursorStore
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
@@ -64,6 +65,8 @@ class Backend(Protocol):
     def request_budget(self) -> RequestBudget: ...
     @property
     def notice_ledger(self) -> NoticeLedger: ...
+    @property
+    def fill_cursor(self) -> FillCursorStore: ...
     @property
     def signal_queue(self) -> SignalQueue: ...
     @property

@@ -10,10 +10,12 @@ import boto3
 
 from tradepipe.adapters.dynamodb import DynamoFillStore, DynamoOrderStore, DynamoSignalStore
 from tradepipe.adapters.events import EventBridgePublisher
+from tradepipe.adapters.fill_cursor import DynamoFillCursorStore
 from tradepipe.adapters.request_budget import DynamoRequestBudget
 from tradepipe.adapters.risk_state import DynamoRiskStateStore
 from tradepipe.adapters.secrets import SecretReader
 from tradepipe.adapters.sqs import SqsIntentQueue, SqsSignalQueue
+from tradepipe.ports.fill_cursor import FillCursorStore
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
@@ -120,6 +122,10 @@ class AwsBackend:
     @property
     def notice_ledger(self) -> NoticeLedger:
         return self._risk_state
+
+    @cached_property
+    def fill_cursor(self) -> FillCursorStore:
+        return DynamoFillCursorStore(self._dynamodb.Table(self._settings.risk_state_table))
 
     @cached_property
     def request_budget(self) -> RequestBudget:

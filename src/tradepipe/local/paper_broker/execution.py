@@ -97,7 +97,7 @@ def fill(core: BrokerCore, order: Order, qty: Decimal, price: Decimal, at: datet
         del state.positions[order.symbol]
     state.fills.append(
         Fill(
-            id=f"{at.strftime('%Y%m%d%H%M%S%f')[:-3]}::{uuid.uuid4()}",
+            id=_activity_id(at, len(state.fills)),
             order_id=order.id,
             symbol=order.symbol,
             side=order.side,
@@ -110,6 +110,13 @@ def fill(core: BrokerCore, order: Order, qty: Decimal, price: Decimal, at: datet
         )
     )
     _after_fill(core, order, at)
+
+
+def _activity_id(at: datetime, seq: int) -> str:
+    """Alpaca's shape, `<yyyymmddHHMMSSmmm>::<uuid>`, whose order is the activities' order (page tokens are
+    positions in it). Many fills share one millisecond here (an open fills a whole book at one instant), so
+    the uuid's first group is the fill's sequence number: ids sort in the order the fills happened."""
+    return f"{at.strftime('%Y%m%d%H%M%S%f')[:-3]}::{seq:08x}{str(uuid.uuid4())[8:]}"
 
 
 def _after_fill(core: BrokerCore, order: Order, at: datetime) -> None:

@@ -79,18 +79,23 @@ def fill_activities(
     page_size: int = ACTIVITIES_PAGE_DEFAULT,
     page_token: str | None = None,
 ) -> list[Json]:
-    """FILL activities, newest first by default; `page_token` is the id of the last one already seen."""
+    """FILL activities in the order of their ids (`<transaction time>::<uuid>`, so time order), newest first
+    by default. `page_token` is an activity id and a position, as Alpaca's account-activities docs define it:
+    ascending, the page begins with the activity immediately after it; descending, it ends before it. The id
+    need not be among the activities the other filters select (a cursor kept from an earlier call)."""
     state = core.state
-    fills = [
-        f
-        for f in state.fills
-        if (after is None or f.transaction_time > after) and (until is None or f.transaction_time <= until)
-    ]
-    if direction == "desc":
-        fills.reverse()
+    fills = sorted(
+        (
+            f
+            for f in state.fills
+            if (after is None or f.transaction_time > after)
+            and (until is None or f.transaction_time <= until)
+        ),
+        key=lambda f: f.id,
+        reverse=direction == "desc",
+    )
     if page_token is not None:
-        ids = [f.id for f in fills]
-        fills = fills[ids.index(page_token) + 1 :] if page_token in ids else []
+        fills = [f for f in fills if (f.id > page_token if direction != "desc" else f.id < page_token)]
     size = max(1, min(page_size, ACTIVITIES_PAGE_MAX))
     return [fill_json(f, state.account.id) for f in fills[:size]]
 
