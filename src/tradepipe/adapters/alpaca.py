@@ -226,6 +226,11 @@ class AlpacaBroker:
         orders = self._call(lambda: self._client.get_orders(request), f"listing orders of {symbol}")
         return [_to_broker_order(o) for o in orders if isinstance(o, Order)]
 
+    def working_orders(self) -> list[BrokerOrder]:
+        request = GetOrdersRequest(status=QueryOrderStatus.OPEN, nested=False, limit=_ORDERS_PAGE)
+        orders = self._call(lambda: self._client.get_orders(request), "listing open orders")
+        return [_to_broker_order(o) for o in orders if isinstance(o, Order)]
+
     def order_family(self, broker_order_id: str) -> list[BrokerOrder]:
         request = GetOrderByIdRequest(nested=True)
         try:

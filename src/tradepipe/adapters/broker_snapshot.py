@@ -112,6 +112,9 @@ class SnapshotBroker:
     def recent_orders(self, symbol: str, limit: int) -> list[BrokerOrder]:
         return self._inner.recent_orders(symbol, limit)
 
+    def working_orders(self) -> list[BrokerOrder]:
+        return self._inner.working_orders()
+
     def order_family(self, broker_order_id: str) -> list[BrokerOrder]:
         return self._inner.order_family(broker_order_id)
 

@@ -227,6 +227,10 @@ class MemoryBroker:
         mine = [o for o in self.orders.values() if o.symbol == symbol and o.parent_client_order_id is None]
         return list(reversed(mine))[:limit]
 
+    def working_orders(self) -> list[BrokerOrder]:
+        # As Alpaca lists them un-nested: a leg does not name its entry.
+        return [replace(o, parent_client_order_id=None) for o in self.open_orders()]
+
     def order_family(self, broker_order_id: str) -> list[BrokerOrder]:
         found = [o for o in self.orders.values() if o.broker_order_id == broker_order_id]
         legs = [

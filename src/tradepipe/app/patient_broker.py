@@ -78,6 +78,9 @@ class PatientBroker:
     def recent_orders(self, symbol: str, limit: int) -> list[BrokerOrder]:
         return self._retried(lambda: self._inner.recent_orders(symbol, limit))
 
+    def working_orders(self) -> list[BrokerOrder]:
+        return self._retried(self._inner.working_orders)
+
     def order_family(self, broker_order_id: str) -> list[BrokerOrder]:
         return self._retried(lambda: self._inner.order_family(broker_order_id))
 

@@ -122,6 +122,11 @@ class Broker(Protocol):
         """The symbol's latest orders, open or closed, newest first (entries and simple orders, no legs)."""
         ...
 
+    def working_orders(self) -> list[BrokerOrder]:
+        """Every open order of the account, each on its own (`GET /v2/orders?status=open&nested=false`, up
+        to 500): a leg is listed without its entry's id (`parent_client_order_id` None)."""
+        ...
+
     def order_family(self, broker_order_id: str) -> list[BrokerOrder]:
         """One order as it is now (`GET /v2/orders/{id}?nested=true`) followed by its legs, each leg with the
         order's client order id as its parent; empty when the broker does not know the id."""

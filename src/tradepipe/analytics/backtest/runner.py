@@ -161,6 +161,9 @@ class _SimulatedAlpaca:
     def recent_orders(self, symbol: str, limit: int) -> list[BrokerOrder]:
         return []
 
+    def working_orders(self) -> list[BrokerOrder]:
+        return []
+
     def order_family(self, broker_order_id: str) -> list[BrokerOrder]:
         return []
 
