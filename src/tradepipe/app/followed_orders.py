@@ -5,9 +5,10 @@ the moment it is recorded until its end and its legs' are recorded). One run rea
 broker request) and lists what is still working at the broker once (`GET /v2/orders?status=open&nested=false`,
 up to 500 orders). A followed order with a member (itself or a recorded leg) in that list is still working;
 one without has ended since the last run and is read once (`GET /v2/orders/{id}?nested=true`) for its final
-state and its legs'. So a run costs 1 + (orders that ended since the last run) requests: an account with a
-thousand settled orders costs what an empty one costs, and a GTC stop leg that triggers five weeks after its
-entry is seen on the first run after it fills.
+state and its legs' (a simple order whose end we already recorded, as the executor does for a market order
+that filled while it waited, is not read at all). So a run costs 1 + (orders that ended since the last run)
+requests: an account with a thousand settled orders costs what an empty one costs, and a GTC stop leg that
+triggers five weeks after its entry is seen on the first run after it fills.
 
 Why un-nested, and why legs are recorded: Alpaca names a leg's entry only when the leg is nested under it,
 and once a bracket's entry has filled its legs are no longer rolled up under it (`status=open&nested=true`
@@ -46,6 +47,8 @@ class Sweep:
     orders: list[BrokerOrder] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)  # client order ids: stop following once recorded
     requests: int = 0  # broker requests the sweep spent
+    # Every followed order's and recorded leg's broker id -> the entry's client order id: whose a fill is.
+    owners: dict[str, str] = field(default_factory=dict)
 
 
 def sweep_followed(mode: Mode, broker: Broker, store: OrderStore) -> Sweep:
@@ -53,38 +56,62 @@ def sweep_followed(mode: Mode, broker: Broker, store: OrderStore) -> Sweep:
     followed = {item.client_order_id: item for item in store.working(mode.value)}
     listed = {o.broker_order_id: o for o in broker.working_orders()}
     sweep.requests += 1
-    leg_ids = {leg.broker_order_id for item in followed.values() for leg in item.legs}
-    known = {item.broker_order_id for item in followed.values()} | leg_ids
-    for order in listed.values():
-        if order.broker_order_id in known or order.client_order_id in followed:
-            continue
-        # Working at the broker but not followed: another's order, a leg not recorded yet (read with its
-        # entry below), or ours recorded before the index existed or a moment ago (the DynamoDB index is
-        # eventually consistent): ours are followed from now on.
-        recorded = store.get(order.client_order_id)
-        if recorded is not None and recorded.mode is mode:
-            store.record_working(recorded.client_order_id, mode.value, recorded.legs)
-            followed[recorded.client_order_id] = recorded
+    _follow_unfollowed(mode, listed, followed, store)
     for coid, item in sorted(followed.items()):
         if item.broker_order_id is None:
             if item.status in _NEVER_SENT:
                 sweep.ended.append(coid)  # refused before the broker knew it: nothing to follow
             continue  # not sent yet: the executor's (its redelivery looks it up by client order id)
-        ids = [item.broker_order_id, *(leg.broker_order_id for leg in item.legs)]
-        family = [listed[i] for i in ids if i in listed]
-        if not family or (item.broker_order_id not in listed and item.status not in _FINAL):
-            # Nothing of it works any more (it ended since the last run), or its entry ended and our record
-            # of the entry is not final yet: read it once, with its legs.
-            family = broker.order_family(item.broker_order_id)
-            sweep.requests += 1
-            if not family:
-                continue  # unknown to the broker (a wrong account?): kept, and visible in the index
-        family = _as_family(item, family)
+        family = _family_now(item, item.broker_order_id, listed, broker, sweep)
+        if family is None:
+            continue
+        sweep.owners.update(dict.fromkeys((o.broker_order_id for o in family), coid))
         _record_legs(item, family, store)
         sweep.orders.extend(family)
         if all(o.status in _FINAL for o in family):
             sweep.ended.append(coid)
     return sweep
+
+
+def _follow_unfollowed(
+    mode: Mode, listed: dict[str, BrokerOrder], followed: dict[str, OrderItem], store: OrderStore
+) -> None:
+    """Working at the broker but not followed: another's order, a leg not recorded yet (read with its entry),
+    or ours recorded before the index existed or a moment ago (the DynamoDB index is eventually consistent):
+    ours are followed from now on."""
+    known = {i.broker_order_id for i in followed.values()} | {
+        leg.broker_order_id for i in followed.values() for leg in i.legs
+    }
+    for order in listed.values():
+        if order.broker_order_id in known or order.client_order_id in followed:
+            continue
+        recorded = store.get(order.client_order_id)
+        if recorded is not None and recorded.mode is mode:
+            store.record_working(recorded.client_order_id, mode.value, recorded.legs)
+            followed[recorded.client_order_id] = recorded
+
+
+def _family_now(
+    item: OrderItem, broker_order_id: str, listed: dict[str, BrokerOrder], broker: Broker, sweep: Sweep
+) -> list[BrokerOrder] | None:
+    """The order and its legs as the broker has them now, read only when the listing cannot tell; None:
+    nothing to record (ended already recorded, or unknown to the broker)."""
+    ids = [broker_order_id, *(leg.broker_order_id for leg in item.legs)]
+    sweep.owners.update(dict.fromkeys(ids, item.client_order_id))
+    family = [listed[i] for i in ids if i in listed]
+    if not family and item.order_class == "simple" and item.status in _FINAL:
+        # Done, no legs, and its end already recorded (by the executor, or by a run that died before
+        # `finish`): nothing left to read.
+        sweep.ended.append(item.client_order_id)
+        return None
+    if not family or (broker_order_id not in listed and item.status not in _FINAL):
+        # Nothing of it works any more (it ended since the last run), or its entry ended and our record of
+        # the entry is not final yet: read it once, with its legs.
+        family = broker.order_family(broker_order_id)
+        sweep.requests += 1
+        if not family:
+            return None  # unknown to the broker (a wrong account?): kept, and visible in the index
+    return _as_family(item, family)
 
 
 def finish(sweep: Sweep, store: OrderStore) -> None:

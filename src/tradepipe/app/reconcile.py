@@ -127,7 +127,6 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
     mark = None if deps.fill_cursor is None else deps.fill_cursor.fill_cursor(mode.value)
     after = since or (read_at - deps.lookback if mark is None else mark)
     sweep = sweep_followed(mode, broker, deps.orders)
-    by_broker_id = {o.broker_order_id: o for o in sweep.orders}
     for order in sweep.orders:
         if order.parent_client_order_id is not None:
             _leg(mode, order, deps, report)
@@ -135,8 +134,7 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
             _order(order, deps, report)
     fills = broker.fills_since(after)
     for fill in fills:
-        filled = by_broker_id.get(fill.broker_order_id)
-        coid = None if filled is None else filled.parent_client_order_id or filled.client_order_id
+        coid = sweep.owners.get(fill.broker_order_id)
         recorded = deps.orders.get(coid) if coid else None
         if deps.fills.record_fill(fill, mode.value, coid, None if recorded is None else recorded.signal_id):
             report.fills_recorded += 1
