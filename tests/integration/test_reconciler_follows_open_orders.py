@@ -186,6 +186,7 @@ def test_gtc_stop_leg_filling_five_weeks_after_its_entry_is_settled_once(
     assert entry is not None
     assert {leg.order_type for leg in entry.legs} == {"limit", "stop"}
     assert first.stop_outs == 0
+    assert first.broker_requests == 2  # the legs came with the entry's submission: no read of it
     # While the bracket works, a run costs the open-orders listing and the fills page: nothing per order.
     assert stack.requests_of_one_run() == 2
 

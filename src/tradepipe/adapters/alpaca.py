@@ -77,6 +77,7 @@ def _to_broker_order(order: Order, parent: str | None = None) -> BrokerOrder:
         parent_client_order_id=parent,
         stop_price=None if order.stop_price is None else Decimal(str(order.stop_price)),
         limit_price=None if order.limit_price is None else Decimal(str(order.limit_price)),
+        legs=tuple(_to_broker_order(leg, parent=order.client_order_id) for leg in order.legs or []),
     )
 
 

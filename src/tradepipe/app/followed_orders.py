@@ -131,6 +131,20 @@ def _as_family(item: OrderItem, family: list[BrokerOrder]) -> list[BrokerOrder]:
     return [*head, *legs]
 
 
+def leg_records(order: BrokerOrder) -> list[OrderLeg] | None:
+    """The legs an answer about `order` nests, as the order's item records them; None: it nests none (an
+    update then leaves the recorded legs as they are)."""
+    legs = [
+        OrderLeg(
+            broker_order_id=leg.broker_order_id,
+            client_order_id=leg.client_order_id,
+            order_type=leg.order_type,
+        )
+        for leg in order.legs
+    ]
+    return legs or None
+
+
 def _record_legs(item: OrderItem, family: list[BrokerOrder], store: OrderStore) -> None:
     seen = [
         OrderLeg(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from tradepipe.app.followed_orders import leg_records
 from tradepipe.contracts.items import OrderItem, OrderUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Side
@@ -143,6 +144,7 @@ def placed_update(placed: BrokerOrder, now: datetime) -> OrderUpdate:
         filled_avg_price=placed.filled_avg_price,
         filled_at=placed.filled_at,
         updated_at=now,
+        legs=leg_records(placed),
     )
 
 

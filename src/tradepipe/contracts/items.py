@@ -179,7 +179,7 @@ class OrderItem(BaseModel):
     filled_avg_price: Decimal | None = None
     reject_code: str | None = None
     reject_reason: str | None = None
-    legs: list[OrderLeg] = Field(default_factory=list)  # recorded by the reconciler (app/open_orders.py)
+    legs: list[OrderLeg] = Field(default_factory=list)  # from the broker's answers (app/followed_orders.py)
 
 
 class OrderUpdate(BaseModel):
@@ -197,6 +197,7 @@ class OrderUpdate(BaseModel):
     filled_at: datetime | None = None
     reject_code: str | None = None
     reject_reason: str | None = None
+    legs: list[OrderLeg] | None = None  # as the broker's answer nested them (the reconciler follows them)
 
     def changes(self) -> dict[str, Any]:
         return {name: value for name, value in self if value is not None}

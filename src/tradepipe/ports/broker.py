@@ -29,6 +29,9 @@ class BrokerOrder:
     parent_client_order_id: str | None = None  # set on a bracket's exit legs
     stop_price: Decimal | None = None
     limit_price: Decimal | None = None
+    # A complex order's legs, when the answer nests them (Alpaca's answer to the order's submission does):
+    # the only moment a leg is sure to be named as this order's (app/followed_orders.py).
+    legs: tuple[BrokerOrder, ...] = ()
 
 
 @dataclass(frozen=True)
