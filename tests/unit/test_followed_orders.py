@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from tradepipe.adapters.memory import MemoryBroker, MemoryOrderStore
 from tradepipe.app.followed_orders import Sweep, finish, sweep_followed
 from tradepipe.contracts.items import OrderItem
@@ -109,14 +111,22 @@ def test_bracket_leaves_the_index_once_its_stop_filled_and_its_target_was_cancel
     assert _run(broker, store).requests == 1  # settled: costs nothing any more
 
 
-def test_order_refused_before_the_broker_is_dropped_without_a_request() -> None:
+@pytest.mark.parametrize(
+    ("status", "followed"),
+    [
+        pytest.param("rejected", False, id="refused-before-the-broker"),
+        pytest.param("not_sent", False, id="close-not-needed"),
+        pytest.param("pending_submit", True, id="still-the-executors"),
+    ],
+)
+def test_order_the_broker_never_got_costs_no_request(status: str, followed: bool) -> None:
     broker, store = _CountingBroker(), MemoryOrderStore()
     item = _bracket(broker, store, "tp-b-open").model_copy(
-        update={"client_order_id": "tp-c-open", "broker_order_id": None, "status": "REJECTED"}
+        update={"client_order_id": "tp-c-open", "broker_order_id": None, "status": status}
     )
     store.record_intent(item)
 
     sweep = _run(broker, store)
 
-    assert "tp-c-open" in sweep.ended
-    assert "tp-c-open" not in {o.client_order_id for o in store.working("paper")}
+    assert sweep.requests == 2  # the listing, and the bracket's one read to learn its legs
+    assert ("tp-c-open" in {o.client_order_id for o in store.working("paper")}) is followed

@@ -34,9 +34,11 @@ from tradepipe.domain.model import Mode
 from tradepipe.ports.broker import Broker, BrokerOrder
 from tradepipe.ports.stores import OrderStore
 
-# Alpaca's final order states (no further updates); PENDING_SUBMIT / REJECTED are ours, before the broker.
+# Alpaca's final order states (no further updates).
 _FINAL = frozenset({"filled", "canceled", "expired", "rejected", "replaced"})
-_NEVER_SENT = frozenset({"REJECTED", "rejected"})
+# An order the broker never got: refused before the call (app/placement.py `rejected`), or a close found not
+# needed (app/protective_close.py `not_sent`). `pending_submit` is the executor's until it is sent or refused.
+_NEVER_SENT = frozenset({"rejected", "not_sent"})
 
 
 @dataclass

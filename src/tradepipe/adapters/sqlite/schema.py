@@ -171,7 +171,7 @@ CREATE TABLE events (
 _V2 = """
 ALTER TABLE orders ADD COLUMN working_account TEXT;
 UPDATE orders SET working_account = mode
-    WHERE status NOT IN ('filled', 'canceled', 'expired', 'rejected', 'replaced', 'REJECTED');
+    WHERE status NOT IN ('filled', 'canceled', 'expired', 'rejected', 'replaced', 'not_sent');
 CREATE INDEX orders_working ON orders (working_account, client_order_id) WHERE working_account IS NOT NULL;
 """
 
