@@ -167,11 +167,13 @@ CREATE TABLE events (
 
 # The reconciler's index of open orders (resources.ORDERS_WORKING; DynamoDB: a sparse GSI): the account while
 # the order or its legs may still change, NULL once the reconciler has recorded their end. Orders recorded
-# before it that are not known to be done start followed (the next run settles or keeps them).
+# before it start followed unless known to be done: a filled bracket or OTO entry is not (its legs may still
+# work, weeks on); the next run reads each once and settles or keeps it.
 _V2 = """
 ALTER TABLE orders ADD COLUMN working_account TEXT;
 UPDATE orders SET working_account = mode
-    WHERE status NOT IN ('filled', 'canceled', 'expired', 'rejected', 'replaced', 'not_sent');
+    WHERE status NOT IN ('filled', 'canceled', 'expired', 'rejected', 'replaced', 'not_sent')
+    OR (status = 'filled' AND json_extract(item, '$.order_class') != 'simple');
 CREATE INDEX orders_working ON orders (working_account, client_order_id) WHERE working_account IS NOT NULL;
 """
 
