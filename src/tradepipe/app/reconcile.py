@@ -72,7 +72,7 @@ class ReconcileDeps:
     positions: PositionReports
     events: EventPublisher
     clock: Clock
-    lookback: timedelta = timedelta(days=2)
+    lookback: timedelta = timedelta(days=2)  # the fills the first run reads, before the cursor exists
     # Where equity samples go (the risk-state table); None: not sampled (tests of the order sweep alone).
     snapshots: EquitySnapshotStore | None = None
     snapshot_ttl: timedelta = timedelta(days=8)  # DynamoDB keeps a week and a day; OpenSearch the history
