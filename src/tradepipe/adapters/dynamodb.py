@@ -294,6 +294,31 @@ class DynamoOrderStore:
             ConditionExpression="attribute_exists(client_order_id)",
         )
 
+    def follow_unsettled(self) -> int:
+        """Deploy-time backfill, once, for items written before the orders-working index (the SQLite
+        runtime does the same in its migration 2): every order not known to be done is followed, a filled
+        bracket or OTO entry included (its legs may still work, and they name no entry). A Scan of the whole
+        table, run by the operator, never by a function; returns how many items it put in the index."""
+        final = ["filled", "canceled", "expired", "rejected", "replaced", "not_sent"]
+        unsettled = Attr(ORDERS_WORKING.partition_key).not_exists() & (
+            ~Attr("status").is_in(final) | (Attr("status").eq("filled") & Attr("order_class").ne("simple"))
+        )
+        followed = 0
+        scan: dict[str, Any] = {"FilterExpression": unsettled}
+        while True:
+            page = self._table.scan(**scan)
+            for item in page.get("Items", []):
+                self._table.update_item(
+                    Key={"client_order_id": item["client_order_id"]},
+                    UpdateExpression="SET #w = :w",
+                    ExpressionAttributeNames={"#w": ORDERS_WORKING.partition_key},
+                    ExpressionAttributeValues={":w": item["mode"]},
+                )
+                followed += 1
+            if "LastEvaluatedKey" not in page:
+                return followed
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def record_done(self, client_order_id: str) -> None:
         # Removing the key attribute takes the item out of the sparse index; the item itself stays.
         self._table.update_item(
