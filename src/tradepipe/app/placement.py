@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from tradepipe.app.entry_timeout import collar_record
 from tradepipe.contracts.items import OrderItem, OrderUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Side
@@ -193,4 +194,5 @@ def _entry_item(intent: OrderIntent, now: datetime) -> OrderItem:
         created_at=now,
         updated_at=now,
         purpose="open",
+        **collar_record(intent, now),
     )

@@ -167,6 +167,11 @@ class OrderItem(BaseModel):
     filled_avg_price: Decimal | None = None
     reject_code: str | None = None
     reject_reason: str | None = None
+    # A collared entry (issue 19): the risk budget its fill is checked against, the tolerance over it, and
+    # the time past which the reconciler cancels it if it still rests (ENTRY_NOT_FILLED when nothing filled).
+    risk_budget: Decimal | None = None
+    risk_tolerance_pct: Decimal | None = None
+    cancel_after: datetime | None = None
 
 
 class OrderUpdate(BaseModel):

@@ -56,3 +56,9 @@ class OrderIntent(BaseModel):
     stop_limit_price: Decimal | None = None
     strategy_position: Decimal | None = None
     sized_at: datetime
+    # A collared entry (a marketable limit, issue 19): the risk to the stop as sized (the budget the executor
+    # re-sizes against the quote for, and the fill is checked against), the tolerance over it, and how long
+    # the limit may rest before it is cancelled (ENTRY_NOT_FILLED). None: not collared.
+    risk_budget: Decimal | None = None
+    risk_tolerance_pct: Decimal | None = None
+    entry_timeout_s: int | None = None

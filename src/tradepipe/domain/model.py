@@ -52,9 +52,14 @@ class SignalStatus(StrEnum):
     FILLED = "FILLED"
     COMPLETED = "COMPLETED"  # a CANCEL carried out, or an EXIT with nothing left to close
     REJECTED = "REJECTED"
+    # A collared entry (a marketable limit) that did not fill within its profile's entry_timeout_s: cancelled,
+    # nothing bought, its reservations released. Not a rejection: the market moved away from the alert.
+    ENTRY_NOT_FILLED = "ENTRY_NOT_FILLED"
 
 
-TERMINAL_STATUSES = frozenset({SignalStatus.FILLED, SignalStatus.COMPLETED, SignalStatus.REJECTED})
+TERMINAL_STATUSES = frozenset(
+    {SignalStatus.FILLED, SignalStatus.COMPLETED, SignalStatus.REJECTED, SignalStatus.ENTRY_NOT_FILLED}
+)
 
 
 class RejectReason(StrEnum):

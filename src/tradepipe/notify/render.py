@@ -155,6 +155,8 @@ def _entry(e: EntryFilled) -> str:
         text += f", stop {_price(e.stop_loss)}"
     if e.take_profit is not None:
         text += f", target {_price(e.take_profit)}"
+    if e.over_budget and e.realized_risk is not None and e.risk_budget is not None:
+        text += f" ⚠️ risk {_price(e.realized_risk)} over its budget {_price(e.risk_budget)}"
     return text
 
 
