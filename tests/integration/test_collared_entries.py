@@ -1,7 +1,7 @@
-"""Entries within their risk (issue 19 item 3), through the executor and the reconciler against the Alpaca-like
-paper broker (real alpaca-py for orders and for the latest quote, the broker's own clock moved by the use
-cases' waits): a marketable limit within its collar, re-sized against the quote; a quote gapped past the
-collar; a limit that does not fill within entry_timeout_s; a partial fill cancelled at the timeout.
+"""Entries within their risk (issue 19 item 3), through the executor and the reconciler against the
+Alpaca-like paper broker (real alpaca-py for orders and for the latest quote, the broker's own clock moved
+by the use cases' waits): a marketable limit within its collar, re-sized against the quote; a quote gapped
+past the collar; a limit that does not fill within entry_timeout_s; a partial fill cancelled at the timeout.
 
 IBM trades at 200.00 (bid 199.98 / ask 200.02 under the broker's 2 bp spread). The entry the risk stage would
 send: 10 shares sized for a $100 budget to the 190 stop at the alert's 200.00, a 10 bp collar (limit 200.20),
@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration.conftest import BROKER_KEY, BROKER_SECRET
 from tests.integration.test_async_lifecycle import PRICE, TICKER, World, _all_orders, _status
 from tradepipe.adapters.market_data import AlpacaMarketData
 from tradepipe.app.execute import ExecutorDeps, execute_intent
@@ -25,7 +26,6 @@ from tradepipe.domain.model import Mode, OrderType, Side, SignalStatus
 from tradepipe.domain.risk.reservations import Book, Granted, Reservation
 from tradepipe.local.paper_broker import ManualClock
 from tradepipe.ports.quotes import QuoteView
-from tests.integration.conftest import BROKER_KEY, BROKER_SECRET
 
 BUDGET = Decimal(100)  # 10 shares x (200.00 - 190.00)
 LIMIT = Decimal("200.20")  # 200.00 + 10 bp
@@ -95,7 +95,9 @@ def _trail(world: World, signal_id: str) -> str:
     return " | ".join(f"{e.status.value}: {e.detail}" for e in item.history)
 
 
-def test_entry_fills_at_the_ask_within_its_collar_resized_for_the_quote_and_within_budget(world: World) -> None:
+def test_entry_fills_at_the_ask_within_its_collar_resized_for_the_quote_and_within_budget(
+    world: World,
+) -> None:
     entry = _collared(world, "a" * 32)
 
     execute_intent(entry, _executor(world, _quotes(world)))
@@ -121,7 +123,8 @@ def test_quote_gapped_past_the_collar_is_refused_before_any_order_and_its_room_r
     execute_intent(entry, _executor(world, _quotes(world)))
 
     item = world.signals.get(entry.signal_id)
-    assert item is not None and item.status is SignalStatus.REJECTED
+    assert item is not None
+    assert item.status is SignalStatus.REJECTED
     assert item.reject_reason == "QUOTE_BEYOND_COLLAR"
     assert "ask 201.03 is past the limit 200.20" in (item.reject_detail or "")
     assert _all_orders(world) == []  # the trader never pays beyond the collar: nothing was sent
@@ -154,7 +157,8 @@ def test_limit_not_filled_within_entry_timeout_is_cancelled_entry_not_filled_and
     assert report.entries_not_filled == 1
     assert world.status(entry.signal_id) is SignalStatus.ENTRY_NOT_FILLED
     assert "not filled by" in _trail(world, entry.signal_id)
-    assert world.open_orders() == [] and world.held() == 0
+    assert world.open_orders() == []
+    assert world.held() == 0
     assert _reserved(world) == []
     reconcile(Mode.PAPER, reconciler)  # a later run changes nothing
     assert world.status(entry.signal_id) is SignalStatus.ENTRY_NOT_FILLED
@@ -184,7 +188,8 @@ def test_partial_fill_cancelled_at_the_timeout_keeps_a_stop_for_exactly_the_fill
     report = reconcile(Mode.PAPER, reconciler)
 
     item = world.signals.get(entry.signal_id)
-    assert item is not None and item.status is SignalStatus.FILLED
+    assert item is not None
+    assert item.status is SignalStatus.FILLED
     assert item.filled_qty == part
     assert f"partial: {part} of 9" in _trail(world, entry.signal_id)
     assert world.held() == part
