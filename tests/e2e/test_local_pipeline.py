@@ -89,14 +89,17 @@ def test_valid_alert_then_one_bracket_order_sized_by_risk_and_documents_in_both_
     assert response.status_code == 202
     signal_id = response.json()["signal_id"]
     order = eventually(lambda: _order_for(trading, signal_id))
-    # Sized at the alert's price (181 shares), then re-sized by the executor for the ask it read (issue 19):
-    # $100 of risk to the stop at the price the entry pays, as a marketable limit within the collar.
-    ask = _quote(local_stack, "MSFT")["ap"]
-    expected_qty = (Decimal("100") / (Decimal(str(ask)) - Decimal("27.40"))).to_integral_value(ROUND_FLOOR)
+    # Sized at the alert's price (181 shares), then re-sized by the executor for the quote (issue 19): $100
+    # of risk to the stop at the ask, and at most $110 (the 10% tolerance) should it fill at its limit.
+    ask, limit = Decimal(str(_quote(local_stack, "MSFT")["ap"])), Decimal(str(order.limit_price))
+    expected_qty = min(
+        (Decimal("100") / (ask - Decimal("27.40"))).to_integral_value(ROUND_FLOOR),
+        (Decimal("110") / (limit - Decimal("27.40"))).to_integral_value(ROUND_FLOOR),
+    )
     assert Decimal(str(order.qty)) == expected_qty <= 181
     assert order.order_type is not None
     assert order.order_type.value == "limit"
-    assert Decimal(str(order.limit_price)) >= Decimal(str(ask))
+    assert limit >= ask
     assert order.order_class == OrderClass.BRACKET
     assert order.legs is not None
     assert len(order.legs) == 2

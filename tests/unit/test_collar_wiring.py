@@ -28,6 +28,7 @@ from tradepipe.domain.model import (
     RejectReason,
     Side,
     SignalStatus,
+    SizingMode,
 )
 from tradepipe.domain.risk.engine import Approved, assess
 from tradepipe.domain.risk.profile import RiskProfile
@@ -71,6 +72,13 @@ def test_a_target_inside_the_collar_narrows_it_to_one_tick_short_of_the_target()
     assert decision.limit_price == D("100.49")
 
 
+def test_a_fixed_quantity_carries_no_budget_it_is_never_shrunk_for_the_quote() -> None:
+    decision = _approved(sizing_mode=SizingMode.FIXED_QUANTITY, sizing_value=D(7))
+
+    assert decision.collared
+    assert (decision.qty, decision.risk_budget) == (D(7), None)
+
+
 def test_market_entry_order_in_the_profile_keeps_market_entries() -> None:
     decision = _approved(RiskProfile(entry_order="market"))
 
@@ -87,10 +95,7 @@ def test_sized_intent_carries_the_limit_the_budget_the_tolerance_and_the_timeout
     assert intent.limit_price is not None
     assert intent.limit_price > (intent.reference_price or 0)
     assert (intent.risk_tolerance_pct, intent.entry_timeout_s) == (D(10), 30)
-    assert intent.reference_price is not None
-    assert intent.stop_loss is not None
-    assert intent.qty is not None
-    assert intent.risk_budget == abs(intent.reference_price - intent.stop_loss) * intent.qty
+    assert intent.risk_budget == D("100.00")  # the alert's risk dollars, not the floored shares' risk
 
 
 # --- the executor's pricing against the quote ---------------------------------------------------------

@@ -280,7 +280,7 @@ def _collar_fields(approved: Approved, profile: RiskProfile) -> dict[str, Any]:
     if not approved.collared:
         return {}
     return {
-        "risk_budget": approved.risk if approved.risk_sized else None,
+        "risk_budget": approved.risk_budget,
         "risk_tolerance_pct": profile.risk_tolerance_pct,
         "entry_timeout_s": profile.entry_timeout_s,
     }

@@ -4,8 +4,9 @@ ends ENTRY_NOT_FILLED (its reservation released), or FILLED for the part that di
 Where the timeout is enforced: the executor cannot wait (on Lambda it must not; it reads an order once after a
 short wait and hands over), so the deadline is written on the order record (`cancel_after`) before the broker
 call, and the reconciler's run (every minute) cancels every open collared entry past it. Crash-safe by
-construction: the deadline lives in the orders table, not in a process; the sweep reads the broker's open
-orders on every run, so a run that died after asking for a cancel is simply repeated (a second DELETE of an
+construction: the deadline lives in the orders table, not in a process; the sweep looks at the orders the
+reconciler reads from the broker on every run anyway, so a run that died after asking for a cancel is
+simply repeated (a second DELETE of an
 order already cancelled is no error: `Broker.cancel_order`). Alpaca confirms a cancel asynchronously
 (`pending_cancel`, then `canceled`: Alpaca-API#111), so the signal is settled by the reconciler's order
 sweep when it sees the order `canceled` (the run after the cancel at the latest), exactly as any other
@@ -21,6 +22,7 @@ So after the cancel the filled shares have no stop: the same run's protection ch
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +30,7 @@ from typing import Any
 from tradepipe.contracts.items import OrderItem, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import SignalStatus
+from tradepipe.domain.order_status import is_terminal
 from tradepipe.ports.broker import Broker, BrokerOrder
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.stores import OrderStore
@@ -53,13 +56,16 @@ class TimeoutDeps:
     clock: Clock
 
 
-def cancel_expired_entries(broker: Broker, deps: TimeoutDeps) -> list[str]:
-    """Ask for the cancel of every open collared entry past its deadline; the client order ids asked for.
-    Orders already `pending_cancel` are left to finish."""
+def cancel_expired_entries(orders: Iterable[BrokerOrder], broker: Broker, deps: TimeoutDeps) -> list[str]:
+    """Ask for the cancel of every open collared entry among `orders` (the reconciler's sweep of the
+    account's orders, read once per run: no request of its own) past its deadline; the client order ids
+    asked for. Orders already `pending_cancel` are left to finish."""
     now = deps.clock.now()
     asked: list[str] = []
-    for order in broker.open_orders():
+    for order in orders:
         if order.parent_client_order_id is not None or order.status == "pending_cancel":
+            continue
+        if is_terminal(order.status):
             continue
         recorded = deps.orders.get(order.client_order_id)
         if not _expired(recorded, now):

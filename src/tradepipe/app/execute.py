@@ -85,9 +85,8 @@ class ExecutorDeps:
     # dead), else held while it rests at the broker (the reconciler releases it when it ends).
     reservations: EntryReservations | None = None
     profiles: RiskConfig | None = None  # each strategy's max_intent_age_s (None: entries never go stale)
-    quotes: Quotes | None = (
-        None  # the latest quote a collared entry is re-sized against (app/collar_entry.py)
-    )
+    # The latest quote a collared entry is re-sized against (app/collar_entry.py); None: against its limit.
+    quotes: Quotes | None = None
     sleep: Callable[[float], None] = field(default=time.sleep)
     place_attempts: int = 4
     max_rate_limit_wait_s: float = 10.0

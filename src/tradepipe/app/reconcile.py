@@ -115,10 +115,10 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
     broker = patient(deps.brokers, mode, deps.patience)
     if broker is None:
         return report
-    # Collared entries past their entry_timeout_s: cancel asked now, settled when seen `canceled`.
-    report.entries_timed_out = cancel_expired_entries(broker, TimeoutDeps(deps.orders, deps.clock))
     after = since or deps.clock.now() - deps.lookback
     placed = broker.orders_since(after)
+    # Collared entries past their entry_timeout_s: cancel asked now, settled when seen `canceled`.
+    report.entries_timed_out = cancel_expired_entries(placed, broker, TimeoutDeps(deps.orders, deps.clock))
     by_broker_id = {o.broker_order_id: o for o in placed}
     for order in placed:
         if order.parent_client_order_id is not None:

@@ -56,7 +56,7 @@ class OrderIntent(BaseModel):
     stop_limit_price: Decimal | None = None
     strategy_position: Decimal | None = None
     sized_at: datetime
-    # A collared entry (a marketable limit, issue 19): the risk to the stop as sized (the budget the executor
+    # A collared entry (a marketable limit, issue 19): the alert's risk budget in dollars (what the executor
     # re-sizes against the quote for, and the fill is checked against; risk-sized entries only: a fixed
     # quantity is never shrunk), the tolerance over it, and how long the limit may rest before it is
     # cancelled (ENTRY_NOT_FILLED). entry_timeout_s None: not collared.

@@ -42,6 +42,7 @@ from tradepipe.domain.risk.state import StateSwitch, next_state
 
 _HUNDRED = Decimal(100)
 FRACTION_STEP = Decimal("0.000001")  # Alpaca takes up to 9 decimals; 6 is plenty for stocks
+_CENT = Decimal("0.01")
 _RISK_MODES = frozenset({SizingMode.RISK_DOLLARS, SizingMode.RISK_PERCENT})
 
 
@@ -57,9 +58,10 @@ class Approved:
     # A market alert sent as a marketable limit at the alert price +/- the profile's collar (issue 19):
     # the executor re-sizes it against the quote and cancels it past entry_timeout_s.
     collared: bool = False
-    # Sized from a risk budget (risk dollars, risk % of equity): the executor keeps it within that budget
-    # at the quote. A fixed quantity, notional or % of equity is the trader's size: never shrunk for it.
-    risk_sized: bool = False
+    # The risk budget in dollars of an entry sized from one (risk dollars, risk % of equity): what the
+    # executor keeps it within at the quote. None for a fixed quantity, notional or % of equity: the
+    # trader's size, never shrunk for the quote.
+    risk_budget: Decimal | None = None
 
     @property
     def time_in_force(self) -> Literal["day", "gtc"]:
@@ -307,8 +309,8 @@ def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | 
         risk=risk,
         limit_price=limit,
         collared=order_type is not signal.order_type,
-        risk_sized=signal.sizing_mode in _RISK_MODES
-        or (signal.sizing_mode is None and profile.risk_percent_default is not None),
+        # raw x per share is the alert's risk dollars (or % of equity in dollars), to the cent.
+        risk_budget=(raw * per_share).quantize(_CENT) if per_share and _risk_sized(signal, profile) else None,
     )
     # Alpaca's leg rules (legs >= $0.01 beyond the base price, fractional day orders only...) before the
     # entry reserves anything: what the broker would refuse must not spend a counter.
@@ -326,6 +328,11 @@ def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | 
         )
     )
     return broken or approved
+
+
+def _risk_sized(signal: Signal, profile: RiskProfile) -> bool:
+    mode = signal.sizing_mode
+    return mode in _RISK_MODES or (mode is None and profile.risk_percent_default is not None)
 
 
 def entry_collar(
