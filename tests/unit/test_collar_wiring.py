@@ -12,12 +12,20 @@ import pytest
 
 from tests.unit.test_pipeline_use_cases import _recorded, risk_deps
 from tests.unit.test_risk_engine import NOW, _ctx, _signal
-from tradepipe.adapters.memory import MemoryQueue, MemorySignalStore
+from tradepipe.adapters.memory import (
+    FixedClock,
+    MemoryBroker,
+    MemoryBrokers,
+    MemoryOrderStore,
+    MemoryQueue,
+    MemorySignalStore,
+)
 from tradepipe.adapters.memory_risk import MemoryQuotes
 from tradepipe.app.assess import assess_signal
 from tradepipe.app.collar_entry import price_entry
+from tradepipe.app.execute import ExecutorDeps, execute_intent
 from tradepipe.app.fill_events import entry_filled
-from tradepipe.contracts.items import OrderItem
+from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.lifecycle import allowed_from
 from tradepipe.domain.model import (
@@ -34,7 +42,7 @@ from tradepipe.domain.risk.engine import Approved, assess
 from tradepipe.domain.risk.profile import RiskProfile
 from tradepipe.notify.channels import parse_channel
 from tradepipe.notify.render import render
-from tradepipe.ports.broker import BrokerOrder
+from tradepipe.ports.broker import BrokerOrder, BrokerUnavailable
 from tradepipe.ports.quotes import QuoteView
 
 D = Decimal
@@ -237,3 +245,52 @@ def test_profile_defaults_are_the_stated_ones() -> None:
         D(10),
     )
     assert (profile.entry_timeout_s, profile.risk_tolerance_pct) == (30, D(10))
+
+
+# --- a retried entry re-priced --------------------------------------------------------------------------
+
+
+class _DownOnce(MemoryBroker):
+    """The first submit never reaches the broker (a dropped connection): the message is retried."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    def submit(self, intent: OrderIntent) -> BrokerOrder:
+        if self.down:
+            self.down = False
+            raise BrokerUnavailable("connection reset")
+        return super().submit(intent)
+
+
+def test_a_retried_entry_is_priced_against_the_new_quote_and_its_record_follows() -> None:
+    broker, orders, signals = _DownOnce(), MemoryOrderStore(), MemorySignalStore()
+    intent = _intent()
+    signals.record_new(
+        SignalItem(
+            signal_id=intent.signal_id,
+            status=SignalStatus.SIZED,
+            received_at=AT,
+            updated_at=AT,
+            expires_at=0,
+            history=[StatusEntry(status=SignalStatus.SIZED, at=AT)],
+            ticker="IBM",
+        )
+    )
+    quotes = _quotes("199.99", "200.00")
+    deps = ExecutorDeps(
+        signals, orders, MemoryBrokers(paper=broker), FixedClock(AT), quotes=quotes, place_attempts=1
+    )
+
+    with pytest.raises(BrokerUnavailable):
+        execute_intent(intent, deps)
+    recorded = orders.get(intent.client_order_id)
+    assert recorded is not None
+    assert recorded.qty == D(10)
+    quotes.quotes["IBM"] = QuoteView(D("200.08"), D("200.10"), AT)  # the market moved before the retry
+    execute_intent(intent, deps)
+
+    recorded = orders.get(intent.client_order_id)
+    assert recorded is not None
+    assert (recorded.qty, broker.orders[intent.client_order_id].qty) == (D(9), D(9))

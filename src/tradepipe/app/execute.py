@@ -219,6 +219,9 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
         priced = price_entry(intent, deps.quotes)  # a collared entry against the latest quote
         if isinstance(priced, Rejected):
             return _reject_stale(intent, recorded is not None, priced, deps)
+        if recorded is not None and recorded.qty != priced.qty:  # an earlier attempt's quote: re-sized
+            update = OrderUpdate(qty=priced.qty, updated_at=deps.clock.now())
+            deps.orders.update(intent.client_order_id, update)
         intent = priced
         # A broken order rule is a decision: checked before any broker call (a reverse's close included).
         invalid = check_entry(intent)

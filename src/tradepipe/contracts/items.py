@@ -182,6 +182,7 @@ class OrderUpdate(BaseModel):
 
     updated_at: datetime
     status: str | None = None
+    qty: Decimal | None = None  # a collared entry re-sized against a later quote before it was placed
     broker_order_id: str | None = None
     submitted_at: datetime | None = None
     filled_qty: Decimal | None = None
