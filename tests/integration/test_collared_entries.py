@@ -155,7 +155,9 @@ def test_limit_not_filled_within_entry_timeout_is_cancelled_entry_not_filled_and
     report = reconcile(Mode.PAPER, reconciler)
 
     assert report.entries_not_filled == 1
-    assert world.status(entry.signal_id) is SignalStatus.ENTRY_NOT_FILLED
+    item = world.signals.get(entry.signal_id)
+    assert item is not None
+    assert (item.status, item.reject_reason) == (SignalStatus.ENTRY_NOT_FILLED, "ENTRY_NOT_FILLED")
     assert "not filled by" in _trail(world, entry.signal_id)
     assert world.open_orders() == []
     assert world.held() == 0

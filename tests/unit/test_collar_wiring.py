@@ -4,7 +4,8 @@ checked against the budget; ENTRY_NOT_FILLED is a terminal move of the lifecycle
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,11 +21,14 @@ from tradepipe.adapters.memory import (
     MemoryQueue,
     MemorySignalStore,
 )
-from tradepipe.adapters.memory_risk import MemoryQuotes
+from tradepipe.adapters.memory_risk import MemoryEventPublisher, MemoryQuotes
 from tradepipe.app.assess import assess_signal
 from tradepipe.app.collar_entry import price_entry
+from tradepipe.app.entry_timeout import settle_timed_out
 from tradepipe.app.execute import ExecutorDeps, execute_intent
 from tradepipe.app.fill_events import entry_filled
+from tradepipe.app.notices import AnnouncedRejections
+from tradepipe.contracts.events import parse_event
 from tradepipe.contracts.items import OrderItem, SignalItem, StatusEntry
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.lifecycle import allowed_from
@@ -294,3 +298,39 @@ def test_a_retried_entry_is_priced_against_the_new_quote_and_its_record_follows(
     recorded = orders.get(intent.client_order_id)
     assert recorded is not None
     assert (recorded.qty, broker.orders[intent.client_order_id].qty) == (D(9), D(9))
+
+
+def test_entry_not_filled_is_recorded_with_its_reason_and_announced_to_the_trader() -> None:
+    signals, events = MemorySignalStore(), MemoryEventPublisher()
+    store = AnnouncedRejections(signals, events)
+    signals.record_new(
+        SignalItem(
+            signal_id="i" * 32,
+            status=SignalStatus.SUBMITTED,
+            received_at=AT,
+            updated_at=AT,
+            expires_at=0,
+            history=[StatusEntry(status=SignalStatus.SUBMITTED, at=AT)],
+            ticker="IBM",
+        )
+    )
+    recorded = _item(status="new", cancel_after=AT)
+    canceled = BrokerOrder("b1", "tp-i-open", "canceled", D(10), D(0), None, AT, None, "IBM", "buy", "limit")
+
+    update = settle_timed_out(recorded, canceled, AT + timedelta(seconds=5))
+    assert update is not None
+    assert store.advance("i" * 32, update)
+
+    item = signals.get("i" * 32)
+    assert item is not None
+    assert (item.status, item.reject_reason) == (SignalStatus.ENTRY_NOT_FILLED, "ENTRY_NOT_FILLED")
+    (notice,) = events.of_type("SignalRejected")
+    assert notice["reason"] == "ENTRY_NOT_FILLED"
+    event = parse_event("SignalRejected", notice)
+    (message,) = render([event], parse_channel("sns://arn:aws:sns:us-east-1:123456789012:notify"))
+    assert "IBM entry not filled" in message.text
+    # Filled in part, or cancelled before its deadline: not ours to call ENTRY_NOT_FILLED.
+    assert settle_timed_out(recorded, replace(canceled, filled_qty=D(4)), AT) is None
+    assert (
+        settle_timed_out(_item(status="new", cancel_after=AT + timedelta(seconds=30)), canceled, AT) is None
+    )

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tradepipe.contracts.items import OrderItem, StatusUpdate
+from tradepipe.contracts.items import OrderItem, SignalFields, StatusEntry, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
-from tradepipe.domain.model import SignalStatus
+from tradepipe.domain.model import RejectReason, SignalStatus
 from tradepipe.domain.order_status import is_terminal
 from tradepipe.ports.broker import Broker, BrokerOrder
 from tradepipe.ports.clock import Clock
@@ -98,4 +98,10 @@ def settle_timed_out(recorded: OrderItem, order: BrokerOrder, now: datetime) -> 
         f"limit {recorded.limit_price} not filled by {recorded.cancel_after:%H:%M:%S} UTC "
         f"(entry_timeout_s): alpaca order {order.broker_order_id} cancelled, nothing bought"
     )
-    return StatusUpdate.to(SignalStatus.ENTRY_NOT_FILLED, now, detail)
+    # The reason on the trail and the item, as a rejection's: the read API, the documents' reject_reason
+    # and the notice (AnnouncedRejections) name it where reasons appear.
+    reason = RejectReason.ENTRY_NOT_FILLED.value
+    return StatusUpdate(
+        entry=StatusEntry(status=SignalStatus.ENTRY_NOT_FILLED, at=now, reason=reason, detail=detail),
+        fields=SignalFields(reject_reason=reason, reject_detail=detail),
+    )

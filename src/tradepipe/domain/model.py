@@ -97,6 +97,8 @@ class RejectReason(StrEnum):
     BROKER_REJECTED = "BROKER_REJECTED"
     QUOTE_BEYOND_COLLAR = "QUOTE_BEYOND_COLLAR"  # the quote gapped past the entry's limit: it would not fill
     RISK_OVER_BUDGET = "RISK_OVER_BUDGET"  # the fill's risk to the stop beyond budget x (1 + tolerance)
+    # Why a signal ends ENTRY_NOT_FILLED (the status): its collared limit was cancelled at entry_timeout_s.
+    ENTRY_NOT_FILLED = "ENTRY_NOT_FILLED"
 
 
 class Signal(BaseModel):

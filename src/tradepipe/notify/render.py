@@ -31,7 +31,7 @@ from tradepipe.contracts.events import (
     SignalRejected,
     TradingStateChanged,
 )
-from tradepipe.domain.model import Mode
+from tradepipe.domain.model import Mode, RejectReason
 from tradepipe.domain.risk.context import TradingState
 from tradepipe.notify.channels import Channel, ChannelKind, redact_channels
 from tradepipe.observability.redaction import redact, redact_text
@@ -173,6 +173,8 @@ def _exit(e: ExitFilled) -> str:
 
 def _rejected(e: SignalRejected) -> str:
     what = e.ticker or "alert"
+    if e.reason is RejectReason.ENTRY_NOT_FILLED:
+        return f"⌛ {what} entry not filled" + (f": {e.detail}" if e.detail else "")
     return f"❌ {what} rejected {e.reason.value}" + (f": {e.detail}" if e.detail else "")
 
 
