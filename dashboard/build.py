@@ -149,7 +149,8 @@ SIGNALS = [
         SIGNALS_ALIAS,
         "pie",
         [count(), terms("outcome", schema="segment", size=5)],
-        description="accepted: sized or later; rejected: any stage said no; pending: still on its way.",
+        description="accepted: sized or later; rejected: any stage said no; not_filled: a collared entry "
+        "cancelled at its entry timeout (ENTRY_NOT_FILLED); pending: still on its way.",
         params={"isDonut": True},
     ),
     Vis(

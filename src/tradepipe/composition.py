@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from tradepipe.ports.clock import Clock
     from tradepipe.ports.market_data import MarketData
     from tradepipe.ports.messaging import EventPublisher, Redelivery
+    from tradepipe.ports.quotes import Quotes
     from tradepipe.ports.search import SearchAdmin, SearchIndex
     from tradepipe.ports.stores import SignalStore, TableChange
     from tradepipe.settings import Settings
@@ -190,6 +191,16 @@ def market_data() -> MarketData:
     from tradepipe.adapters.market_data import AlpacaMarketData
 
     return AlpacaMarketData(*keys, url_override=settings.alpaca_data_url_override)
+
+
+def quotes() -> Quotes | None:
+    """The latest quote for the executor's collared entries: Alpaca's market data with the paper keys (the
+    same source as the bars). None while the keys are missing: entries are then sized against their limit,
+    the worst price they can fill at."""
+    from tradepipe.adapters.market_data import AlpacaMarketData
+
+    source = market_data()
+    return source if isinstance(source, AlpacaMarketData) else None
 
 
 @cache
@@ -412,6 +423,7 @@ def executor_deps() -> ExecutorDeps:
         events=b.events,
         reservations=b.reservations,
         profiles=risk_config(),
+        quotes=quotes(),
     )
 
 

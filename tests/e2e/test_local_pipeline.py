@@ -89,8 +89,17 @@ def test_valid_alert_then_one_bracket_order_sized_by_risk_and_documents_in_both_
     assert response.status_code == 202
     signal_id = response.json()["signal_id"]
     order = eventually(lambda: _order_for(trading, signal_id))
-    expected_qty = (Decimal("100") / abs(Decimal("27.95") - Decimal("27.40"))).to_integral_value(ROUND_FLOOR)
-    assert Decimal(str(order.qty)) == expected_qty == 181
+    # Sized at the alert's price (181 shares), then re-sized by the executor for the quote (issue 19): $100
+    # of risk to the stop at the ask, and at most $110 (the 10% tolerance) should it fill at its limit.
+    ask, limit = Decimal(str(_quote(local_stack, "MSFT")["ap"])), Decimal(str(order.limit_price))
+    expected_qty = min(
+        (Decimal("100") / (ask - Decimal("27.40"))).to_integral_value(ROUND_FLOOR),
+        (Decimal("110") / (limit - Decimal("27.40"))).to_integral_value(ROUND_FLOOR),
+    )
+    assert Decimal(str(order.qty)) == expected_qty <= 181
+    assert order.order_type is not None
+    assert order.order_type.value == "limit"
+    assert limit >= ask
     assert order.order_class == OrderClass.BRACKET
     assert order.legs is not None
     assert len(order.legs) == 2
@@ -208,7 +217,9 @@ def test_buy_while_short_then_close_then_open_never_a_flipped_single_order(
     assert [o["purpose"] for o in trail["orders"]] == ["close", "open"]
     close, open_ = (_order_for_coid(trading, o["client_order_id"]) for o in trail["orders"])
     assert close.side.value == "buy"
-    assert Decimal(str(close.qty)) == 95  # floor(200 / |202.91 - 205.00|): the whole short, no more
+    short_qty = _order_for_coid(trading, f"tp-{sold}-open").filled_qty
+    # floor(200 / |bid - 205.00|) (re-sized for the bid at the entry): the whole short, no more.
+    assert Decimal(str(close.qty)) == Decimal(str(short_qty)) <= 95
     assert open_.side.value == "buy"
     assert Decimal(str(open_.qty)) == 40  # the new long, not 95 + 40 in one order
     assert close.filled_at is not None
@@ -216,6 +227,18 @@ def test_buy_while_short_then_close_then_open_never_a_flipped_single_order(
     assert close.filled_at <= open_.submitted_at
     position = trading.get_open_position("IBM")
     assert Decimal(str(position.qty)) == 40  # type: ignore[union-attr]
+
+
+def _quote(local_stack: RunningLocal, symbol: str) -> dict[str, Any]:
+    """The latest quote as Alpaca's market data serves it (the paper broker's /v2/stocks/quotes/latest)."""
+    response = httpx.get(
+        f"{local_stack.broker_url}/v2/stocks/quotes/latest",
+        params={"symbols": symbol},
+        headers={"APCA-API-KEY-ID": local_stack.broker_key, "APCA-API-SECRET-KEY": local_stack.broker_secret},
+    )
+    response.raise_for_status()
+    quote: dict[str, Any] = response.json()["quotes"][symbol]
+    return quote
 
 
 def _order_for_coid(trading: TradingClient, coid: str) -> Order:

@@ -74,6 +74,7 @@ def comparison_config() -> RiskConfig:
         # daily close alert for the open does live.
         "stop_required": False,
         "outside_hours": "queue",
+        "entry_order": "market",  # backtesting.py's market orders: no collar
     }
     return RiskConfig(version=1, default=bundled.default, strategies={SmaCrossSimple.name: off})
 

@@ -25,12 +25,13 @@ from alpaca.common.exceptions import APIError
 from alpaca.data.enums import Adjustment
 from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.models import Bar, BarSet
-from alpaca.data.requests import StockBarsRequest
+from alpaca.data.requests import StockBarsRequest, StockLatestQuoteRequest
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
 from tradepipe.adapters.http import TimeoutSession
 from tradepipe.domain.risk.bars import data_timeframe
 from tradepipe.ports.market_data import DailyBar
+from tradepipe.ports.quotes import QuoteView
 
 # Before any bar either source holds (Alpaca's history starts in 2015, the bundled sample in 2000-03).
 HISTORY_START = datetime(2000, 1, 1, tzinfo=UTC)
@@ -124,3 +125,20 @@ class AlpacaMarketData:
     def latest_close(self, symbol: str) -> Decimal | None:
         bars = self.daily_bars(symbol, 1)
         return bars[-1].c if bars else None
+
+    def latest_quote(self, symbol: str) -> QuoteView | None:
+        """`GET /v2/stocks/quotes/latest` (alpaca-py `get_stock_latest_quote`). Never cached: the executor
+        reads it just before sending an entry. None for no data or an empty side (a 0 price)."""
+        try:
+            found = self._client.get_stock_latest_quote(StockLatestQuoteRequest(symbol_or_symbols=symbol))
+        except APIError as exc:
+            if exc.status_code in _NO_DATA_STATUSES:
+                return None
+            raise
+        if not isinstance(found, dict):
+            raise TypeError(f"unexpected alpaca-py result {type(found).__name__}")
+        quote = found.get(symbol) or found.get(symbol.upper())
+        if quote is None or quote.bid_price <= 0 or quote.ask_price <= 0:
+            return None
+        at = quote.timestamp if quote.timestamp.tzinfo else quote.timestamp.replace(tzinfo=UTC)
+        return QuoteView(bid=_decimal(quote.bid_price), ask=_decimal(quote.ask_price), at=at)

@@ -27,6 +27,7 @@ from tradepipe.domain.risk.bars import data_timeframe
 from tradepipe.domain.risk.reservations import Book, Granted, at_broker
 from tradepipe.domain.silence import MarketSession
 from tradepipe.ports.market_data import DailyBar
+from tradepipe.ports.quotes import QuoteView
 from tradepipe.ports.risk_state import StoredTradingState
 
 
@@ -220,6 +221,16 @@ class MemoryRiskStateStore:
     def book(self, account: str) -> Book:
         with self._lock:
             return self._books.get(account, Book())
+
+
+class MemoryQuotes:
+    """Latest quotes per symbol, set by the test (or the backtest); None for a symbol without one."""
+
+    def __init__(self, quotes: Mapping[str, QuoteView] | None = None) -> None:
+        self.quotes: dict[str, QuoteView] = {s.upper(): q for s, q in (quotes or {}).items()}
+
+    def latest_quote(self, symbol: str) -> QuoteView | None:
+        return self.quotes.get(symbol.upper())
 
 
 class MemoryMarketData:

@@ -16,7 +16,15 @@ from tradepipe.contracts.items import StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.exits import resolve_stop_limit
 from tradepipe.domain.lifecycle import PRE_SIZING
-from tradepipe.domain.model import Action, Rejected, RejectReason, Side, Signal, SignalStatus
+from tradepipe.domain.model import (
+    Action,
+    OrderType,
+    Rejected,
+    RejectReason,
+    Side,
+    Signal,
+    SignalStatus,
+)
 from tradepipe.domain.risk.bars import bar_start
 from tradepipe.domain.risk.context import (
     Account,
@@ -267,6 +275,17 @@ def _queue(signal: Signal, deferred: Deferred, deps: RiskDeps, now: datetime) ->
     return deferred
 
 
+def _collar_fields(approved: Approved, profile: RiskProfile) -> dict[str, Any]:
+    """What the executor needs to keep a collared entry within its risk (none for other entries)."""
+    if not approved.collared:
+        return {}
+    return {
+        "risk_budget": approved.risk_budget,
+        "risk_tolerance_pct": profile.risk_tolerance_pct,
+        "entry_timeout_s": profile.entry_timeout_s,
+    }
+
+
 def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> OrderIntent | None:
     detail: str = _KIND[signal.action]
     if approved.qty is None:
@@ -277,7 +296,7 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
             now,
             side=signal.side,
             qty=approved.qty,
-            order_type=signal.order_type,
+            order_type=OrderType.LIMIT if approved.collared else signal.order_type,
             limit_price=approved.limit_price,
             reference_price=approved.entry,
             take_profit=approved.exits.target,
@@ -286,8 +305,10 @@ def _send(signal: Signal, approved: Approved, deps: RiskDeps, now: datetime) -> 
             if approved.exits.stop is None or approved.entry is None
             else resolve_stop_limit(signal, approved.entry, signal.side or Side.BUY),
             time_in_force=approved.time_in_force,
+            **_collar_fields(approved, deps.config.profile_for(signal.strategy)),
         )
-        detail = f"open qty={approved.qty} risk={approved.risk}" + (
+        collar = f" limit={approved.limit_price} (collar)" if approved.collared else ""
+        detail = f"open qty={approved.qty} risk={approved.risk}{collar}" + (
             f"; caps: {'; '.join(cap.note() for cap in approved.caps)}" if approved.caps else ""
         )
     moved = deps.store.advance(

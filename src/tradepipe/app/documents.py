@@ -121,6 +121,8 @@ def signal_document(item: SignalItem) -> SignalDocument:
     queued_at = first_at.get(SignalStatus.QUEUED)
     if item.status is SignalStatus.REJECTED:
         outcome = "rejected"
+    elif item.status is SignalStatus.ENTRY_NOT_FILLED:
+        outcome = "not_filled"  # a collared entry cancelled at its timeout: neither accepted nor refused
     elif item.status in _ACCEPTED:
         outcome = "accepted"
     else:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+from tradepipe.app.collar_entry import price_entry
 from tradepipe.app.fill_events import entry_filled
 from tradepipe.app.patient_broker import Patience, PatientBroker
 from tradepipe.app.placement import (
@@ -46,6 +47,7 @@ from tradepipe.app.protective_close import (
     pending_entries,
     reverse_close,
 )
+from tradepipe.app.realized_risk import fill_notes
 from tradepipe.contracts.items import OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Rejected, RejectReason, Side, SignalStatus
@@ -55,6 +57,7 @@ from tradepipe.domain.staleness import check_intent_age
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerRejected
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.messaging import EventPublisher
+from tradepipe.ports.quotes import Quotes
 from tradepipe.ports.risk_state import (
     EntryReservations,
     QueuedCloses,
@@ -82,6 +85,8 @@ class ExecutorDeps:
     # dead), else held while it rests at the broker (the reconciler releases it when it ends).
     reservations: EntryReservations | None = None
     profiles: RiskConfig | None = None  # each strategy's max_intent_age_s (None: entries never go stale)
+    # The latest quote a collared entry is re-sized against (app/collar_entry.py); None: against its limit.
+    quotes: Quotes | None = None
     sleep: Callable[[float], None] = field(default=time.sleep)
     place_attempts: int = 4
     max_rate_limit_wait_s: float = 10.0
@@ -211,6 +216,13 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
         stale = _stale(intent, deps)
         if stale is not None:
             return _reject_stale(intent, recorded is not None, stale, deps)
+        priced = price_entry(intent, deps.quotes)  # a collared entry against the latest quote
+        if isinstance(priced, Rejected):
+            return _reject_stale(intent, recorded is not None, priced, deps)
+        if recorded is not None and recorded.qty != priced.qty:  # an earlier attempt's quote: re-sized
+            update = OrderUpdate(qty=priced.qty, updated_at=deps.clock.now())
+            deps.orders.update(intent.client_order_id, update)
+        intent = priced
         # A broken order rule is a decision: checked before any broker call (a reverse's close included).
         invalid = check_entry(intent)
         if invalid is None:
@@ -260,7 +272,10 @@ def _reject_stale(intent: OrderIntent, recorded: bool, stale: Rejected, deps: Ex
             ),
         )
     _finish(intent, deps, SignalStatus.REJECTED, stale.detail, stale.reason)
-    log.warning("entry stale at submit", extra={"signal_id": intent.signal_id, "detail": stale.detail})
+    log.warning(
+        "entry refused before sending",
+        extra={"signal_id": intent.signal_id, "reason": stale.reason.value, "detail": stale.detail},
+    )
     return Executed(intent.client_order_id, None, rejected=stale.reason)
 
 
@@ -277,17 +292,18 @@ def _record_placed(intent: OrderIntent, coid: str, placed: BrokerOrder, deps: Ex
         ),
     )
     if placed.status == "filled":
+        recorded = deps.orders.get(coid)
+        notes = "" if recorded is None or recorded.purpose != "open" else fill_notes(recorded, placed)
         moved = deps.signals.advance(
             intent.signal_id,
             StatusUpdate.to(
                 SignalStatus.FILLED,
                 placed.filled_at or now,
-                f"qty={placed.filled_qty} avg_price={placed.filled_avg_price}",
+                f"qty={placed.filled_qty} avg_price={placed.filled_avg_price}{notes}",
                 filled_qty=placed.filled_qty,
                 filled_avg_price=placed.filled_avg_price,
             ),
         )
-        recorded = deps.orders.get(coid)
         # An exit's fill is published where the close is handled (app/protective_close.py).
         if moved and recorded is not None and recorded.purpose == "open" and deps.events is not None:
             event = entry_filled(recorded, placed, now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from tradepipe.app.realized_risk import fill_risk
 from tradepipe.contracts.events import EntryFilled, ExitFilled, ExitReason
 from tradepipe.contracts.items import OrderItem
 from tradepipe.domain.model import Side
@@ -31,7 +32,19 @@ def entry_filled(item: OrderItem, order: BrokerOrder, now: datetime) -> EntryFil
         stop_loss=item.stop_loss,
         take_profit=item.take_profit,
         client_order_id=item.client_order_id,
+        **_risk_fields(item, order),
     )
+
+
+def _risk_fields(item: OrderItem, order: BrokerOrder) -> dict[str, object]:
+    risk = fill_risk(item, order.filled_qty, order.filled_avg_price)
+    if risk is None:
+        return {}
+    return {
+        "risk_budget": risk.budget,
+        "realized_risk": risk.realized,
+        "over_budget": risk.breach is not None,
+    }
 
 
 def exit_pnl(item: OrderItem, order: BrokerOrder) -> Decimal | None:

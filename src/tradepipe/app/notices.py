@@ -39,8 +39,12 @@ def announce(events: EventPublisher, event: DomainEvent) -> bool:
     return True
 
 
+# An entry that did not fill is no rejection, but the trader must hear of it as of one: nothing was bought.
+_ANNOUNCED = frozenset({SignalStatus.REJECTED, SignalStatus.ENTRY_NOT_FILLED})
+
+
 class AnnouncedRejections:
-    """A SignalStore that announces each signal it moves to REJECTED."""
+    """A SignalStore that announces each signal it moves to REJECTED (or ENTRY_NOT_FILLED)."""
 
     def __init__(self, store: SignalStore, events: EventPublisher) -> None:
         self._store = store
@@ -58,7 +62,7 @@ class AnnouncedRejections:
 
     def advance(self, signal_id: str, update: StatusUpdate) -> bool:
         moved = self._store.advance(signal_id, update)
-        if moved and update.entry.status is SignalStatus.REJECTED:
+        if moved and update.entry.status in _ANNOUNCED:
             # One read for the signal's mode, ticker and strategy: rejections are rare, the read is cheap.
             item = self._store.get(signal_id)
             if item is not None:

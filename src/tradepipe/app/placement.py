@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from tradepipe.app.entry_timeout import collar_record
 from tradepipe.app.followed_orders import leg_records
 from tradepipe.contracts.items import OrderItem, OrderUpdate
 from tradepipe.contracts.messages import OrderIntent
@@ -195,4 +196,5 @@ def _entry_item(intent: OrderIntent, now: datetime) -> OrderItem:
         created_at=now,
         updated_at=now,
         purpose="open",
+        **collar_record(intent, now),
     )

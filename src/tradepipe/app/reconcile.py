@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from tradepipe.app.entry_timeout import TimeoutDeps, cancel_expired_entries, settle_timed_out
 from tradepipe.app.fill_events import entry_filled, exit_filled, record_exit
 from tradepipe.app.followed_orders import finish, sweep_followed
 from tradepipe.app.patient_broker import Patience, patient
 from tradepipe.app.placement import PlacementDeps
 from tradepipe.app.protect_positions import ProtectDeps, ProtectionReport, check_protection
+from tradepipe.app.realized_risk import fill_notes
 from tradepipe.contracts.events import ExitFilled, ExitReason
 from tradepipe.contracts.items import (
     EQUITY_PK_PREFIX,
@@ -99,6 +101,8 @@ class ReconcileReport:
     equity_sampled: bool = False
     broker_requests: int = 0  # spent finding what changed (orders and fills; not equity nor protection)
     protection: ProtectionReport = field(default_factory=ProtectionReport)
+    entries_timed_out: list[str] = field(default_factory=list)  # cancels asked at entry_timeout_s
+    entries_not_filled: int = 0
 
     def metrics(self) -> dict[str, int]:
         """The counts CloudWatch alarms and dashboards read, by metric name."""
@@ -110,6 +114,7 @@ class ReconcileReport:
             "PositionDivergence": len(self.divergences),
             "PositionUnprotected": len(self.protection.unprotected),
             "PositionsRearmed": len(self.protection.rearmed) + len(self.protection.flattened),
+            "EntriesNotFilled": self.entries_not_filled,
         }
 
 
@@ -127,6 +132,10 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
     mark = None if deps.fill_cursor is None else deps.fill_cursor.fill_cursor(mode.value)
     after = since or (read_at - deps.lookback if mark is None else mark)
     sweep = sweep_followed(mode, broker, deps.orders)
+    # Collared entries past their entry_timeout_s: cancel asked now, settled when seen `canceled`.
+    report.entries_timed_out = cancel_expired_entries(
+        sweep.orders, broker, TimeoutDeps(deps.orders, deps.clock)
+    )
     for order in sweep.orders:
         if order.parent_client_order_id is not None:
             _leg(mode, order, deps, report)
@@ -242,7 +251,8 @@ def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report
             StatusUpdate.to(
                 SignalStatus.FILLED,
                 order.filled_at or now,
-                f"qty={order.filled_qty} avg_price={order.filled_avg_price} (reconciled)",
+                f"qty={order.filled_qty} avg_price={order.filled_avg_price} (reconciled)"
+                + fill_notes(recorded, order),
                 filled_qty=order.filled_qty,
                 filled_avg_price=order.filled_avg_price,
                 broker_order_id=order.broker_order_id,
@@ -251,6 +261,10 @@ def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report
         report.signals_filled += moved
         if moved:
             _fill_learnt(recorded, order, deps)
+        return
+    not_filled = settle_timed_out(recorded, order, now)
+    if not_filled is not None:
+        report.entries_not_filled += deps.signals.advance(recorded.signal_id, not_filled)
         return
     detail = f"alpaca order {order.broker_order_id} ended {order.status} after it was accepted"
     moved = deps.signals.advance(

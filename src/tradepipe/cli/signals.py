@@ -16,7 +16,7 @@ from typing import Any
 from tradepipe.cli.output import say as _say
 from tradepipe.cli.status import add_target_arguments
 
-TERMINAL = frozenset({"FILLED", "COMPLETED", "REJECTED"})
+TERMINAL = frozenset({"FILLED", "COMPLETED", "REJECTED", "ENTRY_NOT_FILLED"})
 TAIL_LOOKBACK = timedelta(minutes=10)
 MAX_PAGES_PER_POLL = 10
 HEADER = "time(UTC) mode   side ticker  size            status     signal_id                         reason"

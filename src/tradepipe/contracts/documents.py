@@ -60,7 +60,7 @@ class SignalDocument(Dimensions, StageTimes):
 
     signal_id: str
     status: str
-    outcome: str  # accepted (sized or later), rejected, pending (still on its way)
+    outcome: str  # accepted (sized or later), rejected, not_filled (ENTRY_NOT_FILLED), pending (on its way)
     source: str | None
     credential: str | None  # the *name* of the passphrase that matched, never the passphrase
     action: str | None

@@ -117,6 +117,10 @@ class EntryFilled(DomainEvent):
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     client_order_id: str
+    # A collared entry's risk at the fill against its budget (issue 19); over_budget: beyond the tolerance.
+    risk_budget: Decimal | None = None
+    realized_risk: Decimal | None = None
+    over_budget: bool = False
 
 
 class ExitFilled(DomainEvent):

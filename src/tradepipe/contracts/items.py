@@ -180,6 +180,11 @@ class OrderItem(BaseModel):
     reject_code: str | None = None
     reject_reason: str | None = None
     legs: list[OrderLeg] = Field(default_factory=list)  # from the broker's answers (app/followed_orders.py)
+    # A collared entry (issue 19): the risk budget its fill is checked against, the tolerance over it, and
+    # the time past which the reconciler cancels it if it still rests (ENTRY_NOT_FILLED when nothing filled).
+    risk_budget: Decimal | None = None
+    risk_tolerance_pct: Decimal | None = None
+    cancel_after: datetime | None = None
 
 
 class OrderUpdate(BaseModel):
@@ -190,6 +195,7 @@ class OrderUpdate(BaseModel):
 
     updated_at: datetime
     status: str | None = None
+    qty: Decimal | None = None  # a collared entry re-sized against a later quote before it was placed
     broker_order_id: str | None = None
     submitted_at: datetime | None = None
     filled_qty: Decimal | None = None

@@ -56,3 +56,10 @@ class OrderIntent(BaseModel):
     stop_limit_price: Decimal | None = None
     strategy_position: Decimal | None = None
     sized_at: datetime
+    # A collared entry (a marketable limit, issue 19): the alert's risk budget in dollars (what the executor
+    # re-sizes against the quote for, and the fill is checked against; risk-sized entries only: a fixed
+    # quantity is never shrunk), the tolerance over it, and how long the limit may rest before it is
+    # cancelled (ENTRY_NOT_FILLED). entry_timeout_s None: not collared.
+    risk_budget: Decimal | None = None
+    risk_tolerance_pct: Decimal | None = None
+    entry_timeout_s: int | None = None

@@ -39,6 +39,10 @@ TRANSITIONS: frozenset[tuple[S, S]] = frozenset(
         (S.QUEUED, S.REJECTED),  # also: replaced in the open queue by a newer entry for the same ticker
         (S.SIZED, S.REJECTED),
         (S.SUBMITTED, S.REJECTED),
+        # A collared entry cancelled at its entry_timeout_s with nothing filled (app/entry_timeout.py); from
+        # SIZED when the executor died before recording SUBMITTED. Partly filled, it ends FILLED.
+        (S.SUBMITTED, S.ENTRY_NOT_FILLED),
+        (S.SIZED, S.ENTRY_NOT_FILLED),
     }
 )
 

@@ -52,9 +52,14 @@ class SignalStatus(StrEnum):
     FILLED = "FILLED"
     COMPLETED = "COMPLETED"  # a CANCEL carried out, or an EXIT with nothing left to close
     REJECTED = "REJECTED"
+    # A collared entry (a marketable limit) that did not fill within its profile's entry_timeout_s: cancelled,
+    # nothing bought, its reservations released. Not a rejection: the market moved away from the alert.
+    ENTRY_NOT_FILLED = "ENTRY_NOT_FILLED"
 
 
-TERMINAL_STATUSES = frozenset({SignalStatus.FILLED, SignalStatus.COMPLETED, SignalStatus.REJECTED})
+TERMINAL_STATUSES = frozenset(
+    {SignalStatus.FILLED, SignalStatus.COMPLETED, SignalStatus.REJECTED, SignalStatus.ENTRY_NOT_FILLED}
+)
 
 
 class RejectReason(StrEnum):
@@ -92,6 +97,8 @@ class RejectReason(StrEnum):
     BROKER_REJECTED = "BROKER_REJECTED"
     QUOTE_BEYOND_COLLAR = "QUOTE_BEYOND_COLLAR"  # the quote gapped past the entry's limit: it would not fill
     RISK_OVER_BUDGET = "RISK_OVER_BUDGET"  # the fill's risk to the stop beyond budget x (1 + tolerance)
+    # Why a signal ends ENTRY_NOT_FILLED (the status): its collared limit was cancelled at entry_timeout_s.
+    ENTRY_NOT_FILLED = "ENTRY_NOT_FILLED"
 
 
 class Signal(BaseModel):

@@ -31,7 +31,7 @@ from tradepipe.contracts.events import (
     SignalRejected,
     TradingStateChanged,
 )
-from tradepipe.domain.model import Mode
+from tradepipe.domain.model import Mode, RejectReason
 from tradepipe.domain.risk.context import TradingState
 from tradepipe.notify.channels import Channel, ChannelKind, redact_channels
 from tradepipe.observability.redaction import redact, redact_text
@@ -155,6 +155,8 @@ def _entry(e: EntryFilled) -> str:
         text += f", stop {_price(e.stop_loss)}"
     if e.take_profit is not None:
         text += f", target {_price(e.take_profit)}"
+    if e.over_budget and e.realized_risk is not None and e.risk_budget is not None:
+        text += f" ⚠️ risk {_price(e.realized_risk)} over its budget {_price(e.risk_budget)}"
     return text
 
 
@@ -171,6 +173,8 @@ def _exit(e: ExitFilled) -> str:
 
 def _rejected(e: SignalRejected) -> str:
     what = e.ticker or "alert"
+    if e.reason is RejectReason.ENTRY_NOT_FILLED:
+        return f"⌛ {what} entry not filled" + (f": {e.detail}" if e.detail else "")
     return f"❌ {what} rejected {e.reason.value}" + (f": {e.detail}" if e.detail else "")
 
 

@@ -3,6 +3,10 @@
 Fill rules (what a daily bar can tell; each choice leans against the strategy when the bar cannot say):
 - Market orders (entries and closes) placed on a bar's close fill at the symbol's next bar's open, moved
   against the order by `slippage_bps` (a buy pays open x (1 + s), a sell gets open x (1 - s)).
+- A collared entry (a marketable limit, issue 19) follows the executor's rule at that open, the slipped
+  open standing for the quote: past its limit it is refused QUOTE_BEYOND_COLLAR (the executor would not
+  send it; live a limit the market left is cancelled at its timeout); else it is re-sized against it
+  (`domain/collar.py::size_against_quote`) and fills there.
 - A bracket's legs (stop and take-profit, one pair per filled entry, OCO) are live from the entry's fill,
   so they can trigger in the entry's own bar. Which leg fills and at what print follows the daily-bar rules
   the paper broker uses too (`tradepipe.domain.daily_bar_fills`): a gap through the stop fills it at the
@@ -27,8 +31,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
 from tradepipe.analytics.fills import ZERO, Fill
+from tradepipe.domain.collar import size_against_quote
 from tradepipe.domain.daily_bar_fills import Bar, ExitLeg, exit_pair_fill
-from tradepipe.domain.model import Side
+from tradepipe.domain.model import Rejected, RejectReason, Side
 
 _NEW_YORK = ZoneInfo("America/New_York")
 _OPEN, _MIDDAY = time(9, 30), time(12, 0)
@@ -72,6 +77,36 @@ class OrderRequest:
     target: Decimal | None = None
     planned_entry: Decimal | None = None
     placed_at: datetime | None = None
+    # A collared entry (issue 19): its marketable limit, the risk budget and the tolerance over it.
+    limit: Decimal | None = None
+    risk_budget: Decimal | None = None
+    risk_tolerance_pct: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An entry the executor would not send at the open: the quote gapped past its collar."""
+
+    order: OrderRequest
+    reason: str
+    detail: str
+
+
+def _collared_qty(order: OrderRequest, quote: Decimal) -> Decimal | Rejected:
+    """The executor's rule at the open (app/collar_entry.py): the open (slipped: the price a buy pays) is the
+    quote; past the limit the entry is refused, else re-sized so the risk is within the budget at the quote
+    and within budget x (1 + tolerance) at the limit. Not collared: the quantity as sized."""
+    qty, side = order.qty or ZERO, order.side or Side.BUY
+    if order.limit is None:
+        return qty
+    if order.stop is None or order.risk_budget is None:
+        beyond = quote > order.limit if side is Side.BUY else quote < order.limit
+        if beyond:
+            return Rejected(RejectReason.QUOTE_BEYOND_COLLAR, f"open {quote} is past the limit {order.limit}")
+        return qty
+    tolerance = (order.risk_tolerance_pct or ZERO) / 100
+    sized = size_against_quote(side, qty, order.stop, order.risk_budget, quote, order.limit, tolerance)
+    return sized if isinstance(sized, Rejected) else sized.qty
 
 
 @dataclass
@@ -105,6 +140,7 @@ class SimulatedBroker:
     positions: dict[str, Position] = field(default_factory=dict)
     fills: list[Fill] = field(default_factory=list)
     exits: list[ExitEvent] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
     _pending: dict[str, list[OrderRequest]] = field(default_factory=dict)
     _brackets: dict[str, list[_Bracket]] = field(default_factory=dict)
     _marks: dict[str, Decimal] = field(default_factory=dict)
@@ -164,11 +200,13 @@ class SimulatedBroker:
             # A reverse: the executor closes first (cancelling the legs), then opens.
             self._close_all(order, day, o)
         price = self.costs.slipped(o, order.side)
-        self._execute(order, order.side, order.qty, price, _stamp(day, _OPEN), order.order_id, opening=True)
+        qty = _collared_qty(order, price)
+        if isinstance(qty, Rejected):
+            self.refusals.append(Refusal(order, qty.reason.value, qty.detail))
+            return
+        self._execute(order, order.side, qty, price, _stamp(day, _OPEN), order.order_id, opening=True)
         if order.stop is not None or order.target is not None:
-            self._brackets.setdefault(order.ticker, []).append(
-                _Bracket(order, order.qty, order.side is Side.BUY)
-            )
+            self._brackets.setdefault(order.ticker, []).append(_Bracket(order, qty, order.side is Side.BUY))
 
     def _close_all(self, order: OrderRequest, day: date, o: Decimal) -> None:
         held = self.positions.get(order.ticker)

@@ -332,6 +332,7 @@ class _Loop:
     closes_with_nothing: int = 0
     _settled_fills: int = 0
     _settled_exits: int = 0
+    _settled_refusals: int = 0
 
     def start_session(self, day: date) -> None:
         state = self.risk_state.trading_state(ACCOUNT.value)
@@ -385,6 +386,14 @@ class _Loop:
                     ),
                 )
         self._settled_fills = len(self.sim.fills)
+        for refusal in self.sim.refusals[self._settled_refusals :]:
+            # As the executor: refused before sending, the reservation released, the signal REJECTED.
+            self.risk_state.release(ACCOUNT.value, refusal.order.signal_id)
+            at = refusal.order.placed_at or self.clock.current
+            self.store.advance(
+                refusal.order.signal_id, StatusUpdate.rejected(at, refusal.reason, refusal.detail)
+            )
+        self._settled_refusals = len(self.sim.refusals)
 
     def handle(self, alert: StrategyAlert) -> None:
         self.clock.current = alert.at
@@ -431,6 +440,9 @@ class _Loop:
                 target=intent.take_profit,
                 planned_entry=intent.reference_price,
                 placed_at=intent.sized_at,
+                limit=intent.limit_price if intent.entry_timeout_s is not None else None,
+                risk_budget=intent.risk_budget,
+                risk_tolerance_pct=intent.risk_tolerance_pct,
             )
         )
 

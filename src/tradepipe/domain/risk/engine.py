@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Literal
 
+from tradepipe.domain.collar import Collar, collar_width, marketable_limit
 from tradepipe.domain.exits import (
     Exits,
     check_exit_sides,
@@ -21,6 +22,7 @@ from tradepipe.domain.exits import (
     round_away,
     round_entry,
     round_target,
+    tick_for,
 )
 from tradepipe.domain.model import (
     Action,
@@ -40,6 +42,8 @@ from tradepipe.domain.risk.state import StateSwitch, next_state
 
 _HUNDRED = Decimal(100)
 FRACTION_STEP = Decimal("0.000001")  # Alpaca takes up to 9 decimals; 6 is plenty for stocks
+_CENT = Decimal("0.01")
+_RISK_MODES = frozenset({SizingMode.RISK_DOLLARS, SizingMode.RISK_PERCENT})
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,13 @@ class Approved:
     caps: tuple[CapApplied, ...] = ()  # each cap that bit, in the order applied
     risk: Decimal | None = None  # realized risk at the stop (qty x |entry - stop|)
     limit_price: Decimal | None = None  # a limit entry's price, on the tick grid
+    # A market alert sent as a marketable limit at the alert price +/- the profile's collar (issue 19):
+    # the executor re-sizes it against the quote and cancels it past entry_timeout_s.
+    collared: bool = False
+    # The risk budget in dollars of an entry sized from one (risk dollars, risk % of equity): what the
+    # executor keeps it within at the quote. None for a fixed quantity, notional or % of equity: the
+    # trader's size, never shrunk for the quote.
+    risk_budget: Decimal | None = None
 
     @property
     def time_in_force(self) -> Literal["day", "gtc"]:
@@ -283,8 +294,23 @@ def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | 
         return capped
     qty, caps = capped
     risk = None if per_share is None else per_share * qty
+    order_type = signal.order_type
+    if order_type is OrderType.MARKET and profile.entry_order == "marketable_limit":
+        collar = entry_collar(side, entry, profile, ctx.atr, exits.target)
+        if isinstance(collar, Rejected):
+            return collar
+        order_type, limit = OrderType.LIMIT, collar
     approved = Approved(
-        qty=qty, entry=entry, exits=exits, fractional=fractional, caps=caps, risk=risk, limit_price=limit
+        qty=qty,
+        entry=entry,
+        exits=exits,
+        fractional=fractional,
+        caps=caps,
+        risk=risk,
+        limit_price=limit,
+        collared=order_type is not signal.order_type,
+        # raw x per share is the alert's risk dollars (or % of equity in dollars), to the cent.
+        risk_budget=(raw * per_share).quantize(_CENT) if per_share and _risk_sized(signal, profile) else None,
     )
     # Alpaca's leg rules (legs >= $0.01 beyond the base price, fractional day orders only...) before the
     # entry reserves anything: what the broker would refuse must not spend a counter.
@@ -292,7 +318,7 @@ def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | 
         EntryOrder(
             side=side,
             qty=qty,
-            order_type=signal.order_type,
+            order_type=order_type,
             time_in_force=approved.time_in_force,
             limit_price=limit,
             reference_price=entry,
@@ -302,6 +328,33 @@ def _size(signal: Signal, ctx: RiskContext, profile: RiskProfile) -> Approved | 
         )
     )
     return broken or approved
+
+
+def _risk_sized(signal: Signal, profile: RiskProfile) -> bool:
+    mode = signal.sizing_mode
+    return mode in _RISK_MODES or (mode is None and profile.risk_percent_default is not None)
+
+
+def entry_collar(
+    side: Side, entry: Decimal, profile: RiskProfile, atr: Decimal | None, target: Decimal | None
+) -> Decimal | Rejected:
+    """The marketable limit of a market alert: the alert's price +/- the profile's collar, on the tick grid
+    (domain/collar.py). Alpaca: a limit order "will only be executed at your specified limit price or
+    better" ("Orders at Alpaca", Limit Order), so the trader never pays beyond the collar. A limit entry's
+    legs are checked against the limit (`order_rules.validate_order`: the take-profit >= $0.01 beyond the
+    base price), so a target inside the collar narrows it to one tick short of the target, never past the
+    alert's price."""
+    atr_fraction = profile.collar_atr_fraction or None  # 0 in TOML: bps only
+    width = collar_width(entry, Collar(bps=profile.collar_bps, atr_fraction=atr_fraction), atr)
+    try:
+        limit = marketable_limit(side, entry, width or Decimal(0))
+    except ValueError as exc:
+        return Rejected(RejectReason.ORDER_INVALID, str(exc))
+    if target is None:
+        return limit
+    if side is Side.BUY:
+        return max(entry, min(limit, target - tick_for(target)))
+    return min(entry, max(limit, target + tick_for(target)))
 
 
 def _floor(value: Decimal, step: Decimal) -> Decimal:

@@ -50,6 +50,19 @@ class RiskProfile(BaseModel):
     # (60 s: the same freshness the intake demands of an alert, max_alert_lag_s). Exits are never dropped.
     max_intent_age_s: Annotated[int, Field(ge=1, le=86400)] = 60
 
+    # Entries within their risk (issue 19, domain/collar.py). A market entry is sent as a marketable limit at
+    # the alert price +/- the collar: collar_atr_fraction x ATR when ATR is known, else collar_bps of the
+    # price (0.05 ATR: a stop is at least min_atr = 0.5 ATR away, so the collar costs at most 10% of the
+    # risk; 10 bp without ATR). The executor re-sizes it against the latest quote; a limit not filled
+    # within entry_timeout_s is cancelled (ENTRY_NOT_FILLED); the risk at the fill may exceed the budget by
+    # risk_tolerance_pct at most (else RISK_OVER_BUDGET is recorded and announced). "market" sends market
+    # entries as before (no collar, no re-sizing).
+    entry_order: Literal["marketable_limit", "market"] = "marketable_limit"
+    collar_bps: Annotated[Decimal, Field(ge=0, le=1000)] = Decimal(10)
+    collar_atr_fraction: Annotated[Decimal, Field(ge=0, le=5)] | None = Decimal("0.05")  # 0: bps only
+    entry_timeout_s: Annotated[int, Field(ge=1, le=86400)] = 30
+    risk_tolerance_pct: Annotated[Decimal, Field(ge=0, le=100)] = Decimal(10)
+
     # Market clock: outside regular hours an entry is queued to the next open or rejected.
     outside_hours: Literal["queue", "reject"] = "reject"
 

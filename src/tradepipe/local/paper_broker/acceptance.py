@@ -94,9 +94,12 @@ def _check_account_rules(core: BrokerCore, new: NewOrder, qty: Decimal, q: Quote
 
 
 def _plan_partial_fill(core: BrokerCore, order: Order) -> bool:
-    """Split a market order's quantity into parts; False when it does not apply (not a plain market order
-    that may rest, or a quantity too small to split)."""
-    if order.type is not OrderType.MARKET or order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+    """Split a market or limit order's quantity into parts; False when it does not apply (a stop, an order
+    that may not rest (IOC/FOK), or a quantity too small to split). Alpaca fills limit orders in parts as
+    it fills market orders ("Orders at Alpaca", Order Lifecycle: `partially_filled`), and a marketable limit
+    entry (issue 19) is the order this pipeline sends."""
+    plain = order.type in (OrderType.MARKET, OrderType.LIMIT)
+    if not plain or order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
         return False
     parts = core.faults.split(order.qty)
     if len(parts) < 2:

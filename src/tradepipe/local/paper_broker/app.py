@@ -276,7 +276,17 @@ def _data_routes(engine: PaperBroker) -> list[Route]:
         )
         return _ok(engine.bars(query))
 
-    return [Route("/v2/stocks/bars", _api(bars), methods=["GET"])]
+    async def latest_quotes(request: Request) -> Response:
+        # alpaca-py StockHistoricalDataClient.get_stock_latest_quote: GET /v2/stocks/quotes/latest?symbols=
+        symbols = symbols_param(request)
+        if not symbols:
+            raise invalid("symbols is required")
+        return _ok(engine.latest_quotes(symbols))
+
+    return [
+        Route("/v2/stocks/bars", _api(bars), methods=["GET"]),
+        Route("/v2/stocks/quotes/latest", _api(latest_quotes), methods=["GET"]),
+    ]
 
 
 # --- /_paper admin -------------------------------------------------------------------------------------

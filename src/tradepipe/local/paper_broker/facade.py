@@ -26,7 +26,7 @@ from tradepipe.local.paper_broker.errors import BrokerError, invalid, not_found
 from tradepipe.local.paper_broker.execution import Session
 from tradepipe.local.paper_broker.faults import ORDER_FAULTS, SUBMIT_FAULTS, Fault, Faults
 from tradepipe.local.paper_broker.market_clock import MarketClock, utc_now
-from tradepipe.local.paper_broker.market_data import EndOfData, PriceFeed
+from tradepipe.local.paper_broker.market_data import EndOfData, PriceFeed, UnknownSymbol
 from tradepipe.local.paper_broker.nyse_calendar import trading_days_ending
 from tradepipe.local.paper_broker.order_request import NewOrder, parse_new_order, parse_replacement
 from tradepipe.local.paper_broker.pdt import WINDOW_BUSINESS_DAYS, day_trades_in
@@ -37,6 +37,7 @@ from tradepipe.local.paper_broker.render import (
     asset_id,
     asset_json,
     fill_json,
+    latest_quote_json,
     num,
     order_json,
     position_json,
@@ -207,6 +208,18 @@ class PaperBroker:
     def quote(self, symbol: str) -> Json:
         with self._locked() as now:
             return quote_json(symbol.upper(), self._core.quote(symbol.upper()), now)
+
+    def latest_quotes(self, symbols: Iterable[str]) -> Json:
+        """`GET /v2/stocks/quotes/latest`: the bid and ask every fill of this broker trades at, as Alpaca's
+        market-data API answers them; a symbol without data is left out (as Alpaca leaves it out)."""
+        with self._locked() as now:
+            found: Json = {}
+            for symbol in symbols:
+                try:
+                    found[symbol.upper()] = latest_quote_json(self._core.quote(symbol.upper()), now)
+                except UnknownSymbol:
+                    continue
+            return {"quotes": found}
 
     def set_order_status(self, order_id: str, status: str) -> Json:
         """Test hook: park an open order in one of Alpaca's rare statuses, or (`new`) give it back its

@@ -21,7 +21,8 @@ On the submit path (`POST /v2/orders` only; the app applies these around the eng
 On every order the engine accepts (also `DELETE /v2/positions/...` closes, and submits through the Python
 API); a draw that lands on a submit-path fault there means no fault:
 
-- `partial_fill`: a market order (not IOC/FOK) fills in `partial_fill_parts` executions instead of one
+- `partial_fill`: a market or limit order (not IOC/FOK; a limit's part only at its price or better) fills in
+  `partial_fill_parts` executions instead of one
   (fewer when the quantity is too small to split: whole shares split in whole shares, fractional quantities
   in 1e-9 shares; a single share is not split and the fault does not count). The first part fills at the
   order's first execution (status `partially_filled`); each further part fills `partial_fill_delay_s` after

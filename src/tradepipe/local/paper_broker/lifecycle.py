@@ -40,6 +40,7 @@ from tradepipe.local.paper_broker.state import (
     Order,
     OrderClass,
     OrderType,
+    Side,
     Status,
     TimeInForce,
 )
@@ -163,6 +164,12 @@ def _next_part(core: BrokerCore, order: Order, at: datetime) -> None:
         order.fill_parts = []  # the rest fills as one when its session next meets the order
         return
     price = core.quote(order.symbol).paid_by(order.side)
+    if order.limit_price is not None and (
+        price > order.limit_price if order.side is Side.BUY else price < order.limit_price
+    ):
+        # A limit's next part only at its price or better: past it, the rest rests (a later sweep fills it).
+        order.fill_parts, order.event, order.event_due = [], None, None
+        return
     execution.fill(core, order, execution.next_part(order, at), price, at)
 
 

@@ -82,6 +82,22 @@ def quote_json(symbol: str, q: Quote, at: datetime) -> Json:
     return {"symbol": symbol, "bid": num(q.bid), "ask": num(q.ask), "last": num(q.last), "t": timestamp(at)}
 
 
+def latest_quote_json(q: Quote, at: datetime) -> Json:
+    """One symbol's entry in `GET /v2/stocks/quotes/latest` as Alpaca's market-data API sends it (alpaca-py's
+    `QUOTE_MAPPING`: t, ap/as/ax ask price/size/exchange, bp/bs/bx bid, c conditions, z tape)."""
+    return {
+        "t": timestamp(at),
+        "ap": num(q.ask),
+        "as": 1,
+        "ax": "V",
+        "bp": num(q.bid),
+        "bs": 1,
+        "bx": "V",
+        "c": ["R"],
+        "z": "C",
+    }
+
+
 def order_json(order: Order, orders: Mapping[str, Order], with_legs: bool) -> Json:
     """One order; `with_legs` nests a complex order's legs (legs themselves never have legs)."""
     legs = None

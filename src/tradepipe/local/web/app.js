@@ -7,12 +7,12 @@
   const STATE_MS = 2000;
   const SUMMARY_MS = 2000;
   const PORTFOLIO_MS = 3000;
-  const STATUSES = ["RECEIVED", "ENQUEUED", "SIZED", "QUEUED", "SUBMITTED", "FILLED", "COMPLETED", "REJECTED"];
+  const STATUSES = ["RECEIVED", "ENQUEUED", "SIZED", "QUEUED", "SUBMITTED", "FILLED", "COMPLETED", "REJECTED", "ENTRY_NOT_FILLED"];
   const STATES = ["ACTIVE", "REDUCING", "HALTED"];
   const TICKER = /^[A-Z0-9.-]{1,12}$/;
   const COLORS = {
     RECEIVED: "#90cdf4", ENQUEUED: "#63b3ed", SIZED: "#4299e1", QUEUED: "#6b46c1",
-    SUBMITTED: "#2b6cb0", FILLED: "#1f8a4c", COMPLETED: "#68d391", REJECTED: "#c0392b",
+    SUBMITTED: "#2b6cb0", FILLED: "#1f8a4c", COMPLETED: "#68d391", REJECTED: "#c0392b", ENTRY_NOT_FILLED: "#b7791f",
   };
 
   const $ = (id) => document.getElementById(id);
