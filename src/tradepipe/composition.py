@@ -412,6 +412,7 @@ def executor_deps() -> ExecutorDeps:
         events=b.events,
         reservations=b.reservations,
         profiles=risk_config(),
+        lots=b.lots,
     )
 
 
@@ -442,6 +443,7 @@ def reconcile_deps() -> ReconcileDeps:
         leases=b.ticker_leases,
         manual_stop_pct=_manual_stop_pct(),
         reservations=b.reservations,
+        lots=b.lots,
     )
 
 

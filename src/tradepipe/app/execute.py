@@ -28,6 +28,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from tradepipe.app.fill_events import entry_filled
+from tradepipe.app.lot_book import entry_fill_seen, retire_lots
 from tradepipe.app.patient_broker import Patience, PatientBroker
 from tradepipe.app.placement import (
     REJECTED,
@@ -46,6 +47,7 @@ from tradepipe.app.protective_close import (
     pending_entries,
     reverse_close,
 )
+from tradepipe.app.strategy_exit import close_own_shares
 from tradepipe.contracts.items import OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Rejected, RejectReason, Side, SignalStatus
@@ -54,6 +56,7 @@ from tradepipe.domain.risk.profile import RiskConfig
 from tradepipe.domain.staleness import check_intent_age
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerRejected
 from tradepipe.ports.clock import Clock
+from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher
 from tradepipe.ports.risk_state import (
     EntryReservations,
@@ -82,6 +85,9 @@ class ExecutorDeps:
     # dead), else held while it rests at the broker (the reconciler releases it when it ends).
     reservations: EntryReservations | None = None
     profiles: RiskConfig | None = None  # each strategy's max_intent_age_s (None: entries never go stale)
+    # Which strategy owns which shares (app/lot_book.py): an exit closes its strategy's lots only. None: the
+    # whole position is closed (unit tests of the order flow).
+    lots: LotStore | None = None
     sleep: Callable[[float], None] = field(default=time.sleep)
     place_attempts: int = 4
     max_rate_limit_wait_s: float = 10.0
@@ -163,7 +169,12 @@ def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
                 _finish(intent, deps, SignalStatus.COMPLETED, detail)
                 return Executed(intent.client_order_id, None)
             if intent.kind == "close":
-                outcome = close_position(intent, broker, deps.closing)
+                # A strategy's exit closes its own lots (app/strategy_exit.py); a ticker without lots (a
+                # position from before them) is closed whole.
+                owned = (
+                    None if deps.lots is None else close_own_shares(intent, broker, deps.closing, deps.lots)
+                )
+                outcome = close_position(intent, broker, deps.closing) if owned is None else owned
                 if isinstance(outcome, str):
                     if outcome:  # "" : queued for the open, the signal stays SIZED until then
                         _finish(intent, deps, SignalStatus.COMPLETED, outcome)
@@ -174,6 +185,8 @@ def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
                 recorded = deps.orders.get(intent.close_client_order_id)
                 if placed.status == "filled" and recorded is not None:
                     exit_learnt(recorded, placed, deps.closing)
+                    at = placed.filled_at or deps.clock.now()
+                    retire_lots(deps.lots, intent.mode.value, intent.symbol, intent.strategy, at)
                 return Executed(intent.close_client_order_id, placed)
             return _open(intent, broker, deps)
         except BrokerRejected as exc:
@@ -266,7 +279,9 @@ def _reject_stale(intent: OrderIntent, recorded: bool, stale: Rejected, deps: Ex
 
 def _record_placed(intent: OrderIntent, coid: str, placed: BrokerOrder, deps: ExecutorDeps) -> None:
     now = deps.clock.now()
+    before = deps.orders.get(coid) if deps.lots is not None and placed.filled_qty > 0 else None
     deps.orders.update(coid, placed_update(placed, now))
+    entry_fill_seen(deps.lots, before, placed, now)  # the strategy's lot, once (app/lot_book.py)
     deps.signals.advance(
         intent.signal_id,
         StatusUpdate.to(

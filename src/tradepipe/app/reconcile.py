@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from tradepipe.app.fill_events import entry_filled, exit_filled, record_exit
+from tradepipe.app.lot_book import entry_fill_seen, follow_lots, retire_lots
 from tradepipe.app.patient_broker import Patience, patient
 from tradepipe.app.placement import PlacementDeps
 from tradepipe.app.protect_positions import ProtectDeps, ProtectionReport, check_protection
@@ -33,6 +34,7 @@ from tradepipe.contracts.items import (
 from tradepipe.domain.model import Mode, RejectReason, SignalStatus
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable
 from tradepipe.ports.clock import Clock
+from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher
 from tradepipe.ports.risk_state import (
     EntryReservations,
@@ -73,6 +75,7 @@ class ReconcileDeps:
     # An entry that rested at the broker releases its reserved room when it ends (filled: the position holds
     # it now; cancelled, expired, rejected: nothing does).
     reservations: EntryReservations | None = None
+    lots: LotStore | None = None  # strategy-owned lots, kept in step with the broker (app/lot_book.py)
 
 
 @dataclass
@@ -118,6 +121,8 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
             _leg(mode, order, deps, report)
         else:
             _order(order, deps, report)
+    if deps.lots is not None:
+        follow_lots(deps.lots, mode.value, placed)  # a leg or a stop of a lot's own that filled shrinks it
     for fill in broker.fills_since(after):
         filled = by_broker_id.get(fill.broker_order_id)
         coid = None if filled is None else filled.parent_client_order_id or filled.client_order_id
@@ -134,7 +139,9 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
 def _protect_deps(deps: ReconcileDeps) -> ProtectDeps:
     p = deps.patience
     placement = PlacementDeps(deps.orders, deps.clock, p.sleep, p.attempts, p.max_wait_s)
-    return ProtectDeps(deps.orders, deps.events, deps.clock, placement, deps.leases, deps.manual_stop_pct)
+    return ProtectDeps(
+        deps.orders, deps.events, deps.clock, placement, deps.leases, deps.manual_stop_pct, lots=deps.lots
+    )
 
 
 def _sample_equity(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
@@ -177,6 +184,7 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
         return  # not one of ours
     changed = (recorded.status, recorded.filled_qty) != (order.status, order.filled_qty)
     if changed:
+        entry_fill_seen(deps.lots, recorded, order, deps.clock.now())  # first to see it opens the lot
         deps.orders.update(
             order.client_order_id,
             OrderUpdate(
@@ -232,6 +240,9 @@ def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report
         report.signals_filled += moved
         if moved:
             _fill_learnt(recorded, order, deps)
+        if recorded.purpose == "exit":  # the executor may have died before it saw its exit fill
+            at = order.filled_at or now
+            retire_lots(deps.lots, recorded.mode.value, recorded.symbol, recorded.strategy, at)
         return
     detail = f"alpaca order {order.broker_order_id} ended {order.status} after it was accepted"
     moved = deps.signals.advance(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
@@ -58,6 +59,8 @@ class Backend(Protocol):
     def queued_closes(self) -> QueuedCloses: ...
     @property
     def ticker_leases(self) -> TickerLeases: ...
+    @property
+    def lots(self) -> LotStore: ...
     @property
     def equity_snapshots(self) -> EquitySnapshotStore: ...
     @property

@@ -13,12 +13,14 @@ from typing import Any
 from tradepipe import resources
 from tradepipe.adapters.sqlite.database import Database, Durability
 from tradepipe.adapters.sqlite.feeds import SqliteEventOutbox
+from tradepipe.adapters.sqlite.lots import SqliteLotStore
 from tradepipe.adapters.sqlite.metrics import SqliteMetrics
 from tradepipe.adapters.sqlite.queues import SqliteFifoQueue, SqliteIntentQueue, SqliteSignalQueue
 from tradepipe.adapters.sqlite.records import SqliteFillStore, SqliteOrderStore, SqliteSignalStore
 from tradepipe.adapters.sqlite.request_budget import SqliteRequestBudget
 from tradepipe.adapters.sqlite.risk_state import SqliteRiskStateStore
 from tradepipe.adapters.sqlite.secrets_file import LocalSecrets
+from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
@@ -137,6 +139,10 @@ class SqliteBackend:
     @property
     def ticker_leases(self) -> TickerLeases:
         return self._risk_state
+
+    @cached_property
+    def lots(self) -> LotStore:
+        return SqliteLotStore(self.db)
 
     @property
     def equity_snapshots(self) -> EquitySnapshotStore:

@@ -1,0 +1,166 @@
+"""Several strategies on one ticker of one account, through the executor and the reconciler against the
+Alpaca-like paper broker (real alpaca-py; wash-trade, held-quantity and complex-order rules on): who owns
+which shares (lots), an exit that closes its own strategy's shares only, flatten, and a crash in between."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.integration import test_async_lifecycle as lifecycle
+from tests.integration.test_async_lifecycle import STOP, TARGET, TICKER, World, _all_orders
+from tradepipe.adapters.lots import MemoryLotStore
+from tradepipe.app.execute import ExecutorDeps, execute_intent
+from tradepipe.app.placement import NotYet
+from tradepipe.app.reconcile import ReconcileDeps, reconcile
+from tradepipe.domain.model import Mode, SignalStatus
+
+B_STOP, B_TARGET = Decimal("192.00"), Decimal("212.00")
+world = lifecycle.world  # the broker at its session start, IBM at 200.00 (the lifecycle tests' fixture)
+
+
+class Desk:
+    """The world with the lots the composition root gives the executor and the reconciler."""
+
+    def __init__(self, base: World) -> None:
+        self.world = base
+        self.lots = MemoryLotStore()
+
+    def executor(self, **over: Any) -> ExecutorDeps:
+        return self.world.executor(lots=self.lots, **over)
+
+    def reconciler(self) -> ReconcileDeps:
+        return replace(self.world.reconciler(), lots=self.lots)
+
+    def enter(self, signal_id: str, strategy: str, qty: int, stop: Decimal, target: Decimal) -> None:
+        intent = self.world.intent(
+            signal_id, strategy=strategy, qty=Decimal(qty), stop_loss=stop, take_profit=target
+        )
+        execute_intent(intent, self.executor())
+        self.world.settle()
+
+    def owners(self) -> dict[str, Decimal]:
+        return {lot.strategy: lot.qty for lot in self.lots.lots("paper", TICKER)}
+
+    def stops(self) -> list[tuple[Decimal, Decimal]]:
+        """Working stops as (price, qty), bracket legs whose entry filled included (held until triggered)."""
+        return sorted(
+            (Decimal(str(o.stop_price)), Decimal(str(o.qty)) - Decimal(str(o.filled_qty or 0)))
+            for o in self.world.working_stops()
+        )
+
+
+@pytest.fixture
+def desk(world: World) -> Desk:
+    return Desk(world)
+
+
+def _two_strategies(desk: Desk) -> None:
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    desk.enter("b" * 32, "beta", 5, B_STOP, B_TARGET)
+
+
+def test_two_strategies_enter_one_ticker_then_both_owners_recorded_and_every_share_protected(
+    desk: Desk,
+) -> None:
+    _two_strategies(desk)
+
+    assert desk.world.status("b" * 32) is SignalStatus.FILLED  # no wash-trade refusal
+    assert desk.world.held() == 15
+    assert desk.owners() == {"alpha": Decimal(10), "beta": Decimal(5)}
+    # Each strategy keeps its own stop: together they cover the combined position, share for share.
+    assert desk.stops() == [(STOP, Decimal(10)), (B_STOP, Decimal(5))]
+    (beta,) = [lot for lot in desk.lots.lots("paper", TICKER) if lot.strategy == "beta"]
+    assert (beta.lot_id, beta.stop_price) == ("tp-" + "b" * 32 + "-open", B_STOP)
+    assert beta.entry_price > 0
+    assert reconcile(Mode.PAPER, desk.reconciler()).protection.unprotected == []
+
+
+def test_a_fill_seen_again_by_the_reconciler_does_not_record_the_lot_twice(desk: Desk) -> None:
+    _two_strategies(desk)
+
+    reconcile(Mode.PAPER, desk.reconciler())
+    reconcile(Mode.PAPER, desk.reconciler())
+
+    assert desk.owners() == {"alpha": Decimal(10), "beta": Decimal(5)}
+
+
+def test_an_entry_fill_only_the_reconciler_sees_records_the_lot(desk: Desk) -> None:
+    intent = desk.world.intent("c" * 32, strategy="gamma", qty=Decimal(4), stop_loss=STOP, take_profit=TARGET)
+    execute_intent(intent, desk.executor(fill_wait_s=0.0))  # our one read comes before the fill
+    assert desk.owners() == {}
+    desk.world.settle()
+
+    reconcile(Mode.PAPER, desk.reconciler())
+
+    assert desk.owners() == {"gamma": Decimal(4)}
+
+
+def test_a_strategy_exit_closes_its_own_shares_only_and_the_other_stays_protected(desk: Desk) -> None:
+    _two_strategies(desk)
+    exit_alpha = desk.world.intent("x" * 32, kind="close", strategy="alpha")
+
+    execute_intent(exit_alpha, desk.executor())
+    desk.world.settle()
+
+    assert desk.world.held() == 5
+    assert desk.world.status("x" * 32) is SignalStatus.FILLED
+    assert desk.owners() == {"beta": Decimal(5)}
+    # beta's legs were never touched: its stop and its take-profit work as they did.
+    assert desk.stops() == [(B_STOP, Decimal(5))]
+    (close,) = [o for o in _all_orders(desk.world) if o.client_order_id == exit_alpha.close_client_order_id]
+    assert Decimal(str(close.qty)) == 10
+    (exited,) = desk.world.events.of_type("ExitFilled")
+    assert (exited["strategy"], exited["qty"]) == ("alpha", "10")
+    assert reconcile(Mode.PAPER, desk.reconciler()).protection.unprotected == []
+    assert desk.owners() == {"beta": Decimal(5)}
+
+
+def test_an_exit_from_a_strategy_without_shares_closes_nothing(desk: Desk) -> None:
+    _two_strategies(desk)
+
+    execute_intent(desk.world.intent("n" * 32, kind="close", strategy="delta"), desk.executor())
+    desk.world.settle()
+
+    assert desk.world.held() == 15
+    assert desk.world.status("n" * 32) is SignalStatus.COMPLETED
+    assert desk.stops() == [(STOP, Decimal(10)), (B_STOP, Decimal(5))]
+
+
+def test_an_exit_cut_by_a_crash_after_its_cancels_is_completed_by_the_redelivery_and_the_others_kept(
+    desk: Desk,
+) -> None:
+    _two_strategies(desk)
+    exit_alpha = desk.world.intent("k" * 32, kind="close", strategy="alpha")
+    impatient = desk.executor(cancel_wait_s=0.01)  # the process dies before it sees its cancels done
+    with pytest.raises(NotYet):
+        execute_intent(exit_alpha, impatient)
+    desk.world.settle()
+
+    # Meanwhile the reconciler runs: alpha's shares are uncovered, beta's are not; nothing is re-armed on
+    # top of beta's legs, and alpha's lot gets its own stop back.
+    report = reconcile(Mode.PAPER, desk.reconciler())
+    desk.world.settle()
+    assert [r.split(":")[0] for r in report.protection.rearmed] == [TICKER]
+    assert desk.stops() == [(STOP, Decimal(10)), (B_STOP, Decimal(5))]
+
+    execute_intent(exit_alpha, desk.executor())  # the queue redelivers the exit
+    desk.world.settle()
+
+    assert desk.world.held() == 5
+    assert desk.owners() == {"beta": Decimal(5)}
+    assert desk.stops() == [(B_STOP, Decimal(5))]
+
+
+def test_a_leg_fill_of_one_strategy_shrinks_its_lot_only(desk: Desk, admin: Any) -> None:
+    _two_strategies(desk)
+    admin.post("/_paper/prices", json={TICKER: "211.00"}).raise_for_status()  # alpha's target, not beta's
+    desk.world.settle()
+
+    reconcile(Mode.PAPER, desk.reconciler())
+
+    assert desk.world.held() == 5
+    assert desk.owners() == {"beta": Decimal(5)}
