@@ -164,3 +164,55 @@ def test_a_leg_fill_of_one_strategy_shrinks_its_lot_only(desk: Desk, admin: Any)
 
     assert desk.world.held() == 5
     assert desk.owners() == {"beta": Decimal(5)}
+
+
+def _limits(desk: Desk) -> list[tuple[Decimal, Decimal]]:
+    return sorted(
+        (Decimal(str(o.limit_price)), Decimal(str(o.qty)))
+        for o in desk.world.open_orders()
+        if str(getattr(o.type, "value", o.type)) == "limit"
+    )
+
+
+def test_an_entry_that_is_not_a_bracket_replaces_the_other_lots_protection_instead_of_a_wash_trade(
+    desk: Desk,
+) -> None:
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    # beta sends a stop only (an OTO): Alpaca would refuse it against alpha's working take-profit.
+    oto = desk.world.intent("o" * 32, strategy="beta", qty=Decimal(5), stop_loss=B_STOP, take_profit=None)
+
+    execute_intent(oto, desk.executor())
+    desk.world.settle()
+
+    assert desk.world.status("o" * 32) is SignalStatus.FILLED
+    assert desk.world.held() == 15
+    assert desk.owners() == {"alpha": Decimal(10), "beta": Decimal(5)}
+    # alpha's stop and take-profit are back as one OCO for its 10 shares; beta's own leg covers its 5.
+    assert desk.stops() == [(STOP, Decimal(10)), (B_STOP, Decimal(5))]
+    assert _limits(desk) == [(TARGET, Decimal(10))]
+    assert reconcile(Mode.PAPER, desk.reconciler()).protection.unprotected == []
+
+
+def test_a_replacement_cut_by_a_crash_is_rearmed_by_the_reconciler_and_completed_by_the_redelivery(
+    desk: Desk,
+) -> None:
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    oto = desk.world.intent("o" * 32, strategy="beta", qty=Decimal(5), stop_loss=B_STOP, take_profit=None)
+    with pytest.raises(NotYet):  # the process dies after asking for alpha's cancels
+        execute_intent(oto, desk.executor(cancel_wait_s=0.01))
+    desk.world.settle()
+    assert desk.stops() == []  # alpha's shares are without a stop: the reconciler's to see
+
+    report = reconcile(Mode.PAPER, desk.reconciler())
+    desk.world.settle()
+
+    assert len(report.protection.rearmed) == 1
+    assert desk.stops() == [(STOP, Decimal(10))]  # alpha's own stop, for alpha's own shares
+
+    execute_intent(oto, desk.executor())  # the queue redelivers beta's entry
+    desk.world.settle()
+
+    assert desk.world.held() == 15
+    assert desk.stops() == [(STOP, Decimal(10)), (B_STOP, Decimal(5))]
+    assert _limits(desk) == [(TARGET, Decimal(10))]
+    assert reconcile(Mode.PAPER, desk.reconciler()).protection.unprotected == []

@@ -47,6 +47,7 @@ from tradepipe.app.protective_close import (
     pending_entries,
     reverse_close,
 )
+from tradepipe.app.shared_ticker import cover_lots, make_room
 from tradepipe.app.strategy_exit import close_own_shares
 from tradepipe.contracts.items import OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
@@ -225,14 +226,14 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
         if stale is not None:
             return _reject_stale(intent, recorded is not None, stale, deps)
         # A broken order rule is a decision: checked before any broker call (a reverse's close included).
-        invalid = check_entry(intent)
-        if invalid is None:
-            holding = broker.holdings().get(intent.symbol)
-            held = Decimal(0) if holding is None else holding.qty
-            if (held < 0) if intent.side is Side.BUY else (held > 0):
-                # Alpaca never flips long to short in one order: close, see the fill, then open.
-                reverse_close(intent, holding, broker, deps.closing)
-        result = place_entry(intent, recorded, broker, deps.placement)
+        if check_entry(intent) is None:
+            _clear_the_way(intent, broker, deps)
+        try:
+            result = place_entry(intent, recorded, broker, deps.placement)
+        except BrokerRejected:
+            if deps.lots is not None:  # refused: the protection make_room lifted goes back first
+                cover_lots(intent, broker, deps.closing, deps.lots)
+            raise
         if isinstance(result, Invalid):
             _finish(intent, deps, SignalStatus.REJECTED, result.detail, RejectReason.ORDER_INVALID)
             return Executed(intent.client_order_id, None, rejected=RejectReason.ORDER_INVALID)
@@ -240,7 +241,19 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
     _record_placed(intent, intent.client_order_id, placed, deps)  # SUBMITTED as answered, before any wait
     placed = _read_after_fill_wait(broker, placed, deps)
     _record_placed(intent, intent.client_order_id, placed, deps)
+    if deps.lots is not None:  # the other lots' protection, lifted by make_room, back once the entry is done
+        cover_lots(intent, broker, deps.closing, deps.lots)
     return Executed(intent.client_order_id, placed)
+
+
+def _clear_the_way(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> None:
+    holding = broker.holdings().get(intent.symbol)
+    held = Decimal(0) if holding is None else holding.qty
+    if (held < 0) if intent.side is Side.BUY else (held > 0):
+        # Alpaca never flips long to short in one order: close, see the fill, then open.
+        reverse_close(intent, holding, broker, deps.closing)
+    elif deps.lots is not None:  # other lots' orders would refuse it as a wash trade (app/shared_ticker.py)
+        make_room(intent, broker, deps.closing, deps.lots)
 
 
 def _read_after_fill_wait(broker: Broker, placed: BrokerOrder, deps: ExecutorDeps) -> BrokerOrder:
