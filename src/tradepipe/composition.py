@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tradepipe.adapters.secrets import WebhookPassphrases
     from tradepipe.app.assess import RiskDeps
     from tradepipe.app.execute import ExecutorDeps
+    from tradepipe.app.flatten import FlattenDeps
     from tradepipe.app.index import IndexDeps
     from tradepipe.app.intake import IntakeDeps
     from tradepipe.app.minute_schedule import ReleaseDeps
@@ -350,6 +351,13 @@ def state_deps() -> StateDeps:
     from tradepipe.app.trading_state import StateDeps
 
     return StateDeps(trading_state=backend().trading_state, events=backend().events, clock=clock())
+
+
+def flatten_deps() -> FlattenDeps:
+    from tradepipe.app.flatten import FlattenDeps
+
+    b = backend()
+    return FlattenDeps(signals=_announcing(b.signal_store), intents=b.intent_queue, clock=clock())
 
 
 def risk_deps() -> RiskDeps:

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from tests.integration import test_async_lifecycle as lifecycle
-from tests.integration.test_async_lifecycle import STOP, TARGET, TICKER, World, _all_orders
+from tests.integration.test_async_lifecycle import STOP, TARGET, TICKER, BrokerTime, World, _all_orders
 from tradepipe.adapters.lots import MemoryLotStore
+from tradepipe.adapters.memory import MemoryQueue
 from tradepipe.app.execute import ExecutorDeps, execute_intent
+from tradepipe.app.flatten import FLATTEN, FlattenDeps, request_flatten
 from tradepipe.app.placement import NotYet
 from tradepipe.app.reconcile import ReconcileDeps, reconcile
 from tradepipe.domain.model import Mode, SignalStatus
@@ -216,3 +218,39 @@ def test_a_replacement_cut_by_a_crash_is_rearmed_by_the_reconciler_and_completed
     assert desk.stops() == [(STOP, Decimal(10)), (B_STOP, Decimal(5))]
     assert _limits(desk) == [(TARGET, Decimal(10))]
     assert reconcile(Mode.PAPER, desk.reconciler()).protection.unprotected == []
+
+
+def test_flatten_closes_every_strategy_and_clears_the_lots(desk: Desk) -> None:
+    _two_strategies(desk)
+    queue = MemoryQueue()
+    deps = FlattenDeps(desk.world.signals, queue, BrokerTime(desk.world.clock))
+    requested = request_flatten(Mode.PAPER, TICKER.lower(), "ops", deps)
+    (flatten,) = queue.sent
+    recorded = desk.world.signals.get(requested.signal_id)
+    assert recorded is not None
+    assert recorded.intent == flatten.model_dump_json()
+    assert (flatten.kind, flatten.symbol, recorded.status) == ("flatten", TICKER, SignalStatus.SIZED)
+
+    execute_intent(flatten, desk.executor())
+    desk.world.settle()
+
+    assert desk.world.held() == 0
+    assert desk.owners() == {}
+    assert desk.world.open_orders() == []
+    assert desk.world.status(requested.signal_id) is SignalStatus.FILLED
+    assert reconcile(Mode.PAPER, desk.reconciler()).protection.unprotected == []
+
+
+def test_a_flatten_whose_fill_only_the_reconciler_sees_still_clears_the_lots(desk: Desk) -> None:
+    _two_strategies(desk)
+    flatten = desk.world.intent(
+        "f" * 32, kind="flatten", strategy=FLATTEN, client_order_id="tp-" + "f" * 32 + "-close"
+    )
+    execute_intent(flatten, desk.executor(fill_wait_s=0.0))  # the executor dies before it sees the fill
+    assert desk.owners() == {"alpha": Decimal(10), "beta": Decimal(5)}
+    desk.world.settle()
+
+    reconcile(Mode.PAPER, desk.reconciler())
+
+    assert desk.world.held() == 0
+    assert desk.owners() == {}

@@ -28,7 +28,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from tradepipe.app.fill_events import entry_filled
-from tradepipe.app.lot_book import entry_fill_seen, retire_lots
+from tradepipe.app.flatten import flatten_position
+from tradepipe.app.lot_book import clear_lots, entry_fill_seen, retire_lots
 from tradepipe.app.patient_broker import Patience, PatientBroker
 from tradepipe.app.placement import (
     REJECTED,
@@ -169,26 +170,8 @@ def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
                 detail = f"canceled {count} pending entries for {intent.symbol}; its stops stay"
                 _finish(intent, deps, SignalStatus.COMPLETED, detail)
                 return Executed(intent.client_order_id, None)
-            if intent.kind == "close":
-                # A strategy's exit closes its own lots (app/strategy_exit.py); a ticker without lots (a
-                # position from before them) is closed whole.
-                owned = (
-                    None if deps.lots is None else close_own_shares(intent, broker, deps.closing, deps.lots)
-                )
-                outcome = close_position(intent, broker, deps.closing) if owned is None else owned
-                if isinstance(outcome, str):
-                    if outcome:  # "" : queued for the open, the signal stays SIZED until then
-                        _finish(intent, deps, SignalStatus.COMPLETED, outcome)
-                    return Executed(intent.close_client_order_id, None)
-                _record_placed(intent, intent.close_client_order_id, outcome, deps)
-                placed = _read_after_fill_wait(broker, outcome, deps)
-                _record_placed(intent, intent.close_client_order_id, placed, deps)
-                recorded = deps.orders.get(intent.close_client_order_id)
-                if placed.status == "filled" and recorded is not None:
-                    exit_learnt(recorded, placed, deps.closing)
-                    at = placed.filled_at or deps.clock.now()
-                    retire_lots(deps.lots, intent.mode.value, intent.symbol, intent.strategy, at)
-                return Executed(intent.close_client_order_id, placed)
+            if intent.kind in ("close", "flatten"):
+                return _close(intent, broker, deps)
             return _open(intent, broker, deps)
         except BrokerRejected as exc:
             _finish(
@@ -199,6 +182,33 @@ def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
                 RejectReason.BROKER_REJECTED,
             )
             return Executed(intent.client_order_id, None, rejected=RejectReason.BROKER_REJECTED)
+
+
+def _close(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
+    """An exit (its strategy's lots: app/strategy_exit.py; a ticker without lots is closed whole) or an
+    operator's flatten (every lot: app/flatten.py)."""
+    lots = deps.lots
+    if intent.kind == "flatten":
+        outcome = flatten_position(intent, broker, deps.closing, lots)
+    else:
+        owned = None if lots is None else close_own_shares(intent, broker, deps.closing, lots)
+        outcome = close_position(intent, broker, deps.closing) if owned is None else owned
+    if isinstance(outcome, str):
+        if outcome:  # "" : queued for the open, the signal stays SIZED until then
+            _finish(intent, deps, SignalStatus.COMPLETED, outcome)
+        return Executed(intent.close_client_order_id, None)
+    _record_placed(intent, intent.close_client_order_id, outcome, deps)
+    placed = _read_after_fill_wait(broker, outcome, deps)
+    _record_placed(intent, intent.close_client_order_id, placed, deps)
+    recorded = deps.orders.get(intent.close_client_order_id)
+    if placed.status == "filled" and recorded is not None:
+        exit_learnt(recorded, placed, deps.closing)
+        at = placed.filled_at or deps.clock.now()
+        if intent.kind == "flatten":
+            clear_lots(lots, intent.mode.value, intent.symbol, at)
+        else:
+            retire_lots(lots, intent.mode.value, intent.symbol, intent.strategy, at)
+    return Executed(intent.close_client_order_id, placed)
 
 
 @contextmanager

@@ -254,5 +254,5 @@ def _close_item(intent: OrderIntent, holding: HoldingView, stop: Decimal | None,
         created_at=now,
         updated_at=now,
         # An exit signal's close is its final order; a reverse's close is the first of two.
-        purpose="exit" if intent.kind == "close" else "close",
+        purpose="exit" if intent.kind in ("close", "flatten") else "close",
     )

@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from tradepipe.app.fill_events import entry_filled, exit_filled, record_exit
-from tradepipe.app.lot_book import entry_fill_seen, follow_lots, retire_lots
+from tradepipe.app.flatten import closes_every_lot
+from tradepipe.app.lot_book import clear_lots, entry_fill_seen, follow_lots, retire_lots
 from tradepipe.app.patient_broker import Patience, patient
 from tradepipe.app.placement import PlacementDeps
 from tradepipe.app.protect_positions import ProtectDeps, ProtectionReport, check_protection
@@ -241,8 +242,11 @@ def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report
         if moved:
             _fill_learnt(recorded, order, deps)
         if recorded.purpose == "exit":  # the executor may have died before it saw its exit fill
-            at = order.filled_at or now
-            retire_lots(deps.lots, recorded.mode.value, recorded.symbol, recorded.strategy, at)
+            at, account = order.filled_at or now, recorded.mode.value
+            if closes_every_lot(recorded):
+                clear_lots(deps.lots, account, recorded.symbol, at)
+            else:
+                retire_lots(deps.lots, account, recorded.symbol, recorded.strategy, at)
         return
     detail = f"alpaca order {order.broker_order_id} ended {order.status} after it was accepted"
     moved = deps.signals.advance(
