@@ -14,11 +14,14 @@ from tests.integration import test_async_lifecycle as lifecycle
 from tests.integration.test_async_lifecycle import STOP, TARGET, TICKER, BrokerTime, World, _all_orders
 from tradepipe.adapters.lots import MemoryLotStore
 from tradepipe.adapters.memory import MemoryQueue
+from tradepipe.app.documents import fill_document
 from tradepipe.app.execute import ExecutorDeps, execute_intent
 from tradepipe.app.flatten import FLATTEN, FlattenDeps, request_flatten
 from tradepipe.app.placement import NotYet
 from tradepipe.app.reconcile import ReconcileDeps, reconcile
+from tradepipe.contracts.items import FillItem
 from tradepipe.domain.model import Mode, SignalStatus
+from tradepipe.ports.broker import FillView
 
 B_STOP, B_TARGET = Decimal("192.00"), Decimal("212.00")
 world = lifecycle.world  # the broker at its session start, IBM at 200.00 (the lifecycle tests' fixture)
@@ -41,8 +44,14 @@ class Desk:
         intent = self.world.intent(
             signal_id, strategy=strategy, qty=Decimal(qty), stop_loss=stop, take_profit=target
         )
+        self.owned_by(signal_id, strategy)
         execute_intent(intent, self.executor())
         self.world.settle()
+
+    def owned_by(self, signal_id: str, strategy: str) -> None:
+        """The signal's strategy, as intake records it from the alert (the lifecycle world leaves it out)."""
+        signals = self.world.signals.items
+        signals[signal_id] = signals[signal_id].model_copy(update={"strategy": strategy})
 
     def owners(self) -> dict[str, Decimal]:
         return {lot.strategy: lot.qty for lot in self.lots.lots("paper", TICKER)}
@@ -254,3 +263,52 @@ def test_a_flatten_whose_fill_only_the_reconciler_sees_still_clears_the_lots(des
 
     assert desk.world.held() == 0
     assert desk.owners() == {}
+
+
+class RecordedFills:
+    """The fills table (FillStore) in memory: what the reconciler records, for the indexer's documents."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, FillItem] = {}
+
+    def record_fill(
+        self, fill: FillView, mode: str, client_order_id: str | None, signal_id: str | None
+    ) -> bool:
+        if fill.execution_id in self.items:
+            return False
+        signed = fill.qty if fill.side == "buy" else -fill.qty
+        self.items[fill.execution_id] = FillItem(
+            pk=f"{mode}#{fill.symbol}",
+            execution_id=fill.execution_id,
+            mode=Mode(mode),
+            symbol=fill.symbol,
+            side=fill.side,
+            qty=fill.qty,
+            signed_qty=signed,
+            price=fill.price,
+            at=fill.at,
+            broker_order_id=fill.broker_order_id,
+            client_order_id=client_order_id,
+            signal_id=signal_id,
+        )
+        return True
+
+    def net_quantity(self, mode: str, symbol: str) -> Decimal:
+        return sum((f.signed_qty for f in self.items.values() if f.symbol == symbol), Decimal(0))
+
+
+def test_fill_documents_attribute_each_execution_to_the_strategy_that_owns_the_shares(desk: Desk) -> None:
+    _two_strategies(desk)
+    exit_alpha = desk.world.intent("x" * 32, kind="close", strategy="alpha")
+    desk.owned_by("x" * 32, "alpha")
+    execute_intent(exit_alpha, desk.executor())
+    desk.world.settle()
+    fills = RecordedFills()
+
+    reconcile(Mode.PAPER, replace(desk.reconciler(), fills=fills))
+
+    documents = [fill_document(f, desk.world.signals.get(f.signal_id or "")) for f in fills.items.values()]
+    by_owner: dict[tuple[str | None, str], float] = {}
+    for d in documents:
+        by_owner[(d.strategy, d.side)] = by_owner.get((d.strategy, d.side), 0.0) + d.qty
+    assert by_owner == {("alpha", "buy"): 10.0, ("beta", "buy"): 5.0, ("alpha", "sell"): 10.0}
