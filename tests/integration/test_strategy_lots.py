@@ -5,13 +5,23 @@ which shares (lots), an exit that closes its own strategy's shares only, flatten
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from tests.integration import test_async_lifecycle as lifecycle
-from tests.integration.test_async_lifecycle import STOP, TARGET, TICKER, BrokerTime, World, _all_orders
+from tests.integration.test_async_lifecycle import (
+    AFTER_HOURS,
+    NEXT_OPEN,
+    STOP,
+    TARGET,
+    TICKER,
+    BrokerTime,
+    World,
+    _all_orders,
+)
 from tradepipe.adapters.lots import MemoryLotStore
 from tradepipe.adapters.memory import MemoryQueue
 from tradepipe.app.documents import fill_document
@@ -312,3 +322,51 @@ def test_fill_documents_attribute_each_execution_to_the_strategy_that_owns_the_s
     for d in documents:
         by_owner[(d.strategy, d.side)] = by_owner.get((d.strategy, d.side), 0.0) + d.qty
     assert by_owner == {("alpha", "buy"): 10.0, ("beta", "buy"): 5.0, ("alpha", "sell"): 10.0}
+
+
+def test_a_replaced_ocos_stop_leg_that_fills_closes_its_own_lot(desk: Desk, admin: Any) -> None:
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    oto = desk.world.intent("o" * 32, strategy="beta", qty=Decimal(5), stop_loss=B_STOP, take_profit=None)
+    execute_intent(oto, desk.executor())
+    desk.world.settle()
+    admin.post("/_paper/prices", json={TICKER: "191.00"}).raise_for_status()  # beta's stop, not alpha's
+    desk.world.settle()
+    reconcile(Mode.PAPER, desk.reconciler())
+    assert desk.owners() == {"alpha": Decimal(10)}
+
+    admin.post("/_paper/prices", json={TICKER: "189.00"}).raise_for_status()  # alpha's OCO stop leg
+    desk.world.settle()
+    reconcile(Mode.PAPER, desk.reconciler())
+
+    assert desk.world.held() == 0
+    assert desk.owners() == {}
+
+
+def test_two_exits_after_hours_one_queued_one_held_by_alpaca_for_the_open_and_only_their_shares_close(
+    desk: Desk,
+) -> None:
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    desk.enter("b" * 32, "beta", 5, B_STOP, B_TARGET)
+    desk.enter("g" * 32, "gamma", 3, STOP, TARGET)
+    desk.world.clock.set(AFTER_HOURS)
+    exit_alpha = desk.world.intent("x" * 32, kind="close", strategy="alpha")
+    exit_beta = desk.world.intent("y" * 32, kind="close", strategy="beta")
+
+    execute_intent(exit_alpha, desk.executor())  # takes the ticker's queued close: alpha's legs stay
+    execute_intent(exit_beta, desk.executor())  # sent now: Alpaca holds it until the open
+    desk.world.settle()
+
+    assert desk.world.risk.queued_closes("paper") == {TICKER: exit_alpha.signal_id}
+    assert desk.stops() == [(STOP, Decimal(3)), (STOP, Decimal(10))]  # beta's legs went with its exit
+    report = reconcile(Mode.PAPER, desk.reconciler())
+    assert report.protection.in_flight == [TICKER]  # beta's close is working: not a gap to re-arm
+    assert report.protection.rearmed == []
+
+    desk.world.clock.set(NEXT_OPEN + timedelta(minutes=1))
+    execute_intent(exit_alpha, desk.executor())  # what the release at the open sends
+    desk.world.settle()
+    reconcile(Mode.PAPER, desk.reconciler())
+
+    assert desk.world.held() == 3
+    assert desk.owners() == {"gamma": Decimal(3)}
+    assert desk.stops() == [(STOP, Decimal(3))]

@@ -83,7 +83,9 @@ def follow_lots(lots: LotStore, account: str, placed: Sequence[BrokerOrder]) -> 
     """The reconciler's sweep: every recorded lot whose entry is among `placed` is resized to what the
     broker's orders say it still holds (a leg or a stop of its own filled). Returns how many changed."""
     entries = {o.client_order_id: o for o in placed if o.parent_client_order_id is None}
-    tickers = {o.symbol for o in entries.values() if o.filled_qty > 0}
+    # Only where a lot's own exit has filled (a leg, or a stop placed for a lot): one lots read per such
+    # ticker, not per ticker traded.
+    tickers = {o.symbol for o in placed if o.filled_qty > 0 and _exit_of_a_lot(o)}
     changed = 0
     for ticker in sorted(tickers):
         for lot in lots.lots(account, ticker):
@@ -95,6 +97,11 @@ def follow_lots(lots: LotStore, account: str, placed: Sequence[BrokerOrder]) -> 
                 lots.resize_lot(account, ticker, lot.strategy, lot.lot_id, left, lot.stop_price)
                 changed += 1
     return changed
+
+
+def _exit_of_a_lot(order: BrokerOrder) -> bool:
+    # Entries' ids end in "-open" (domain/signal_id.py); a lot's own stops extend that id (protective_id).
+    return order.parent_client_order_id is not None or "-open-" in order.client_order_id
 
 
 def retire_lots(lots: LotStore | None, account: str, ticker: str, strategy: str, filled_at: datetime) -> int:

@@ -190,11 +190,12 @@ def _lot_signal(lot: Lot, deps: ProtectDeps) -> str:
 
 
 def _in_flight(held: Decimal, orders: Sequence[BrokerOrder]) -> bool:
-    """The executor's window: cancels on their way, or an entry on the position's side still filling (its
-    legs wake when it completes)."""
+    """The executor's window: cancels on their way, a close working at the market, or an entry on the
+    position's side still filling (its legs wake when it completes)."""
     opening = "buy" if held > 0 else "sell"
     return any(
         o.status == "pending_cancel"
+        or _closing_at_market(o, opening)
         or (
             o.parent_client_order_id is None
             and o.order_type not in STOP_TYPES
@@ -203,6 +204,16 @@ def _in_flight(held: Decimal, orders: Sequence[BrokerOrder]) -> bool:
             and not is_terminal(o.status)
         )
         for o in orders
+    )
+
+
+def _closing_at_market(order: BrokerOrder, opening: str) -> bool:
+    """A working market close (an exit sent after hours waits `accepted` for the open): the executor's."""
+    return (
+        order.parent_client_order_id is None
+        and order.order_type == "market"
+        and order.side != opening
+        and not is_terminal(order.status)
     )
 
 

@@ -13,7 +13,7 @@ from strategy A:
    are retired when the close is seen filled (here or by the reconciler).
 A close refused by Alpaca re-places a stop for each of A's lots (ids naming the lot), then the signal is
 recorded rejected. After hours A's legs stay and the close is queued for the open (one queued close per
-ticker: a second strategy's exit waits for the first's to be sent).
+ticker: a second strategy's exit is sent at once, and Alpaca holds it `accepted` until the open).
 
 Why not one replaced, combined OCO for the ticker: Alpaca lets each lot keep its own legs (a bracket or OTO
 entry is exempt from the wash-trade check: docs "User Protection", "These complex orders and trailing stop
@@ -69,9 +69,11 @@ def close_own_shares(
     if deps.closes is not None and not broker.clock().is_open:
         cancel_orders(broker, entries)
         first = deps.closes.queue_close(account, symbol, intent.signal_id, deps.clock.now())
-        if first != intent.signal_id:
-            raise NotYet(f"market closed: {symbol}'s queued close {first} goes first; this exit follows it")
-        return ""
+        if first == intent.signal_id:
+            return ""
+        # The ticker's one queued close is another strategy's: this exit goes to Alpaca now, which holds a
+        # market order `accepted` until the open (its own legs, which hold its shares, are cancelled first;
+        # the reconciler takes a working close as the executor's window, not as a gap to re-arm).
     own = [o for o in orders if any(belongs_to(o, lot.lot_id) for lot in plan.closing)] + entries
     if recorded is None:
         recorded = _close_item(intent, plan, deps)

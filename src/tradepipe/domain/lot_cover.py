@@ -22,7 +22,11 @@ _ZERO = Decimal(0)
 
 
 def owns(lot_id: str, client_order_id: str, parent_client_order_id: str | None) -> bool:
-    return parent_client_order_id == lot_id or client_order_id.startswith(f"{lot_id}-")
+    """The lot's entry's legs, the stops and OCOs placed for it, and an OCO's stop leg (its parent is the
+    OCO's take-profit, whose id names the lot)."""
+    mine = f"{lot_id}-"
+    parent = parent_client_order_id or ""
+    return parent == lot_id or parent.startswith(mine) or client_order_id.startswith(mine)
 
 
 @dataclass(frozen=True)
