@@ -30,7 +30,7 @@ from tradepipe.app.flatten import FLATTEN, FlattenDeps, request_flatten
 from tradepipe.app.placement import NotYet
 from tradepipe.app.reconcile import ReconcileDeps, reconcile
 from tradepipe.contracts.items import FillItem
-from tradepipe.domain.model import Mode, SignalStatus
+from tradepipe.domain.model import Mode, Side, SignalStatus
 from tradepipe.ports.broker import FillView
 
 B_STOP, B_TARGET = Decimal("192.00"), Decimal("212.00")
@@ -370,3 +370,32 @@ def test_two_exits_after_hours_one_queued_one_held_by_alpaca_for_the_open_and_on
     assert desk.world.held() == 3
     assert desk.owners() == {"gamma": Decimal(3)}
     assert desk.stops() == [(STOP, Decimal(3))]
+
+
+def test_an_entry_against_other_strategies_shares_is_refused_not_netted(desk: Desk) -> None:
+    _two_strategies(desk)
+    short = desk.world.intent(
+        "s" * 32, strategy="gamma", side=Side.SELL, stop_loss=Decimal("210.00"), take_profit=Decimal("190.00")
+    )
+
+    execute_intent(short, desk.executor())
+    desk.world.settle()
+
+    item = desk.world.signals.get("s" * 32)
+    assert item is not None
+    assert (item.status, item.reject_reason) == (SignalStatus.REJECTED, "OPPOSITE_LOTS_HELD")
+    assert desk.world.held() == 15
+    assert desk.stops() == [(STOP, Decimal(10)), (B_STOP, Decimal(5))]
+
+
+def test_a_strategy_reversing_its_own_position_closes_it_and_owns_the_new_side(desk: Desk) -> None:
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    short = desk.world.intent(
+        "r" * 32, strategy="alpha", side=Side.SELL, stop_loss=Decimal("210.00"), take_profit=Decimal("190.00")
+    )
+
+    execute_intent(short, desk.executor())
+    desk.world.settle()
+
+    assert desk.world.held() == -10
+    assert [(lot.strategy, lot.qty) for lot in desk.lots.lots("paper", TICKER)] == [("alpha", Decimal(-10))]

@@ -48,7 +48,7 @@ from tradepipe.app.protective_close import (
     pending_entries,
     reverse_close,
 )
-from tradepipe.app.shared_ticker import cover_lots, make_room
+from tradepipe.app.shared_ticker import cover_lots, make_room, opposite_owners
 from tradepipe.app.strategy_exit import close_own_shares
 from tradepipe.contracts.items import OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
@@ -237,7 +237,10 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
             return _reject_stale(intent, recorded is not None, stale, deps)
         # A broken order rule is a decision: checked before any broker call (a reverse's close included).
         if check_entry(intent) is None:
-            _clear_the_way(intent, broker, deps)
+            opposite = _clear_the_way(intent, broker, deps)
+            if opposite is not None:
+                _finish(intent, deps, SignalStatus.REJECTED, opposite.detail, opposite.reason)
+                return Executed(intent.client_order_id, None, rejected=opposite.reason)
         try:
             result = place_entry(intent, recorded, broker, deps.placement)
         except BrokerRejected:
@@ -256,14 +259,20 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
     return Executed(intent.client_order_id, placed)
 
 
-def _clear_the_way(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> None:
+def _clear_the_way(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Rejected | None:
     holding = broker.holdings().get(intent.symbol)
     held = Decimal(0) if holding is None else holding.qty
     if (held < 0) if intent.side is Side.BUY else (held > 0):
+        owners = opposite_owners(intent, held, deps.lots)
+        if owners:
+            detail = f"{intent.symbol} is held {held} for {', '.join(owners)}: a {intent.side} would net it"
+            return Rejected(RejectReason.OPPOSITE_LOTS_HELD, detail)
         # Alpaca never flips long to short in one order: close, see the fill, then open.
         reverse_close(intent, holding, broker, deps.closing)
+        retire_lots(deps.lots, intent.mode.value, intent.symbol, intent.strategy, deps.clock.now())
     elif deps.lots is not None:  # other lots' orders would refuse it as a wash trade (app/shared_ticker.py)
         make_room(intent, broker, deps.closing, deps.lots)
+    return None
 
 
 def _read_after_fill_wait(broker: Broker, placed: BrokerOrder, deps: ExecutorDeps) -> BrokerOrder:

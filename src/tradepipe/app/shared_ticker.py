@@ -46,6 +46,18 @@ def exempt(intent: OrderIntent) -> bool:
     return intent.take_profit is not None and intent.stop_loss is not None
 
 
+def opposite_owners(intent: OrderIntent, held: Decimal, lots: LotStore | None) -> list[str]:
+    """The other strategies whose lots make up the position an entry would reverse. Alpaca keeps one net
+    position per ticker: a short entry against their long would sell their shares from under their stops,
+    so the entry is refused (OPPOSITE_LOTS_HELD) rather than netted. Empty: the position is the entry's own
+    strategy's (or from before lots), and the reverse closes it first as before."""
+    if lots is None:
+        return []
+    book = lots.lots(intent.mode.value, intent.symbol)
+    theirs = {lot.strategy for lot in book if lot.strategy != intent.strategy and (lot.qty > 0) == (held > 0)}
+    return sorted(theirs)
+
+
 def make_room(intent: OrderIntent, broker: Broker, deps: CloseDeps, lots: LotStore) -> int:
     """Cancel the ticker's opposite-side orders an entry that is not a bracket would be refused against;
     NotYet until they are all done. Returns how many were cancelled (0: nothing rested, nothing to do)."""

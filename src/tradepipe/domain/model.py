@@ -92,6 +92,9 @@ class RejectReason(StrEnum):
     BROKER_REJECTED = "BROKER_REJECTED"
     QUOTE_BEYOND_COLLAR = "QUOTE_BEYOND_COLLAR"  # the quote gapped past the entry's limit: it would not fill
     RISK_OVER_BUDGET = "RISK_OVER_BUDGET"  # the fill's risk to the stop beyond budget x (1 + tolerance)
+    # An entry against the net position other strategies own: Alpaca nets one position per ticker, so it
+    # would sell (or buy back) their shares (domain/lots.py, app/execute.py).
+    OPPOSITE_LOTS_HELD = "OPPOSITE_LOTS_HELD"
 
 
 class Signal(BaseModel):
