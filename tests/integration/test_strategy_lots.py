@@ -399,3 +399,16 @@ def test_a_strategy_reversing_its_own_position_closes_it_and_owns_the_new_side(d
 
     assert desk.world.held() == -10
     assert [(lot.strategy, lot.qty) for lot in desk.lots.lots("paper", TICKER)] == [("alpha", Decimal(-10))]
+
+
+def test_a_position_closed_by_hand_at_the_broker_closes_its_lots(desk: Desk) -> None:
+    _two_strategies(desk)
+    desk.world.client.cancel_orders()
+    desk.world.settle()
+    desk.world.client.close_position(TICKER)
+    desk.world.settle()
+
+    reconcile(Mode.PAPER, desk.reconciler())
+
+    assert desk.world.held() == 0
+    assert desk.owners() == {}

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -97,6 +97,27 @@ def follow_lots(lots: LotStore, account: str, placed: Sequence[BrokerOrder]) -> 
                 lots.resize_lot(account, ticker, lot.strategy, lot.lot_id, left, lot.stop_price)
                 changed += 1
     return changed
+
+
+def drop_flat(
+    lots: LotStore,
+    account: str,
+    placed: Sequence[BrokerOrder],
+    held: Mapping[str, Decimal],
+    read_at: datetime,
+) -> list[str]:
+    """Lots on a ticker the broker no longer holds (closed by hand at the broker, or by a close nobody
+    recorded) are closed: lots always describe the broker's position. Only tickers with a recent entry of
+    ours are looked at, and only lots opened before the positions were read (a fill after the read is not
+    the read's to judge)."""
+    traded = {o.symbol for o in placed if o.parent_client_order_id is None and o.filled_qty > 0}
+    dropped: list[str] = []
+    for ticker in sorted(t for t in traded if held.get(t, _ZERO) == 0):
+        strategies = {lot.strategy for lot in lots.lots(account, ticker) if lot.opened_at <= read_at}
+        for strategy in sorted(strategies):
+            if retire_lots(lots, account, ticker, strategy, read_at):
+                dropped.append(f"{ticker}: {strategy}")
+    return dropped
 
 
 def _exit_of_a_lot(order: BrokerOrder) -> bool:

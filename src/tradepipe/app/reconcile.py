@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from tradepipe.app.fill_events import entry_filled, exit_filled, record_exit
 from tradepipe.app.flatten import closes_every_lot
-from tradepipe.app.lot_book import clear_lots, entry_fill_seen, follow_lots, retire_lots
+from tradepipe.app.lot_book import clear_lots, drop_flat, entry_fill_seen, follow_lots, retire_lots
 from tradepipe.app.patient_broker import Patience, patient
 from tradepipe.app.placement import PlacementDeps
 from tradepipe.app.protect_positions import ProtectDeps, ProtectionReport, check_protection
@@ -124,6 +124,7 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
             _order(order, deps, report)
     if deps.lots is not None:
         follow_lots(deps.lots, mode.value, placed)  # a leg or a stop of a lot's own that filled shrinks it
+        _drop_flat_lots(mode, broker, placed, deps)
     for fill in broker.fills_since(after):
         filled = by_broker_id.get(fill.broker_order_id)
         coid = None if filled is None else filled.parent_client_order_id or filled.client_order_id
@@ -143,6 +144,16 @@ def _protect_deps(deps: ReconcileDeps) -> ProtectDeps:
     return ProtectDeps(
         deps.orders, deps.events, deps.clock, placement, deps.leases, deps.manual_stop_pct, lots=deps.lots
     )
+
+
+def _drop_flat_lots(mode: Mode, broker: Broker, placed: list[BrokerOrder], deps: ReconcileDeps) -> None:
+    if deps.lots is None:
+        return
+    read_at = deps.clock.now()
+    held = {ticker: h.qty for ticker, h in broker.holdings().items()}
+    dropped = drop_flat(deps.lots, mode.value, placed, held, read_at)
+    if dropped:
+        log.warning("lots closed: the broker holds none", extra={"account": mode.value, "lots": dropped})
 
 
 def _sample_equity(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
