@@ -1,5 +1,5 @@
-"""The operator process: the live page, the read API and the kill switch on 127.0.0.1:8002, a port of its own
-that is never tunneled (the webhook's 8000 is the one a trader exposes).
+"""The operator process: the live page, the read API, the kill switch and `flatten` on 127.0.0.1:8002, a
+port of its own that is never tunneled (the webhook's 8000 is the one a trader exposes).
 
 On AWS these routes are IAM-authorized; here every request must pass three checks:
 - it comes from this machine, to a loopback Host (a DNS-rebinding page, evil.example -> 127.0.0.1, sends its
