@@ -15,7 +15,7 @@ from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.models import Order, Position
 from alpaca.trading.requests import GetOrdersRequest
 
-from tests.e2e.test_local_pipeline import _alert, eventually
+from tests.e2e.test_local_pipeline import _alert, _run_cli, eventually
 from tests.local_stack import RunningLocal
 from tradepipe.adapters.sqlite.database import Database
 from tradepipe.adapters.sqlite.lots import SqliteLotStore
@@ -96,9 +96,10 @@ def test_two_strategies_one_ticker_then_an_exit_of_one_then_flatten(
     assert _owners(local_stack) == {"beta": Decimal(111)}
     assert _stops(trading) == [(Decimal("27.5"), Decimal(111))]
 
-    flatten = local_stack.operator().post("/flatten/paper", json={"ticker": TICKER, "by": "e2e"})
-    assert flatten.status_code == 200, flatten.text
-    eventually(lambda: _status(local_stack, flatten.json()["signal_id"], "FILLED"))
+    said = _run_cli("flatten", TICKER.lower(), "--state-dir", str(local_stack.state_dir))
+    assert said.startswith(f"paper {TICKER}: flatten sent (signal ")
+    flatten_id = said.split("(signal ")[1].rstrip(")\n")
+    eventually(lambda: _status(local_stack, flatten_id, "FILLED"))
 
     assert _held(trading) == 0
     assert _owners(local_stack) == {}
