@@ -3,7 +3,8 @@
 - An entry's fill, whole or partial, is its strategy's lot: lot_id = the entry's client_order_id, opened by
   whoever sees the fill first (the executor's read after its fill wait, or the reconciler's sweep), once.
   A later sighting of more filled shares grows the lot by what the order record had not seen yet (the
-  orders table keeps the last filled quantity seen, so the growth is applied by the one that records it).
+  orders table keeps the last filled quantity seen), never beyond the entry's filled quantity (two readers
+  racing on one fill make it once).
 - Every protective order belongs to one lot: a bracket/OTO leg by its parent (the entry), a stop we place
   for a lot by its client_order_id, which starts with the lot's (`protective_id`). From the broker's orders
   alone, then, a lot's remaining shares are its entry's filled quantity less what its own exits filled
@@ -67,9 +68,14 @@ def entry_fill_seen(
     if lots.open_lot(lot):
         return
     existing = _find(lots.lots(lot.account, lot.ticker), lot.lot_id)
-    if existing is not None:  # a partial fill growing: by what this sighting adds
-        grown_qty = existing.qty + signed(before.side, grown)
-        lots.resize_lot(lot.account, lot.ticker, lot.strategy, lot.lot_id, grown_qty, existing.stop_price)
+    if existing is None:
+        return
+    # A partial fill growing: by what this sighting adds, and never beyond what the entry has filled (the
+    # executor and a sweep that both saw the same fill each think they saw it first: the cap makes it once).
+    grown_qty = min(abs(existing.qty) + grown, placed.filled_qty)
+    if grown_qty != abs(existing.qty):
+        qty = signed(before.side, grown_qty)
+        lots.resize_lot(lot.account, lot.ticker, lot.strategy, lot.lot_id, qty, existing.stop_price)
 
 
 def remaining(lot: Lot, entry: BrokerOrder, orders: Iterable[BrokerOrder]) -> Decimal:
