@@ -412,3 +412,16 @@ def test_a_position_closed_by_hand_at_the_broker_closes_its_lots(desk: Desk) -> 
 
     assert desk.world.held() == 0
     assert desk.owners() == {}
+
+
+def test_a_cancel_on_the_ticker_leaves_a_replaced_oco_working(desk: Desk) -> None:
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    oto = desk.world.intent("o" * 32, strategy="beta", qty=Decimal(5), stop_loss=B_STOP, take_profit=None)
+    execute_intent(oto, desk.executor())
+    desk.world.settle()
+
+    execute_intent(desk.world.intent("c" * 32, kind="cancel", strategy="beta"), desk.executor())
+    desk.world.settle()
+
+    assert desk.stops() == [(STOP, Decimal(10)), (B_STOP, Decimal(5))]
+    assert _limits(desk) == [(TARGET, Decimal(10))]  # alpha's OCO is protection, not a pending entry

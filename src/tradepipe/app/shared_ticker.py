@@ -27,7 +27,7 @@ from decimal import Decimal
 
 from tradepipe.app.lot_book import protective_id, working
 from tradepipe.app.placement import NotYet, place_exactly_once, place_stop, placed_update
-from tradepipe.app.protective_close import CloseDeps, cancel_orders, resting
+from tradepipe.app.protective_close import CloseDeps, cancel_orders, pending_entries, resting
 from tradepipe.contracts.items import OrderItem
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.lot_cover import lot_cover
@@ -64,7 +64,12 @@ def make_room(intent: OrderIntent, broker: Broker, deps: CloseDeps, lots: LotSto
     if exempt(intent) or not lots.lots(intent.mode.value, intent.symbol):
         return 0
     opposite = "sell" if intent.side is Side.BUY else "buy"
-    resting_opposite = [o for o in working(broker.open_orders(intent.symbol)) if o.side == opposite]
+    orders = working(broker.open_orders(intent.symbol))
+    entries = {o.broker_order_id for o in pending_entries(orders)}
+    if any(o.side == opposite and o.broker_order_id in entries for o in orders):
+        # Another strategy's entry the other way: not ours to cancel, and it would refuse this one.
+        raise NotYet(f"an opposite {intent.symbol} entry is working: this entry waits for it")
+    resting_opposite = [o for o in orders if o.side == opposite]
     if not cancel_orders(broker, resting_opposite):
         return 0
     deps.sleep(deps.cancel_wait_s)
