@@ -233,25 +233,6 @@ def test_resting_stop_sell_then_a_buy_limit_is_403_whatever_its_price(
     assert excinfo.value.response.json()["reject_reason"] == "opposite side stop order exists"
 
 
-def test_oto_opposite_a_working_take_profit_then_403_wash_trade_as_the_docs_exempt_bracket_and_oco_only(
-    trading: TradingClient, broker_clock: ManualClock
-) -> None:
-    _long_with_take_profit(trading, broker_clock)
-    request = MarketOrderRequest(
-        symbol="IBM",
-        qty=5,
-        side=OrderSide.BUY,
-        time_in_force=TimeInForce.GTC,
-        order_class=OrderClass.OTO,
-        stop_loss=StopLossRequest(stop_price=198.0),
-    )
-
-    with pytest.raises(APIError) as excinfo:
-        trading.submit_order(request)
-
-    assert rejection(excinfo) == (403, 40310000, "potential wash trade detected. use complex orders")
-
-
 def test_complex_order_opposite_a_working_take_profit_then_exempt_and_accepted(
     trading: TradingClient, broker_clock: ManualClock
 ) -> None:

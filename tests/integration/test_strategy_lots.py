@@ -195,32 +195,36 @@ def _limits(desk: Desk) -> list[tuple[Decimal, Decimal]]:
     )
 
 
-def test_an_entry_that_is_not_a_bracket_replaces_the_other_lots_protection_instead_of_a_wash_trade(
-    desk: Desk,
-) -> None:
-    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
-    # beta sends a stop only (an OTO): Alpaca would refuse it against alpha's working take-profit.
-    oto = desk.world.intent("o" * 32, strategy="beta", qty=Decimal(5), stop_loss=B_STOP, take_profit=None)
+def _simple_entry(desk: Desk) -> Any:
+    """beta's entry without exit legs (a profile with `stop_required = false`): a simple market order, which
+    Alpaca refuses as a wash trade against alpha's working take-profit."""
+    return desk.world.intent("o" * 32, strategy="beta", qty=Decimal(5), stop_loss=None, take_profit=None)
 
-    execute_intent(oto, desk.executor())
+
+def test_a_simple_entry_replaces_the_other_lots_protection_instead_of_a_wash_trade(desk: Desk) -> None:
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    simple = _simple_entry(desk)
+
+    execute_intent(simple, desk.executor())
     desk.world.settle()
 
     assert desk.world.status("o" * 32) is SignalStatus.FILLED
     assert desk.world.held() == 15
     assert desk.owners() == {"alpha": Decimal(10), "beta": Decimal(5)}
-    # alpha's stop and take-profit are back as one OCO for its 10 shares; beta's own leg covers its 5.
-    assert desk.stops() == [(STOP, Decimal(10)), (B_STOP, Decimal(5))]
+    # alpha's stop and take-profit are back as one OCO for its 10 shares; beta's 5 carry no stop of their own.
+    assert desk.stops() == [(STOP, Decimal(10))]
     assert _limits(desk) == [(TARGET, Decimal(10))]
-    assert reconcile(Mode.PAPER, desk.reconciler()).protection.unprotected == []
+    (unprotected,) = reconcile(Mode.PAPER, desk.reconciler()).protection.unprotected
+    assert "carried no stop" in unprotected  # beta's, reported: never covered by alpha's stop
 
 
 def test_a_replacement_cut_by_a_crash_is_rearmed_by_the_reconciler_and_completed_by_the_redelivery(
     desk: Desk,
 ) -> None:
     desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
-    oto = desk.world.intent("o" * 32, strategy="beta", qty=Decimal(5), stop_loss=B_STOP, take_profit=None)
+    simple = _simple_entry(desk)
     with pytest.raises(NotYet):  # the process dies after asking for alpha's cancels
-        execute_intent(oto, desk.executor(cancel_wait_s=0.01))
+        execute_intent(simple, desk.executor(cancel_wait_s=0.01))
     desk.world.settle()
     assert desk.stops() == []  # alpha's shares are without a stop: the reconciler's to see
 
@@ -230,13 +234,12 @@ def test_a_replacement_cut_by_a_crash_is_rearmed_by_the_reconciler_and_completed
     assert len(report.protection.rearmed) == 1
     assert desk.stops() == [(STOP, Decimal(10))]  # alpha's own stop, for alpha's own shares
 
-    execute_intent(oto, desk.executor())  # the queue redelivers beta's entry
+    execute_intent(simple, desk.executor())  # the queue redelivers beta's entry
     desk.world.settle()
 
     assert desk.world.held() == 15
-    assert desk.stops() == [(STOP, Decimal(10)), (B_STOP, Decimal(5))]
+    assert desk.stops() == [(STOP, Decimal(10))]
     assert _limits(desk) == [(TARGET, Decimal(10))]
-    assert reconcile(Mode.PAPER, desk.reconciler()).protection.unprotected == []
 
 
 def test_flatten_closes_every_strategy_and_clears_the_lots(desk: Desk) -> None:
@@ -326,20 +329,15 @@ def test_fill_documents_attribute_each_execution_to_the_strategy_that_owns_the_s
 
 def test_a_replaced_ocos_stop_leg_that_fills_closes_its_own_lot(desk: Desk, admin: Any) -> None:
     desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
-    oto = desk.world.intent("o" * 32, strategy="beta", qty=Decimal(5), stop_loss=B_STOP, take_profit=None)
-    execute_intent(oto, desk.executor())
+    simple = _simple_entry(desk)
+    execute_intent(simple, desk.executor())
     desk.world.settle()
-    admin.post("/_paper/prices", json={TICKER: "191.00"}).raise_for_status()  # beta's stop, not alpha's
-    desk.world.settle()
-    reconcile(Mode.PAPER, desk.reconciler())
-    assert desk.owners() == {"alpha": Decimal(10)}
-
     admin.post("/_paper/prices", json={TICKER: "189.00"}).raise_for_status()  # alpha's OCO stop leg
     desk.world.settle()
     reconcile(Mode.PAPER, desk.reconciler())
 
-    assert desk.world.held() == 0
-    assert desk.owners() == {}
+    assert desk.world.held() == 5
+    assert desk.owners() == {"beta": Decimal(5)}
 
 
 def test_two_exits_after_hours_one_queued_one_held_by_alpaca_for_the_open_and_only_their_shares_close(
@@ -416,12 +414,12 @@ def test_a_position_closed_by_hand_at_the_broker_closes_its_lots(desk: Desk) -> 
 
 def test_a_cancel_on_the_ticker_leaves_a_replaced_oco_working(desk: Desk) -> None:
     desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
-    oto = desk.world.intent("o" * 32, strategy="beta", qty=Decimal(5), stop_loss=B_STOP, take_profit=None)
-    execute_intent(oto, desk.executor())
+    simple = _simple_entry(desk)
+    execute_intent(simple, desk.executor())
     desk.world.settle()
 
     execute_intent(desk.world.intent("c" * 32, kind="cancel", strategy="beta"), desk.executor())
     desk.world.settle()
 
-    assert desk.stops() == [(STOP, Decimal(10)), (B_STOP, Decimal(5))]
+    assert desk.stops() == [(STOP, Decimal(10))]
     assert _limits(desk) == [(TARGET, Decimal(10))]  # alpha's OCO is protection, not a pending entry

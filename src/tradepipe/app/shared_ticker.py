@@ -5,14 +5,15 @@ Alpaca refuses an order that could trade against one of the account's own opposi
 recommend using a bracket or OCO (One Cancels the Other) order. These complex orders and trailing stop
 orders are exceptions to our wash trade protection"). So:
 
-- a bracket entry (take-profit and stop) goes as it is: it is exempt, and its legs protect its own lot;
-- any other entry (OTO with one leg, simple) would be refused while the other lots' take-profits and stops
-  rest. The executor replaces them: it cancels the ticker's opposite-side orders (`make_room`), reads back
-  once (a cancel is a request: `pending_cancel` can still fill, so it still counts), places the entry, and
-  once the entry is no longer working re-places every displaced lot's protection (`cover_lots`): its own
-  stop and its own take-profit as one OCO (exempt like a bracket), or its stop alone (a simple stop, which
-  meets no opposite order once the entry is done). Each replacement's client_order_id names its lot and
-  this entry (`lot_book.protective_id`), so a redelivered message finds it instead of placing it twice.
+- an entry with exit legs (a bracket, or an OTO with its stop) is a complex order and goes as it is; its
+  legs protect its own lot (the paper broker exempts bracket, OTO and OCO: docs/architecture.md says why);
+- a simple entry (no legs) would be refused while the other lots' take-profits and stops rest. The executor
+  replaces them: it cancels the ticker's opposite-side orders (`make_room`), reads back once (a cancel is a
+  request: `pending_cancel` can still fill, so it still counts), places the entry, and re-places every
+  displaced lot's protection (`cover_lots`): its own stop and its own take-profit as one OCO at once (an
+  OCO is exempt, so it need not wait for the entry), or its stop alone once the entry is done (a simple stop
+  would meet the working entry as a wash trade). Each replacement's client_order_id names its lot and this
+  entry (`lot_book.protective_id`), so a redelivered message finds it instead of placing it twice.
 
 The other lots are without stops only while the executor replaces them, under the ticker's lease (the
 reconciler leaves a leased ticker alone). A crash in between leaves them uncovered and unleased: the
@@ -42,8 +43,8 @@ log = logging.getLogger(__name__)
 
 
 def exempt(intent: OrderIntent) -> bool:
-    """A bracket: Alpaca's wash-trade check lets it through whatever rests opposite."""
-    return intent.take_profit is not None and intent.stop_loss is not None
+    """A complex order (bracket, OTO): Alpaca's wash-trade check lets it through whatever rests opposite."""
+    return intent.take_profit is not None or intent.stop_loss is not None
 
 
 def opposite_owners(intent: OrderIntent, held: Decimal, lots: LotStore | None) -> list[str]:
@@ -82,8 +83,8 @@ def make_room(intent: OrderIntent, broker: Broker, deps: CloseDeps, lots: LotSto
 
 
 def cover_lots(intent: OrderIntent, broker: Broker, deps: CloseDeps, lots: LotStore) -> list[str]:
-    """Every lot on the ticker gets its own protection back once the entry is done (NotYet while it is
-    working: a stop placed now would meet it as a wash trade). Returns what was placed."""
+    """Every other lot on the ticker gets its own protection back: an OCO at once, a plain stop once the
+    entry is done (NotYet while it works: the stop would meet it as a wash trade). Returns what was placed."""
     if exempt(intent):
         return []
     book = lots.lots(intent.mode.value, intent.symbol)  # the new lot too: its own legs are its own
@@ -94,19 +95,28 @@ def cover_lots(intent: OrderIntent, broker: Broker, deps: CloseDeps, lots: LotSt
         return []
     orders = broker.open_orders(intent.symbol)
     entry = next((o for o in orders if o.client_order_id == intent.client_order_id), None)
-    if entry is not None and not is_terminal(entry.status):
-        raise NotYet(f"entry {intent.client_order_id} is {entry.status}: the other lots' cover follows it")
+    entry_working = entry is not None and not is_terminal(entry.status)
     placed: list[str] = []
+    waiting: list[str] = []
     for gap in lot_cover(holding.qty, book, [resting(o) for o in orders]).gaps:
         if gap.lot.lot_id == intent.client_order_id or gap.lot.stop_price is None:
             continue  # nothing to restore: the reconciler reports the lot unprotected
+        if entry_working and _take_profit(gap.lot, deps) is None:
+            waiting.append(gap.lot.lot_id)  # a plain stop now would meet the working entry
+            continue
         placed.append(_cover(gap.lot, gap.cover.uncovered, intent, broker, deps))
+    if waiting:
+        raise NotYet(f"entry {intent.client_order_id} is working: {len(waiting)} lots' stops follow it")
     return placed
 
 
-def _cover(lot: Lot, qty: Decimal, intent: OrderIntent, broker: Broker, deps: CloseDeps) -> str:
+def _take_profit(lot: Lot, deps: CloseDeps) -> Decimal | None:
     entry = deps.orders.get(lot.lot_id)
-    target = None if entry is None else entry.take_profit
+    return None if entry is None else entry.take_profit
+
+
+def _cover(lot: Lot, qty: Decimal, intent: OrderIntent, broker: Broker, deps: CloseDeps) -> str:
+    target = _take_profit(lot, deps)
     kind = "oco" if target is not None else "stop"
     item = _item(lot, qty, target, protective_id(lot.lot_id, kind, intent.signal_id[:12]), intent, deps)
     stop = lot.stop_price or Decimal(0)

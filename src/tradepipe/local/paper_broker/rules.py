@@ -81,13 +81,11 @@ def check_wash_trade(order: NewOrder, open_orders: Iterable[Order]) -> None:
     orders"). Alpaca's table rejects, e.g., a limit buy against a resting stop sell "always", and a stop
     sell against a resting limit buy "always"; "complex orders and trailing stop orders are exceptions".
     Modelled: two orders cross when either trades at any price (market, stop) or the buy limit is at or
-    above the sell limit. The incoming order is exempt when it is a bracket or an OCO, the two the docs name
-    ("we recommend using a bracket or OCO (One Cancels the Other) order. These complex orders and trailing
-    stop orders are exceptions"); an OTO is not named, so it is checked like a simple order (never kinder
-    than Alpaca: a caller that passes here passes there); a resting order counts while it is open and
-    awake, a pending cancel included (it can still fill), a held stop-loss not (Alpaca holds it back).
-    The body also names the resting order (`existing_order_id`, `reject_reason`), as Alpaca's does."""
-    if order.order_class in (OrderClass.BRACKET, OrderClass.OCO):
+    above the sell limit. The incoming order is exempt when it is a bracket, OTO or OCO (what "use complex
+    orders" points to); a resting order counts while it is open and awake, a pending cancel included (it can
+    still fill), a held stop-loss not (Alpaca holds it back). The body also names the resting order
+    (`existing_order_id`, `reject_reason`), as Alpaca's does."""
+    if order.order_class is not OrderClass.SIMPLE:
         return
     mine = _limit_of(order.type, order.limit_price)
     for other in open_orders:
