@@ -30,7 +30,7 @@ from tradepipe.app.flatten import FLATTEN, FlattenDeps, request_flatten
 from tradepipe.app.placement import NotYet
 from tradepipe.app.reconcile import ReconcileDeps, reconcile
 from tradepipe.contracts.items import FillItem
-from tradepipe.domain.model import Mode, Side, SignalStatus
+from tradepipe.domain.model import Mode, OrderType, Side, SignalStatus
 from tradepipe.ports.broker import FillView
 
 B_STOP, B_TARGET = Decimal("192.00"), Decimal("212.00")
@@ -423,3 +423,24 @@ def test_a_cancel_on_the_ticker_leaves_a_replaced_oco_working(desk: Desk) -> Non
 
     assert desk.stops() == [(STOP, Decimal(10))]
     assert _limits(desk) == [(TARGET, Decimal(10))]  # alpha's OCO is protection, not a pending entry
+
+
+def test_a_cancel_cancels_its_own_strategys_pending_entries_only(desk: Desk) -> None:
+    def resting_entry(signal_id: str, strategy: str) -> None:
+        far_below = {
+            "order_type": OrderType.LIMIT,
+            "limit_price": Decimal("150.00"),
+            "stop_loss": Decimal("140.00"),
+        }
+        intent = desk.world.intent(signal_id, strategy=strategy, take_profit=Decimal("160.00"), **far_below)
+        execute_intent(intent, desk.executor())
+
+    resting_entry("p" * 32, "alpha")
+    resting_entry("q" * 32, "beta")
+    desk.world.settle()
+
+    execute_intent(desk.world.intent("c" * 32, kind="cancel", strategy="alpha"), desk.executor())
+    desk.world.settle()
+
+    working = {o.client_order_id for o in desk.world.open_orders() if o.client_order_id.startswith("tp-")}
+    assert working == {"tp-" + "q" * 32 + "-open"}

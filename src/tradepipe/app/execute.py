@@ -165,8 +165,12 @@ def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
     with ticker_lease(deps.leases, intent.mode.value, intent.symbol, f"executor:{intent.intent_id}", deps):
         try:
             if intent.kind == "cancel":
-                # Pending entries only: an open position keeps its stop (the invariant), as a trader expects.
-                count = cancel_orders(broker, pending_entries(broker.open_orders(intent.symbol)))
+                # Pending entries only: an open position keeps its stop (the invariant), as a trader expects;
+                # with lots, the strategy's own entries only (another strategy's are not its to cancel).
+                entries = pending_entries(broker.open_orders(intent.symbol))
+                if deps.lots is not None:
+                    entries = [o for o in entries if _owner(o.client_order_id, deps) == intent.strategy]
+                count = cancel_orders(broker, entries)
                 detail = f"canceled {count} pending entries for {intent.symbol}; its stops stay"
                 _finish(intent, deps, SignalStatus.COMPLETED, detail)
                 return Executed(intent.client_order_id, None)
@@ -257,6 +261,11 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
     if deps.lots is not None:  # the other lots' protection, lifted by make_room, back once the entry is done
         cover_lots(intent, broker, deps.closing, deps.lots)
     return Executed(intent.client_order_id, placed)
+
+
+def _owner(client_order_id: str, deps: ExecutorDeps) -> str | None:
+    recorded = deps.orders.get(client_order_id)
+    return None if recorded is None else recorded.strategy
 
 
 def _clear_the_way(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Rejected | None:
