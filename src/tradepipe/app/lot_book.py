@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from tradepipe.contracts.items import OrderItem
@@ -29,6 +29,7 @@ from tradepipe.ports.broker import BrokerOrder
 from tradepipe.ports.lots import LotStore
 
 _ZERO = Decimal(0)
+_RECENT = timedelta(minutes=15)  # many reconciler periods: a ticker that went flat is looked at several times
 
 
 def protective_id(lot_id: str, kind: str, stamp: int | str) -> str:
@@ -113,10 +114,13 @@ def drop_flat(
     read_at: datetime,
 ) -> list[str]:
     """Lots on a ticker the broker no longer holds (closed by hand at the broker, or by a close nobody
-    recorded) are closed: lots always describe the broker's position. Only tickers with a recent entry of
-    ours are looked at, and only lots opened before the positions were read (a fill after the read is not
-    the read's to judge)."""
-    traded = {o.symbol for o in placed if o.parent_client_order_id is None and o.filled_qty > 0}
+    recorded) are closed: lots always describe the broker's position. Only tickers where an order filled in
+    the last `_RECENT` are looked at (one lots read each, not one per ticker traded in the sweep's two days),
+    and only lots opened before the positions were read (a fill after the read is not the read's to judge)."""
+    since = read_at - _RECENT
+    traded = {
+        o.symbol for o in placed if o.filled_qty > 0 and o.filled_at is not None and o.filled_at >= since
+    }
     dropped: list[str] = []
     for ticker in sorted(t for t in traded if held.get(t, _ZERO) == 0):
         strategies = {lot.strategy for lot in lots.lots(account, ticker) if lot.opened_at <= read_at}
