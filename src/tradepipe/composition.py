@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tradepipe.adapters.secrets import WebhookPassphrases
     from tradepipe.app.assess import RiskDeps
     from tradepipe.app.execute import ExecutorDeps
+    from tradepipe.app.flatten import FlattenDeps
     from tradepipe.app.index import IndexDeps
     from tradepipe.app.intake import IntakeDeps
     from tradepipe.app.minute_schedule import ReleaseDeps
@@ -363,6 +364,13 @@ def state_deps() -> StateDeps:
     return StateDeps(trading_state=backend().trading_state, events=backend().events, clock=clock())
 
 
+def flatten_deps() -> FlattenDeps:
+    from tradepipe.app.flatten import FlattenDeps
+
+    b = backend()
+    return FlattenDeps(signals=_announcing(b.signal_store), intents=b.intent_queue, clock=clock())
+
+
 def risk_deps() -> RiskDeps:
     from tradepipe.analytics.indicators import average_true_range  # TA-Lib: the risk function only
     from tradepipe.app.assess import RiskDeps
@@ -424,6 +432,7 @@ def executor_deps() -> ExecutorDeps:
         reservations=b.reservations,
         profiles=risk_config(),
         quotes=quotes(),
+        lots=b.lots,
     )
 
 
@@ -455,6 +464,7 @@ def reconcile_deps() -> ReconcileDeps:
         manual_stop_pct=_manual_stop_pct(),
         reservations=b.reservations,
         fill_cursor=b.fill_cursor,
+        lots=b.lots,
     )
 
 

@@ -204,7 +204,9 @@ def test_buy_while_short_then_close_then_open_never_a_flipped_single_order(
         "signalPrice": 202.91,
         "stopLoss": {"percent": 1},
         "takeProfit": {"percent": 2},
-        "strategy": "e2e-reverse",
+        # The short's own strategy: a strategy reverses its own position (another strategy's buy would be
+        # refused OPPOSITE_LOTS_HELD rather than close shares it does not own: test_strategy_lots.py).
+        "strategy": "e2e",
     }
 
     response = httpx.post(

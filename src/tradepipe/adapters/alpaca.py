@@ -213,6 +213,30 @@ class AlpacaBroker:
         )
         return self._place(request, client_order_id)
 
+    def submit_oco(
+        self,
+        symbol: str,
+        qty: Decimal,
+        side: str,
+        take_profit: Decimal,
+        stop_price: Decimal,
+        client_order_id: str,
+    ) -> BrokerOrder:
+        # alpaca-py 0.44 sends an OCO as a limit order whose limit is take_profit.limit_price (its
+        # LimitOrderRequest lets limit_price out for order_class=oco); Alpaca answers the take-profit with
+        # the stop as its leg.
+        request = LimitOrderRequest(
+            symbol=symbol,
+            qty=float(qty),
+            side=OrderSide.SELL if side == "sell" else OrderSide.BUY,
+            time_in_force=TimeInForce.GTC,
+            order_class=OrderClass.OCO,
+            take_profit=TakeProfitRequest(limit_price=float(take_profit)),
+            stop_loss=StopLossRequest(stop_price=float(stop_price)),
+            client_order_id=client_order_id,
+        )
+        return self._place(request, client_order_id)
+
     def open_orders(self, symbol: str | None = None) -> list[BrokerOrder]:
         request = GetOrdersRequest(
             status=QueryOrderStatus.OPEN, symbols=None if symbol is None else [symbol], nested=True, limit=500

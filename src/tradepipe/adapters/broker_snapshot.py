@@ -106,6 +106,20 @@ class SnapshotBroker:
         finally:
             self._changed()
 
+    def submit_oco(
+        self,
+        symbol: str,
+        qty: Decimal,
+        side: str,
+        take_profit: Decimal,
+        stop_price: Decimal,
+        client_order_id: str,
+    ) -> BrokerOrder:
+        try:
+            return self._inner.submit_oco(symbol, qty, side, take_profit, stop_price, client_order_id)
+        finally:
+            self._changed()
+
     def open_orders(self, symbol: str | None = None) -> list[BrokerOrder]:
         return self._inner.open_orders(symbol)
 

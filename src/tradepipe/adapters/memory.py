@@ -215,6 +215,29 @@ class MemoryBroker:
             )
         )
 
+    def submit_oco(
+        self,
+        symbol: str,
+        qty: Decimal,
+        side: str,
+        take_profit: Decimal,
+        stop_price: Decimal,
+        client_order_id: str,
+    ) -> BrokerOrder:
+        """The pair as Alpaca lists it: the take-profit limit, its stop leg under it."""
+        stop = self.submit_stop(symbol, qty, side, stop_price, f"{client_order_id}-stop")
+        self._add(replace(stop, parent_client_order_id=client_order_id))
+        return self._add(
+            replace(
+                stop,
+                broker_order_id=f"{stop.broker_order_id}-tp",
+                client_order_id=client_order_id,
+                order_type="limit",
+                stop_price=None,
+                limit_price=take_profit,
+            )
+        )
+
     def open_orders(self, symbol: str | None = None) -> list[BrokerOrder]:
         return [
             o

@@ -29,6 +29,8 @@ from decimal import Decimal
 
 from tradepipe.app.collar_entry import price_entry
 from tradepipe.app.fill_events import entry_filled
+from tradepipe.app.flatten import flatten_position
+from tradepipe.app.lot_book import clear_lots, entry_fill_seen, retire_lots
 from tradepipe.app.patient_broker import Patience, PatientBroker
 from tradepipe.app.placement import (
     REJECTED,
@@ -48,7 +50,9 @@ from tradepipe.app.protective_close import (
     reverse_close,
 )
 from tradepipe.app.realized_risk import fill_notes
-from tradepipe.contracts.items import OrderUpdate, StatusUpdate
+from tradepipe.app.shared_ticker import cover_lots, make_room, opposite_owners
+from tradepipe.app.strategy_exit import close_own_shares
+from tradepipe.contracts.items import OrderItem, OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Rejected, RejectReason, Side, SignalStatus
 from tradepipe.domain.order_status import is_terminal
@@ -56,6 +60,7 @@ from tradepipe.domain.risk.profile import RiskConfig
 from tradepipe.domain.staleness import check_intent_age
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerRejected
 from tradepipe.ports.clock import Clock
+from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher
 from tradepipe.ports.quotes import Quotes
 from tradepipe.ports.risk_state import (
@@ -87,6 +92,9 @@ class ExecutorDeps:
     profiles: RiskConfig | None = None  # each strategy's max_intent_age_s (None: entries never go stale)
     # The latest quote a collared entry is re-sized against (app/collar_entry.py); None: against its limit.
     quotes: Quotes | None = None
+    # Which strategy owns which shares (app/lot_book.py): an exit closes its strategy's lots only. None: the
+    # whole position is closed (unit tests of the order flow).
+    lots: LotStore | None = None
     sleep: Callable[[float], None] = field(default=time.sleep)
     place_attempts: int = 4
     max_rate_limit_wait_s: float = 10.0
@@ -162,24 +170,17 @@ def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
     with ticker_lease(deps.leases, intent.mode.value, intent.symbol, f"executor:{intent.intent_id}", deps):
         try:
             if intent.kind == "cancel":
-                # Pending entries only: an open position keeps its stop (the invariant), as a trader expects.
-                count = cancel_orders(broker, pending_entries(broker.open_orders(intent.symbol)))
+                # Pending entries only: an open position keeps its stop (the invariant), as a trader expects;
+                # with lots, the strategy's own entries only (another strategy's are not its to cancel).
+                entries = pending_entries(broker.open_orders(intent.symbol))
+                if deps.lots is not None:
+                    entries = [o for o in entries if _owner(o.client_order_id, deps) == intent.strategy]
+                count = cancel_orders(broker, entries)
                 detail = f"canceled {count} pending entries for {intent.symbol}; its stops stay"
                 _finish(intent, deps, SignalStatus.COMPLETED, detail)
                 return Executed(intent.client_order_id, None)
-            if intent.kind == "close":
-                outcome = close_position(intent, broker, deps.closing)
-                if isinstance(outcome, str):
-                    if outcome:  # "" : queued for the open, the signal stays SIZED until then
-                        _finish(intent, deps, SignalStatus.COMPLETED, outcome)
-                    return Executed(intent.close_client_order_id, None)
-                _record_placed(intent, intent.close_client_order_id, outcome, deps)
-                placed = _read_after_fill_wait(broker, outcome, deps)
-                _record_placed(intent, intent.close_client_order_id, placed, deps)
-                recorded = deps.orders.get(intent.close_client_order_id)
-                if placed.status == "filled" and recorded is not None:
-                    exit_learnt(recorded, placed, deps.closing)
-                return Executed(intent.close_client_order_id, placed)
+            if intent.kind in ("close", "flatten"):
+                return _close(intent, broker, deps)
             return _open(intent, broker, deps)
         except BrokerRejected as exc:
             _finish(
@@ -190,6 +191,33 @@ def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
                 RejectReason.BROKER_REJECTED,
             )
             return Executed(intent.client_order_id, None, rejected=RejectReason.BROKER_REJECTED)
+
+
+def _close(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
+    """An exit (its strategy's lots: app/strategy_exit.py; a ticker without lots is closed whole) or an
+    operator's flatten (every lot: app/flatten.py)."""
+    lots = deps.lots
+    if intent.kind == "flatten":
+        outcome = flatten_position(intent, broker, deps.closing, lots)
+    else:
+        owned = None if lots is None else close_own_shares(intent, broker, deps.closing, lots)
+        outcome = close_position(intent, broker, deps.closing) if owned is None else owned
+    if isinstance(outcome, str):
+        if outcome:  # "" : queued for the open, the signal stays SIZED until then
+            _finish(intent, deps, SignalStatus.COMPLETED, outcome)
+        return Executed(intent.close_client_order_id, None)
+    _record_placed(intent, intent.close_client_order_id, outcome, deps)
+    placed = _read_after_fill_wait(broker, outcome, deps)
+    _record_placed(intent, intent.close_client_order_id, placed, deps)
+    recorded = deps.orders.get(intent.close_client_order_id)
+    if placed.status == "filled" and recorded is not None:
+        exit_learnt(recorded, placed, deps.closing)
+        at = placed.filled_at or deps.clock.now()
+        if intent.kind == "flatten":
+            clear_lots(lots, intent.mode.value, intent.symbol, at)
+        else:
+            retire_lots(lots, intent.mode.value, intent.symbol, intent.strategy, at)
+    return Executed(intent.close_client_order_id, placed)
 
 
 @contextmanager
@@ -213,25 +241,22 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
         return Executed(intent.client_order_id, None, rejected=recorded.reject_reason)
     placed = None if recorded is None else broker.find_order(intent.client_order_id)
     if placed is None:
-        stale = _stale(intent, deps)
-        if stale is not None:
-            return _reject_stale(intent, recorded is not None, stale, deps)
-        priced = price_entry(intent, deps.quotes)  # a collared entry against the latest quote
-        if isinstance(priced, Rejected):
-            return _reject_stale(intent, recorded is not None, priced, deps)
-        if recorded is not None and recorded.qty != priced.qty:  # an earlier attempt's quote: re-sized
-            update = OrderUpdate(qty=priced.qty, updated_at=deps.clock.now())
-            deps.orders.update(intent.client_order_id, update)
-        intent = priced
+        ready = _before_sending(intent, recorded, deps)
+        if isinstance(ready, Executed):
+            return ready
+        intent = ready
         # A broken order rule is a decision: checked before any broker call (a reverse's close included).
-        invalid = check_entry(intent)
-        if invalid is None:
-            holding = broker.holdings().get(intent.symbol)
-            held = Decimal(0) if holding is None else holding.qty
-            if (held < 0) if intent.side is Side.BUY else (held > 0):
-                # Alpaca never flips long to short in one order: close, see the fill, then open.
-                reverse_close(intent, holding, broker, deps.closing)
-        result = place_entry(intent, recorded, broker, deps.placement)
+        if check_entry(intent) is None:
+            opposite = _clear_the_way(intent, broker, deps)
+            if opposite is not None:
+                _finish(intent, deps, SignalStatus.REJECTED, opposite.detail, opposite.reason)
+                return Executed(intent.client_order_id, None, rejected=opposite.reason)
+        try:
+            result = place_entry(intent, recorded, broker, deps.placement)
+        except BrokerRejected:
+            if deps.lots is not None:  # refused: the protection make_room lifted goes back first
+                cover_lots(intent, broker, deps.closing, deps.lots)
+            raise
         if isinstance(result, Invalid):
             _finish(intent, deps, SignalStatus.REJECTED, result.detail, RejectReason.ORDER_INVALID)
             return Executed(intent.client_order_id, None, rejected=RejectReason.ORDER_INVALID)
@@ -239,7 +264,46 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
     _record_placed(intent, intent.client_order_id, placed, deps)  # SUBMITTED as answered, before any wait
     placed = _read_after_fill_wait(broker, placed, deps)
     _record_placed(intent, intent.client_order_id, placed, deps)
+    if deps.lots is not None:  # the other lots' protection, lifted by make_room, back once the entry is done
+        cover_lots(intent, broker, deps.closing, deps.lots)
     return Executed(intent.client_order_id, placed)
+
+
+def _before_sending(
+    intent: OrderIntent, recorded: OrderItem | None, deps: ExecutorDeps
+) -> OrderIntent | Executed:
+    """An entry about to be sent: refused when stale or priced past its collar, else re-priced (a collared
+    entry against the latest quote) and its record kept in step with the quantity it is sent with."""
+    stale = _stale(intent, deps)
+    if stale is not None:
+        return _reject_stale(intent, recorded is not None, stale, deps)
+    priced = price_entry(intent, deps.quotes)
+    if isinstance(priced, Rejected):
+        return _reject_stale(intent, recorded is not None, priced, deps)
+    if recorded is not None and recorded.qty != priced.qty:  # an earlier attempt's quote: re-sized
+        deps.orders.update(intent.client_order_id, OrderUpdate(qty=priced.qty, updated_at=deps.clock.now()))
+    return priced
+
+
+def _owner(client_order_id: str, deps: ExecutorDeps) -> str | None:
+    recorded = deps.orders.get(client_order_id)
+    return None if recorded is None else recorded.strategy
+
+
+def _clear_the_way(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Rejected | None:
+    holding = broker.holdings().get(intent.symbol)
+    held = Decimal(0) if holding is None else holding.qty
+    if (held < 0) if intent.side is Side.BUY else (held > 0):
+        owners = opposite_owners(intent, held, deps.lots)
+        if owners:
+            detail = f"{intent.symbol} is held {held} for {', '.join(owners)}: a {intent.side} would net it"
+            return Rejected(RejectReason.OPPOSITE_LOTS_HELD, detail)
+        # Alpaca never flips long to short in one order: close, see the fill, then open.
+        reverse_close(intent, holding, broker, deps.closing)
+        retire_lots(deps.lots, intent.mode.value, intent.symbol, intent.strategy, deps.clock.now())
+    elif deps.lots is not None:  # other lots' orders would refuse it as a wash trade (app/shared_ticker.py)
+        make_room(intent, broker, deps.closing, deps.lots)
+    return None
 
 
 def _read_after_fill_wait(broker: Broker, placed: BrokerOrder, deps: ExecutorDeps) -> BrokerOrder:
@@ -281,7 +345,9 @@ def _reject_stale(intent: OrderIntent, recorded: bool, stale: Rejected, deps: Ex
 
 def _record_placed(intent: OrderIntent, coid: str, placed: BrokerOrder, deps: ExecutorDeps) -> None:
     now = deps.clock.now()
+    before = deps.orders.get(coid) if deps.lots is not None and placed.filled_qty > 0 else None
     deps.orders.update(coid, placed_update(placed, now))
+    entry_fill_seen(deps.lots, before, placed, now)  # the strategy's lot, once (app/lot_book.py)
     deps.signals.advance(
         intent.signal_id,
         StatusUpdate.to(

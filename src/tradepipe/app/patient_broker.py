@@ -118,6 +118,17 @@ class PatientBroker:
     ) -> BrokerOrder:
         return self._inner.submit_stop(symbol, qty, side, stop_price, client_order_id)
 
+    def submit_oco(
+        self,
+        symbol: str,
+        qty: Decimal,
+        side: str,
+        take_profit: Decimal,
+        stop_price: Decimal,
+        client_order_id: str,
+    ) -> BrokerOrder:
+        return self._inner.submit_oco(symbol, qty, side, take_profit, stop_price, client_order_id)
+
 
 def patient(brokers: BrokerFactory, mode: Mode, patience: Patience) -> Broker | None:
     inner = brokers.for_mode(mode)

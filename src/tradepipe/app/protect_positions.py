@@ -23,15 +23,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from tradepipe.app.lot_book import protective_id
 from tradepipe.app.placement import PlacementDeps, place_exactly_once, place_stop, placed_update
 from tradepipe.app.protective_close import resting
 from tradepipe.contracts.events import PositionRearmed, PositionUnprotected
 from tradepipe.contracts.items import OrderItem
+from tradepipe.domain.lot_cover import lot_cover
+from tradepipe.domain.lots import Lot
 from tradepipe.domain.model import Mode, Side
 from tradepipe.domain.order_status import STOP_TYPES, is_terminal
-from tradepipe.domain.protection import Flatten, Leave, Owner, Rearm, coverage, repair
+from tradepipe.domain.protection import Coverage, Flatten, Leave, Owner, Rearm, coverage, repair
 from tradepipe.ports.broker import Broker, BrokerOrder, BrokerRejected, HoldingView
 from tradepipe.ports.clock import Clock
+from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher
 from tradepipe.ports.risk_state import TickerLeases
 from tradepipe.ports.stores import OrderStore
@@ -49,6 +53,7 @@ class ProtectDeps:
     placement: PlacementDeps
     leases: TickerLeases | None = None
     manual_stop_pct: Decimal | None = None
+    lots: LotStore | None = None  # whose shares: each lot is covered by its own stops (domain/lot_cover.py)
     lease_ttl_s: float = 30.0
 
 
@@ -97,8 +102,35 @@ def _repair(mode: Mode, ticker: str, broker: Broker, deps: ProtectDeps, report: 
     if _in_flight(holding.qty, orders):
         report.in_flight.append(ticker)
         return
+    book = [] if deps.lots is None else deps.lots.lots(mode.value, ticker)
+    if not book:  # a position from before lots: its latest entry's stop covers it
+        owner = find_owner(ticker, holding.qty, broker, deps.orders)
+        _restore(mode, ticker, holding, cover, owner, None, broker, deps, report)
+        return
+    # Lot by lot: each strategy's shares get their own stop back, never one on top of another's cover.
+    lots_cover = lot_cover(holding.qty, book, [resting(o) for o in orders])
+    for gap in lots_cover.gaps:
+        lot = gap.lot
+        owner = Owner(_lot_signal(lot, deps), lot.lot_id, lot.strategy, lot.stop_price)
+        _restore(mode, ticker, holding, gap.cover, owner, lot.lot_id, broker, deps, report)
+    if lots_cover.unowned_uncovered > 0:  # shares no lot accounts for (yet): the latest entry's stop
+        rest = Coverage(holding.qty, abs(holding.qty) - lots_cover.unowned_uncovered)
+        owner = find_owner(ticker, holding.qty, broker, deps.orders)
+        _restore(mode, ticker, holding, rest, owner, None, broker, deps, report)
+
+
+def _restore(
+    mode: Mode,
+    ticker: str,
+    holding: HoldingView,
+    cover: Coverage,
+    owner: Owner | None,
+    lot_id: str | None,
+    broker: Broker,
+    deps: ProtectDeps,
+    report: ProtectionReport,
+) -> None:
     now = deps.clock.now()
-    owner = find_owner(ticker, holding.qty, broker, deps.orders)
     decision = repair(cover, owner, holding.current_price, holding.avg_entry_price, deps.manual_stop_pct)
     strategy = None if owner is None else owner.strategy
     detail = decision.detail if isinstance(decision, Leave | Flatten) else f"re-arming at {decision.stop}"
@@ -118,7 +150,7 @@ def _repair(mode: Mode, ticker: str, broker: Broker, deps: ProtectDeps, report: 
     log.warning("position not fully covered by stops", extra={"ticker": ticker, "detail": detail})
     if isinstance(decision, Leave):
         return
-    item = _repair_item(mode, ticker, holding, decision, owner, now)
+    item = _repair_item(mode, ticker, holding, decision, owner, now, lot_id)
     try:
         if isinstance(decision, Flatten):
             placed = place_stop_or_close(item, broker, deps.placement, market=True)
@@ -152,12 +184,18 @@ def place_stop_or_close(item: OrderItem, broker: Broker, deps: PlacementDeps, ma
     return placed
 
 
+def _lot_signal(lot: Lot, deps: ProtectDeps) -> str:
+    entry = deps.orders.get(lot.lot_id)
+    return "" if entry is None else entry.signal_id
+
+
 def _in_flight(held: Decimal, orders: Sequence[BrokerOrder]) -> bool:
-    """The executor's window: cancels on their way, or an entry on the position's side still filling (its
-    legs wake when it completes)."""
+    """The executor's window: cancels on their way, a close working at the market, or an entry on the
+    position's side still filling (its legs wake when it completes)."""
     opening = "buy" if held > 0 else "sell"
     return any(
         o.status == "pending_cancel"
+        or _closing_at_market(o, opening)
         or (
             o.parent_client_order_id is None
             and o.order_type not in STOP_TYPES
@@ -166,6 +204,16 @@ def _in_flight(held: Decimal, orders: Sequence[BrokerOrder]) -> bool:
             and not is_terminal(o.status)
         )
         for o in orders
+    )
+
+
+def _closing_at_market(order: BrokerOrder, opening: str) -> bool:
+    """A working market close (an exit sent after hours waits `accepted` for the open): the executor's."""
+    return (
+        order.parent_client_order_id is None
+        and order.order_type == "market"
+        and order.side != opening
+        and not is_terminal(order.status)
     )
 
 
@@ -191,12 +239,17 @@ def _repair_item(
     decision: Rearm | Flatten,
     owner: Owner | None,
     at: datetime,
+    lot_id: str | None = None,
 ) -> OrderItem:
     kind = "rearm" if isinstance(decision, Rearm) else "flat"
     stamp = int(at.timestamp())
+    # Deterministic within the run, unique across runs (a retried placement is found, not repeated); a
+    # lot's own names the lot (app/lot_book.py), so its cover is told from the broker's orders alone.
+    coid = (
+        f"tp-{kind}-{mode.value}-{ticker}-{stamp}" if lot_id is None else protective_id(lot_id, kind, stamp)
+    )
     return OrderItem(
-        # Deterministic within the run, unique across runs (a retried placement is found, not repeated).
-        client_order_id=f"tp-{kind}-{mode.value}-{ticker}-{stamp}",
+        client_order_id=coid,
         intent_id=f"{kind}:{mode.value}:{ticker}:{stamp}",
         signal_id="" if owner is None else owner.signal_id,
         mode=mode,

@@ -88,11 +88,21 @@ def cancel_orders(broker: Broker, orders: Sequence[BrokerOrder]) -> int:
 
 
 def pending_entries(orders: Sequence[BrokerOrder]) -> list[BrokerOrder]:
-    """Open orders that would open or add to a position: not a leg, not a stop (the position's protection)."""
+    """Open orders that would open or add to a position: not a leg, not a stop, not an OCO's take-profit
+    (the position's protection; an OCO's stop is listed as its leg, on the same side)."""
+    side_of = {o.client_order_id: o.side for o in orders}
+    exit_pairs = {
+        o.parent_client_order_id
+        for o in orders
+        if o.parent_client_order_id is not None and side_of.get(o.parent_client_order_id) == o.side
+    }
     return [
         o
         for o in orders
-        if o.parent_client_order_id is None and o.order_type not in STOP_TYPES and not is_terminal(o.status)
+        if o.parent_client_order_id is None
+        and o.order_type not in STOP_TYPES
+        and o.client_order_id not in exit_pairs
+        and not is_terminal(o.status)
     ]
 
 
@@ -254,5 +264,5 @@ def _close_item(intent: OrderIntent, holding: HoldingView, stop: Decimal | None,
         created_at=now,
         updated_at=now,
         # An exit signal's close is its final order; a reverse's close is the first of two.
-        purpose="exit" if intent.kind == "close" else "close",
+        purpose="exit" if intent.kind in ("close", "flatten") else "close",
     )

@@ -20,7 +20,16 @@ from decimal import Decimal
 
 from tradepipe.app.entry_timeout import TimeoutDeps, cancel_expired_entries, settle_timed_out
 from tradepipe.app.fill_events import entry_filled, exit_filled, record_exit
+from tradepipe.app.flatten import closes_every_lot
 from tradepipe.app.followed_orders import finish, sweep_followed
+from tradepipe.app.lot_book import (
+    clear_lots,
+    drop_flat,
+    entry_fill_seen,
+    exit_of_a_lot,
+    follow_lots,
+    retire_lots,
+)
 from tradepipe.app.patient_broker import Patience, patient
 from tradepipe.app.placement import PlacementDeps
 from tradepipe.app.protect_positions import ProtectDeps, ProtectionReport, check_protection
@@ -39,6 +48,7 @@ from tradepipe.domain.model import Mode, RejectReason, SignalStatus
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.fill_cursor import FillCursorStore
+from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher
 from tradepipe.ports.risk_state import (
     EntryReservations,
@@ -62,6 +72,8 @@ _FINAL_PURPOSES = frozenset({"open", "exit"})  # a reverse's close is not the si
 # the last few minutes, never the account's history.
 FILL_OVERLAP = timedelta(minutes=10)
 _FILLS_PAGE = 100  # Alpaca's largest activities page
+# An entry is sent before its lot opens (its fill): a market entry fills within moments.
+_ENTRY_BEFORE_FILL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,7 @@ class ReconcileDeps:
     reservations: EntryReservations | None = None
     # How far the fills are read; None: a `lookback` window every run (unit tests of the order sweep).
     fill_cursor: FillCursorStore | None = None
+    lots: LotStore | None = None  # strategy-owned lots, kept in step with the broker (app/lot_book.py)
 
 
 @dataclass
@@ -141,6 +154,10 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
             _leg(mode, order, deps, report)
         else:
             _order(order, deps, report)
+    if deps.lots is not None:
+        # A leg or a stop of a lot's own that filled shrinks it (re-derived from the ticker's orders).
+        follow_lots(deps.lots, mode.value, _lot_orders(mode, broker, sweep.orders, deps.lots))
+        _drop_flat_lots(mode, broker, sweep.orders, deps)
     fills = broker.fills_since(after)
     for fill in fills:
         coid = sweep.owners.get(fill.broker_order_id)
@@ -162,7 +179,33 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
 def _protect_deps(deps: ReconcileDeps) -> ProtectDeps:
     p = deps.patience
     placement = PlacementDeps(deps.orders, deps.clock, p.sleep, p.attempts, p.max_wait_s)
-    return ProtectDeps(deps.orders, deps.events, deps.clock, placement, deps.leases, deps.manual_stop_pct)
+    return ProtectDeps(
+        deps.orders, deps.events, deps.clock, placement, deps.leases, deps.manual_stop_pct, lots=deps.lots
+    )
+
+
+def _lot_orders(mode: Mode, broker: Broker, swept: list[BrokerOrder], lots: LotStore) -> list[BrokerOrder]:
+    """The orders `follow_lots` re-derives lots from: a lot is its entry's fill less all its own exits'
+    fills, and the sweep holds only what changed since the last run. So where a lot's own exit filled in
+    this sweep (rare: a stop-out or a target), the orders since that ticker's oldest lot opened are read once
+    (as a strategy's exit reads them, app/strategy_exit.py); otherwise no request at all."""
+    tickers = {o.symbol for o in swept if o.filled_qty > 0 and exit_of_a_lot(o)}
+    opened = [lot.opened_at for ticker in sorted(tickers) for lot in lots.lots(mode.value, ticker)]
+    if not opened:
+        return swept
+    found = {o.broker_order_id: o for o in broker.orders_since(min(opened) - _ENTRY_BEFORE_FILL)}
+    found.update((o.broker_order_id, o) for o in swept)  # the sweep's word is the newest
+    return list(found.values())
+
+
+def _drop_flat_lots(mode: Mode, broker: Broker, placed: list[BrokerOrder], deps: ReconcileDeps) -> None:
+    if deps.lots is None:
+        return
+    read_at = deps.clock.now()
+    held = {ticker: h.qty for ticker, h in broker.holdings().items()}
+    dropped = drop_flat(deps.lots, mode.value, placed, held, read_at)
+    if dropped:
+        log.warning("lots closed: the broker holds none", extra={"account": mode.value, "lots": dropped})
 
 
 def _sample_equity(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
@@ -205,6 +248,7 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
         return  # not one of ours
     changed = (recorded.status, recorded.filled_qty) != (order.status, order.filled_qty)
     if changed:
+        entry_fill_seen(deps.lots, recorded, order, deps.clock.now())  # first to see it opens the lot
         deps.orders.update(
             order.client_order_id,
             OrderUpdate(
@@ -261,6 +305,12 @@ def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report
         report.signals_filled += moved
         if moved:
             _fill_learnt(recorded, order, deps)
+        if recorded.purpose == "exit":  # the executor may have died before it saw its exit fill
+            at, account = order.filled_at or now, recorded.mode.value
+            if closes_every_lot(recorded):
+                clear_lots(deps.lots, account, recorded.symbol, at)
+            else:
+                retire_lots(deps.lots, account, recorded.symbol, recorded.strategy, at)
         return
     not_filled = settle_timed_out(recorded, order, now)
     if not_filled is not None:

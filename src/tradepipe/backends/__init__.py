@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from tradepipe.ports.fill_cursor import FillCursorStore
+from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
@@ -59,6 +60,8 @@ class Backend(Protocol):
     def queued_closes(self) -> QueuedCloses: ...
     @property
     def ticker_leases(self) -> TickerLeases: ...
+    @property
+    def lots(self) -> LotStore: ...
     @property
     def equity_snapshots(self) -> EquitySnapshotStore: ...
     @property

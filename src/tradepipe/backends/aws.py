@@ -11,11 +11,13 @@ import boto3
 from tradepipe.adapters.dynamodb import DynamoFillStore, DynamoOrderStore, DynamoSignalStore
 from tradepipe.adapters.events import EventBridgePublisher
 from tradepipe.adapters.fill_cursor import DynamoFillCursorStore
+from tradepipe.adapters.lots import DynamoLotStore
 from tradepipe.adapters.request_budget import DynamoRequestBudget
 from tradepipe.adapters.risk_state import DynamoRiskStateStore
 from tradepipe.adapters.secrets import SecretReader
 from tradepipe.adapters.sqs import SqsIntentQueue, SqsSignalQueue
 from tradepipe.ports.fill_cursor import FillCursorStore
+from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
@@ -114,6 +116,10 @@ class AwsBackend:
     @property
     def ticker_leases(self) -> TickerLeases:
         return self._risk_state
+
+    @cached_property
+    def lots(self) -> LotStore:
+        return DynamoLotStore(self._dynamodb.Table(self._settings.risk_state_table))
 
     @property
     def equity_snapshots(self) -> EquitySnapshotStore:

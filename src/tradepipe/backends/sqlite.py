@@ -14,6 +14,7 @@ from tradepipe import resources
 from tradepipe.adapters.sqlite.database import Database, Durability
 from tradepipe.adapters.sqlite.feeds import SqliteEventOutbox
 from tradepipe.adapters.sqlite.fill_cursor import SqliteFillCursorStore
+from tradepipe.adapters.sqlite.lots import SqliteLotStore
 from tradepipe.adapters.sqlite.metrics import SqliteMetrics
 from tradepipe.adapters.sqlite.queues import SqliteFifoQueue, SqliteIntentQueue, SqliteSignalQueue
 from tradepipe.adapters.sqlite.records import SqliteFillStore, SqliteOrderStore, SqliteSignalStore
@@ -21,6 +22,7 @@ from tradepipe.adapters.sqlite.request_budget import SqliteRequestBudget
 from tradepipe.adapters.sqlite.risk_state import SqliteRiskStateStore
 from tradepipe.adapters.sqlite.secrets_file import LocalSecrets
 from tradepipe.ports.fill_cursor import FillCursorStore
+from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.request_budget import RequestBudget
 from tradepipe.ports.risk_state import (
@@ -139,6 +141,10 @@ class SqliteBackend:
     @property
     def ticker_leases(self) -> TickerLeases:
         return self._risk_state
+
+    @cached_property
+    def lots(self) -> LotStore:
+        return SqliteLotStore(self.db)
 
     @property
     def equity_snapshots(self) -> EquitySnapshotStore:

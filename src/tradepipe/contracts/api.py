@@ -109,6 +109,22 @@ class TradingStateRequest(BaseModel):
     by: str | None = Field(default=None, max_length=128)
 
 
+class FlattenRequest(BaseModel):
+    """POST /flatten/{account}: close a ticker's whole position, every strategy's shares (app/flatten.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticker: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9.]{0,9}$")
+    by: str | None = Field(default=None, max_length=128)
+
+
+class FlattenAnswer(BaseModel):
+    signal_id: str  # the flatten's trail: GET /signals/{signal_id}
+    account: str
+    ticker: str
+    status: str = "accepted"
+
+
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 

@@ -30,7 +30,8 @@ class OrderIntent(BaseModel):
 
     kind=open: enter (a reverse when the broker holds the opposite side: close, wait for the fill, open);
     kind=close: close the ticker's position after cancelling its open orders (bracket legs hold the shares);
-    kind=cancel: cancel the ticker's pending entries (its stops stay)."""
+    kind=cancel: cancel the ticker's pending entries (its stops stay);
+    kind=flatten: an operator's close of the whole position, every strategy's lots (app/flatten.py)."""
 
     # Built on first use (risk, executor): the webhook imports this module only for SignalAccepted.
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
@@ -43,7 +44,7 @@ class OrderIntent(BaseModel):
     mode: Mode
     strategy: str
     symbol: str
-    kind: Literal["open", "close", "cancel"]
+    kind: Literal["open", "close", "cancel", "flatten"]
     side: Side | None = None
     qty: Decimal | None = None  # whole shares, or fractional for a fractionable asset without exit legs
     time_in_force: Literal["day", "gtc"] = "gtc"  # fractional orders must be day orders

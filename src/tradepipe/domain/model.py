@@ -99,6 +99,9 @@ class RejectReason(StrEnum):
     RISK_OVER_BUDGET = "RISK_OVER_BUDGET"  # the fill's risk to the stop beyond budget x (1 + tolerance)
     # Why a signal ends ENTRY_NOT_FILLED (the status): its collared limit was cancelled at entry_timeout_s.
     ENTRY_NOT_FILLED = "ENTRY_NOT_FILLED"
+    # An entry against the net position other strategies own: Alpaca nets one position per ticker, so it
+    # would sell (or buy back) their shares (domain/lots.py, app/execute.py).
+    OPPOSITE_LOTS_HELD = "OPPOSITE_LOTS_HELD"
 
 
 class Signal(BaseModel):

@@ -58,18 +58,24 @@ def closing_side(held: Decimal) -> Side:
 def covering_stops(held: Decimal, orders: Sequence[RestingOrder]) -> list[RestingOrder]:
     """Working stop orders that would close (part of) the position. A bracket's stop leg works only once its
     entry is completely filled (until then it is dormant: Alpaca wakes the legs with the fill); a leg whose
-    entry is not in `orders` is taken as awake (Alpaca lists an open leg with its entry)."""
+    entry is not in `orders` is taken as awake (Alpaca lists an open leg with its entry), and so is an OCO's
+    stop (its parent is the pair's take-profit, an exit like itself: docs "Orders at Alpaca", OCO orders)."""
     if held == 0:
         return []
     side = closing_side(held)
     status_of = {o.client_order_id: o.status for o in orders}
+    # An OCO's stop is listed as the leg of its take-profit, an exit on the same side: awake from the start.
+    exit_pairs = {o.client_order_id for o in orders if o.side is side and o.parent_client_order_id is None}
     return [
         o
         for o in orders
         if o.side is side
         and o.order_type in STOP_TYPES
         and is_working(o.status)
-        and status_of.get(o.parent_client_order_id or "", "filled") == "filled"
+        and (
+            o.parent_client_order_id in exit_pairs
+            or status_of.get(o.parent_client_order_id or "", "filled") == "filled"
+        )
     ]
 
 

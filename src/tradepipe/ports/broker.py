@@ -117,6 +117,19 @@ class Broker(Protocol):
         """A standalone GTC stop (market) order: protection re-armed or restored. `side` buy / sell."""
         ...
 
+    def submit_oco(
+        self,
+        symbol: str,
+        qty: Decimal,
+        side: str,
+        take_profit: Decimal,
+        stop_price: Decimal,
+        client_order_id: str,
+    ) -> BrokerOrder:
+        """A GTC exit pair for an existing position (Alpaca's OCO: a take-profit limit and a stop, one
+        cancels the other): a lot's protection replaced. `side` buy / sell."""
+        ...
+
     def open_orders(self, symbol: str | None = None) -> list[BrokerOrder]:
         """Every open order (of `symbol`, or of the account), each bracket's entry followed by its legs."""
         ...

@@ -152,6 +152,17 @@ class _SimulatedAlpaca:
     ) -> BrokerOrder:
         raise NotImplementedError("the backtest executes intents on the simulated broker itself")
 
+    def submit_oco(
+        self,
+        symbol: str,
+        qty: Decimal,
+        side: str,
+        take_profit: Decimal,
+        stop_price: Decimal,
+        client_order_id: str,
+    ) -> BrokerOrder:
+        raise NotImplementedError("the backtest executes intents on the simulated broker itself")
+
     def cancel_order(self, broker_order_id: str) -> None:
         raise NotImplementedError("the backtest executes intents on the simulated broker itself")
 

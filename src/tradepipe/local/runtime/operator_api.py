@@ -1,5 +1,5 @@
-"""The operator process: the live page, the read API and the kill switch on 127.0.0.1:8002, a port of its own
-that is never tunneled (the webhook's 8000 is the one a trader exposes).
+"""The operator process: the live page, the read API, the kill switch and `flatten` on 127.0.0.1:8002, a
+port of its own that is never tunneled (the webhook's 8000 is the one a trader exposes).
 
 On AWS these routes are IAM-authorized; here every request must pass three checks:
 - it comes from this machine, to a loopback Host (a DNS-rebinding page, evil.example -> 127.0.0.1, sends its
@@ -33,10 +33,11 @@ from starlette.routing import Route
 
 from tradepipe import api_http as http
 from tradepipe import composition
+from tradepipe.app.flatten import request_flatten
 from tradepipe.app.signal_feed import count_day, list_signals
 from tradepipe.app.trading_state import switch_trading_state, trading_state_of
 from tradepipe.app.trail import signal_trail
-from tradepipe.contracts.api import SignalQuery, TradingStateRequest
+from tradepipe.contracts.api import FlattenRequest, SignalQuery, TradingStateRequest
 from tradepipe.contracts.items import ErrorEntry
 from tradepipe.local.live_page import page_routes, read_portfolio
 from tradepipe.settings import get_settings
@@ -136,6 +137,16 @@ class OperatorApi:
 
         return await self._run(switch)
 
+    async def flatten(self, request: Request) -> Response:
+        account, body = request.path_params["account"], await request.body()
+
+        def send() -> BaseModel:
+            mode = http.account(account)
+            wanted = FlattenRequest.model_validate_json(body or b"{}")
+            return request_flatten(mode, wanted.ticker, wanted.by or "operator", composition.flatten_deps())
+
+        return await self._run(send)
+
     async def summary(self, _: Request) -> Response:
         def read() -> dict[str, Any]:
             backend = composition.sqlite_backend()
@@ -159,6 +170,7 @@ class OperatorApi:
             ("GET", "/signals/{signal_id}", self.trail),
             ("GET", "/trading-state/{account}", self.get_state),
             ("POST", "/trading-state/{account}", self.set_state),
+            ("POST", "/flatten/{account}", self.flatten),
             ("GET", "/ui/summary", self.summary),
             ("GET", "/ui/portfolio", self.portfolio),
         ]
