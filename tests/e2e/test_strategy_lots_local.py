@@ -81,10 +81,11 @@ def test_two_strategies_one_ticker_then_an_exit_of_one_then_flatten(
     )
     eventually(lambda: _status(local_stack, beta, "FILLED"))
 
-    # 100 / (27.95 - 27.40) = 181 shares for alpha, 50 / (27.95 - 27.50) = 111 for beta.
-    assert _held(trading) == 292
-    assert _owners(local_stack) == {"alpha": Decimal(181), "beta": Decimal(111)}
-    assert _stops(trading) == [(Decimal("27.4"), Decimal(181)), (Decimal("27.5"), Decimal(111))]
+    # Each collared entry is re-sized against the ask it would pay (27.96, a cent over the alert's 27.95):
+    # 100 / (27.96 - 27.40) = 178 shares for alpha, 50 / (27.96 - 27.50) = 108 for beta.
+    assert _held(trading) == 286
+    assert _owners(local_stack) == {"alpha": Decimal(178), "beta": Decimal(108)}
+    assert _stops(trading) == [(Decimal("27.4"), Decimal(178)), (Decimal("27.5"), Decimal(108))]
 
     exit_alpha = _send(
         local_stack,
@@ -92,9 +93,9 @@ def test_two_strategies_one_ticker_then_an_exit_of_one_then_flatten(
     )
     eventually(lambda: _status(local_stack, exit_alpha, "FILLED"))
 
-    assert _held(trading) == 111
-    assert _owners(local_stack) == {"beta": Decimal(111)}
-    assert _stops(trading) == [(Decimal("27.5"), Decimal(111))]
+    assert _held(trading) == 108
+    assert _owners(local_stack) == {"beta": Decimal(108)}
+    assert _stops(trading) == [(Decimal("27.5"), Decimal(108))]
 
     said = _run_cli("flatten", TICKER.lower(), "--state-dir", str(local_stack.state_dir))
     assert said.startswith(f"paper {TICKER}: flatten sent (signal ")

@@ -45,7 +45,7 @@ from tradepipe.contracts.items import (
     StatusUpdate,
 )
 from tradepipe.domain.model import Mode, RejectReason, SignalStatus
-from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable
+from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable, HoldingView
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.fill_cursor import FillCursorStore
 from tradepipe.ports.lots import LotStore
@@ -142,6 +142,7 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
     if broker is None:
         return report
     read_at = deps.clock.now()
+    held = _Held(broker, deps.clock)
     mark = None if deps.fill_cursor is None else deps.fill_cursor.fill_cursor(mode.value)
     after = since or (read_at - deps.lookback if mark is None else mark)
     sweep = sweep_followed(mode, broker, deps.orders)
@@ -157,7 +158,7 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
     if deps.lots is not None:
         # A leg or a stop of a lot's own that filled shrinks it (re-derived from the ticker's orders).
         follow_lots(deps.lots, mode.value, _lot_orders(mode, broker, sweep.orders, deps.lots))
-        _drop_flat_lots(mode, broker, sweep.orders, deps)
+        _drop_flat_lots(mode, held, sweep.orders, deps)
     fills = broker.fills_since(after)
     for fill in fills:
         coid = sweep.owners.get(fill.broker_order_id)
@@ -169,8 +170,8 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
     if deps.fill_cursor is not None:
         deps.fill_cursor.advance_fill_cursor(mode.value, read_at - FILL_OVERLAP)
     report.broker_requests = sweep.requests + 1 + len(fills) // _FILLS_PAGE
-    _check_divergence(mode, broker, deps, report)
-    _sample_equity(mode, broker, deps, report)
+    _check_divergence(mode, held, deps, report)
+    _sample_equity(mode, broker, held, deps, report)
     if deps.protect:
         report.protection = check_protection(mode, broker, _protect_deps(deps))
     return report
@@ -198,17 +199,34 @@ def _lot_orders(mode: Mode, broker: Broker, swept: list[BrokerOrder], lots: LotS
     return list(found.values())
 
 
-def _drop_flat_lots(mode: Mode, broker: Broker, placed: list[BrokerOrder], deps: ReconcileDeps) -> None:
-    if deps.lots is None:
-        return
-    read_at = deps.clock.now()
-    held = {ticker: h.qty for ticker, h in broker.holdings().items()}
-    dropped = drop_flat(deps.lots, mode.value, placed, held, read_at)
+class _Held:
+    """The account's positions, read at most once a run: the lots' flat check, the divergence check and the
+    equity sample share one read (a request each was a third of a run's cost)."""
+
+    def __init__(self, broker: Broker, clock: Clock) -> None:
+        self._broker, self._clock = broker, clock
+        self._held: dict[str, HoldingView] | None = None
+        self.read_at = clock.now()
+
+    def __call__(self) -> dict[str, HoldingView]:
+        if self._held is None:
+            self.read_at = self._clock.now()  # before the read: a fill after it is not the read's to judge
+            self._held = self._broker.holdings()
+        return self._held
+
+
+def _drop_flat_lots(mode: Mode, held: _Held, placed: list[BrokerOrder], deps: ReconcileDeps) -> None:
+    if deps.lots is None or not any(o.filled_qty > 0 for o in placed):
+        return  # nothing filled since the last run: no lot can have gone flat unseen by its own order
+    qty = {ticker: h.qty for ticker, h in held().items()}
+    dropped = drop_flat(deps.lots, mode.value, placed, qty, held.read_at)
     if dropped:
         log.warning("lots closed: the broker holds none", extra={"account": mode.value, "lots": dropped})
 
 
-def _sample_equity(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
+def _sample_equity(
+    mode: Mode, broker: Broker, held: _Held, deps: ReconcileDeps, report: ReconcileReport
+) -> None:
     """Last, so a broker hiccup here never holds up the order sweep above; a missed sample is a gap in a
     chart (logged), not a fault worth failing the run for."""
     if deps.snapshots is None:
@@ -216,7 +234,7 @@ def _sample_equity(mode: Mode, broker: Broker, deps: ReconcileDeps, report: Reco
     now = deps.clock.now()
     try:
         account = broker.account()
-        held = broker.holdings()
+        positions = held()
     except BrokerUnavailable:
         log.warning("equity not sampled: broker unavailable", extra={"account": mode.value}, exc_info=True)
         return
@@ -233,7 +251,7 @@ def _sample_equity(mode: Mode, broker: Broker, deps: ReconcileDeps, report: Reco
                 PositionSample(
                     ticker=ticker, qty=h.qty, market_value=h.market_value, avg_entry_price=h.avg_entry_price
                 )
-                for ticker, h in sorted(held.items())
+                for ticker, h in sorted(positions.items())
                 if h.qty != 0
             ],
             expires_at=int((now + deps.snapshot_ttl).timestamp()),
@@ -377,11 +395,11 @@ def _publish_leg_exit(
     deps.events.publish(event.detail_type, event.as_detail())
 
 
-def _check_divergence(mode: Mode, broker: Broker, deps: ReconcileDeps, report: ReconcileReport) -> None:
+def _check_divergence(mode: Mode, positions: _Held, deps: ReconcileDeps, report: ReconcileReport) -> None:
     reported = deps.positions.reported_positions(mode.value)
     if not reported:
         return
-    held = broker.holdings()
+    held = positions()
     for ticker, (qty, at) in sorted(reported.items()):
         actual = held[ticker].qty if ticker in held else Decimal(0)
         if actual != qty:
