@@ -5,6 +5,7 @@ past its strategy's max_intent_age_s is rejected STALE_AT_SUBMIT instead of trad
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +21,7 @@ def test_bar_close_burst_when_sixty_strategies_alert_then_under_the_budget_and_e
     tmp_path: Path,
 ) -> None:
     result = run_burst(tmp_path, impatient=True)
+    sys.stdout.write("\n" + result.line("bar-close burst") + "\n")  # the figures, in the CI log
 
     assert Counter(result.statuses.values()) == {"FILLED": ALERTS}
     assert result.trading["refused"] == 0  # not one 429 from the broker
