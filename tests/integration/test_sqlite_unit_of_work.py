@@ -14,14 +14,7 @@ from requests.adapters import BaseAdapter
 
 from tradepipe.adapters import io_boundary
 from tradepipe.adapters.http import TimeoutSession
-from tradepipe.adapters.sqlite import database
 from tradepipe.adapters.sqlite.database import WRITER_LOCK_SUFFIX, Database
-
-
-@pytest.fixture(autouse=True)
-def _no_hold_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A loaded machine must not split a unit by its hold limit where a test expects one transaction."""
-    monkeypatch.setattr(database, "UNIT_MAX_HOLD_S", 3600.0)
 
 
 def _put(db: Database, key: str) -> None:
@@ -129,16 +122,3 @@ def test_without_a_unit_each_store_call_commits_on_its_own(tmp_path: Path) -> No
     assert _seen_by_another_process(db.path) == {"k1"}
     io_boundary.reached()  # no unit on this thread: nothing to do
     assert _writer_lock_free(db)
-
-
-def test_a_unit_that_held_the_writer_lock_past_its_limit_commits_at_the_end_of_a_store_call(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(database, "UNIT_MAX_HOLD_S", 0.0)  # any hold is past it
-    db = Database.open(tmp_path)
-    with db.unit_of_work():
-        _put(db, "k1")
-        assert _seen_by_another_process(db.path) == {"k1"}  # the intake may take its turn now
-        assert _writer_lock_free(db)
-        _put(db, "k2")
-    assert _seen_by_another_process(db.path) == {"k1", "k2"}

@@ -39,10 +39,6 @@ WRITER_LOCK_SUFFIX = ".writer-lock"
 _HELD = threading.local()  # the database files whose writer lock this thread holds
 # How long a writer waits for another's lock before SQLITE_BUSY: far longer than any transaction of ours.
 BUSY_TIMEOUT_MS = 10_000
-# A unit of work commits at the end of a store call once it has held the writer lock this long: it merges a
-# message's quick successive store calls, and the intake's group commit (another process) never queues behind
-# a worker's computation for longer than this and one store call.
-UNIT_MAX_HOLD_S = 0.002
 # A unit of work that keeps the writer lock longer than this is logged: some wait outside the process (a
 # sleep or a network call) was reached without an `io_boundary`, and the intake queued behind it.
 UNIT_HELD_WARN_S = 0.25
@@ -104,10 +100,6 @@ class Database:
             depth = 1
         if depth > 0:
             yield from self._savepoint(conn, depth)
-            unit: _Unit | None = self._local.unit
-            held_since = None if depth != 1 or unit is None else unit.begun_at
-            if held_since is not None and time.monotonic() - held_since > UNIT_MAX_HOLD_S:
-                self._commit_unit(unit)  # the intake has waited behind this thread long enough
             return
         self._begin(conn)
         try:
@@ -163,8 +155,6 @@ class Database:
         reaches (before each HTTP request, before each sleep the composition root hands out) and the next
         store call begins another. So what a use case wrote before a broker call is on disk before the call,
         as with one transaction per store method, and the writer lock is held only while this thread runs.
-        It also commits at the end of a store call once it has held the lock for UNIT_MAX_HOLD_S: the
-        intake's group commit never queues long behind a worker's computation.
         A store method that fails rolls back its own savepoint only; the rest commits at the end of the
         block, raised or not: the same outcome as before, each method's writes committed or not on their
         own. Nested units join the outer one. `after_commit` defers a wake-up until the writes are visible."""
