@@ -12,7 +12,6 @@ Stores, queues, events and secrets come from a backend (`tradepipe.backends`); `
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,14 +83,6 @@ def clock() -> Clock:
     return SystemClock()
 
 
-def _sleep() -> Callable[[float], None]:
-    """The use cases' sleep: it reaches an `io_boundary` first, so the local workers' unit of work commits
-    and lets the writer lock go before the wait (adapters/io_boundary.py)."""
-    from tradepipe.adapters import io_boundary
-
-    return io_boundary.sleep
-
-
 @cache
 def webhook_passphrases() -> WebhookPassphrases:
     from tradepipe.adapters.secrets import WebhookPassphrases
@@ -145,11 +136,7 @@ def request_gate(mode: Mode) -> BudgetGate | None:
     if settings.request_budget_per_minute == 0:
         return None
     return BudgetGate(
-        backend().request_budget,
-        mode.value,
-        clock(),
-        max_wait_s=settings.request_budget_max_wait_s,
-        sleep=_sleep(),
+        backend().request_budget, mode.value, clock(), max_wait_s=settings.request_budget_max_wait_s
     )
 
 
@@ -157,14 +144,12 @@ def request_gate(mode: Mode) -> BudgetGate | None:
 def risk_brokers() -> BrokerFactory:
     """The risk stage's brokers: the account, positions and clock read once per batch, not per signal."""
     from tradepipe.adapters.broker_snapshot import SnapshotBrokers
+    from tradepipe.app.patient_broker import PatientBrokers
 
     # Patient over the snapshot: a 429 on a read waits Alpaca's reset like every repeatable call. (The other
     # way round, each patient wrapper is new per call and the snapshot, kept per broker, would never hit.)
-    from tradepipe.app.patient_broker import Patience, PatientBrokers
-
     age = get_settings().broker_snapshot_age_s
-    inner = SnapshotBrokers(broker_factory(), age) if age > 0 else broker_factory()
-    return PatientBrokers(inner, Patience(sleep=_sleep()))
+    return PatientBrokers(SnapshotBrokers(broker_factory(), age) if age > 0 else broker_factory())
 
 
 @cache
@@ -406,9 +391,9 @@ def release_deps() -> ReleaseDeps:
 
 def _patient_brokers() -> Any:
     """Brokers whose repeatable calls wait out a 429 (the executor and the reconciler wrap theirs)."""
-    from tradepipe.app.patient_broker import Patience, PatientBrokers
+    from tradepipe.app.patient_broker import PatientBrokers
 
-    return PatientBrokers(broker_factory(), Patience(sleep=_sleep()))
+    return PatientBrokers(broker_factory())
 
 
 def executor_deps() -> ExecutorDeps:
@@ -427,7 +412,6 @@ def executor_deps() -> ExecutorDeps:
         events=b.events,
         reservations=b.reservations,
         profiles=risk_config(),
-        sleep=_sleep(),
     )
 
 

@@ -8,15 +8,12 @@ from urllib.parse import urlsplit
 
 import requests
 
-from tradepipe.adapters import io_boundary
-
 
 class TimeoutSession(requests.Session):
     """alpaca-py sends requests without a timeout; a hung broker or data API must not hang the function.
 
     `before_request` runs before every request the client sends (pages and lookups included): the account's
-    request budget (adapters/budget_gate.py) waits there, or raises to give the work back. Then the request
-    is an `io_boundary`: the calling thread's open unit of work commits before it waits on the network."""
+    request budget (adapters/budget_gate.py) waits there, or raises to give the work back."""
 
     def __init__(self, timeout_s: float, before_request: Callable[[], None] | None = None) -> None:
         super().__init__()
@@ -27,7 +24,6 @@ class TimeoutSession(requests.Session):
         kwargs.setdefault("timeout", self._timeout_s)
         if self._before_request is not None:
             self._before_request()
-        io_boundary.reached()
         return super().request(*args, **kwargs)
 
     def merge_environment_settings(

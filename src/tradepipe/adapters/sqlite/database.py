@@ -18,20 +18,15 @@ Durability is chosen per connection (`synchronous` is a per-connection setting):
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
-from tradepipe.adapters import io_boundary
 from tradepipe.adapters.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
-
-log = logging.getLogger(__name__)
 
 DB_FILE = "tradepipe.db"
 # Writers queue on an flock of this file before BEGIN IMMEDIATE (see `Database.transaction`).
@@ -39,9 +34,6 @@ WRITER_LOCK_SUFFIX = ".writer-lock"
 _HELD = threading.local()  # the database files whose writer lock this thread holds
 # How long a writer waits for another's lock before SQLITE_BUSY: far longer than any transaction of ours.
 BUSY_TIMEOUT_MS = 10_000
-# A unit of work that keeps the writer lock longer than this is logged: some wait outside the process (a
-# sleep or a network call) was reached without an `io_boundary`, and the intake queued behind it.
-UNIT_HELD_WARN_S = 0.25
 
 
 class Durability(StrEnum):
@@ -80,8 +72,6 @@ class Database:
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
             self._local.depth = 0
-            self._local.unit = None
-            self._local.lock = None
             # An open file description of its own per thread: flock excludes between threads too.
             self._local.writer_lock = os.open(
                 self.path.with_name(self.path.name + WRITER_LOCK_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600
@@ -91,25 +81,12 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction; nested calls become savepoints, so a store method is atomic on its own and
-        also composes into a caller's unit of work (the intake's group commit, a worker's message)."""
+        also composes into a caller's unit of work (the intake's group commit, a worker's batch)."""
         conn = self.connection()
         depth: int = self._local.depth
-        if depth == 0 and self._local.unit is not None:
-            self._begin(conn)  # the unit's transaction, left open when this store method returns
-            self._local.unit.begun_at = time.monotonic()
-            depth = 1
         if depth > 0:
             yield from self._savepoint(conn, depth)
             return
-        self._begin(conn)
-        try:
-            yield conn
-        except BaseException:
-            self._end(conn, "ROLLBACK")
-            raise
-        self._end(conn, "COMMIT")
-
-    def _begin(self, conn: sqlite3.Connection) -> None:
         # Writers of every process wait their turn on a file lock, woken the moment it is released, instead
         # of in SQLite's busy handler, which sleeps 1, 2, 5 ... 100 ms between tries: under the intake's
         # group commits that sleeping was most of a worker's alert -> order latency. BEGIN IMMEDIATE keeps
@@ -120,78 +97,21 @@ class Database:
         if lock is not None:
             fcntl.flock(lock, fcntl.LOCK_EX)
             held.add(self.path)
-        self._local.lock = lock
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._unlock()
-            raise
-        self._local.depth = 1
-
-    def _end(self, conn: sqlite3.Connection, verb: str) -> None:
-        self._local.depth = 0
-        try:
-            conn.execute(verb)
-        except BaseException:
-            if conn.in_transaction:  # a failed COMMIT can leave it open: the next BEGIN must not meet it
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            self._unlock()
-
-    def _unlock(self) -> None:
-        lock: int | None = self._local.lock
-        if lock is not None:
-            self._local.lock = None
-            _HELD.__dict__.setdefault("paths", set()).discard(self.path)
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-    @contextmanager
-    def unit_of_work(self) -> Iterator[None]:
-        """One write transaction for every store call the block makes on this thread, instead of one each:
-        the workers open it around a message's handling (~25 transactions per alert become a few).
-
-        Split, never held across a wait: the open transaction commits at every `io_boundary` the thread
-        reaches (before each HTTP request, before each sleep the composition root hands out) and the next
-        store call begins another. So what a use case wrote before a broker call is on disk before the call,
-        as with one transaction per store method, and the writer lock is held only while this thread runs.
-        A store method that fails rolls back its own savepoint only; the rest commits at the end of the
-        block, raised or not: the same outcome as before, each method's writes committed or not on their
-        own. Nested units join the outer one. `after_commit` defers a wake-up until the writes are visible."""
-        self.connection()
-        if self._local.unit is not None:
-            yield
-            return
-        unit = _Unit()
-        self._local.unit = unit
-        try:
-            with io_boundary.hooked(self._commit_unit):
-                yield
-        finally:
-            self._local.unit = None
+            self._local.depth = 1
             try:
-                self._commit_unit(unit)
-            finally:
-                for then in unit.after:
-                    then()
-
-    def after_commit(self, then: Callable[[], None]) -> None:
-        """Run `then` once this thread's writes are committed: at the end of its unit of work, or now."""
-        unit: _Unit | None = getattr(self._local, "unit", None)
-        if unit is None:
-            then()
-        else:
-            unit.after.append(then)
-
-    def _commit_unit(self, unit: _Unit | None = None) -> None:
-        unit = unit or self._local.unit
-        if unit is None or self._local.depth != 1 or unit.begun_at is None:
-            return  # nothing written since the last split (or inside a store method: not a boundary)
-        held = time.monotonic() - unit.begun_at
-        unit.begun_at = None
-        self._end(self.connection(), "COMMIT")
-        if held > UNIT_HELD_WARN_S:
-            log.warning("a unit of work held the writer lock %.0f ms: a wait with no boundary?", held * 1e3)
+                yield conn
+            except BaseException:
+                self._local.depth = 0
+                conn.execute("ROLLBACK")
+                raise
+            self._local.depth = 0
+            conn.execute("COMMIT")
+        finally:
+            if lock is not None:
+                held.discard(self.path)
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _savepoint(self, conn: sqlite3.Connection, depth: int) -> Iterator[sqlite3.Connection]:
         conn.execute(f"SAVEPOINT sp{depth}")
@@ -242,16 +162,6 @@ class Database:
             conn.close()
             os.close(self._local.writer_lock)
             self._local.conn = None
-
-
-class _Unit:
-    """A thread's open unit of work: when its transaction began (None: none open) and its wake-ups."""
-
-    __slots__ = ("after", "begun_at")
-
-    def __init__(self) -> None:
-        self.begun_at: float | None = None
-        self.after: list[Callable[[], None]] = []
 
 
 def _statements(script: str) -> list[str]:

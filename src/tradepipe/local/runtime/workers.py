@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tradepipe import composition
-from tradepipe.adapters.sqlite.database import Database
 from tradepipe.adapters.sqlite.feeds import ChangeFeed, EventLog, trim
 from tradepipe.adapters.sqlite.queues import QueueMessage, SqliteFifoQueue
 from tradepipe.app.index import index_changes
@@ -69,7 +68,6 @@ class QueueWorker(Worker):
     def __init__(
         self,
         name: str,
-        db: Database,
         fifo: SqliteFifoQueue,
         handle: Callable[[str], str],
         doorbell: Doorbell,
@@ -79,7 +77,7 @@ class QueueWorker(Worker):
         topic: str = SIGNALS,
     ) -> None:
         super().__init__(name)
-        self._db, self._fifo, self._handle, self._doorbell = db, fifo, handle, doorbell
+        self._fifo, self._handle, self._doorbell = fifo, handle, doorbell
         self._metrics, self._batch, self._then = metrics, batch_size, then
         self._topic = topic
 
@@ -102,39 +100,26 @@ class QueueWorker(Worker):
         counts: Counter[str] = Counter()
         failed_groups: set[str] = set()
         for message in messages:
-            # One write transaction for the message's handling and its delete (or retry), split at every
-            # broker call and sleep (Database.unit_of_work): a message's store calls no longer pay a commit
-            # and a turn on the writer lock each.
+            if message.group_id in failed_groups:
+                # A group's order must hold: what follows a failure waits for it (skip_group_on_error).
+                self._fifo.retry_after(message, retry_delay(message.receive_count))
+                continue
             try:
-                with self._db.unit_of_work():
-                    self._one(message, counts, failed_groups)
-            except Exception:  # the unit's commit failed: the message comes back after its visibility
+                counts[self._handle(message.body)] += 1
+                self._fifo.delete(message)
+            except NotYet as wait:
+                # Expected: the broker has not confirmed a cancel or a fill yet. Retried, not an error.
+                counts["RetriedNotYet"] += 1
+                failed_groups.add(message.group_id)
+                log.info("%s: %s (receive %d)", self.name, wait, message.receive_count)
+                self._fifo.retry_after(message, retry_delay(message.receive_count))
+            except Exception:
                 self.errors += 1
                 counts["Errors"] += 1
                 failed_groups.add(message.group_id)
-                log.exception("%s: committing a message's writes failed", self.name)
+                log.exception("%s: message failed (receive %d)", self.name, message.receive_count)
+                self._fifo.retry_after(message, retry_delay(message.receive_count))
         self._metrics(counts)
-
-    def _one(self, message: QueueMessage, counts: Counter[str], failed_groups: set[str]) -> None:
-        if message.group_id in failed_groups:
-            # A group's order must hold: what follows a failure waits for it (skip_group_on_error).
-            self._fifo.retry_after(message, retry_delay(message.receive_count))
-            return
-        try:
-            counts[self._handle(message.body)] += 1
-            self._fifo.delete(message)
-        except NotYet as wait:
-            # Expected: the broker has not confirmed a cancel or a fill yet. Retried, not an error.
-            counts["RetriedNotYet"] += 1
-            failed_groups.add(message.group_id)
-            log.info("%s: %s (receive %d)", self.name, wait, message.receive_count)
-            self._fifo.retry_after(message, retry_delay(message.receive_count))
-        except Exception:
-            self.errors += 1
-            counts["Errors"] += 1
-            failed_groups.add(message.group_id)
-            log.exception("%s: message failed (receive %d)", self.name, message.receive_count)
-            self._fifo.retry_after(message, retry_delay(message.receive_count))
 
 
 class Indexer(Worker):
@@ -234,15 +219,12 @@ class Workers:
         self.backend, self.doorbell = backend, doorbell
         self.alarms = LocalAlarms(backend)
         self.risk = [
-            QueueWorker(
-                f"risk-{i}", backend.db, backend.signal_fifo, self._assess, doorbell, backend.metrics.add
-            )
+            QueueWorker(f"risk-{i}", backend.signal_fifo, self._assess, doorbell, backend.metrics.add)
             for i in range(pollers)
         ]
         self.executors = [
             QueueWorker(
                 f"executor-{i}",
-                backend.db,
                 backend.intent_fifo,
                 self._execute,
                 doorbell,
@@ -309,9 +291,7 @@ class Workers:
         if isinstance(outcome, Rejected):
             return "SignalsRejected"
         if isinstance(outcome, OrderIntent):
-            # The executor's pollers and the indexer, once the intent is committed (it is not yet: the unit
-            # of work commits after the message's delete).
-            self.backend.db.after_commit(lambda: self.doorbell.ring(INTENTS, CHANGES))
+            self.doorbell.ring(INTENTS, CHANGES)  # the executor's pollers, the indexer
             return "SignalsSized"
         return "SignalsQueued" if outcome is not None else "SignalsRedelivered"
 
