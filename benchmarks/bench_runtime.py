@@ -5,8 +5,11 @@ both servers; an asyncio sender (benchmarks/load/burst.py) for the open-loop bur
 cores with the servers, so their CPU is reported too.
 
 Phases, each on a fresh runtime (state directory in a temporary folder, the local broker on its Alpaca-like
-defaults except the request limit, raised so the broker measures nothing but us: the request budget keeps real
-runs under Alpaca's 200 a minute):
+defaults except the request limit, raised so the broker measures nothing but us; for the same reason the
+account's request budget, which keeps real runs under Alpaca's 200 a minute, is off: with it on, 300 alerts
+in 6 s wait for it and end STALE_AT_SUBMIT, and the figures measured the budget's refusals instead of the
+path to an order. The risk profile allows 200 orders a minute, the most a profile may, so the phases that
+follow alerts to their order send fewer than 200 each):
 - intake at 10 senders (wrk -c10, closed loop): ours and the reference (benchmarks/reference_webhook.py);
 - a burst of 1,000 alerts sent within one second: every one answered 2xx (a 202 is sent after the record is
   on disk) within 3 s of being sent;
@@ -103,6 +106,7 @@ def runtime(root: Path, name: str) -> Iterator[Any]:
         broker_rate_limit=BROKER_RATE_LIMIT,
         risk_config_path=str(RISK),
         log_level="ERROR",
+        request_budget_per_minute=0,  # off: see the module's docstring
     )
     with Supervisor(config) as sup:
         yield sup
@@ -239,7 +243,16 @@ def _wait_submitted(backend: Any, signal_ids: list[str], timeout_s: float) -> di
     return found
 
 
-def latency_phase(root: Path, report: Report, n: int = 200) -> None:
+def _wait_status(backend: Any, signal_id: str, statuses: tuple[str, ...], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        item = backend.signal_store.get(signal_id)
+        if item is not None and item.status.value in statuses:
+            return
+        time.sleep(0.01)
+
+
+def latency_phase(root: Path, report: Report, n: int = 180) -> None:
     import httpx
 
     with runtime(root, "latency") as sup, httpx.Client(timeout=10) as http:
@@ -252,6 +265,10 @@ def latency_phase(root: Path, report: Report, n: int = 200) -> None:
             sid = answer["signal_id"]
             _wait_submitted(backend, [sid], 10)
             order = backend.order_store.get(f"tp-{sid}-open")
+            # One alert on an idle pipeline, as a trader's alert meets it: the next alert (same ticker, so the
+            # same FIFO group) would otherwise wait for this one's read after the executor's fill wait
+            # (0.25 s, its group in flight meanwhile), and the figure measured that wait, not an alert's path.
+            _wait_status(backend, sid, ("FILLED", "REJECTED"), 2.0)
             if i >= 10 and order is not None and order.submitted_at is not None:  # the first ten warm up
                 latencies.append(order.submitted_at.timestamp() - sent_at)
     latencies.sort()
@@ -260,7 +277,7 @@ def latency_phase(root: Path, report: Report, n: int = 200) -> None:
     report.add("alert -> order submitted, one sender: p99", p99 * 1000, "ms", "<= 100", p99 <= 0.100)
 
 
-def cpu_phase(root: Path, report: Report, n: int = 300, rate: float = 50.0) -> None:
+def cpu_phase(root: Path, report: Report, n: int = 190, rate: float = 50.0) -> None:
     import httpx
 
     with runtime(root, "cpu") as sup, httpx.Client(timeout=10) as http:
@@ -285,7 +302,8 @@ def cpu_phase(root: Path, report: Report, n: int = 300, rate: float = 50.0) -> N
         "<= 5",
         ours_cpu / n <= 0.005,
     )
-    report.add("  signals submitted in that run", len(done), "", f"{n}", len(done) == n)
+    ordered = sum(item.status.value in ("SUBMITTED", "FILLED") for item in done.values())
+    report.add("  signals that reached the broker in that run", ordered, "", f"{n}", ordered == n)
     report.add("  paper broker CPU per alert (apart)", (end["broker"] - start["broker"]) / n * 1000, "ms")
     report.add("  osmem CPU per alert (apart)", (end["osmem"] - start["osmem"]) / n * 1000, "ms")
     report.add("  sender CPU per alert (apart)", sender / n * 1000, "ms")

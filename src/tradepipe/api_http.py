@@ -15,8 +15,9 @@ responses here, the single-machine runtime's intake and operator servers in thei
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,7 +34,6 @@ from tradepipe.app.intake import (
     TooLarge,
     Unauthorized,
 )
-from tradepipe.app.signal_feed import BadPageToken
 from tradepipe.contracts.api import (
     BatchAnswer,
     BatchElementAnswer,
@@ -89,12 +89,50 @@ def field_errors(exc: ValidationError, default: str = "query") -> list[ErrorEntr
 # --- POST /webhook -----------------------------------------------------------------------------------------
 
 
-def alert_request(event: APIGatewayProxyEvent, path_token: str | None) -> AlertRequest:
-    # The raw bytes, whatever the Content-Type (TradingView sends text/plain as often as JSON); not
-    # `decoded_body`, which assumes UTF-8 and would turn a binary body into a 500.
-    text = event.body or ""
-    raw = base64.b64decode(text) if event.is_base64_encoded else text.encode("utf-8")
-    return AlertRequest(raw, event.request_context.identity.source_ip, path_token)
+# The resolver's match for `/webhook/<token>` (Powertools' `_NAMED_GROUP_BOUNDARY_PATTERN`: RFC 3986's safe
+# characters plus those API Gateway hands over decoded), so the alert route answers exactly the paths the
+# resolver did when it routed alerts too.
+_TOKEN = re.compile(r"[-._~()'!*:@,;=+&$%<> \[\]{}|^\w]+")
+
+
+def alert_route(event: dict[str, Any]) -> tuple[bool, str | None]:
+    """(is POST /webhook or /webhook/{token}, the path token if any), from the raw API Gateway event."""
+    if event.get("httpMethod") != "POST":
+        return False, None
+    path = event.get("path") or ""
+    if path == "/webhook":
+        return True, None
+    token = path.removeprefix("/webhook/")
+    if token != path and _TOKEN.fullmatch(token):
+        return True, token
+    return False, None
+
+
+def alert_request(event: dict[str, Any], path_token: str | None) -> AlertRequest:
+    # The raw bytes, whatever the Content-Type (TradingView sends text/plain as often as JSON); never
+    # decoded as UTF-8 first, which would turn a binary body into a 500.
+    text = event.get("body") or ""
+    raw = base64.b64decode(text) if event.get("isBase64Encoded") else text.encode("utf-8")
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    return AlertRequest(raw, identity.get("sourceIp"), path_token)
+
+
+def proxy_response(status: int, body: BaseModel) -> dict[str, Any]:
+    """The API Gateway proxy answer, in the shape Powertools' REST resolver gives for `json_response`."""
+    return {
+        "statusCode": status,
+        "body": body_text(body),
+        "isBase64Encoded": False,
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+    }
+
+
+def unexpected(tools: LambdaTools) -> tuple[int, BaseModel]:
+    """Anything unexpected: a 500 that says nothing of our internals (a store or queue down, never bad
+    input: that has its 4xx), logged with its traceback and counted."""
+    tools.logger.exception("api failed")
+    tools.count("WebhookErrors")
+    return 500, error_body("error", "internal error, the alert was not accepted")
 
 
 def intake_answer(result: IntakeResult) -> tuple[int, BaseModel]:
@@ -155,10 +193,6 @@ def batch_answer(results: tuple[ElementResult, ...]) -> tuple[int, BaseModel]:
     return 422, BatchAnswer(status="rejected", message=f"{summary}: see each result", results=answers)
 
 
-def intake_response(result: IntakeResult) -> Response[str]:
-    return json_response(*intake_answer(result))
-
-
 # --- the read API and the kill switch ------------------------------------------------------------------
 
 
@@ -197,6 +231,8 @@ def switch_request(
 
 def answer_parts(produce: Callable[[], BaseModel | None]) -> tuple[int, BaseModel]:
     """200 with what the use case produced, or the error it stands for: (status, body)."""
+    from tradepipe.app.signal_feed import BadPageToken  # the read routes' only: not on the alert's import
+
     try:
         body = produce()
     except ValidationError as exc:
@@ -223,7 +259,5 @@ def install_error_handlers(app: APIGatewayRestResolver, tools: LambdaTools) -> N
         return error(404, "not_found", "no such route")
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
-    def unexpected(_: Exception) -> Response[str]:
-        tools.logger.exception("api failed")
-        tools.count("WebhookErrors")
-        return error(500, "error", "internal error, the alert was not accepted")
+    def on_exception(_: Exception) -> Response[str]:
+        return json_response(*unexpected(tools))

@@ -41,10 +41,10 @@ def test_domain_imports_no_aws_broker_search_or_powertools(module: str) -> None:
     assert loaded.isdisjoint({*HEAVY, "boto3", "botocore", "aws_lambda_powertools"})
 
 
-def test_webhook_handler_import_loads_no_xray_and_builds_no_order_models() -> None:
+def test_webhook_handler_import_loads_no_xray_no_resolver_no_read_routes_and_builds_no_order_models() -> None:
     # TradingView waits on the alert route's cold start: X-Ray never loads (tracing is off for the API
-    # function), and the order and intent models are not built at import. (The read routes import their use
-    # cases eagerly: ~20 ms, measured in the noise, for a handler that stays one screen.)
+    # function), Powertools' resolver and the read routes' use cases load on the first request that is not
+    # an alert (tradepipe.api_routes), and the order and intent models are not built at import.
     code = (
         "import json, os, sys; os.environ.setdefault('POWERTOOLS_METRICS_NAMESPACE', 'T');"
         "import functions.api.handler;"
@@ -55,7 +55,14 @@ def test_webhook_handler_import_loads_no_xray_and_builds_no_order_models() -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
     found = json.loads(out.stdout)
-    not_at_cold_start = {"aws_xray_sdk"}
+    not_at_cold_start = {
+        "aws_xray_sdk",
+        "aws_lambda_powertools.event_handler",
+        "tradepipe.api_routes",
+        "tradepipe.app.signal_feed",
+        "tradepipe.app.trading_state",
+        "tradepipe.app.trail",
+    }
 
     assert not_at_cold_start.isdisjoint(found["modules"]), not_at_cold_start & set(found["modules"])
     assert found["built"] == {"OrderItem": False, "OrderIntent": False, "SignalItem": True}

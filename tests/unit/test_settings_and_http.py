@@ -68,7 +68,8 @@ def test_explicit_settings_ignore_this_process_environment(monkeypatch: pytest.M
 
 
 def _body(response: object) -> dict[str, object]:
-    loaded: dict[str, object] = json.loads(response.body)  # type: ignore[attr-defined]
+    text = response["body"] if isinstance(response, dict) else response.body  # type: ignore[attr-defined]
+    loaded: dict[str, object] = json.loads(text)
     return loaded
 
 
@@ -83,10 +84,11 @@ def _body(response: object) -> dict[str, object]:
     ],
 )
 def test_intake_errors_share_one_body_shape(result: object, status: int) -> None:
-    response = api_http.intake_response(result)  # type: ignore[arg-type]
+    response = api_http.proxy_response(*api_http.intake_answer(result))  # type: ignore[arg-type]
 
     body = _body(response)
-    assert response.status_code == status
+    assert response["statusCode"] == status
+    assert response["multiValueHeaders"] == {"Content-Type": ["application/json"]}
     assert {"status", "message", "errors"} <= set(body)
     assert all(set(e) == {"field", "message"} for e in body["errors"])  # type: ignore[attr-defined]
 

@@ -138,19 +138,20 @@ def book_attributes(book: Book) -> dict[str, Any]:
     """The book as the RESERVE# item's attributes (numbers as strings: the same text in DynamoDB and in
     SQLite's JSON)."""
     return {
-        "reservations": {
-            r.reservation_id: {
-                "ticker": r.ticker,
-                "side": r.side.value,
-                "qty": str(r.qty),
-                "entry": str(r.entry),
-                "reserved_at": stored_time(r.reserved_at),
-                "expires_at": stored_time(r.expires_at),
-                "at_broker": r.at_broker,
-            }
-            for r in book.reservations
-        },
+        "reservations": {r.reservation_id: reservation_attributes(r) for r in book.reservations},
         "order_times": [stored_time(t) for t in book.order_times],
+    }
+
+
+def reservation_attributes(r: Reservation) -> dict[str, Any]:
+    return {
+        "ticker": r.ticker,
+        "side": r.side.value,
+        "qty": str(r.qty),
+        "entry": str(r.entry),
+        "reserved_at": stored_time(r.reserved_at),
+        "expires_at": stored_time(r.expires_at),
+        "at_broker": r.at_broker,
     }
 
 

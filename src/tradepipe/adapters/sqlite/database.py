@@ -81,7 +81,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction; nested calls become savepoints, so a store method is atomic on its own and
-        also composes into a caller's unit of work (the intake's group commit, a worker's batch)."""
+        also composes into a caller's unit of work (the intake's group commit)."""
         conn = self.connection()
         depth: int = self._local.depth
         if depth > 0:

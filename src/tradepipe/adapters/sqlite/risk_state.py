@@ -22,8 +22,6 @@ from tradepipe.adapters.risk_keys import (
     STATE_SK,
     SYMBOL_SK,
     StateChange,
-    book_attributes,
-    book_from,
     epoch_minute,
     lease_pk,
     notice_expires_at,
@@ -40,6 +38,7 @@ from tradepipe.adapters.risk_keys import (
 )
 from tradepipe.adapters.sqlite.database import Database
 from tradepipe.adapters.sqlite.records import dumps, to_json_value
+from tradepipe.adapters.sqlite.reservation_book import BookCodec
 from tradepipe.contracts.items import EquitySnapshotItem
 from tradepipe.domain.model import Rejected
 from tradepipe.domain.risk.reservations import Book, Granted, at_broker
@@ -63,6 +62,7 @@ def _state_from(item: dict[str, Any] | None) -> StoredTradingState:
 class SqliteRiskStateStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._books = BookCodec()  # the reservation book, parsed and encoded only where it changed
 
     # --- plumbing ----------------------------------------------------------------------------------------
 
@@ -287,11 +287,10 @@ class SqliteRiskStateStore:
     def reserve(self, account: str, decide: Callable[[Book], Granted | Rejected]) -> Granted | Rejected:
         pk = reserve_pk(account)
         with self._db.transaction() as conn:
-            item = self._read_in(conn, pk, RESERVE_SK)
-            result = decide(book_from(item))
+            book, version = self._book_in(conn, pk)
+            result = decide(book)
             if isinstance(result, Granted):
-                version = int(item.get("version", 0)) + 1
-                self._put(conn, pk, RESERVE_SK, {**book_attributes(result.book), "version": version})
+                self._put_book(conn, pk, result.book, version + 1)
         return result
 
     def release(self, account: str, reservation_id: str) -> bool:
@@ -303,18 +302,28 @@ class SqliteRiskStateStore:
         return self._rewrite(account, lambda book: at_broker(book, reservation_id, until))
 
     def book(self, account: str) -> Book:
-        return book_from(self._get(reserve_pk(account), RESERVE_SK))
+        return self._book_in(self._db.connection(), reserve_pk(account))[0]
 
     def _rewrite(self, account: str, change: Callable[[Book], Book | None]) -> bool:
         pk = reserve_pk(account)
         with self._db.transaction() as conn:
-            item = self._read_in(conn, pk, RESERVE_SK)
-            changed = change(book_from(item))
+            book, version = self._book_in(conn, pk)
+            changed = change(book)
             if changed is None:
                 return False
-            version = int(item.get("version", 0)) + 1
-            self._put(conn, pk, RESERVE_SK, {**book_attributes(changed), "version": version})
+            self._put_book(conn, pk, changed, version + 1)
         return True
+
+    def _book_in(self, conn: Any, pk: str) -> tuple[Book, int]:
+        row = conn.execute("SELECT item FROM risk_state WHERE pk = ? AND sk = ?", (pk, RESERVE_SK)).fetchone()
+        return self._books.read(None if row is None else row[0])
+
+    def _put_book(self, conn: Any, pk: str, book: Book, version: int) -> None:
+        conn.execute(
+            "INSERT INTO risk_state (pk, sk, expires_at, item) VALUES (?, ?, NULL, ?) "
+            "ON CONFLICT (pk, sk) DO UPDATE SET expires_at = excluded.expires_at, item = excluded.item",
+            (pk, RESERVE_SK, self._books.write(pk, RESERVE_SK, book, version)),
+        )
 
     # --- equity snapshots
     # ------------------------------------------------------------------------------------

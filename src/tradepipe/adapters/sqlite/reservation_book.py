@@ -1,0 +1,81 @@
+"""The account's reservation book (the RESERVE# item) read and written without re-parsing or re-encoding what
+did not change.
+
+The book holds every entry still resting at the broker (a day order keeps its room for a day), so it grows
+with open orders, and every reserve, hold and release rewrote all of it: each reservation parsed (two times,
+two decimals) and encoded again, three times per alert. With ~300 resting entries that was the largest
+single cost of the workers (py-spy: ~30% of their samples in `book_from`/`book_attributes`/`to_json_value`).
+
+`BookCodec` remembers the text it last read or wrote with the Book it stands for, and each reservation's
+JSON: a read of the same text (what this process wrote, or read, last) reuses the Book; a write encodes only
+the reservations it has not seen and joins the rest as text. Any other text (another process wrote since)
+is parsed in full, so the cache is never trusted beyond the text it was made from. The stored text is
+unchanged: `test_reservation_book.py` compares it with `book_attributes` + `dumps`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from tradepipe.adapters.risk_keys import book_from, reservation_attributes, stored_time
+from tradepipe.domain.risk.reservations import Book, Reservation
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class BookCodec:
+    """Shared by the store's threads: its state is two references, each replaced whole (never mutated)."""
+
+    def __init__(self) -> None:
+        self._last: tuple[str, Book, int] | None = None
+        # By identity (a Book read from the cache hands the same objects back; hashing a reservation's fields
+        # cost more than the lookup saves), each entry holding its reservation so the id stays its own.
+        self._encoded: dict[int, tuple[Reservation, dict[str, Any], str]] = {}
+        self._times: dict[datetime, str] = {}  # each time's JSON
+
+    def read(self, text: str | None) -> tuple[Book, int]:
+        """(the book, its version) from the stored item's text (None: no item yet)."""
+        if text is None:
+            return book_from(None), 0
+        last = self._last
+        if last is not None and last[0] == text:
+            return last[1], last[2]
+        item = json.loads(text)
+        book, version = book_from(item), int(item.get("version", 0))
+        self._last = (text, book, version)
+        return book, version
+
+    def write(self, pk: str, sk: str, book: Book, version: int) -> str:
+        """The item's text: what `dumps({**book_attributes(book), "version": version, "pk": pk, "sk": sk})`
+        gives, each reservation's JSON (and attributes) reused when it was seen before."""
+        known, encoded = self._encoded, {}
+        for r in book.reservations:
+            found = known.get(id(r))
+            if found is None:
+                attributes = reservation_attributes(r)
+                found = (r, attributes, f"{_json(r.reservation_id)}:{_json(attributes)}")
+            encoded[id(r)] = found
+        self._encoded = encoded
+        known_times = self._times
+        times = {t: known_times.get(t) or _json(stored_time(t)) for t in book.order_times}
+        self._times = times
+        text = (
+            '{"reservations":{'
+            + ",".join(fragment for _r, _a, fragment in encoded.values())
+            + '},"order_times":['
+            + ",".join(times[t] for t in book.order_times)
+            + f'],"version":{_json(version)},"pk":{_json(pk)},"sk":{_json(sk)}}}'
+        )
+        # The Book a read of this text would give: reservations in `book_from`'s order (by reserved_at, a
+        # stable sort), times in UTC. Kept only when it is that Book exactly; otherwise the next read parses.
+        if all(r.reserved_at.tzinfo is UTC and r.expires_at.tzinfo is UTC for r in book.reservations) and all(
+            t.tzinfo is UTC for t in book.order_times
+        ):
+            ordered = sorted(book.reservations, key=lambda r: encoded[id(r)][1]["reserved_at"])
+            self._last = (text, Book(tuple(ordered), book.order_times), version)
+        else:
+            self._last = None
+        return text

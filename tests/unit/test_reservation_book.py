@@ -1,0 +1,49 @@
+"""The SQLite store's reservation-book codec stores the same text as before and never trusts a stale cache."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from tradepipe.adapters.risk_keys import book_attributes, book_from
+from tradepipe.adapters.sqlite.records import dumps
+from tradepipe.adapters.sqlite.reservation_book import BookCodec
+from tradepipe.domain.model import Side
+from tradepipe.domain.risk.reservations import Book, Reservation
+
+T0 = datetime(2026, 12, 3, 15, 30, tzinfo=UTC)
+
+
+def _r(rid: str, minutes: int, at_broker: bool = False) -> Reservation:
+    at = T0 + timedelta(minutes=minutes)
+    return Reservation(
+        rid, "MSFT", Side.BUY, Decimal("3"), Decimal("27.95"), at, at + timedelta(days=1), at_broker
+    )
+
+
+def _as_before(book: Book, version: int) -> str:
+    return dumps({**book_attributes(book), "version": version, "pk": "RESERVE#paper", "sk": "BOOK"})
+
+
+def test_the_text_written_is_what_the_store_wrote_before_and_reads_back_as_the_same_book() -> None:
+    codec = BookCodec()
+    # Out of reserved_at order, as two threads reserving at nearly the same time can leave it.
+    book = Book((_r("a", 2), _r("b", 1, at_broker=True), _r("c", 3)), (T0, T0 + timedelta(seconds=5)))
+    for version in (1, 2):  # the second write reuses every reservation's attributes
+        text = codec.write("RESERVE#paper", "BOOK", book, version)
+        assert text == _as_before(book, version)
+        assert codec.read(text) == (book_from(json.loads(text)), version)
+        assert [r.reservation_id for r in codec.read(text)[0].reservations] == ["b", "a", "c"]
+
+
+def test_a_book_another_process_wrote_is_parsed_not_taken_from_the_cache() -> None:
+    ours, theirs = BookCodec(), BookCodec()
+    ours.read(ours.write("RESERVE#paper", "BOOK", Book((_r("a", 1),)), 1))
+    elsewhere = theirs.write("RESERVE#paper", "BOOK", Book((_r("a", 1), _r("b", 2))), 2)
+
+    book, version = ours.read(elsewhere)
+
+    assert version == 2
+    assert [r.reservation_id for r in book.reservations] == ["a", "b"]
+    assert ours.read(None) == (Book(), 0)
