@@ -115,7 +115,7 @@ def drop_flat(
 ) -> list[str]:
     """Lots on a ticker the broker no longer holds (closed by hand at the broker, or by a close nobody
     recorded) are closed: lots always describe the broker's position. Only tickers where an order filled in
-    the last `_RECENT` are looked at (one lots read each, not one per ticker traded in the sweep's two days),
+    the last `_RECENT` are looked at (one lots read each, not one per ticker the account ever traded),
     and only lots opened before the positions were read (a fill after the read is not the read's to judge)."""
     since = read_at - _RECENT
     traded = {
