@@ -4,6 +4,7 @@ extends it and starts the stop-out cooldown. Real alpaca-py against the paper br
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -37,9 +38,11 @@ def handler(paper_broker: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def flat_ibm(paper_broker: Any) -> None:
+def flat_ibm(paper_broker: Any) -> Iterator[None]:
     """The session's broker may hold IBM from earlier modules (an open bracket would fill at the same price
-    move and count as a second exit): each test starts flat in IBM, with no IBM order open."""
+    move and count as a second exit): each test starts flat in IBM, with no IBM order open; IBM's price goes
+    back to what it was after each test, so the modules after this one meet the session's usual market."""
+    price = paper_broker.engine.feed.price("IBM")
     client = TradingClient(
         paper_broker.key_id, paper_broker.secret_key, paper=True, url_override=paper_broker.url
     )
@@ -55,6 +58,8 @@ def flat_ibm(paper_broker: Any) -> None:
     if any(getattr(p, "symbol", None) == "IBM" for p in client.get_all_positions()):
         client.close_position("IBM")
         time.sleep(SETTLE_S)
+    yield
+    paper_broker.engine.set_prices({"IBM": price})
 
 
 def _bracket_then_price(handler: Any, aws: Aws, broker: Any, signal_id: str, exit_price: str) -> None:
