@@ -3,9 +3,9 @@ event system (infra/checks/aws_calls.py), must be allowed by that function's rol
 template (infra/checks/iam.py), and so must what Lambda's event source mappings do with the role.
 
 One trading day through every handler and route, in deploy-then-alert order: the search setup at deploy;
-an alert while the market is closed (queued for the open); the API's read routes, the kill switch and flatten; the
-risk schedule releasing the entry at the open; risk sizing it; the executor placing the bracket; the
-reconciler seeing the take-profit leg fill; the indexer on all four tables' streams.
+an alert while the market is closed (queued for the open); the API's read routes, the kill switch and
+flatten; the risk schedule releasing the entry at the open; risk sizing it; the executor placing the
+bracket; the reconciler seeing the take-profit leg fill; the indexer on all four tables' streams.
 """
 
 from __future__ import annotations
