@@ -1,5 +1,6 @@
 """The API function: alerts (POST /webhook[/{token}]), reads (GET /signals[/{id}]), the kill switch
-(GET|POST /trading-state/{account}). Event -> one use case -> response; `api_http` picks codes and bodies.
+(GET|POST /trading-state/{account}), flatten (POST /flatten/{account}). Event -> one use case -> response;
+`api_http` picks codes and bodies.
 
 An alert is answered straight from the raw event; every other request goes to Powertools' resolver
 (`tradepipe.api_routes`), imported on the first one: the alert route's cold start carries neither."""

@@ -16,8 +16,9 @@ from infra.config import StageConfig
 
 class WebhookApi(Construct):
     """`POST /webhook` and `POST /webhook/{token}` -> the API function (Lambda proxy), open to TradingView;
-    `GET /signals` (the list), `GET /signals/{signal_id}` and `GET|POST /trading-state/{account}` (the kill
-    switch) -> the same function, IAM-authorized (SigV4) for operators and tools.
+    `GET /signals` (the list), `GET /signals/{signal_id}`, `GET|POST /trading-state/{account}` (the kill
+    switch) and `POST /flatten/{account}` (close a ticker's whole position) -> the same function,
+    IAM-authorized (SigV4) for operators and tools.
 
     Alert authentication happens in the function: TradingView can neither sign requests nor send custom
     headers, so the passphrase travels in the body or the path and is checked against the webhook secret.
@@ -115,6 +116,17 @@ class WebhookApi(Construct):
                 "AwsSolutions-COG4",
                 "Halt and resume are operator actions with AWS credentials: IAM (SigV4), not Cognito.",
             )
+        # Flatten: close a ticker's whole position, every strategy's shares. It moves money: operators only,
+        # as the kill switch (never reachable with the webhook passphrase).
+        flatten = self.api.root.add_resource("flatten").add_resource("{account}")
+        self.flatten_method = flatten.add_method(
+            "POST", integration, authorization_type=apigw.AuthorizationType.IAM
+        )
+        acknowledge(
+            self.flatten_method,
+            "AwsSolutions-COG4",
+            "Flatten is an operator action with AWS credentials: IAM (SigV4), not Cognito.",
+        )
         self.firewall: WebhookFirewall | None = None
         if config.waf.enabled:
             self.firewall = WebhookFirewall(self, "Firewall", config=config, stage=self.api.deployment_stage)
@@ -150,11 +162,11 @@ WEBHOOK_ROUTES = ("execute-api:/*/POST/webhook", "execute-api:/*/POST/webhook/*"
 def _allowlist_policy(allowed_ips: list[str]) -> iam.PolicyDocument | None:
     """Allow the webhook routes from the allowlisted sources only, and nothing else.
 
-    The IAM-authorized routes (/signals, /trading-state) are not named: for a caller of this account API
-    Gateway allows a request when the caller's IAM policy allows it and the resource policy does not deny
-    it (AWS docs, "How API Gateway resource policies affect authorization workflow"). An `Allow *` here
-    would also admit any AWS principal of any account whose own policy allows execute-api:Invoke, to the
-    kill switch included."""
+    The IAM-authorized routes (/signals, /trading-state, /flatten) are not named: for a caller of this
+    account API Gateway allows a request when the caller's IAM policy allows it and the resource policy
+    does not deny it (AWS docs, "How API Gateway resource policies affect authorization workflow"). An
+    `Allow *` here would also admit any AWS principal of any account whose own policy allows
+    execute-api:Invoke, to the kill switch and flatten included."""
     if not allowed_ips:
         return None
     return iam.PolicyDocument(

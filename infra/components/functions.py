@@ -1,7 +1,7 @@
 """PipelineFunctions: the four pipeline functions, each with its own role and log group, and their triggers
 (the notifier, the fifth, is in notifications.py).
 
-    webhook  <- API Gateway (wired in api.py)
+    webhook  <- API Gateway (wired in api.py); sends alerts to the signals queue, flattens to the intents one
     risk     <- signals FIFO queue; a one-minute schedule (release entries queued for the open)
     executor <- order-intents FIFO queue
     indexer  <- both tables' DynamoDB streams
@@ -150,6 +150,8 @@ class PipelineFunctions(Construct):
         own: dict[str, dict[str, object]] = {
             resources.WEBHOOK_FUNCTION.name: {
                 "signals_queue_url": signals_queue.queue_url,
+                # POST /flatten/{account} hands the operator's flatten to the executor on the intents queue.
+                "intents_queue_url": intents_queue.queue_url,
                 # Defense in depth: the API resource policy enforces the same list before the function runs.
                 "allowed_source_cidrs": list(config.api.allowed_source_ips),
             },

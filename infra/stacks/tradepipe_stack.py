@@ -157,6 +157,9 @@ class TradepipeStack(Stack):
         # ... and the halt / resume route: switch the trading state and announce it.
         _grant_table(risk_state, fn.webhook, SWITCH_TRADING_STATE)
         self.events.grant_publish(fn.webhook)
+        # ... and POST /flatten/{account}: record the flatten's signal (RECORD_SIGNAL above) and send its
+        # intent to the executor. The queue is SQS-managed encryption: no KMS key to grant.
+        self.queues.intents.grant_send_messages(fn.webhook)
 
         # risk: consumes signals (event source mapping), advances the signal, enqueues the intent.
         _grant_table(signals, fn.risk, ADVANCE_SIGNAL)

@@ -6,6 +6,8 @@ raise the app's own errors; only this module turns them into responses.
                   Forbidden 403, Malformed 400, TooLarge 413; a Batch 202 when any element was accepted,
                   200 when none was and some were duplicates, 422 when all were rejected (`BatchAnswer`)
     reads         ValidationError 422 (field errors, never the input), BadPageToken 400, nothing found 404
+    flatten       202 with the flatten's signal id; a bad ticker or body 422 (nothing recorded), unknown
+                  account 404
     anything else 500 with a generic message: a fault of ours, logged and counted, never explained
 
 The mapping itself (`intake_answer`, `answer_parts`) is framework-free: the API Lambda wraps it in Powertools
@@ -38,6 +40,7 @@ from tradepipe.contracts.api import (
     BatchAnswer,
     BatchElementAnswer,
     ErrorBody,
+    FlattenRequest,
     IntakeAnswer,
     SignalQuery,
     TradingStateRequest,
@@ -214,23 +217,36 @@ def account(value: str) -> Mode:
 def switch_request(
     event: APIGatewayProxyEvent, account_id: str
 ) -> Callable[[], tuple[Mode, TradingStateRequest, str]]:
-    """The kill switch's account, body and who pressed it (the body's `by`, else the caller's IAM ARN or
-    address), read when called so `answer` maps a bad account (404) or body (422)."""
+    """The kill switch's account, body and who pressed it, read when called so `answer` maps a bad account
+    (404) or body (422)."""
 
     def read() -> tuple[Mode, TradingStateRequest, str]:
         request = TradingStateRequest.model_validate_json(event.body or "{}")
-        identity = event.request_context.identity
-        return (
-            account(account_id),
-            request,
-            request.by or identity.user_arn or identity.source_ip or "unknown",
-        )
+        return account(account_id), request, _who(request.by, event)
 
     return read
 
 
-def answer_parts(produce: Callable[[], BaseModel | None]) -> tuple[int, BaseModel]:
-    """200 with what the use case produced, or the error it stands for: (status, body)."""
+def flatten_request(event: APIGatewayProxyEvent, account_id: str) -> Callable[[], tuple[Mode, str, str]]:
+    """`POST /flatten/{account}`: the account, the ticker (the alert grammar's shape) and who asked, read when
+    called, as the kill switch's."""
+
+    def read() -> tuple[Mode, str, str]:
+        request = FlattenRequest.model_validate_json(event.body or "{}")
+        return account(account_id), request.ticker, _who(request.by, event)
+
+    return read
+
+
+def _who(by: str | None, event: APIGatewayProxyEvent) -> str:
+    """The body's `by`, else the caller's IAM ARN (the routes are SigV4-signed), else its address."""
+    identity = event.request_context.identity
+    return by or identity.user_arn or identity.source_ip or "unknown"
+
+
+def answer_parts(produce: Callable[[], BaseModel | None], ok: int = 200) -> tuple[int, BaseModel]:
+    """`ok` (200, or 202 for a request handed on) with what the use case produced, or the error it stands
+    for: (status, body)."""
     from tradepipe.app.signal_feed import BadPageToken  # the read routes' only: not on the alert's import
 
     try:
@@ -243,11 +259,11 @@ def answer_parts(produce: Callable[[], BaseModel | None]) -> tuple[int, BaseMode
         return 404, error_body("not_found", str(exc))
     if body is None:
         return 404, error_body("not_found", "no such record")
-    return 200, body
+    return ok, body
 
 
-def answer(produce: Callable[[], BaseModel | None]) -> Response[str]:
-    return json_response(*answer_parts(produce))
+def answer(produce: Callable[[], BaseModel | None], ok: int = 200) -> Response[str]:
+    return json_response(*answer_parts(produce, ok))
 
 
 def install_error_handlers(app: APIGatewayRestResolver, tools: LambdaTools) -> None:

@@ -1,5 +1,5 @@
-"""The API function's read routes (GET /signals[/{id}]) and kill switch (GET|POST /trading-state/{account}) on
-Powertools' resolver, loaded on the first request that is not an alert.
+"""The API function's read routes (GET /signals[/{id}]), kill switch (GET|POST /trading-state/{account}) and
+flatten (POST /flatten/{account}) on Powertools' resolver, loaded on the first request that is not an alert.
 
 The alert route does not go through the resolver (functions/api/handler.py answers it from the raw event):
 TradingView waits on that route's cold start and never retries, and the resolver's package import
@@ -13,10 +13,11 @@ from functools import cache
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from tradepipe import api_http as http
+from tradepipe.app.flatten import request_flatten
 from tradepipe.app.signal_feed import list_signals
 from tradepipe.app.trading_state import switch_trading_state, trading_state_of
 from tradepipe.app.trail import signal_trail
-from tradepipe.composition import feed_deps, state_deps, trail_deps
+from tradepipe.composition import feed_deps, flatten_deps, state_deps, trail_deps
 from tradepipe.observability.lambda_setup import LambdaTools
 
 
@@ -43,6 +44,14 @@ def read_routes(tools: LambdaTools) -> APIGatewayRestResolver:
         response = http.answer(lambda: switch_trading_state(*switch(), state_deps()))
         if response.status_code == 200:
             tools.count("TradingStateSetByHand")
+        return response
+
+    @app.post("/flatten/<account>")
+    def flatten(account: str) -> Response[str]:
+        wanted = http.flatten_request(app.current_event, account)
+        response = http.answer(lambda: request_flatten(*wanted(), flatten_deps()), ok=202)
+        if response.status_code == 202:
+            tools.count("FlattenRequested")
         return response
 
     return app

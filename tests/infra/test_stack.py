@@ -25,13 +25,15 @@ class TestApi:
         dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "{token}"})
         dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "{signal_id}"})
         dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "trading-state"})
+        dev.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "flatten"})
         methods = [m["Properties"] for m in dev.resources_of("AWS::ApiGateway::Method").values()]
         by_auth = sorted((p["HttpMethod"], p["AuthorizationType"]) for p in methods)
-        # Only the two webhook routes are open; the list, the trail and the kill switch need SigV4.
+        # Only the two webhook routes are open; the list, the trail, the kill switch and flatten need SigV4.
         assert by_auth == [
             ("GET", "AWS_IAM"),
             ("GET", "AWS_IAM"),
             ("GET", "AWS_IAM"),
+            ("POST", "AWS_IAM"),
             ("POST", "AWS_IAM"),
             ("POST", "NONE"),
             ("POST", "NONE"),
@@ -39,6 +41,16 @@ class TestApi:
         for props in methods:
             assert props["Integration"]["Type"] == "AWS_PROXY"
             assert json.dumps({"Fn::GetAtt": [webhook_id, "Arn"]}) in json.dumps(props["Integration"]["Uri"])
+
+    def test_flatten_route_is_a_post_under_flatten_account_signed_with_sigv4(self, dev: Synth) -> None:
+        # Flatten moves money: the webhook passphrase alone must never reach it.
+        method = dev.resources_of("AWS::ApiGateway::Method")[dev.logical_id(dev.stack.api.flatten_method)]
+        props = method["Properties"]
+        resources_ = dev.resources_of("AWS::ApiGateway::Resource")
+        account = resources_[props["ResourceId"]["Ref"]]["Properties"]
+        parent = resources_[account["ParentId"]["Ref"]]["Properties"]
+        assert (parent["PathPart"], account["PathPart"]) == ("flatten", "{account}")
+        assert (props["HttpMethod"], props["AuthorizationType"]) == ("POST", "AWS_IAM")
 
     def test_access_log_format_never_carries_the_path_token(self, dev: Synth) -> None:
         (stage,) = dev.resources_of("AWS::ApiGateway::Stage").values()
@@ -237,6 +249,8 @@ class TestFunctions:
         queues = dev.stack.queues
         assert env("webhook")["TRADEPIPE_SIGNALS_QUEUE_URL"] == {"Ref": dev.logical_id(queues.signals)}
         assert env("risk")["TRADEPIPE_INTENTS_QUEUE_URL"] == {"Ref": dev.logical_id(queues.intents)}
+        # POST /flatten/{account} sends the operator's flatten to the executor.
+        assert env("webhook")["TRADEPIPE_INTENTS_QUEUE_URL"] == {"Ref": dev.logical_id(queues.intents)}
         # Released queued entries go back through the signals queue.
         assert env("risk")["TRADEPIPE_SIGNALS_QUEUE_URL"] == {"Ref": dev.logical_id(queues.signals)}
         endpoint = env("indexer")["TRADEPIPE_OPENSEARCH_ENDPOINT"]
@@ -494,7 +508,14 @@ class TestIam:
         # GET /signals/{id} reads the signal's orders; nothing else.
         assert actions_on(statements, dev.logical_id(dev.stack.tables.orders)) == {"dynamodb:GetItem"}
         assert "sqs:SendMessage" in actions_on(statements, dev.logical_id(dev.stack.queues.signals))
-        assert actions_on(statements, dev.logical_id(dev.stack.queues.intents)) == set()
+        # POST /flatten/{account}: send to the intents queue, nothing else on it (it is consumed by the
+        # executor only); SQS-managed encryption, so no KMS key to use.
+        assert actions_on(statements, dev.logical_id(dev.stack.queues.intents)) == {
+            "sqs:SendMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+        }
+        assert "kms:" not in json.dumps([s["Action"] for s in statements])
         assert "secretsmanager:GetSecretValue" in actions_on(
             statements, dev.logical_id(dev.stack.secrets.webhook)
         )

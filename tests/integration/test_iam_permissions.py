@@ -3,9 +3,9 @@ event system (infra/checks/aws_calls.py), must be allowed by that function's rol
 template (infra/checks/iam.py), and so must what Lambda's event source mappings do with the role.
 
 One trading day through every handler and route, in deploy-then-alert order: the search setup at deploy;
-an alert while the market is closed (queued for the open); the API's read routes and the kill switch; the
-risk schedule releasing the entry at the open; risk sizing it; the executor placing the bracket; the
-reconciler seeing the take-profit leg fill; the indexer on all four tables' streams.
+an alert while the market is closed (queued for the open); the API's read routes, the kill switch and
+flatten; the risk schedule releasing the entry at the open; risk sizing it; the executor placing the
+bracket; the reconciler seeing the take-profit leg fill; the indexer on all four tables' streams.
 """
 
 from __future__ import annotations
@@ -170,6 +170,12 @@ def _trading_day(aws: Aws, broker: Any, front: SearchFront) -> None:  # noqa: PL
             )
             == 200
         )
+    # Flatten: recorded as a signal and handed to the executor on the intents queue (taken off here: the
+    # day's story goes on with AAPL's entry).
+    flatten = json.dumps({"ticker": "MSFT", "by": "itest"})
+    assert lambdas.api("POST", "/flatten/paper", "/flatten/{account}", flatten, path_parameters=paper) == 202
+    (handed,) = _take(aws, "order-intents")["Records"]
+    assert json.loads(handed["body"])["kind"] == "flatten"
 
     # The open: the schedule releases the queued entry, risk sizes it, the executor places the bracket.
     released = lambdas.invoke(RISK, SCHEDULE)
@@ -273,7 +279,7 @@ def test_each_handler_was_recorded_on_each_of_its_paths(recorded: Recorded) -> N
     assert _made(recorded, WEBHOOK) >= {
         "secretsmanager.GetSecretValue",  # passphrases
         "dynamodb.PutItem",  # record the signal (conditional: the duplicate)
-        "sqs.SendMessage",  # enqueue it
+        "sqs.SendMessage",  # enqueue it; flatten's intent
         "dynamodb.Query",  # GET /signals, on the by-received-day index
         "dynamodb.GetItem",  # GET /signals/{id}, GET /trading-state
         "dynamodb.UpdateItem",  # the kill switch
@@ -303,6 +309,12 @@ def test_each_handler_was_recorded_on_each_of_its_paths(recorded: Recorded) -> N
         if (c.function, c.operation) == (RISK, "SendMessage")
     }
     assert queues == {f"tradepipe-{STAGE}-signals.fifo", f"tradepipe-{STAGE}-order-intents.fifo"}
+    sent_by_api = {
+        str(c.params["QueueUrl"]).rsplit("/", 1)[-1]
+        for c in recorded.calls
+        if (c.function, c.operation) == (WEBHOOK, "SendMessage")
+    }
+    assert sent_by_api == {f"tradepipe-{STAGE}-signals.fifo", f"tradepipe-{STAGE}-order-intents.fifo"}
 
 
 def test_no_statement_of_a_function_role_has_a_condition(recorded: Recorded) -> None:

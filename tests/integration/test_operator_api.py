@@ -73,6 +73,31 @@ def test_halt_with_token_then_halted_and_recorded(backend: SqliteBackend) -> Non
     assert backend.trading_state.trading_state("paper").state == "HALTED"
 
 
+def test_flatten_without_token_then_refused_and_nothing_sent(backend: SqliteBackend) -> None:
+    refused = _client(backend).post("/flatten/paper", json={"ticker": "MSFT"})
+
+    assert refused.status_code == 403
+    assert backend.intent_fifo.depth() == (0, 0)
+
+
+def test_flatten_with_token_then_202_recorded_and_handed_to_the_executor(backend: SqliteBackend) -> None:
+    done = _client(backend).post(
+        "/flatten/paper", json={"ticker": "msft", "by": "ops"}, headers=_with_token()
+    )
+
+    assert done.status_code == 202  # as on AWS: handed on, not yet done
+    assert done.json()["ticker"] == "MSFT"
+    assert backend.signal_store.get(done.json()["signal_id"]) is not None
+    assert backend.intent_fifo.depth() == (1, 0)
+
+
+def test_flatten_of_a_ticker_no_alert_could_carry_then_422_and_nothing_sent(backend: SqliteBackend) -> None:
+    refused = _client(backend).post("/flatten/paper", json={"ticker": "BRK B"}, headers=_with_token())
+
+    assert refused.status_code == 422
+    assert backend.intent_fifo.depth() == (0, 0)
+
+
 @pytest.mark.parametrize("site", ["cross-site", "same-site"])
 def test_state_change_from_another_site_then_refused_even_with_the_token(
     backend: SqliteBackend, site: str

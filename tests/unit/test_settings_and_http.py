@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tradepipe import api_http
 from tradepipe.app.intake import Forbidden, Invalid, Malformed, TooLarge, Unauthorized
 from tradepipe.app.signal_feed import BadPageToken
-from tradepipe.contracts.api import SignalQuery
+from tradepipe.contracts.api import FlattenRequest, SignalQuery
+from tradepipe.domain.alerts.formats import Ticker
 from tradepipe.domain.parsing import FieldError
 from tradepipe.settings import Settings
 
@@ -132,3 +134,22 @@ def test_validation_errors_name_fields_without_echoing_input() -> None:
 
     assert [p.field for p in problems] == ["ticker"]
     assert secret not in json.dumps([p.model_dump() for p in problems])
+
+
+def _parsed(parse: Callable[[], str]) -> str | None:
+    try:
+        return parse()
+    except ValidationError:
+        return None
+
+
+@pytest.mark.parametrize(
+    "ticker",
+    ["msft", " MSFT ", "BRK.B", "BF-B", "X", "ABCDEFGHIJ", "ABCDEFGHIJK", "1AAPL", "ıbm", "BRK B", ""],
+)
+def test_flatten_takes_exactly_the_tickers_an_alert_takes(ticker: str) -> None:
+    # What an alert could have opened, a flatten can close; what an alert refuses, a flatten refuses.
+    by_alert = _parsed(lambda: TypeAdapter(Ticker).validate_python(ticker))
+    by_flatten = _parsed(lambda: FlattenRequest.model_validate({"ticker": ticker}).ticker)
+
+    assert by_flatten == by_alert

@@ -61,7 +61,7 @@ def _cmd_flatten(args: argparse.Namespace) -> int:
 
     client = operator_client(args.state_dir, args.api)
     response = client.post(f"/flatten/{args.account}", json={"ticker": args.ticker, "by": getpass.getuser()})
-    if response.status_code != 200:
+    if response.status_code != 202:
         _say(f"failed: {response.status_code} {response.text}")
         return 1
     body = response.json()

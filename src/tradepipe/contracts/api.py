@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tradepipe.contracts.items import ErrorEntry, OrderItem, SignalItem, StatusEntry
+from tradepipe.domain.alerts.formats import Ticker
 from tradepipe.domain.model import CapApplied, Mode, SignalStatus
 from tradepipe.domain.risk.context import TradingState
 
@@ -114,7 +115,7 @@ class FlattenRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ticker: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9.]{0,9}$")
+    ticker: Ticker  # the alert grammar's: what an alert could have opened, a flatten can close
     by: str | None = Field(default=None, max_length=128)
 
 

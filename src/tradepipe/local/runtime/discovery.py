@@ -1,8 +1,8 @@
-"""How operator commands (`tradepipe status`, `signals`, `halt`, `reduce`, `resume`, `state`) reach the
-running
-runtime: its operator URL from `<state-dir>/runtime.json`, its token from `<state-dir>/operator.token`, both
-readable by the directory's owner only. `--api URL` points them at another API instead (API Gateway on AWS,
-where the routes are IAM-authorized)."""
+"""How operator commands (`tradepipe status`, `signals`, `halt`, `reduce`, `resume`, `state`, `flatten`)
+reach the running runtime: its operator URL from `<state-dir>/runtime.json`, its token from
+`<state-dir>/operator.token`, both readable by the directory's owner only. `--api URL` points them at a
+deployed stage's API Gateway instead, whose routes are IAM-authorized: requests are SigV4-signed with the
+caller's AWS credentials (adapters/execute_api.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ def operator_client(
     state_dir: Path | None = None, api: str | None = None, timeout: float = 10
 ) -> httpx.Client:
     if api:
-        return httpx.Client(base_url=api.rstrip("/"), timeout=timeout)
+        # A deployed stage: its routes are IAM-authorized, so every request is SigV4-signed.
+        from tradepipe.adapters.execute_api import execute_api_auth
+
+        return httpx.Client(base_url=api.rstrip("/"), timeout=timeout, auth=execute_api_auth(api))
     state = StateDir(state_dir or DEFAULT_STATE_DIR)
     info = state.read_runtime() if state.path.exists() else None
     if info is None:

@@ -113,8 +113,8 @@ def _query(request: Request) -> SignalQuery:
 class OperatorApi:
     """The routes: each one use case through the composition root, mapped by `api_http` as the Lambda's."""
 
-    async def _run(self, produce: Callable[[], BaseModel | None]) -> Response:
-        return _answer(*await run_in_threadpool(http.answer_parts, produce))
+    async def _run(self, produce: Callable[[], BaseModel | None], ok: int = 200) -> Response:
+        return _answer(*await run_in_threadpool(http.answer_parts, produce, ok))
 
     async def signals(self, request: Request) -> Response:
         return await self._run(lambda: list_signals(_query(request), composition.feed_deps()))
@@ -145,7 +145,7 @@ class OperatorApi:
             wanted = FlattenRequest.model_validate_json(body or b"{}")
             return request_flatten(mode, wanted.ticker, wanted.by or "operator", composition.flatten_deps())
 
-        return await self._run(send)
+        return await self._run(send, ok=202)  # handed to the executor, as on AWS
 
     async def summary(self, _: Request) -> Response:
         def read() -> dict[str, Any]:
