@@ -340,6 +340,25 @@ def test_a_replaced_ocos_stop_leg_that_fills_closes_its_own_lot(desk: Desk, admi
     assert desk.owners() == {"beta": Decimal(5)}
 
 
+def test_an_ocos_stop_fill_after_its_entry_left_the_sweep_still_closes_its_own_lot(
+    desk: Desk, admin: Any
+) -> None:
+    """The reconciler follows only orders that can still change: once alpha's bracket ended (its legs
+    cancelled for the replacement), a later run no longer sees alpha's entry, yet the OCO that replaced its
+    protection filling must still close alpha's lot (not leave it owning shares the broker sold)."""
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    execute_intent(_simple_entry(desk), desk.executor())
+    desk.world.settle()
+    reconcile(Mode.PAPER, desk.reconciler())  # alpha's bracket is recorded ended and leaves the sweep
+    admin.post("/_paper/prices", json={TICKER: "189.00"}).raise_for_status()  # alpha's OCO stop leg
+    desk.world.settle()
+
+    reconcile(Mode.PAPER, desk.reconciler())
+
+    assert desk.world.held() == 5
+    assert desk.owners() == {"beta": Decimal(5)}
+
+
 def test_two_exits_after_hours_one_queued_one_held_by_alpaca_for_the_open_and_only_their_shares_close(
     desk: Desk,
 ) -> None:
