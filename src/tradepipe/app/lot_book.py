@@ -25,10 +25,12 @@ from tradepipe.domain.lot_cover import owns
 from tradepipe.domain.lots import Lot
 from tradepipe.domain.model import Side
 from tradepipe.domain.order_status import is_terminal
-from tradepipe.ports.broker import BrokerOrder
+from tradepipe.ports.broker import Broker, BrokerOrder
 from tradepipe.ports.lots import LotStore
 
 _ZERO = Decimal(0)
+# An entry is sent before its lot opens (its fill): a market or collared entry fills within moments.
+_ENTRY_BEFORE_FILL = timedelta(minutes=5)
 _RECENT = timedelta(minutes=15)  # many reconciler periods: a ticker that went flat is looked at several times
 
 
@@ -84,6 +86,12 @@ def remaining(lot: Lot, entry: BrokerOrder, orders: Iterable[BrokerOrder]) -> De
     exited = sum((o.filled_qty for o in orders if belongs_to(o, lot.lot_id)), _ZERO)
     left = max(_ZERO, entry.filled_qty - exited)
     return left if lot.qty > 0 else -left
+
+
+def lots_orders(broker: Broker, lots: Sequence[Lot]) -> list[BrokerOrder]:
+    """The broker's orders a lot is re-derived from (its entry and its own exits: `remaining`), for every lot
+    in `lots`: one listing from just before the oldest lot's entry."""
+    return broker.orders_since(min(lot.opened_at for lot in lots) - _ENTRY_BEFORE_FILL)
 
 
 def follow_lots(lots: LotStore, account: str, placed: Sequence[BrokerOrder]) -> int:

@@ -28,6 +28,7 @@ from tradepipe.app.lot_book import (
     entry_fill_seen,
     exit_of_a_lot,
     follow_lots,
+    lots_orders,
     retire_lots,
 )
 from tradepipe.app.patient_broker import Patience, patient
@@ -72,8 +73,6 @@ _FINAL_PURPOSES = frozenset({"open", "exit"})  # a reverse's close is not the si
 # the last few minutes, never the account's history.
 FILL_OVERLAP = timedelta(minutes=10)
 _FILLS_PAGE = 100  # Alpaca's largest activities page
-# An entry is sent before its lot opens (its fill): a market entry fills within moments.
-_ENTRY_BEFORE_FILL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -191,10 +190,10 @@ def _lot_orders(mode: Mode, broker: Broker, swept: list[BrokerOrder], lots: LotS
     this sweep (rare: a stop-out or a target), the orders since that ticker's oldest lot opened are read once
     (as a strategy's exit reads them, app/strategy_exit.py); otherwise no request at all."""
     tickers = {o.symbol for o in swept if o.filled_qty > 0 and exit_of_a_lot(o)}
-    opened = [lot.opened_at for ticker in sorted(tickers) for lot in lots.lots(mode.value, ticker)]
-    if not opened:
+    followed = [lot for ticker in sorted(tickers) for lot in lots.lots(mode.value, ticker)]
+    if not followed:
         return swept
-    found = {o.broker_order_id: o for o in broker.orders_since(min(opened) - _ENTRY_BEFORE_FILL)}
+    found = {o.broker_order_id: o for o in lots_orders(broker, followed)}
     found.update((o.broker_order_id, o) for o in swept)  # the sweep's word is the newest
     return list(found.values())
 

@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
 from decimal import Decimal
 
-from tradepipe.app.lot_book import belongs_to, protective_id, remaining, working
+from tradepipe.app.lot_book import belongs_to, lots_orders, protective_id, remaining, working
 from tradepipe.app.placement import NotYet, place_close, place_stop
 from tradepipe.app.protective_close import CloseDeps, cancel_orders, pending_entries
 from tradepipe.contracts.items import OrderItem
@@ -113,8 +112,7 @@ def _cancel_own(broker: Broker, symbol: str, own: Sequence[BrokerOrder], deps: C
 
 def _still_owned(plan: ExitPlan, broker: Broker) -> Decimal:
     """The strategy's shares as the broker's orders tell them now, never beyond what the broker holds."""
-    since = min(lot.opened_at for lot in plan.closing) - timedelta(minutes=5)
-    orders = broker.orders_since(since)
+    orders = lots_orders(broker, plan.closing)
     entries = {o.client_order_id: o for o in orders if o.parent_client_order_id is None}
     owned = _ZERO
     for lot in plan.closing:
