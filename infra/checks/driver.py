@@ -53,12 +53,19 @@ def _record_aws_calls(calls: list[dict[str, Any]]) -> None:
     from botocore.session import Session
 
     original = Session.create_client
+    # The API-level parameters of each operation's latest call: a query-protocol call (SNS) sends a form, not
+    # JSON, so it is replayed from what the handler passed (plain strings for the calls we make).
+    given: dict[str, Any] = {}
+
+    def remember(params: dict[str, Any], model: Any, **_: Any) -> None:
+        given[model.name] = json.loads(json.dumps(params, default=str))
 
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        wire = params.get("body")
         try:
-            body = json.loads(params.get("body") or b"{}")
+            body = json.loads(wire or b"{}") if isinstance(wire, (bytes, str)) else given.get(model.name)
         except ValueError:
-            body = None  # not a JSON-protocol call: cannot be replayed from its body
+            body = None  # neither JSON nor a form: cannot be replayed
         service = model.service_model.service_name
         calls.append(
             {"service": service, "operation": model.name, "method": xform_name(model.name), "params": body}
@@ -66,6 +73,7 @@ def _record_aws_calls(calls: list[dict[str, Any]]) -> None:
 
     def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
         client = original(session, *args, **kwargs)
+        client.meta.events.register("before-parameter-build.*.*", remember)
         client.meta.events.register("before-call.*.*", record)
         return client
 

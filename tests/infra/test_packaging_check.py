@@ -168,3 +168,37 @@ def test_a_recording_run_returns_each_aws_call_as_botocore_sent_it(tmp_path: Pat
             "params": {"QueueUrl": "https://q/123/q.fifo", "MessageBody": "b", "MessageGroupId": "g"},
         }
     ]
+
+
+def test_a_recording_run_returns_a_query_protocol_call_with_the_parameters_the_handler_gave(
+    tmp_path: Path,
+) -> None:
+    # SNS speaks the query protocol: botocore sends a form, not JSON, so the floor replays what the handler
+    # passed (the notifier's e-mail channel publishes to SNS).
+    code = _function(
+        tmp_path,
+        "import boto3\n"
+        "from botocore.stub import Stubber\n"
+        "def lambda_handler(event, context):\n"
+        "    keys = {'aws_access_key_id': 'k', 'aws_secret_access_key': 's'}\n"
+        "    sns = boto3.client('sns', region_name='us-east-1', **keys)\n"
+        "    with Stubber(sns) as stub:\n"
+        "        stub.add_response('publish', {'MessageId': '1'})\n"
+        "        sns.publish(TopicArn='arn:aws:sns:us-east-1:123456789012:t', Message='m', Subject='s')\n"
+        "    return {}\n",
+    )
+    sdk = Path(boto3.__file__).parents[1]
+
+    result = run_in_function_interpreter(
+        sys.executable, [code, sdk], "handler.lambda_handler", {}, {}, record_aws_calls=True
+    )
+
+    assert result["invoked"] is True, result
+    assert result["aws_calls"] == [
+        {
+            "service": "sns",
+            "operation": "Publish",
+            "method": "publish",
+            "params": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": "m", "Subject": "s"},
+        }
+    ]
