@@ -38,7 +38,7 @@ from typing import Any
 
 from benchmarks._timing import write_json
 from benchmarks.load.burst import burst
-from benchmarks.load.cpu import children, cpu_seconds, total
+from benchmarks.load.cpu import by_thread_name, children, cpu_seconds, total
 
 HERE = Path(__file__).parent
 RISK = HERE / "risk_bench.toml"
@@ -285,6 +285,9 @@ def cpu_phase(root: Path, report: Report, n: int = 190, rate: float = 50.0) -> N
         ours, apart = _ours(sup), _apart(sup)
         time.sleep(1.0)
         mine_before = cpu_seconds(os.getpid())
+        roles = {role: sup.children[role].process.pid for role in ("intake", "workers", "operator")}
+        roles_start = {role: cpu_seconds(pid) for role, pid in roles.items()}
+        threads_start = by_thread_name(roles["workers"])
         start = {k: total(v) for k, v in {"ours": ours, **apart}.items()}
         ids = []
         for i in range(n):
@@ -292,6 +295,8 @@ def cpu_phase(root: Path, report: Report, n: int = 190, rate: float = 50.0) -> N
             time.sleep(1.0 / rate)
         done = _wait_submitted(backend, ids, 120)
         end = {k: total(v) for k, v in {"ours": ours, **apart}.items()}
+        roles_end = {role: cpu_seconds(pid) for role, pid in roles.items()}
+        threads_end = by_thread_name(roles["workers"])
         # This process is the supervisor *and* the sender: its own CPU is counted as the sender's.
         sender = cpu_seconds(os.getpid()) - mine_before
     ours_cpu = end["ours"] - start["ours"] - sender
@@ -304,6 +309,13 @@ def cpu_phase(root: Path, report: Report, n: int = 190, rate: float = 50.0) -> N
     )
     ordered = sum(item.status.value in ("SUBMITTED", "FILLED") for item in done.values())
     report.add("  signals that reached the broker in that run", ordered, "", f"{n}", ordered == n)
+    for role in roles:
+        report.add(f"  {role} process", (roles_end[role] - roles_start[role]) / n * 1000, "ms")
+        if role == "workers":
+            for name in sorted(threads_end, key=lambda t: -(threads_end[t] - threads_start.get(t, 0.0))):
+                spent = threads_end[name] - threads_start.get(name, 0.0)
+                if spent > 0:
+                    report.add(f"    {name} thread(s)", spent / n * 1000, "ms")
     report.add("  paper broker CPU per alert (apart)", (end["broker"] - start["broker"]) / n * 1000, "ms")
     report.add("  osmem CPU per alert (apart)", (end["osmem"] - start["osmem"]) / n * 1000, "ms")
     report.add("  sender CPU per alert (apart)", sender / n * 1000, "ms")

@@ -38,6 +38,7 @@ from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected
 from tradepipe.local.runtime.alarms import LocalAlarms
 from tradepipe.local.runtime.notifications import NotificationFeed
+from tradepipe.local.runtime.thread_names import show_name
 from tradepipe.local.runtime.wakeup import CHANGES, INTENTS, SCHEDULES, SIGNALS, Doorbell
 from tradepipe.ports.stores import TableChange
 
@@ -273,6 +274,7 @@ class Workers:
                 )
         for worker in self.all():
             worker.start()
+            show_name(worker)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         for worker in self.all():
