@@ -37,7 +37,7 @@ from tradepipe.domain.risk.context import (
 )
 from tradepipe.domain.risk.engine import FRACTION_STEP, Approved, Assessment, Deferred, assess
 from tradepipe.domain.risk.profile import RiskConfig, RiskProfile
-from tradepipe.domain.risk.reservations import EntryRequest, Granted, fit, with_reservations
+from tradepipe.domain.risk.reservations import Book, EntryRequest, Granted, fit, with_reservations
 from tradepipe.domain.signal_id import client_order_id
 from tradepipe.ports.broker import Broker, BrokerFactory
 from tradepipe.ports.clock import Clock
@@ -194,14 +194,22 @@ def _decide(signal: Signal, deps: RiskDeps, now: datetime) -> Assessment:
     # The engine sees the live reservations too (a cap that already bites rejects early), but only the
     # reserving write decides on them: another entry may reserve between this read and that write.
     book = deps.reservations.book(signal.mode.value).live(now)
-    outcome = assess(signal, with_reservations(ctx, book, profile), profile, now)
+    seen = with_reservations(ctx, book, profile)
+    outcome = assess(signal, seen, profile, now)
     if isinstance(outcome.decision, Approved) and outcome.decision.qty is not None:
-        return replace(outcome, decision=_reserve(signal, outcome.decision, ctx, profile, deps, now))
+        decision = _reserve(signal, outcome.decision, ctx, profile, deps, now, (book, seen))
+        return replace(outcome, decision=decision)
     return outcome
 
 
 def _reserve(
-    signal: Signal, approved: Approved, ctx: RiskContext, profile: RiskProfile, deps: RiskDeps, now: datetime
+    signal: Signal,
+    approved: Approved,
+    ctx: RiskContext,
+    profile: RiskProfile,
+    deps: RiskDeps,
+    now: datetime,
+    seen: tuple[Book, RiskContext],
 ) -> Approved | Rejected:
     """Reserve the entry's room on the account: the order rate and every cap checked against the broker's
     figures plus the live reservations, in one atomic write. The quantity can only shrink here."""
@@ -216,7 +224,9 @@ def _reserve(
         step=FRACTION_STEP if approved.fractional else Decimal(1),
         lease=timedelta(seconds=profile.reservation_lease_s),
     )
-    granted = deps.reservations.reserve(signal.mode.value, lambda book: fit(request, book, ctx, profile, now))
+    granted = deps.reservations.reserve(
+        signal.mode.value, lambda book: fit(request, book, ctx, profile, now, seen)
+    )
     if not isinstance(granted, Granted):
         return granted
     qty = granted.reservation.qty

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from operator import attrgetter
 
 from tradepipe.adapters.risk_keys import book_from, reservation_attributes, stored_time
 from tradepipe.domain.risk.reservations import Book, Reservation
+
+_reserved_at = attrgetter("reserved_at")
 
 
 def _json(value: object) -> str:
@@ -33,7 +35,8 @@ class BookCodec:
         self._last: tuple[str, Book, int] | None = None
         # By identity (a Book read from the cache hands the same objects back; hashing a reservation's fields
         # cost more than the lookup saves), each entry holding its reservation so the id stays its own.
-        self._encoded: dict[int, tuple[Reservation, dict[str, Any], str]] = {}
+        # Each holds its reservation's JSON and whether both its times are in UTC.
+        self._encoded: dict[int, tuple[Reservation, str, bool]] = {}
         self._times: dict[datetime, str] = {}  # each time's JSON
 
     def read(self, text: str | None) -> tuple[Book, int]:
@@ -50,31 +53,36 @@ class BookCodec:
 
     def write(self, pk: str, sk: str, book: Book, version: int) -> str:
         """The item's text: what `dumps({**book_attributes(book), "version": version, "pk": pk, "sk": sk})`
-        gives, each reservation's JSON (and attributes) reused when it was seen before."""
+        gives, each reservation's JSON reused when it was seen before."""
         known, encoded = self._encoded, {}
+        utc = True
         for r in book.reservations:
             found = known.get(id(r))
             if found is None:
                 attributes = reservation_attributes(r)
-                found = (r, attributes, f"{_json(r.reservation_id)}:{_json(attributes)}")
+                found = (
+                    r,
+                    f"{_json(r.reservation_id)}:{_json(attributes)}",
+                    r.reserved_at.tzinfo is UTC and r.expires_at.tzinfo is UTC,
+                )
             encoded[id(r)] = found
+            utc = utc and found[2]
         self._encoded = encoded
         known_times = self._times
         times = {t: known_times.get(t) or _json(stored_time(t)) for t in book.order_times}
         self._times = times
         text = (
             '{"reservations":{'
-            + ",".join(fragment for _r, _a, fragment in encoded.values())
+            + ",".join(fragment for _r, fragment, _utc in encoded.values())
             + '},"order_times":['
             + ",".join(times[t] for t in book.order_times)
             + f'],"version":{_json(version)},"pk":{_json(pk)},"sk":{_json(sk)}}}'
         )
-        # The Book a read of this text would give: reservations in `book_from`'s order (by reserved_at, a
-        # stable sort), times in UTC. Kept only when it is that Book exactly; otherwise the next read parses.
-        if all(r.reserved_at.tzinfo is UTC and r.expires_at.tzinfo is UTC for r in book.reservations) and all(
-            t.tzinfo is UTC for t in book.order_times
-        ):
-            ordered = sorted(book.reservations, key=lambda r: encoded[id(r)][1]["reserved_at"])
+        # The Book a read of this text would give: reservations in `book_from`'s order (by the stored
+        # reserved_at, a stable sort: fixed-width UTC text, so for UTC times the same order as the times
+        # themselves), times in UTC. Kept only when it is that Book exactly; otherwise the next read parses.
+        if utc and all(t.tzinfo is UTC for t in book.order_times):
+            ordered = sorted(book.reservations, key=_reserved_at)
             self._last = (text, Book(tuple(ordered), book.order_times), version)
         else:
             self._last = None
