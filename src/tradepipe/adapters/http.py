@@ -32,14 +32,13 @@ class TimeoutSession(requests.Session):
         self._lean_hosts: dict[tuple[str, str], str | bool | None] = {}
         self._headers: dict[tuple[Any, ...], dict[str, str]] = {}
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self._timeout_s)
         if self._before_request is not None:
             self._before_request()
-        verify = None if args else self._lean_verify(url, kwargs)
+        verify = None if args or not isinstance(method, str) else self._lean_verify(url, kwargs)
         if verify is None:
             return super().request(method, url, *args, **kwargs)
-        assert isinstance(method, str) and isinstance(url, str)  # _lean_verify checked both
         return self._lean.send(
             method,
             url,
@@ -50,7 +49,7 @@ class TimeoutSession(requests.Session):
             verify=verify,
         )
 
-    def _lean_verify(self, url: str | bytes, kwargs: dict[str, Any]) -> str | bool | None:
+    def _lean_verify(self, url: Any, kwargs: dict[str, Any]) -> str | bool | None:
         """The CA bundle (True: certifi's) for the lean path, or None when this request needs requests'."""
         if (
             not isinstance(url, str)
@@ -73,8 +72,11 @@ class TimeoutSession(requests.Session):
         return self._lean_hosts[key]
 
     def _host_verify(self, url: str, scheme: str) -> str | bool | None:
-        if scheme not in ("http", "https") or type(self.get_adapter(url)) is not requests.adapters.HTTPAdapter:
-            return None
+        if (
+            scheme not in ("http", "https")
+            or type(self.get_adapter(url)) is not requests.adapters.HTTPAdapter
+        ):
+            return None  # another scheme, or an adapter mounted for it
         settings = self.merge_environment_settings(url, {}, None, self.verify, None)
         if requests.utils.select_proxy(url, settings["proxies"]) is not None:
             return None  # a proxy applies: requests knows how to tunnel through it

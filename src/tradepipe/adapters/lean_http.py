@@ -7,21 +7,23 @@ by requests' exception types, so both are kept: a refused or failed connection i
 order id before sending it again either way), a timeout waiting for the answer `requests.ReadTimeout`, as
 `requests.adapters.HTTPAdapter.send` maps them (the same urllib3 pool settings, retries and timeouts).
 
-What requests would do and this does not: cookies (Alpaca's API authenticates by headers), redirects (alpaca-py
-asks for none), hooks, proxies and netrc (the session sends those requests through requests)."""
+What requests would do and this does not: cookies (Alpaca's API authenticates by headers), redirects
+(alpaca-py asks for none), hooks, proxies and netrc (the session sends those requests through requests)."""
 
 from __future__ import annotations
 
 import datetime
+import json as complexjson  # what requests dumps bodies with (simplejson only when installed)
 import os.path
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import SplitResult, urlencode, urlsplit
 
 import certifi
 import requests
 import urllib3
-from requests.compat import json as complexjson
 from requests.models import RequestEncodingMixin
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers, requote_uri
@@ -67,11 +69,7 @@ class LeanTransport:
         verify: str | bool,
     ) -> requests.Response:
         method = method.upper()
-        if params:
-            encoded = _encode_params(params)
-            if encoded:
-                url = f"{url}{'&' if '?' in url else '?'}{encoded}"
-        url = requote_uri(url)
+        url = _with_query(url, params)
         body: bytes | None = None
         if json is not None:
             body = complexjson.dumps(json, allow_nan=False).encode("utf-8")
@@ -81,13 +79,10 @@ class LeanTransport:
             headers["Content-Length"] = "0"
         prepared = _prepared(method, url, headers, body)
         parts = urlsplit(url)
-        target = parts.path or "/"
-        if parts.query:
-            target = f"{target}?{parts.query}"
+        target = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
         started = time.perf_counter()
-        try:
-            pool = self._pool(verify, parts)
-            answer = pool.urlopen(
+        with _as_requests_errors(prepared):
+            answer = self._pool(verify, parts).urlopen(
                 method,
                 target,
                 body=body,
@@ -99,40 +94,8 @@ class LeanTransport:
                 retries=_RETRIES,
                 timeout=self._timeout(timeout),
             )
-        # As requests.adapters.HTTPAdapter.send maps them, clause for clause.
-        except (ProtocolError, OSError) as err:
-            raise requests.ConnectionError(err, request=prepared) from err
-        except MaxRetryError as err:
-            if isinstance(err.reason, ConnectTimeoutError) and not isinstance(err.reason, NewConnectionError):
-                raise requests.ConnectTimeout(err, request=prepared) from err
-            if isinstance(err.reason, ResponseError):
-                raise requests.exceptions.RetryError(err, request=prepared) from err
-            if isinstance(err.reason, Urllib3ProxyError):
-                raise requests.exceptions.ProxyError(err, request=prepared) from err
-            if isinstance(err.reason, Urllib3SSLError):
-                raise requests.exceptions.SSLError(err, request=prepared) from err
-            raise requests.ConnectionError(err, request=prepared) from err
-        except ClosedPoolError as err:
-            raise requests.ConnectionError(err, request=prepared) from err
-        except Urllib3ProxyError as err:
-            raise requests.exceptions.ProxyError(err) from err
-        except Urllib3SSLError as err:
-            raise requests.exceptions.SSLError(err, request=prepared) from err
-        except ReadTimeoutError as err:
-            raise requests.ReadTimeout(err, request=prepared) from err
-        except Urllib3InvalidHeader as err:
-            raise requests.exceptions.InvalidHeader(err, request=prepared) from err
-        # Reading the body, as requests.Response.iter_content maps its failures.
-        try:
+        with _as_requests_read_errors():
             content = answer.read(decode_content=True)
-        except ProtocolError as err:
-            raise requests.exceptions.ChunkedEncodingError(err) from err
-        except DecodeError as err:
-            raise requests.exceptions.ContentDecodingError(err) from err
-        except ReadTimeoutError as err:
-            raise requests.ConnectionError(err) from err
-        except Urllib3SSLError as err:
-            raise requests.exceptions.SSLError(err) from err
         return _response(answer, content, url, prepared, time.perf_counter() - started)
 
     def _pool(self, verify: str | bool, parts: SplitResult) -> urllib3.HTTPConnectionPool:
@@ -140,7 +103,9 @@ class LeanTransport:
         key = (verify, parts.scheme, parts.netloc)
         pool = self._pools.get(key)
         if pool is None or pool.pool is None:  # none yet, or closed (a pool manager closes what it evicts)
-            pool = self._pools[key] = self._manager(verify).connection_from_url(f"{parts.scheme}://{parts.netloc}")
+            pool = self._pools[key] = self._manager(verify).connection_from_url(
+                f"{parts.scheme}://{parts.netloc}"
+            )
         return pool
 
     def _timeout(self, seconds: float | None) -> urllib3.Timeout:
@@ -164,6 +129,64 @@ class LeanTransport:
                 num_pools=_POOLS, maxsize=_POOLS, block=False, ssl_context=context, cert_reqs="CERT_REQUIRED"
             )
         return manager
+
+
+@contextmanager
+def _as_requests_errors(prepared: requests.PreparedRequest) -> Iterator[None]:
+    """Sending and the answer's head: urllib3's failures as requests.adapters.HTTPAdapter.send maps them,
+    clause for clause (a refused connection is a ConnectionError, a late answer a ReadTimeout)."""
+    try:
+        yield
+    except (ProtocolError, OSError) as err:
+        raise requests.ConnectionError(err, request=prepared) from err
+    except MaxRetryError as err:
+        raise _gave_up(err, prepared) from err
+    except ClosedPoolError as err:
+        raise requests.ConnectionError(err, request=prepared) from err
+    except Urllib3ProxyError as err:
+        raise requests.exceptions.ProxyError(err) from err
+    except Urllib3SSLError as err:
+        raise requests.exceptions.SSLError(err, request=prepared) from err
+    except ReadTimeoutError as err:
+        raise requests.ReadTimeout(err, request=prepared) from err
+    except Urllib3InvalidHeader as err:
+        raise requests.exceptions.InvalidHeader(err, request=prepared) from err
+
+
+def _gave_up(err: MaxRetryError, prepared: requests.PreparedRequest) -> requests.RequestException:
+    reason = err.reason
+    if isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError):
+        return requests.ConnectTimeout(err, request=prepared)
+    if isinstance(reason, ResponseError):
+        return requests.exceptions.RetryError(err, request=prepared)
+    if isinstance(reason, Urllib3ProxyError):
+        return requests.exceptions.ProxyError(err, request=prepared)
+    if isinstance(reason, Urllib3SSLError):
+        return requests.exceptions.SSLError(err, request=prepared)
+    return requests.ConnectionError(err, request=prepared)
+
+
+@contextmanager
+def _as_requests_read_errors() -> Iterator[None]:
+    """Reading the body: as requests.Response.iter_content maps its failures."""
+    try:
+        yield
+    except ProtocolError as err:
+        raise requests.exceptions.ChunkedEncodingError(err) from err
+    except DecodeError as err:
+        raise requests.exceptions.ContentDecodingError(err) from err
+    except ReadTimeoutError as err:
+        raise requests.ConnectionError(err) from err
+    except Urllib3SSLError as err:
+        raise requests.exceptions.SSLError(err) from err
+
+
+def _with_query(url: str, params: Any) -> str:
+    """The URL with its query parameters, requoted as requests.PreparedRequest.prepare_url leaves it."""
+    encoded = _encode_params(params) if params else ""
+    if encoded:
+        url = f"{url}{'&' if '?' in url else '?'}{encoded}"
+    return requote_uri(url)
 
 
 def _encode_params(params: Any) -> str:
@@ -194,7 +217,11 @@ def _prepared(method: str, url: str, headers: dict[str, str], body: bytes | None
 
 
 def _response(
-    answer: urllib3.BaseHTTPResponse, content: bytes, url: str, prepared: requests.PreparedRequest, elapsed_s: float
+    answer: urllib3.BaseHTTPResponse,
+    content: bytes,
+    url: str,
+    prepared: requests.PreparedRequest,
+    elapsed_s: float,
 ) -> requests.Response:
     response = requests.Response()
     response.status_code = answer.status
