@@ -21,12 +21,11 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import SplitResult, urlencode, urlsplit
 
-import certifi
 import requests
 import urllib3
 from requests.models import RequestEncodingMixin
 from requests.structures import CaseInsensitiveDict
-from requests.utils import get_encoding_from_headers, requote_uri
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers, requote_uri
 from urllib3.exceptions import (
     ClosedPoolError,
     ConnectTimeoutError,
@@ -51,8 +50,8 @@ _NO_BODY_LENGTH = frozenset({"GET", "HEAD"})
 
 class LeanTransport:
     def __init__(self) -> None:
-        # One pool manager per CA bundle (certifi's, or the environment's REQUESTS_CA_BUNDLE), each with its
-        # context loaded once, as requests preloads certifi's.
+        # One pool manager per CA bundle (requests' default, certifi's; or REQUESTS_CA_BUNDLE's),
+        # each with its context loaded once.
         self._managers: dict[str | bool, urllib3.PoolManager] = {}
         self._pools: dict[tuple[str | bool, str, str], urllib3.HTTPConnectionPool] = {}
         self._timeouts: dict[float | None, urllib3.Timeout] = {}
@@ -119,7 +118,7 @@ class LeanTransport:
         manager = self._managers.get(verify)
         if manager is None:
             context = create_urllib3_context()
-            bundle = certifi.where() if verify is True else str(verify)
+            bundle = DEFAULT_CA_BUNDLE_PATH if verify is True else str(verify)
             # As requests.adapters.HTTPAdapter.cert_verify reads it: a directory of certificates, or a file.
             if os.path.isdir(bundle):
                 context.load_verify_locations(capath=bundle)
