@@ -42,7 +42,7 @@ class _Recorder(BaseHTTPRequestHandler):
             "method": self.command,
             "target": self.path,
             "body": self.rfile.read(length).decode() if length else None,
-            "headers": {k.lower(): v for k, v in self.headers.items() if k.lower() != "host"},
+            "headers": {k.lower(): v for k, v in self.headers.items()},
         }
         self.seen.append(received)
         if self.path.startswith("/slow"):
