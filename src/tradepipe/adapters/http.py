@@ -83,7 +83,9 @@ class TimeoutSession(requests.Session):
         if self.trust_env and requests.utils.get_netrc_auth(url) is not None:
             return None  # netrc credentials for this host: requests adds them
         verify = settings["verify"]
-        return verify if isinstance(verify, str) and verify or verify is True else None
+        if verify is True or (isinstance(verify, str) and verify):
+            return verify  # requests' CA bundle, or the one REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE names
+        return None  # verification off: requests' own path, as asked
 
     def _merged_headers(self, headers: Any) -> dict[str, str]:
         """The session's headers under the request's, as requests merges them (a None value removes them),
