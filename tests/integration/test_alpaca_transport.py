@@ -171,24 +171,28 @@ def test_when_alpaca_py_sends_then_the_lean_path_sends_and_answers_what_requests
         assert raised.value.response is ours
 
 
-def test_when_the_connection_is_refused_then_connection_error_and_nothing_sent(no_proxy_env: None) -> None:
+def test_when_the_connection_is_refused_then_connection_error_and_nothing_sent(
+    no_proxy_env: None, requests_sends: list[str]
+) -> None:
     url = f"http://127.0.0.1:{free_port()}/v2/orders"
 
     with pytest.raises(requests.ConnectionError) as raised:
         _as_alpaca_py(TimeoutSession(5), "POST", url, {"client_order_id": "c-1"})
 
+    assert requests_sends == []  # the lean path's own mapping of urllib3's failure
     # Not a timeout: the order cannot have reached the broker.
     assert not isinstance(raised.value, requests.Timeout)
 
 
 def test_when_the_answer_is_late_then_read_timeout_after_the_request_was_received(
-    server: tuple[str, list[dict[str, Any]]],
+    server: tuple[str, list[dict[str, Any]]], requests_sends: list[str]
 ) -> None:
     base, seen = server
 
     with pytest.raises(requests.ReadTimeout):
         _as_alpaca_py(TimeoutSession(SLOW_S / 4), "POST", base + "/slow", {"client_order_id": "c-1"})
 
+    assert requests_sends == []  # the lean path's own mapping of urllib3's failure
     assert [s["target"] for s in seen] == ["/slow"]  # sent: its outcome is unknown to the caller
     # The same session goes on working on a fresh connection.
     assert _as_alpaca_py(TimeoutSession(5), "GET", base + "/v2/clock").status_code == 200
