@@ -1,0 +1,264 @@
+"""The Alpaca adapters' session sends alpaca-py's requests straight over urllib3 (adapters/lean_http.py): what
+the server receives, what the caller reads back and which exception a failure raises must be requests' own,
+and whatever the lean path does not do (proxies) must still go through requests."""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import ipaddress
+import json
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tradepipe.adapters.http import TimeoutSession
+from tradepipe.local.http_server import free_port
+
+KEYS = {
+    "APCA-API-KEY-ID": "PKTEST",
+    "APCA-API-SECRET-KEY": "not-a-real-secret",
+    "User-Agent": "APCA-PY/0.44.0",
+}
+SLOW_S = 1.0
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Answers every request with what it received; `/slow` answers after SLOW_S, `/error` with a 422,
+    `/gzip` gzip-encoded, `/plain` as text without a charset."""
+
+    seen: list[dict[str, Any]]
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        received = {
+            "method": self.command,
+            "target": self.path,
+            "body": self.rfile.read(length).decode() if length else None,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+        }
+        self.seen.append(received)
+        if self.path.startswith("/slow"):
+            time.sleep(SLOW_S)
+        status = 422 if self.path.startswith("/error") else 200
+        body = json.dumps(
+            {"code": 40010001, "message": "client_order_id must be unique", "got": received}, sort_keys=True
+        ).encode()
+        content_type = "application/json"
+        if self.path.startswith("/plain"):
+            body, content_type = "plain \u00e9".encode(), "text/plain"
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("X-RateLimit-Remaining", "199")
+        if self.path.startswith("/gzip"):
+            body = gzip.compress(body)
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_DELETE = do_PATCH = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _serve(context: ssl.SSLContext | None = None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    seen: list[dict[str, Any]] = []
+    handler = type("Handler", (_Recorder,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    if context is not None:
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"{'https' if context else 'http'}://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "https_proxy",
+        "http_proxy",
+        "all_proxy",
+        "no_proxy",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture
+def server(no_proxy_env: None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    yield from _serve()
+
+
+@pytest.fixture
+def requests_sends(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URLs that went through requests' own Session.send."""
+    sent: list[str] = []
+    real = requests.Session.send
+
+    def counting(
+        self: requests.Session, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        sent.append(str(request.url))
+        return real(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", counting)
+    return sent
+
+
+def _as_alpaca_py(session: requests.Session, method: str, url: str, data: Any = None) -> requests.Response:
+    # alpaca/common/rest.py `_request`: params for GET and DELETE, a JSON body otherwise, no redirects.
+    opts: dict[str, Any] = {"headers": dict(KEYS), "allow_redirects": False}
+    opts["params" if method in ("GET", "DELETE") else "json"] = data
+    return session.request(method, url, **opts)
+
+
+CALLS = [
+    ("GET", "/v2/orders", {"status": "open", "symbols": ["AAPL", "MSFT"], "after": None, "limit": 500}),
+    ("GET", "/v2/orders:by_client_order_id", {"client_order_id": "tp-s open/1+é"}),
+    ("GET", "/v2/positions", None),
+    ("GET", "/v2/stocks/quotes/latest?feed=iex", {"symbols": "AAPL"}),
+    ("POST", "/v2/orders", {"symbol": "AAPL", "qty": 1.5, "side": "buy", "client_order_id": "c-1"}),
+    ("DELETE", "/v2/orders/abc", None),
+    ("PATCH", "/v2/orders/abc", {"qty": "2"}),
+    ("GET", "/error", None),
+    ("GET", "/gzip", {"a": "1"}),
+    ("GET", "/plain", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "data"), CALLS)
+def test_when_alpaca_py_sends_then_the_lean_path_sends_and_answers_what_requests_would(
+    server: tuple[str, list[dict[str, Any]]], requests_sends: list[str], method: str, path: str, data: Any
+) -> None:
+    base, seen = server
+
+    ours = _as_alpaca_py(TimeoutSession(5), method, base + path, data)
+    assert requests_sends == []  # requests' own path was not taken
+    theirs = _as_alpaca_py(requests.Session(), method, base + path, data)
+
+    assert seen[0] == seen[1]  # the same request line, headers and body reached the server
+    assert (ours.status_code, ours.reason, ours.encoding, ours.url) == (
+        theirs.status_code,
+        theirs.reason,
+        theirs.encoding,
+        theirs.url,
+    )
+    assert ours.content == theirs.content
+    assert ours.text == theirs.text
+    assert {k: v for k, v in ours.headers.items() if k != "Date"} == {
+        k: v for k, v in theirs.headers.items() if k != "Date"
+    }
+    assert ours.headers["x-ratelimit-remaining"] == "199"  # case-insensitive, as alpaca-py's callers read it
+    assert ours.ok is theirs.ok
+    if not ours.ok:
+        with pytest.raises(requests.HTTPError) as raised:
+            ours.raise_for_status()
+        assert raised.value.response is ours
+
+
+def test_when_the_connection_is_refused_then_connection_error_and_nothing_sent(
+    no_proxy_env: None, requests_sends: list[str]
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v2/orders"
+
+    with pytest.raises(requests.ConnectionError) as raised:
+        _as_alpaca_py(TimeoutSession(5), "POST", url, {"client_order_id": "c-1"})
+
+    assert requests_sends == []  # the lean path's own mapping of urllib3's failure
+    # Not a timeout: the order cannot have reached the broker.
+    assert not isinstance(raised.value, requests.Timeout)
+
+
+def test_when_the_answer_is_late_then_read_timeout_after_the_request_was_received(
+    server: tuple[str, list[dict[str, Any]]], requests_sends: list[str]
+) -> None:
+    base, seen = server
+
+    with pytest.raises(requests.ReadTimeout):
+        _as_alpaca_py(TimeoutSession(SLOW_S / 4), "POST", base + "/slow", {"client_order_id": "c-1"})
+
+    assert requests_sends == []  # the lean path's own mapping of urllib3's failure
+    assert [s["target"] for s in seen] == ["/slow"]  # sent: its outcome is unknown to the caller
+    # The same session goes on working on a fresh connection.
+    assert _as_alpaca_py(TimeoutSession(5), "GET", base + "/v2/clock").status_code == 200
+
+
+def test_when_a_proxy_applies_to_the_host_then_requests_sends_through_it(
+    server: tuple[str, list[dict[str, Any]]], requests_sends: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy, proxied = server
+    monkeypatch.setenv("http_proxy", proxy)
+    target = f"http://127.0.0.1:{free_port()}/v2/clock"  # nothing listens there: only the proxy answers
+
+    answer = _as_alpaca_py(TimeoutSession(5), "GET", target)
+
+    assert answer.status_code == 200
+    assert requests_sends == [target]
+    assert [s["target"] for s in proxied] == [target]  # the absolute form a proxy receives
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def test_tls_certificates_are_verified_against_certifi_or_the_environments_bundle(
+    tmp_path: Path, no_proxy_env: None, requests_sends: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    for base, seen in _serve(context):
+        # certifi's bundle (what requests verifies with) does not hold a self-signed certificate.
+        with pytest.raises(requests.exceptions.SSLError):
+            _as_alpaca_py(TimeoutSession(5), "POST", base + "/v2/orders", {"client_order_id": "c-1"})
+        assert seen == []
+
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+        answer = _as_alpaca_py(TimeoutSession(5), "GET", base + "/v2/clock")
+
+        assert answer.status_code == 200
+        assert requests_sends == []
