@@ -343,6 +343,7 @@ def intake_deps() -> IntakeDeps:
         max_lead_s=settings.max_alert_lead_s,
         allowed_networks=settings.allowed_networks,
         events=_events(),
+        admission=backend().signal_admission,
     )
 
 

@@ -61,3 +61,28 @@ def test_when_rung_without_a_topic_then_every_waiter_wakes(doorbell: Doorbell) -
 
     after = _generations(doorbell)
     assert all(after[topic] == before[topic] + 1 for topic in after)
+
+
+def test_when_the_workers_do_not_read_their_doorbell_then_waking_them_never_blocks_the_intake(
+    tmp_path: Path,
+) -> None:
+    # A bound socket nobody reads: the workers stopped or stalled. A Unix datagram socket's queue is short
+    # (net.unix.max_dgram_qlen, 10 by default), and a blocking sender waits for room: the intake's writer
+    # thread, which wakes after each commit, would stop answering alerts until the workers read again.
+    import socket
+
+    deaf = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    deaf.bind(str(tmp_path / "wakeup.sock"))
+    waker = Waker(tmp_path / "wakeup.sock")
+    rang = threading.Event()
+
+    def ring_many() -> None:
+        for _ in range(1000):
+            waker.wake()
+        rang.set()
+
+    threading.Thread(target=ring_many, daemon=True).start()
+    try:
+        assert rang.wait(10), "a wake-up blocked on the workers' full doorbell"
+    finally:
+        deaf.close()  # lets a blocked sender fail and its thread end

@@ -35,6 +35,7 @@ from tradepipe.domain.parsing import (
 )
 from tradepipe.domain.signal_id import derive_rejection_id
 from tradepipe.domain.staleness import check_freshness
+from tradepipe.ports.admission import SignalAdmission
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.messaging import EventPublisher, SignalQueue
 from tradepipe.ports.secrets import WebhookSecrets
@@ -58,6 +59,24 @@ class IntakeDeps:
     allowed_networks: Sequence[IpNetwork] = field(default_factory=tuple)
     # Where duplicates are announced (rejections are, by the store: app/notices.py); None: not announced.
     events: EventPublisher | None = None
+    # How an accepted alert is recorded and enqueued; None: `RecordThenEnqueue` over `store` and `queue`.
+    admission: SignalAdmission | None = None
+
+
+class RecordThenEnqueue:
+    """Admission in three steps, for a store and a queue that are separate services (DynamoDB, SQS): the
+    record first, then the message, then ENQUEUED. A crash between them leaves the record RECEIVED, and a
+    repeat of the alert enqueues it again (`_record_and_enqueue`)."""
+
+    def __init__(self, store: SignalStore, queue: SignalQueue) -> None:
+        self._store, self._queue = store, queue
+
+    def admit(self, item: SignalItem, message: SignalAccepted, clock: Clock) -> bool:
+        if not self._store.record_new(item):
+            return False
+        self._queue.send(message)
+        self._store.advance(item.signal_id, StatusUpdate.to(SignalStatus.ENQUEUED, clock.now()))
+        return True
 
 
 @dataclass(frozen=True)
@@ -364,15 +383,14 @@ def _record_and_enqueue(
         credential=credential,
         **_signal_fields(signal),
     )
-    if not deps.store.record_new(item):
+    admission = deps.admission or RecordThenEnqueue(deps.store, deps.queue)
+    if not admission.admit(item, SignalAccepted(signal=signal, received_at=now), deps.clock):
         existing = deps.store.get(signal.signal_id)
         if existing is not None and existing.status is SignalStatus.RECEIVED:
             # Recorded but maybe never enqueued (a crash between the two writes): enqueue again. The FIFO
             # dedup id and the risk stage's status guard make a second delivery harmless.
             deps.queue.send(SignalAccepted(signal=signal, received_at=existing.received_at))
         return _duplicate(signal, now, deps)
-    deps.queue.send(SignalAccepted(signal=signal, received_at=now))
-    deps.store.advance(signal.signal_id, StatusUpdate.to(SignalStatus.ENQUEUED, deps.clock.now()))
     log.info("signal accepted", extra={"signal_id": signal.signal_id, "ticker": signal.ticker})
     return Accepted(signal_id=signal.signal_id)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from tradepipe.ports.admission import SignalAdmission
 from tradepipe.ports.fill_cursor import FillCursorStore
 from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
@@ -72,6 +73,9 @@ class Backend(Protocol):
     def fill_cursor(self) -> FillCursorStore: ...
     @property
     def signal_queue(self) -> SignalQueue: ...
+    # The intake's record + enqueue as one write where the backend can; None: three steps.
+    @property
+    def signal_admission(self) -> SignalAdmission | None: ...
     @property
     def intent_queue(self) -> IntentQueue: ...
     @property

@@ -16,6 +16,7 @@ from tradepipe.adapters.request_budget import DynamoRequestBudget
 from tradepipe.adapters.risk_state import DynamoRiskStateStore
 from tradepipe.adapters.secrets import SecretReader
 from tradepipe.adapters.sqs import SqsIntentQueue, SqsSignalQueue
+from tradepipe.ports.admission import SignalAdmission
 from tradepipe.ports.fill_cursor import FillCursorStore
 from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
@@ -143,6 +144,11 @@ class AwsBackend:
     @cached_property
     def signal_queue(self) -> SignalQueue:
         return SqsSignalQueue(self._sqs, _required(self._settings.signals_queue_url, "signals_queue_url"))
+
+    @property
+    def signal_admission(self) -> SignalAdmission | None:
+        # DynamoDB and SQS are two services: the intake records, sends and advances in three steps.
+        return None
 
     @cached_property
     def intent_queue(self) -> IntentQueue:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tradepipe import resources
+from tradepipe.adapters.sqlite.admission import SqliteSignalAdmission
 from tradepipe.adapters.sqlite.database import Database, Durability
 from tradepipe.adapters.sqlite.feeds import SqliteEventOutbox
 from tradepipe.adapters.sqlite.fill_cursor import SqliteFillCursorStore
@@ -21,6 +22,7 @@ from tradepipe.adapters.sqlite.records import SqliteFillStore, SqliteOrderStore,
 from tradepipe.adapters.sqlite.request_budget import SqliteRequestBudget
 from tradepipe.adapters.sqlite.risk_state import SqliteRiskStateStore
 from tradepipe.adapters.sqlite.secrets_file import LocalSecrets
+from tradepipe.ports.admission import SignalAdmission
 from tradepipe.ports.fill_cursor import FillCursorStore
 from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
@@ -166,6 +168,10 @@ class SqliteBackend:
     @cached_property
     def signal_queue(self) -> SignalQueue:
         return SqliteSignalQueue(self.signal_fifo)
+
+    @cached_property
+    def signal_admission(self) -> SignalAdmission | None:
+        return SqliteSignalAdmission(self.db, self._signals, SqliteSignalQueue(self.signal_fifo))
 
     @cached_property
     def intent_queue(self) -> IntentQueue:

@@ -72,16 +72,15 @@ class SqliteFifoQueue:
         """False when the dedup id was seen within the window (SQS answers success and drops it)."""
         now = self._clock()
         with self._db.transaction() as conn:
-            seen = conn.execute(
-                "SELECT expires_at FROM queue_dedup WHERE queue = ? AND dedup_id = ?", (self.name, dedup_id)
-            ).fetchone()
-            if seen is not None and seen[0] > now:
-                return False
-            conn.execute(
+            # One statement checks and claims the dedup id: it changes no row while the id is in its window.
+            claimed = conn.execute(
                 "INSERT INTO queue_dedup (queue, dedup_id, expires_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (queue, dedup_id) DO UPDATE SET expires_at = excluded.expires_at",
-                (self.name, dedup_id, now + DEDUP_WINDOW_S),
-            )
+                "ON CONFLICT (queue, dedup_id) DO UPDATE SET expires_at = excluded.expires_at "
+                "WHERE queue_dedup.expires_at <= ?",
+                (self.name, dedup_id, now + DEDUP_WINDOW_S, now),
+            ).rowcount
+            if claimed == 0:
+                return False
             conn.execute(
                 "INSERT INTO queue_messages (queue, group_id, dedup_id, body, sent_at, visible_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",

@@ -80,6 +80,10 @@ class Doorbell:
 class Waker:
     def __init__(self, path: Path) -> None:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        # Never wait for room: a Unix datagram queue holds few datagrams (net.unix.max_dgram_qlen, 10 by
+        # default), and a blocking send to workers that are busy, stalled or stopped would hold the intake's
+        # writer thread, so no alert would be answered. A full queue already holds a wake-up.
+        self._sock.setblocking(False)
         self._address = str(path)
 
     def wake(self) -> None:
