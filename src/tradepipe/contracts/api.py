@@ -14,8 +14,13 @@ from tradepipe.domain.alerts.formats import Ticker
 from tradepipe.domain.model import CapApplied, Mode, SignalStatus
 from tradepipe.domain.risk.context import TradingState
 
+# `defer_build`: the read routes' models are built on first use. The webhook imports this module for the
+# alert's answers (ErrorBody, IntakeAnswer, the batch's) and never reads or flattens on its cold start.
+
 
 class OrderView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     client_order_id: str
     purpose: str
     side: str
@@ -91,6 +96,8 @@ class BatchAnswer(BaseModel):
 class TradingStateView(BaseModel):
     """GET|POST /trading-state/{account}: the account's trading state as stored."""
 
+    model_config = ConfigDict(defer_build=True)
+
     account: str
     state: str
     high_water_mark: Decimal
@@ -103,7 +110,7 @@ class TradingStateView(BaseModel):
 class TradingStateRequest(BaseModel):
     """POST /trading-state/{account}: the kill switch (halt, reduce, resume)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     state: TradingState
     reason: str = Field(default="", max_length=500)
@@ -113,13 +120,15 @@ class TradingStateRequest(BaseModel):
 class FlattenRequest(BaseModel):
     """POST /flatten/{account}: close a ticker's whole position, every strategy's shares (app/flatten.py)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     ticker: Ticker  # the alert grammar's: what an alert could have opened, a flatten can close
     by: str | None = Field(default=None, max_length=128)
 
 
 class FlattenAnswer(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     signal_id: str  # the flatten's trail: GET /signals/{signal_id}
     account: str
     ticker: str
@@ -134,7 +143,7 @@ class SignalQuery(BaseModel):
     """`GET /signals` query parameters. Unknown parameters are refused (a typo must not silently widen
     the result); an empty parameter means "any"."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     since: AwareDatetime | None = None  # received at or after; default: everything still stored
     status: SignalStatus | None = None
@@ -162,6 +171,8 @@ class SignalQuery(BaseModel):
 
 class SignalSummary(BaseModel):
     """One row of the feed: what happened to an alert, without its trail (`GET /signals/{id}` has it)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     signal_id: str
     received_at: datetime
@@ -232,12 +243,16 @@ class SignalPage(BaseModel):
     """`GET /signals`: newest first. `next_token` null means the end; a page may hold fewer than `limit`
     items (even none) while `next_token` is set: keep following it."""
 
+    model_config = ConfigDict(defer_build=True)
+
     items: list[SignalSummary]
     next_token: str | None
 
 
 class DayCounts(BaseModel):
     """Today's numbers for the live page: from the signals table, duplicates from the webhook's metric."""
+
+    model_config = ConfigDict(defer_build=True)
 
     day: str
     received: int  # signals recorded (accepted and rejected at intake)
