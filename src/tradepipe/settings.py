@@ -187,6 +187,8 @@ class Settings(BaseModel):
 
 
 class _ExplicitSettings(Settings):
+    model_config = ConfigDict(defer_build=True)  # infra's and the local stack's, never a function's
+
     def __init__(self, **values: Any) -> None:
         BaseModel.__init__(self, **values)  # the given values alone: no environment
 
