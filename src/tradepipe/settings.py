@@ -12,13 +12,15 @@ import json
 import os
 from collections.abc import Mapping
 from functools import cached_property, lru_cache
-from typing import Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from tradepipe import resources
-from tradepipe.domain.request_budget import BudgetRule
 from tradepipe.notify.toggles import NotifyToggles
+
+if TYPE_CHECKING:
+    from tradepipe.domain.request_budget import BudgetRule
 
 ENV_PREFIX = "TRADEPIPE_"
 
@@ -228,6 +230,8 @@ def get_settings() -> Settings:
 
 def budget_rule(settings: Settings) -> BudgetRule:
     """The request budget's rule (the composition root skips the budget when its rate is 0)."""
+    from tradepipe.domain.request_budget import BudgetRule  # the broker's callers', not every function's
+
     return BudgetRule(
         per_minute=max(1, settings.request_budget_per_minute), burst=settings.request_budget_burst
     )

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tradepipe.contracts.answers import BatchAnswer as BatchAnswer
+from tradepipe.contracts.answers import BatchElementAnswer as BatchElementAnswer
+from tradepipe.contracts.answers import ErrorBody as ErrorBody
+from tradepipe.contracts.answers import IntakeAnswer as IntakeAnswer
 from tradepipe.contracts.items import ErrorEntry, OrderItem, SignalItem, StatusEntry
 from tradepipe.domain.alerts.formats import Ticker
 from tradepipe.domain.model import CapApplied, Mode, SignalStatus
 from tradepipe.domain.risk.context import TradingState
 
-# `defer_build`: the read routes' models are built on first use. The webhook imports this module for the
-# alert's answers (ErrorBody, IntakeAnswer, the batch's) and never reads or flattens on its cold start.
+# The alert's answers and the error body live in `contracts.answers` (the webhook's cold start imports that
+# module, not this one), re-exported above. `defer_build`: the models here are built on first use.
 
 
 class OrderView(BaseModel):
@@ -52,45 +56,6 @@ class OrderView(BaseModel):
             reject_code=item.reject_code,
             reject_reason=item.reject_reason,
         )
-
-
-class ErrorBody(BaseModel):
-    """Every error the API answers, whatever the route: a word, a sentence, and the fields at fault (named as
-    the sender named them, never echoing a value). An alert recorded as rejected also names its id and
-    reason."""
-
-    status: str  # rejected, unauthorized, forbidden, malformed, too_large, bad_request, not_found, error
-    message: str
-    errors: list[ErrorEntry] = Field(default_factory=list)
-    signal_id: str | None = None
-    reason: str | None = None
-
-
-class IntakeAnswer(BaseModel):
-    """POST /webhook when the alert was taken (202) or had been taken before (200)."""
-
-    signal_id: str
-    status: str  # accepted | duplicate
-
-
-class BatchElementAnswer(BaseModel):
-    """One element of a batch, as a lone alert would have been answered: its id, what happened, and for a
-    rejected element its reason code and the fields at fault."""
-
-    index: int
-    signal_id: str
-    status: Literal["accepted", "duplicate", "rejected"]
-    reason: str | None = None
-    errors: list[ErrorEntry] = Field(default_factory=list)
-
-
-class BatchAnswer(BaseModel):
-    """POST /webhook with a batch: 202 when any element was accepted, 200 when none was and some were
-    duplicates, 422 when every element was rejected; `results` in the batch's order."""
-
-    status: Literal["accepted", "duplicate", "rejected"]
-    message: str
-    results: list[BatchElementAnswer]
 
 
 class TradingStateView(BaseModel):
