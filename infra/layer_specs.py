@@ -56,8 +56,8 @@ class LayerSpec:
 
 CORE_LAYER = LayerSpec(
     name="core",
-    description="tradepipe package + pydantic, pydantic-settings, Powertools (boto3 from the runtime)",
-    requirements=("pydantic", "pydantic-settings", "aws-lambda-powertools[tracer]"),
+    description="tradepipe package + pydantic, Powertools (boto3 from the runtime)",
+    requirements=("pydantic", "aws-lambda-powertools[tracer]"),
     functions=("webhook", "risk", "executor", "indexer", "notifier"),
     include_tradepipe=True,
 )

@@ -36,15 +36,7 @@ from tradepipe.app.intake import (
     TooLarge,
     Unauthorized,
 )
-from tradepipe.contracts.api import (
-    BatchAnswer,
-    BatchElementAnswer,
-    ErrorBody,
-    FlattenRequest,
-    IntakeAnswer,
-    SignalQuery,
-    TradingStateRequest,
-)
+from tradepipe.contracts.answers import BatchAnswer, BatchElementAnswer, ErrorBody, IntakeAnswer
 from tradepipe.contracts.items import ErrorEntry
 from tradepipe.domain.model import Mode
 from tradepipe.resources import WEBHOOK_MAX_BATCH_ALERTS, WEBHOOK_MAX_BODY_BYTES
@@ -53,6 +45,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+    from tradepipe.contracts.api import SignalQuery, TradingStateRequest
     from tradepipe.observability.lambda_setup import LambdaTools
 
 
@@ -202,6 +195,8 @@ def batch_answer(results: tuple[ElementResult, ...]) -> tuple[int, BaseModel]:
 def signal_query(event: APIGatewayProxyEvent) -> SignalQuery:
     """Raises ValidationError. A repeated parameter stays a list and fails validation with its name: never
     "last one wins"."""
+    from tradepipe.contracts.api import SignalQuery  # the read API's: not on the alert's import
+
     multi = event.multi_value_query_string_parameters or {}
     params = {k: v[0] if len(v) == 1 else v for k, v in multi.items()} or event.query_string_parameters
     return SignalQuery.model_validate(params or {})
@@ -220,6 +215,8 @@ def switch_request(
     """The kill switch's account, body and who pressed it, read when called so `answer` maps a bad account
     (404) or body (422)."""
 
+    from tradepipe.contracts.api import TradingStateRequest
+
     def read() -> tuple[Mode, TradingStateRequest, str]:
         request = TradingStateRequest.model_validate_json(event.body or "{}")
         return account(account_id), request, _who(request.by, event)
@@ -230,6 +227,8 @@ def switch_request(
 def flatten_request(event: APIGatewayProxyEvent, account_id: str) -> Callable[[], tuple[Mode, str, str]]:
     """`POST /flatten/{account}`: the account, the ticker (the alert grammar's shape) and who asked, read when
     called, as the kill switch's."""
+
+    from tradepipe.contracts.api import FlattenRequest
 
     def read() -> tuple[Mode, str, str]:
         request = FlattenRequest.model_validate_json(event.body or "{}")

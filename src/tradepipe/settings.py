@@ -1,24 +1,34 @@
-"""The one Settings object. Nothing else in the package reads `os.environ`."""
+"""The one Settings object. Nothing else in the package reads `os.environ`.
+
+Read from the environment here rather than by pydantic-settings: that library's import (asyncio, argparse,
+dotenv, its CLI and cloud sources) was ~30-90 ms of every function's cold start, and TradingView waits on
+the webhook's. What it did for us is small and kept as it was: each field from `TRADEPIPE_<NAME>` (any case),
+lists and models as JSON, given values over the environment's, then the model's own validation."""
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import os
+from collections.abc import Mapping
 from functools import cached_property, lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from tradepipe import resources
-from tradepipe.domain.request_budget import BudgetRule
 from tradepipe.notify.toggles import NotifyToggles
+
+if TYPE_CHECKING:
+    from tradepipe.domain.request_budget import BudgetRule
 
 ENV_PREFIX = "TRADEPIPE_"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+class Settings(BaseModel):
+    """`Settings()` reads this process's TRADEPIPE_* variables; values given to it win over them."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     stage: str = "local"
     region: str = "us-east-1"
@@ -89,6 +99,9 @@ class Settings(BaseSettings):
     notify_http_timeout_s: float = 5.0
     # The pipeline is silent after this many market minutes without an alert; 0 switches the check off.
     notify_silence_minutes: int = 60
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{**from_environment(type(self), os.environ), **values})
 
     @model_validator(mode="after")
     def _sigv4_needs_https(self) -> Settings:
@@ -176,16 +189,38 @@ class Settings(BaseSettings):
 
 
 class _ExplicitSettings(Settings):
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+    model_config = ConfigDict(defer_build=True)  # infra's and the local stack's, never a function's
+
+    def __init__(self, **values: Any) -> None:
+        BaseModel.__init__(self, **values)  # the given values alone: no environment
+
+
+def from_environment(model: type[BaseModel], environ: Mapping[str, str]) -> dict[str, Any]:
+    """The model's fields found in `environ` as TRADEPIPE_<NAME>, the name in any case (as pydantic-settings
+    read them): a list or a model is JSON, anything else the text itself, for the model to validate."""
+    found = {key.lower(): text for key, text in environ.items()}
+    values: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        text = found.get(f"{ENV_PREFIX}{name}".lower())
+        if text is None:
+            continue
+        if _is_json(field.annotation):
+            try:
+                values[name] = json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} is not valid JSON: {exc}") from None
+        else:
+            values[name] = text
+    return values
+
+
+def _is_json(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set, frozenset, dict):
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_is_json(arg) for arg in get_args(annotation)) if origin is not Literal else False
 
 
 @lru_cache(maxsize=1)
@@ -195,6 +230,8 @@ def get_settings() -> Settings:
 
 def budget_rule(settings: Settings) -> BudgetRule:
     """The request budget's rule (the composition root skips the budget when its rate is 0)."""
+    from tradepipe.domain.request_budget import BudgetRule  # the broker's callers', not every function's
+
     return BudgetRule(
         per_minute=max(1, settings.request_budget_per_minute), burst=settings.request_budget_burst
     )

@@ -8,13 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
 from infra.checks.emulated_aws import (
-    FAKE_CREDENTIALS,
-    LOCAL_REGION,
     MotoServer,
     Provisioned,
     client,
@@ -22,6 +19,7 @@ from infra.checks.emulated_aws import (
     provision,
 )
 from tradepipe import composition, resources
+from tradepipe.adapters.dynamodb_table import DynamoTable, python_values_client
 from tradepipe.adapters.risk_state import DynamoRiskStateStore
 from tradepipe.local.http_server import free_port
 from tradepipe.settings import Settings
@@ -41,10 +39,9 @@ class Aws:
 
     def risk_state(self) -> DynamoRiskStateStore:
         """The risk-state table's adapter, every aggregate at once (the functions see one port each)."""
-        dynamodb = boto3.resource(
-            "dynamodb", endpoint_url=self.endpoint, region_name=LOCAL_REGION, **FAKE_CREDENTIALS
-        )
-        return DynamoRiskStateStore(dynamodb.Table(resources.RISK_STATE_TABLE.name(STAGE)))
+        dynamodb = python_values_client(self.client("dynamodb"))
+        table = DynamoTable(dynamodb, resources.RISK_STATE_TABLE.name(STAGE))
+        return DynamoRiskStateStore(table)
 
 
 @pytest.fixture(scope="session")

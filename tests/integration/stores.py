@@ -8,13 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from infra.checks.emulated_aws import FAKE_CREDENTIALS, LOCAL_REGION
 from tests.integration.conftest import STAGE, Aws
 from tradepipe import resources
 from tradepipe.adapters.dynamodb import DynamoFillStore, DynamoOrderStore, DynamoSignalStore
+from tradepipe.adapters.dynamodb_table import DynamoTable, python_values_client
 from tradepipe.adapters.fill_cursor import DynamoFillCursorStore, MemoryFillCursorStore
 from tradepipe.adapters.lots import DynamoLotStore, MemoryLotStore
 from tradepipe.adapters.memory import MemoryOrderStore, MemorySignalStore
@@ -38,12 +37,10 @@ def _sqlite(request: pytest.FixtureRequest) -> Database:
 
 
 def _table(request: pytest.FixtureRequest, spec: resources.TableSpec) -> Any:
-    """The table on the session's moto server (provisioned from `resources`, as the CDK app deploys it)."""
+    """The table on the session's moto server (provisioned from `resources`, as the CDK app deploys it), as
+    the AWS backend hands it to the adapters: a client speaking Python values, not boto3's resource."""
     aws: Aws = request.getfixturevalue("aws")
-    dynamodb = boto3.resource(
-        "dynamodb", endpoint_url=aws.endpoint, region_name=LOCAL_REGION, **FAKE_CREDENTIALS
-    )
-    return dynamodb.Table(spec.name(STAGE))
+    return DynamoTable(python_values_client(aws.client("dynamodb")), spec.name(STAGE))
 
 
 SIGNAL_STORES: dict[str, Factory] = {

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from boto3.dynamodb.types import TypeDeserializer
@@ -16,9 +16,12 @@ from pydantic import BaseModel
 
 from tradepipe.contracts.items import OrderItem, OrderLeg, OrderUpdate, SignalItem, StatusUpdate
 from tradepipe.domain.lifecycle import allowed_from
-from tradepipe.ports.broker import FillView
 from tradepipe.ports.stores import DaySlice, FeedKey, SignalFilter, TableChange
 from tradepipe.resources import ORDERS_WORKING, SIGNALS_BY_DAY
+
+# Type-only: the broker port (its dataclasses and the intent model) is not loaded with the stores.
+if TYPE_CHECKING:
+    from tradepipe.ports.broker import FillView
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _BATCH_GET_LIMIT = 100

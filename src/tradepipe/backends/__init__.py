@@ -9,27 +9,29 @@ one (DynamoDB, SQS FIFO, EventBridge, Secrets Manager; moto in the embedded defa
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from tradepipe.ports.admission import SignalAdmission
-from tradepipe.ports.fill_cursor import FillCursorStore
-from tradepipe.ports.lots import LotStore
-from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
-from tradepipe.ports.request_budget import RequestBudget
-from tradepipe.ports.risk_state import (
-    EntryReservations,
-    EquitySnapshotStore,
-    NoticeLedger,
-    OrderRateStore,
-    PositionReports,
-    QueuedCloses,
-    QueuedEntries,
-    SymbolHistoryStore,
-    TickerLeases,
-    TradingStateStore,
-)
-from tradepipe.ports.secrets import SecretSource
-from tradepipe.ports.stores import FillStore, OrderStore, SignalFeed, SignalLookup, SignalStore
+# Type-only: a function imports the ports its adapters need when it builds them, not all of them here.
+if TYPE_CHECKING:
+    from tradepipe.ports.admission import SignalAdmission
+    from tradepipe.ports.fill_cursor import FillCursorStore
+    from tradepipe.ports.lots import LotStore
+    from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
+    from tradepipe.ports.request_budget import RequestBudget
+    from tradepipe.ports.risk_state import (
+        EntryReservations,
+        EquitySnapshotStore,
+        NoticeLedger,
+        OrderRateStore,
+        PositionReports,
+        QueuedCloses,
+        QueuedEntries,
+        SymbolHistoryStore,
+        TickerLeases,
+        TradingStateStore,
+    )
+    from tradepipe.ports.secrets import SecretSource
+    from tradepipe.ports.stores import FillStore, OrderStore, SignalFeed, SignalLookup, SignalStore
 
 
 class Backend(Protocol):

@@ -4,38 +4,36 @@ settings' endpoint (AWS itself, or moto's server in the embedded default and the
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from tradepipe.adapters.dynamodb import DynamoFillStore, DynamoOrderStore, DynamoSignalStore
-from tradepipe.adapters.events import EventBridgePublisher
-from tradepipe.adapters.fill_cursor import DynamoFillCursorStore
-from tradepipe.adapters.lots import DynamoLotStore
-from tradepipe.adapters.request_budget import DynamoRequestBudget
-from tradepipe.adapters.risk_state import DynamoRiskStateStore
-from tradepipe.adapters.secrets import SecretReader
-from tradepipe.adapters.sqs import SqsIntentQueue, SqsSignalQueue
-from tradepipe.ports.admission import SignalAdmission
-from tradepipe.ports.fill_cursor import FillCursorStore
-from tradepipe.ports.lots import LotStore
-from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
-from tradepipe.ports.request_budget import RequestBudget
-from tradepipe.ports.risk_state import (
-    EntryReservations,
-    EquitySnapshotStore,
-    NoticeLedger,
-    OrderRateStore,
-    PositionReports,
-    QueuedCloses,
-    QueuedEntries,
-    SymbolHistoryStore,
-    TickerLeases,
-    TradingStateStore,
-)
-from tradepipe.ports.secrets import SecretSource
-from tradepipe.ports.stores import FillStore, OrderStore, SignalFeed, SignalLookup, SignalStore
 from tradepipe.settings import Settings, budget_rule
+
+# Each adapter is imported where it is first built: a function loads only the stores it uses (the webhook's
+# alert: the signals table, the signals queue and the secret), not the risk state's domain with the rest.
+if TYPE_CHECKING:
+    from tradepipe.adapters.dynamodb import DynamoSignalStore
+    from tradepipe.adapters.risk_state import DynamoRiskStateStore
+    from tradepipe.ports.admission import SignalAdmission
+    from tradepipe.ports.fill_cursor import FillCursorStore
+    from tradepipe.ports.lots import LotStore
+    from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
+    from tradepipe.ports.request_budget import RequestBudget
+    from tradepipe.ports.risk_state import (
+        EntryReservations,
+        EquitySnapshotStore,
+        NoticeLedger,
+        OrderRateStore,
+        PositionReports,
+        QueuedCloses,
+        QueuedEntries,
+        SymbolHistoryStore,
+        TickerLeases,
+        TradingStateStore,
+    )
+    from tradepipe.ports.secrets import SecretSource
+    from tradepipe.ports.stores import FillStore, OrderStore, SignalFeed, SignalLookup, SignalStore
 
 
 class AwsBackend:
@@ -51,16 +49,29 @@ class AwsBackend:
 
     @cached_property
     def _dynamodb(self) -> Any:
-        return self._session.resource("dynamodb", endpoint_url=self._settings.aws_endpoint_url)
+        # A client, not boto3's resource: the same Python-values calls without building the resource's
+        # classes (adapters/dynamodb_table.py says why).
+        from tradepipe.adapters.dynamodb_table import python_values_client
+
+        return python_values_client(self.client("dynamodb"))
+
+    def _table(self, name: str) -> Any:
+        from tradepipe.adapters.dynamodb_table import DynamoTable
+
+        return DynamoTable(self._dynamodb, name)
 
     @cached_property
     def _signals(self) -> DynamoSignalStore:
-        return DynamoSignalStore(self._dynamodb.Table(self._settings.signals_table))
+        from tradepipe.adapters.dynamodb import DynamoSignalStore
+
+        return DynamoSignalStore(self._table(self._settings.signals_table))
 
     @cached_property
     def _risk_state(self) -> DynamoRiskStateStore:
+        from tradepipe.adapters.risk_state import DynamoRiskStateStore
+
         # One table holds every risk-state aggregate: one adapter serves each of their ports.
-        return DynamoRiskStateStore(self._dynamodb.Table(self._settings.risk_state_table))
+        return DynamoRiskStateStore(self._table(self._settings.risk_state_table))
 
     @cached_property
     def _sqs(self) -> Any:
@@ -80,11 +91,15 @@ class AwsBackend:
 
     @cached_property
     def order_store(self) -> OrderStore:
-        return DynamoOrderStore(self._dynamodb.Table(self._settings.orders_table))
+        from tradepipe.adapters.dynamodb import DynamoOrderStore
+
+        return DynamoOrderStore(self._table(self._settings.orders_table))
 
     @cached_property
     def fill_store(self) -> FillStore:
-        return DynamoFillStore(self._dynamodb.Table(self._settings.fills_table))
+        from tradepipe.adapters.dynamodb import DynamoFillStore
+
+        return DynamoFillStore(self._table(self._settings.fills_table))
 
     @property
     def trading_state(self) -> TradingStateStore:
@@ -120,7 +135,9 @@ class AwsBackend:
 
     @cached_property
     def lots(self) -> LotStore:
-        return DynamoLotStore(self._dynamodb.Table(self._settings.risk_state_table))
+        from tradepipe.adapters.lots import DynamoLotStore
+
+        return DynamoLotStore(self._table(self._settings.risk_state_table))
 
     @property
     def equity_snapshots(self) -> EquitySnapshotStore:
@@ -132,17 +149,21 @@ class AwsBackend:
 
     @cached_property
     def fill_cursor(self) -> FillCursorStore:
-        return DynamoFillCursorStore(self._dynamodb.Table(self._settings.risk_state_table))
+        from tradepipe.adapters.fill_cursor import DynamoFillCursorStore
+
+        return DynamoFillCursorStore(self._table(self._settings.risk_state_table))
 
     @cached_property
     def request_budget(self) -> RequestBudget:
+        from tradepipe.adapters.request_budget import DynamoRequestBudget
+
         # The account's one request budget: the same item every function and process takes from.
-        return DynamoRequestBudget(
-            self._dynamodb.Table(self._settings.risk_state_table), budget_rule(self._settings)
-        )
+        return DynamoRequestBudget(self._table(self._settings.risk_state_table), budget_rule(self._settings))
 
     @cached_property
     def signal_queue(self) -> SignalQueue:
+        from tradepipe.adapters.sqs import SqsSignalQueue
+
         return SqsSignalQueue(self._sqs, _required(self._settings.signals_queue_url, "signals_queue_url"))
 
     @property
@@ -152,14 +173,20 @@ class AwsBackend:
 
     @cached_property
     def intent_queue(self) -> IntentQueue:
+        from tradepipe.adapters.sqs import SqsIntentQueue
+
         return SqsIntentQueue(self._sqs, _required(self._settings.intents_queue_url, "intents_queue_url"))
 
     @cached_property
     def events(self) -> EventPublisher:
+        from tradepipe.adapters.events import EventBridgePublisher
+
         return EventBridgePublisher(self.client("events"), self._settings.event_bus_name)
 
     @cached_property
     def secrets(self) -> SecretSource:
+        from tradepipe.adapters.secrets import SecretReader
+
         return SecretReader(self.client("secretsmanager"), self._settings.secret_max_age_s)
 
 

@@ -5,17 +5,26 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tradepipe.contracts.answers import BatchAnswer as BatchAnswer
+from tradepipe.contracts.answers import BatchElementAnswer as BatchElementAnswer
+from tradepipe.contracts.answers import ErrorBody as ErrorBody
+from tradepipe.contracts.answers import IntakeAnswer as IntakeAnswer
 from tradepipe.contracts.items import ErrorEntry, OrderItem, SignalItem, StatusEntry
 from tradepipe.domain.alerts.formats import Ticker
 from tradepipe.domain.model import CapApplied, Mode, SignalStatus
 from tradepipe.domain.risk.context import TradingState
 
+# The alert's answers and the error body live in `contracts.answers` (the webhook's cold start imports that
+# module, not this one), re-exported above. `defer_build`: the models here are built on first use.
+
 
 class OrderView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     client_order_id: str
     purpose: str
     side: str
@@ -49,47 +58,10 @@ class OrderView(BaseModel):
         )
 
 
-class ErrorBody(BaseModel):
-    """Every error the API answers, whatever the route: a word, a sentence, and the fields at fault (named as
-    the sender named them, never echoing a value). An alert recorded as rejected also names its id and
-    reason."""
-
-    status: str  # rejected, unauthorized, forbidden, malformed, too_large, bad_request, not_found, error
-    message: str
-    errors: list[ErrorEntry] = Field(default_factory=list)
-    signal_id: str | None = None
-    reason: str | None = None
-
-
-class IntakeAnswer(BaseModel):
-    """POST /webhook when the alert was taken (202) or had been taken before (200)."""
-
-    signal_id: str
-    status: str  # accepted | duplicate
-
-
-class BatchElementAnswer(BaseModel):
-    """One element of a batch, as a lone alert would have been answered: its id, what happened, and for a
-    rejected element its reason code and the fields at fault."""
-
-    index: int
-    signal_id: str
-    status: Literal["accepted", "duplicate", "rejected"]
-    reason: str | None = None
-    errors: list[ErrorEntry] = Field(default_factory=list)
-
-
-class BatchAnswer(BaseModel):
-    """POST /webhook with a batch: 202 when any element was accepted, 200 when none was and some were
-    duplicates, 422 when every element was rejected; `results` in the batch's order."""
-
-    status: Literal["accepted", "duplicate", "rejected"]
-    message: str
-    results: list[BatchElementAnswer]
-
-
 class TradingStateView(BaseModel):
     """GET|POST /trading-state/{account}: the account's trading state as stored."""
+
+    model_config = ConfigDict(defer_build=True)
 
     account: str
     state: str
@@ -103,7 +75,7 @@ class TradingStateView(BaseModel):
 class TradingStateRequest(BaseModel):
     """POST /trading-state/{account}: the kill switch (halt, reduce, resume)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     state: TradingState
     reason: str = Field(default="", max_length=500)
@@ -113,13 +85,15 @@ class TradingStateRequest(BaseModel):
 class FlattenRequest(BaseModel):
     """POST /flatten/{account}: close a ticker's whole position, every strategy's shares (app/flatten.py)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     ticker: Ticker  # the alert grammar's: what an alert could have opened, a flatten can close
     by: str | None = Field(default=None, max_length=128)
 
 
 class FlattenAnswer(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     signal_id: str  # the flatten's trail: GET /signals/{signal_id}
     account: str
     ticker: str
@@ -134,7 +108,7 @@ class SignalQuery(BaseModel):
     """`GET /signals` query parameters. Unknown parameters are refused (a typo must not silently widen
     the result); an empty parameter means "any"."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     since: AwareDatetime | None = None  # received at or after; default: everything still stored
     status: SignalStatus | None = None
@@ -162,6 +136,8 @@ class SignalQuery(BaseModel):
 
 class SignalSummary(BaseModel):
     """One row of the feed: what happened to an alert, without its trail (`GET /signals/{id}` has it)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     signal_id: str
     received_at: datetime
@@ -232,12 +208,16 @@ class SignalPage(BaseModel):
     """`GET /signals`: newest first. `next_token` null means the end; a page may hold fewer than `limit`
     items (even none) while `next_token` is set: keep following it."""
 
+    model_config = ConfigDict(defer_build=True)
+
     items: list[SignalSummary]
     next_token: str | None
 
 
 class DayCounts(BaseModel):
     """Today's numbers for the live page: from the signals table, duplicates from the webhook's metric."""
+
+    model_config = ConfigDict(defer_build=True)
 
     day: str
     received: int  # signals recorded (accepted and rejected at intake)

@@ -142,7 +142,7 @@ class OrderLeg(BaseModel):
     in every answer about a leg (a leg listed or fetched on its own carries no parent id), so the entry's item
     records its legs: a fill of the leg, or the leg still working, is then known to be the entry's."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     broker_order_id: str
     client_order_id: str
@@ -191,7 +191,7 @@ class OrderUpdate(BaseModel):
     """What the executor and the reconciler learn about an order after recording it; None leaves a field
     as it is."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     updated_at: datetime
     status: str | None = None

@@ -10,26 +10,17 @@ unknown name fails at start, so a typo never silently mutes a channel.
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import cache
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from tradepipe.contracts.events import (
-    AlarmStateChanged,
-    DomainEvent,
-    EntryFilled,
-    ExitFilled,
-    MessageDeadLettered,
-    PipelineSilent,
-    PositionDivergence,
-    PositionRearmed,
-    PositionUnprotected,
-    RiskCapApplied,
-    SignalDuplicate,
-    SignalRejected,
-    TradingStateChanged,
-)
 from tradepipe.domain.model import RejectReason
+
+# The events are imported when a switch is first looked up, not with Settings (which holds the switches):
+# the webhook's cold start reads settings and, on its accepted alerts, never looks one up.
+if TYPE_CHECKING:
+    from tradepipe.contracts.events import DomainEvent
 
 RejectionKind = Literal["intake", "risk", "broker"]
 
@@ -69,23 +60,41 @@ def rejection_kind(reason: RejectReason) -> RejectionKind:
     return "risk"
 
 
-_TOGGLES: dict[type[DomainEvent], str] = {
-    EntryFilled: "entry_filled",
-    ExitFilled: "exit_filled",
-    SignalDuplicate: "duplicates",
-    TradingStateChanged: "state_switches",
-    RiskCapApplied: "risk_caps",
-    PositionUnprotected: "protection",
-    PositionRearmed: "protection",
-    MessageDeadLettered: "dead_letters",
-    PositionDivergence: "divergence",
-    PipelineSilent: "silence",
-    AlarmStateChanged: "alarms",
-}
+@cache
+def _toggles() -> dict[type[DomainEvent], str]:
+    from tradepipe.contracts.events import (
+        AlarmStateChanged,
+        EntryFilled,
+        ExitFilled,
+        MessageDeadLettered,
+        PipelineSilent,
+        PositionDivergence,
+        PositionRearmed,
+        PositionUnprotected,
+        RiskCapApplied,
+        SignalDuplicate,
+        TradingStateChanged,
+    )
+
+    return {
+        EntryFilled: "entry_filled",
+        ExitFilled: "exit_filled",
+        SignalDuplicate: "duplicates",
+        TradingStateChanged: "state_switches",
+        RiskCapApplied: "risk_caps",
+        PositionUnprotected: "protection",
+        PositionRearmed: "protection",
+        MessageDeadLettered: "dead_letters",
+        PositionDivergence: "divergence",
+        PipelineSilent: "silence",
+        AlarmStateChanged: "alarms",
+    }
 
 
 def toggle_for(event: DomainEvent) -> str:
     """The name of the switch that governs `event`."""
+    from tradepipe.contracts.events import SignalRejected
+
     if isinstance(event, SignalRejected):
         return f"{rejection_kind(event.reason)}_rejections"
-    return _TOGGLES[type(event)]
+    return _toggles()[type(event)]

@@ -6,11 +6,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tradepipe.contracts.items import OrderItem, OrderLeg, OrderUpdate, SignalItem, StatusUpdate
 from tradepipe.domain.model import Mode, SignalStatus
-from tradepipe.ports.broker import FillView
+
+# Type-only: the broker port (its dataclasses and the intent model) is not loaded with the stores.
+if TYPE_CHECKING:
+    from tradepipe.ports.broker import FillView
 
 
 class SignalStore(Protocol):

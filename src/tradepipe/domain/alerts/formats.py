@@ -79,8 +79,12 @@ Timestamp = Annotated[datetime, Field(description="ISO 8601 with a zone, or epoc
 Exchange = Annotated[str, BeforeValidator(_upper), Field(max_length=16)]
 
 
+# `defer_build`: each format's validator is built when an alert of that format first arrives, so a cold start
+# builds the one it parses, not all three.
 class _Alert(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(
+        defer_build=True, extra="ignore", populate_by_name=True, str_strip_whitespace=True, frozen=True
+    )
 
     strategy: Name = "default"
     timeframe: Annotated[str, Field(min_length=1, max_length=16)] = "unknown"
@@ -120,7 +124,7 @@ class StopSpec(BaseModel):
     `limitPrice`), both what an Alpaca bracket's stop_loss takes (`stop_price`, optional `limit_price`).
     A trailing stop cannot be a bracket leg at Alpaca, so it is refused rather than sent as something else."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", populate_by_name=True, frozen=True)
 
     type: Annotated[Literal["stop", "stop_limit", "trailing_stop"], BeforeValidator(_lower)] = "stop"
     stop_price: Price | None = Field(default=None, alias="stopPrice")
@@ -144,7 +148,7 @@ class StopSpec(BaseModel):
 
 
 class TargetSpec(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", populate_by_name=True, frozen=True)
 
     limit_price: Price | None = Field(default=None, alias="limitPrice")
     percent: Percent | None = None
