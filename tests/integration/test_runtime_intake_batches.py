@@ -72,3 +72,42 @@ def test_batch_then_one_commit_for_all_its_elements_and_each_element_counted(tmp
     assert all(backend.signal_store.get(r.signal_id) is not None for r in result.results)
     assert backend.signal_fifo.depth()[0] == 3
     assert metrics.counts == {"AlertBatches": 1, "AlertsAccepted": 3}
+
+
+class WatchedClock(FixedClock):
+    """Notes whether a write transaction was open on the database when the alert was stamped (decided)."""
+
+    def __init__(self, at: datetime, db: Any) -> None:
+        super().__init__(at)
+        self._db = db
+        self.stamped_in_transaction: list[bool] = []
+
+    def now(self) -> datetime:
+        self.stamped_in_transaction.append(self._db.in_transaction)
+        return super().now()
+
+
+def test_an_alert_is_decided_before_the_writer_opens_its_transaction(tmp_path: Path) -> None:
+    # Parsing and checking hold no lock: the writer lock (shared with the workers) is held for the writes
+    # only, so the intake's turn is short and a worker's wait behind it too.
+    backend = SqliteBackend(Settings.explicit(backend="sqlite", state_dir=str(tmp_path)))
+    clock = WatchedClock(NOW, backend.db)
+    deps = IntakeDeps(
+        secrets=StaticPassphrases(default="p"),
+        store=backend.signal_store,
+        queue=backend.signal_queue,
+        clock=clock,
+        dedupe_ttl_s=3600,
+    )
+    committer = GroupCommitter(backend.db, deps, None, Metrics())
+    committer.start()
+    try:
+        alert = {"ticker": "AAPL", "action": "buy", "quantity": 1, "signalPrice": 100, "time": NOW.isoformat()}
+        body = json.dumps({"passphrase": "p", **alert}).encode()
+        result = asyncio.run(committer.submit(AlertRequest(body)))
+    finally:
+        committer.stop()
+        committer.join(5)
+
+    assert backend.signal_store.get(result.signal_id) is not None  # type: ignore[union-attr]
+    assert clock.stamped_in_transaction[0] is False

@@ -11,7 +11,7 @@ import ipaddress
 import json
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -144,6 +144,23 @@ class Batch:
 
 
 IntakeResult = Accepted | Duplicate | Invalid | Unauthorized | Forbidden | Malformed | TooLarge | Batch
+_Write = Callable[[], ElementResult]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """An alert (or a batch) decided as far as it alone decides (authenticated, parsed, checked, its record
+    and message built), and the writes left to do: deduplicate, record, enqueue. Deciding touches no store,
+    so the single-machine intake decides outside its write transaction and holds the database's writer lock
+    for the writes only (local/runtime/intake.py)."""
+
+    writes: tuple[_Write, ...]
+    batch: bool = False
+
+    def record(self) -> IntakeResult:
+        if self.batch:
+            return Batch(tuple(write() for write in self.writes))
+        return self.writes[0]()
 
 
 def metric_counts(result: IntakeResult) -> Counter[str]:
@@ -191,13 +208,20 @@ def _time_field(body: dict[str, Any]) -> str:
 
 def accept_alert(request: AlertRequest, deps: IntakeDeps) -> IntakeResult:
     """Each outcome names the metric it counts in (`metric`); a refused sender is logged (never the body)."""
+    decided = decide_alert(request, deps)
+    return decided.record() if isinstance(decided, Recording) else decided
+
+
+def decide_alert(request: AlertRequest, deps: IntakeDeps) -> IntakeResult | Recording:
+    """`accept_alert` before its writes: an outcome that needs none (refused, malformed, too large), or the
+    `Recording` whose `record()` makes them."""
     result = _accept(request, deps)
     if isinstance(result, Unauthorized | Forbidden):
         log.warning("alert refused", extra={"source_ip": request.source_ip, "outcome": type(result).__name__})
     return result
 
 
-def _accept(request: AlertRequest, deps: IntakeDeps) -> IntakeResult:
+def _accept(request: AlertRequest, deps: IntakeDeps) -> IntakeResult | Recording:
     if len(request.raw_body) > WEBHOOK_MAX_BODY_BYTES:
         return TooLarge(size=len(request.raw_body))
     if not source_allowed(request.source_ip, deps.allowed_networks):
@@ -225,7 +249,7 @@ def _accept(request: AlertRequest, deps: IntakeDeps) -> IntakeResult:
     now = deps.clock.now()
     if "alerts" in body:
         return _accept_batch(body, now, deps, encoding, credential)
-    return _accept_one(body, now, deps, encoding, credential)
+    return Recording((_accept_one(body, now, deps, encoding, credential),))
 
 
 def _malformed(request: AlertRequest, deps: IntakeDeps, detail: str) -> Unauthorized | Malformed:
@@ -236,7 +260,7 @@ def _malformed(request: AlertRequest, deps: IntakeDeps, detail: str) -> Unauthor
 
 def _accept_batch(
     body: dict[str, Any], now: datetime, deps: IntakeDeps, encoding: str, credential: str
-) -> Batch | Invalid:
+) -> Recording:
     alerts, rest = body["alerts"], [key for key in body if key != "alerts"]
     if not isinstance(alerts, list) or not alerts or rest:
         problem = (
@@ -244,15 +268,14 @@ def _accept_batch(
             if rest
             else "alerts must be a non-empty list of alerts"
         )
-        return _record_invalid(
-            body, [FieldError(rest[0] if rest else "alerts", problem)], now, deps, encoding, credential
-        )
-    return Batch(tuple(_accept_element(element, now, deps, encoding, credential) for element in alerts))
+        problems = [FieldError(rest[0] if rest else "alerts", problem)]
+        return Recording((_record_invalid(body, problems, now, deps, encoding, credential),))
+    return Recording(
+        tuple(_accept_element(element, now, deps, encoding, credential) for element in alerts), batch=True
+    )
 
 
-def _accept_element(
-    element: Any, now: datetime, deps: IntakeDeps, encoding: str, credential: str
-) -> ElementResult:
+def _accept_element(element: Any, now: datetime, deps: IntakeDeps, encoding: str, credential: str) -> _Write:
     if not isinstance(element, dict):
         problem = FieldError("alerts", "each element of a batch is an alert object")
         return _record_invalid({"alerts": element}, [problem], now, deps, encoding, credential)
@@ -267,7 +290,7 @@ def _accept_element(
 
 def _accept_one(
     body: dict[str, Any], now: datetime, deps: IntakeDeps, encoding: str, credential: str
-) -> ElementResult:
+) -> _Write:
     parsed = parse_alert(body, received_at=now)
     if isinstance(parsed, list):
         return _record_invalid(body, parsed, now, deps, encoding, credential)
@@ -309,7 +332,7 @@ def _record_invalid(
     deps: IntakeDeps,
     encoding: str,
     credential: str,
-) -> Invalid:
+) -> _Write:
     # The id hashes the body without its secret, so the same bad alert is one record however often it is
     # sent; the body itself is never stored (it may hold secrets), only the field errors.
     signal_id = derive_rejection_id(json.dumps(body, sort_keys=True, default=str).encode())
@@ -328,8 +351,12 @@ def _record_invalid(
         reject_detail=detail[:1000],
         errors=[ErrorEntry(field=e.field, message=e.message) for e in errors],
     )
-    deps.store.record_new(item)
-    return Invalid(signal_id=signal_id, errors=errors)
+
+    def write() -> Invalid:
+        deps.store.record_new(item)
+        return Invalid(signal_id=signal_id, errors=errors)
+
+    return write
 
 
 def _signal_fields(signal: Signal) -> dict[str, Any]:
@@ -344,7 +371,7 @@ def _record_refused(
     credential: str,
     reason: RejectReason,
     problem: FieldError,
-) -> Duplicate | Invalid:
+) -> _Write:
     """A valid alert refused by what it alone decides (stale, a stop on the wrong side...): recorded under
     the signal's own id, so a repeat is a duplicate, and a repeat of an accepted alert (however late)
     never reaches here."""
@@ -361,14 +388,18 @@ def _record_refused(
         errors=[ErrorEntry(field=problem.field, message=problem.message)],
         **_signal_fields(signal),
     )
-    if not deps.store.record_new(item):
-        return _duplicate(signal, now, deps)
-    return Invalid(signal.signal_id, [problem], reason=reason)
+
+    def write() -> Duplicate | Invalid:
+        if not deps.store.record_new(item):
+            return _duplicate(signal, now, deps)
+        return Invalid(signal.signal_id, [problem], reason=reason)
+
+    return write
 
 
 def _record_and_enqueue(
     signal: Signal, now: datetime, deps: IntakeDeps, encoding: str, credential: str, time_field: str
-) -> Accepted | Duplicate | Invalid:
+) -> _Write:
     stale = check_freshness(signal.alert_time, now, deps.max_lag_s, deps.max_lead_s)
     if stale is not None:
         field = FieldError(time_field, stale.detail)
@@ -383,16 +414,21 @@ def _record_and_enqueue(
         credential=credential,
         **_signal_fields(signal),
     )
-    admission = deps.admission or RecordThenEnqueue(deps.store, deps.queue)
-    if not admission.admit(item, SignalAccepted(signal=signal, received_at=now), deps.clock):
-        existing = deps.store.get(signal.signal_id)
-        if existing is not None and existing.status is SignalStatus.RECEIVED:
-            # Recorded but maybe never enqueued (a crash between the two writes): enqueue again. The FIFO
-            # dedup id and the risk stage's status guard make a second delivery harmless.
-            deps.queue.send(SignalAccepted(signal=signal, received_at=existing.received_at))
-        return _duplicate(signal, now, deps)
-    log.info("signal accepted", extra={"signal_id": signal.signal_id, "ticker": signal.ticker})
-    return Accepted(signal_id=signal.signal_id)
+    message = SignalAccepted(signal=signal, received_at=now)
+
+    def write() -> Accepted | Duplicate:
+        admission = deps.admission or RecordThenEnqueue(deps.store, deps.queue)
+        if not admission.admit(item, message, deps.clock):
+            existing = deps.store.get(signal.signal_id)
+            if existing is not None and existing.status is SignalStatus.RECEIVED:
+                # Recorded but maybe never enqueued (a crash between the two writes): enqueue again. The
+                # FIFO dedup id and the risk stage's status guard make a second delivery harmless.
+                deps.queue.send(SignalAccepted(signal=signal, received_at=existing.received_at))
+            return _duplicate(signal, now, deps)
+        log.info("signal accepted", extra={"signal_id": signal.signal_id, "ticker": signal.ticker})
+        return Accepted(signal_id=signal.signal_id)
+
+    return write
 
 
 def _duplicate(signal: Signal, now: datetime, deps: IntakeDeps) -> Duplicate:

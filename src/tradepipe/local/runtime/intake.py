@@ -34,8 +34,9 @@ from tradepipe.app.intake import (
     AlertRequest,
     IntakeDeps,
     IntakeResult,
-    accept_alert,
+    Recording,
     accepted_any,
+    decide_alert,
     metric_counts,
 )
 from tradepipe.local.runtime.wakeup import Waker
@@ -47,7 +48,11 @@ MAX_GROUP = 128  # requests per commit: bounds one transaction's length, not the
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-_Job = tuple[AlertRequest, asyncio.Future[IntakeResult | BaseException], asyncio.AbstractEventLoop]
+_Job = tuple[
+    IntakeResult | Recording | BaseException,
+    asyncio.Future[IntakeResult | BaseException],
+    asyncio.AbstractEventLoop,
+]
 
 _ERROR = (500, http.error_body("error", "internal error, the alert was not accepted"))
 
@@ -59,9 +64,17 @@ class GroupCommitter(threading.Thread):
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
 
     async def submit(self, request: AlertRequest) -> IntakeResult | BaseException:
+        """Decided here, on the event loop, while the writer thread waits for the writer lock or its fsync
+        (both outside the GIL); the writer then holds the lock only for the writes."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[IntakeResult | BaseException] = loop.create_future()
-        self._jobs.put((request, future, loop))
+        decided: IntakeResult | Recording | BaseException
+        try:
+            decided = decide_alert(request, self._deps)
+        except Exception as exc:  # answered 500 and counted with the group, as a failed write is
+            log.exception("intake failed")
+            decided = exc
+        self._jobs.put((decided, future, loop))
         return await future
 
     def stop(self) -> None:
@@ -88,10 +101,13 @@ class GroupCommitter(threading.Thread):
         results: list[IntakeResult | BaseException] = []
         try:
             with self._db.transaction():
-                for request, _, _ in batch:
+                for decided, _, _ in batch:
+                    if not isinstance(decided, Recording):  # nothing to write (or deciding failed)
+                        results.append(decided)
+                        continue
                     try:
                         with self._db.transaction():
-                            results.append(accept_alert(request, self._deps))
+                            results.append(decided.record())
                     except Exception as exc:  # this request only: its savepoint is rolled back
                         log.exception("intake failed")
                         results.append(exc)
