@@ -102,8 +102,8 @@ def test_an_alert_is_decided_before_the_writer_opens_its_transaction(tmp_path: P
     committer = GroupCommitter(backend.db, deps, None, Metrics())
     committer.start()
     try:
-        alert = {"ticker": "AAPL", "action": "buy", "quantity": 1, "signalPrice": 100, "time": NOW.isoformat()}
-        body = json.dumps({"passphrase": "p", **alert}).encode()
+        alert = {"ticker": "AAPL", "action": "buy", "quantity": 1, "signalPrice": 100}
+        body = json.dumps({"passphrase": "p", "time": NOW.isoformat(), **alert}).encode()
         result = asyncio.run(committer.submit(AlertRequest(body)))
     finally:
         committer.stop()
