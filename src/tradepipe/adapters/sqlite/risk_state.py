@@ -125,6 +125,12 @@ class SqliteRiskStateStore:
 
     def raise_high_water_mark(self, account: str, equity: Decimal) -> Decimal:
         pk = state_pk(account)
+        # Read first: a mark only ever rises, so one at or above `equity` answers without a write. Every
+        # risk decision asks, and a write transaction is a turn on the writer lock the intake's group commit
+        # queues behind; the mark rises only on a new equity high.
+        stored = (self._get(pk, STATE_SK) or {}).get("high_water_mark")
+        if stored is not None and Decimal(str(stored)) >= equity:
+            return Decimal(str(stored))
         with self._db.transaction() as conn:
             item = self._read_in(conn, pk, STATE_SK)
             stored = item.get("high_water_mark")
