@@ -294,7 +294,7 @@ def _announcing(store: SignalStore) -> SignalStore:
     announced as `SignalRejected`, whichever stage and code path rejected it."""
     from tradepipe.app.notices import AnnouncedRejections
 
-    return AnnouncedRejections(store, _events())
+    return backend().in_one_transaction(AnnouncedRejections(store, _events()))
 
 
 def local_notifier(settings: Settings | None = None) -> Notifier:

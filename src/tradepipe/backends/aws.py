@@ -166,6 +166,10 @@ class AwsBackend:
 
         return SqsSignalQueue(self._sqs, _required(self._settings.signals_queue_url, "signals_queue_url"))
 
+    def in_one_transaction(self, signals: SignalStore) -> SignalStore:
+        # DynamoDB and EventBridge are two services: a signal's change and its notice are two calls.
+        return signals
+
     @property
     def signal_admission(self) -> SignalAdmission | None:
         # DynamoDB and SQS are two services: the intake records, sends and advances in three steps.

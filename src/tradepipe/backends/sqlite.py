@@ -17,6 +17,7 @@ from tradepipe.adapters.sqlite.feeds import SqliteEventOutbox
 from tradepipe.adapters.sqlite.fill_cursor import SqliteFillCursorStore
 from tradepipe.adapters.sqlite.lots import SqliteLotStore
 from tradepipe.adapters.sqlite.metrics import SqliteMetrics
+from tradepipe.adapters.sqlite.one_transaction import OneTransactionSignalStore
 from tradepipe.adapters.sqlite.queues import SqliteFifoQueue, SqliteIntentQueue, SqliteSignalQueue
 from tradepipe.adapters.sqlite.records import SqliteFillStore, SqliteOrderStore, SqliteSignalStore
 from tradepipe.adapters.sqlite.request_budget import SqliteRequestBudget
@@ -168,6 +169,9 @@ class SqliteBackend:
     @cached_property
     def signal_queue(self) -> SignalQueue:
         return SqliteSignalQueue(self.signal_fifo)
+
+    def in_one_transaction(self, signals: SignalStore) -> SignalStore:
+        return OneTransactionSignalStore(self.db, signals)
 
     @cached_property
     def signal_admission(self) -> SignalAdmission | None:
