@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from tradepipe.adapters.sqlite import database
-from tradepipe.adapters.sqlite.database import Database
+from tradepipe.adapters.sqlite.database import Database, Durability
 
 
 def test_when_a_writer_holds_the_database_then_another_waits_its_turn_instead_of_failing_busy(
@@ -71,3 +74,58 @@ def test_when_a_thread_writing_opens_the_same_file_again_then_it_does_not_wait_f
 
     assert not thread.is_alive()
     assert outcome == ["database is locked"]
+
+
+def _gate_taken(path: Path) -> bool:
+    fd = os.open(path.with_name(path.name + ".writer-gate"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_when_a_promise_writer_waits_then_writers_that_come_after_it_commit_after_it(tmp_path: Path) -> None:
+    # The intake's commit (a 202 TradingView waits for) behind a busy writer, then the workers' writers pile
+    # in: with flock's free-for-all wake-up each of them could go first; the promise writer must.
+    busy = Database.open(tmp_path)
+    promise = Database.open(tmp_path, Durability.PROMISE)
+    workers = [Database.open(tmp_path) for _ in range(6)]  # opened (migrated) before the lock is taken
+    holding, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def hold() -> None:
+        with busy.transaction():
+            holding.set()
+            release.wait(10)
+
+    def write(db: Database, name: str, nice: int = 0) -> None:
+        # The promise writer's thread at the lowest CPU priority, as the intake's writer is in effect behind
+        # busy workers on two cores. On an idle machine flock's waiters often win in arrival order anyway, so
+        # the test also checks the gate itself is held while the promise writer waits.
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        with db.transaction() as conn:
+            order.append(name)
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, '1')", (name,))
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(10)
+    first = threading.Thread(target=write, args=(promise, "promise", 19))
+    first.start()
+    deadline = time.monotonic() + 5
+    while not _gate_taken(busy.path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _gate_taken(busy.path)
+    later = [threading.Thread(target=write, args=(db, f"worker-{i}")) for i, db in enumerate(workers)]
+    for thread in later:
+        thread.start()
+    time.sleep(0.2)  # every later writer is waiting by now
+    release.set()
+    for thread in [holder, first, *later]:
+        thread.join(10)
+
+    assert order[0] == "promise"
+    assert sorted(order[1:]) == [f"worker-{i}" for i in range(6)]
