@@ -262,3 +262,22 @@ def test_tls_certificates_are_verified_against_certifi_or_the_environments_bundl
 
         assert answer.status_code == 200
         assert requests_sends == []
+
+
+def test_a_plain_http_host_loads_no_ca_bundle_as_requests_does_not(
+    tmp_path: Path,
+    server: tuple[str, list[dict[str, Any]]],
+    requests_sends: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The local paper broker is plain HTTP: requests never reads the CA bundle for it, and loading one
+    # (~20 ms) in each new session was on the first alert's path. A bundle that cannot load proves it.
+    base, _ = server
+    empty = tmp_path / "empty-bundle.pem"
+    empty.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(empty))
+
+    answer = _as_alpaca_py(TimeoutSession(5), "GET", base + "/v2/clock")
+
+    assert answer.status_code == 200
+    assert requests_sends == []
