@@ -17,10 +17,12 @@ Durability is chosen per connection (`synchronous` is a per-connection setting):
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -74,34 +76,36 @@ class Database:
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
             self._local.depth = 0
-            # An open file description of its own per thread: flock excludes between threads too.
-            self._local.writer_lock = self._lock_file(WRITER_LOCK_SUFFIX)
-            self._local.writer_gate = self._lock_file(WRITER_GATE_SUFFIX)
         return conn
 
-    def _lock_file(self, suffix: str) -> int:
-        return os.open(self.path.with_name(self.path.name + suffix), os.O_RDWR | os.O_CREAT, 0o600)
+    def _lock_files(self) -> _LockFiles:
+        files: _LockFiles | None = getattr(self._local, "lock_files", None)
+        if files is None:
+            files = self._local.lock_files = _LockFiles(self.path)
+        return files
 
-    def _take_writer_lock(self, lock: int) -> None:
+    def _take_writer_lock(self, files: _LockFiles) -> None:
         """A promise writer (the intake's group commit, the operator's halt: someone is waiting for the
-        answer) goes ahead of every writer that arrives while it waits. flock has no queue order: on release
-        every waiter is woken and the first to run wins, so at a bar close the intake's commit, due to
-        TradingView within 3 s, lost each race to the risk pollers' many short turns. Holding the gate while
-        it waits stops new writers at the gate; it then waits for the holder and for writers that were
-        already waiting, never for those that came after. Measured at 10 senders with the workers busy:
-        ~20% more alerts a second and a p99 ~8 ms lower. No deadlock: nobody takes the gate while holding
-        the writer lock."""
-        gate = self._local.writer_gate
+        answer) goes ahead of the writers that reach the gate while it waits. flock has no queue order: on
+        release every waiter is woken and the first to run wins, so at a bar close the intake's commit, due
+        to TradingView within 3 s, lost race after race to the risk pollers' many short turns. Holding the
+        gate while it waits stops new writers there; it then waits for the holder, for writers already
+        waiting, and for any that held the gate (shared, for a moment) when it asked for it: flock lets new
+        shared holders in while an exclusive request waits, so the order is not strict, only much better.
+        Measured at 10 senders with the workers busy: ~20% more alerts a second and a p99 ~8 ms lower. No
+        deadlock: nobody takes the gate while holding the writer lock."""
         if self.durability is Durability.PROMISE:
-            fcntl.flock(gate, fcntl.LOCK_EX)
+            fcntl.flock(files.gate, fcntl.LOCK_EX)
             try:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+                fcntl.flock(files.lock, fcntl.LOCK_EX)
             finally:
-                fcntl.flock(gate, fcntl.LOCK_UN)
+                fcntl.flock(files.gate, fcntl.LOCK_UN)
             return
-        fcntl.flock(gate, fcntl.LOCK_SH)  # waits while a promise writer waits
-        fcntl.flock(gate, fcntl.LOCK_UN)
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(files.gate, fcntl.LOCK_SH)  # waits while a promise writer waits
+        finally:  # never left held, whatever interrupts: every promise writer would wait on it for good
+            fcntl.flock(files.gate, fcntl.LOCK_UN)
+        fcntl.flock(files.lock, fcntl.LOCK_EX)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -118,7 +122,7 @@ class Database:
         # its busy timeout for any writer that does not take the file lock, and for a thread that already
         # holds it through another Database on the same file (flock would wait for itself forever there).
         held: set[Path] = _HELD.__dict__.setdefault("paths", set())
-        lock = None if self.path in held else self._local.writer_lock
+        lock = None if self.path in held else self._lock_files()
         if lock is not None:
             self._take_writer_lock(lock)
             held.add(self.path)
@@ -136,7 +140,7 @@ class Database:
         finally:
             if lock is not None:
                 held.discard(self.path)
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                fcntl.flock(lock.lock, fcntl.LOCK_UN)
 
     def _savepoint(self, conn: sqlite3.Connection, depth: int) -> Iterator[sqlite3.Connection]:
         conn.execute(f"SAVEPOINT sp{depth}")
@@ -185,8 +189,35 @@ class Database:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
-            os.close(self._local.writer_lock)
             self._local.conn = None
+        files: _LockFiles | None = getattr(self._local, "lock_files", None)
+        if files is not None:
+            files.close()
+            self._local.lock_files = None
+
+
+class _LockFiles:
+    """One thread's open files of the writer lock and the gate: a file description of its own per thread, so
+    flock excludes between threads too. Opened at the thread's first write; closed with the Database, or
+    when the thread ends and its local storage goes (the operator's request threads come and go)."""
+
+    def __init__(self, path: Path) -> None:
+        self.lock = _open_lock_file(path, WRITER_LOCK_SUFFIX)
+        self.gate = _open_lock_file(path, WRITER_GATE_SUFFIX)
+        self._closer = weakref.finalize(self, _close_all, self.lock, self.gate)
+
+    def close(self) -> None:
+        self._closer()
+
+
+def _open_lock_file(path: Path, suffix: str) -> int:
+    return os.open(path.with_name(path.name + suffix), os.O_RDWR | os.O_CREAT, 0o600)
+
+
+def _close_all(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _statements(script: str) -> list[str]:

@@ -164,18 +164,6 @@ class SqliteFifoQueue:
             )
         return cur.rowcount == 1
 
-    def delete_many(self, messages: list[QueueMessage]) -> int:
-        """Delete delivered messages in one transaction (SQS's DeleteMessageBatch); how many were still
-        this delivery's (the rest expired and were delivered again since)."""
-        if not messages:
-            return 0
-        with self._db.transaction() as conn:
-            cur = conn.executemany(
-                "DELETE FROM queue_messages WHERE seq = ? AND receipt = ?",
-                [(message.seq, message.receipt) for message in messages],
-            )
-        return cur.rowcount
-
     def retry_after(self, message: QueueMessage, delay_s: float) -> None:
         """Make a failed message visible again after `delay_s` (ChangeMessageVisibility)."""
         with self._db.transaction() as conn:

@@ -104,7 +104,6 @@ class QueueWorker(Worker):
     def _process(self, messages: list[QueueMessage]) -> None:
         counts: Counter[str] = Counter()
         failed_groups: set[str] = set()
-        handled: list[QueueMessage] = []
         for message in messages:
             if message.group_id in failed_groups:
                 # A group's order must hold: what follows a failure waits for it (skip_group_on_error).
@@ -112,7 +111,7 @@ class QueueWorker(Worker):
                 continue
             try:
                 counts[self._handle(message.body)] += 1
-                handled.append(message)
+                self._fifo.delete(message)
             except NotYet as wait:
                 # Expected: the broker has not confirmed a cancel or a fill yet. Retried, not an error.
                 counts["RetriedNotYet"] += 1
@@ -125,9 +124,6 @@ class QueueWorker(Worker):
                 failed_groups.add(message.group_id)
                 log.exception("%s: message failed (receive %d)", self.name, message.receive_count)
                 self._fifo.retry_after(message, retry_delay(message.receive_count))
-        # One turn on the writer lock for the batch's deletes (SQS's DeleteMessageBatch), not one each: at a
-        # bar close the risk pollers' deletes were ~40% of their turns, each one a wait for the intake.
-        self._fifo.delete_many(handled)
         self._metrics(counts)
 
 
