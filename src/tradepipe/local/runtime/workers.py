@@ -98,7 +98,15 @@ class QueueWorker(Worker):
             if not messages:
                 self._doorbell.wait(seen, IDLE_WAIT_S, self._topic)
                 continue
-            self._process(messages)
+            try:
+                self._process(messages)
+            except Exception:
+                # A delete or a retry that failed (a full disk, a database error): the poller lives on, and
+                # what it held in flight is delivered again when its visibility times out.
+                self.errors += 1
+                log.exception("%s: batch failed", self.name)
+                self.stopping.wait(1.0)
+                continue
             self._then()
 
     def _process(self, messages: list[QueueMessage]) -> None:
