@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from tradepipe.adapters.sqlite import database
-from tradepipe.adapters.sqlite.database import Database, Durability
+from tradepipe.adapters.sqlite.database import (
+    WRITER_GATE_SUFFIX,
+    WRITER_LOCK_SUFFIX,
+    Database,
+    Durability,
+)
 
 
 def test_when_a_writer_holds_the_database_then_another_waits_its_turn_instead_of_failing_busy(
@@ -78,7 +83,7 @@ def test_when_a_thread_writing_opens_the_same_file_again_then_it_does_not_wait_f
 
 
 def _gate_taken(path: Path) -> bool:
-    fd = os.open(path.with_name(path.name + ".writer-gate"), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path.with_name(path.name + WRITER_GATE_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -147,7 +152,7 @@ def _lock_fds() -> list[str]:
             target = os.readlink(fd)
         except OSError:
             continue
-        if target.endswith((".writer-lock", ".writer-gate")):
+        if target.endswith((WRITER_LOCK_SUFFIX, WRITER_GATE_SUFFIX)):
             names.append(target)
     return names
 

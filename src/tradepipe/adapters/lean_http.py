@@ -46,14 +46,14 @@ _POOLS = 10
 _RETRIES = urllib3.Retry(0, read=False)
 # requests' body methods: a request without a body still says so unless it is a GET or a HEAD.
 _NO_BODY_LENGTH = frozenset({"GET", "HEAD"})
-_PLAIN = "plain http"  # the pool manager key for http:// hosts, apart from the CA bundles'
 
 
 class LeanTransport:
     def __init__(self) -> None:
-        # One pool manager per CA bundle (requests' default, certifi's; or REQUESTS_CA_BUNDLE's),
-        # each with its context loaded once.
-        self._managers: dict[str | bool, urllib3.PoolManager] = {}
+        # One pool manager per CA bundle (requests' default, certifi's; or REQUESTS_CA_BUNDLE's), each with
+        # its context loaded once; None: plain HTTP (the local paper broker), which verifies nothing and,
+        # as in requests, loads no bundle (~20 ms a session).
+        self._managers: dict[str | bool | None, urllib3.PoolManager] = {}
         self._pools: dict[tuple[str | bool, str, str], urllib3.HTTPConnectionPool] = {}
         self._timeouts: dict[float | None, urllib3.Timeout] = {}
 
@@ -103,8 +103,7 @@ class LeanTransport:
         key = (verify, parts.scheme, parts.netloc)
         pool = self._pools.get(key)
         if pool is None or pool.pool is None:  # none yet, or closed (a pool manager closes what it evicts)
-            # Plain HTTP (the local paper broker) verifies nothing: no CA bundle to load (~20 ms a session).
-            manager = self._manager(verify) if parts.scheme == "https" else self._plain()
+            manager = self._manager(verify if parts.scheme == "https" else None)
             pool = self._pools[key] = manager.connection_from_url(f"{parts.scheme}://{parts.netloc}")
         return pool
 
@@ -115,28 +114,27 @@ class LeanTransport:
             found = self._timeouts[seconds] = urllib3.Timeout(connect=seconds, read=seconds)
         return found
 
-    def _plain(self) -> urllib3.PoolManager:
-        manager = self._managers.get(_PLAIN)
+    def _manager(self, verify: str | bool | None) -> urllib3.PoolManager:
+        manager = self._managers.get(verify)
         if manager is None:
-            manager = self._managers[_PLAIN] = urllib3.PoolManager(
-                num_pools=_POOLS, maxsize=_POOLS, block=False
+            manager = self._managers[verify] = urllib3.PoolManager(
+                num_pools=_POOLS, maxsize=_POOLS, block=False, **_tls(verify)
             )
         return manager
 
-    def _manager(self, verify: str | bool) -> urllib3.PoolManager:
-        manager = self._managers.get(verify)
-        if manager is None:
-            context = create_urllib3_context()
-            bundle = DEFAULT_CA_BUNDLE_PATH if verify is True else str(verify)
-            # As requests.adapters.HTTPAdapter.cert_verify reads it: a directory of certificates, or a file.
-            if os.path.isdir(bundle):
-                context.load_verify_locations(capath=bundle)
-            else:
-                context.load_verify_locations(cafile=bundle)
-            manager = self._managers[verify] = urllib3.PoolManager(
-                num_pools=_POOLS, maxsize=_POOLS, block=False, ssl_context=context, cert_reqs="CERT_REQUIRED"
-            )
-        return manager
+
+def _tls(verify: str | bool | None) -> dict[str, Any]:
+    """A pool manager's TLS settings: none for plain HTTP; else a context with the CA bundle loaded."""
+    if verify is None:
+        return {}
+    context = create_urllib3_context()
+    bundle = DEFAULT_CA_BUNDLE_PATH if verify is True else str(verify)
+    # As requests.adapters.HTTPAdapter.cert_verify reads it: a directory of certificates, or a file.
+    if os.path.isdir(bundle):
+        context.load_verify_locations(capath=bundle)
+    else:
+        context.load_verify_locations(cafile=bundle)
+    return {"ssl_context": context, "cert_reqs": "CERT_REQUIRED"}
 
 
 @contextmanager

@@ -101,8 +101,8 @@ class QueueWorker(Worker):
             try:
                 self._process(messages)
             except Exception:
-                # A delete or a retry that failed (a full disk, a database error): the poller lives on, and
-                # what it held in flight is delivered again when its visibility times out.
+                # A retry that failed after a message's handling or delete did (a full disk, a database
+                # error): the poller lives on; what it held in flight comes back at its visibility timeout.
                 self.errors += 1
                 log.exception("%s: batch failed", self.name)
                 self.stopping.wait(1.0)
