@@ -66,6 +66,8 @@ def _wait_for_stop() -> None:
 def _serve(app: Any, host: str, port: int, *, fast: bool, on_started: Any) -> None:
     import uvicorn
 
+    from tradepipe.local.http_server import QuietServer
+
     config = uvicorn.Config(
         app,
         host=host,
@@ -78,7 +80,7 @@ def _serve(app: Any, host: str, port: int, *, fast: bool, on_started: Any) -> No
         server_header=False,
         date_header=False,
     )
-    server = uvicorn.Server(config)
+    server = QuietServer(config)
 
     def announce() -> None:
         while not server.started and not server.should_exit:
