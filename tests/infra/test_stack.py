@@ -240,6 +240,7 @@ class TestFunctions:
             assert env["TRADEPIPE_LIVE_TRADING_ENABLED"] == "false"
             assert env["POWERTOOLS_SERVICE_NAME"] == spec.name
             assert env["POWERTOOLS_METRICS_NAMESPACE"] == resources.METRICS_NAMESPACE
+            assert env["PYDANTIC_DISABLE_PLUGINS"] == "__all__"  # no entry-point scan on a cold start
             assert env["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
 
     def test_queue_urls_and_search_endpoint_go_to_the_functions_that_use_them(self, dev: Synth) -> None:
