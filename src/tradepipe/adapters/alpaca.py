@@ -3,7 +3,14 @@
 Every call maps Alpaca's transient answers the same way: a 429 is BrokerRateLimited with the wait Alpaca's
 `Retry-After` / `X-RateLimit-Reset` headers ask for (Trading API reference, Rate Limit: 200 requests a minute
 per key), a timeout, a dropped connection, a 408 or a 5xx is BrokerUnavailable. Whether to retry is the
-caller's (`app/patient_broker.py` for reads and cancels, `app/placement.py` for submits)."""
+caller's (`app/patient_broker.py` for reads and cancels, `app/placement.py` for submits).
+
+The client runs in alpaca-py's `raw_data` mode: it sends every request as usual (its request models, its
+errors) and hands back the API's JSON instead of building its pydantic models from it, which cost as much CPU
+as the rest of a call outside the HTTP exchange (`Order` with its legs, and for lists a `TypeAdapter` built
+anew on every call). Orders and positions, read on every entry, are mapped here from the JSON, reading the
+fields exactly as alpaca-py's models do (`_to_broker_order`, `holdings`); the rarer account, clock and
+asset answers go through alpaca-py's own models, built from the JSON as alpaca-py would."""
 
 from __future__ import annotations
 
@@ -14,12 +21,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
+from uuid import UUID
 
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderClass, OrderSide, QueryOrderStatus, TimeInForce
-from alpaca.trading.models import Asset, Clock, Order, Position, TradeAccount
+from alpaca.trading.models import Asset, Clock, TradeAccount
 from alpaca.trading.requests import (
     GetOrderByIdRequest,
     GetOrdersRequest,
@@ -29,6 +37,7 @@ from alpaca.trading.requests import (
     StopOrderRequest,
     TakeProfitRequest,
 )
+from pydantic import TypeAdapter
 
 from tradepipe.adapters.http import TimeoutSession
 from tradepipe.contracts.messages import OrderIntent
@@ -51,6 +60,8 @@ _ASSET_CACHE_S = 3600
 _ORDERS_PAGE = 500
 _FILLS_PAGE = 100
 T = TypeVar("T")
+M = TypeVar("M", Asset, Clock, TradeAccount)
+_DATETIME = TypeAdapter(datetime)
 
 
 def _error_parts(exc: APIError) -> tuple[str, str]:
@@ -61,31 +72,73 @@ def _error_parts(exc: APIError) -> tuple[str, str]:
         return "unknown", str(exc)[:200]
 
 
-def _to_broker_order(order: Order, parent: str | None = None) -> BrokerOrder:
-    return BrokerOrder(
-        broker_order_id=str(order.id),
-        client_order_id=order.client_order_id,
-        status=str(order.status.value if hasattr(order.status, "value") else order.status),
-        qty=Decimal(str(order.qty or 0)),
-        filled_qty=Decimal(str(order.filled_qty or 0)),
-        filled_avg_price=None if order.filled_avg_price is None else Decimal(str(order.filled_avg_price)),
-        submitted_at=order.submitted_at,
-        filled_at=order.filled_at,
-        symbol=order.symbol or "",
-        side=str(getattr(order.side, "value", order.side) or ""),
-        order_type=str(getattr(order.order_type, "value", order.order_type) or ""),
-        parent_client_order_id=parent,
-        stop_price=None if order.stop_price is None else Decimal(str(order.stop_price)),
-        limit_price=None if order.limit_price is None else Decimal(str(order.limit_price)),
-        legs=tuple(_to_broker_order(leg, parent=order.client_order_id) for leg in order.legs or []),
-    )
+def _time(value: object) -> datetime | None:
+    """A time of Alpaca's answer, parsed as alpaca-py's models parse it (pydantic's datetime)."""
+    return None if value is None else _DATETIME.validate_python(value)
 
 
-def _with_legs(order: Order) -> list[BrokerOrder]:
-    return [
-        _to_broker_order(order),
-        *(_to_broker_order(leg, parent=order.client_order_id) for leg in order.legs or []),
-    ]
+def _amount(value: object) -> str:
+    """A `str | float` field of alpaca-py's Order as text: Alpaca sends strings; a JSON number is a float
+    there (lax validation), so it is one here too."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(float(value))
+    return str(value)
+
+
+def _price(value: object) -> Decimal | None:
+    return None if value is None else Decimal(_amount(value))
+
+
+def _quantity(value: object) -> Decimal:
+    return Decimal(_amount(value)) if value else Decimal(0)  # null, "" or 0: none
+
+
+def _json_object(value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"unexpected alpaca-py result {type(value).__name__}")
+    return value
+
+
+def _to_broker_order(order: dict[str, Any], parent: str | None = None) -> BrokerOrder:
+    """One order of Alpaca's JSON (alpaca-py's raw answer), each field read as alpaca-py's `Order` reads it:
+    `id`, `client_order_id`, `status` and `submitted_at` required; `""` for an absent symbol, side or type."""
+    try:
+        coid = order["client_order_id"]
+        if not isinstance(coid, str):
+            raise TypeError(f"client_order_id {coid!r}")
+        submitted_at = _time(order["submitted_at"])
+        if submitted_at is None:
+            raise TypeError("submitted_at is null")
+        return BrokerOrder(
+            broker_order_id=str(UUID(str(order["id"]))),
+            client_order_id=coid,
+            status=str(order["status"]),
+            qty=_quantity(order.get("qty")),
+            filled_qty=_quantity(order.get("filled_qty")),
+            filled_avg_price=_price(order.get("filled_avg_price")),
+            submitted_at=submitted_at,
+            filled_at=_time(order.get("filled_at")),
+            symbol=str(order.get("symbol") or ""),
+            side=str(order.get("side") or ""),
+            order_type=str(order.get("order_type") or ""),
+            parent_client_order_id=parent,
+            stop_price=_price(order.get("stop_price")),
+            limit_price=_price(order.get("limit_price")),
+            legs=tuple(_to_broker_order(_json_object(leg), parent=coid) for leg in order.get("legs") or []),
+        )
+    except (KeyError, ValueError, ArithmeticError) as exc:
+        raise TypeError(f"malformed order in Alpaca's answer: {type(exc).__name__} {exc}") from exc
+
+
+def _with_legs(order: BrokerOrder) -> list[BrokerOrder]:
+    return [order, *order.legs]
+
+
+def _json_list(value: object) -> list[dict[str, Any]]:
+    """A list of objects (alpaca-py's raw answer); anything else is not Alpaca's answer."""
+    if not isinstance(value, list):
+        raise TypeError(f"unexpected alpaca-py result {type(value).__name__}")
+    return [_json_object(o) for o in value]
 
 
 def _retry_after(exc: APIError) -> float:
@@ -105,11 +158,11 @@ def _dec(value: object) -> Decimal:
     return Decimal(str(value if value is not None else 0))
 
 
-def _as_order(value: object) -> Order:
-    # alpaca-py returns `Order | RawData`; the client is built without raw_data, so it is always an Order.
-    if not isinstance(value, Order):
+def _model(kind: type[M], value: object) -> M:
+    """One of alpaca-py's models, built from its raw answer as alpaca-py builds it (`Model(**response)`)."""
+    if not isinstance(value, dict):
         raise TypeError(f"unexpected alpaca-py result {type(value).__name__}")
-    return value
+    return kind(**value)
 
 
 class AlpacaBroker:
@@ -123,7 +176,9 @@ class AlpacaBroker:
         before_request: Callable[[], None] | None = None,
     ) -> None:
         self.mode = mode
-        self._client = TradingClient(api_key, secret_key, paper=mode is Mode.PAPER, url_override=url_override)
+        self._client = TradingClient(
+            api_key, secret_key, paper=mode is Mode.PAPER, url_override=url_override, raw_data=True
+        )
         # Retries belong to the queue and the executor's lookup-before-resubmit, not to a blind loop
         # inside the client that sleeps 3 s per try.
         self._client._retry = 0
@@ -154,7 +209,7 @@ class AlpacaBroker:
             if exc.status_code == 404:
                 return None
             raise
-        return _to_broker_order(_as_order(order))
+        return _to_broker_order(_json_object(order))
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         exits = (intent.take_profit is not None) + (intent.stop_loss is not None)
@@ -242,19 +297,19 @@ class AlpacaBroker:
             status=QueryOrderStatus.OPEN, symbols=None if symbol is None else [symbol], nested=True, limit=500
         )
         orders = self._call(lambda: self._client.get_orders(request), f"listing open orders of {symbol}")
-        return [b for o in orders if isinstance(o, Order) for b in _with_legs(o)]
+        return [b for o in _json_list(orders) for b in _with_legs(_to_broker_order(o))]
 
     def recent_orders(self, symbol: str, limit: int) -> list[BrokerOrder]:
         request = GetOrdersRequest(
             status=QueryOrderStatus.ALL, symbols=[symbol], nested=False, limit=limit, direction="desc"
         )
         orders = self._call(lambda: self._client.get_orders(request), f"listing orders of {symbol}")
-        return [_to_broker_order(o) for o in orders if isinstance(o, Order)]
+        return [_to_broker_order(o) for o in _json_list(orders)]
 
     def working_orders(self) -> list[BrokerOrder]:
         request = GetOrdersRequest(status=QueryOrderStatus.OPEN, nested=False, limit=_ORDERS_PAGE)
         orders = self._call(lambda: self._client.get_orders(request), "listing open orders")
-        return [_to_broker_order(o) for o in orders if isinstance(o, Order)]
+        return [_to_broker_order(o) for o in _json_list(orders)]
 
     def order_family(self, broker_order_id: str) -> list[BrokerOrder]:
         request = GetOrderByIdRequest(nested=True)
@@ -266,7 +321,7 @@ class AlpacaBroker:
             if exc.status_code == 404:
                 return []
             raise
-        return _with_legs(_as_order(order))
+        return _with_legs(_to_broker_order(_json_object(order)))
 
     def cancel_order(self, broker_order_id: str) -> None:
         try:
@@ -279,9 +334,7 @@ class AlpacaBroker:
                 raise
 
     def account(self) -> AccountView:
-        account = self._call(self._client.get_account, "reading the account")
-        if not isinstance(account, TradeAccount):
-            raise TypeError(f"unexpected alpaca-py result {type(account).__name__}")
+        account = _model(TradeAccount, self._call(self._client.get_account, "reading the account"))
         return AccountView(
             equity=_dec(account.equity),
             last_equity=_dec(account.last_equity),
@@ -290,24 +343,23 @@ class AlpacaBroker:
 
     def holdings(self) -> dict[str, HoldingView]:
         held: dict[str, HoldingView] = {}
-        for position in self._call(self._client.get_all_positions, "reading positions"):
-            if not isinstance(position, Position):
-                continue
-            sign = (
-                Decimal(-1) if str(getattr(position.side, "value", position.side)) == "short" else Decimal(1)
-            )
-            held[position.symbol] = HoldingView(
-                qty=sign * abs(_dec(position.qty)),
-                market_value=sign * abs(_dec(position.market_value)),
-                avg_entry_price=_dec(position.avg_entry_price),
-                current_price=None if position.current_price is None else _dec(position.current_price),
-            )
+        for position in _json_list(self._call(self._client.get_all_positions, "reading positions")):
+            # As alpaca-py's Position reads it: symbol, side, qty and avg_entry_price required.
+            try:
+                sign = Decimal(-1) if str(position["side"]) == "short" else Decimal(1)
+                current = position.get("current_price")
+                held[str(position["symbol"])] = HoldingView(
+                    qty=sign * abs(_dec(position["qty"])),
+                    market_value=sign * abs(_dec(position.get("market_value"))),
+                    avg_entry_price=_dec(position["avg_entry_price"]),
+                    current_price=None if current is None else _dec(current),
+                )
+            except (KeyError, ValueError, ArithmeticError) as exc:
+                raise TypeError(f"malformed position in Alpaca's answer: {type(exc).__name__} {exc}") from exc
         return held
 
     def clock(self) -> ClockView:
-        clock = self._call(self._client.get_clock, "reading the clock")
-        if not isinstance(clock, Clock):
-            raise TypeError(f"unexpected alpaca-py result {type(clock).__name__}")
+        clock = _model(Clock, self._call(self._client.get_clock, "reading the clock"))
         return ClockView(is_open=bool(clock.is_open), next_open=clock.next_open)
 
     def asset(self, symbol: str) -> AssetView | None:
@@ -320,8 +372,7 @@ class AlpacaBroker:
             if exc.status_code in (404, 422):
                 return None
             raise
-        if not isinstance(asset, Asset):
-            raise TypeError(f"unexpected alpaca-py result {type(asset).__name__}")
+        asset = _model(Asset, asset)
         view = AssetView(
             tradable=bool(asset.tradable),
             fractionable=bool(asset.fractionable),
@@ -339,11 +390,11 @@ class AlpacaBroker:
                 status=QueryOrderStatus.ALL, after=cursor, limit=_ORDERS_PAGE, nested=True, direction="asc"
             )
             listed = self._call(partial(self._client.get_orders, request), "listing orders")
-            page = [o for o in listed if isinstance(o, Order)]
+            page = [_to_broker_order(o) for o in _json_list(listed)]
             for order in page:
-                found[str(order.id)] = _to_broker_order(order)
-                for leg in order.legs or []:
-                    found[str(leg.id)] = _to_broker_order(leg, parent=order.client_order_id)
+                found[order.broker_order_id] = order
+                for leg in order.legs:
+                    found[leg.broker_order_id] = leg
             last = page[-1].submitted_at if page else None
             if len(page) < _ORDERS_PAGE or last is None or last <= cursor:
                 return list(found.values())
@@ -402,4 +453,4 @@ class AlpacaBroker:
                 if existing is not None:
                     return existing
             raise BrokerRejected(code, message) from None
-        return _to_broker_order(_as_order(order))
+        return _to_broker_order(_json_object(order))

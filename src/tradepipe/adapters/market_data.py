@@ -8,6 +8,10 @@ data cursor (2013-03-01) and which never serves bars after it; newest-first with
 both, in one request, with no clock. The bars carry their dates, so a caller that needs fresh data checks
 `t` (a symbol delisted years ago still has its last bars).
 
+The client runs in alpaca-py's `raw_data` mode (it sends the requests, and answers the API's JSON): the latest
+quote, read before every entry, is read here from the JSON as alpaca-py's `Quote` reads it; bars go through
+alpaca-py's `BarSet`, built from the JSON as alpaca-py builds it.
+
 Bars are split-adjusted (`adjustment=split`), so a split inside the window does not read as a huge true
 range and the levels match today's prices. During a session Alpaca's newest daily bar is today's, still
 forming; its close is the latest trade.
@@ -27,6 +31,7 @@ from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.models import Bar, BarSet
 from alpaca.data.requests import StockBarsRequest, StockLatestQuoteRequest
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+from pydantic import TypeAdapter
 
 from tradepipe.adapters.http import TimeoutSession
 from tradepipe.domain.risk.bars import data_timeframe
@@ -38,6 +43,7 @@ HISTORY_START = datetime(2000, 1, 1, tzinfo=UTC)
 # Alpaca answers 400 for a malformed symbol ("invalid symbol") and 404 for routes it does not know; both
 # mean "no data for this symbol". Anything else (401, 403 subscription, 5xx) is a fault and raises.
 _NO_DATA_STATUSES = frozenset({400, 404})
+_QUOTE_TIME = TypeAdapter(datetime)  # a quote's `t`, parsed as alpaca-py's Quote parses it
 
 
 def _decimal(value: float) -> Decimal:
@@ -66,7 +72,9 @@ class AlpacaMarketData:
         timeout_s: float = 5.0,
         history_start: datetime = HISTORY_START,
     ) -> None:
-        self._client = StockHistoricalDataClient(api_key, secret_key, url_override=url_override)
+        self._client = StockHistoricalDataClient(
+            api_key, secret_key, url_override=url_override, raw_data=True
+        )
         # Retries belong to the queue (the message is redelivered), not to a client loop that sleeps 3 s.
         self._client._retry = 0
         self._client._session = TimeoutSession(timeout_s)
@@ -116,8 +124,9 @@ class AlpacaMarketData:
             if exc.status_code in _NO_DATA_STATUSES:
                 return []
             raise
-        if not isinstance(result, BarSet):
+        if not isinstance(result, dict):
             raise TypeError(f"unexpected alpaca-py result {type(result).__name__}")
+        result = BarSet(result)
         bars = result.data.get(symbol) or result.data.get(symbol.upper()) or []
         newest_first = sorted(bars, key=lambda b: b.timestamp, reverse=True)[:limit]
         return [_to_bar(b) for b in reversed(newest_first)]
@@ -137,8 +146,16 @@ class AlpacaMarketData:
             raise
         if not isinstance(found, dict):
             raise TypeError(f"unexpected alpaca-py result {type(found).__name__}")
-        quote = found.get(symbol) or found.get(symbol.upper())
-        if quote is None or quote.bid_price <= 0 or quote.ask_price <= 0:
+        quote: object = found.get(symbol) or found.get(symbol.upper())
+        if quote is None:
             return None
-        at = quote.timestamp if quote.timestamp.tzinfo else quote.timestamp.replace(tzinfo=UTC)
-        return QuoteView(bid=_decimal(quote.bid_price), ask=_decimal(quote.ask_price), at=at)
+        if not isinstance(quote, dict):
+            raise TypeError(f"unexpected alpaca-py quote {type(quote).__name__}")
+        # As alpaca-py's Quote reads it (`QUOTE_MAPPING`): `bp`, `ap` floats and `t` a time, all required.
+        try:
+            bid, ask, at = float(quote["bp"]), float(quote["ap"]), _QUOTE_TIME.validate_python(quote["t"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TypeError(f"malformed quote in Alpaca's answer: {type(exc).__name__} {exc}") from exc
+        if bid <= 0 or ask <= 0:
+            return None
+        return QuoteView(bid=_decimal(bid), ask=_decimal(ask), at=at if at.tzinfo else at.replace(tzinfo=UTC))
