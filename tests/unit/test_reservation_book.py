@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from tradepipe.adapters.risk_keys import book_attributes, book_from
@@ -47,3 +47,42 @@ def test_a_book_another_process_wrote_is_parsed_not_taken_from_the_cache() -> No
     assert version == 2
     assert [r.reservation_id for r in book.reservations] == ["a", "b"]
     assert ours.read(None) == (Book(), 0)
+
+
+def test_order_times_reused_across_reserves_releases_and_holds_still_store_the_same_text() -> None:
+    """A reserve keeps the last times (less those out of the window) and adds its own; a release or a hold
+    keeps the very tuple; another process's book has other objects for the same instants; a time in another
+    zone is the same instant as a UTC one. Each write stores what the store wrote before, and a read of it
+    gives the Book a parse would."""
+    from dataclasses import replace
+
+    from tradepipe.domain.risk.reservations import RATE_WINDOW, at_broker
+
+    codec, other = BookCodec(), BookCodec()
+    book, version = Book(), 0
+    elsewhere = timezone(timedelta(hours=-5))
+    for i in range(40):
+        now = T0 + timedelta(seconds=7 * i)
+        live = book.live(now)
+        at = now.astimezone(elsewhere) if i % 13 == 5 else now  # a time in another zone, now and then
+        r = Reservation(f"r{i}", "MSFT", Side.BUY, Decimal(1), Decimal("27.95"), at, at + timedelta(days=1))
+        steps = [Book((*live.reservations, r), (*live.order_times, at))]  # a reserve
+        if i % 3 == 0:
+            steps.append(steps[-1].without(f"r{i - 1}"))  # a release: the very same times
+        if i % 4 == 1:
+            held = at_broker(steps[-1], f"r{i}", now + timedelta(days=1))
+            assert held is not None
+            steps.append(held)
+        if i % 11 == 10:  # another process wrote: the same instants, other objects
+            written = other.write("RESERVE#paper", "BOOK", steps[-1], version + 1)
+            steps.append(replace(steps[-1], order_times=book_from(json.loads(written)).order_times))
+        for book in steps:
+            version += 1
+            text = codec.write("RESERVE#paper", "BOOK", book, version)
+            assert text == _as_before(book, version)
+            parsed = book_from(json.loads(text))
+            assert codec.read(text) == (parsed, version)
+            assert [t.tzinfo for t in codec.read(text)[0].order_times] == [
+                t.tzinfo for t in parsed.order_times
+            ]
+    assert len(book.live(T0 + timedelta(seconds=7 * 39)).order_times) <= RATE_WINDOW.total_seconds() / 7 + 1
