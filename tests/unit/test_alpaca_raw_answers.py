@@ -15,6 +15,7 @@ import pytest
 import requests
 from alpaca.data.models import Quote
 from alpaca.trading.models import Order, Position
+from pydantic import ValidationError
 
 from tradepipe.adapters.alpaca import AlpacaBroker
 from tradepipe.adapters.market_data import AlpacaMarketData
@@ -175,6 +176,12 @@ def test_an_order_with_legs_lists_the_order_then_its_legs_as_alpaca_py_models_ga
         _order(id="not-a-uuid"),
         _order(qty="ten"),
         _order(legs=["not an order"]),
+        _order(status=None),  # not the text "None": neither working nor terminal, a stop taken for absent
+        _order(status="weird"),
+        _order(status="NEW"),
+        _order(side="Buy"),
+        _order(order_type="xx"),
+        _order(legs=[_leg("leg-a", status=None)]),
     ],
 )
 def test_a_malformed_order_fails_as_before_instead_of_becoming_an_order(
@@ -221,6 +228,24 @@ def test_holdings_read_as_alpaca_pys_position_model_reads_them() -> None:
     assert _broker(answer).holdings() == expected
     with pytest.raises(TypeError):
         _broker([{k: v for k, v in _position().items() if k != "qty"}]).holdings()
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        _position(qty=None),  # not a flat position
+        _position(avg_entry_price=None),
+        _position(symbol=None),
+        _position(side=None),  # not a long: a short's stop on the wrong side
+        _position(side=""),
+        _position(side="Short"),
+    ],
+)
+def test_a_malformed_position_fails_as_alpaca_pys_position_model_does(broken: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        Position(**copy.deepcopy(broken))
+    with pytest.raises(TypeError):
+        _broker([broken]).holdings()
 
 
 def _market_data(*bodies: object) -> AlpacaMarketData:

@@ -26,7 +26,15 @@ from uuid import UUID
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import OrderClass, OrderSide, QueryOrderStatus, TimeInForce
+from alpaca.trading.enums import (
+    OrderClass,
+    OrderSide,
+    OrderStatus,
+    PositionSide,
+    QueryOrderStatus,
+    TimeInForce,
+)
+from alpaca.trading.enums import OrderType as AlpacaOrderType
 from alpaca.trading.models import Asset, Clock, TradeAccount
 from alpaca.trading.requests import (
     GetOrderByIdRequest,
@@ -62,6 +70,12 @@ _FILLS_PAGE = 100
 T = TypeVar("T")
 M = TypeVar("M", Asset, Clock, TradeAccount)
 _DATETIME = TypeAdapter(datetime)
+# The values alpaca-py's enums accept: its models refuse any other (an unknown status is not an order we can
+# classify as working or terminal; a position side other than long/short has no sign).
+_ORDER_STATUSES = frozenset(s.value for s in OrderStatus)
+_ORDER_SIDES = frozenset(s.value for s in OrderSide)
+_ORDER_TYPES = frozenset(t.value for t in AlpacaOrderType)
+_POSITION_SIDES = frozenset(s.value for s in PositionSide)
 
 
 def _error_parts(exc: APIError) -> tuple[str, str]:
@@ -93,6 +107,22 @@ def _quantity(value: object) -> Decimal:
     return Decimal(_amount(value)) if value else Decimal(0)  # null, "" or 0: none
 
 
+def _one_of(value: object, known: frozenset[str], field: str, *, optional: bool = False) -> str:
+    """An enum field as alpaca-py's model reads it: one of its values (optional ones: null or `""` is "")."""
+    if optional and (value is None or value == ""):
+        return ""
+    if not isinstance(value, str) or value not in known:
+        raise TypeError(f"{field} {value!r}")
+    return value
+
+
+def _text(value: object, field: str) -> str:
+    """A required `str` field of alpaca-py's Position: a JSON string, never null or a number."""
+    if not isinstance(value, str):
+        raise TypeError(f"{field} {value!r}")
+    return value
+
+
 def _json_object(value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"unexpected alpaca-py result {type(value).__name__}")
@@ -112,15 +142,15 @@ def _to_broker_order(order: dict[str, Any], parent: str | None = None) -> Broker
         return BrokerOrder(
             broker_order_id=str(UUID(str(order["id"]))),
             client_order_id=coid,
-            status=str(order["status"]),
+            status=_one_of(order["status"], _ORDER_STATUSES, "status"),
             qty=_quantity(order.get("qty")),
             filled_qty=_quantity(order.get("filled_qty")),
             filled_avg_price=_price(order.get("filled_avg_price")),
             submitted_at=submitted_at,
             filled_at=_time(order.get("filled_at")),
             symbol=str(order.get("symbol") or ""),
-            side=str(order.get("side") or ""),
-            order_type=str(order.get("order_type") or ""),
+            side=_one_of(order.get("side"), _ORDER_SIDES, "side", optional=True),
+            order_type=_one_of(order.get("order_type"), _ORDER_TYPES, "order_type", optional=True),
             parent_client_order_id=parent,
             stop_price=_price(order.get("stop_price")),
             limit_price=_price(order.get("limit_price")),
@@ -346,12 +376,13 @@ class AlpacaBroker:
         for position in _json_list(self._call(self._client.get_all_positions, "reading positions")):
             # As alpaca-py's Position reads it: symbol, side, qty and avg_entry_price required.
             try:
-                sign = Decimal(-1) if str(position["side"]) == "short" else Decimal(1)
+                side = _one_of(position["side"], _POSITION_SIDES, "side")
+                sign = Decimal(-1) if side == "short" else Decimal(1)
                 current = position.get("current_price")
-                held[str(position["symbol"])] = HoldingView(
-                    qty=sign * abs(_dec(position["qty"])),
+                held[_text(position["symbol"], "symbol")] = HoldingView(
+                    qty=sign * abs(Decimal(_text(position["qty"], "qty"))),
                     market_value=sign * abs(_dec(position.get("market_value"))),
-                    avg_entry_price=_dec(position["avg_entry_price"]),
+                    avg_entry_price=Decimal(_text(position["avg_entry_price"], "avg_entry_price")),
                     current_price=None if current is None else _dec(current),
                 )
             except (KeyError, ValueError, ArithmeticError) as exc:
