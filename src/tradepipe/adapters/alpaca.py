@@ -45,8 +45,8 @@ from alpaca.trading.requests import (
     StopOrderRequest,
     TakeProfitRequest,
 )
-from pydantic import TypeAdapter
 
+from tradepipe.adapters.alpaca_times import alpaca_time
 from tradepipe.adapters.http import TimeoutSession
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, OrderType, Side
@@ -69,7 +69,6 @@ _ORDERS_PAGE = 500
 _FILLS_PAGE = 100
 T = TypeVar("T")
 M = TypeVar("M", Asset, Clock, TradeAccount)
-_DATETIME = TypeAdapter(datetime)
 # The values alpaca-py's enums accept: its models refuse any other (an unknown status is not an order we can
 # classify as working or terminal; a position side other than long/short has no sign).
 _ORDER_STATUSES = frozenset(s.value for s in OrderStatus)
@@ -88,7 +87,7 @@ def _error_parts(exc: APIError) -> tuple[str, str]:
 
 def _time(value: object) -> datetime | None:
     """A time of Alpaca's answer, parsed as alpaca-py's models parse it (pydantic's datetime)."""
-    return None if value is None else _DATETIME.validate_python(value)
+    return None if value is None else alpaca_time(value)
 
 
 def _amount(value: object) -> str:

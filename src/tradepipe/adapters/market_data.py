@@ -31,8 +31,8 @@ from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.models import Bar, BarSet
 from alpaca.data.requests import StockBarsRequest, StockLatestQuoteRequest
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
-from pydantic import TypeAdapter
 
+from tradepipe.adapters.alpaca_times import alpaca_time
 from tradepipe.adapters.http import TimeoutSession
 from tradepipe.domain.risk.bars import data_timeframe
 from tradepipe.ports.market_data import DailyBar
@@ -43,7 +43,6 @@ HISTORY_START = datetime(2000, 1, 1, tzinfo=UTC)
 # Alpaca answers 400 for a malformed symbol ("invalid symbol") and 404 for routes it does not know; both
 # mean "no data for this symbol". Anything else (401, 403 subscription, 5xx) is a fault and raises.
 _NO_DATA_STATUSES = frozenset({400, 404})
-_QUOTE_TIME = TypeAdapter(datetime)  # a quote's `t`, parsed as alpaca-py's Quote parses it
 
 
 def _decimal(value: float) -> Decimal:
@@ -153,7 +152,7 @@ class AlpacaMarketData:
             raise TypeError(f"unexpected alpaca-py quote {type(quote).__name__}")
         # As alpaca-py's Quote reads it (`QUOTE_MAPPING`): `bp`, `ap` floats and `t` a time, all required.
         try:
-            bid, ask, at = float(quote["bp"]), float(quote["ap"]), _QUOTE_TIME.validate_python(quote["t"])
+            bid, ask, at = float(quote["bp"]), float(quote["ap"]), alpaca_time(quote["t"])
         except (KeyError, TypeError, ValueError) as exc:
             raise TypeError(f"malformed quote in Alpaca's answer: {type(exc).__name__} {exc}") from exc
         if bid <= 0 or ask <= 0:

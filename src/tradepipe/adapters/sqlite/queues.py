@@ -130,6 +130,8 @@ class SqliteFifoQueue:
         return delivered
 
     def _any_visible(self, now: float) -> bool:
+        """Through the visible_at index, before `_any_claimable` walks the table (which also holds the other
+        queue's backlog): an idle poll stays a single index probe."""
         row = (
             self._db.connection()
             .execute(
