@@ -347,6 +347,33 @@ def intake_deps() -> IntakeDeps:
     )
 
 
+def local_intake_deps() -> IntakeDeps:
+    """The single-machine intake's deps: the webhook's, with every write going to the intake's own inbox
+    (adapters/sqlite/inbox.py), so its commit never waits for a worker's; rejections announced there too."""
+    from dataclasses import replace
+
+    from tradepipe.adapters.sqlite.inbox import (
+        InboxAdmission,
+        InboxEvents,
+        InboxSignalQueue,
+        InboxSignalStore,
+    )
+    from tradepipe.adapters.sqlite.one_transaction import OneTransactionSignalStore
+    from tradepipe.app.notices import AnnouncedRejections
+
+    sqlite = sqlite_backend()
+    inbox = sqlite.inbox
+    events = InboxEvents(inbox)
+    store = InboxSignalStore(inbox, sqlite.signal_store)
+    return replace(
+        intake_deps(),
+        store=OneTransactionSignalStore(inbox.db, AnnouncedRejections(store, events)),
+        queue=InboxSignalQueue(inbox),
+        events=events,
+        admission=InboxAdmission(inbox),
+    )
+
+
 def feed_deps() -> FeedDeps:
     from tradepipe.app.signal_feed import FeedDeps
 

@@ -15,6 +15,8 @@ from tradepipe.adapters.sqlite.admission import SqliteSignalAdmission
 from tradepipe.adapters.sqlite.database import Database, Durability
 from tradepipe.adapters.sqlite.feeds import SqliteEventOutbox
 from tradepipe.adapters.sqlite.fill_cursor import SqliteFillCursorStore
+from tradepipe.adapters.sqlite.inbox import Inbox, open_inbox
+from tradepipe.adapters.sqlite.inbox_relay import InboxRelay
 from tradepipe.adapters.sqlite.lots import SqliteLotStore
 from tradepipe.adapters.sqlite.metrics import SqliteMetrics
 from tradepipe.adapters.sqlite.one_transaction import OneTransactionSignalStore
@@ -176,6 +178,16 @@ class SqliteBackend:
     @cached_property
     def signal_admission(self) -> SignalAdmission | None:
         return SqliteSignalAdmission(self.db, self._signals, SqliteSignalQueue(self.signal_fifo))
+
+    # --- the intake's inbox (adapters/sqlite/inbox.py): its own file, written by the intake alone -----------
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        return Inbox(open_inbox(self.state_dir), self.db)
+
+    @cached_property
+    def inbox_relay(self) -> InboxRelay:
+        return InboxRelay(open_inbox(self.state_dir), self.db, self.signal_fifo)
 
     @cached_property
     def intent_queue(self) -> IntentQueue:

@@ -18,17 +18,22 @@ from tradepipe.domain.model import SignalStatus
 from tradepipe.ports.clock import Clock
 
 
+def as_enqueued(item: SignalItem, clock: Clock) -> SignalItem:
+    """`item` (RECEIVED) as admission leaves it: ENQUEUED now, its trail RECEIVED then ENQUEUED."""
+    if item.status not in allowed_from(SignalStatus.ENQUEUED):
+        raise ValueError(f"a {item.status} signal cannot be enqueued")
+    entry = StatusEntry(status=SignalStatus.ENQUEUED, at=clock.now())
+    return item.model_copy(
+        update={"status": entry.status, "updated_at": entry.at, "history": [*item.history, entry]}
+    )
+
+
 class SqliteSignalAdmission:
     def __init__(self, db: Database, signals: SqliteSignalStore, queue: SqliteSignalQueue) -> None:
         self._db, self._signals, self._queue = db, signals, queue
 
     def admit(self, item: SignalItem, message: SignalAccepted, clock: Clock) -> bool:
-        if item.status not in allowed_from(SignalStatus.ENQUEUED):
-            raise ValueError(f"a {item.status} signal cannot be enqueued")
-        entry = StatusEntry(status=SignalStatus.ENQUEUED, at=clock.now())
-        enqueued = item.model_copy(
-            update={"status": entry.status, "updated_at": entry.at, "history": [*item.history, entry]}
-        )
+        enqueued = as_enqueued(item, clock)
         with self._db.transaction():
             if not self._signals.record_new(enqueued):
                 return False

@@ -226,6 +226,16 @@ class SqliteFifoQueue:
         return cur.rowcount
 
 
+def signal_message(message: SignalAccepted) -> tuple[str, str, str]:
+    """What the signals queue is sent for `message`: its body, its FIFO group, its dedup id."""
+    signal = message.signal
+    return (
+        message.model_dump_json(),
+        group_id(signal.mode.value, signal.ticker),
+        signal.signal_id + ("-released" if message.released else ""),
+    )
+
+
 class SqliteSignalQueue:
     """The SignalQueue port over the local signals queue: group and dedup ids as the SQS adapter sets them."""
 
@@ -233,12 +243,7 @@ class SqliteSignalQueue:
         self.queue = queue
 
     def send(self, message: SignalAccepted) -> None:
-        signal = message.signal
-        self.queue.send(
-            message.model_dump_json(),
-            group_id(signal.mode.value, signal.ticker),
-            signal.signal_id + ("-released" if message.released else ""),
-        )
+        self.queue.send(*signal_message(message))
 
 
 class SqliteIntentQueue:

@@ -44,26 +44,38 @@ def dumps(values: Mapping[str, Any]) -> str:
     return json.dumps(to_json_value(dict(values)), separators=(",", ":"))
 
 
+SignalRow = tuple[str, str, str, str, int, str]  # the signals table's columns, in INSERT order
+
+
+def signal_row(item: SignalItem) -> SignalRow:
+    received = item.received_at.astimezone(UTC)
+    return (
+        item.signal_id,
+        item.status.value,
+        received.date().isoformat(),
+        received.isoformat(),
+        item.expires_at,
+        item.model_dump_json(exclude_none=True),
+    )
+
+
+def insert_signal(conn: Any, row: Sequence[Any]) -> bool:
+    """The signal's record, unless its id is recorded already (the store's dedupe): whether it was new."""
+    cur = conn.execute(
+        "INSERT INTO signals (signal_id, status, received_day, received_at, expires_at, item) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (signal_id) DO NOTHING",
+        tuple(row),
+    )
+    return bool(cur.rowcount == 1)
+
+
 class SqliteSignalStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     def record_new(self, item: SignalItem) -> bool:
-        received = item.received_at.astimezone(UTC)
         with self._db.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO signals (signal_id, status, received_day, received_at, expires_at, item) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (signal_id) DO NOTHING",
-                (
-                    item.signal_id,
-                    item.status.value,
-                    received.date().isoformat(),
-                    received.isoformat(),
-                    item.expires_at,
-                    item.model_dump_json(exclude_none=True),
-                ),
-            )
-        return cur.rowcount == 1
+            return insert_signal(conn, signal_row(item))
 
     def get(self, signal_id: str) -> SignalItem | None:
         row = (

@@ -94,12 +94,13 @@ def _serve(app: Any, host: str, port: int, *, fast: bool, on_started: Any) -> No
 
 def run_intake(args: argparse.Namespace, state_dir: Path) -> int:
     from tradepipe import composition
+    from tradepipe.adapters.sqlite.inbox import InboxMetrics
     from tradepipe.local.runtime.intake import GroupCommitter, IntakeApp
     from tradepipe.local.runtime.wakeup import Waker
 
-    backend = composition.sqlite_backend()
+    inbox = composition.sqlite_backend().inbox
     waker = Waker(doorbell_path(state_dir))
-    committer = GroupCommitter(backend.db, composition.intake_deps(), waker, backend.metrics)
+    committer = GroupCommitter(inbox.db, composition.local_intake_deps(), waker, InboxMetrics(inbox))
     committer.start()
     _serve(IntakeApp(committer), args.host, args.port, fast=True, on_started=lambda: ready(port=args.port))
     committer.stop()

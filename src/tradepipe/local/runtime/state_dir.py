@@ -3,7 +3,8 @@ up, created owner-only (0700) with secrets and the operator token 0600.
 
     <state-dir>/tradepipe.db        signals, orders, fills, risk state, queues, change feed, event outbox
     <state-dir>/tradepipe.db.writer-lock  empty: writers queue on its flock
-    <state-dir>/tradepipe.db.writer-gate  empty: a promise writer (the intake's commit) holds it to go first
+    <state-dir>/tradepipe.db.writer-gate  empty: a promise writer (the operator's halt) holds it to go first
+    <state-dir>/inbox.db           what the intake recorded and the workers' relay has not moved yet
     <state-dir>/secrets.json        webhook passphrases, Alpaca keys, notification URLs (0600)
     <state-dir>/operator.token      the per-install token for state-changing operator requests (0600)
     <state-dir>/runtime.json        the running runtime's ports and pids (how the CLI finds it)

@@ -13,9 +13,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-# What a ring announces, so a worker wakes only for its own work: an alert's commit wakes the risk pollers
-# and the indexer, not the executors and the schedules (each wake-up of a poller is a query).
-SIGNALS, INTENTS, CHANGES, SCHEDULES = "signals", "intents", "changes", "schedules"
+# What a ring announces, so a worker wakes only for its own work: an alert's commit wakes the relay, which
+# wakes the risk pollers and the indexer, not the executors and the schedules (each wake-up of a poller is a
+# query).
+INBOX, SIGNALS, INTENTS, CHANGES, SCHEDULES = "inbox", "signals", "intents", "changes", "schedules"
 ANY = "*"  # every ring, whatever it announces
 
 
@@ -45,7 +46,7 @@ class Doorbell:
                 self.on_command(payload[4:].decode("ascii", "replace"))
                 self.ring(SCHEDULES)
             else:
-                self.ring(SIGNALS, CHANGES)  # the intake committed alerts
+                self.ring(INBOX)  # the intake committed alerts
 
     def _condition(self, topic: str) -> threading.Condition:
         condition = self._rung.get(topic)

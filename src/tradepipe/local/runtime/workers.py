@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from tradepipe import composition
 from tradepipe.adapters.sqlite.feeds import ChangeFeed, EventLog, trim
+from tradepipe.adapters.sqlite.inbox_relay import InboxRelay
 from tradepipe.adapters.sqlite.queues import QueueMessage, SqliteFifoQueue
 from tradepipe.app.index import index_changes
 from tradepipe.app.placement import NotYet
@@ -39,7 +40,7 @@ from tradepipe.domain.model import Mode, Rejected
 from tradepipe.local.runtime.alarms import LocalAlarms
 from tradepipe.local.runtime.notifications import NotificationFeed
 from tradepipe.local.runtime.thread_names import show_name
-from tradepipe.local.runtime.wakeup import CHANGES, INTENTS, SCHEDULES, SIGNALS, Doorbell
+from tradepipe.local.runtime.wakeup import CHANGES, INBOX, INTENTS, SCHEDULES, SIGNALS, Doorbell
 from tradepipe.ports.stores import TableChange
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,31 @@ class QueueWorker(Worker):
                 log.exception("%s: message failed (receive %d)", self.name, message.receive_count)
                 self._fifo.retry_after(message, retry_delay(message.receive_count))
         self._metrics(counts)
+
+
+class Relay(Worker):
+    """Moves the intake's inbox into tradepipe.db (`adapters/sqlite/inbox_relay.py`) the moment the intake
+    rings, then wakes the risk pollers and the indexer: the intake's commit no longer shares a writer lock
+    with the workers, and this one turn per run of alerts takes the lock in its place."""
+
+    def __init__(self, relay: InboxRelay, doorbell: Doorbell) -> None:
+        super().__init__("relay")
+        self._relay, self._doorbell = relay, doorbell
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            seen = self._doorbell.generation(INBOX)
+            try:
+                moved = self._relay.move()
+            except Exception:
+                self.errors += 1
+                log.exception("relay failed; retrying")
+                self.stopping.wait(1.0)
+                continue
+            if moved:
+                self._doorbell.ring(SIGNALS, CHANGES)
+                continue
+            self._doorbell.wait(seen, IDLE_WAIT_S, INBOX)
 
 
 class Indexer(Worker):
@@ -247,6 +273,7 @@ class Workers:
             )
             for i in range(pollers)
         ]
+        self.relay = Relay(backend.inbox_relay, doorbell)
         self.indexer = Indexer(backend, doorbell)
         # Channels and the outbox from the settings (the supervisor points them at the state directory); a
         # broken notification config fails the start, so a typo never silently mutes the trader's phone.
@@ -266,7 +293,7 @@ class Workers:
         )
 
     def all(self) -> list[Worker | NotificationFeed]:
-        return [*self.risk, *self.executors, self.indexer, self.scheduler, self.notifier]
+        return [self.relay, *self.risk, *self.executors, self.indexer, self.scheduler, self.notifier]
 
     def warm_up(self) -> None:
         """Import and build what the first message would (alpaca-py, TA-Lib, the risk config), so the first

@@ -1,0 +1,73 @@
+"""The workers' side of the intake's inbox (`adapters/sqlite/inbox.py`): its rows moved into `tradepipe.db`.
+
+One transaction of `tradepipe.db` applies a run of rows, in their order, with the stores' own SQL (the
+signal's record and its change, the queue's dedupe and message, the event, the counters) and advances the
+cursor to the last of them: a crash before its commit moves nothing, and the next run moves the same rows
+again; after it, none of them is moved twice. The cursor is read again inside the transaction, so two relays
+(a restart overlapping the old process) cannot move a row twice either."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tradepipe.adapters.sqlite.database import Database
+from tradepipe.adapters.sqlite.feeds import append_event
+from tradepipe.adapters.sqlite.inbox import CURSOR_KEY, EVENT, MESSAGE, METRICS, SIGNAL, moved_up_to
+from tradepipe.adapters.sqlite.metrics import add_counts
+from tradepipe.adapters.sqlite.queues import SqliteFifoQueue
+from tradepipe.adapters.sqlite.records import insert_signal
+
+BATCH = 500
+
+
+class InboxRelay:
+    def __init__(self, inbox: Database, main: Database, signals_queue: SqliteFifoQueue) -> None:
+        self._inbox, self._main, self._queue = inbox, main, signals_queue
+
+    def waiting(self) -> bool:
+        after = moved_up_to(self._main)
+        row = self._inbox.connection().execute("SELECT 1 FROM inbox WHERE seq > ? LIMIT 1", (after,))
+        return row.fetchone() is not None
+
+    def move(self, limit: int = BATCH) -> int:
+        """Move up to `limit` waiting rows; how many were moved (0: nothing waits)."""
+        after = moved_up_to(self._main)
+        rows = (
+            self._inbox.connection()
+            .execute(
+                "SELECT seq, kind, payload FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
+            )
+            .fetchall()
+        )
+        if not rows:
+            return 0
+        moved = 0
+        with self._main.transaction() as conn:
+            after = moved_up_to(self._main)
+            for seq, kind, payload in rows:
+                if seq <= after:
+                    continue
+                self._apply(conn, kind, json.loads(payload))
+                moved += 1
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (CURSOR_KEY, str(max(after, rows[-1][0]))),
+            )
+        return moved
+
+    def _apply(self, conn: Any, kind: str, payload: Any) -> None:
+        if kind == SIGNAL:
+            insert_signal(conn, payload)
+        elif kind == MESSAGE:
+            body, group, dedup = payload
+            self._queue.send(body, group, dedup)
+        elif kind == EVENT:
+            detail_type, detail, at = payload
+            append_event(conn, detail_type, detail, at)
+        elif kind == METRICS:
+            day, counts = payload
+            add_counts(conn, day, counts)
+        else:  # a row a newer intake wrote: stop here rather than skip it
+            raise ValueError(f"unknown inbox row kind {kind!r}")

@@ -1,0 +1,244 @@
+"""The intake's inbox (adapters/sqlite/inbox.py) and its relay (adapters/sqlite/inbox_relay.py): what the
+single-machine intake writes goes to a file only it writes, and the workers move it into tradepipe.db.
+
+Moved, it is what the intake would have written there itself; each row is moved once, whatever fails or
+runs twice; and a repeat of an alert is a duplicate whether its first copy waits in the inbox or was moved."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tradepipe.adapters.memory import FixedClock, StaticPassphrases
+from tradepipe.adapters.sqlite.inbox import (
+    CURSOR_KEY,
+    Inbox,
+    InboxAdmission,
+    InboxEvents,
+    InboxMetrics,
+    InboxSignalQueue,
+    InboxSignalStore,
+    moved_up_to,
+    open_inbox,
+)
+from tradepipe.adapters.sqlite.inbox_relay import InboxRelay
+from tradepipe.adapters.sqlite.one_transaction import OneTransactionSignalStore
+from tradepipe.app.intake import (
+    Accepted,
+    AlertRequest,
+    Batch,
+    Duplicate,
+    IntakeDeps,
+    Invalid,
+    accept_alert,
+    metric_counts,
+)
+from tradepipe.app.notices import AnnouncedRejections
+from tradepipe.backends.sqlite import SqliteBackend
+from tradepipe.settings import Settings
+
+NOW = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
+
+
+class Moment:
+    """A monotonic clock the test moves (the inbox prunes at most once a second)."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _backend(path: Path) -> SqliteBackend:
+    path.mkdir(exist_ok=True)
+    return SqliteBackend(Settings.explicit(backend="sqlite", state_dir=str(path)))
+
+
+def _direct(backend: SqliteBackend) -> IntakeDeps:
+    """The intake as it wrote before the inbox: straight into tradepipe.db."""
+    events = backend.events
+    return IntakeDeps(
+        secrets=StaticPassphrases(default="p"),
+        store=OneTransactionSignalStore(backend.db, AnnouncedRejections(backend.signal_store, events)),
+        queue=backend.signal_queue,
+        clock=FixedClock(NOW),
+        dedupe_ttl_s=3600,
+        events=events,
+        admission=backend.signal_admission,
+    )
+
+
+def _through_inbox(backend: SqliteBackend, inbox: Inbox) -> IntakeDeps:
+    """As `composition.local_intake_deps` composes them."""
+    events = InboxEvents(inbox, clock=lambda: 1_700_000_000.0)
+    store = InboxSignalStore(inbox, backend.signal_store)
+    return replace(
+        _direct(backend),
+        store=OneTransactionSignalStore(inbox.db, AnnouncedRejections(store, events)),
+        queue=InboxSignalQueue(inbox),
+        events=events,
+        admission=InboxAdmission(inbox),
+    )
+
+
+def _alert(ticker: str = "AAPL", at: datetime = NOW, **extra: Any) -> bytes:
+    body = {"passphrase": "p", "ticker": ticker, "action": "buy", "quantity": 1, "signalPrice": 100}
+    return json.dumps({**body, "time": at.isoformat(), **extra}).encode()
+
+
+REQUESTS = [
+    _alert("AAPL"),
+    _alert("AAPL"),  # a duplicate of the first
+    _alert("MSFT", at=NOW - timedelta(hours=1)),  # stale: refused and recorded
+    b'{"passphrase": "p", "ticker": "IBM"}',  # invalid: recorded
+    json.dumps({"passphrase": "p", "alerts": [json.loads(_alert(t)) for t in ("GOOG", "IBM")]}).encode(),
+]
+
+
+def _state(backend: SqliteBackend) -> dict[str, Any]:
+    conn = backend.db.connection()
+    return {
+        "signals": conn.execute(
+            "SELECT signal_id, status, received_day, received_at, expires_at, item FROM signals ORDER BY 1"
+        ).fetchall(),
+        "messages": conn.execute(
+            "SELECT queue, group_id, dedup_id, body FROM queue_messages ORDER BY seq"
+        ).fetchall(),
+        "events": [
+            (t, {k: v for k, v in json.loads(d).items() if k != "at"})
+            for t, d in conn.execute("SELECT detail_type, detail FROM events ORDER BY seq")
+        ],
+        "metrics": conn.execute("SELECT day, name, count FROM metrics ORDER BY 1, 2").fetchall(),
+        "changes": conn.execute("SELECT table_name, event_name FROM changes ORDER BY seq").fetchall(),
+    }
+
+
+def _accept_all(deps: IntakeDeps, metrics: Any) -> list[Any]:
+    results = [accept_alert(AlertRequest(body), deps) for body in REQUESTS]
+    for result in results:
+        metrics.add(metric_counts(result), NOW)
+    return results
+
+
+def test_moved_inbox_leaves_tradepipe_db_as_the_intake_writing_it_directly_would(tmp_path: Path) -> None:
+    direct = _backend(tmp_path / "direct")
+    expected = _accept_all(_direct(direct), direct.metrics)
+
+    relayed = _backend(tmp_path / "relayed")
+    inbox = Inbox(open_inbox(relayed.state_dir), relayed.db)
+    got = _accept_all(_through_inbox(relayed, inbox), InboxMetrics(inbox))
+    assert _state(relayed)["signals"] == []  # nothing reached tradepipe.db before the relay
+    InboxRelay(open_inbox(relayed.state_dir), relayed.db, relayed.signal_fifo).move()
+
+    assert [type(r) for r in got] == [Accepted, Duplicate, Invalid, Invalid, Batch]
+    assert got == expected
+    state, want = _state(relayed), _state(direct)
+    assert state["signals"] == want["signals"]
+    assert state["messages"] == want["messages"]
+    assert state["events"] == want["events"]
+    assert state["events"]
+    assert state["metrics"] == want["metrics"]
+    assert state["changes"] == want["changes"]
+
+
+def test_each_row_is_moved_once_however_many_relays_run(tmp_path: Path) -> None:
+    backend = _backend(tmp_path)
+    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    metrics = InboxMetrics(inbox)
+    for _ in range(300):
+        metrics.add({"AlertsAccepted": 1}, NOW)  # a row moved twice would count twice
+    relays = [InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo) for _ in range(4)]
+    start = threading.Barrier(len(relays))
+    moved: list[int] = []
+
+    def run(relay: InboxRelay) -> None:
+        start.wait()
+        while n := relay.move(limit=7):
+            moved.append(n)
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in relays]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    assert sum(moved) == 300
+    assert backend.metrics.on_day(NOW.date().isoformat())["AlertsAccepted"] == 300
+    assert relays[0].move() == 0
+    assert not relays[0].waiting()
+
+
+def test_a_failed_move_moves_nothing_and_the_next_moves_it_all(tmp_path: Path) -> None:
+    backend = _backend(tmp_path)
+    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    deps = _through_inbox(backend, inbox)
+    for ticker in ("AAPL", "MSFT", "IBM"):
+        assert isinstance(accept_alert(AlertRequest(_alert(ticker)), deps), Accepted)
+    relay = InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo)
+    sends = 0
+    real_send = backend.signal_fifo.send
+
+    def failing_send(*args: Any) -> bool:  # the disk fills after the second message
+        nonlocal sends
+        sends += 1
+        if sends == 3:
+            raise OSError("disk full")
+        return real_send(*args)
+
+    backend.signal_fifo.send = failing_send  # type: ignore[method-assign,assignment]
+    with pytest.raises(OSError, match="disk full"):
+        relay.move()
+    assert moved_up_to(backend.db) == 0
+    assert _state(backend)["signals"] == []
+    assert backend.signal_fifo.depth()[0] == 0
+
+    assert relay.move() == 6  # three records, three messages
+    assert len(_state(backend)["signals"]) == 3
+    assert backend.signal_fifo.depth()[0] == 3
+
+
+def test_a_repeat_is_a_duplicate_while_its_first_waits_and_after_it_was_moved_and_pruned(
+    tmp_path: Path,
+) -> None:
+    backend = _backend(tmp_path)
+    moment = Moment()
+    inbox = Inbox(open_inbox(backend.state_dir), backend.db, clock=moment)
+    deps = _through_inbox(backend, inbox)
+    first = accept_alert(AlertRequest(_alert()), deps)
+    assert isinstance(first, Accepted)
+    assert isinstance(accept_alert(AlertRequest(_alert()), deps), Duplicate)  # waiting in the inbox
+    assert deps.store.get(first.signal_id) is not None
+
+    relay = InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo)
+    relay.move()
+    moment.t += 2  # the next write prunes what was moved
+    assert isinstance(accept_alert(AlertRequest(_alert("MSFT")), deps), Accepted)
+    assert inbox.waiting_item(first.signal_id) is None
+    rows = inbox.db.connection().execute("SELECT min(seq) FROM inbox").fetchone()[0]
+    assert rows > int(
+        backend.db.connection().execute("SELECT value FROM meta WHERE key = ?", (CURSOR_KEY,)).fetchone()[0]
+    )
+    assert isinstance(accept_alert(AlertRequest(_alert()), deps), Duplicate)  # recorded in tradepipe.db
+    assert deps.store.get(first.signal_id) is not None
+
+    relay.move()
+    assert backend.signal_fifo.depth()[0] == 2  # AAPL once, MSFT once
+
+
+def test_a_row_of_an_unknown_kind_stops_the_relay_instead_of_being_skipped(tmp_path: Path) -> None:
+    backend = _backend(tmp_path)
+    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    with inbox.db.transaction():
+        inbox.append("from-a-newer-intake", {})
+    relay = InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo)
+    with pytest.raises(ValueError, match="unknown inbox row"):
+        relay.move()
+    assert moved_up_to(backend.db) == 0
+    assert relay.waiting()
