@@ -242,3 +242,21 @@ def test_a_row_of_an_unknown_kind_stops_the_relay_instead_of_being_skipped(tmp_p
         relay.move()
     assert moved_up_to(backend.db) == 0
     assert relay.waiting()
+
+
+def test_the_intake_leaves_the_checkpoints_of_its_wal_to_the_relay(tmp_path: Path) -> None:
+    # A checkpoint in the intake's commit holds a whole group of answers for its copy and fsync.
+    backend = _backend(tmp_path)
+    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    metrics = InboxMetrics(inbox)
+    for _ in range(1200):  # ~1,200 commits of a few pages each: past SQLite's default of 1,000 pages
+        metrics.add({"AlertsAccepted": 1}, NOW)
+    file_pages = (tmp_path / "inbox.db").stat().st_size // 4096
+    assert file_pages < 10  # nothing copied from the WAL into the file yet: no commit checkpointed
+
+    relay = InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo)
+    relay.move(limit=2000)
+    relay.checkpoint()
+    assert (tmp_path / "inbox.db").stat().st_size // 4096 > file_pages
+    busy, frames, copied = inbox.db.connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert (busy, copied) == (0, frames)

@@ -39,7 +39,12 @@ from tradepipe.ports.clock import Clock
 
 INBOX_FILE = "inbox.db"
 CURSOR_KEY = "inbox_seq"  # in tradepipe.db's meta table: the last inbox row the relay moved
-PRUNE_EVERY_S = 1.0
+# Small and often: deleting a second's rows at once (~1,400 at 10 senders) held one group commit for
+# milliseconds, a p99 of its own (intake p99 ~24 -> ~19 ms at 20 ms).
+PRUNE_EVERY_S = 0.02
+# The relay checkpoints the inbox's WAL (`InboxRelay.checkpoint`), off the intake's commit path; the intake
+# does only when the WAL has grown this far (pages; SQLite's default is 1,000), the relay being away.
+INTAKE_AUTOCHECKPOINT_PAGES = 10_000
 
 SIGNAL, MESSAGE, EVENT, METRICS = "signal", "message", "event", "metrics"
 
@@ -79,8 +84,17 @@ class Inbox:
     def __init__(self, db: Database, main: Database, clock: Any = time.monotonic) -> None:
         self.db, self._main, self._clock = db, main, clock
         self._pruned_at = float("-inf")
+        self._checkpoints_set = False
+
+    def _connection(self) -> Any:
+        conn = self.db.connection()
+        if not self._checkpoints_set:  # one writer thread: the group commit's
+            conn.execute(f"PRAGMA wal_autocheckpoint={INTAKE_AUTOCHECKPOINT_PAGES}")
+            self._checkpoints_set = True
+        return conn
 
     def append(self, kind: str, payload: Any, signal_id: str | None = None) -> None:
+        self._connection()
         with self.db.transaction() as conn:
             if self._clock() - self._pruned_at >= PRUNE_EVERY_S:
                 # What the relay has moved, deleted in a commit the intake makes anyway (no fsync of its own).
