@@ -41,13 +41,16 @@ from tradepipe.app.intake import (
 )
 from tradepipe.app.notices import AnnouncedRejections
 from tradepipe.backends.sqlite import SqliteBackend
+from tradepipe.contracts.items import StatusUpdate
+from tradepipe.domain.model import SignalStatus
+from tradepipe.local.runtime.alarms import LocalAlarms
 from tradepipe.settings import Settings
 
 NOW = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
 
 
 class Moment:
-    """A monotonic clock the test moves (the inbox prunes at most once a second)."""
+    """A monotonic clock the test moves (the inbox prunes at most every 20 ms)."""
 
     def __init__(self) -> None:
         self.t = 0.0
@@ -260,3 +263,75 @@ def test_the_intake_leaves_the_checkpoints_of_its_wal_to_the_relay(tmp_path: Pat
     assert (tmp_path / "inbox.db").stat().st_size // 4096 > file_pages
     busy, frames, copied = inbox.db.connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert (busy, copied) == (0, frames)
+
+
+def test_the_relay_commits_its_moves_durably_though_the_workers_commit_at_normal(tmp_path: Path) -> None:
+    # The intake deletes what the cursor says was moved: a move an OS crash could undo would lose the alert.
+    backend = _backend(tmp_path)
+    assert backend.db.connection().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    accept_alert(AlertRequest(_alert()), _through_inbox(backend, inbox))
+    relay = InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo)
+    synchronous: list[int] = []
+    real_transaction = backend.db.transaction
+
+    def watched() -> Any:
+        synchronous.append(backend.db.connection().execute("PRAGMA synchronous").fetchone()[0])
+        return real_transaction()
+
+    backend.db.transaction = watched  # type: ignore[method-assign]
+    relay.move()
+    assert synchronous[0] == 2  # FULL
+
+
+def test_a_new_inbox_numbers_its_rows_after_the_relays_cursor(tmp_path: Path) -> None:
+    # inbox.db deleted or restored from an older copy: rows numbered from 1 again would sit below the
+    # cursor, skipped by the relay and pruned by the intake, never moved.
+    backend = _backend(tmp_path)
+    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    deps = _through_inbox(backend, inbox)
+    for ticker in ("AAPL", "MSFT", "IBM"):
+        accept_alert(AlertRequest(_alert(ticker)), deps)
+    InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo).move()
+    inbox.db.close()
+    for name in ("inbox.db", "inbox.db-wal", "inbox.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+
+    moment = Moment()
+    inbox = Inbox(open_inbox(backend.state_dir), backend.db, clock=moment)
+    deps = _through_inbox(backend, inbox)
+    for ticker in ("GOOG", "FB", "TSLA"):
+        moment.t += 1  # each write may prune
+        assert isinstance(accept_alert(AlertRequest(_alert(ticker)), deps), Accepted)
+    InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo).move()
+
+    assert backend.signal_fifo.depth()[0] == 6
+
+
+def test_a_signal_read_through_the_intake_is_the_one_moved_on_not_the_inbox_copy(tmp_path: Path) -> None:
+    backend = _backend(tmp_path)
+    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    deps = _through_inbox(backend, inbox)
+    accepted = accept_alert(AlertRequest(_alert()), deps)
+    assert isinstance(accepted, Accepted)
+    InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo).move()
+    moved_on = StatusUpdate.to(SignalStatus.REJECTED, NOW + timedelta(seconds=1))
+    assert backend.signal_store.advance(accepted.signal_id, moved_on)
+
+    item = deps.store.get(accepted.signal_id)  # the inbox's ENQUEUED copy is not pruned yet
+    assert item is not None
+    assert item.status is SignalStatus.REJECTED
+
+
+def test_an_alert_waiting_in_the_inbox_for_a_minute_raises_the_inbox_stalled_alarm(tmp_path: Path) -> None:
+    backend = _backend(tmp_path)
+    written = 1_000.0
+    inbox = Inbox(open_inbox(backend.state_dir), backend.db, wall=lambda: written)
+    accept_alert(AlertRequest(_alert()), _through_inbox(backend, inbox))
+    relay = backend.inbox_relay
+
+    assert relay.oldest_waiting_s(written + 61) == pytest.approx(61)
+    local_alarms = LocalAlarms(backend, clock=lambda: written + 61)
+    assert local_alarms.evaluate()["InboxStalled"] is True
+    relay.move()
+    assert local_alarms.evaluate()["InboxStalled"] is False  # recovered

@@ -15,8 +15,10 @@ answers are the stores' answers, given here: a signal is new unless its id is wa
 recorded in `tradepipe.db` (read without a lock; only the intake records alert ids, so nothing can record
 one between this check and the relay's insert).
 
-Durability is the promise's: `synchronous=FULL`, and a row is on disk before its alert is answered. A crash
-of the workers leaves rows waiting here; the relay moves them when it starts again."""
+Durability is the promise's: `synchronous=FULL`, and a row is on disk before its alert is answered. The
+relay commits at `FULL` too (the workers' other commits are `NORMAL`): the intake deletes what the relay's
+cursor says was moved, so a move an OS crash could take back would lose the alert with it. A crash of the
+workers leaves rows waiting here; the relay moves them when it starts again."""
 
 from __future__ import annotations
 
@@ -55,7 +57,8 @@ CREATE TABLE IF NOT EXISTS inbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
     signal_id TEXT,
-    payload TEXT NOT NULL
+    payload TEXT NOT NULL,
+    at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS inbox_by_signal ON inbox (signal_id) WHERE signal_id IS NOT NULL;
 """
@@ -81,28 +84,41 @@ class Inbox:
     """The writing side, in the intake process: every method joins the caller's transaction (the group
     commit's savepoint for its request)."""
 
-    def __init__(self, db: Database, main: Database, clock: Any = time.monotonic) -> None:
-        self.db, self._main, self._clock = db, main, clock
+    def __init__(
+        self, db: Database, main: Database, clock: Any = time.monotonic, wall: Any = time.time
+    ) -> None:
+        self.db, self._main, self._clock, self._wall = db, main, clock, wall
         self._pruned_at = float("-inf")
-        self._checkpoints_set = False
+        self._started = False
 
-    def _connection(self) -> Any:
+    def _start(self) -> None:
+        """Once, before the first write: checkpoints left to the relay; and numbering that continues after
+        the relay's cursor. A new or restored `inbox.db` would otherwise number its rows from 1 again, below a
+        cursor that has passed them: the relay would skip them and this side prune them, unmoved."""
         conn = self.db.connection()
-        if not self._checkpoints_set:  # one writer thread: the group commit's
-            conn.execute(f"PRAGMA wal_autocheckpoint={INTAKE_AUTOCHECKPOINT_PAGES}")
-            self._checkpoints_set = True
-        return conn
+        conn.execute(f"PRAGMA wal_autocheckpoint={INTAKE_AUTOCHECKPOINT_PAGES}")
+        with self.db.transaction():
+            after = moved_up_to(self._main)
+            conn.execute(
+                "INSERT OR IGNORE INTO sqlite_sequence (name, seq) SELECT 'inbox', 0 WHERE NOT EXISTS "
+                "(SELECT 1 FROM sqlite_sequence WHERE name = 'inbox')"
+            )
+            conn.execute(
+                "UPDATE sqlite_sequence SET seq = ? WHERE name = 'inbox' AND seq < ?", (after, after)
+            )
+        self._started = True
 
     def append(self, kind: str, payload: Any, signal_id: str | None = None) -> None:
-        self._connection()
+        if not self._started:  # one writer thread: the group commit's
+            self._start()
         with self.db.transaction() as conn:
             if self._clock() - self._pruned_at >= PRUNE_EVERY_S:
                 # What the relay has moved, deleted in a commit the intake makes anyway (no fsync of its own).
                 self._pruned_at = self._clock()
                 conn.execute("DELETE FROM inbox WHERE seq <= ?", (moved_up_to(self._main),))
             conn.execute(
-                "INSERT INTO inbox (kind, signal_id, payload) VALUES (?, ?, ?)",
-                (kind, signal_id, json.dumps(payload, separators=(",", ":"))),
+                "INSERT INTO inbox (kind, signal_id, payload, at) VALUES (?, ?, ?, ?)",
+                (kind, signal_id, json.dumps(payload, separators=(",", ":")), self._wall()),
             )
 
     def waiting_item(self, signal_id: str) -> str | None:
@@ -141,11 +157,12 @@ class InboxSignalStore:
         return self._inbox.record(item)
 
     def get(self, signal_id: str) -> SignalItem | None:
-        waiting = self._inbox.waiting_item(signal_id)
-        if waiting is not None:
-            return SignalItem.model_validate_json(waiting)
+        # tradepipe.db first: once moved, the signal goes on from there and the inbox's copy is stale.
         found: SignalItem | None = self._main.get(signal_id)
-        return found
+        if found is not None:
+            return found
+        waiting = self._inbox.waiting_item(signal_id)
+        return None if waiting is None else SignalItem.model_validate_json(waiting)
 
     def advance(self, signal_id: str, update: StatusUpdate) -> bool:
         # The intake admits in one write (InboxAdmission) and never moves a signal; the stages that do write

@@ -45,6 +45,10 @@ class InboxRelay:
             self._after = None  # another relay may have moved what this one has not seen: ask the file
             return 0
         moved = 0
+        # This thread's connection only (a pragma of the connection, set at every move so a reopened one has
+        # it too): the intake deletes the rows this commit moves, so it must be on disk when it returns;
+        # at the workers' `NORMAL` an OS crash could take it back after the rows were gone.
+        self._main.connection().execute("PRAGMA synchronous=FULL")
         with self._main.transaction() as conn:
             after = moved_up_to(self._main)
             for seq, kind, payload in rows:
@@ -59,6 +63,15 @@ class InboxRelay:
             )
         self._after = max(after, rows[-1][0])
         return moved
+
+    def oldest_waiting_s(self, now: float) -> float:
+        """How long the oldest row not yet moved has waited (0: none waits)."""
+        row = (
+            self._inbox.connection()
+            .execute("SELECT min(at) FROM inbox WHERE seq > ?", (moved_up_to(self._main),))
+            .fetchone()
+        )
+        return 0.0 if row[0] is None else max(0.0, now - float(row[0]))
 
     def checkpoint(self) -> None:
         """Copy the inbox's WAL into its file without the intake's writer lock (PASSIVE: the intake goes on

@@ -7,6 +7,8 @@ operator wants after a crash."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from tradepipe.backends.sqlite import SqliteBackend
 
 log = logging.getLogger(__name__)
+INBOX_STALLED_S = 60.0  # the relay moves a row within milliseconds; a minute is a relay that keeps failing
 
 
 @dataclass
@@ -25,13 +28,20 @@ class LocalAlarms:
     backend: SqliteBackend
     halted: list[str] = field(default_factory=list)  # sampled by the release schedule
     states: dict[str, bool] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
 
     def conditions(self) -> dict[str, tuple[bool, str]]:
         b = self.backend
         signal_dead = len(b.signal_fifo.dead_letters())
         intent_dead = len(b.intent_fifo.dead_letters())
         today = b.metrics.on_day(datetime.now(UTC).date().isoformat())
+        waited = b.inbox_relay.oldest_waiting_s(self.clock())
         return {
+            # Accepted alerts the relay has not moved into tradepipe.db (it keeps failing): none is traded.
+            "InboxStalled": (
+                waited > INBOX_STALLED_S,
+                f"an accepted alert has waited {waited:.0f} s in the intake's inbox",
+            ),
             "SignalsDlqNotEmpty": (signal_dead > 0, f"{signal_dead} signal messages dead-lettered"),
             "IntentsDlqNotEmpty": (intent_dead > 0, f"{intent_dead} order intents dead-lettered"),
             "TradingHalted": (bool(self.halted), "halted: " + ", ".join(self.halted)),

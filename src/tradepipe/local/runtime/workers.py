@@ -152,16 +152,16 @@ class Relay(Worker):
             seen = self._doorbell.generation(INBOX)
             try:
                 moved = self._relay.move()
+                if moved:
+                    self._doorbell.ring(SIGNALS, CHANGES)
                 if moved and time.monotonic() - self._checkpointed_at >= CHECKPOINT_EVERY_S:
                     self._checkpointed_at = time.monotonic()
                     self._relay.checkpoint()
-            except Exception:
+            except Exception:  # alerts wait in the inbox meanwhile: the InboxStalled alarm says so
                 self.errors += 1
                 log.exception("relay failed; retrying")
                 self.stopping.wait(1.0)
                 continue
-            if moved:
-                self._doorbell.ring(SIGNALS, CHANGES)
             if moved >= BATCH:
                 continue  # a backlog: no waiting
             # A ring since `seen` (read before the move) returns at once: nothing committed after the move's
