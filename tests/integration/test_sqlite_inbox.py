@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from tradepipe.adapters.memory import FixedClock, StaticPassphrases
+from tradepipe.adapters.sqlite.database import Database
 from tradepipe.adapters.sqlite.inbox import (
     CURSOR_KEY,
     Inbox,
@@ -59,9 +61,29 @@ class Moment:
         return self.t
 
 
+_OPENED: list[Database] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_databases() -> Iterator[None]:
+    # Closed here, not left to the collector: a test's traceback (pytest.raises) keeps its databases, and
+    # their writer-lock files, open (tests/integration/test_sqlite_writers.py counts them).
+    yield
+    while _OPENED:
+        _OPENED.pop().close()
+
+
 def _backend(path: Path) -> SqliteBackend:
     path.mkdir(exist_ok=True)
-    return SqliteBackend(Settings.explicit(backend="sqlite", state_dir=str(path)))
+    backend = SqliteBackend(Settings.explicit(backend="sqlite", state_dir=str(path)))
+    _OPENED.append(backend.db)
+    return backend
+
+
+def _inbox_db(state_dir: Path) -> Database:
+    db = open_inbox(state_dir)
+    _OPENED.append(db)
+    return db
 
 
 def _direct(backend: SqliteBackend) -> IntakeDeps:
@@ -135,10 +157,10 @@ def test_moved_inbox_leaves_tradepipe_db_as_the_intake_writing_it_directly_would
     expected = _accept_all(_direct(direct), direct.metrics)
 
     relayed = _backend(tmp_path / "relayed")
-    inbox = Inbox(open_inbox(relayed.state_dir), relayed.db)
+    inbox = Inbox(_inbox_db(relayed.state_dir), relayed.db)
     got = _accept_all(_through_inbox(relayed, inbox), InboxMetrics(inbox))
     assert _state(relayed)["signals"] == []  # nothing reached tradepipe.db before the relay
-    InboxRelay(open_inbox(relayed.state_dir), relayed.db, relayed.signal_fifo).move()
+    InboxRelay(_inbox_db(relayed.state_dir), relayed.db, relayed.signal_fifo).move()
 
     assert [type(r) for r in got] == [Accepted, Duplicate, Invalid, Invalid, Batch]
     assert got == expected
@@ -153,11 +175,11 @@ def test_moved_inbox_leaves_tradepipe_db_as_the_intake_writing_it_directly_would
 
 def test_each_row_is_moved_once_however_many_relays_run(tmp_path: Path) -> None:
     backend = _backend(tmp_path)
-    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db)
     metrics = InboxMetrics(inbox)
     for _ in range(300):
         metrics.add({"AlertsAccepted": 1}, NOW)  # a row moved twice would count twice
-    relays = [InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo) for _ in range(4)]
+    relays = [InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo) for _ in range(4)]
     start = threading.Barrier(len(relays))
     moved: list[int] = []
 
@@ -180,11 +202,11 @@ def test_each_row_is_moved_once_however_many_relays_run(tmp_path: Path) -> None:
 
 def test_a_failed_move_moves_nothing_and_the_next_moves_it_all(tmp_path: Path) -> None:
     backend = _backend(tmp_path)
-    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db)
     deps = _through_inbox(backend, inbox)
     for ticker in ("AAPL", "MSFT", "IBM"):
         assert isinstance(accept_alert(AlertRequest(_alert(ticker)), deps), Accepted)
-    relay = InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo)
+    relay = InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo)
     sends = 0
     real_send = backend.signal_fifo.send
 
@@ -212,14 +234,14 @@ def test_a_repeat_is_a_duplicate_while_its_first_waits_and_after_it_was_moved_an
 ) -> None:
     backend = _backend(tmp_path)
     moment = Moment()
-    inbox = Inbox(open_inbox(backend.state_dir), backend.db, clock=moment)
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db, clock=moment)
     deps = _through_inbox(backend, inbox)
     first = accept_alert(AlertRequest(_alert()), deps)
     assert isinstance(first, Accepted)
     assert isinstance(accept_alert(AlertRequest(_alert()), deps), Duplicate)  # waiting in the inbox
     assert deps.store.get(first.signal_id) is not None
 
-    relay = InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo)
+    relay = InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo)
     relay.move()
     moment.t += 2  # the next write prunes what was moved
     assert isinstance(accept_alert(AlertRequest(_alert("MSFT")), deps), Accepted)
@@ -237,10 +259,10 @@ def test_a_repeat_is_a_duplicate_while_its_first_waits_and_after_it_was_moved_an
 
 def test_a_row_of_an_unknown_kind_stops_the_relay_instead_of_being_skipped(tmp_path: Path) -> None:
     backend = _backend(tmp_path)
-    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db)
     with inbox.db.transaction():
         inbox.append("from-a-newer-intake", {})
-    relay = InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo)
+    relay = InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo)
     with pytest.raises(ValueError, match="unknown inbox row"):
         relay.move()
     assert moved_up_to(backend.db) == 0
@@ -250,14 +272,14 @@ def test_a_row_of_an_unknown_kind_stops_the_relay_instead_of_being_skipped(tmp_p
 def test_the_intake_leaves_the_checkpoints_of_its_wal_to_the_relay(tmp_path: Path) -> None:
     # A checkpoint in the intake's commit holds a whole group of answers for its copy and fsync.
     backend = _backend(tmp_path)
-    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db)
     metrics = InboxMetrics(inbox)
     for _ in range(1200):  # ~1,200 commits of a few pages each: past SQLite's default of 1,000 pages
         metrics.add({"AlertsAccepted": 1}, NOW)
     file_pages = (tmp_path / "inbox.db").stat().st_size // 4096
     assert file_pages < 10  # nothing copied from the WAL into the file yet: no commit checkpointed
 
-    relay = InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo)
+    relay = InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo)
     relay.move(limit=2000)
     relay.checkpoint()
     assert (tmp_path / "inbox.db").stat().st_size // 4096 > file_pages
@@ -269,9 +291,9 @@ def test_the_relay_commits_its_moves_durably_though_the_workers_commit_at_normal
     # The intake deletes what the cursor says was moved: a move an OS crash could undo would lose the alert.
     backend = _backend(tmp_path)
     assert backend.db.connection().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db)
     accept_alert(AlertRequest(_alert()), _through_inbox(backend, inbox))
-    relay = InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo)
+    relay = InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo)
     synchronous: list[int] = []
     real_transaction = backend.db.transaction
 
@@ -288,33 +310,33 @@ def test_a_new_inbox_numbers_its_rows_after_the_relays_cursor(tmp_path: Path) ->
     # inbox.db deleted or restored from an older copy: rows numbered from 1 again would sit below the
     # cursor, skipped by the relay and pruned by the intake, never moved.
     backend = _backend(tmp_path)
-    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db)
     deps = _through_inbox(backend, inbox)
     for ticker in ("AAPL", "MSFT", "IBM"):
         accept_alert(AlertRequest(_alert(ticker)), deps)
-    InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo).move()
+    InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo).move()
     inbox.db.close()
     for name in ("inbox.db", "inbox.db-wal", "inbox.db-shm"):
         (tmp_path / name).unlink(missing_ok=True)
 
     moment = Moment()
-    inbox = Inbox(open_inbox(backend.state_dir), backend.db, clock=moment)
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db, clock=moment)
     deps = _through_inbox(backend, inbox)
     for ticker in ("GOOG", "FB", "TSLA"):
         moment.t += 1  # each write may prune
         assert isinstance(accept_alert(AlertRequest(_alert(ticker)), deps), Accepted)
-    InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo).move()
+    InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo).move()
 
     assert backend.signal_fifo.depth()[0] == 6
 
 
 def test_a_signal_read_through_the_intake_is_the_one_moved_on_not_the_inbox_copy(tmp_path: Path) -> None:
     backend = _backend(tmp_path)
-    inbox = Inbox(open_inbox(backend.state_dir), backend.db)
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db)
     deps = _through_inbox(backend, inbox)
     accepted = accept_alert(AlertRequest(_alert()), deps)
     assert isinstance(accepted, Accepted)
-    InboxRelay(open_inbox(backend.state_dir), backend.db, backend.signal_fifo).move()
+    InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo).move()
     moved_on = StatusUpdate.to(SignalStatus.REJECTED, NOW + timedelta(seconds=1))
     assert backend.signal_store.advance(accepted.signal_id, moved_on)
 
@@ -326,9 +348,10 @@ def test_a_signal_read_through_the_intake_is_the_one_moved_on_not_the_inbox_copy
 def test_an_alert_waiting_in_the_inbox_for_a_minute_raises_the_inbox_stalled_alarm(tmp_path: Path) -> None:
     backend = _backend(tmp_path)
     written = 1_000.0
-    inbox = Inbox(open_inbox(backend.state_dir), backend.db, wall=lambda: written)
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db, wall=lambda: written)
     accept_alert(AlertRequest(_alert()), _through_inbox(backend, inbox))
-    relay = backend.inbox_relay
+    relay = InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo)
+    backend.__dict__["inbox_relay"] = relay  # what the alarm reads
 
     assert relay.oldest_waiting_s(written + 61) == pytest.approx(61)
     local_alarms = LocalAlarms(backend, clock=lambda: written + 61)
