@@ -109,7 +109,12 @@ class LocalSecrets:
 
     def document(self) -> SecretsDocument:
         with self._lock:
-            stamp = self._file.stat().st_mtime if self._file.exists() else None
+            # One stat a call (the intake asks on every alert, so an edited file counts at once): `exists()`
+            # first was a second system call, ~3% of the intake's samples under wrk.
+            try:
+                stamp: float | None = self._file.stat().st_mtime
+            except FileNotFoundError:
+                stamp = None
             if stamp != self._stamp:
                 raw = json.loads(self._file.read_text()) if stamp is not None else {}
                 self._doc, self._stamp = SecretsDocument.model_validate(raw), stamp
