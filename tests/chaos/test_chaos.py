@@ -36,6 +36,7 @@ from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.models import Order
 from alpaca.trading.requests import GetOrdersRequest
 
+from tests.alpaca_models import broker_order
 from tradepipe.app.protective_close import resting
 from tradepipe.domain.model import TERMINAL_STATUSES
 from tradepipe.domain.protection import coverage
@@ -204,24 +205,6 @@ def _dead_lettered_signal_ids(sup: Supervisor) -> set[str]:
     return found
 
 
-def _broker_order(o: Order, parent: str | None = None) -> BrokerOrder:
-    return BrokerOrder(
-        broker_order_id=str(o.id),
-        client_order_id=o.client_order_id,
-        status=str(o.status.value),
-        qty=Decimal(str(o.qty or 0)),
-        filled_qty=Decimal(str(o.filled_qty or 0)),
-        filled_avg_price=None,
-        submitted_at=o.submitted_at,
-        filled_at=o.filled_at,
-        symbol=o.symbol or "",
-        side=str(getattr(o.side, "value", o.side)),
-        order_type=str(getattr(o.type, "value", o.type)),
-        parent_client_order_id=parent,
-        stop_price=None if o.stop_price is None else Decimal(str(o.stop_price)),
-    )
-
-
 class CoverageSampler(threading.Thread):
     """Reads the broker's open orders, positions and open orders again (alpaca-py), every SAMPLE_S: a
     position is uncovered in a sample when neither order snapshot's working stops cover all of it (two reads
@@ -245,8 +228,8 @@ class CoverageSampler(threading.Thread):
         for o in self._client.get_orders(request):
             if isinstance(o, Order):
                 for order in [
-                    _broker_order(o),
-                    *(_broker_order(leg, o.client_order_id) for leg in o.legs or []),
+                    broker_order(o),
+                    *(broker_order(leg, o.client_order_id) for leg in o.legs or []),
                 ]:
                     by_symbol.setdefault(order.symbol, []).append(order)
         return by_symbol

@@ -17,6 +17,7 @@ from alpaca.data.models import Quote
 from alpaca.trading.models import Order, Position
 from pydantic import ValidationError
 
+from tests.alpaca_models import broker_order
 from tradepipe.adapters.alpaca import AlpacaBroker
 from tradepipe.adapters.market_data import AlpacaMarketData
 from tradepipe.domain.model import Mode
@@ -95,27 +96,6 @@ ANSWERS = {
 }
 
 
-def _reference(order: Order, parent: str | None = None) -> BrokerOrder:
-    """What the adapter made of alpaca-py's Order model before it read the JSON itself."""
-    return BrokerOrder(
-        broker_order_id=str(order.id),
-        client_order_id=order.client_order_id,
-        status=str(order.status.value),
-        qty=Decimal(str(order.qty or 0)),
-        filled_qty=Decimal(str(order.filled_qty or 0)),
-        filled_avg_price=None if order.filled_avg_price is None else Decimal(str(order.filled_avg_price)),
-        submitted_at=order.submitted_at,
-        filled_at=order.filled_at,
-        symbol=order.symbol or "",
-        side=str(getattr(order.side, "value", order.side) or ""),
-        order_type=str(getattr(order.order_type, "value", order.order_type) or ""),
-        parent_client_order_id=parent,
-        stop_price=None if order.stop_price is None else Decimal(str(order.stop_price)),
-        limit_price=None if order.limit_price is None else Decimal(str(order.limit_price)),
-        legs=tuple(_reference(leg, parent=order.client_order_id) for leg in order.legs or []),
-    )
-
-
 class _Answers(requests.Session):
     """alpaca-py's session: answers every request with the next JSON body, as the API would."""
 
@@ -145,7 +125,7 @@ def _same(found: BrokerOrder | None, expected: BrokerOrder) -> None:
 
 @pytest.mark.parametrize("answer", list(ANSWERS.values()), ids=list(ANSWERS))
 def test_an_order_reads_as_alpaca_pys_order_model_reads_it(answer: dict[str, Any]) -> None:
-    expected = _reference(Order(**copy.deepcopy(answer)))
+    expected = broker_order(Order(**copy.deepcopy(answer)))
 
     _same(_broker(answer).find_order("tp-s-open"), expected)
     _same(_broker(answer).submit_close("AAPL", Decimal(10), "tp-s-open"), expected)
@@ -155,7 +135,7 @@ def test_an_order_reads_as_alpaca_pys_order_model_reads_it(answer: dict[str, Any
 
 
 def test_an_order_with_legs_lists_the_order_then_its_legs_as_alpaca_py_models_gave_them() -> None:
-    expected = _reference(Order(**copy.deepcopy(FILLED_WITH_LEGS)))
+    expected = broker_order(Order(**copy.deepcopy(FILLED_WITH_LEGS)))
     family = _broker(FILLED_WITH_LEGS).order_family(PARENT_ID)
     opened = _broker([FILLED_WITH_LEGS]).open_orders("AAPL")
 
@@ -188,7 +168,7 @@ def test_a_malformed_order_fails_as_before_instead_of_becoming_an_order(
     broken: dict[str, Any],
 ) -> None:
     with pytest.raises((ValueError, ArithmeticError)):  # pydantic's ValidationError, Decimal's
-        _reference(Order(**copy.deepcopy(broken)))
+        broker_order(Order(**copy.deepcopy(broken)))
     with pytest.raises(TypeError):
         _broker(broken).find_order("tp-s-open")
 

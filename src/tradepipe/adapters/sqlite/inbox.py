@@ -34,7 +34,7 @@ from tradepipe.adapters.sqlite.admission import as_enqueued
 from tradepipe.adapters.sqlite.database import Database, Durability
 from tradepipe.adapters.sqlite.metrics import utc_day
 from tradepipe.adapters.sqlite.queues import signal_message
-from tradepipe.adapters.sqlite.records import signal_row
+from tradepipe.adapters.sqlite.records import signal_recorded, signal_row
 from tradepipe.contracts.items import SignalItem, StatusUpdate
 from tradepipe.contracts.messages import SignalAccepted
 from tradepipe.ports.clock import Clock
@@ -100,7 +100,7 @@ class Inbox:
         with self.db.transaction():
             after = moved_up_to(self._main)
             conn.execute(
-                "INSERT OR IGNORE INTO sqlite_sequence (name, seq) SELECT 'inbox', 0 WHERE NOT EXISTS "
+                "INSERT INTO sqlite_sequence (name, seq) SELECT 'inbox', 0 WHERE NOT EXISTS "
                 "(SELECT 1 FROM sqlite_sequence WHERE name = 'inbox')"
             )
             conn.execute(
@@ -137,8 +137,7 @@ class Inbox:
         the only thing that takes a row from here, and it runs on this same thread)."""
         if self.waiting_item(signal_id) is not None:
             return True
-        main = self._main.connection()
-        return main.execute("SELECT 1 FROM signals WHERE signal_id = ?", (signal_id,)).fetchone() is not None
+        return signal_recorded(self._main.connection(), signal_id)
 
     def record(self, item: SignalItem) -> bool:
         if self.recorded(item.signal_id):

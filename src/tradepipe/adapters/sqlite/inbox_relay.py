@@ -26,11 +26,6 @@ class InboxRelay:
         self._inbox, self._main, self._queue = inbox, main, signals_queue
         self._after: int | None = None  # the cursor as this relay last left it (read again when it writes)
 
-    def waiting(self) -> bool:
-        after = moved_up_to(self._main)
-        row = self._inbox.connection().execute("SELECT 1 FROM inbox WHERE seq > ? LIMIT 1", (after,))
-        return row.fetchone() is not None
-
     def move(self, limit: int = BATCH) -> int:
         """Move up to `limit` waiting rows; how many were moved (0: nothing waits)."""
         after = moved_up_to(self._main) if self._after is None else self._after

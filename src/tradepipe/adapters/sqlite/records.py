@@ -69,6 +69,10 @@ def insert_signal(conn: Any, row: Sequence[Any]) -> bool:
     return bool(cur.rowcount == 1)
 
 
+def signal_recorded(conn: Any, signal_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM signals WHERE signal_id = ?", (signal_id,)).fetchone() is not None
+
+
 class SqliteSignalStore:
     def __init__(self, db: Database) -> None:
         self._db = db
