@@ -222,12 +222,27 @@ def test_a_failed_move_moves_nothing_and_the_next_moves_it_all(tmp_path: Path) -
     with pytest.raises(OSError, match="disk full"):
         relay.move()
     assert moved_up_to(backend.db) == 0
+    assert relay.signals_moved == 0  # the burst gauge counts only what a commit moved
     assert _state(backend)["signals"] == []
     assert backend.signal_fifo.depth()[0] == 0
 
     assert relay.move() == 6  # three records, three messages
     assert len(_state(backend)["signals"]) == 3
+    assert relay.signals_moved == 3
     assert backend.signal_fifo.depth()[0] == 3
+
+
+def test_the_relay_counts_the_alerts_it_moved_not_its_rows(tmp_path: Path) -> None:
+    backend = _backend(tmp_path)
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db)
+    _accept_all(_through_inbox(backend, inbox), InboxMetrics(inbox))
+    relay = InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo)
+    rows = relay.move()
+    recorded = len(_state(backend)["signals"])  # accepted, refused and invalid alerts alike
+    assert recorded == 5
+    assert relay.signals_moved == recorded < rows
+    assert relay.move() == 0
+    assert relay.signals_moved == recorded
 
 
 def test_a_repeat_is_a_duplicate_while_its_first_waits_and_after_it_was_moved_and_pruned(

@@ -25,6 +25,7 @@ class InboxRelay:
     def __init__(self, inbox: Database, main: Database, signals_queue: SqliteFifoQueue) -> None:
         self._inbox, self._main, self._queue = inbox, main, signals_queue
         self._after: int | None = None  # the cursor as this relay last left it (read again when it writes)
+        self.signals_moved = 0  # alerts recorded, counted once moved (the runtime's burst gauge)
 
     def move(self, limit: int = BATCH) -> int:
         """Move up to `limit` waiting rows; how many were moved (0: nothing waits)."""
@@ -39,7 +40,7 @@ class InboxRelay:
         if not rows:
             self._after = None  # another relay may have moved what this one has not seen: ask the file
             return 0
-        moved = 0
+        moved = signals = 0
         # This thread's connection only (a pragma of the connection, set at every move so a reopened one has
         # it too): the intake deletes the rows this commit moves, so it must be on disk when it returns;
         # at the workers' `NORMAL` an OS crash could take it back after the rows were gone.
@@ -51,12 +52,14 @@ class InboxRelay:
                     continue
                 self._apply(conn, kind, json.loads(payload))
                 moved += 1
+                signals += kind == SIGNAL
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (CURSOR_KEY, str(max(after, rows[-1][0]))),
             )
         self._after = max(after, rows[-1][0])
+        self.signals_moved += signals
         return moved
 
     def oldest_waiting_s(self, now: float) -> float:

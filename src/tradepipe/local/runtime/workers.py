@@ -38,6 +38,7 @@ from tradepipe.backends.sqlite import SqliteBackend
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected
 from tradepipe.local.runtime.alarms import LocalAlarms
+from tradepipe.local.runtime.burst import ArrivalRate, BurstPause
 from tradepipe.local.runtime.notifications import NotificationFeed
 from tradepipe.local.runtime.thread_names import show_name
 from tradepipe.local.runtime.wakeup import CHANGES, INBOX, INTENTS, SCHEDULES, SIGNALS, Doorbell
@@ -54,6 +55,7 @@ CHECKPOINT_EVERY_S = 0.5  # the intake's inbox WAL, while alerts arrive (~700 al
 # is what OpenSearch itself waits before a document is searchable (its default refresh interval), and only
 # dashboards read the index: the trader's path and the live page never wait on it.
 INDEX_LINGER_S = 1.0
+PAUSE_POLL_S = 0.1  # how soon after a burst has passed search is written again
 MAX_RETRY_DELAY_S = 30.0
 
 
@@ -140,23 +142,30 @@ class QueueWorker(Worker):
 class Relay(Worker):
     """Moves the intake's inbox into tradepipe.db (`adapters/sqlite/inbox_relay.py`) the moment the intake
     rings, then wakes the risk pollers and the indexer: the intake's commit no longer shares a writer lock
-    with the workers, and this one turn per run of alerts takes the lock in its place."""
+    with the workers, and this one turn per run of alerts takes the lock in its place. It counts the alerts
+    it moves: the indexer waits while they arrive in a burst (`burst.py`)."""
 
-    def __init__(self, relay: InboxRelay, doorbell: Doorbell) -> None:
+    def __init__(self, relay: InboxRelay, doorbell: Doorbell, arrivals: ArrivalRate) -> None:
         super().__init__("relay")
-        self._relay, self._doorbell = relay, doorbell
+        self._relay, self._doorbell, self.arrivals = relay, doorbell, arrivals
         self._checkpointed_at = float("-inf")
+
+    def move_once(self) -> int:
+        before = self._relay.signals_moved
+        moved = self._relay.move()
+        self.arrivals.arrived(self._relay.signals_moved - before)
+        if moved:
+            self._doorbell.ring(SIGNALS, CHANGES)
+        if moved and time.monotonic() - self._checkpointed_at >= CHECKPOINT_EVERY_S:
+            self._checkpointed_at = time.monotonic()
+            self._relay.checkpoint()
+        return moved
 
     def run(self) -> None:
         while not self.stopping.is_set():
             seen = self._doorbell.generation(INBOX)
             try:
-                moved = self._relay.move()
-                if moved:
-                    self._doorbell.ring(SIGNALS, CHANGES)
-                if moved and time.monotonic() - self._checkpointed_at >= CHECKPOINT_EVERY_S:
-                    self._checkpointed_at = time.monotonic()
-                    self._relay.checkpoint()
+                moved = self.move_once()
             except Exception:  # alerts wait in the inbox meanwhile: the InboxStalled alarm says so
                 self.errors += 1
                 log.exception("relay failed; retrying")
@@ -170,13 +179,18 @@ class Relay(Worker):
 
 
 class Indexer(Worker):
-    def __init__(self, backend: SqliteBackend, doorbell: Doorbell, batch_size: int = 200) -> None:
+    def __init__(
+        self, backend: SqliteBackend, doorbell: Doorbell, pause: BurstPause, batch_size: int = 200
+    ) -> None:
         super().__init__("indexer")
-        self._backend, self._doorbell, self._batch = backend, doorbell, batch_size
+        self._backend, self._doorbell, self.pause, self._batch = backend, doorbell, pause, batch_size
         self.feed = ChangeFeed(backend.db, "indexer")
 
     def run(self) -> None:
         while not self.stopping.is_set():
+            if self.pause.hold():  # a burst of alerts: the intake and the orders go first (`burst.py`)
+                self.stopping.wait(PAUSE_POLL_S)
+                continue
             seen = self._doorbell.generation(CHANGES)
             try:
                 indexed = self.index_once()
@@ -281,8 +295,9 @@ class Workers:
             )
             for i in range(pollers)
         ]
-        self.relay = Relay(backend.inbox_relay, doorbell)
-        self.indexer = Indexer(backend, doorbell)
+        arrivals = ArrivalRate()
+        self.relay = Relay(backend.inbox_relay, doorbell, arrivals)
+        self.indexer = Indexer(backend, doorbell, BurstPause(arrivals))
         # Channels and the outbox from the settings (the supervisor points them at the state directory); a
         # broken notification config fails the start, so a typo never silently mutes the trader's phone.
         self.notifier = NotificationFeed(
