@@ -43,7 +43,7 @@ def test_search_waits_while_a_burst_lasts_and_is_written_again_when_it_has_passe
     assert not pause.hold()
 
 
-def test_a_flood_pauses_search_for_at_most_max_pause_then_again_only_after_it_has_passed() -> None:
+def test_a_flood_pauses_search_for_at_most_max_pause_then_again_only_after_as_long_a_calm() -> None:
     clock = Clock()
     rate = ArrivalRate(window_s=1.0, clock=clock)
     pause = BurstPause(rate, threshold=200, max_pause_s=30.0, clock=clock)
@@ -53,7 +53,24 @@ def test_a_flood_pauses_search_for_at_most_max_pause_then_again_only_after_it_ha
         held.append(pause.hold())
         clock.now += 1.0
     assert held == [True] * 30 + [False] * 15  # the flood goes on, search is written again after 30 s
-    clock.now += 1.0
-    assert not pause.hold()  # it has passed
+    clock.now += 10.0
     rate.arrived(1_000)
-    assert pause.hold()  # a new burst pauses it again
+    assert not pause.hold()  # ten calm seconds: the same episode
+    clock.now += 30.0
+    rate.arrived(1_000)
+    assert pause.hold()  # after 30 calm seconds a new burst pauses it again
+
+
+def test_dips_within_a_flood_do_not_restart_the_bound_and_search_catches_up_in_them() -> None:
+    clock = Clock()
+    rate = ArrivalRate(window_s=1.0, clock=clock)
+    pause = BurstPause(rate, threshold=200, max_pause_s=30.0, clock=clock)
+    held: list[bool] = []
+    for second in range(120):  # a ten-minute-like flood, shortened: the relay stalls 1.5 s every 25 s
+        if second % 25 not in (23, 24):
+            rate.arrived(1_000)
+        held.append(pause.hold())
+        clock.now += 1.0
+    assert sum(held) <= 30
+    assert held[23:25] == [False, False]  # the dip: indexed
+    assert held[30:] == [False] * 90
