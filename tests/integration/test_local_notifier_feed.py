@@ -88,3 +88,47 @@ def test_feed_waits_out_the_window_then_enqueues_the_burst_as_one_batch(tmp_path
     assert metrics["NotificationsEnqueued"] == 1  # 40 fills, one message for the generic webhook
     assert EventLog(db, "notifier").pending() == []  # checkpoint past the batch
     assert feed.feed_once() is not None  # nothing left: idle
+
+
+def test_while_the_window_is_open_rings_do_not_make_the_feed_look_again(tmp_path: Path) -> None:
+    """Every commit of an alert rings the workers' doorbell several times; the window's end is fixed by its
+    oldest event, so the feed sleeps until then instead of querying the log at each ring."""
+    import threading
+    import time
+
+    from tradepipe.local.runtime.wakeup import Doorbell
+
+    db = Database.open(tmp_path, Durability.PROCESS)
+    bus = SqliteEventOutbox(db)
+    log = EventLog(db, "notifier")
+    looks = 0
+    real_pending = log.pending
+
+    def counted_pending(limit: int | None = None) -> list[object]:
+        nonlocal looks
+        looks += 1
+        return real_pending(limit)  # type: ignore[arg-type]
+
+    log.pending = counted_pending  # type: ignore[assignment,method-assign]
+    notifier = build_notifier(
+        Settings.explicit(),
+        channels=load_channels([HOOK]),
+        outbox=MemoryOutbox(),
+        http=ScriptedTransport(SleepClock()),
+    )
+    doorbell = Doorbell(tmp_path / "bell")
+    feed = NotificationFeed(log, notifier, doorbell, Counter().update, window_s=5.0)
+    publish_event(bus, fill(0))
+    feed.start()
+    try:
+        time.sleep(0.2)
+        before = looks
+        for _ in range(50):  # fifty rings within the window, as ~a dozen alerts would
+            doorbell.ring()
+            time.sleep(0.01)
+        assert looks - before <= 1
+    finally:
+        feed.stop()
+        feed.join(5)
+        doorbell.close()
+        assert not any(t.name == "notifier" and t.is_alive() for t in threading.enumerate())

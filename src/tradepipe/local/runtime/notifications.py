@@ -16,6 +16,7 @@ few messages per channel.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -72,15 +73,23 @@ class NotificationFeed(threading.Thread):
                 log.exception("notifier failed; retrying")
                 self.stopping.wait(2.0)
                 continue
-            if wait is not None:
-                self._doorbell.wait(seen, min(wait, IDLE_WAIT_S))
+            if wait is None:
+                continue
+            if math.isinf(wait):  # nothing pending: the next event comes with a ring
+                self._doorbell.wait(seen, IDLE_WAIT_S)
+            else:
+                # The batching window: it ends when its oldest event is old enough, whatever rings meanwhile.
+                # Woken by every ring instead (several an alert), the feed looked again for nothing: ~0.4 ms
+                # of the workers' CPU an alert at a steady 50 alerts/s.
+                self.stopping.wait(wait)
         self._lanes.join(timeout=10.0)
 
     def feed_once(self) -> float | None:
-        """Enqueue the next batch; the seconds to wait before trying again, or None to go on at once."""
+        """Enqueue the next batch; the seconds to wait before trying again (infinite: until a ring), or None
+        to go on at once."""
         first = self._events.pending(1)
         if not first:
-            return IDLE_WAIT_S
+            return math.inf
         young = first[0].at + self._window_s - self._wall_clock()
         if young > 0:
             return young  # the batching window: let the rest of a burst arrive
