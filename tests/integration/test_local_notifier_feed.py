@@ -90,10 +90,11 @@ def test_feed_waits_out_the_window_then_enqueues_the_burst_as_one_batch(tmp_path
     assert feed.feed_once() is not None  # nothing left: idle
 
 
-def test_while_the_window_is_open_rings_do_not_make_the_feed_look_again(tmp_path: Path) -> None:
+def test_while_the_window_is_open_rings_do_not_make_the_feed_look_again_and_its_end_delivers(
+    tmp_path: Path,
+) -> None:
     """Every commit of an alert rings the workers' doorbell several times; the window's end is fixed by its
     oldest event, so the feed sleeps until then instead of querying the log at each ring."""
-    import threading
     import time
 
     from tradepipe.local.runtime.wakeup import Doorbell
@@ -117,7 +118,8 @@ def test_while_the_window_is_open_rings_do_not_make_the_feed_look_again(tmp_path
         http=ScriptedTransport(SleepClock()),
     )
     doorbell = Doorbell(tmp_path / "bell")
-    feed = NotificationFeed(log, notifier, doorbell, Counter().update, window_s=5.0)
+    metrics: Counter[str] = Counter()
+    feed = NotificationFeed(log, notifier, doorbell, metrics.update, window_s=1.5)
     publish_event(bus, fill(0))
     feed.start()
     try:
@@ -127,8 +129,35 @@ def test_while_the_window_is_open_rings_do_not_make_the_feed_look_again(tmp_path
             doorbell.ring()
             time.sleep(0.01)
         assert looks - before <= 1
-    finally:
+        deadline = time.monotonic() + 3.0
+        while metrics["NotificationsEnqueued"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert metrics["NotificationsEnqueued"] == 1  # the window's end delivers, no ring needed
+        publish_event(bus, fill(1))
+        doorbell.ring()
+        time.sleep(0.2)  # asleep in the next window
+        stopping = time.monotonic()
         feed.stop()
         feed.join(5)
+        assert not feed.is_alive()
+        assert time.monotonic() - stopping < 1.0  # a stop ends the window's sleep
+    finally:
+        feed.stop()
         doorbell.close()
-        assert not any(t.name == "notifier" and t.is_alive() for t in threading.enumerate())
+
+
+def test_an_event_stamped_after_now_is_delivered_rather_than_held_for_the_clocks_step(tmp_path: Path) -> None:
+    db = Database.open(tmp_path, Durability.PROCESS)
+    wall = WallClock(1_704_207_600.0)
+    bus = SqliteEventOutbox(db, clock=WallClock(wall.at + 3_600.0))  # written before the clock stepped back
+    metrics: Counter[str] = Counter()
+    notifier = build_notifier(
+        Settings.explicit(),
+        channels=load_channels([HOOK]),
+        outbox=MemoryOutbox(),
+        http=ScriptedTransport(SleepClock()),
+    )
+    feed = NotificationFeed(EventLog(db, "notifier"), notifier, Bell(), metrics.update, wall_clock=wall)  # type: ignore[arg-type]
+    publish_event(bus, fill(0))
+    assert feed.feed_once() is None
+    assert metrics["NotificationsEnqueued"] == 1
