@@ -119,6 +119,37 @@ def test_a_later_stage_rejects_then_announced_once_and_a_redelivery_announces_no
     assert event.ticker == alert_body()["ticker"]
 
 
+class CountedReads(MemorySignalStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+
+    def get(self, signal_id: str) -> SignalItem | None:
+        self.reads.append(signal_id)
+        return super().get(signal_id)
+
+
+def test_a_stage_that_read_the_signal_it_rejects_is_announced_without_reading_it_again() -> None:
+    bus = MemoryEventPublisher()
+    inner = CountedReads()
+    store = AnnouncedRejections(inner, bus)
+    deps = _intake(store, bus, FixedClock(ALERT_TIME))
+    first = _send(deps, alert_body()).signal_id  # type: ignore[attr-defined]
+    second = _send(deps, alert_body(ticker="MSFT")).signal_id  # type: ignore[attr-defined]
+    rejection = StatusUpdate.rejected(ALERT_TIME, RejectReason.ORDER_RATE_LIMIT.value, "200 orders a minute")
+
+    assert store.get(first) is not None  # what the risk stage does first
+    inner.reads.clear()
+    assert store.advance(first, rejection)
+    assert inner.reads == []
+    assert store.advance(second, rejection)  # another signal than the one read: read for its notice
+    assert inner.reads == [second]
+    assert [(e.signal_id, e.ticker) for e in _events(bus, "SignalRejected")] == [
+        (first, alert_body()["ticker"]),
+        (second, "MSFT"),
+    ]
+
+
 def test_a_move_to_another_status_announces_nothing() -> None:
     bus = MemoryEventPublisher()
     store = AnnouncedRejections(MemorySignalStore(), bus)

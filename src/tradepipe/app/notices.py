@@ -49,6 +49,10 @@ class AnnouncedRejections:
     def __init__(self, store: SignalStore, events: EventPublisher) -> None:
         self._store = store
         self._events = events
+        # The signal last read through this store: a stage reads the signal it decides on, then rejects it,
+        # and its mode, ticker and strategy (all the notice needs, and never changed after the alert) come
+        # from that read instead of a second one (a DynamoDB GetItem on AWS; a read and a parse locally).
+        self._last: SignalItem | None = None
 
     def record_new(self, item: SignalItem) -> bool:
         recorded = self._store.record_new(item)
@@ -58,13 +62,16 @@ class AnnouncedRejections:
         return recorded
 
     def get(self, signal_id: str) -> SignalItem | None:
-        return self._store.get(signal_id)
+        item = self._store.get(signal_id)
+        if item is not None:
+            self._last = item
+        return item
 
     def advance(self, signal_id: str, update: StatusUpdate) -> bool:
         moved = self._store.advance(signal_id, update)
         if moved and update.entry.status in _ANNOUNCED:
-            # One read for the signal's mode, ticker and strategy: rejections are rare, the read is cheap.
-            item = self._store.get(signal_id)
+            last = self._last
+            item = last if last is not None and last.signal_id == signal_id else self._store.get(signal_id)
             if item is not None:
                 self._announce(item, update.entry.reason, update.entry.detail, update.entry.at)
         return moved
