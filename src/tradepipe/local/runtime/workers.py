@@ -151,6 +151,8 @@ class Relay(Worker):
         self._checkpointed_at = float("-inf")
 
     def move_once(self) -> int:
+        """One move (how many rows it carried): its alerts counted for the burst gauge, the risk pollers and
+        the indexer woken, the inbox's WAL checkpointed every `CHECKPOINT_EVERY_S` while rows move."""
         before = self._relay.signals_moved
         moved = self._relay.move()
         self.arrivals.arrived(self._relay.signals_moved - before)
