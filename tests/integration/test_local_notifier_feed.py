@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.notify_samples import fill, webhook_url
+from tests.support.clocks import ManualClock
 from tests.unit.notify.fakes import ScriptedTransport, SleepClock
 from tradepipe.adapters.sqlite.database import Database, Durability
 from tradepipe.adapters.sqlite.feeds import EventLog, SqliteEventOutbox
@@ -24,14 +25,6 @@ from tradepipe.settings import Settings
 HOOK = webhook_url("http://127.0.0.1:9")
 
 
-class WallClock:
-    def __init__(self, at: float) -> None:
-        self.at = at
-
-    def __call__(self) -> float:
-        return self.at
-
-
 class Bell:
     def generation(self) -> int:
         return 0
@@ -42,7 +35,7 @@ class Bell:
 
 def test_message_past_its_receive_count_then_dead_lettered_and_announced(tmp_path: Path) -> None:
     db = Database.open(tmp_path, Durability.PROCESS)
-    clock = WallClock(1_704_207_600.0)  # 2024-01-02 15:00 UTC
+    clock = ManualClock(1_704_207_600.0)  # 2024-01-02 15:00 UTC
     fifo = SqliteFifoQueue(db, "signals", visibility_timeout_s=1.0, max_receive_count=2, clock=clock)
     fifo.send("{}", group_id="paper#AAPL", dedup_id="d1")
     for _ in range(2):  # received and never deleted: a handler that fails every time
@@ -61,7 +54,7 @@ def test_message_past_its_receive_count_then_dead_lettered_and_announced(tmp_pat
 
 def test_feed_waits_out_the_window_then_enqueues_the_burst_as_one_batch(tmp_path: Path) -> None:
     db = Database.open(tmp_path, Durability.PROCESS)
-    wall = WallClock(1_704_207_600.0)
+    wall = ManualClock(1_704_207_600.0)
     bus = SqliteEventOutbox(db, clock=wall)
     sleep_clock = SleepClock()
     notifier = build_notifier(
@@ -148,8 +141,8 @@ def test_while_the_window_is_open_rings_do_not_make_the_feed_look_again_and_its_
 
 def test_an_event_stamped_after_now_is_delivered_rather_than_held_for_the_clocks_step(tmp_path: Path) -> None:
     db = Database.open(tmp_path, Durability.PROCESS)
-    wall = WallClock(1_704_207_600.0)
-    bus = SqliteEventOutbox(db, clock=WallClock(wall.at + 3_600.0))  # written before the clock stepped back
+    wall = ManualClock(1_704_207_600.0)
+    bus = SqliteEventOutbox(db, clock=ManualClock(wall.at + 3_600.0))  # written before the clock stepped back
     metrics: Counter[str] = Counter()
     notifier = build_notifier(
         Settings.explicit(),

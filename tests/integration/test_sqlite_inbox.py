@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.clocks import ManualClock
 from tradepipe.adapters.memory import FixedClock, StaticPassphrases
 from tradepipe.adapters.sqlite.database import Database
 from tradepipe.adapters.sqlite.inbox import (
@@ -50,16 +51,6 @@ from tradepipe.local.runtime.alarms import LocalAlarms
 from tradepipe.settings import Settings
 
 NOW = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
-
-
-class Moment:
-    """A monotonic clock the test moves (the inbox prunes at most every 20 ms)."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 _OPENED: list[Database] = []
@@ -249,7 +240,7 @@ def test_a_repeat_is_a_duplicate_while_its_first_waits_and_after_it_was_moved_an
     tmp_path: Path,
 ) -> None:
     backend = _backend(tmp_path)
-    moment = Moment()
+    moment = ManualClock()  # the inbox prunes at most every 20 ms
     inbox = Inbox(_inbox_db(backend.state_dir), backend.db, clock=moment)
     deps = _through_inbox(backend, inbox)
     first = accept_alert(AlertRequest(_alert()), deps)
@@ -259,7 +250,7 @@ def test_a_repeat_is_a_duplicate_while_its_first_waits_and_after_it_was_moved_an
 
     relay = InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo)
     relay.move()
-    moment.t += 2  # the next write prunes what was moved
+    moment.at += 2  # the next write prunes what was moved
     assert isinstance(accept_alert(AlertRequest(_alert("MSFT")), deps), Accepted)
     assert inbox.waiting_item(first.signal_id) is None
     rows = inbox.db.connection().execute("SELECT min(seq) FROM inbox").fetchone()[0]
@@ -335,11 +326,11 @@ def test_a_new_inbox_numbers_its_rows_after_the_relays_cursor(tmp_path: Path) ->
     for name in ("inbox.db", "inbox.db-wal", "inbox.db-shm"):
         (tmp_path / name).unlink(missing_ok=True)
 
-    moment = Moment()
+    moment = ManualClock()  # the inbox prunes at most every 20 ms
     inbox = Inbox(_inbox_db(backend.state_dir), backend.db, clock=moment)
     deps = _through_inbox(backend, inbox)
     for ticker in ("GOOG", "FB", "TSLA"):
-        moment.t += 1  # each write may prune
+        moment.at += 1  # each write may prune
         assert isinstance(accept_alert(AlertRequest(_alert(ticker)), deps), Accepted)
     InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo).move()
 

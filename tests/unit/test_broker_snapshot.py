@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
+from tests.support.clocks import ManualClock
 from tradepipe.adapters.broker_snapshot import SnapshotBroker, SnapshotBrokers
 from tradepipe.adapters.memory import MemoryBroker, MemoryBrokers
 from tradepipe.domain.model import Mode
@@ -36,28 +37,20 @@ class CountingBroker(MemoryBroker):
         return super().asset(symbol)
 
 
-class Ticks:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def test_snapshot_when_ten_signals_within_the_age_then_one_read_each_and_again_after_it() -> None:
-    inner, ticks = CountingBroker(), Ticks()
+    inner, ticks = CountingBroker(), ManualClock(100.0)
     broker = SnapshotBroker(inner, max_age_s=5.0, monotonic=ticks)
 
     for _ in range(10):
         broker.account(), broker.holdings(), broker.clock(), broker.asset("AAPL")
-    ticks.t += 5.0
+    ticks.at += 5.0
     broker.account()
 
     assert inner.reads == Counter(account=2, holdings=1, clock=1, asset=10)
 
 
 def test_snapshot_when_an_order_goes_through_it_then_the_next_read_is_fresh() -> None:
-    inner, ticks = CountingBroker(), Ticks()
+    inner, ticks = CountingBroker(), ManualClock(100.0)
     broker = SnapshotBroker(inner, max_age_s=5.0, monotonic=ticks)
     assert broker.holdings() == {}
 
@@ -71,7 +64,7 @@ def test_snapshot_when_an_order_goes_through_it_then_the_next_read_is_fresh() ->
 def test_snapshot_holdings_when_a_caller_changes_its_copy_then_the_snapshot_is_unchanged() -> None:
     inner = CountingBroker()
     inner.positions["AAPL"] = Decimal(10)
-    broker = SnapshotBroker(inner, max_age_s=5.0, monotonic=Ticks())
+    broker = SnapshotBroker(inner, max_age_s=5.0, monotonic=ManualClock(100.0))
 
     broker.holdings().pop("AAPL")
 

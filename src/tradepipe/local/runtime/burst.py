@@ -5,9 +5,9 @@ retries. On one machine the intake, the decisions and the orders share the cores
 search is the one consumer that can wait: its documents are derived data (rebuilt from the store by
 `tradepipe reindex`, or at a start that finds them missing or behind), only dashboards read them (never the
 trader's path or the live page), and a document already waits a second before anyone sees it (the indexer's
-linger, OpenSearch's refresh interval). Measured on the bench's
-intake at 10 senders (~1,700 alerts/s): indexing beside it cost the search server ~0.5 of the 2 cores, and the
-intake's p99 was ~16.5 ms with it against ~12 ms without.
+linger, OpenSearch's refresh interval). Measured on the bench's intake at 10 senders (~1,700 alerts/s):
+indexing beside it cost the search server ~0.5 of the 2 cores, and the intake's p99 was ~16.5 ms with it
+against ~12 ms without.
 
 A burst is at least `BURST_ALERTS_PER_S` alerts moved into `tradepipe.db` within the last second (the relay
 counts the signal rows of each committed move; a relay draining a backlog after a restart counts too, and
