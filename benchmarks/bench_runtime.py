@@ -59,7 +59,9 @@ class Figure:
     def line(self) -> str:
         verdict = "" if self.ok is None else ("PASS" if self.ok else "MISS")
         target = f"target {self.target}" if self.target else ""
-        return f"  {verdict:<4} {self.name:<52} {self.value:>9.1f} {self.unit:<3} {target}".rstrip()
+        # wrk's own CPU is ~0.03 ms an alert: one decimal would print a measured figure as 0.0.
+        value = f"{self.value:>9.3f}" if 0 < abs(self.value) < 0.1 else f"{self.value:>9.1f}"
+        return f"  {verdict:<4} {self.name:<52} {value} {self.unit:<3} {target}".rstrip()
 
 
 @dataclass
