@@ -10,7 +10,10 @@ account's request budget, which keeps real runs under Alpaca's 200 a minute, is 
 in 6 s wait for it and end STALE_AT_SUBMIT, and the figures measured the budget's refusals instead of the
 path to an order. The risk profile allows 200 orders a minute, the most a profile may, so the phases that
 follow alerts to their order send fewer than 200 each):
-- intake at 10 senders (wrk -c10, closed loop): ours and the reference (benchmarks/reference_webhook.py);
+- intake at 10 senders (wrk -c10, closed loop): ours and the reference (benchmarks/reference_webhook.py),
+  in alternating rounds (a fresh runtime and a fresh reference database each), judged on each side's median:
+  one 10 s run's p99 is the slowest 1% of a few thousand answers, and another job starting on the shared
+  machine during either side's run moved it by more than the gap between the two;
 - a burst of 1,000 alerts sent within one second: every one answered 2xx (a 202 is sent after the record is
   on disk) within 3 s of being sent;
 - alert -> order submitted at the paper broker, one sender, alerts one after another: from the moment the
@@ -25,6 +28,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +50,7 @@ WRK_SCRIPT = HERE / "load" / "alerts.lua"
 PASSPHRASE = "bench passphrase"  # noqa: S105 - a throwaway local passphrase
 # The broker's request limit for the bench: high enough that it never answers 429 to us (see the docstring).
 BROKER_RATE_LIMIT = 1_000_000
+INTAKE_ROUNDS = 3  # alternating rounds of the intake phase, ours then the reference's (see the docstring)
 
 
 @dataclass
@@ -155,41 +160,76 @@ def _apart(sup: Any) -> dict[str, list[int]]:
     return {"broker": broker, "osmem": [p for p in children(os.getpid()) if p not in ours]}
 
 
-def intake_phase(root: Path, report: Report, seconds: int = 10) -> None:
-    with runtime(root, "intake") as sup:
-        wrk(sup.webhook_url, 10, 2, "warm")
-        ours, wrk_cpu = wrk(sup.webhook_url, 10, seconds, "intake")
-    with reference(root) as url:
-        wrk(url, 10, 2, "warm")
-        ref, ref_wrk_cpu = wrk(url, 10, seconds, "reference")
-    ours_rate = ours["requests"] / (ours["duration_us"] / 1e6)
-    ref_rate = ref["requests"] / (ref["duration_us"] / 1e6)
+@dataclass(frozen=True)
+class WrkRun:
+    """One closed-loop run of wrk against one server."""
+
+    rate: float  # answers a second
+    p99_ms: float
+    requests: int
+    errors: int  # non-2xx answers, read errors and timeouts
+    cpu_s: float  # wrk's own CPU
+
+    @classmethod
+    def of(cls, figures: dict[str, Any], cpu_s: float) -> WrkRun:
+        return cls(
+            rate=figures["requests"] / (figures["duration_us"] / 1e6),
+            p99_ms=figures["p99_us"] / 1000,
+            requests=figures["requests"],
+            errors=figures["non2xx"] + figures["read_errors"] + figures["timeouts"],
+            cpu_s=cpu_s,
+        )
+
+
+def intake_phase(root: Path, report: Report, seconds: int = 10, rounds: int = INTAKE_ROUNDS) -> None:
+    ours: list[WrkRun] = []
+    ref: list[WrkRun] = []
+    for n in range(rounds):
+        with runtime(root, f"intake-{n}") as sup:
+            wrk(sup.webhook_url, 10, 2, "warm")
+            ours.append(WrkRun.of(*wrk(sup.webhook_url, 10, seconds, "intake")))
+        (root / f"reference-{n}").mkdir()
+        with reference(root / f"reference-{n}") as url:
+            wrk(url, 10, 2, "warm")
+            ref.append(WrkRun.of(*wrk(url, 10, seconds, "reference")))
+    judge_intake(ours, ref, report)
+
+
+def judge_intake(ours: list[WrkRun], ref: list[WrkRun], report: Report) -> None:
+    """Each side's median over the rounds against the targets; every answer of every round must be a 2xx."""
+    rounds = f"median of {len(ours)}"
+    ours_rate, ref_rate = (statistics.median(r.rate for r in runs) for runs in (ours, ref))
+    ours_p99, ref_p99 = (statistics.median(r.p99_ms for r in runs) for runs in (ours, ref))
+    errors = sum(r.errors for r in ours)
     report.add(
-        "intake, 10 senders: alerts/s",
+        f"intake, 10 senders: alerts/s ({rounds})",
         ours_rate,
         "/s",
         f">= 500 and >= reference {ref_rate:.0f}",
         ours_rate >= max(500, ref_rate),
     )
     report.add(
-        "intake, 10 senders: p99",
-        ours["p99_us"] / 1000,
+        f"intake, 10 senders: p99 ({rounds})",
+        ours_p99,
         "ms",
-        f"<= 20 and <= reference {ref['p99_us'] / 1000:.1f}",
-        ours["p99_us"] <= min(20_000, ref["p99_us"]),
+        f"<= 20 and <= reference {ref_p99:.1f}",
+        ours_p99 <= min(20.0, ref_p99),
     )
-    report.add(
-        "intake, 10 senders: non-2xx answers",
-        ours["non2xx"] + ours["read_errors"] + ours["timeouts"],
-        "",
-        "0",
-        ours["non2xx"] + ours["read_errors"] + ours["timeouts"] == 0,
-    )
-    report.add("reference, 10 senders: alerts/s", ref_rate, "/s")
-    report.add("reference, 10 senders: p99", ref["p99_us"] / 1000, "ms")
-    report.add("load generator (wrk) CPU per alert, ours", wrk_cpu / max(1, ours["requests"]) * 1000, "ms")
-    report.add(
-        "load generator (wrk) CPU per alert, reference", ref_wrk_cpu / max(1, ref["requests"]) * 1000, "ms"
+    report.add("intake, 10 senders: non-2xx answers (all rounds)", errors, "", "0", errors == 0)
+    report.add(f"reference, 10 senders: alerts/s ({rounds})", ref_rate, "/s")
+    report.add(f"reference, 10 senders: p99 ({rounds})", ref_p99, "ms")
+    for name, runs in (("ours", ours), ("reference", ref)):
+        report.add(
+            f"load generator (wrk) CPU per alert, {name}",
+            sum(r.cpu_s for r in runs) / max(1, sum(r.requests for r in runs)) * 1000,
+            "ms",
+        )
+    report.notes.append(
+        "intake rounds, ours | reference: "
+        + "; ".join(
+            f"{o.rate:,.0f}/s p99 {o.p99_ms:.1f} ms | {r.rate:,.0f}/s p99 {r.p99_ms:.1f} ms"
+            for o, r in zip(ours, ref, strict=True)
+        )
     )
 
 

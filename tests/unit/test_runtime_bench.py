@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.bench_runtime import Figure
+from benchmarks.bench_runtime import Figure, Report, WrkRun, judge_intake
 
 
 def test_a_small_measured_figure_is_not_printed_as_zero() -> None:
@@ -20,3 +20,39 @@ def test_figures_keep_one_decimal_with_their_verdict_and_target() -> None:
                             "12.3", "ms", "target", "<=", "5"]  # fmt: skip
     nothing = Figure("burst: answered 2xx", 0.0, "", "1000", False).line()
     assert nothing.split()[-3:] == ["0.0", "target", "1000"]
+
+
+def _run(rate: float, p99_ms: float, errors: int = 0) -> WrkRun:
+    return WrkRun(rate=rate, p99_ms=p99_ms, requests=int(rate * 10), errors=errors, cpu_s=0.3)
+
+
+def test_the_intake_is_judged_on_each_sides_median_over_the_rounds() -> None:
+    # The reference's second round met another job on the machine: one round does not decide.
+    ours = [_run(1_900, 11.9), _run(1_750, 12.4), _run(1_600, 14.0)]
+    ref = [_run(815, 13.7), _run(880, 52.8), _run(940, 16.5)]
+    report = Report()
+
+    judge_intake(ours, ref, report)
+
+    figures = {f.name: f for f in report.figures}
+    rate, p99 = (
+        figures["intake, 10 senders: alerts/s (median of 3)"],
+        figures["intake, 10 senders: p99 (median of 3)"],
+    )
+    assert (rate.value, rate.ok) == (1_750, True)
+    assert (p99.value, p99.target, p99.ok) == (12.4, "<= 20 and <= reference 16.5", True)
+    assert figures["reference, 10 senders: p99 (median of 3)"].value == 16.5
+    assert "1,900/s p99 11.9 ms | 815/s p99 13.7 ms" in report.notes[0]
+
+
+def test_a_median_above_the_references_misses_and_every_rounds_errors_count() -> None:
+    ours = [_run(1_900, 14.0), _run(1_800, 13.0, errors=1), _run(1_700, 9.0)]
+    ref = [_run(1_000, 12.0), _run(1_000, 12.5), _run(1_000, 20.0)]
+    report = Report()
+
+    judge_intake(ours, ref, report)
+
+    figures = {f.name: f for f in report.figures}
+    assert figures["intake, 10 senders: p99 (median of 3)"].ok is False  # 13.0 against 12.5
+    assert figures["intake, 10 senders: non-2xx answers (all rounds)"].value == 1
+    assert figures["intake, 10 senders: non-2xx answers (all rounds)"].ok is False
