@@ -18,6 +18,8 @@ follow alerts to their order send fewer than 200 each):
   on disk) within 3 s of being sent;
 - alert -> order submitted at the paper broker, one sender, alerts one after another: from the moment the
   alert was sent to the broker's `submitted_at`;
+- several strategies alerting on one ticker at once (a bar close), shown without a target: the slowest
+  alert -> order, as their intents take the ticker's turn one after another;
 - CPU of our processes (supervisor, intake, workers, operator) per alert, from intake to the order submitted,
   the broker's, osmem's and the load generator's reported apart.
 """
@@ -34,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -319,6 +322,37 @@ def latency_phase(root: Path, report: Report, n: int = 180) -> None:
     report.add("alert -> order submitted, one sender: p99", p99 * 1000, "ms", "<= 100", p99 <= 0.100)
 
 
+def same_ticker_phase(root: Path, report: Report, strategies: int = 5, rounds: int = 5) -> None:
+    """Several strategies alert on one ticker at the same bar close: their intents share the ticker's FIFO
+    group, so each order waits for the one before it (its positions read, and its read after the executor's
+    0.25 s fill wait). Shown without a target: the issue's latency target is for one sender."""
+    import httpx
+
+    slowest: list[float] = []
+    with runtime(root, "same-ticker") as sup, httpx.Client(timeout=10) as http:
+        backend = sup.backend()
+        for r in range(rounds + 1):  # round 0 warms up
+            bodies = [_entry(f"bar{r}", s) for s in range(strategies)]
+            with ThreadPoolExecutor(strategies) as senders:
+                sent = list(
+                    senders.map(lambda b: (time.time(), http.post(sup.webhook_url, json=b).json()), bodies)
+                )
+            ids = [answer["signal_id"] for _, answer in sent]
+            _wait_submitted(backend, ids, 30)
+            for sid in ids:
+                _wait_status(backend, sid, ("FILLED", "REJECTED"), 2.0)
+            orders = [backend.order_store.get(f"tp-{sid}-open") for sid in ids]
+            submitted = [o.submitted_at for o in orders if o is not None and o.submitted_at is not None]
+            if r and len(submitted) == strategies:
+                slowest.append(
+                    max(at.timestamp() - sent_at for at, (sent_at, _) in zip(submitted, sent, strict=True))
+                )
+    name = f"alert -> order, {strategies} strategies, one ticker"
+    report.add(f"{name}: rounds with every order", len(slowest), "", f"{rounds}", len(slowest) == rounds)
+    if slowest:
+        report.add(f"{name}: slowest (median)", statistics.median(slowest) * 1000, "ms")
+
+
 def cpu_phase(root: Path, report: Report, n: int = 190, rate: float = 50.0) -> None:
     import httpx
 
@@ -389,6 +423,7 @@ def run() -> Report:
         intake_phase(root, report)
         burst_phase(root, report)
         latency_phase(root, report)
+        same_ticker_phase(root, report)
         cpu_phase(root, report)
     finally:
         shutil.rmtree(root, ignore_errors=True)
