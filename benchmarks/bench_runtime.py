@@ -311,8 +311,8 @@ def latency_phase(root: Path, report: Report, n: int = 180) -> None:
             _wait_submitted(backend, [sid], 10)
             order = backend.order_store.get(f"tp-{sid}-open")
             # One alert on an idle pipeline, as a trader's alert meets it: the next alert (same ticker, so the
-            # same FIFO group) would otherwise wait for this one's read after the executor's fill wait
-            # (0.25 s, its group in flight meanwhile), and the figure measured that wait, not an alert's path.
+            # same FIFO group) would otherwise wait for this one's read after the executor's fill wait (0.1 s
+            # or more, its group in flight meanwhile), and the figure measured that wait, not an alert's path.
             _wait_status(backend, sid, ("FILLED", "REJECTED"), 2.0)
             if i >= 10 and order is not None and order.submitted_at is not None:  # the first ten warm up
                 latencies.append(order.submitted_at.timestamp() - sent_at)
@@ -324,8 +324,9 @@ def latency_phase(root: Path, report: Report, n: int = 180) -> None:
 
 def same_ticker_phase(root: Path, report: Report, strategies: int = 5, rounds: int = 5) -> None:
     """Several strategies alert on one ticker at the same bar close: their intents share the ticker's FIFO
-    group, so each order waits for the one before it (its positions read, and its read after the executor's
-    0.25 s fill wait). Shown without a target: the issue's latency target is for one sender."""
+    group, so each order waits for the one before it (its calls, and its read of the fill: 0.1 s after the
+    order, 0.25 s if it had not filled by then). Shown without a target: the issue's latency target is for
+    one sender."""
     import httpx
 
     slowest: list[float] = []

@@ -451,6 +451,40 @@ def test_entry_still_working_after_the_fill_wait_is_submitted_and_filled_by_the_
     assert (filled["qty"], filled["stop_loss"]) == ("10", "190.00")
 
 
+def test_entry_filled_by_the_first_read_frees_the_ticker_after_one_short_wait(world: World) -> None:
+    # The broker fills a market order 20 + 30 ms after it is sent: the read at 0.1 s sees it, and the ticker's
+    # next intent (another strategy at the same bar close) does not wait out the rest of the 0.25 s.
+    entry = world.intent("q" * 32)
+    waits: list[float] = []
+    time = BrokerTime(world.clock)
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    execute_intent(entry, world.executor(sleep=sleep))
+
+    assert waits == [0.1]
+    assert world.status(entry.signal_id) is SignalStatus.FILLED
+
+
+def test_entry_filled_after_the_first_read_is_seen_by_the_second(world: World) -> None:
+    # A fill slower than the first read (here the broker's clock moves 0.04 s of the first 0.1 s wait: the
+    # market was busy): still working at the first read, filled by the second, at the full 0.25 s.
+    entry = world.intent("r" * 32)
+    waits: list[float] = []
+    time = BrokerTime(world.clock)
+
+    def slow_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(0.04 if len(waits) == 1 else seconds)
+
+    execute_intent(entry, world.executor(sleep=slow_sleep))
+
+    assert waits == pytest.approx([0.1, 0.15])
+    assert world.status(entry.signal_id) is SignalStatus.FILLED
+
+
 def test_a_rearmed_stop_that_fills_is_a_stop_out_with_its_exit_published(
     world: World, admin: httpx.Client
 ) -> None:
