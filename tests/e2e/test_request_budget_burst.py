@@ -26,8 +26,9 @@ def test_bar_close_burst_when_sixty_strategies_alert_then_under_the_budget_and_e
     assert Counter(result.statuses.values()) == {"FILLED": ALERTS}
     assert result.trading["refused"] == 0  # not one 429 from the broker
     assert result.trading["busiest_window"] <= DEFAULT_RULE.worst_minute  # 180 of Alpaca's 200
-    # Fewer calls per alert. Per entry: the executor's positions read, its submit and its one read after the
-    # fill wait (the asynchronous lifecycle: FILLED without waiting for the reconciler) -- exactly one submit
+    # Fewer calls per alert. Per entry: the executor's positions read, its submit and its read at 0.1 s (the
+    # broker fills in 50 ms, so never the second read at 0.25 s; the asynchronous lifecycle: FILLED without
+    # waiting for the reconciler) -- exactly one submit
     # each. On top, per 10 s the burst lasts: the risk stage's account/clock snapshot (5 s) and one reconciler
     # run (schedule_s 10: its open-orders sweep, fills page, positions, equity and protection reads), at most
     # 10 requests together. Measured 256 in 91 s; reading account, clock and positions per signal made it 453.

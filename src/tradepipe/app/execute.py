@@ -314,7 +314,7 @@ def _read_after_fill_wait(broker: Broker, placed: BrokerOrder, deps: ExecutorDep
     market order in session usually fills within the first (Alpaca: tens of milliseconds), so the signal is
     FILLED here rather than at the reconciler's next run, and the ticker's next intent waits 0.1 s, not
     0.25 s; a fill within `fill_wait_s` is seen as before, for one request more. Still working after the
-    last read: SUBMITTED, and the reconciler (or a redelivery) sees the fill later. Never a loop."""
+    last read: SUBMITTED, and the reconciler (or a redelivery) sees the fill later. At most two reads."""
     waited = 0.0
     for until in sorted({min(deps.first_fill_read_s, deps.fill_wait_s), deps.fill_wait_s}):
         if is_terminal(placed.status):
