@@ -343,6 +343,26 @@ def test_reverse_opens_only_after_its_close_has_filled(world: World) -> None:
     assert [Decimal(str(o.stop_price)) for o in world.working_stops()] == [Decimal("210.00")]
 
 
+def test_a_prompt_broker_takes_a_reverse_through_in_short_waits(world: World) -> None:
+    # The legs' cancels are confirmed 50 ms after the request, the close fills 20 + 30 ms after it is sent:
+    # every read back at 0.1 s finds it done, so the position is without its stops for ~0.2 s, not ~0.5 s.
+    world.open_long()
+    reverse = world.intent("w" * 32, side=Side.SELL)
+    waits: list[float] = []
+    time = BrokerTime(world.clock)
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    execute_intent(reverse, world.executor(sleep=sleep))
+    world.settle()
+
+    assert waits == [0.1, 0.1, 0.1]  # the cancels, the close's fill, the new entry's fill
+    assert world.held() == -10
+    assert [Decimal(str(o.stop_price)) for o in world.working_stops()] == [Decimal("210.00")]
+
+
 def test_order_rule_broken_before_sending_is_order_invalid_without_a_broker_call(world: World) -> None:
     bad = world.intent("i" * 32, stop_loss=Decimal("190.005"))  # off the tick grid
 

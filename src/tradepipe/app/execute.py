@@ -49,6 +49,7 @@ from tradepipe.app.protective_close import (
     pending_entries,
     reverse_close,
 )
+from tradepipe.app.read_back import read_back
 from tradepipe.app.realized_risk import fill_notes
 from tradepipe.app.shared_ticker import cover_lots, make_room, opposite_owners
 from tradepipe.app.strategy_exit import close_own_shares
@@ -102,9 +103,10 @@ class ExecutorDeps:
     # in tens of milliseconds in session (the paper broker: 50 ms each).
     cancel_wait_s: float = 0.25
     fill_wait_s: float = 0.25
-    # A placed order is read first this soon, and again at `fill_wait_s` only if it is still working: the
-    # ticker's next intent (another strategy's alert at the same bar close) waits for this one's read.
-    first_fill_read_s: float = 0.1
+    # A placed order or a cancel is read back first this soon, and again at `fill_wait_s` / `cancel_wait_s`
+    # only if it has not settled (app/read_back.py): the ticker's next intent (another strategy's alert at the
+    # same bar close) waits for these reads, and a reverse's position is without its stops during them.
+    first_read_s: float = 0.1
     lease_ttl_s: float = 30.0  # longer than one invocation's broker calls; a dead executor frees it by then
 
     @property
@@ -127,6 +129,7 @@ class ExecutorDeps:
             self.sleep,
             self.cancel_wait_s,
             self.fill_wait_s,
+            self.first_read_s,
         )
 
 
@@ -310,19 +313,19 @@ def _clear_the_way(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> R
 
 
 def _read_after_fill_wait(broker: Broker, placed: BrokerOrder, deps: ExecutorDeps) -> BrokerOrder:
-    """A read after `first_fill_read_s` and, if the order is still working, one more at `fill_wait_s`: a
-    market order in session usually fills within the first (Alpaca: tens of milliseconds), so the signal is
-    FILLED here rather than at the reconciler's next run, and the ticker's next intent waits 0.1 s, not
-    0.25 s; a fill within `fill_wait_s` is seen as before, for one request more. Still working after the
-    last read: SUBMITTED, and the reconciler (or a redelivery) sees the fill later. At most two reads."""
-    waited = 0.0
-    for until in sorted({min(deps.first_fill_read_s, deps.fill_wait_s), deps.fill_wait_s}):
-        if is_terminal(placed.status):
-            break
-        deps.sleep(until - waited)
-        waited = until
-        placed = broker.find_order(placed.client_order_id) or placed
-    return placed
+    """A read after `first_read_s` and, if the order is still working, one more at `fill_wait_s`: a market
+    order in session usually fills within the first (Alpaca: tens of milliseconds), so the signal is FILLED
+    here rather than at the reconciler's next run, and the ticker's next intent waits 0.1 s, not 0.25 s.
+    Still working after the last read: SUBMITTED, and the reconciler (or a redelivery) sees the fill later."""
+    if is_terminal(placed.status):
+        return placed
+    return read_back(
+        deps.sleep,
+        deps.first_read_s,
+        deps.fill_wait_s,
+        lambda: broker.find_order(placed.client_order_id) or placed,
+        lambda order: is_terminal(order.status),
+    )
 
 
 def _stale(intent: OrderIntent, deps: ExecutorDeps) -> Rejected | None:

@@ -2,8 +2,9 @@
 
 At Alpaca a cancel is a request: the order is `pending_cancel` and still holds its shares until it is
 `canceled` (Alpaca-API#111, alpaca-py#400), so a close sent at once meets 403 "insufficient qty available".
-Here the ticker's orders are cancelled, read back once after `cancel_wait_s`, and the close goes only when
-none is left open; otherwise the message is retried (never a close against held shares). If the close is
+Here the ticker's orders are cancelled, read back (at `first_read_s`, again at `cancel_wait_s` while any is
+open: app/read_back.py), and the close goes only when none is left open; otherwise the message is retried
+(never a close against held shares). If the close is
 refused (or a reverse's close ends unfilled), the stop is re-placed for the quantity held: protection is
 restored before the signal is recorded rejected.
 
@@ -23,6 +24,7 @@ from decimal import Decimal
 
 from tradepipe.app.fill_events import exit_filled, record_exit
 from tradepipe.app.placement import NotYet, PlacementDeps, place_close, place_stop, placed_update
+from tradepipe.app.read_back import read_back
 from tradepipe.contracts.items import OrderItem, OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import RejectReason, Side
@@ -51,6 +53,7 @@ class CloseDeps:
     sleep: Callable[[float], None]
     cancel_wait_s: float
     fill_wait_s: float
+    first_read_s: float = 0.1  # the first read back of a cancel or a close (app/read_back.py)
 
 
 def resting(order: BrokerOrder) -> RestingOrder:
@@ -107,12 +110,17 @@ def pending_entries(orders: Sequence[BrokerOrder]) -> list[BrokerOrder]:
 
 
 def cancel_and_confirm(broker: Broker, symbol: str, orders: Sequence[BrokerOrder], deps: CloseDeps) -> None:
-    """Cancel the ticker's orders and read back once: NotYet while any is still open (`pending_cancel`
-    holds its shares)."""
+    """Cancel the ticker's orders and read back (at `first_read_s`, again at `cancel_wait_s` if any is still
+    open): NotYet while any is still open (`pending_cancel` holds its shares)."""
     if not cancel_orders(broker, orders):
         return
-    deps.sleep(deps.cancel_wait_s)
-    still = [o for o in broker.open_orders(symbol) if not is_terminal(o.status)]
+    still = read_back(
+        deps.sleep,
+        deps.first_read_s,
+        deps.cancel_wait_s,
+        lambda: [o for o in broker.open_orders(symbol) if not is_terminal(o.status)],
+        lambda open_now: not open_now,
+    )
     if still:
         statuses = ", ".join(sorted({o.status for o in still}))
         raise NotYet(f"{len(still)} {symbol} orders not yet canceled ({statuses}): the close waits for them")
@@ -165,16 +173,23 @@ def close_position(
 
 
 def reverse_close(intent: OrderIntent, holding: HoldingView | None, broker: Broker, deps: CloseDeps) -> None:
-    """The first half of a reverse: returns once the close has filled. NotYet while it is working (one read
-    after `fill_wait_s`); a close that ended unfilled restores protection and rejects the signal."""
+    """The first half of a reverse: returns once the close has filled. NotYet while it is working (read at
+    `first_read_s`, again at `fill_wait_s`); a close that ended unfilled restores protection and rejects the
+    signal."""
     outcome = close_position(intent, broker, deps, exit_signal=False)
     if isinstance(outcome, str):
         return  # already flat: nothing to close
     coid = intent.close_client_order_id
     placed = outcome
-    if placed.status != "filled" and not is_terminal(placed.status):
-        deps.sleep(deps.fill_wait_s)
-        placed = broker.find_order(coid) or placed
+    if not is_terminal(placed.status):
+        answered = placed
+        placed = read_back(
+            deps.sleep,
+            deps.first_read_s,
+            deps.fill_wait_s,
+            lambda: broker.find_order(coid) or answered,
+            lambda order: is_terminal(order.status),
+        )
     deps.orders.update(coid, placed_update(placed, deps.clock.now()))
     recorded = deps.orders.get(coid)
     if placed.status == "filled":

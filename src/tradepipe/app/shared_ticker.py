@@ -29,6 +29,7 @@ from decimal import Decimal
 from tradepipe.app.lot_book import protective_id, working
 from tradepipe.app.placement import NotYet, place_exactly_once, place_stop, placed_update
 from tradepipe.app.protective_close import CloseDeps, cancel_orders, pending_entries, resting
+from tradepipe.app.read_back import read_back
 from tradepipe.contracts.items import OrderItem
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.lot_cover import lot_cover
@@ -73,9 +74,14 @@ def make_room(intent: OrderIntent, broker: Broker, deps: CloseDeps, lots: LotSto
     resting_opposite = [o for o in orders if o.side == opposite]
     if not cancel_orders(broker, resting_opposite):
         return 0
-    deps.sleep(deps.cancel_wait_s)
     ids = {o.broker_order_id for o in resting_opposite}
-    still = [o for o in working(broker.open_orders(intent.symbol)) if o.broker_order_id in ids]
+    still = read_back(
+        deps.sleep,
+        deps.first_read_s,
+        deps.cancel_wait_s,
+        lambda: [o for o in working(broker.open_orders(intent.symbol)) if o.broker_order_id in ids],
+        lambda open_now: not open_now,
+    )
     if still:
         raise NotYet(f"{len(still)} {intent.symbol} protective orders not yet canceled: the entry waits")
     log.info("protection lifted for an entry", extra={"ticker": intent.symbol, "canceled": len(ids)})

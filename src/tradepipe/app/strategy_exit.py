@@ -5,8 +5,9 @@ from strategy A:
 1. cancels A's own orders only: the legs of A's entries, the stops placed for A's lots (their ids name the
    lot), A's pending entries. Every other strategy's legs keep working, so B's shares are never without
    their stop, not even while A's exit runs (nothing of B's is replaced: B's protection already is its own);
-2. reads back once after `cancel_wait_s` (a cancel is a request at Alpaca: `pending_cancel` still holds the
-   shares, Alpaca-API#111) and retries the message while any of A's is still open;
+2. reads back at `first_read_s` and, while any is open, at `cancel_wait_s` (a cancel is a request at Alpaca:
+   `pending_cancel` still holds the shares, Alpaca-API#111) and retries the message while any of A's is
+   still open;
 3. re-derives A's shares from the broker's orders (its entries' fills less its own legs' and stops' fills:
    a leg that filled while it was being cancelled is not sold twice), never more than the broker holds;
 4. sells (or buys back) exactly that at the market under the exit's deterministic client_order_id; the lots
@@ -31,6 +32,7 @@ from decimal import Decimal
 from tradepipe.app.lot_book import belongs_to, lots_orders, protective_id, remaining, working
 from tradepipe.app.placement import NotYet, place_close, place_stop
 from tradepipe.app.protective_close import CloseDeps, cancel_orders, pending_entries
+from tradepipe.app.read_back import read_back
 from tradepipe.contracts.items import OrderItem
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.lots import ExitPlan, Lot, combined_stop, plan_exit
@@ -101,9 +103,14 @@ def close_own_shares(
 def _cancel_own(broker: Broker, symbol: str, own: Sequence[BrokerOrder], deps: CloseDeps) -> None:
     if not cancel_orders(broker, own):
         return
-    deps.sleep(deps.cancel_wait_s)
     ids = {o.broker_order_id for o in own}
-    still = [o for o in working(broker.open_orders(symbol)) if o.broker_order_id in ids]
+    still = read_back(
+        deps.sleep,
+        deps.first_read_s,
+        deps.cancel_wait_s,
+        lambda: [o for o in working(broker.open_orders(symbol)) if o.broker_order_id in ids],
+        lambda open_now: not open_now,
+    )
     if still:
         raise NotYet(
             f"{len(still)} of the strategy's {symbol} orders not yet canceled: the exit waits for them"

@@ -1,0 +1,31 @@
+"""Reading back what a request set going at the broker. Alpaca answers a cancel (`pending_cancel`) and an
+order (`pending_new`, `accepted`) before either has happened, so a use case that must know the outcome
+before it goes on (a close only once the legs' cancels hold no shares, the ticker's next intent only once
+this fill is recorded) waits and reads again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def read_back(
+    sleep: Callable[[float], None],
+    first_s: float,
+    last_s: float,
+    read: Callable[[], T],
+    settled: Callable[[T], bool],
+) -> T:
+    """`read` after `first_s` and, unless what it read is `settled`, once more at `last_s` (a first read at or
+    past `last_s` is the only one). Alpaca confirms a cancel and fills a market order in tens of milliseconds
+    in session, so the first read usually settles it and the caller goes on sooner; the second still sees
+    whatever one read at `last_s` would have, for one request more. Never more than two reads."""
+    first = min(first_s, last_s)
+    sleep(first)
+    result = read()
+    if settled(result) or first >= last_s:
+        return result
+    sleep(last_s - first)
+    return read()
