@@ -242,7 +242,7 @@ def test_close_while_legs_pending_cancel_then_retried_and_never_sent_against_hel
     assert world.held() == 0
     closes = [o for o in _all_orders(world) if o.client_order_id == exit_intent.close_client_order_id]
     assert len(closes) == 1
-    # Answered pending_new; the executor's one read after its fill wait (0.25 s > 20 + 30 ms) sees the fill.
+    # Answered pending_new; the executor's read back at 0.1 s (> 20 + 30 ms) sees the fill.
     assert world.status(exit_intent.signal_id) is SignalStatus.FILLED
     (exited,) = world.events.of_type("ExitFilled")
     assert (exited["position"], exited["qty"], exited["exit_reason"]) == ("long", "10", "signal")
@@ -361,6 +361,48 @@ def test_a_prompt_broker_takes_a_reverse_through_in_short_waits(world: World) ->
     assert waits == [0.1, 0.1, 0.1]  # the cancels, the close's fill, the new entry's fill
     assert world.held() == -10
     assert [Decimal(str(o.stop_price)) for o in world.working_stops()] == [Decimal("210.00")]
+
+
+def _slowed(world: World, rate: float) -> tuple[list[float], Any]:
+    """The executor's sleep, the broker's clock running at `rate` of it (a busy market); and its waits."""
+    waits: list[float] = []
+    time = BrokerTime(world.clock)
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds * rate)
+
+    return waits, sleep
+
+
+def test_a_slow_broker_takes_a_reverse_through_with_a_second_read_at_each_step(world: World) -> None:
+    # The broker's 50 ms cancel and 20 + 30 ms fills take 125 ms of ours: each first read at 0.1 s finds the
+    # cancel pending (its shares still held) or the order working; each second read at 0.25 s finds it done.
+    world.open_long()
+    reverse = world.intent("x" * 32, side=Side.SELL)
+    waits, sleep = _slowed(world, 0.4)
+
+    execute_intent(reverse, world.executor(sleep=sleep))
+    world.settle()
+
+    assert waits == pytest.approx([0.1, 0.15] * 3)  # the cancels, the close's fill, the new entry's fill
+    assert world.held() == -10
+    assert [Decimal(str(o.stop_price)) for o in world.working_stops()] == [Decimal("210.00")]
+
+
+def test_a_cancel_still_pending_at_the_second_read_sends_no_close(world: World) -> None:
+    # Slower still: the legs are pending_cancel at both reads, their shares held: no close goes out, the
+    # message is retried.
+    world.open_long()
+    reverse = world.intent("y" * 32, side=Side.SELL)
+    waits, sleep = _slowed(world, 0.1)
+
+    with pytest.raises(NotYet, match="not yet canceled"):
+        execute_intent(reverse, world.executor(sleep=sleep))
+
+    assert waits == pytest.approx([0.1, 0.15])
+    assert not [o for o in _all_orders(world) if o.client_order_id == reverse.close_client_order_id]
+    assert world.held() == 10
 
 
 def test_order_rule_broken_before_sending_is_order_invalid_without_a_broker_call(world: World) -> None:

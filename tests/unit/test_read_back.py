@@ -48,3 +48,29 @@ def test_a_first_wait_at_or_past_the_full_one_is_one_read() -> None:
 
     assert read_back(waits.append, 0.1, 0.01, broker.read, lambda s: s == "canceled") == "pending_cancel"
     assert (waits, broker.reads) == ([0.01], 1)
+
+
+def test_an_order_read_that_finds_nothing_keeps_the_last_one_seen() -> None:
+    # A 404 from a broker whose index lags its answer must not take back a partial fill the first read saw.
+    from decimal import Decimal
+
+    from tradepipe.app.read_back import order_reader
+    from tradepipe.ports.broker import BrokerOrder
+
+    def order(status: str, filled: int) -> BrokerOrder:
+        return BrokerOrder("b1", "tp-a-open", status, Decimal(10), Decimal(filled), None, None, None)
+
+    answered, partial = order("pending_new", 0), order("partially_filled", 4)
+
+    class Lagging:
+        def __init__(self) -> None:
+            self.answers: list[BrokerOrder | None] = [partial, None]
+
+        def find_order(self, client_order_id: str) -> BrokerOrder | None:
+            assert client_order_id == "tp-a-open"
+            return self.answers.pop(0)
+
+    read = order_reader(Lagging(), answered)  # type: ignore[arg-type]
+
+    assert read() is partial
+    assert read() is partial

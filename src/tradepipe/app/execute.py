@@ -6,7 +6,8 @@ held until `canceled`: Alpaca-API#111). So:
 
 - open: the entry (bracket, OTO or simple) is placed and the signal is SUBMITTED; FILLED when this call or the
   reconciler sees the fill. A reverse first closes the opposite position (`app/protective_close.py`) and
-  opens only once that close has filled: one read after a short wait, else the message is retried.
+  opens only once that close has filled: read back after a short wait (app/read_back.py), else the message
+  is retried.
 - close: the ticker's orders are cancelled and seen `canceled` before the market close is sent; a refused
   close restores the stop. Flat: the ticker's pending entries are cancelled all the same. Market closed: the
   legs stay and the close is queued for the open.
@@ -49,7 +50,7 @@ from tradepipe.app.protective_close import (
     pending_entries,
     reverse_close,
 )
-from tradepipe.app.read_back import read_back
+from tradepipe.app.read_back import order_reader, read_back
 from tradepipe.app.realized_risk import fill_notes
 from tradepipe.app.shared_ticker import cover_lots, make_room, opposite_owners
 from tradepipe.app.strategy_exit import close_own_shares
@@ -99,8 +100,8 @@ class ExecutorDeps:
     sleep: Callable[[float], None] = field(default=time.sleep)
     place_attempts: int = 4
     max_rate_limit_wait_s: float = 10.0
-    # One read after each wait, then the message is retried: Alpaca confirms a cancel and fills a market order
-    # in tens of milliseconds in session (the paper broker: 50 ms each).
+    # The reads back after each wait (app/read_back.py), then the message is retried: Alpaca confirms a cancel
+    # and fills a market order in tens of milliseconds in session (the paper broker: 50 ms each).
     cancel_wait_s: float = 0.25
     fill_wait_s: float = 0.25
     # A placed order or a cancel is read back first this soon, and again at `fill_wait_s` / `cancel_wait_s`
@@ -323,7 +324,7 @@ def _read_after_fill_wait(broker: Broker, placed: BrokerOrder, deps: ExecutorDep
         deps.sleep,
         deps.first_read_s,
         deps.fill_wait_s,
-        lambda: broker.find_order(placed.client_order_id) or placed,
+        order_reader(broker, placed),
         lambda order: is_terminal(order.status),
     )
 

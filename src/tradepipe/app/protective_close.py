@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from tradepipe.app.fill_events import exit_filled, record_exit
 from tradepipe.app.placement import NotYet, PlacementDeps, place_close, place_stop, placed_update
-from tradepipe.app.read_back import read_back
+from tradepipe.app.read_back import order_reader, read_back
 from tradepipe.contracts.items import OrderItem, OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import RejectReason, Side
@@ -182,12 +182,11 @@ def reverse_close(intent: OrderIntent, holding: HoldingView | None, broker: Brok
     coid = intent.close_client_order_id
     placed = outcome
     if not is_terminal(placed.status):
-        answered = placed
         placed = read_back(
             deps.sleep,
             deps.first_read_s,
             deps.fill_wait_s,
-            lambda: broker.find_order(coid) or answered,
+            order_reader(broker, placed),
             lambda order: is_terminal(order.status),
         )
     deps.orders.update(coid, placed_update(placed, deps.clock.now()))

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from tradepipe.ports.broker import Broker, BrokerOrder
+
 T = TypeVar("T")
 
 
@@ -29,3 +31,16 @@ def read_back(
         return result
     sleep(last_s - first)
     return read()
+
+
+def order_reader(broker: Broker, placed: BrokerOrder) -> Callable[[], BrokerOrder]:
+    """Reads `placed` again by its client order id. A read that finds nothing (the broker's index lagging its
+    answer) keeps the last one seen, so a second read never takes back what the first saw."""
+    last = placed
+
+    def read() -> BrokerOrder:
+        nonlocal last
+        last = broker.find_order(placed.client_order_id) or last
+        return last
+
+    return read

@@ -8,12 +8,13 @@ orders are exceptions to our wash trade protection"). So:
 - an entry with exit legs (a bracket, or an OTO with its stop) is a complex order and goes as it is; its
   legs protect its own lot (the paper broker exempts bracket, OTO and OCO: docs/architecture.md says why);
 - a simple entry (no legs) would be refused while the other lots' take-profits and stops rest. The executor
-  replaces them: it cancels the ticker's opposite-side orders (`make_room`), reads back once (a cancel is a
-  request: `pending_cancel` can still fill, so it still counts), places the entry, and re-places every
-  displaced lot's protection (`cover_lots`): its own stop and its own take-profit as one OCO at once (an
-  OCO is exempt, so it need not wait for the entry), or its stop alone once the entry is done (a simple stop
-  would meet the working entry as a wash trade). Each replacement's client_order_id names its lot and this
-  entry (`lot_book.protective_id`), so a redelivered message finds it instead of placing it twice.
+  replaces them: it cancels the ticker's opposite-side orders (`make_room`), reads them back
+  (app/read_back.py; a cancel is a request: `pending_cancel` can still fill, so it still counts), places the
+  entry, and re-places every displaced lot's protection (`cover_lots`): its own stop and its own take-profit
+  as one OCO at once (an OCO is exempt, so it need not wait for the entry), or its stop alone once the entry
+  is done (a simple stop would meet the working entry as a wash trade). Each replacement's client_order_id
+  names its lot and this entry (`lot_book.protective_id`), so a redelivered message finds it instead of
+  placing it twice.
 
 The other lots are without stops only while the executor replaces them, under the ticker's lease (the
 reconciler leaves a leased ticker alone). A crash in between leaves them uncovered and unleased: the
