@@ -7,6 +7,7 @@ decided by the broker's stated delays, not by this machine's load."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -216,6 +217,18 @@ def world(running_broker: Any, broker_clock: ManualClock, admin: httpx.Client) -
     return World(running_broker.url, broker_clock, trading_client(running_broker.url))
 
 
+def _timed(world: World, rate: float = 1.0) -> tuple[list[float], Callable[[float], None]]:
+    """The executor's sleep, the broker's clock running at `rate` of it (a busy market); and its waits."""
+    waits: list[float] = []
+    time = BrokerTime(world.clock)
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds * rate)
+
+    return waits, sleep
+
+
 # --- closing --------------------------------------------------------------------------------------------
 
 
@@ -348,12 +361,7 @@ def test_a_prompt_broker_takes_a_reverse_through_in_short_waits(world: World) ->
     # every read back at 0.1 s finds it done, so the position is without its stops for ~0.2 s, not ~0.5 s.
     world.open_long()
     reverse = world.intent("w" * 32, side=Side.SELL)
-    waits: list[float] = []
-    time = BrokerTime(world.clock)
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        time.sleep(seconds)
+    waits, sleep = _timed(world)
 
     execute_intent(reverse, world.executor(sleep=sleep))
     world.settle()
@@ -363,24 +371,12 @@ def test_a_prompt_broker_takes_a_reverse_through_in_short_waits(world: World) ->
     assert [Decimal(str(o.stop_price)) for o in world.working_stops()] == [Decimal("210.00")]
 
 
-def _slowed(world: World, rate: float) -> tuple[list[float], Any]:
-    """The executor's sleep, the broker's clock running at `rate` of it (a busy market); and its waits."""
-    waits: list[float] = []
-    time = BrokerTime(world.clock)
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        time.sleep(seconds * rate)
-
-    return waits, sleep
-
-
 def test_a_slow_broker_takes_a_reverse_through_with_a_second_read_at_each_step(world: World) -> None:
     # The broker's 50 ms cancel and 20 + 30 ms fills take 125 ms of ours: each first read at 0.1 s finds the
     # cancel pending (its shares still held) or the order working; each second read at 0.25 s finds it done.
     world.open_long()
     reverse = world.intent("x" * 32, side=Side.SELL)
-    waits, sleep = _slowed(world, 0.4)
+    waits, sleep = _timed(world, 0.4)
 
     execute_intent(reverse, world.executor(sleep=sleep))
     world.settle()
@@ -395,7 +391,7 @@ def test_a_cancel_still_pending_at_the_second_read_sends_no_close(world: World) 
     # message is retried.
     world.open_long()
     reverse = world.intent("y" * 32, side=Side.SELL)
-    waits, sleep = _slowed(world, 0.1)
+    waits, sleep = _timed(world, 0.1)
 
     with pytest.raises(NotYet, match="not yet canceled"):
         execute_intent(reverse, world.executor(sleep=sleep))
@@ -517,12 +513,7 @@ def test_entry_filled_by_the_first_read_frees_the_ticker_after_one_short_wait(wo
     # The broker fills a market order 20 + 30 ms after it is sent: the read at 0.1 s sees it, and the ticker's
     # next intent (another strategy at the same bar close) does not wait out the rest of the 0.25 s.
     entry = world.intent("q" * 32)
-    waits: list[float] = []
-    time = BrokerTime(world.clock)
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        time.sleep(seconds)
+    waits, sleep = _timed(world)
 
     execute_intent(entry, world.executor(sleep=sleep))
 
@@ -535,12 +526,7 @@ def test_a_fill_slower_than_the_first_read_is_still_seen_within_the_fill_wait(wo
     # Still working at the 0.1 s read, filled by the second read at 0.25 s: a fill the single read at 0.25 s
     # saw is seen as before, before the ticker's next intent runs.
     entry = world.intent("r" * 32)
-    waits: list[float] = []
-    time = BrokerTime(world.clock)
-
-    def slow_sleep(seconds: float) -> None:
-        waits.append(seconds)
-        time.sleep(seconds * 0.4)
+    waits, slow_sleep = _timed(world, 0.4)
 
     execute_intent(entry, world.executor(sleep=slow_sleep))
 

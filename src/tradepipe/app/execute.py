@@ -50,7 +50,7 @@ from tradepipe.app.protective_close import (
     pending_entries,
     reverse_close,
 )
-from tradepipe.app.read_back import order_reader, read_back
+from tradepipe.app.read_back import read_order_back
 from tradepipe.app.realized_risk import fill_notes
 from tradepipe.app.shared_ticker import cover_lots, make_room, opposite_owners
 from tradepipe.app.strategy_exit import close_own_shares
@@ -318,15 +318,7 @@ def _read_after_fill_wait(broker: Broker, placed: BrokerOrder, deps: ExecutorDep
     order in session usually fills within the first (Alpaca: tens of milliseconds), so the signal is FILLED
     here rather than at the reconciler's next run, and the ticker's next intent waits 0.1 s, not 0.25 s.
     Still working after the last read: SUBMITTED, and the reconciler (or a redelivery) sees the fill later."""
-    if is_terminal(placed.status):
-        return placed
-    return read_back(
-        deps.sleep,
-        deps.first_read_s,
-        deps.fill_wait_s,
-        order_reader(broker, placed),
-        lambda order: is_terminal(order.status),
-    )
+    return read_order_back(broker, placed, deps.sleep, deps.first_read_s, deps.fill_wait_s)
 
 
 def _stale(intent: OrderIntent, deps: ExecutorDeps) -> Rejected | None:

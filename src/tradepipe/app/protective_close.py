@@ -17,14 +17,14 @@ it sent earlier.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from tradepipe.app.fill_events import exit_filled, record_exit
 from tradepipe.app.placement import NotYet, PlacementDeps, place_close, place_stop, placed_update
-from tradepipe.app.read_back import order_reader, read_back
+from tradepipe.app.read_back import read_back, read_order_back
 from tradepipe.contracts.items import OrderItem, OrderUpdate, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import RejectReason, Side
@@ -109,18 +109,28 @@ def pending_entries(orders: Sequence[BrokerOrder]) -> list[BrokerOrder]:
     ]
 
 
+def still_open_after_cancel(
+    broker: Broker, symbol: str, deps: CloseDeps, among: Collection[str] | None = None
+) -> list[BrokerOrder]:
+    """The ticker's orders (those whose broker ids are `among`, if given) still open once the cancels just
+    asked for are read back: at `first_read_s`, again at `cancel_wait_s` while any is (app/read_back.py)."""
+
+    def open_now() -> list[BrokerOrder]:
+        return [
+            o
+            for o in broker.open_orders(symbol)
+            if not is_terminal(o.status) and (among is None or o.broker_order_id in among)
+        ]
+
+    return read_back(deps.sleep, deps.first_read_s, deps.cancel_wait_s, open_now, lambda still: not still)
+
+
 def cancel_and_confirm(broker: Broker, symbol: str, orders: Sequence[BrokerOrder], deps: CloseDeps) -> None:
     """Cancel the ticker's orders and read back (at `first_read_s`, again at `cancel_wait_s` if any is still
     open): NotYet while any is still open (`pending_cancel` holds its shares)."""
     if not cancel_orders(broker, orders):
         return
-    still = read_back(
-        deps.sleep,
-        deps.first_read_s,
-        deps.cancel_wait_s,
-        lambda: [o for o in broker.open_orders(symbol) if not is_terminal(o.status)],
-        lambda open_now: not open_now,
-    )
+    still = still_open_after_cancel(broker, symbol, deps)
     if still:
         statuses = ", ".join(sorted({o.status for o in still}))
         raise NotYet(f"{len(still)} {symbol} orders not yet canceled ({statuses}): the close waits for them")
@@ -180,15 +190,7 @@ def reverse_close(intent: OrderIntent, holding: HoldingView | None, broker: Brok
     if isinstance(outcome, str):
         return  # already flat: nothing to close
     coid = intent.close_client_order_id
-    placed = outcome
-    if not is_terminal(placed.status):
-        placed = read_back(
-            deps.sleep,
-            deps.first_read_s,
-            deps.fill_wait_s,
-            order_reader(broker, placed),
-            lambda order: is_terminal(order.status),
-        )
+    placed = read_order_back(broker, outcome, deps.sleep, deps.first_read_s, deps.fill_wait_s)
     deps.orders.update(coid, placed_update(placed, deps.clock.now()))
     recorded = deps.orders.get(coid)
     if placed.status == "filled":

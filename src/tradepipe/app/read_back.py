@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from tradepipe.domain.order_status import is_terminal
 from tradepipe.ports.broker import Broker, BrokerOrder
 
 T = TypeVar("T")
@@ -44,3 +45,15 @@ def order_reader(broker: Broker, placed: BrokerOrder) -> Callable[[], BrokerOrde
         return last
 
     return read
+
+
+def read_order_back(
+    broker: Broker, placed: BrokerOrder, sleep: Callable[[float], None], first_s: float, last_s: float
+) -> BrokerOrder:
+    """A placed order as the broker has it once final, or as last read while it still works (an order
+    answered final is not read again)."""
+    if is_terminal(placed.status):
+        return placed
+    return read_back(
+        sleep, first_s, last_s, order_reader(broker, placed), lambda order: is_terminal(order.status)
+    )

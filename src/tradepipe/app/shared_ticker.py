@@ -29,8 +29,13 @@ from decimal import Decimal
 
 from tradepipe.app.lot_book import protective_id, working
 from tradepipe.app.placement import NotYet, place_exactly_once, place_stop, placed_update
-from tradepipe.app.protective_close import CloseDeps, cancel_orders, pending_entries, resting
-from tradepipe.app.read_back import read_back
+from tradepipe.app.protective_close import (
+    CloseDeps,
+    cancel_orders,
+    pending_entries,
+    resting,
+    still_open_after_cancel,
+)
 from tradepipe.contracts.items import OrderItem
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.lot_cover import lot_cover
@@ -76,13 +81,7 @@ def make_room(intent: OrderIntent, broker: Broker, deps: CloseDeps, lots: LotSto
     if not cancel_orders(broker, resting_opposite):
         return 0
     ids = {o.broker_order_id for o in resting_opposite}
-    still = read_back(
-        deps.sleep,
-        deps.first_read_s,
-        deps.cancel_wait_s,
-        lambda: [o for o in working(broker.open_orders(intent.symbol)) if o.broker_order_id in ids],
-        lambda open_now: not open_now,
-    )
+    still = still_open_after_cancel(broker, intent.symbol, deps, ids)
     if still:
         raise NotYet(f"{len(still)} {intent.symbol} protective orders not yet canceled: the entry waits")
     log.info("protection lifted for an entry", extra={"ticker": intent.symbol, "canceled": len(ids)})

@@ -29,10 +29,9 @@ import logging
 from collections.abc import Sequence
 from decimal import Decimal
 
-from tradepipe.app.lot_book import belongs_to, lots_orders, protective_id, remaining, working
+from tradepipe.app.lot_book import belongs_to, lots_orders, protective_id, remaining
 from tradepipe.app.placement import NotYet, place_close, place_stop
-from tradepipe.app.protective_close import CloseDeps, cancel_orders, pending_entries
-from tradepipe.app.read_back import read_back
+from tradepipe.app.protective_close import CloseDeps, cancel_orders, pending_entries, still_open_after_cancel
 from tradepipe.contracts.items import OrderItem
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.lots import ExitPlan, Lot, combined_stop, plan_exit
@@ -103,14 +102,7 @@ def close_own_shares(
 def _cancel_own(broker: Broker, symbol: str, own: Sequence[BrokerOrder], deps: CloseDeps) -> None:
     if not cancel_orders(broker, own):
         return
-    ids = {o.broker_order_id for o in own}
-    still = read_back(
-        deps.sleep,
-        deps.first_read_s,
-        deps.cancel_wait_s,
-        lambda: [o for o in working(broker.open_orders(symbol)) if o.broker_order_id in ids],
-        lambda open_now: not open_now,
-    )
+    still = still_open_after_cancel(broker, symbol, deps, {o.broker_order_id for o in own})
     if still:
         raise NotYet(
             f"{len(still)} of the strategy's {symbol} orders not yet canceled: the exit waits for them"
