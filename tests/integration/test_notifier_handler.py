@@ -143,7 +143,14 @@ def test_records_are_failed_while_a_channel_is_down_and_its_recovery_repeats_not
     assert len(_inbox(aws, email_inbox[1])) == 1
 
 
-@pytest.mark.usefixtures("notifier_env")
+@pytest.fixture
+def resumed_after(aws: Aws) -> Iterator[None]:
+    """The test halts the paper account on the session's moto: the tests after it trade on it again."""
+    yield
+    aws.risk_state().set_trading_state("paper", "ACTIVE", "manual", "resumed by the test", datetime.now(UTC))
+
+
+@pytest.mark.usefixtures("notifier_env", "resumed_after")
 def test_what_the_api_publishes_reaches_the_channels_through_the_bus_rule(
     aws: Aws, services: dict[str, StandIn]
 ) -> None:

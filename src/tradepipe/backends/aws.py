@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from tradepipe.backends.views import SharedStoreViews
 from tradepipe.settings import Settings, budget_rule
 
 # Each adapter is imported where it is first built: a function loads only the stores it uses (the webhook's
@@ -20,23 +21,11 @@ if TYPE_CHECKING:
     from tradepipe.ports.lots import LotStore
     from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
     from tradepipe.ports.request_budget import RequestBudget
-    from tradepipe.ports.risk_state import (
-        EntryReservations,
-        EquitySnapshotStore,
-        NoticeLedger,
-        OrderRateStore,
-        PositionReports,
-        QueuedCloses,
-        QueuedEntries,
-        SymbolHistoryStore,
-        TickerLeases,
-        TradingStateStore,
-    )
     from tradepipe.ports.secrets import SecretSource
-    from tradepipe.ports.stores import FillStore, OrderStore, SignalFeed, SignalLookup, SignalStore
+    from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
 
 
-class AwsBackend:
+class AwsBackend(SharedStoreViews):
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
@@ -77,18 +66,6 @@ class AwsBackend:
     def _sqs(self) -> Any:
         return self.client("sqs")
 
-    @property
-    def signal_store(self) -> SignalStore:
-        return self._signals
-
-    @property
-    def signal_feed(self) -> SignalFeed:
-        return self._signals
-
-    @property
-    def signal_lookup(self) -> SignalLookup:
-        return self._signals
-
     @cached_property
     def order_store(self) -> OrderStore:
         from tradepipe.adapters.dynamodb import DynamoOrderStore
@@ -101,51 +78,11 @@ class AwsBackend:
 
         return DynamoFillStore(self._table(self._settings.fills_table))
 
-    @property
-    def trading_state(self) -> TradingStateStore:
-        return self._risk_state
-
-    @property
-    def symbol_history(self) -> SymbolHistoryStore:
-        return self._risk_state
-
-    @property
-    def order_rate(self) -> OrderRateStore:
-        return self._risk_state
-
-    @property
-    def reservations(self) -> EntryReservations:
-        return self._risk_state
-
-    @property
-    def position_reports(self) -> PositionReports:
-        return self._risk_state
-
-    @property
-    def queued_entries(self) -> QueuedEntries:
-        return self._risk_state
-
-    @property
-    def queued_closes(self) -> QueuedCloses:
-        return self._risk_state
-
-    @property
-    def ticker_leases(self) -> TickerLeases:
-        return self._risk_state
-
     @cached_property
     def lots(self) -> LotStore:
         from tradepipe.adapters.lots import DynamoLotStore
 
         return DynamoLotStore(self._table(self._settings.risk_state_table))
-
-    @property
-    def equity_snapshots(self) -> EquitySnapshotStore:
-        return self._risk_state
-
-    @property
-    def notice_ledger(self) -> NoticeLedger:
-        return self._risk_state
 
     @cached_property
     def fill_cursor(self) -> FillCursorStore:

@@ -25,25 +25,14 @@ from tradepipe.adapters.sqlite.records import SqliteFillStore, SqliteOrderStore,
 from tradepipe.adapters.sqlite.request_budget import SqliteRequestBudget
 from tradepipe.adapters.sqlite.risk_state import SqliteRiskStateStore
 from tradepipe.adapters.sqlite.secrets_file import LocalSecrets
+from tradepipe.backends.views import SharedStoreViews
 from tradepipe.ports.admission import SignalAdmission
 from tradepipe.ports.fill_cursor import FillCursorStore
 from tradepipe.ports.lots import LotStore
 from tradepipe.ports.messaging import EventPublisher, IntentQueue, SignalQueue
 from tradepipe.ports.request_budget import RequestBudget
-from tradepipe.ports.risk_state import (
-    EntryReservations,
-    EquitySnapshotStore,
-    NoticeLedger,
-    OrderRateStore,
-    PositionReports,
-    QueuedCloses,
-    QueuedEntries,
-    SymbolHistoryStore,
-    TickerLeases,
-    TradingStateStore,
-)
 from tradepipe.ports.secrets import SecretSource
-from tradepipe.ports.stores import FillStore, OrderStore, SignalFeed, SignalLookup, SignalStore
+from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
 from tradepipe.settings import Settings, budget_rule
 
 # The local queues' visibility: longer than any handler runs (a reverse waits up to 5 s for its close, a 429
@@ -76,7 +65,7 @@ class LocalSecretSource:
         return None
 
 
-class SqliteBackend:
+class SqliteBackend(SharedStoreViews):
     def __init__(self, settings: Settings) -> None:
         if not settings.state_dir:
             raise RuntimeError("the sqlite backend needs TRADEPIPE_STATE_DIR")
@@ -95,18 +84,6 @@ class SqliteBackend:
     def _risk_state(self) -> SqliteRiskStateStore:
         return SqliteRiskStateStore(self.db)
 
-    @property
-    def signal_store(self) -> SignalStore:
-        return self._signals
-
-    @property
-    def signal_feed(self) -> SignalFeed:
-        return self._signals
-
-    @property
-    def signal_lookup(self) -> SignalLookup:
-        return self._signals
-
     @cached_property
     def order_store(self) -> OrderStore:
         return SqliteOrderStore(self.db)
@@ -115,49 +92,9 @@ class SqliteBackend:
     def fill_store(self) -> FillStore:
         return SqliteFillStore(self.db)
 
-    @property
-    def trading_state(self) -> TradingStateStore:
-        return self._risk_state
-
-    @property
-    def symbol_history(self) -> SymbolHistoryStore:
-        return self._risk_state
-
-    @property
-    def order_rate(self) -> OrderRateStore:
-        return self._risk_state
-
-    @property
-    def reservations(self) -> EntryReservations:
-        return self._risk_state
-
-    @property
-    def position_reports(self) -> PositionReports:
-        return self._risk_state
-
-    @property
-    def queued_entries(self) -> QueuedEntries:
-        return self._risk_state
-
-    @property
-    def queued_closes(self) -> QueuedCloses:
-        return self._risk_state
-
-    @property
-    def ticker_leases(self) -> TickerLeases:
-        return self._risk_state
-
     @cached_property
     def lots(self) -> LotStore:
         return SqliteLotStore(self.db)
-
-    @property
-    def equity_snapshots(self) -> EquitySnapshotStore:
-        return self._risk_state
-
-    @property
-    def notice_ledger(self) -> NoticeLedger:
-        return self._risk_state
 
     @cached_property
     def fill_cursor(self) -> FillCursorStore:

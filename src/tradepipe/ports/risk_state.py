@@ -175,3 +175,19 @@ class NoticeLedger(Protocol):
         """Note `key` at `at`. True when it was not already noted within its `keep_for` (announce it); False
         when it was (a repeat). Two schedules racing on the same key: exactly one gets True."""
         ...
+
+
+class RiskState(
+    TradingStateStore,
+    SymbolHistoryStore,
+    OrderRateStore,
+    EntryReservations,
+    PositionReports,
+    QueuedEntries,
+    QueuedCloses,
+    TickerLeases,
+    EquitySnapshotStore,
+    NoticeLedger,
+    Protocol,
+):
+    """Every aggregate of the risk-state table: what one adapter per backend serves (backends/views.py)."""

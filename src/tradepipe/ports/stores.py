@@ -111,6 +111,11 @@ class SignalLookup(Protocol):
         ...
 
 
+class SignalRecords(SignalStore, SignalFeed, SignalLookup, Protocol):
+    """A signal's record, its feed and its lookup: one store per backend serves the three
+    (backends/views.py)."""
+
+
 class FillStore(Protocol):
     def record_fill(
         self, fill: FillView, mode: str, client_order_id: str | None, signal_id: str | None
