@@ -47,6 +47,8 @@ from infra.layer_specs import LAMBDA_PYTHON_VERSION, LAYERS
 from infra.paths import REPO_ROOT
 
 CHECK_DIR = REPO_ROOT / "build" / "packaging-check"
+# The secret access key of every function's credentials here (the key id names the function).
+FUNCTION_SECRET_KEY = "packaging-check"  # noqa: S105 - a local stand-in's, checked by the search front
 STAGE = "dev"
 PREFIX = f"tradepipe-{STAGE}"
 # What the Lambda python3.12 runtime ships: boto3 and botocore 1.38.36 ("The AWS Lambda Python 3.12
@@ -146,7 +148,7 @@ def function_env(
         "PATH": f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin",
         # The role's credentials; the key id names the function so recorded requests show who called.
         "AWS_ACCESS_KEY_ID": function.short_name(PREFIX),
-        "AWS_SECRET_ACCESS_KEY": "packaging-check",
+        "AWS_SECRET_ACCESS_KEY": FUNCTION_SECRET_KEY,
         "AWS_SESSION_TOKEN": "packaging-check",
         **resolved,
         # Local endpoints instead of AWS and Alpaca: the only settings that differ from a deploy.
@@ -290,12 +292,16 @@ def local_services(template: Template) -> Iterator[tuple[Services, str]]:
     # The broker answers only the pair the stage's secret holds, as Alpaca does; the Alpaca behaviour, its
     # market always open (the check runs at any hour).
     engine = PaperBroker(behaviour=BrokerBehaviour.alpaca(always_open=True))
+    names = {f.short_name(PREFIX) for f in template.functions()}
     try:
         with (
             PaperBrokerServer(
                 engine, port=0, key_id=keys["api_key"], secret_key=keys["secret_key"]
             ) as broker,
-            SearchFront(osmem.url, tls=True) as front,
+            # Each function signs with its own key id and the one secret key: the front checks the signature.
+            SearchFront(
+                osmem.url, tls=True, secret_for=lambda key: FUNCTION_SECRET_KEY if key in names else None
+            ) as front,
         ):
             passphrase = "packaging check " + os.urandom(6).hex()
             provisioned = provision(moto.url, STAGE, {"packaging-check": passphrase}, keys)

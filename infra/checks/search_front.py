@@ -7,7 +7,9 @@
 It forwards every request to osmem, except the security plugin's REST API (`/_plugins/_security/api/...`),
 which osmem does not have: the front keeps roles and role mappings itself, as the security index would,
 so the deploy-time setup can run locally and a test can read the role it wrote. The caller is the basic-auth
-user name or the SigV4 access key id, so tests can tell the setup's requests from the indexer's.
+user name or the SigV4 access key id, so tests can tell the setup's requests from the indexer's. A SigV4
+signature is checked as the domain checks it (infra/checks/sigv4_check.py, with the keys `secret_for` knows):
+one that does not match is answered 403 and never reaches osmem.
 
 TLS: the setup's and the indexer's clients insist on https (as on AWS). The front makes a self-signed
 certificate for 127.0.0.1; a client trusts it through SSL_CERT_FILE (opensearch-py's urllib3 connection)
@@ -25,12 +27,15 @@ import re
 import ssl
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from infra.checks.sigv4_check import is_sigv4, refusal
 
 _SECURITY_API = re.compile(r"^/_plugins/_security/api/(?P<kind>roles|rolesmapping)(?:/(?P<name>[^/]+))?$")
 _SIGV4_KEY = re.compile(r"Credential=([^/]+)/")
@@ -84,7 +89,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
         security = _SECURITY_API.match(parts.path)
-        if security:
+        refused = self._signature_refused(body)
+        if refused is not None:
+            status, payload, content_type = 403, json.dumps({"message": refused}).encode(), "application/json"
+        elif security:
             status, payload, content_type = self._security(security, body)
         else:
             status, payload, content_type = self._forward(body)
@@ -99,6 +107,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    def _signature_refused(self, body: bytes) -> str | None:
+        """Why the domain would refuse this request's SigV4 signature (None: valid, or not SigV4)."""
+        if not is_sigv4(self.headers.get("Authorization", "")):
+            return None
+        host = self.headers.get("Host", "")
+        return refusal(self.command, self.path, host, self.headers, body, self.server.front.secret_for)
 
     def _security(self, match: re.Match[str], body: bytes) -> tuple[int, bytes, str]:
         store = getattr(self.server.front.security, match.group("kind"))
@@ -141,8 +156,13 @@ class _Server(ThreadingHTTPServer):
 
 
 class SearchFront:
-    def __init__(self, upstream_url: str, tls: bool = False) -> None:
+    def __init__(
+        self, upstream_url: str, tls: bool = False, secret_for: Callable[[str], str | None] = lambda _: None
+    ) -> None:
+        """`secret_for`: the secret access key of each access key id whose SigV4 signatures are checked
+        (infra/checks/sigv4_check.py); a signed request by any other key is refused, as by the domain."""
         self.upstream_host = urlsplit(upstream_url).netloc
+        self.secret_for = secret_for
         self.security = SecurityIndex()
         self._records: list[Recorded] = []
         self._lock = threading.Lock()

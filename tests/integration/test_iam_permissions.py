@@ -231,7 +231,9 @@ def recorded(aws: Aws, search_url: str, tmp_path_factory: pytest.TempPathFactory
         aliases={MASTER_SECRET: _setup_secret_arn(template)},
     )
     with (
-        SearchFront(search_url, tls=True) as front,
+        # The indexer signs with the functions' credentials here (conftest's environment): the front checks
+        # each signature as the domain would.
+        SearchFront(search_url, tls=True, secret_for={"local": "local"}.get) as front,
         # Its own: the day's orders and fills must not reach other tests. It answers only the stage secret's
         # keys. The Alpaca behaviour, always open: this test runs at any hour.
         PaperBrokerServer(
