@@ -83,8 +83,8 @@ BROKER_LAYER = LayerSpec(
 )
 SEARCH_LAYER = LayerSpec(
     name="search",
-    description="opensearch-py + requests-aws4auth, for the indexer",
-    requirements=("opensearch-py", "requests-aws4auth"),
+    description="opensearch-py (its own SigV4 signer over the runtime's botocore), for the indexer",
+    requirements=("opensearch-py",),
     functions=("indexer",),
 )
 # Order matters: a layer never ships what an earlier layer of every one of its functions already ships

@@ -27,15 +27,17 @@ log = logging.getLogger(__name__)
 
 
 def sigv4_auth(region: str) -> Any:
-    """requests-aws4auth signer for the `es` service with the ambient AWS credentials (the function's role,
-    or an operator's profile): OpenSearch and Dashboards on AWS both take it."""
+    """opensearch-py's own SigV4 signer for the `es` service, over the ambient AWS credentials (the
+    function's role, or an operator's profile): OpenSearch and Dashboards on AWS both take it. It signs with
+    botocore's SigV4 and reads the credentials afresh (frozen) for every request, so an assumed role's or an
+    SSO profile's credentials are refreshed as they expire instead of signing with the first ones for good."""
     import boto3
-    from requests_aws4auth import AWS4Auth
+    from opensearchpy import RequestsAWSV4SignerAuth
 
     creds = boto3.Session().get_credentials()
     if creds is None:
         raise RuntimeError("no AWS credentials to sign OpenSearch requests with")
-    return AWS4Auth(creds.access_key, creds.secret_key, region, "es", session_token=creds.token)
+    return RequestsAWSV4SignerAuth(creds, region, "es")
 
 
 def build_client(endpoint: str, auth: str, region: str) -> OpenSearch:
