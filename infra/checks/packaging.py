@@ -42,6 +42,7 @@ from infra.build_layers import BuildTarget, FunctionSize, find_python, python_ve
 from infra.checks.driver import MARKER
 from infra.checks.events import ORDER, RECIPES, Services
 from infra.checks.search_front import SearchFront
+from infra.checks.sigv4_check import SigningKey
 from infra.checks.template import Function, Template
 from infra.layer_specs import LAMBDA_PYTHON_VERSION, LAYERS
 from infra.paths import REPO_ROOT
@@ -49,6 +50,7 @@ from infra.paths import REPO_ROOT
 CHECK_DIR = REPO_ROOT / "build" / "packaging-check"
 # The secret access key of every function's credentials here (the key id names the function).
 FUNCTION_SECRET_KEY = "packaging-check"  # noqa: S105 - a local stand-in's, checked by the search front
+FUNCTION_SESSION_TOKEN = "packaging-check"  # noqa: S105
 STAGE = "dev"
 PREFIX = f"tradepipe-{STAGE}"
 # What the Lambda python3.12 runtime ships: boto3 and botocore 1.38.36 ("The AWS Lambda Python 3.12
@@ -149,7 +151,7 @@ def function_env(
         # The role's credentials; the key id names the function so recorded requests show who called.
         "AWS_ACCESS_KEY_ID": function.short_name(PREFIX),
         "AWS_SECRET_ACCESS_KEY": FUNCTION_SECRET_KEY,
-        "AWS_SESSION_TOKEN": "packaging-check",
+        "AWS_SESSION_TOKEN": FUNCTION_SESSION_TOKEN,
         **resolved,
         # Local endpoints instead of AWS and Alpaca: the only settings that differ from a deploy.
         # AWS_ENDPOINT_URL reaches every boto3 client, also those our code does not build (Powertools').
@@ -293,15 +295,14 @@ def local_services(template: Template) -> Iterator[tuple[Services, str]]:
     # market always open (the check runs at any hour).
     engine = PaperBroker(behaviour=BrokerBehaviour.alpaca(always_open=True))
     names = {f.short_name(PREFIX) for f in template.functions()}
+    signing_key = SigningKey(FUNCTION_SECRET_KEY, FUNCTION_SESSION_TOKEN)
     try:
         with (
             PaperBrokerServer(
                 engine, port=0, key_id=keys["api_key"], secret_key=keys["secret_key"]
             ) as broker,
             # Each function signs with its own key id and the one secret key: the front checks the signature.
-            SearchFront(
-                osmem.url, tls=True, secret_for=lambda key: FUNCTION_SECRET_KEY if key in names else None
-            ) as front,
+            SearchFront(osmem.url, tls=True, keys=lambda key: signing_key if key in names else None) as front,
         ):
             passphrase = "packaging check " + os.urandom(6).hex()
             provisioned = provision(moto.url, STAGE, {"packaging-check": passphrase}, keys)

@@ -8,8 +8,8 @@ It forwards every request to osmem, except the security plugin's REST API (`/_pl
 which osmem does not have: the front keeps roles and role mappings itself, as the security index would,
 so the deploy-time setup can run locally and a test can read the role it wrote. The caller is the basic-auth
 user name or the SigV4 access key id, so tests can tell the setup's requests from the indexer's. A SigV4
-signature is checked as the domain checks it (infra/checks/sigv4_check.py, with the keys `secret_for` knows):
-one that does not match is answered 403 and never reaches osmem.
+signature is checked as the domain checks it (infra/checks/sigv4_check.py, against the keys `keys` knows
+and the front's `region`): one that fails is answered 403 and never reaches osmem.
 
 TLS: the setup's and the indexer's clients insist on https (as on AWS). The front makes a self-signed
 certificate for 127.0.0.1; a client trusts it through SSL_CERT_FILE (opensearch-py's urllib3 connection)
@@ -35,7 +35,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from infra.checks.sigv4_check import is_sigv4, refusal
+from infra.checks.sigv4_check import SigningKey, is_sigv4, refusal
 
 _SECURITY_API = re.compile(r"^/_plugins/_security/api/(?P<kind>roles|rolesmapping)(?:/(?P<name>[^/]+))?$")
 _SIGV4_KEY = re.compile(r"Credential=([^/]+)/")
@@ -113,7 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not is_sigv4(self.headers.get("Authorization", "")):
             return None
         host = self.headers.get("Host", "")
-        return refusal(self.command, self.path, host, self.headers, body, self.server.front.secret_for)
+        front = self.server.front
+        return refusal(self.command, self.path, host, self.headers, body, front.keys, front.region)
 
     def _security(self, match: re.Match[str], body: bytes) -> tuple[int, bytes, str]:
         store = getattr(self.server.front.security, match.group("kind"))
@@ -157,12 +158,17 @@ class _Server(ThreadingHTTPServer):
 
 class SearchFront:
     def __init__(
-        self, upstream_url: str, tls: bool = False, secret_for: Callable[[str], str | None] = lambda _: None
+        self,
+        upstream_url: str,
+        tls: bool = False,
+        keys: Callable[[str], SigningKey | None] = lambda _: None,
+        region: str = "us-east-1",
     ) -> None:
-        """`secret_for`: the secret access key of each access key id whose SigV4 signatures are checked
-        (infra/checks/sigv4_check.py); a signed request by any other key is refused, as by the domain."""
+        """`keys`: what the domain knows of each access key id whose SigV4 signatures it checks (its secret,
+        its session token; infra/checks/sigv4_check.py); a request signed by any other key, or for another
+        region than `region`, is refused, as by the domain."""
         self.upstream_host = urlsplit(upstream_url).netloc
-        self.secret_for = secret_for
+        self.keys, self.region = keys, region
         self.security = SecurityIndex()
         self._records: list[Recorded] = []
         self._lock = threading.Lock()

@@ -30,6 +30,7 @@ from infra.checks.iam import (
     stage_renames,
 )
 from infra.checks.search_front import SearchFront
+from infra.checks.sigv4_check import SigningKey
 from infra.checks.template import Template
 from tests.infra.synth import synthesize
 from tests.integration.conftest import PASSPHRASE, STAGE, Aws
@@ -233,7 +234,7 @@ def recorded(aws: Aws, search_url: str, tmp_path_factory: pytest.TempPathFactory
     with (
         # The indexer signs with the functions' credentials here (conftest's environment): the front checks
         # each signature as the domain would.
-        SearchFront(search_url, tls=True, secret_for={"local": "local"}.get) as front,
+        SearchFront(search_url, tls=True, keys={"local": SigningKey("local")}.get) as front,
         # Its own: the day's orders and fills must not reach other tests. It answers only the stage secret's
         # keys. The Alpaca behaviour, always open: this test runs at any hour.
         PaperBrokerServer(
