@@ -190,23 +190,6 @@ def test_a_signature_more_than_five_minutes_old_is_refused() -> None:
     assert _check(_signed(), now=datetime.now(UTC) + timedelta(minutes=4)) is None
 
 
-def test_the_dashboards_import_is_signed_over_its_multipart_body() -> None:
-    # `tradepipe dashboards import --sigv4` (cli/dashboards.py): requests.post, so the session's default
-    # headers (Connection among them) are on the request when it is signed.
-    prepared = requests.Session().prepare_request(
-        requests.Request(
-            "POST",
-            f"https://{HOST}/_dashboards/api/saved_objects/_import",
-            params={"overwrite": "true"},
-            headers={"osd-xsrf": "true"},
-            files={"file": ("tradepipe.ndjson", b'{"type":"dashboard"}\n', "application/ndjson")},
-        )
-    )
-    signed = sigv4_auth(REGION)(prepared)
-    assert _check(signed) is None
-    assert _refused(_check(signed, target="/_dashboards/api/saved_objects/_import"), "does not match")
-
-
 def test_credentials_that_expire_are_refreshed_between_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     # A role's credentials last an hour or so: a client built once (the indexer's, the operator's) must sign
     # with the new ones once they are refreshed, never with the first for good.

@@ -16,9 +16,11 @@ import pytest
 from opensearchpy import OpenSearch
 from osmem_server import OsmemServer
 
-from tradepipe.adapters.opensearch import OpenSearchIndex
+from infra.checks.sigv4_check import SigningKey, is_sigv4, refusal
+from tradepipe.adapters.opensearch import OpenSearchIndex, sigv4_auth
 from tradepipe.adapters.search_templates import merged_mapping
 from tradepipe.cli import main
+from tradepipe.cli.dashboards import import_saved_objects
 from tradepipe.resources import INDEXES
 
 DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "dashboard"
@@ -65,14 +67,23 @@ def test_import_against_osmem_sets_up_search_and_says_why_saved_objects_were_not
 
 
 class _Dashboards(BaseHTTPRequestHandler):
-    """Answers like OpenSearch Dashboards' import API, refusing what the real one refuses."""
+    """Answers like OpenSearch Dashboards' import API, refusing what the real one refuses; on AWS, a SigV4
+    signature checked as the domain checks it (infra/checks/sigv4_check.py) against `keys`."""
 
     received: list[dict[str, Any]] = []
+    keys: dict[str, SigningKey] = {}
 
     def do_POST(self) -> None:
         url = urlparse(self.path)
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.received.append({"path": url.path, "query": parse_qs(url.query), "headers": dict(self.headers)})
+        if is_sigv4(self.headers.get("Authorization", "")):
+            refused = refusal(
+                "POST", self.path, self.headers["Host"], self.headers, body, self.keys.get, "us-east-1"
+            )
+            if refused is not None:
+                self._answer(403, {"message": refused})
+                return
         if self.headers.get("osd-xsrf") != "true":
             self._answer(
                 400,
@@ -127,6 +138,38 @@ def test_import_with_a_dashboards_server_uploads_every_file_with_overwrite(
         assert request["query"] == {"overwrite": ["true"]}
         count = len(path.read_text().splitlines())
         assert f"{path.name}: imported: {count} saved objects imported (overwrite)" in out
+
+
+def test_a_signed_import_signs_only_what_the_request_says(
+    dashboards_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--sigv4` on AWS: opensearch-py's signer signs every header present, so the request carries none of
+    # the session's defaults (Connection, Accept-Encoding, User-Agent) for a proxy or a load balancer to
+    # change or drop after signing.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDOPERATOR")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "operator-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "operator-token")
+    monkeypatch.setattr(
+        _Dashboards, "keys", {"AKIDOPERATOR": SigningKey("operator-secret", "operator-token")}
+    )
+    path = sorted(DASHBOARD_DIR.glob("*.ndjson"))[0]
+
+    outcome = import_saved_objects(dashboards_url, path, sigv4_auth("us-east-1"))
+
+    assert outcome.imported, outcome.detail
+    authorization = _Dashboards.received[-1]["headers"]["Authorization"]
+    signed = authorization.split("SignedHeaders=")[1].split(",")[0].split(";")
+    assert set(signed) == {
+        "content-length",
+        "content-type",
+        "host",
+        "osd-xsrf",
+        "x-amz-content-sha256",
+        "x-amz-date",
+        "x-amz-security-token",
+    }
+    monkeypatch.setattr(_Dashboards, "keys", {"AKIDOPERATOR": SigningKey("another", "operator-token")})
+    assert not import_saved_objects(dashboards_url, path, sigv4_auth("us-east-1")).imported
 
 
 def test_a_new_mapping_version_rolls_the_alias_over_and_migrate_copies_the_old_documents(

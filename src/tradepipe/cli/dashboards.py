@@ -53,15 +53,22 @@ def import_saved_objects(url: str, path: Path, auth: Any = None, timeout: float 
     import requests
 
     endpoint = f"{url.rstrip('/')}/api/saved_objects/_import"
+    # Prepared without the session's default headers, so a SigV4 signature covers only what this request
+    # says (opensearch-py's signer signs every header present): a proxy rewriting Accept-Encoding, or a load
+    # balancer dropping Connection, cannot break it. The environment's proxies and CA bundle still apply.
+    request = requests.Request(
+        "POST",
+        endpoint,
+        params={"overwrite": "true"},
+        headers={"osd-xsrf": "true"},
+        files={"file": (path.name, path.read_bytes(), "application/ndjson")},
+        auth=auth,
+    )
     try:
-        response = requests.post(
-            endpoint,
-            params={"overwrite": "true"},
-            headers={"osd-xsrf": "true"},
-            files={"file": (path.name, path.read_bytes(), "application/ndjson")},
-            auth=auth,
-            timeout=timeout,
-        )
+        with requests.Session() as session:
+            prepared = request.prepare()
+            settings = session.merge_environment_settings(endpoint, {}, None, None, None)
+            response = session.send(prepared, timeout=timeout, **settings)
     except requests.RequestException as exc:
         return ImportOutcome(False, f"could not reach {endpoint}: {type(exc).__name__}", reached=False)
     try:
