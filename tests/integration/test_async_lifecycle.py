@@ -356,32 +356,29 @@ def test_reverse_opens_only_after_its_close_has_filled(world: World) -> None:
     assert [Decimal(str(o.stop_price)) for o in world.working_stops()] == [Decimal("210.00")]
 
 
-def test_a_prompt_broker_takes_a_reverse_through_in_short_waits(world: World) -> None:
-    # The legs' cancels are confirmed 50 ms after the request, the close fills 20 + 30 ms after it is sent:
-    # every read back at 0.1 s finds it done, so the position is without its stops for ~0.2 s, not ~0.5 s.
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [
+        # Prompt: the legs' cancels are confirmed 50 ms after the request, the close fills 20 + 30 ms after it
+        # is sent: every read back at 0.1 s finds it done, so the position is without its stops for ~0.2 s.
+        (1.0, [0.1] * 3),
+        # Slow: the same 50 ms take 125 ms of ours: each first read at 0.1 s finds the cancel pending (its
+        # shares still held) or the order working; each second read at 0.25 s finds it done.
+        (0.4, [0.1, 0.15] * 3),
+    ],
+    ids=["prompt broker: one short wait a step", "slow broker: a second read at each step"],
+)
+def test_a_reverse_goes_through_reading_back_each_step(
+    world: World, rate: float, expected: list[float]
+) -> None:
     world.open_long()
     reverse = world.intent("w" * 32, side=Side.SELL)
-    waits, sleep = _timed(world)
+    waits, sleep = _timed(world, rate)
 
     execute_intent(reverse, world.executor(sleep=sleep))
     world.settle()
 
-    assert waits == [0.1, 0.1, 0.1]  # the cancels, the close's fill, the new entry's fill
-    assert world.held() == -10
-    assert [Decimal(str(o.stop_price)) for o in world.working_stops()] == [Decimal("210.00")]
-
-
-def test_a_slow_broker_takes_a_reverse_through_with_a_second_read_at_each_step(world: World) -> None:
-    # The broker's 50 ms cancel and 20 + 30 ms fills take 125 ms of ours: each first read at 0.1 s finds the
-    # cancel pending (its shares still held) or the order working; each second read at 0.25 s finds it done.
-    world.open_long()
-    reverse = world.intent("x" * 32, side=Side.SELL)
-    waits, sleep = _timed(world, 0.4)
-
-    execute_intent(reverse, world.executor(sleep=sleep))
-    world.settle()
-
-    assert waits == pytest.approx([0.1, 0.15] * 3)  # the cancels, the close's fill, the new entry's fill
+    assert waits == pytest.approx(expected)  # the cancels, the close's fill, the new entry's fill
     assert world.held() == -10
     assert [Decimal(str(o.stop_price)) for o in world.working_stops()] == [Decimal("210.00")]
 

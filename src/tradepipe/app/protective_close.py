@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from tradepipe.app.fill_events import exit_filled, record_exit
+from tradepipe.app.lot_book import working
 from tradepipe.app.placement import NotYet, PlacementDeps, place_close, place_stop, placed_update
 from tradepipe.app.read_back import read_back, read_order_back
 from tradepipe.contracts.items import OrderItem, OrderUpdate, StatusUpdate
@@ -116,11 +117,8 @@ def still_open_after_cancel(
     asked for are read back: at `first_read_s`, again at `cancel_wait_s` while any is (app/read_back.py)."""
 
     def open_now() -> list[BrokerOrder]:
-        return [
-            o
-            for o in broker.open_orders(symbol)
-            if not is_terminal(o.status) and (among is None or o.broker_order_id in among)
-        ]
+        still = working(broker.open_orders(symbol))
+        return still if among is None else [o for o in still if o.broker_order_id in among]
 
     return read_back(deps.sleep, deps.first_read_s, deps.cancel_wait_s, open_now, lambda still: not still)
 
