@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 
 .PHONY: chaos
-.PHONY: help install demo test browser wrk test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean check-packaging deploy
+.PHONY: help install demo test browser wrk bench-compare test-unit test-integration test-e2e test-infra lint synth nag layers bench local clean check-packaging deploy
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -111,6 +111,12 @@ deploy: $(STAMP) $(NPM_STAMP) ## deploy a stage: make deploy STAGE=dev|prod (DRY
 # reference webhook comes with the dev extras.
 bench: $(STAMP) wrk ## benchmarks: risk, synth, backtest, cold starts beside their floors, the runtime vs a reference (BENCH="runtime" for one)
 	$(PY) -m benchmarks $(BENCH)
+
+# Every run's JSON is kept under build/bench/runs/<commit>/: bench one commit, check out another, bench it,
+# then compare the two (exit 1 when a target met before is missed after).
+bench-compare: $(STAMP) ## two benched runs side by side: BEFORE=<commit|dir|file> [AFTER=<commit|dir|file>, default the latest]
+	@test -n "$(BEFORE)" || { echo "usage: make bench-compare BEFORE=<commit> [AFTER=<commit>]"; exit 2; }
+	$(PY) -m benchmarks.compare $(BEFORE) $(AFTER)
 
 wrk: ## install Debian's wrk for the runtime bench when missing (apt-get, needs root)
 	@if command -v wrk >/dev/null 2>&1; then \

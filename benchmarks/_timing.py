@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,9 +44,34 @@ def measure(name: str, call: Callable[[], object], n: int, warmup: int = 200) ->
     return Timing(name, samples)
 
 
-def write_json(name: str, payload: object) -> Path:
-    """A benchmark's figures for tools and for comparing runs: build/bench/<name>.json (not tracked)."""
-    path = BENCH_DIR / f"{name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+def commit_measured() -> str:
+    """The commit measured (with `+dirty` when tracked files have changes), so two runs can be compared."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+
+    def ask(*args: str) -> str:
+        return subprocess.run(  # noqa: S603 - git, read-only
+            [git, *args], cwd=BENCH_DIR.parents[1], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        head, dirty = ask("rev-parse", "HEAD"), ask("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def write_json(name: str, payload: dict[str, object], bench_dir: Path = BENCH_DIR) -> Path:
+    """A benchmark's figures for tools and for comparing runs: <bench_dir>/<name>.json (build/bench, not
+    tracked), with the commit measured, and a copy kept under runs/<commit>/ (that commit's last run), so two
+    commits benched in one clone can be compared (`make bench-compare`, benchmarks/compare.py)."""
+    payload.setdefault("benchmark", name)
+    commit = str(payload.setdefault("commit", commit_measured()))
+    text = json.dumps(payload, indent=2, default=str) + "\n"
+    path = bench_dir / f"{name}.json"
+    kept = bench_dir / "runs" / commit / f"{name}.json"
+    for target in (path, kept):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
     return path

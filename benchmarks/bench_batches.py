@@ -19,7 +19,6 @@ Figures are written as JSON to build/bench/batches.json.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks._timing import BENCH_DIR, write_json
 from benchmarks.bench_runtime import PASSPHRASE, Report, runtime
 from benchmarks.load.burst import burst
 
@@ -37,7 +37,7 @@ TICKERS_PER_SCRIPT = 40
 SPREAD_S = 2.0  # one bar close: TradingView's deliveries of 60 alerts arrive within a few seconds
 ANSWER_BUDGET_S = 3.0
 DRAIN_TIMEOUT_S = 120.0
-OUT = Path("build/bench/batches.json")
+OUT = BENCH_DIR / "batches.json"
 # The paper broker's symbols with a price near their sample-data quote, so the legs it checks are sane.
 PRICES = {"AAPL": "430.47", "IBM": "202.91", "MSFT": "27.95", "FB": "27.78", "GOOG": "806.19"}
 _UNDECIDED = ("RECEIVED", "ENQUEUED")
@@ -121,9 +121,8 @@ def run(out: Path | None = OUT) -> Report:
     for key, count in sorted(counts.items(), key=lambda kv: -kv[1]):
         report.notes.append(f"  {count:>5}  {key}")
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
         figures = [f.__dict__ for f in report.figures]
-        out.write_text(json.dumps({"figures": figures, "outcomes": dict(counts)}, indent=2))
+        write_json(out.stem, {"figures": figures, "outcomes": dict(counts)}, out.parent)
     return report
 
 

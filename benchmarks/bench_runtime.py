@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks._timing import write_json
+from benchmarks._timing import commit_measured, write_json
 from benchmarks.load.burst import burst
 from benchmarks.load.cpu import by_thread_name, children, cpu_seconds, total
 
@@ -398,24 +398,6 @@ def cpu_phase(root: Path, report: Report, n: int = 190, rate: float = 50.0) -> N
     report.add("  sender CPU per alert (apart)", sender / n * 1000, "ms")
 
 
-def _commit() -> str:
-    """The commit measured (with `+dirty` when the tree has changes), so two JSON files can be compared."""
-    git = shutil.which("git")
-    if git is None:
-        return "unknown"
-
-    def ask(*args: str) -> str:
-        return subprocess.run(  # noqa: S603 - git, read-only
-            [git, *args], cwd=HERE, capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    try:
-        head, dirty = ask("rev-parse", "HEAD"), ask("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")
-
-
 def run() -> Report:
     report = Report()
     report.notes.append(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -438,7 +420,7 @@ def lines() -> list[str]:
     path = write_json(
         "runtime",
         {
-            "commit": _commit(),
+            "commit": commit_measured(),
             "at": datetime.now(UTC).isoformat(),
             "cpus": os.cpu_count(),
             "notes": report.notes,
