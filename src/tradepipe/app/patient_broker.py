@@ -44,6 +44,28 @@ class Patience:
     max_wait_s: float = 10.0
 
 
+def patiently(call: Callable[[], T], patience: Patience, recover: Callable[[], T | None] | None = None) -> T:
+    """`call` through 429s and transient faults: a 429 waits what Alpaca asks (within `max_wait_s`), a
+    timeout, a refused connection or a 5xx backs off. `recover` is asked first after such a fault, for a call
+    that may have reached the broker anyway (a submit: its order looked up by client_order_id), and what it
+    finds is the answer."""
+    for attempt in range(1, patience.attempts + 1):
+        try:
+            return call()
+        except BrokerRateLimited as exc:
+            if attempt == patience.attempts or exc.retry_after_s > patience.max_wait_s:
+                raise
+            patience.sleep(max(exc.retry_after_s, 0.05))
+        except BrokerUnavailable:
+            found = None if recover is None else recover()
+            if found is not None:
+                return found
+            if attempt == patience.attempts:
+                raise
+            patience.sleep(min(0.2 * 2**attempt, 2.0))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 class PatientBroker:
     """A Broker whose repeatable calls wait out a 429 and retry a transient fault."""
 
@@ -53,19 +75,7 @@ class PatientBroker:
         self.mode: Mode = inner.mode
 
     def _retried(self, call: Callable[[], T]) -> T:
-        p = self._patience
-        for attempt in range(1, p.attempts + 1):
-            try:
-                return call()
-            except BrokerRateLimited as exc:
-                if attempt == p.attempts or exc.retry_after_s > p.max_wait_s:
-                    raise
-                p.sleep(max(exc.retry_after_s, 0.05))
-            except BrokerUnavailable:
-                if attempt == p.attempts:
-                    raise
-                p.sleep(min(0.2 * 2**attempt, 2.0))
-        raise AssertionError("unreachable")  # pragma: no cover
+        return patiently(call, self._patience)
 
     # --- repeatable: retried ------------------------------------------------------------------------------
 

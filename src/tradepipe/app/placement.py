@@ -15,11 +15,12 @@ from decimal import Decimal
 
 from tradepipe.app.entry_timeout import collar_record
 from tradepipe.app.followed_orders import leg_records
+from tradepipe.app.patient_broker import Patience, patiently
 from tradepipe.contracts.items import OrderItem, OrderUpdate
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Side
 from tradepipe.domain.order_rules import EntryOrder, validate_order
-from tradepipe.ports.broker import Broker, BrokerOrder, BrokerRateLimited, BrokerRejected, BrokerUnavailable
+from tradepipe.ports.broker import Broker, BrokerOrder, BrokerRejected
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.stores import OrderStore
 
@@ -58,21 +59,8 @@ def place_exactly_once(
     """Place an order whose intent is already recorded. After a timeout, a connection error or a 5xx the
     broker may have accepted it: look it up by client_order_id and only place it again if it is not there.
     A 429 waits for Alpaca's rate-limit reset. A business rejection (4xx) is final and raised at once."""
-    for attempt in range(1, deps.place_attempts + 1):
-        try:
-            return place()
-        except BrokerRateLimited as exc:
-            if attempt == deps.place_attempts or exc.retry_after_s > deps.max_rate_limit_wait_s:
-                raise
-            deps.sleep(max(exc.retry_after_s, 0.05))
-        except BrokerUnavailable:
-            found = broker.find_order(coid)
-            if found is not None:
-                return found
-            if attempt == deps.place_attempts:
-                raise
-            deps.sleep(min(0.2 * 2**attempt, 2.0))
-    raise AssertionError("unreachable")  # pragma: no cover
+    patience = Patience(deps.sleep, deps.place_attempts, deps.max_rate_limit_wait_s)
+    return patiently(place, patience, recover=lambda: broker.find_order(coid))
 
 
 def check_entry(intent: OrderIntent) -> Invalid | None:
