@@ -22,6 +22,7 @@ from tests.integration.test_async_lifecycle import (
     World,
     _all_orders,
 )
+from tradepipe.adapters.alpaca import AlpacaBroker
 from tradepipe.adapters.lots import MemoryLotStore
 from tradepipe.adapters.memory import MemoryQueue
 from tradepipe.app.documents import fill_document
@@ -30,8 +31,9 @@ from tradepipe.app.flatten import FLATTEN, FlattenDeps, request_flatten
 from tradepipe.app.placement import NotYet
 from tradepipe.app.reconcile import ReconcileDeps, reconcile
 from tradepipe.contracts.items import FillItem
+from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, OrderType, Side, SignalStatus
-from tradepipe.ports.broker import FillView
+from tradepipe.ports.broker import BrokerRejected, BrokerUnavailable, FillView, HoldingView
 
 B_STOP, B_TARGET = Decimal("192.00"), Decimal("212.00")
 world = lifecycle.world  # the broker at its session start, IBM at 200.00 (the lifecycle tests' fixture)
@@ -240,6 +242,50 @@ def test_a_replacement_cut_by_a_crash_is_rearmed_by_the_reconciler_and_completed
     assert desk.world.held() == 15
     assert desk.stops() == [(STOP, Decimal(10))]
     assert _limits(desk) == [(TARGET, Decimal(10))]
+
+
+class RefusesThenTimesOut(AlpacaBroker):
+    """Alpaca refuses beta's entry (say, 403 insufficient buying power); the positions read that puts back
+    alpha's protection then times out on every attempt, so that delivery fails after the refusal is
+    recorded on the order."""
+
+    refused = False
+
+    def submit(self, intent: OrderIntent) -> Any:
+        if intent.strategy == "beta":
+            RefusesThenTimesOut.refused = True
+            raise BrokerRejected("40310000", "insufficient buying power")
+        return super().submit(intent)
+
+    def holdings(self) -> dict[str, HoldingView]:
+        if RefusesThenTimesOut.refused:
+            raise BrokerUnavailable("read timed out")
+        return super().holdings()
+
+
+def test_a_refused_entry_whose_delivery_failed_after_is_rejected_and_protected_by_the_redelivery(
+    desk: Desk,
+) -> None:
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    desk.world.broker_type = RefusesThenTimesOut
+    simple = _simple_entry(desk)
+    desk.owned_by("o" * 32, "beta")
+    with pytest.raises(BrokerUnavailable):  # alpha's protection, lifted for beta's entry, not yet back
+        execute_intent(simple, desk.executor())
+    RefusesThenTimesOut.refused = False
+    assert desk.stops() == []
+
+    redelivered = execute_intent(simple, desk.executor())  # the queue gives the message back
+    desk.world.settle()
+
+    assert redelivered.rejected == "BROKER_REJECTED"
+    item = desk.world.signals.get("o" * 32)
+    assert item is not None
+    assert item.status is SignalStatus.REJECTED  # its message is deleted now: it must not stay SIZED
+    assert item.reject_reason == "BROKER_REJECTED"
+    assert item.history[-1].detail == "alpaca 40310000: insufficient buying power"
+    assert desk.stops() == [(STOP, Decimal(10))]  # alpha's shares protected again
+    assert desk.world.held() == 10
 
 
 def test_flatten_closes_every_strategy_and_clears_the_lots(desk: Desk) -> None:

@@ -26,7 +26,7 @@ from tradepipe.app.execute import ExecutorDeps, execute_intent
 from tradepipe.app.index import IndexDeps, index_changes
 from tradepipe.config import load_bundled_risk_config
 from tradepipe.contracts.events import parse_event
-from tradepipe.contracts.items import SignalItem, StatusEntry
+from tradepipe.contracts.items import SignalItem, StatusEntry, StatusUpdate
 from tradepipe.contracts.messages import OrderIntent, SignalAccepted
 from tradepipe.domain.model import Mode, Rejected, RejectReason, Side, SignalStatus
 from tradepipe.ports.broker import AccountView, ClockView, HoldingView
@@ -271,6 +271,41 @@ def test_execute_when_broker_rejects_then_order_and_signal_rejected_with_alpaca_
     assert item is not None
     assert item.status is SignalStatus.REJECTED
     assert "40310000" in (item.reject_detail or "")
+
+
+def test_execute_when_crash_between_order_rejected_and_signal_then_redelivery_rejects_the_signal_once() -> (
+    None
+):
+    class DiesBeforeRejected(MemorySignalStore):
+        def advance(self, signal_id: str, update: StatusUpdate) -> bool:
+            if update.entry.status is SignalStatus.REJECTED:
+                raise RuntimeError("the function died before the signal's REJECTED was written")
+            return super().advance(signal_id, update)
+
+    signals, orders, broker = MemorySignalStore(), MemoryOrderStore(), MemoryBroker()
+    broker.reject_with = ("40310000", "insufficient buying power")
+    intent = _intent(signals)
+    dying = DiesBeforeRejected()
+    dying.items = signals.items
+    with pytest.raises(RuntimeError):
+        execute_intent(intent, ExecutorDeps(dying, orders, MemoryBrokers(paper=broker), FixedClock(NOW)))
+    assert orders.items[intent.client_order_id].status == "rejected"
+
+    for _ in range(2):  # the redelivery, and one more after it (its delete lost)
+        again = execute_intent(
+            intent, ExecutorDeps(signals, orders, MemoryBrokers(paper=broker), FixedClock(NOW))
+        )
+        assert again.rejected == "BROKER_REJECTED"
+
+    assert broker.submissions == 1
+    item = signals.get(intent.signal_id)
+    assert item is not None
+    assert item.status is SignalStatus.REJECTED  # not left SIZED with its message deleted
+    assert (item.reject_reason, item.reject_detail) == (
+        "BROKER_REJECTED",
+        "alpaca 40310000: insufficient buying power",
+    )
+    assert [h.status for h in item.history].count(SignalStatus.REJECTED) == 1
 
 
 def test_index_changes_when_signal_and_order_then_documents_keyed_by_record_key() -> None:

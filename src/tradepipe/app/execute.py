@@ -245,7 +245,7 @@ def ticker_lease(
 def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
     recorded = deps.orders.get(intent.client_order_id)
     if recorded is not None and recorded.status == REJECTED:
-        return Executed(intent.client_order_id, None, rejected=recorded.reject_reason)
+        return _refused_earlier(intent, recorded, broker, deps)
     placed = None if recorded is None else broker.find_order(intent.client_order_id)
     if placed is None:
         ready = _before_sending(intent, recorded, deps)
@@ -274,6 +274,24 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
     if deps.lots is not None:  # the other lots' protection, lifted by make_room, back once the entry is done
         cover_lots(intent, broker, deps.closing, deps.lots)
     return Executed(intent.client_order_id, placed)
+
+
+def _refused_earlier(
+    intent: OrderIntent, recorded: OrderItem, broker: Broker, deps: ExecutorDeps
+) -> Executed:
+    """An earlier delivery recorded this entry refused (by Alpaca, an order rule or its age) and then failed
+    before it was done: a crash, or a fault putting back the protection `make_room` lifted. Done now as that
+    delivery would have done it: the other lots covered again, the signal REJECTED with the recorded reason
+    (a signal already REJECTED stays as it is: the move is conditional)."""
+    if deps.lots is not None:
+        cover_lots(intent, broker, deps.closing, deps.lots)
+    code, detail = recorded.reject_code or "", recorded.reject_reason or "refused"
+    try:  # a refusal of ours (ORDER_INVALID, STALE_AT_SUBMIT, …) records its reason as the code
+        reason = RejectReason(code)
+    except ValueError:  # Alpaca's, recorded with its own code (as `_execute` words it)
+        reason, detail = RejectReason.BROKER_REJECTED, f"alpaca {code}: {detail}"
+    _finish(intent, deps, SignalStatus.REJECTED, detail, reason)
+    return Executed(intent.client_order_id, None, rejected=reason)
 
 
 def _before_sending(
