@@ -509,3 +509,24 @@ def test_a_cancel_cancels_its_own_strategys_pending_entries_only(desk: Desk) -> 
 
     working = {o.client_order_id for o in desk.world.open_orders() if o.client_order_id.startswith("tp-")}
     assert working == {"tp-" + "q" * 32 + "-open"}
+
+
+def test_a_cancel_leaves_its_strategys_exit_held_for_the_open_working(desk: Desk) -> None:
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    desk.enter("b" * 32, "beta", 5, B_STOP, B_TARGET)
+    desk.world.clock.set(AFTER_HOURS)
+    execute_intent(desk.world.intent("x" * 32, kind="close", strategy="alpha"), desk.executor())  # queued
+    exit_beta = desk.world.intent("y" * 32, kind="close", strategy="beta")
+    execute_intent(exit_beta, desk.executor())  # sent now: Alpaca holds it until the open, beta's legs gone
+    desk.world.settle()
+
+    cancel = desk.world.intent("c" * 32, kind="cancel", strategy="beta")
+    execute_intent(cancel, desk.executor())
+    desk.world.settle()
+
+    working = {o.client_order_id for o in desk.world.open_orders()}
+    assert exit_beta.close_client_order_id in working  # beta's 5 shares keep their close
+    assert desk.world.status("c" * 32) is SignalStatus.COMPLETED
+    desk.world.clock.set(NEXT_OPEN + timedelta(minutes=1))
+    desk.world.settle()
+    assert desk.world.held() == 10  # beta's exit filled at the open; alpha's shares wait for its queued close

@@ -5,9 +5,10 @@ import json
 import pytest
 
 from tests.unit.builders import alert_body
+from tradepipe.app.lot_book import protective_id
 from tradepipe.domain.model import Mode, Side, Signal
 from tradepipe.domain.parsing import BodyNotUnderstood, FieldError, decode_body, parse_alert, split_secret
-from tradepipe.domain.signal_id import client_order_id
+from tradepipe.domain.signal_id import client_order_id, sent_for_another_purpose
 
 
 def _body(**overrides: object) -> dict[str, object]:
@@ -111,3 +112,17 @@ def test_client_order_id_is_deterministic_and_within_alpaca_limit() -> None:
     assert len(coid) <= 48
     with pytest.raises(ValueError, match="too long"):
         client_order_id("a" * 60)
+
+
+def test_only_an_entrys_id_reads_as_an_entry_of_ours() -> None:
+    entry = client_order_id("a" * 32, "open")
+    others = [
+        client_order_id("a" * 32, "close"),  # an exit's, a reverse's or a flatten's close
+        protective_id(entry, "flat", 1_764_000_000),  # the reconciler flattening a lot
+        protective_id(entry, "restore", "b" * 12),  # a lot's stop put back
+        "tp-flat-paper-IBM-1764000000",  # the reconciler flattening a ticker without lots
+    ]
+
+    assert not sent_for_another_purpose(entry)
+    assert all(sent_for_another_purpose(coid) for coid in others)
+    assert not sent_for_another_purpose("my-own-order-1")  # placed by hand: not ours to tell

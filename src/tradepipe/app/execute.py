@@ -45,9 +45,9 @@ from tradepipe.app.placement import (
 from tradepipe.app.protective_close import (
     CloseDeps,
     cancel_orders,
+    cancelable_entries,
     close_position,
     exit_learnt,
-    pending_entries,
     reverse_close,
 )
 from tradepipe.app.read_back import read_order_back
@@ -179,7 +179,7 @@ def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
             if intent.kind == "cancel":
                 # Pending entries only: an open position keeps its stop (the invariant), as a trader expects;
                 # with lots, the strategy's own entries only (another strategy's are not its to cancel).
-                entries = pending_entries(broker.open_orders(intent.symbol))
+                entries = cancelable_entries(broker.open_orders(intent.symbol))
                 if deps.lots is not None:
                     entries = [o for o in entries if _owner(o.client_order_id, deps) == intent.strategy]
                 count = cancel_orders(broker, entries)

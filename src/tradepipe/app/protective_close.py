@@ -31,6 +31,7 @@ from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import RejectReason, Side
 from tradepipe.domain.order_status import ENDED_UNFILLED, STOP_TYPES, is_terminal
 from tradepipe.domain.protection import RestingOrder, closing_side, covering_stops
+from tradepipe.domain.signal_id import sent_for_another_purpose
 from tradepipe.ports.broker import Broker, BrokerOrder, BrokerRejected, HoldingView
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.messaging import EventPublisher
@@ -92,8 +93,10 @@ def cancel_orders(broker: Broker, orders: Sequence[BrokerOrder]) -> int:
 
 
 def pending_entries(orders: Sequence[BrokerOrder]) -> list[BrokerOrder]:
-    """Open orders that would open or add to a position: not a leg, not a stop, not an OCO's take-profit
-    (the position's protection; an OCO's stop is listed as its leg, on the same side)."""
+    """Open orders that are not a position's protection: not a leg, not a stop, not an OCO's take-profit (an
+    OCO's stop is listed as its leg, on the same side). Entries, and also a working close (an exit held by
+    Alpaca for the open, a reverse's close, a flatten): what an entry or an exit waits for or replaces. A
+    `cancel` alert takes only the entries among them (`cancelable_entries`)."""
     side_of = {o.client_order_id: o.side for o in orders}
     exit_pairs = {
         o.parent_client_order_id
@@ -108,6 +111,12 @@ def pending_entries(orders: Sequence[BrokerOrder]) -> list[BrokerOrder]:
         and o.client_order_id not in exit_pairs
         and not is_terminal(o.status)
     ]
+
+
+def cancelable_entries(orders: Sequence[BrokerOrder]) -> list[BrokerOrder]:
+    """What a `cancel` alert cancels: the pending entries, never a close of ours (cancelling an exit held for
+    the open would leave its shares with neither their close nor their stops, cancelled for the exit)."""
+    return [o for o in pending_entries(orders) if not sent_for_another_purpose(o.client_order_id)]
 
 
 def still_open_after_cancel(

@@ -36,6 +36,14 @@ def client_order_id(signal_id: str, leg: str = "open") -> str:
     return coid
 
 
+def sent_for_another_purpose(client_order_id: str) -> bool:
+    """An order of ours that is not an entry, told by its id alone: only an entry's id ends in `-open`
+    (`client_order_id(signal_id)`); every other order we send is named otherwise (an exit's, a reverse's or a
+    flatten's close `…-close`, a lot's stops and flattens `…-open-<kind>-…`, the reconciler's `tp-flat-…`).
+    False for an order not ours (placed by hand)."""
+    return client_order_id.startswith("tp-") and not client_order_id.endswith("-open")
+
+
 def strategy_key(name: str) -> str:
     """A strategy name as a key: the name itself when it is already one (letters, digits, `_ . -`: every
     name accepted before display names were, so their stored history keeps its keys), else a readable
