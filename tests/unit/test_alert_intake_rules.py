@@ -3,6 +3,7 @@ depth, repeated keys and key=value batches, the checks a valid alert alone decid
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -119,6 +120,45 @@ def test_depth_limit_then_the_deepest_accepted_shape_passes_one_more_level_refus
 def test_deep_enough_to_exhaust_the_parser_then_refused_not_raised() -> None:
     with pytest.raises(BodyNotUnderstood, match="levels deep"):
         decode_body(("[" * 100_000 + "]" * 100_000).encode())
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [b'{"' + b'\\"' * 8_000, b"{" + b"{{" * 8_000, b"{" + b"{{x" * 5_000, b'{"a": "' + b"{{" * 8_000],
+    ids=["escaped quotes", "open braces", "braces and names", "braces in a string"],
+)
+def test_a_hostile_body_is_read_in_linear_time_before_anything_is_trusted(hostile: bytes) -> None:
+    # Read before the passphrase: a regex retried from every position took ~1 s of CPU on each 16 KB body,
+    # while the intake's event loop waited. Linear, it takes about a millisecond; the bound leaves room for
+    # a loaded machine and still fails the quadratic scan by an order of magnitude.
+    started = time.process_time()
+    with pytest.raises(BodyNotUnderstood):
+        decode_body(hostile)
+
+    assert time.process_time() - started < 0.1
+
+
+def test_a_lone_surrogate_then_refused_a_pair_and_an_escaped_backslash_kept() -> None:
+    # No UTF-8 text holds a lone surrogate: the record, the log line and the answer could not be written.
+    for lone in (b'{"passphrase": "\\udc80"}', b'{"ticker": "\\uD800x"}', b'{"\\udfff": 1}'):
+        with pytest.raises(BodyNotUnderstood, match="surrogate"):
+            decode_body(lone)
+
+    body, _ = decode_body(b'{"a": "\\ud83d\\ude00", "b": "\\\\ud800"}')
+
+    assert body == {"a": "\U0001f600", "b": "\\ud800"}
+
+
+def test_an_unrendered_placeholder_is_named_and_no_other_braced_text_is_quoted() -> None:
+    with pytest.raises(BodyNotUnderstood, match=r"\{\{strategy\.order\.alert_message\}\}"):
+        decode_body(b"{{strategy.order.alert_message}}")
+    with pytest.raises(BodyNotUnderstood, match=r'\{\{plot\("RSI"\)\}\}'):
+        decode_body(b'{"ticker": "AAPL", "rsi": {{plot("RSI")}}}')
+    # Doubled braces around an alert: refused, and its passphrase is not quoted back to whoever sent it.
+    with pytest.raises(BodyNotUnderstood) as refused:
+        decode_body(b'{{"passphrase": "hunter2", "ticker": "AAPL"}}')
+
+    assert "hunter2" not in str(refused.value)
 
 
 def test_repeated_keys_then_named_with_their_path() -> None:

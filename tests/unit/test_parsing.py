@@ -79,6 +79,9 @@ def test_parse_alert_when_production_then_live_mode() -> None:
         ({"timestamp": "2024-01-01 12:00:00"}, "timestamp"),
         ({"tradingMode": "Demo"}, "tradingMode"),
         ({"ticker": "AA PL"}, "ticker"),
+        # Before the first (after the last) UTC instant a datetime holds: an error, not an OverflowError.
+        ({"timestamp": "0001-01-01T00:00:00+01:00"}, "timestamp"),
+        ({"timestamp": "9999-12-31T23:59:59-01:00"}, "timestamp"),
     ],
 )
 def test_parse_alert_when_field_is_bad_then_error_names_it(overrides: dict[str, object], field: str) -> None:

@@ -71,7 +71,9 @@ class _ThreadServer(QuietServer):
 
 
 class ThreadedServer:
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, name: str = "http") -> None:
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, name: str = "http", http: Any = "auto"
+    ) -> None:
         self.host = host
         self.name = name
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -92,6 +94,7 @@ class ThreadedServer:
             # None: leave the process's logging configuration alone (uvicorn's default would replace it).
             log_config=None,
             lifespan="off",
+            http=http,  # uvicorn's name for one, or a protocol class
             ws="none",  # no websocket routes; also skips importing the websockets package
             # Slow responses (the broker's injected delays) must not hold shutdown for long.
             timeout_graceful_shutdown=1,

@@ -41,12 +41,18 @@ class JsonObject(dict[str, Any]):
 
 _BARE_CONSTANTS = {"NaN": "NaN", "Infinity": "Infinity", "-Infinity": "-Infinity"}
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$")
-_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+# A JSON string, or an unterminated one up to the end of the body (`"?`): a string that could fail to match
+# would be tried again from every quote inside it, quadratic time on a hostile body of escaped quotes.
+_STRING = re.compile(r'"(?:\\.|[^"\\])*"?')
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
-
-
 # A JSON string (kept as is) or a comma directly before `}` / `]` (dropped).
-_STRING_OR_TRAILING_COMMA = re.compile(r'("(?:\\.|[^"\\])*")|,(\s*[}\]])')
+_STRING_OR_TRAILING_COMMA = re.compile(r'("(?:\\.|[^"\\])*"?)|,(\s*[}\]])')
+# What an unrendered TradingView placeholder looks like: {{close}}, {{strategy.order.alert_message}},
+# {{plot("RSI")}}. Only such a name is quoted back in the answer, never other braced text (which could hold
+# the passphrase), and the pattern fails at the first character outside a name: linear on `{{{{…`.
+_PLACEHOLDER = re.compile(r'\{\{[\w.]{1,64}(?:\("[^"{}\\]{0,64}"\))?\}\}')
+# A \ud800–\udfff escape: JSON's only way to a lone UTF-16 surrogate, which no UTF-8 text can hold.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
 def _strip_trailing_commas(text: str) -> str:
@@ -145,6 +151,45 @@ def _key_value_blocks(text: str) -> JsonObject:
     return _object([*secrets.items(), ("alerts", alerts)])
 
 
+def _utf8(value: Any) -> bool:
+    """Whether every key and string in `value` is text UTF-8 can hold (records, logs, answers are UTF-8)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _checked(value: Any, text: str) -> dict[str, Any]:
+    """A parsed body that may be read further: an object, shallow enough, all of it UTF-8 text."""
+    depth = nesting_depth(text) if value is None else value_depth(value)
+    if depth > MAX_DEPTH:
+        raise BodyNotUnderstood(f"body nests {depth} levels deep; at most {MAX_DEPTH} are accepted")
+    if not isinstance(value, dict):
+        raise BodyNotUnderstood("body must be a JSON object")
+    if _SURROGATE_ESCAPE.search(text) and not _utf8(value):
+        raise BodyNotUnderstood("body escapes a lone UTF-16 surrogate (\\ud800-\\udfff come in pairs)")
+    return value
+
+
+def _decode_json(text: str) -> tuple[dict[str, Any], str]:
+    for encoding, lenient in (("json", False), ("json-lenient", True)):
+        try:
+            value = _load_json(_strip_trailing_commas(text) if lenient else text)
+        except ValueError:
+            continue
+        except RecursionError:  # the parser recursed past Python's limit: far deeper than MAX_DEPTH
+            value = None
+        return _checked(value, text), encoding
+    placeholder = _PLACEHOLDER.search(text)
+    if placeholder:
+        raise BodyNotUnderstood(
+            f"body holds the unrendered TradingView placeholder {placeholder.group(0)}: check the alert "
+            "type (a strategy's {{strategy.order.alert_message}} only renders in strategy alerts)"
+        )
+    raise BodyNotUnderstood("body looks like JSON but does not parse, even without trailing commas")
+
+
 def decode_body(raw: bytes) -> tuple[dict[str, Any], str]:
     """Returns the decoded object and the encoding it came in: json, json-lenient or key-value."""
     try:
@@ -154,24 +199,5 @@ def decode_body(raw: bytes) -> tuple[dict[str, Any], str]:
     if not text:
         raise BodyNotUnderstood("body is empty")
     if text.startswith(("{", "[")):
-        for encoding, lenient in (("json", False), ("json-lenient", True)):
-            try:
-                value = _load_json(_strip_trailing_commas(text) if lenient else text)
-            except ValueError:
-                continue
-            except RecursionError:  # the parser recursed past Python's limit: far deeper than MAX_DEPTH
-                value = None
-            depth = nesting_depth(text) if value is None else value_depth(value)
-            if depth > MAX_DEPTH:
-                raise BodyNotUnderstood(f"body nests {depth} levels deep; at most {MAX_DEPTH} are accepted")
-            if not isinstance(value, dict):
-                raise BodyNotUnderstood("body must be a JSON object")
-            return value, encoding
-        placeholder = re.search(r"\{\{.*?\}\}", text)
-        if placeholder:
-            raise BodyNotUnderstood(
-                f"body holds the unrendered TradingView placeholder {placeholder.group(0)}: check the alert "
-                "type (a strategy's {{strategy.order.alert_message}} only renders in strategy alerts)"
-            )
-        raise BodyNotUnderstood("body looks like JSON but does not parse, even without trailing commas")
+        return _decode_json(text)
     return _key_value_blocks(text), "key-value"

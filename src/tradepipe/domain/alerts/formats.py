@@ -58,7 +58,10 @@ def _display_name(value: str) -> str:
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("time must carry a timezone, e.g. 2024-01-01T12:00:00Z")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first UTC instant a datetime can hold
+        raise ValueError("time is out of range: no such UTC time") from None
 
 
 def _mode(value: object) -> object:

@@ -20,7 +20,8 @@ from tradepipe.domain.model import Action, OrderType, Side, Signal, SizingMode
 from tradepipe.domain.signal_id import derive_signal_id
 
 __all__ = ["SECRET_KEYS", "FieldError", "field_as_sent", "parse_alert", "to_signal"]
-_PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
+# `{{…}}` left in a value; bounded and brace-free, so a value of `{{{{…` is read in linear time.
+_PLACEHOLDER = re.compile(r"\{\{[^{}]{0,64}\}\}")
 _QUANTITY_TYPES = {
     "fixed_quantity": SizingMode.FIXED_QUANTITY,
     "dollar_amount": SizingMode.DOLLAR_AMOUNT,

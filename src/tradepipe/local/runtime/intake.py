@@ -167,7 +167,10 @@ class IntakeApp:
         if scope["method"] != "POST":
             await _answer(send, 405, http.error_body("method_not_allowed", "POST only"), allow="POST")
             return
-        body, too_large = await _read_body(receive, WEBHOOK_MAX_BODY_BYTES)
+        read = await _read_body(receive, WEBHOOK_MAX_BODY_BYTES)
+        if read is None:  # the sender went away, or was cut for sending too slowly (http_deadline.py)
+            return
+        body, too_large = read
         client = scope.get("client")
         request = AlertRequest(body, client[0] if client else None, token)
         # An oversized body is cut at the limit + 1 byte: the use case answers 413 without reading the rest.
@@ -179,11 +182,15 @@ class IntakeApp:
         await _answer(send, status, payload)
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool] | None:
+    """The body (cut at the limit + 1 byte, and whether it was), or None when the connection was lost first:
+    part of a body is not an alert, even when that part parses."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

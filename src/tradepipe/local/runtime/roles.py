@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import json
 import logging
+import resource
 import signal
 import sys
 import threading
@@ -63,23 +64,43 @@ def _wait_for_stop() -> None:
     stopped.wait()
 
 
-def _serve(app: Any, host: str, port: int, *, fast: bool, on_started: Any) -> None:
+def _connection_limit() -> int:
+    """Connections a server takes at once: 1,000, or fewer when the process may open fewer files (room kept
+    for the databases, the logs and the doorbell)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return 1000 if soft == resource.RLIM_INFINITY else max(64, min(1000, soft - 128))
+
+
+def server_config(app: Any, host: str, port: int, *, fast: bool) -> Any:
+    """The uvicorn configuration of the intake (`fast`: the port a trader tunnels) and the operator API."""
     import uvicorn
 
-    from tradepipe.local.http_server import QuietServer
+    from tradepipe.local.runtime.http_deadline import DeadlineProtocol
 
-    config = uvicorn.Config(
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
         loop="uvloop" if fast else "asyncio",
-        http="httptools" if fast else "h11",
+        # The intake (fast) is the tunnelled port: each request must arrive whole in time (http_deadline.py).
+        http=DeadlineProtocol if fast else "h11",
+        # No websocket routes: an upgrade is an ordinary request (a 404), not an unanswered one (a 500).
+        ws="none",
+        # Past this many connections a new one is answered 503 at once rather than accepted until the
+        # process runs out of file descriptors (a desktop's soft limit is often 1,024).
+        limit_concurrency=_connection_limit(),
         lifespan="on" if fast else "auto",
         access_log=False,
         log_level="warning",
         server_header=False,
         date_header=False,
     )
+
+
+def _serve(app: Any, host: str, port: int, *, fast: bool, on_started: Any) -> None:
+    from tradepipe.local.http_server import QuietServer
+
+    config = server_config(app, host, port, fast=fast)
     server = QuietServer(config)
 
     def announce() -> None:
