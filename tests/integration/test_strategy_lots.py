@@ -464,6 +464,48 @@ def test_a_strategy_reversing_its_own_position_closes_it_and_owns_the_new_side(d
     assert [(lot.strategy, lot.qty) for lot in desk.lots.lots("paper", TICKER)] == [("alpha", Decimal(-10))]
 
 
+class PositionsReadEarlier(AlpacaBroker):
+    """The reconciler's positions read before the close filled, its orders read after (a sweep reads both)."""
+
+    held: dict[str, HoldingView] = {}
+
+    def holdings(self) -> dict[str, HoldingView]:
+        return dict(PositionsReadEarlier.held)
+
+
+@pytest.mark.parametrize("seen_first_by", ["the redelivery", "the reconciler, its positions read before"])
+def test_a_reverse_whose_close_fills_after_its_last_read_still_retires_the_reversed_lot(
+    desk: Desk, seen_first_by: str
+) -> None:
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    short = desk.world.intent(
+        "r" * 32, strategy="alpha", side=Side.SELL, stop_loss=Decimal("210.00"), take_profit=Decimal("190.00")
+    )
+    desk.owned_by("r" * 32, "alpha")
+    with pytest.raises(NotYet, match="opens once it has filled"):  # read before the close's fill
+        execute_intent(short, desk.executor(first_read_s=0.001, fill_wait_s=0.002))
+    broker = desk.world.brokers().for_mode(Mode.PAPER)
+    assert broker is not None
+    PositionsReadEarlier.held = broker.holdings()  # still long 10
+    desk.world.settle()  # the close fills; the position is flat when the message comes back
+    if seen_first_by != "the redelivery":  # so it sees the close filled, but not the position flat
+        desk.world.broker_type = PositionsReadEarlier
+        # The order sweep only: protection reads the position again, under the ticker's lease.
+        reconcile(Mode.PAPER, replace(desk.reconciler(), protect=False))
+        desk.world.broker_type = AlpacaBroker
+
+    execute_intent(short, desk.executor())  # the redelivery opens the short
+    desk.world.settle()
+
+    assert desk.world.held() == -10
+    assert [(lot.strategy, lot.qty) for lot in desk.lots.lots("paper", TICKER)] == [("alpha", Decimal(-10))]
+    exit_alpha = desk.world.intent("x" * 32, kind="close", strategy="alpha")
+    desk.owned_by("x" * 32, "alpha")
+    execute_intent(exit_alpha, desk.executor())
+    desk.world.settle()
+    assert desk.world.held() == 0  # the exit closes the short, not "nothing owned" (+10 and -10 netted)
+
+
 def test_a_position_closed_by_hand_at_the_broker_closes_its_lots(desk: Desk) -> None:
     _two_strategies(desk)
     desk.world.client.cancel_orders()

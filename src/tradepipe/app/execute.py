@@ -327,8 +327,26 @@ def _clear_the_way(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> R
         reverse_close(intent, holding, broker, deps.closing)
         retire_lots(deps.lots, intent.mode.value, intent.symbol, intent.strategy, deps.clock.now())
     elif deps.lots is not None:  # other lots' orders would refuse it as a wash trade (app/shared_ticker.py)
+        _reversed_earlier(intent, broker, deps, deps.lots)
         make_room(intent, broker, deps.closing, deps.lots)
     return None
+
+
+def _reversed_earlier(intent: OrderIntent, broker: Broker, deps: ExecutorDeps, lots: LotStore) -> None:
+    """A reverse whose close an earlier delivery placed and which filled after that delivery's last read (it
+    ended NotYet): the position is flat now, so the branch above is not taken again. The close's fill is
+    recorded and the strategy's reversed lots retired here, as they would have been then; left, they would
+    net against the new side's lot and the strategy's next exit would find nothing to close."""
+    coid = intent.close_client_order_id
+    recorded = deps.orders.get(coid)
+    if recorded is None or recorded.purpose != "close" or recorded.status == "filled":
+        return  # no reverse begun, or its fill already seen (by the reconciler, which retired the lots)
+    placed = broker.find_order(coid)
+    if placed is None or placed.status != "filled":
+        return
+    deps.orders.update(coid, placed_update(placed, deps.clock.now()))
+    exit_learnt(recorded, placed, deps.closing)
+    retire_lots(lots, intent.mode.value, intent.symbol, intent.strategy, placed.filled_at or deps.clock.now())
 
 
 def _read_after_fill_wait(broker: Broker, placed: BrokerOrder, deps: ExecutorDeps) -> BrokerOrder:

@@ -284,6 +284,9 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
         # A reverse's first half, or a stop we re-armed or restored: an exit, not the signal's end. Learnt
         # once: when this sweep is the first to see the fill (the executor may have seen it already).
         _fill_learnt(recorded, order, deps)
+        if recorded.purpose == "close":  # the reversed lots end at the close's fill, not the new side's
+            at = order.filled_at or deps.clock.now()
+            retire_lots(deps.lots, recorded.mode.value, recorded.symbol, recorded.strategy, at)
 
 
 def _fill_learnt(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps) -> None:
