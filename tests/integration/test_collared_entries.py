@@ -198,3 +198,35 @@ def test_partial_fill_cancelled_at_the_timeout_keeps_a_stop_for_exactly_the_fill
     stops = world.working_stops()
     assert [(Decimal(str(s.qty)), Decimal(str(s.stop_price))) for s in stops] == [(part, Decimal("190.00"))]
     assert report.protection.rearmed
+
+
+def test_a_plain_limit_entry_partly_filled_has_the_rest_cancelled_after_its_grace_and_its_shares_a_stop(
+    world: World, admin: httpx.Client
+) -> None:
+    # No collar, no timeout: a day limit entry whose second part would come ten minutes later. Its bracket's
+    # stop is held until it completes, and Alpaca refuses a standalone stop beside it (a wash trade).
+    admin.post(
+        "/_paper/faults", json={"partial_fill": 1.0, "partial_fill_delay_s": 600, "seed": 1}
+    ).raise_for_status()
+    entry = world.intent("p" * 32, order_type=OrderType.LIMIT, limit_price=LIMIT)
+    execute_intent(entry, world.executor())
+    part = world.held()
+    assert 0 < part < 10
+    reconciler = world.reconciler()
+
+    world.settle(60)
+    first = reconcile(Mode.PAPER, reconciler)
+    assert first.entries_timed_out == []  # within its grace: it may still complete
+    assert first.protection.in_flight == [TICKER]
+    world.settle(61)
+    assert reconcile(Mode.PAPER, reconciler).entries_timed_out == [entry.client_order_id]
+    world.settle()  # cancelled with its held legs; the filled shares stay
+    report = reconcile(Mode.PAPER, reconciler)
+
+    item = world.signals.get(entry.signal_id)
+    assert item is not None
+    assert (item.status, item.filled_qty) == (SignalStatus.FILLED, part)
+    assert world.held() == part
+    stops = world.working_stops()
+    assert [(Decimal(str(s.qty)), Decimal(str(s.stop_price))) for s in stops] == [(part, Decimal("190.00"))]
+    assert report.protection.rearmed

@@ -17,6 +17,12 @@ markets "Bracket Order Exit Trades Not Executing": "Once the parent order comple
 fill)" the legs go live; until then they are `held`), and cancelling the entry cancels its held legs with it.
 So after the cancel the filled shares have no stop: the same run's protection check
 (`app/protect_positions.py`) re-arms the entry's recorded stop for exactly the filled quantity.
+
+An entry without a timeout (a plain limit entry, day or GTC) could rest partly filled for the rest of the
+session, or for days, its filled shares without a working stop all that time (Alpaca refuses a standalone
+stop beside it as a potential wash trade). So an entry whose legs wait for it, partly filled and working
+`PARTIAL_FILL_GRACE` after it was sent, has the rest cancelled the same way: the trader keeps what filled,
+protected by the run after, and the signal ends FILLED for it.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ from tradepipe.ports.clock import Clock
 from tradepipe.ports.stores import OrderStore
 
 log = logging.getLogger(__name__)
+# How long a partly filled entry may work with its filled shares unprotected (a market or marketable entry
+# completes within seconds; a reconciler run comes every minute).
+PARTIAL_FILL_GRACE = timedelta(minutes=2)
 
 
 def collar_record(intent: OrderIntent, now: datetime) -> dict[str, Any]:
@@ -68,15 +77,25 @@ def cancel_expired_entries(orders: Iterable[BrokerOrder], broker: Broker, deps: 
         if is_terminal(order.status):
             continue
         recorded = deps.orders.get(order.client_order_id)
-        if not _expired(recorded, now):
+        if _expired(recorded, now):
+            why = "collared entry past its timeout: cancel asked"
+        elif _partly_filled_too_long(recorded, order, now):
+            why = "entry partly filled past its grace, its stop held until it completes: the rest cancelled"
+        else:
             continue
         broker.cancel_order(order.broker_order_id)
         asked.append(order.client_order_id)
-        log.info(
-            "collared entry past its timeout: cancel asked",
-            extra={"client_order_id": order.client_order_id, "filled_qty": str(order.filled_qty)},
-        )
+        log.info(why, extra={"client_order_id": order.client_order_id, "filled_qty": str(order.filled_qty)})
     return asked
+
+
+def _partly_filled_too_long(recorded: OrderItem | None, order: BrokerOrder, now: datetime) -> bool:
+    if recorded is None or recorded.purpose != "open" or recorded.stop_loss is None:
+        return False  # not an entry of ours, or one whose shares have no stop to wait for
+    if recorded.order_class == "simple" or order.filled_qty <= 0:
+        return False  # no legs held for it (a simple entry's shares are reported, never stopped here)
+    sent = order.submitted_at or recorded.created_at
+    return now - sent >= PARTIAL_FILL_GRACE
 
 
 def _expired(recorded: OrderItem | None, now: datetime) -> bool:

@@ -113,7 +113,8 @@ class ReconcileReport:
     equity_sampled: bool = False
     broker_requests: int = 0  # spent finding what changed (orders and fills; not equity nor protection)
     protection: ProtectionReport = field(default_factory=ProtectionReport)
-    entries_timed_out: list[str] = field(default_factory=list)  # cancels asked at entry_timeout_s
+    # Cancels asked: collared entries past entry_timeout_s, partly filled ones past PARTIAL_FILL_GRACE.
+    entries_timed_out: list[str] = field(default_factory=list)
     entries_not_filled: int = 0
 
     def metrics(self) -> dict[str, int]:
@@ -145,7 +146,8 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
     mark = None if deps.fill_cursor is None else deps.fill_cursor.fill_cursor(mode.value)
     after = since or (read_at - deps.lookback if mark is None else mark)
     sweep = sweep_followed(mode, broker, deps.orders)
-    # Collared entries past their entry_timeout_s: cancel asked now, settled when seen `canceled`.
+    # Collared entries past their entry_timeout_s, and entries partly filled past their grace (their stop is
+    # held until they complete): cancel asked now, settled when seen `canceled` (app/entry_timeout.py).
     report.entries_timed_out = cancel_expired_entries(
         sweep.orders, broker, TimeoutDeps(deps.orders, deps.clock)
     )
