@@ -6,9 +6,10 @@ under build/bench/runs/<commit>/, `+dirty` when the tree had changes), a directo
 file. AFTER defaults to the latest run of each benchmark (build/bench/). Every benchmark both runs wrote is
 compared: runtime (issue 16's targets), cold-start (each handler beside its floor) and batches.
 
-Exit status 1 when a target met before is missed after (a regression a script can stop on), 2 when a run
-cannot be found, else 0. Nothing is judged here that the benchmark did not judge: a figure without a target
-shows its change only, as the machine's load moves it (compare runs of one machine at similar loads)."""
+Exit status 1 when a target met before is missed after, or no longer measured in a benchmark both runs
+ran (a regression a script can stop on), 2 when a run cannot be found, else 0. Nothing is judged here that
+the benchmark did not judge: a figure without a target shows its change only, as the machine's load moves
+it (compare runs of one machine at similar loads)."""
 
 from __future__ import annotations
 
@@ -123,8 +124,8 @@ def _line(before: Row | None, after: Row | None) -> str:
     if shown is None:
         return ""
     verdicts = " -> ".join(_verdict(r.ok) for r in (before, after) if r is not None and r.ok is not None)
-    if before is not None and after is not None and before.ok is True and after.ok is False:
-        verdicts += "  (newly missed)"
+    if before is not None and before.ok is True and (after is None or after.ok is False):
+        verdicts += "  (newly missed)" if after is not None else "  (met before, not measured after)"
     values = [_number(None if r is None else r.value, shown.unit) for r in (before, after)]
     return (
         f"  {shown.name:<56} {shown.target:<16} {values[0]:>10} {values[1]:>10}  "
@@ -146,6 +147,9 @@ def compare(before: Run, after: Run) -> tuple[list[str], list[str]]:
     if not shared:
         lines.append(f"no benchmark in both runs ({before.label}: {sorted(before.files)}; "
                      f"{after.label}: {sorted(after.files)})")  # fmt: skip
+    unrun = sorted(set(before.files) - set(after.files))
+    if unrun:  # a commit is often benched in part (BENCH=runtime): said, not judged
+        lines.append(f"not in the after run: {', '.join(unrun)}")
     for bench in shared:
         old_doc = json.loads(before.files[bench].read_text(encoding="utf-8"))
         new_doc = json.loads(after.files[bench].read_text(encoding="utf-8"))
@@ -157,8 +161,8 @@ def compare(before: Run, after: Run) -> tuple[list[str], list[str]]:
         for name in [*new, *(n for n in old if n not in new)]:
             b, a = old.get(name), new.get(name)
             lines.append(_line(b, a))
-            if b is not None and a is not None and b.ok is True and a.ok is False:
-                regressed.append(f"{bench}: {name}")
+            if b is not None and b.ok is True and (a is None or a.ok is False):
+                regressed.append(f"{bench}: {name}")  # missed, or no longer measured at all
     return lines, regressed
 
 

@@ -28,4 +28,5 @@ def broker_order(order: Order, parent: str | None = None) -> BrokerOrder:
         stop_price=None if order.stop_price is None else Decimal(str(order.stop_price)),
         limit_price=None if order.limit_price is None else Decimal(str(order.limit_price)),
         legs=tuple(broker_order(leg, parent=order.client_order_id) for leg in order.legs or []),
+        updated_at=order.updated_at,
     )

@@ -230,3 +230,26 @@ def test_a_plain_limit_entry_partly_filled_has_the_rest_cancelled_after_its_grac
     stops = world.working_stops()
     assert [(Decimal(str(s.qty)), Decimal(str(s.stop_price))) for s in stops] == [(part, Decimal("190.00"))]
     assert report.protection.rearmed
+
+
+def test_a_resting_entry_that_starts_filling_late_gets_its_grace_from_the_fill_and_a_collar_its_timeout(
+    world: World, admin: httpx.Client
+) -> None:
+    admin.post(
+        "/_paper/faults", json={"partial_fill": 1.0, "partial_fill_delay_s": 600, "seed": 1}
+    ).raise_for_status()
+    resting = world.intent("q" * 32, order_type=OrderType.LIMIT, limit_price=Decimal("199.00"))
+    execute_intent(resting, world.executor())
+    collared = _collared(world, "c" * 32)
+    collared = collared.model_copy(update={"entry_timeout_s": 900})  # a patient collar: 15 minutes
+    execute_intent(collared, _executor(world, _quotes(world)))
+    assert world.held() > 0  # the collared entry filled in part at once
+    reconciler = world.reconciler()
+    world.settle(300)  # the plain entry rests unfilled for five minutes
+    admin.post("/_paper/prices", json={TICKER: "198.90"}).raise_for_status()  # then starts to fill
+    world.settle(1)
+
+    assert reconcile(Mode.PAPER, reconciler).entries_timed_out == []  # its first fill is a second old
+    world.settle(125)
+    # The plain entry has gone two minutes without a fill; the collared one still has its own timeout.
+    assert reconcile(Mode.PAPER, reconciler).entries_timed_out == [resting.client_order_id]

@@ -150,13 +150,40 @@ def test_requests_in_time_on_one_connection_are_answered_each_with_its_own_deadl
     sock.sendall(_post(_alert("MSFT")))
     assert _answers(sock, 1) == [202]
     time.sleep(DEADLINE_S * 0.6)
-    sock.sendall(_post(_alert("AAPL")))  # its own deadline, from the first answer
+    sock.sendall(_post(_alert("AAPL")))  # its own deadline, from its first byte
     assert _answers(sock, 1) == [202]
     time.sleep(DEADLINE_S * 0.6)
     sock.sendall(_post(_alert("IBM")) + _post(_alert("GOOG")))  # pipelined
     assert _answers(sock, 2) == [202, 202]
 
     assert intake.recorded() == 4
+
+
+def test_a_pipelined_request_trickling_behind_an_answered_one_is_cut(intake: Intake) -> None:
+    body = _alert("AAPL")
+    sock = intake.connect()
+    # A whole first request, then the head and part of the body of a second, in one send.
+    sock.sendall(_post(_alert("MSFT")) + _post(body, length=len(body) + 100))
+    assert _answers(sock, 1) == [202]
+
+    closed, _ = _closed_within(sock, DEADLINE_S * 6, trickle=b" ")
+
+    assert closed
+    time.sleep(0.3)
+    assert intake.recorded() == 1
+
+
+def test_a_request_is_timed_from_its_own_first_byte_not_from_the_answer_before_it(intake: Intake) -> None:
+    sock = intake.connect()
+    sock.sendall(_post(_alert("MSFT")))
+    assert _answers(sock, 1) == [202]
+    time.sleep(DEADLINE_S * 0.8)  # idle, kept alive
+    second = _post(_alert("AAPL"))
+    sock.sendall(second[:20])
+    time.sleep(DEADLINE_S * 0.5)  # slow, but it arrives whole within its own deadline
+    sock.sendall(second[20:])
+
+    assert _answers(sock, 1) == [202]
 
 
 def test_a_websocket_upgrade_is_an_ordinary_request(intake: Intake) -> None:

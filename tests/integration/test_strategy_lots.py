@@ -506,6 +506,31 @@ def test_a_reverse_whose_close_fills_after_its_last_read_still_retires_the_rever
     assert desk.world.held() == 0  # the exit closes the short, not "nothing owned" (+10 and -10 netted)
 
 
+def test_a_reverse_cut_between_its_close_fill_and_retiring_the_lot_is_completed_by_the_redelivery(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk.enter("a" * 32, "alpha", 10, STOP, TARGET)
+    short = desk.world.intent(
+        "r" * 32, strategy="alpha", side=Side.SELL, stop_loss=Decimal("210.00"), take_profit=Decimal("190.00")
+    )
+    desk.owned_by("r" * 32, "alpha")
+
+    def dies(*_: Any) -> int:
+        raise RuntimeError("the process died after the close's fill was recorded")
+
+    with monkeypatch.context() as crash:
+        crash.setattr(desk.lots, "resize_lot", dies)
+        with pytest.raises(RuntimeError):
+            execute_intent(short, desk.executor())
+    assert desk.world.held() == 0  # the close filled (and is recorded so); the lot is still +10
+
+    execute_intent(short, desk.executor())  # the redelivery
+    desk.world.settle()
+
+    assert desk.world.held() == -10
+    assert [(lot.strategy, lot.qty) for lot in desk.lots.lots("paper", TICKER)] == [("alpha", Decimal(-10))]
+
+
 def test_a_position_closed_by_hand_at_the_broker_closes_its_lots(desk: Desk) -> None:
     _two_strategies(desk)
     desk.world.client.cancel_orders()

@@ -115,11 +115,17 @@ def test_cold_starts_compare_each_handlers_ratio_to_its_floor(tmp_path: Path) ->
     assert regressed == []
 
 
-def test_a_figure_in_one_run_only_is_shown_as_such(tmp_path: Path) -> None:
-    write_json("runtime", {"commit": CLEAN, "figures": [_figure("old figure", 1.0)]}, tmp_path)
+def test_a_figure_in_one_run_only_is_shown_as_such_and_a_met_target_gone_is_a_regression(
+    tmp_path: Path,
+) -> None:
+    before = [_figure("old figure", 1.0), _figure("gone target", 4.0, target="<= 5", ok=True)]
+    write_json("runtime", {"commit": CLEAN, "figures": before}, tmp_path)
+    write_json("cold-start", {"commit": CLEAN, "functions": {}}, tmp_path)
     write_json("runtime", {"commit": OTHER, "figures": [_figure("new figure", 2.0)]}, tmp_path)
 
-    lines, _ = compare(find_run(CLEAN, tmp_path), find_run(OTHER, tmp_path))
+    lines, regressed = compare(find_run(CLEAN, tmp_path), find_run(OTHER, tmp_path))
 
     assert any("new figure" in line and line.endswith("only after") for line in lines)
     assert any("old figure" in line and line.endswith("only before") for line in lines)
+    assert regressed == ["runtime: gone target"]  # a target met, then not measured at all
+    assert "not in the after run: cold-start" in lines  # benched in part: said, not judged

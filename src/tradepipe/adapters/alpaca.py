@@ -154,6 +154,7 @@ def _to_broker_order(order: dict[str, Any], parent: str | None = None) -> Broker
             stop_price=_price(order.get("stop_price")),
             limit_price=_price(order.get("limit_price")),
             legs=tuple(_to_broker_order(_json_object(leg), parent=coid) for leg in order.get("legs") or []),
+            updated_at=_time(order.get("updated_at")),
         )
     except (KeyError, ValueError, ArithmeticError) as exc:
         raise TypeError(f"malformed order in Alpaca's answer: {type(exc).__name__} {exc}") from exc

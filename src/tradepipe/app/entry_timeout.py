@@ -20,9 +20,9 @@ So after the cancel the filled shares have no stop: the same run's protection ch
 
 An entry without a timeout (a plain limit entry, day or GTC) could rest partly filled for the rest of the
 session, or for days, its filled shares without a working stop all that time (Alpaca refuses a standalone
-stop beside it as a potential wash trade). So an entry whose legs wait for it, partly filled and working
-`PARTIAL_FILL_GRACE` after it was sent, has the rest cancelled the same way: the trader keeps what filled,
-protected by the run after, and the signal ends FILLED for it.
+stop beside it as a potential wash trade). So an entry whose legs wait for it, partly filled and without a
+fill for `PARTIAL_FILL_GRACE`, has the rest cancelled the same way: the trader keeps what filled,
+protected by the run after, and the signal ends FILLED for it. One still filling is left to complete.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from tradepipe.ports.clock import Clock
 from tradepipe.ports.stores import OrderStore
 
 log = logging.getLogger(__name__)
-# How long a partly filled entry may work with its filled shares unprotected (a market or marketable entry
-# completes within seconds; a reconciler run comes every minute).
+# How long a partly filled entry may go without another fill while its filled shares wait unprotected (a
+# market or marketable entry completes within seconds; a reconciler run comes every minute).
 PARTIAL_FILL_GRACE = timedelta(minutes=2)
 
 
@@ -92,10 +92,13 @@ def cancel_expired_entries(orders: Iterable[BrokerOrder], broker: Broker, deps: 
 def _partly_filled_too_long(recorded: OrderItem | None, order: BrokerOrder, now: datetime) -> bool:
     if recorded is None or recorded.purpose != "open" or recorded.stop_loss is None:
         return False  # not an entry of ours, or one whose shares have no stop to wait for
+    if recorded.cancel_after is not None:
+        return False  # a collared entry: its own timeout ends it (`_expired`)
     if recorded.order_class == "simple" or order.filled_qty <= 0:
         return False  # no legs held for it (a simple entry's shares are reported, never stopped here)
-    sent = order.submitted_at or recorded.created_at
-    return now - sent >= PARTIAL_FILL_GRACE
+    # Its last fill (Alpaca moves `updated_at` with every fill): still filling, it is left to complete.
+    last = order.updated_at or order.filled_at or order.submitted_at or recorded.created_at
+    return now - last >= PARTIAL_FILL_GRACE
 
 
 def _expired(recorded: OrderItem | None, now: datetime) -> bool:

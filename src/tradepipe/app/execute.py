@@ -339,14 +339,19 @@ def _reversed_earlier(intent: OrderIntent, broker: Broker, deps: ExecutorDeps, l
     net against the new side's lot and the strategy's next exit would find nothing to close."""
     coid = intent.close_client_order_id
     recorded = deps.orders.get(coid)
-    if recorded is None or recorded.purpose != "close" or recorded.status == "filled":
-        return  # no reverse begun, or its fill already seen (by the reconciler, which retired the lots)
-    placed = broker.find_order(coid)
-    if placed is None or placed.status != "filled":
-        return
-    deps.orders.update(coid, placed_update(placed, deps.clock.now()))
-    exit_learnt(recorded, placed, deps.closing)
-    retire_lots(lots, intent.mode.value, intent.symbol, intent.strategy, placed.filled_at or deps.clock.now())
+    if recorded is None or recorded.purpose != "close":
+        return  # no reverse begun
+    filled_at = recorded.filled_at
+    if recorded.status != "filled":
+        placed = broker.find_order(coid)
+        if placed is None or placed.status != "filled":
+            return
+        deps.orders.update(coid, placed_update(placed, deps.clock.now()))
+        exit_learnt(recorded, placed, deps.closing)
+        filled_at = placed.filled_at
+    # Also when its fill was recorded already (the reconciler, or a delivery that died right after): retiring
+    # is idempotent, and the new side's lot opens only after this, so it is never among those retired.
+    retire_lots(lots, intent.mode.value, intent.symbol, intent.strategy, filled_at or deps.clock.now())
 
 
 def _read_after_fill_wait(broker: Broker, placed: BrokerOrder, deps: ExecutorDeps) -> BrokerOrder:

@@ -32,6 +32,9 @@ class BrokerOrder:
     # A complex order's legs, when the answer nests them (Alpaca's answer to the order's submission does):
     # the only moment a leg is sure to be named as this order's (app/followed_orders.py).
     legs: tuple[BrokerOrder, ...] = ()
+    # When the order last changed at the broker (a fill, partial or whole, moves it): how long a partly filled
+    # entry has stood still (app/entry_timeout.py).
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)

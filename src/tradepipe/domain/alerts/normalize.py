@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +19,6 @@ from tradepipe.domain.model import Action, OrderType, Side, Signal, SizingMode
 from tradepipe.domain.signal_id import derive_signal_id
 
 __all__ = ["SECRET_KEYS", "FieldError", "field_as_sent", "parse_alert", "to_signal"]
-# `{{…}}` left in a value; bounded and brace-free, so a value of `{{{{…` is read in linear time.
-_PLACEHOLDER = re.compile(r"\{\{[^{}]{0,64}\}\}")
 _QUANTITY_TYPES = {
     "fixed_quantity": SizingMode.FIXED_QUANTITY,
     "dollar_amount": SizingMode.DOLLAR_AMOUNT,
@@ -47,12 +44,25 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(inner, f"{path}.{i}")
 
 
+def _placeholder(text: str) -> str | None:
+    """The first `{{…}}` within one line of `text`, the match `{{.*?}}` would give, in linear time (the
+    regex scans to the line's end from every `{{` of a value like `{{{{…`; a line whose first `{{` has no
+    `}}` after it has none after a later one either). Quoted up to 80 characters."""
+    for line in text.split("\n"):
+        start = line.find("{{")
+        end = -1 if start < 0 else line.find("}}", start + 2)
+        if end >= 0:
+            found = line[start : end + 2]
+            return found if len(found) <= 80 else found[:77] + "…"
+    return None
+
+
 def unresolved_placeholders(body: dict[str, Any]) -> list[FieldError]:
     """`{{close}}` left as text means TradingView did not render the message (wrong alert type)."""
     return [
-        FieldError(path, f"unresolved TradingView placeholder {match.group(0)}: the message was not rendered")
+        FieldError(path, f"unresolved TradingView placeholder {found}: the message was not rendered")
         for path, text in _strings(body, "")
-        if (match := _PLACEHOLDER.search(text))
+        if (found := _placeholder(text))
     ]
 
 

@@ -4,9 +4,10 @@ The intake is the port a trader exposes through a tunnel. uvicorn closes a conne
 (`timeout_keep_alive`), but once a byte arrives it waits for the rest of the request for ever: a sender
 trickling its headers or its body a byte at a time holds a connection, a file descriptor and, for a body, an
 asyncio task, and a few hundred such senders lock out TradingView (slowloris). TradingView sends each alert
-at once (one small POST), so a request that has not arrived whole `REQUEST_ARRIVAL_S` after its connection
-opened, or after the answer to the one before it on that connection, is cut: the connection is closed. The
-app, if it was already reading the body, sees `http.disconnect` and answers nothing (`intake.py`)."""
+at once (one small POST), so a request that has not arrived whole `REQUEST_ARRIVAL_S` after its first byte
+(or after its connection opened, for the first) is cut: the connection is closed. The app, if it was already
+reading the body, sees `http.disconnect` and answers nothing (`intake.py`). Between requests on a kept-alive
+connection, uvicorn's own `timeout_keep_alive` closes an idle one."""
 
 from __future__ import annotations
 
@@ -25,18 +26,15 @@ class DeadlineProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._deadline: asyncio.TimerHandle | None = None
         super().connection_made(transport)
-        self._arm()
+        self._arm()  # the first request's first byte; between requests uvicorn's keep-alive timeout applies
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()  # each request, pipelined ones included, from its own first byte
 
     def on_message_complete(self) -> None:
         self._disarm()  # arrived whole: answering it is the app's, however long that takes
         super().on_message_complete()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        # The next request on this connection has its own deadline, unless one already arrived whole
-        # (pipelined: uvicorn has started it, and its cycle's answer is not complete).
-        if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
-            self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()

@@ -86,8 +86,9 @@ def server_config(app: Any, host: str, port: int, *, fast: bool) -> Any:
         http=DeadlineProtocol if fast else "h11",
         # No websocket routes: an upgrade is an ordinary request (a 404), not an unanswered one (a 500).
         ws="none",
-        # Past this many connections a new one is answered 503 at once rather than accepted until the
-        # process runs out of file descriptors (a desktop's soft limit is often 1,024).
+        # Past this many connections (or requests in progress) a new request is answered 503 at once instead
+        # of being served while the process nears its file limit (a desktop's soft limit is often 1,024);
+        # uvicorn still accepts the connection, and a silent one is closed at the request deadline.
         limit_concurrency=_connection_limit(),
         lifespan="on" if fast else "auto",
         access_log=False,
