@@ -151,7 +151,9 @@ def risk_brokers() -> BrokerFactory:
     # Patient over the snapshot: a 429 on a read waits Alpaca's reset like every repeatable call. (The other
     # way round, each patient wrapper is new per call and the snapshot, kept per broker, would never hit.)
     age = get_settings().broker_snapshot_age_s
-    return PatientBrokers(SnapshotBrokers(broker_factory(), age) if age > 0 else broker_factory())
+    # Its reads timed on the clock the stores' releases are stamped with (the caps compare the two).
+    snapshots = SnapshotBrokers(broker_factory(), age, wall=clock().now) if age > 0 else broker_factory()
+    return PatientBrokers(snapshots)
 
 
 @cache

@@ -86,7 +86,8 @@ def _executor(world: World, quotes: Any) -> ExecutorDeps:
 
 
 def _reserved(world: World) -> list[str]:
-    return [r.reservation_id for r in world.risk.book("paper").reservations]
+    """The reservations still holding room (released ones stay a while, for figures read before)."""
+    return [r.reservation_id for r in world.risk.book("paper").holding()]
 
 
 def _trail(world: World, signal_id: str) -> str:

@@ -31,7 +31,7 @@ from tradepipe.domain.lots import Lot
 from tradepipe.domain.model import CapApplied, Mode, Rejected, RejectReason, Side, SignalStatus
 from tradepipe.domain.risk.context import Account, Asset, MarketClock, RiskContext, TradingState
 from tradepipe.domain.risk.profile import RiskProfile
-from tradepipe.domain.risk.reservations import EntryRequest, Granted, fit
+from tradepipe.domain.risk.reservations import SETTLE, EntryRequest, Granted, fit
 from tradepipe.ports.broker import FillView
 from tradepipe.ports.fill_cursor import FillCursorStore
 from tradepipe.ports.lots import LotStore
@@ -308,13 +308,18 @@ def reservations(request: pytest.FixtureRequest) -> EntryReservations:
     return store
 
 
-def _ctx(equity: str = "100000", buying_power: str = "200000") -> RiskContext:
+# The broker's figures in these tests are read after the releases and hand-offs they make at RES_NOW.
+FRESH = RES_NOW + timedelta(seconds=1)
+
+
+def _ctx(equity: str = "100000", buying_power: str = "200000", read_at: datetime = FRESH) -> RiskContext:
     return RiskContext(
         account=Account(Decimal(equity), Decimal(equity), Decimal(buying_power), Decimal(equity)),
         holdings={},
         state=TradingState.ACTIVE,
         clock=MarketClock(True),
         asset=Asset(),
+        figures_read_at=read_at,
     )
 
 
@@ -328,8 +333,10 @@ def _reserve(
     request: EntryRequest,
     now: datetime = RES_NOW,
     profile: RiskProfile | None = None,
+    read_at: datetime = FRESH,
 ) -> Granted | Rejected:
-    return store.reserve(account, lambda book: fit(request, book, _ctx(), profile or RiskProfile(), now))
+    ctx = _ctx(read_at=read_at)
+    return store.reserve(account, lambda book: fit(request, book, ctx, profile or RiskProfile(), now))
 
 
 def test_reserve_when_two_entries_want_the_same_20_pct_then_second_gets_only_the_room_left(
@@ -383,7 +390,7 @@ def test_reserve_when_rate_slots_taken_then_order_rate_limit_until_the_minute_pa
     profile = RiskProfile(max_orders_per_minute=2)
     for i, ticker in enumerate(("IBM", "AAPL")):
         _reserve(reservations, account, _entry(f"r{i}", ticker, qty=1), profile=profile)
-        reservations.release(account, f"r{i}")  # released: its rate slot stays for its minute
+        reservations.release(account, f"r{i}", RES_NOW)  # released: its rate slot stays for its minute
 
     third = _reserve(reservations, account, _entry("r2", "MSFT", qty=1), profile=profile)
     later = _reserve(
@@ -399,14 +406,54 @@ def test_release_then_room_returns_and_second_release_is_false(reservations: Ent
     account = _id()
     _reserve(reservations, account, _entry("a", qty=97))
 
-    released = reservations.release(account, "a")
-    again = reservations.release(account, "a")
-    unknown = reservations.release(_id(), "never")
+    released = reservations.release(account, "a", RES_NOW)
+    again = reservations.release(account, "a", RES_NOW)
+    unknown = reservations.release(_id(), "never", RES_NOW)
     after = _reserve(reservations, account, _entry("b", qty=97))
 
     assert (released, again, unknown) == (True, False, False)
     assert isinstance(after, Granted)
     assert after.reservation.qty == 97
+
+
+def test_a_release_still_counts_for_figures_read_before_it_and_is_dropped_after_settle(
+    reservations: EntryReservations,
+) -> None:
+    # The entry filled and was released at RES_NOW + 2 s; the risk stage's figures (its snapshot) were read
+    # at RES_NOW + 1 s, before the fill: they hold neither the position nor the reservation.
+    account = _id()
+    _reserve(reservations, account, _entry("a", qty=97))
+    reservations.release(account, "a", RES_NOW + timedelta(seconds=2))
+
+    stale = _reserve(reservations, account, _entry("b", qty=97), read_at=RES_NOW + timedelta(seconds=1))
+    fresh = _reserve(reservations, account, _entry("c", qty=97), read_at=RES_NOW + timedelta(seconds=3))
+    later = RES_NOW + timedelta(seconds=2) + SETTLE
+    settled = _reserve(reservations, account, _entry("d", "AAPL", qty=1), now=later)  # a write drops it
+
+    assert isinstance(stale, Rejected)  # 20% of equity: a's 97 shares still count for figures without them
+    assert stale.reason is RejectReason.CAPPED_TO_ZERO
+    assert isinstance(fresh, Granted)  # figures read after the fill hold the position instead
+    assert fresh.reservation.qty == 97
+    assert isinstance(settled, Granted)
+    assert "a" not in {r.reservation_id for r in reservations.book(account).reservations}
+
+
+def test_a_hand_off_still_counts_its_buying_power_for_figures_read_before_it(
+    reservations: EntryReservations,
+) -> None:
+    account = _id()
+
+    def reserve(request: EntryRequest, read_at: datetime) -> Granted | Rejected:
+        ctx = _ctx(buying_power="10600", read_at=read_at)
+        return reservations.reserve(account, lambda book: fit(request, book, ctx, RiskProfile(), RES_NOW))
+
+    reserve(_entry("a", "IBM", qty=50), FRESH)  # 10,205 (10,511.15 with the cushion) of 10,600
+    reservations.hold_at_broker(account, "a", RES_NOW + timedelta(days=1), RES_NOW + timedelta(seconds=2))
+    stale = reserve(_entry("b", "AAPL", qty=50), RES_NOW + timedelta(seconds=1))
+    fresh = reserve(_entry("c", "AAPL", qty=50), RES_NOW + timedelta(seconds=3))
+
+    assert isinstance(stale, Rejected)  # buying power read before the broker took the order still has it
+    assert isinstance(fresh, Granted)
 
 
 def test_reserve_when_lease_ran_out_then_it_no_longer_counts_and_is_dropped(
@@ -429,8 +476,8 @@ def test_hold_at_broker_then_lease_moves_buying_power_freed_and_a_gone_reservati
     _reserve(reservations, account, _entry("resting", qty=97))
     until = RES_NOW + timedelta(days=90)
 
-    moved = reservations.hold_at_broker(account, "resting", until)
-    gone = reservations.hold_at_broker(account, "never", until)
+    moved = reservations.hold_at_broker(account, "resting", until, RES_NOW)
+    gone = reservations.hold_at_broker(account, "never", until, RES_NOW)
     blocked = _reserve(reservations, account, _entry("b", qty=10), now=RES_NOW + LEASE)
 
     assert (moved, gone) == (True, False)
@@ -453,7 +500,7 @@ def test_hold_at_broker_then_buying_power_no_longer_reserved_but_the_position_st
 
     reserve(_entry("a", "IBM", qty=50))  # 10,205 (10,511.15 with the cushion) of 10,600
     before = reserve(_entry("b", "AAPL", qty=50))
-    reservations.hold_at_broker(account, "a", RES_NOW + timedelta(days=1))
+    reservations.hold_at_broker(account, "a", RES_NOW + timedelta(days=1), RES_NOW)
     after = reserve(_entry("c", "AAPL", qty=50))
     same_symbol = reserve(_entry("d", "IBM", qty=60), buying_power="100000")
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from tests.unit.test_pipeline_use_cases import NOW, _recorded, risk_deps
+from tradepipe.adapters.broker_snapshot import SnapshotBrokers
 from tradepipe.adapters.memory import (
     FixedClock,
     MemoryBroker,
@@ -70,8 +71,11 @@ def test_execute_when_entry_fills_then_reservation_released() -> None:
 
     _execute(intent, broker, reservations, signals)
 
-    assert reservations.book("paper").reservations == ()
-    assert len(reservations.book("paper").order_times) == 1  # its rate slot stays for its minute
+    book = reservations.book("paper")
+    assert book.holding() == ()
+    # Kept a while for broker figures read before the fill (they do not hold the position yet).
+    assert [(r.reservation_id, r.released_at) for r in book.reservations] == [(intent.signal_id, NOW)]
+    assert len(book.order_times) == 1  # its rate slot stays for its minute
 
 
 def test_execute_when_broker_rejects_then_reservation_released() -> None:
@@ -81,7 +85,7 @@ def test_execute_when_broker_rejects_then_reservation_released() -> None:
 
     _execute(intent, broker, reservations, signals)
 
-    assert reservations.book("paper").reservations == ()
+    assert reservations.book("paper").holding() == ()
 
 
 def test_execute_when_entry_rests_at_broker_then_held_with_the_orders_lease() -> None:
@@ -92,6 +96,7 @@ def test_execute_when_entry_rests_at_broker_then_held_with_the_orders_lease() ->
 
     (held,) = reservations.book("paper").reservations
     assert held.at_broker
+    assert held.at_broker_since == NOW
     assert held.expires_at == NOW + timedelta(days=90)  # a GTC bracket entry
 
 
@@ -138,4 +143,43 @@ def test_reconcile_when_resting_entry_ends_then_reservation_released(ended: str)
 
     reconcile(Mode.PAPER, deps)
 
-    assert reservations.book("paper").reservations == ()
+    assert reservations.book("paper").holding() == ()
+
+
+@pytest.mark.parametrize("snapshot_age_s", [5.0, 0.0], ids=["figures kept 5 s", "figures read each time"])
+def test_two_entries_either_side_of_a_fill_never_take_the_position_cap_twice(snapshot_age_s: float) -> None:
+    # A fills and is released; B, on the same ticker at the same bar close, is assessed on broker figures
+    # the risk stage read before A's fill (its snapshot): they hold neither A's position nor, before the
+    # fix, its reservation. Each asks for the whole 20%-of-equity cap.
+    broker = MemoryBroker()
+    broker.fill_price = Decimal("150.25")
+    store, queue = MemorySignalStore(), MemoryQueue()
+    deps = risk_deps(store, queue, broker)
+    brokers = MemoryBrokers(paper=broker)
+    if snapshot_age_s:  # as composition.risk_brokers builds them, timed on the stores' clock
+        deps = replace(deps, brokers=SnapshotBrokers(brokers, snapshot_age_s, wall=deps.clock.now))
+    executor = ExecutorDeps(store, MemoryOrderStore(), brokers, deps.clock, reservations=deps.reservations)
+
+    a = assess_signal(
+        _recorded(store, signal_id="a" * 32, strategy="alpha", sizing_value=Decimal(10000)), deps
+    )
+    assert isinstance(a, OrderIntent)
+    execute_intent(a, executor)  # filled at once: released
+    b = assess_signal(
+        _recorded(store, signal_id="b" * 32, strategy="beta", sizing_value=Decimal(10000)), deps
+    )
+    if isinstance(b, OrderIntent):
+        execute_intent(b, executor)
+
+    cap = broker.account_view.equity * Decimal("0.20")
+    assert broker.positions["AAPL"] * broker.fill_price <= cap
+
+
+def test_a_released_reservation_outlives_the_oldest_figures_the_risk_stage_may_keep() -> None:
+    from annotated_types import Le
+
+    from tradepipe.domain.risk.reservations import SETTLE
+    from tradepipe.settings import Settings
+
+    (bound,) = [m.le for m in Settings.model_fields["broker_snapshot_age_s"].metadata if isinstance(m, Le)]
+    assert bound <= SETTLE.total_seconds()

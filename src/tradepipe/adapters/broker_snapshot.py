@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -40,14 +40,22 @@ T = TypeVar("T")
 DEFAULT_SNAPSHOT_AGE_S = 5.0
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class SnapshotBroker:
     def __init__(
-        self, inner: Broker, max_age_s: float, monotonic: Callable[[], float] = time.monotonic
+        self,
+        inner: Broker,
+        max_age_s: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.mode: Mode = inner.mode
-        self._inner, self._max_age_s, self._monotonic = inner, max_age_s, monotonic
+        self._inner, self._max_age_s, self._monotonic, self._wall = inner, max_age_s, monotonic, wall
         self._lock = threading.Lock()
-        self._cached: dict[str, tuple[float, Any]] = {}
+        self._cached: dict[str, tuple[float, Any, datetime]] = {}
 
     def _read(self, name: str, fetch: Callable[[], T]) -> T:
         now = self._monotonic()
@@ -57,11 +65,20 @@ class SnapshotBroker:
                 value: T = hit[1]
                 return value
         # Read outside the lock: a slow broker must not serialize the other pollers' cached reads. Two
-        # pollers missing together both read; the later one's answer stays.
+        # pollers missing together both read; the later one's answer stays. Its time is taken before the
+        # read: what changed during the read may or may not be in it, and is counted as not.
+        asked_at = self._wall()
         value = fetch()
         with self._lock:
-            self._cached[name] = (now, value)
+            self._cached[name] = (now, value, asked_at)
         return value
+
+    def figures_read_at(self) -> datetime | None:
+        """When the account and positions handed out last were read (the older; None: not read yet). The
+        caps count what was reserved and released since (domain/risk/reservations.py)."""
+        with self._lock:
+            times = [hit[2] for name, hit in self._cached.items() if name in ("account", "holdings")]
+        return min(times) if times else None
 
     def _changed(self) -> None:
         with self._lock:
@@ -148,8 +165,13 @@ class SnapshotBroker:
 class SnapshotBrokers:
     """A BrokerFactory whose brokers read the account, positions and clock once per `max_age_s`."""
 
-    def __init__(self, inner: BrokerFactory, max_age_s: float = DEFAULT_SNAPSHOT_AGE_S) -> None:
-        self._inner, self._max_age_s = inner, max_age_s
+    def __init__(
+        self,
+        inner: BrokerFactory,
+        max_age_s: float = DEFAULT_SNAPSHOT_AGE_S,
+        wall: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._inner, self._max_age_s, self._wall = inner, max_age_s, wall
         self._wrapped: dict[int, SnapshotBroker] = {}
         self._lock = threading.Lock()
 
@@ -161,5 +183,5 @@ class SnapshotBrokers:
             # Keyed by the broker itself: composition builds one per mode and process, a reset builds anew.
             wrapped = self._wrapped.get(id(broker))
             if wrapped is None or wrapped._inner is not broker:
-                wrapped = self._wrapped[id(broker)] = SnapshotBroker(broker, self._max_age_s)
+                wrapped = self._wrapped[id(broker)] = SnapshotBroker(broker, self._max_age_s, wall=self._wall)
             return wrapped

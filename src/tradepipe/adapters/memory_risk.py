@@ -202,17 +202,17 @@ class MemoryRiskStateStore:
                 self._books[account] = result.book
             return result
 
-    def release(self, account: str, reservation_id: str) -> bool:
+    def release(self, account: str, reservation_id: str, at: datetime) -> bool:
         with self._lock:
-            book = self._books.get(account, Book())
-            if book.find(reservation_id) is None:
+            released = self._books.get(account, Book()).released(reservation_id, at)
+            if released is None:
                 return False
-            self._books[account] = book.without(reservation_id)
+            self._books[account] = released
             return True
 
-    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime, at: datetime) -> bool:
         with self._lock:
-            moved = at_broker(self._books.get(account, Book()), reservation_id, until)
+            moved = at_broker(self._books.get(account, Book()), reservation_id, until, at)
             if moved is None:
                 return False
             self._books[account] = moved

@@ -15,7 +15,8 @@
 - ticker lease: pk `LEASE#<account>#<ticker>`, sk `LEASE`: holder, lease_until (epoch seconds, to the
   millisecond), expires_at (TTL: a lease long expired is swept)
 - reservations: pk `RESERVE#<account>`, sk `RESERVE`: reservations (a map: id -> ticker, side, qty,
-  entry, reserved_at, expires_at, at_broker), order_times (the entries reserved in the last minute),
+  entry, reserved_at, expires_at, at_broker, and once set at_broker_since and released_at), order_times
+  (the entries reserved in the last minute),
   version (every write bumps it; the reserving write is conditional on the version it read)
 
 The queued entries (and closes) share one partition per account so the open drains them with one Query;
@@ -144,7 +145,7 @@ def book_attributes(book: Book) -> dict[str, Any]:
 
 
 def reservation_attributes(r: Reservation) -> dict[str, Any]:
-    return {
+    attributes: dict[str, Any] = {
         "ticker": r.ticker,
         "side": r.side.value,
         "qty": str(r.qty),
@@ -153,6 +154,12 @@ def reservation_attributes(r: Reservation) -> dict[str, Any]:
         "expires_at": stored_time(r.expires_at),
         "at_broker": r.at_broker,
     }
+    # Written only once set, so a reservation that never has them is stored as before they existed.
+    if r.at_broker_since is not None:
+        attributes["at_broker_since"] = stored_time(r.at_broker_since)
+    if r.released_at is not None:
+        attributes["released_at"] = stored_time(r.released_at)
+    return attributes
 
 
 def book_from(item: dict[str, Any] | None) -> Book:
@@ -167,6 +174,8 @@ def book_from(item: dict[str, Any] | None) -> Book:
             reserved_at=datetime.fromisoformat(str(r["reserved_at"])),
             expires_at=datetime.fromisoformat(str(r["expires_at"])),
             at_broker=bool(r.get("at_broker", False)),
+            at_broker_since=_optional_time(r.get("at_broker_since")),
+            released_at=_optional_time(r.get("released_at")),
         )
         for rid, r in sorted(
             dict(item.get("reservations") or {}).items(), key=lambda kv: str(kv[1]["reserved_at"])
@@ -174,6 +183,10 @@ def book_from(item: dict[str, Any] | None) -> Book:
     )
     times = tuple(datetime.fromisoformat(str(t)) for t in item.get("order_times") or [])
     return Book(reservations, times)
+
+
+def _optional_time(value: object) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))
 
 
 def stored_time(at: datetime) -> str:

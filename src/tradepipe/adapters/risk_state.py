@@ -51,7 +51,7 @@ from tradepipe.adapters.risk_keys import (
 )
 from tradepipe.contracts.items import EquitySnapshotItem
 from tradepipe.domain.model import Rejected
-from tradepipe.domain.risk.reservations import Book, Granted, at_broker
+from tradepipe.domain.risk.reservations import SETTLE, Book, Granted, at_broker
 from tradepipe.ports.risk_state import StoredTradingState
 from tradepipe.resources import RISK_STATE_TABLE
 
@@ -424,18 +424,25 @@ class DynamoRiskStateStore:
             f"reservations of {account!r}: {self._max_reserve_attempts} version conflicts"
         )
 
-    def release(self, account: str, reservation_id: str) -> bool:
+    def release(self, account: str, reservation_id: str, at: datetime) -> bool:
+        # One conditional update, as `Book.released` does it: kept for SETTLE, marked with its release.
         try:
             self._table.update_item(
                 Key=self._key(reserve_pk(account), RESERVE_SK),
-                UpdateExpression="REMOVE #res.#id ADD #version :one",
-                ConditionExpression="attribute_exists(#res.#id)",
+                UpdateExpression="SET #res.#id.#released = :at, #res.#id.#expires = :until ADD #version :one",
+                ConditionExpression="attribute_exists(#res.#id) AND attribute_not_exists(#res.#id.#released)",
                 ExpressionAttributeNames={
                     "#res": "reservations",
                     "#id": reservation_id,
+                    "#released": "released_at",
+                    "#expires": "expires_at",
                     "#version": "version",
                 },
-                ExpressionAttributeValues={":one": _ONE},
+                ExpressionAttributeValues={
+                    ":one": _ONE,
+                    ":at": stored_time(at),
+                    ":until": stored_time(at + SETTLE),
+                },
             )
         except ClientError as exc:
             if _is_condition_failure(exc):
@@ -443,10 +450,10 @@ class DynamoRiskStateStore:
             raise
         return True
 
-    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime, at: datetime) -> bool:
         for _ in range(self._max_reserve_attempts):
             item = self._get(reserve_pk(account), RESERVE_SK) or {}
-            moved = at_broker(book_from(item), reservation_id, until)
+            moved = at_broker(book_from(item), reservation_id, until, at)
             if moved is None:
                 return False
             if self._write_book(account, item, moved):

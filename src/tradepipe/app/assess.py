@@ -39,7 +39,7 @@ from tradepipe.domain.risk.engine import FRACTION_STEP, Approved, Assessment, De
 from tradepipe.domain.risk.profile import RiskConfig, RiskProfile
 from tradepipe.domain.risk.reservations import Book, EntryRequest, Granted, fit, with_reservations
 from tradepipe.domain.signal_id import client_order_id
-from tradepipe.ports.broker import Broker, BrokerFactory
+from tradepipe.ports.broker import Broker, BrokerFactory, figures_read_at
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.market_data import DailyBar, MarketData
 from tradepipe.ports.messaging import EventPublisher, IntentQueue
@@ -132,6 +132,8 @@ def gather_context(
             high_water_mark=high_water,
         ),
         holdings={s: Holding(h.qty, h.market_value) for s, h in broker.holdings().items()},
+        # Read now, or earlier by the snapshot: what was released or handed off since still counts.
+        figures_read_at=figures_read_at(broker) or now,
         state=TradingState(account.state),
         clock=MarketClock(clock.is_open, clock.next_open),
         asset=Asset(tradable=False)

@@ -159,12 +159,13 @@ def _settle_reservation(intent: OrderIntent, executed: Executed, deps: ExecutorD
     resting at the broker keeps its room (its buying power the broker now counts itself)."""
     if deps.reservations is None:
         return
-    account, placed = intent.mode.value, executed.broker_order
+    account, placed, now = intent.mode.value, executed.broker_order, deps.clock.now()
     if placed is None or is_terminal(placed.status):
-        deps.reservations.release(account, intent.signal_id)
+        deps.reservations.release(account, intent.signal_id, now)
         return
-    until = deps.clock.now() + _RESTING_LEASE[intent.time_in_force]
-    deps.reservations.hold_at_broker(account, intent.signal_id, until)
+    deps.reservations.hold_at_broker(
+        account, intent.signal_id, now + _RESTING_LEASE[intent.time_in_force], now
+    )
 
 
 def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:

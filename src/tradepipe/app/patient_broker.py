@@ -32,6 +32,7 @@ from tradepipe.ports.broker import (
     ClockView,
     FillView,
     HoldingView,
+    figures_read_at,
 )
 
 T = TypeVar("T")
@@ -76,6 +77,9 @@ class PatientBroker:
 
     def _retried(self, call: Callable[[], T]) -> T:
         return patiently(call, self._patience)
+
+    def figures_read_at(self) -> datetime | None:
+        return figures_read_at(self._inner)
 
     # --- repeatable: retried ------------------------------------------------------------------------------
 

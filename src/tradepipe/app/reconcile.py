@@ -310,7 +310,7 @@ def _fill_learnt(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps) -
 def _settle(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> None:
     now = deps.clock.now()
     if recorded.purpose == "open" and deps.reservations is not None:
-        deps.reservations.release(recorded.mode.value, recorded.signal_id)
+        deps.reservations.release(recorded.mode.value, recorded.signal_id, now)
     if order.filled_qty > 0:
         moved = deps.signals.advance(
             recorded.signal_id,

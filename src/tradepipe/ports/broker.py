@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode
@@ -173,6 +173,19 @@ class Broker(Protocol):
     def fills_since(self, after: datetime) -> list[FillView]:
         """Fill activities after `after`, oldest first."""
         ...
+
+
+@runtime_checkable
+class FiguresClock(Protocol):
+    """A broker that hands out the account and positions it read earlier (the risk stage's snapshot) and
+    says when it read them."""
+
+    def figures_read_at(self) -> datetime | None: ...
+
+
+def figures_read_at(broker: object) -> datetime | None:
+    """When `broker`'s account and positions were read, if it keeps them (else None: read on each call)."""
+    return broker.figures_read_at() if isinstance(broker, FiguresClock) else None
 
 
 class BrokerFactory(Protocol):

@@ -88,14 +88,15 @@ class EntryReservations(Protocol):
         room. Raises RiskStateConflict when it keeps losing the race (a retry of the message fixes it)."""
         ...
 
-    def release(self, account: str, reservation_id: str) -> bool:
-        """Drop a reservation (its order ended or filled); False when it was not there (already released,
-        expired, or never made). Its order-rate slot stays counted for its minute."""
+    def release(self, account: str, reservation_id: str, at: datetime) -> bool:
+        """Its order ended or filled at `at`: the reservation is kept for `SETTLE`, counted only for broker
+        figures read before `at` (`Book.released`); False when it was not there (already released, expired,
+        or never made). Its order-rate slot stays counted for its minute."""
         ...
 
-    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
-        """The order reached the broker: the lease moves to `until` (it may rest there) and the broker's
-        buying power counts it from now on. False when the reservation is gone."""
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime, at: datetime) -> bool:
+        """The order reached the broker at `at`: the lease moves to `until` (it may rest there) and buying
+        power read after `at` counts it. False when the reservation is gone."""
         ...
 
     def book(self, account: str) -> Book:

@@ -13,7 +13,7 @@ is parsed in full, so the cache is never trusted beyond the text it was made fro
 
 The order times (every entry reserved in the last minute: up to the orders-a-minute cap, ~200) were most of
 a write once the reservations' JSON was reused: each time looked up, checked for UTC and joined on every
-write. A release or a hand-off to the broker keeps the book's very tuple of times (`Book.without`,
+write. A release or a hand-off to the broker keeps the book's very tuple of times (`Book.released`,
 `at_broker`), so their text is reused whole; a reserve keeps the same time objects, less those that left the
 window at the front, plus its own at the end, so only the new ones are encoded. Both recognized by identity,
 never by equality (equal instants in other zones are other objects, encoded and checked on their own). The
@@ -73,7 +73,10 @@ class BookCodec:
                 found = (
                     r,
                     f"{_json(r.reservation_id)}:{_json(attributes)}",
-                    r.reserved_at.tzinfo is UTC and r.expires_at.tzinfo is UTC,
+                    all(
+                        at is None or at.tzinfo is UTC
+                        for at in (r.reserved_at, r.expires_at, r.at_broker_since, r.released_at)
+                    ),
                 )
             encoded[id(r)] = found
             utc = utc and found[2]

@@ -299,13 +299,11 @@ class SqliteRiskStateStore:
                 self._put_book(conn, pk, result.book, version + 1)
         return result
 
-    def release(self, account: str, reservation_id: str) -> bool:
-        return self._rewrite(
-            account, lambda book: None if book.find(reservation_id) is None else book.without(reservation_id)
-        )
+    def release(self, account: str, reservation_id: str, at: datetime) -> bool:
+        return self._rewrite(account, lambda book: book.released(reservation_id, at))
 
-    def hold_at_broker(self, account: str, reservation_id: str, until: datetime) -> bool:
-        return self._rewrite(account, lambda book: at_broker(book, reservation_id, until))
+    def hold_at_broker(self, account: str, reservation_id: str, until: datetime, at: datetime) -> bool:
+        return self._rewrite(account, lambda book: at_broker(book, reservation_id, until, at))
 
     def book(self, account: str) -> Book:
         return self._book_in(self._db.connection(), reserve_pk(account))[0]

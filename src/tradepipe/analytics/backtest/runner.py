@@ -384,7 +384,7 @@ class _Loop:
         for fill in self.sim.fills[self._settled_fills :]:
             if fill.signal_id and fill.order_id.endswith("-open"):
                 # In the broker's position now: the entry's reservation is done (as the executor releases it).
-                self.risk_state.release(ACCOUNT.value, fill.signal_id)
+                self.risk_state.release(ACCOUNT.value, fill.signal_id, fill.at)
             if fill.signal_id and fill.order_id.endswith(("-open", "-close")):
                 self.store.advance(
                     fill.signal_id,
@@ -399,8 +399,8 @@ class _Loop:
         self._settled_fills = len(self.sim.fills)
         for refusal in self.sim.refusals[self._settled_refusals :]:
             # As the executor: refused before sending, the reservation released, the signal REJECTED.
-            self.risk_state.release(ACCOUNT.value, refusal.order.signal_id)
             at = refusal.order.placed_at or self.clock.current
+            self.risk_state.release(ACCOUNT.value, refusal.order.signal_id, at)
             self.store.advance(
                 refusal.order.signal_id, StatusUpdate.rejected(at, refusal.reason, refusal.detail)
             )

@@ -64,3 +64,6 @@ class RiskContext:
     losing_streak: int = 0
     last_price: Decimal | None = None  # the latest trade / close: entry for alerts that carry no price
     atr: Decimal | None = None  # ATR(profile.atr_period) on daily bars, None when bars are unavailable
+    # When the broker's account and positions above were read (the older of the two; None: unknown). The
+    # reservations released or handed off after it are not in them (domain/risk/reservations.py).
+    figures_read_at: datetime | None = None

@@ -8,6 +8,14 @@ plus the live reservations inside the same atomic write (`fit`, run by the store
 is released when its order ends (rejected, cancelled, expired) or fills (the broker's position then holds
 it), and carries a lease: a crash between approval and the broker cannot hold room forever.
 
+The broker's figures the caps read may be older than a release: the risk stage keeps the account and the
+positions for up to `Settings.broker_snapshot_age_s` (one read per batch). Figures read before a fill do not
+hold the filled position, so a reservation released at that fill must still count for them, or two entries
+assessed on either side of the fill would each get the room. A release therefore keeps the reservation for
+`SETTLE`, marked with the time it was released, and it counts for figures read before that time only
+(`Book.standing`); likewise an order's hand-off to the broker stops counting its buying power only for
+figures read after it.
+
 Pure: the store hands `fit` the book it read and writes back the book `fit` returns.
 """
 
@@ -24,6 +32,9 @@ from tradepipe.domain.risk.engine import apply_caps
 from tradepipe.domain.risk.profile import RiskProfile
 
 RATE_WINDOW = timedelta(seconds=60)
+# How long a released reservation stays in the book: at least the oldest broker figures the risk stage may
+# hold (Settings.broker_snapshot_age_s is at most 60 s; a test ties the two).
+SETTLE = timedelta(seconds=60)
 _HUNDRED = Decimal(100)
 
 
@@ -42,6 +53,8 @@ class Reservation:
     # ("Orders at Alpaca", Buying Power), so from then on it holds no buying power here (it still holds its
     # position, gross-exposure and open-position room: holdings include it only once it fills).
     at_broker: bool = False
+    at_broker_since: datetime | None = None  # when it was handed off (None: before this was recorded)
+    released_at: datetime | None = None  # its order filled or ended; kept for figures read before this
 
     @property
     def notional(self) -> Decimal:
@@ -49,6 +62,20 @@ class Reservation:
 
     def live(self, now: datetime) -> bool:
         return now < self.expires_at
+
+    def holds_room(self, figures_read_at: datetime | None) -> bool:
+        """Whether broker figures read at `figures_read_at` leave this reservation out (None: unknown, so
+        yes): not released, or released since they were read (at the same instant: it may be after)."""
+        released = self.released_at
+        return released is None or figures_read_at is None or released >= figures_read_at
+
+    def holds_buying_power(self, figures_read_at: datetime | None) -> bool:
+        """Whether buying power read at `figures_read_at` leaves it out: not at the broker yet, or handed off
+        after it was read."""
+        if not self.at_broker:
+            return True
+        since = self.at_broker_since
+        return since is not None and (figures_read_at is None or since >= figures_read_at)
 
 
 @dataclass(frozen=True)
@@ -80,12 +107,33 @@ class Book:
             self, reservations=tuple(r for r in self.reservations if r.reservation_id != reservation_id)
         )
 
+    def released(self, reservation_id: str, at: datetime) -> Book | None:
+        """Its order filled or ended at `at`: kept for `SETTLE`, counted only for figures read before `at`.
+        None when it is not there or was released already. The order times are this book's very tuple."""
+        found = self.find(reservation_id)
+        if found is None or found.released_at is not None:
+            return None
+        done = replace(found, released_at=at, expires_at=at + SETTLE)
+        return replace(self, reservations=tuple(done if r is found else r for r in self.reservations))
+
+    def holding(self) -> tuple[Reservation, ...]:
+        """The reservations not released: the orders still on their way or resting."""
+        return tuple(r for r in self.reservations if r.released_at is None)
+
+    def standing(self, figures_read_at: datetime | None) -> Book:
+        """The reservations broker figures read at `figures_read_at` leave out (the book itself when that is
+        all of them)."""
+        kept = tuple(r for r in self.reservations if r.holds_room(figures_read_at))
+        return self if len(kept) == len(self.reservations) else Book(kept, self.order_times)
+
     def reserved_notional(self) -> Decimal:
         return sum((r.notional for r in self.reservations), Decimal(0))
 
-    def reserved_buying_power(self) -> Decimal:
-        """What the broker's buying power does not yet leave out: the reservations not at the broker."""
-        return sum([r.qty * r.entry for r in self.reservations if not r.at_broker], Decimal(0))
+    def reserved_buying_power(self, figures_read_at: datetime | None = None) -> Decimal:
+        """What buying power read at `figures_read_at` does not leave out yet."""
+        return sum(
+            [r.qty * r.entry for r in self.reservations if r.holds_buying_power(figures_read_at)], Decimal(0)
+        )
 
 
 @dataclass(frozen=True)
@@ -140,17 +188,18 @@ def effective_holdings(holdings: Mapping[str, Holding], book: Book) -> dict[str,
 
 
 def with_reservations(ctx: RiskContext, book: Book, profile: RiskProfile) -> RiskContext:
-    """The context as the caps must see it: holdings as if every live reservation had filled, buying power
-    less what they hold and the broker does not count yet (with the buying-power cap's cushion), and their
-    order-rate slots."""
+    """The context as the caps must see it: holdings as if every reservation the figures leave out had filled
+    (`Book.standing`), buying power less what they hold and the broker does not count yet (with the
+    buying-power cap's cushion), and their order-rate slots."""
     cushion = 1 + profile.buying_power_cushion_pct / _HUNDRED
-    account = replace(
-        ctx.account, buying_power=ctx.account.buying_power - book.reserved_buying_power() * cushion
-    )
+    read_at = ctx.figures_read_at
+    standing = book.standing(read_at)
+    reserved = standing.reserved_buying_power(read_at)
+    account = replace(ctx.account, buying_power=ctx.account.buying_power - reserved * cushion)
     return replace(
         ctx,
         account=account,
-        holdings=effective_holdings(ctx.holdings, book),
+        holdings=effective_holdings(ctx.holdings, standing),
         orders_last_minute=len(book.order_times),
     )
 
@@ -195,14 +244,15 @@ def fit(
     return Granted(reservation, caps, Book((*live.reservations, reservation), (*live.order_times, now)))
 
 
-def at_broker(book: Book, reservation_id: str, until: datetime) -> Book | None:
-    """The order is at the broker: its lease moves to `until` (a resting order lives longer than the
-    hand-off) and the broker's buying power counts it from now on. None when the reservation is gone
-    (released, or its lease ran out)."""
+def at_broker(book: Book, reservation_id: str, until: datetime, at: datetime | None = None) -> Book | None:
+    """The order is at the broker since `at`: its lease moves to `until` (a resting order lives longer than
+    the hand-off) and buying power read after `at` counts it. None when the reservation is gone (released,
+    or its lease ran out)."""
     found = book.find(reservation_id)
-    if found is None:
+    if found is None or found.released_at is not None:
         return None
-    held = replace(found, expires_at=until, at_broker=True)
+    since = found.at_broker_since if found.at_broker else at
+    held = replace(found, expires_at=until, at_broker=True, at_broker_since=since)
     return replace(
         book, reservations=tuple(held if r.reservation_id == reservation_id else r for r in book.reservations)
     )
