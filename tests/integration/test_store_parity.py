@@ -41,6 +41,9 @@ from tradepipe.ports.stores import FillStore, OrderStore, SignalStore
 
 S = SignalStatus
 NOW = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
+# Alpaca's order ids are UUIDs: these records stay in the session's tables, and a reconciler run of a later
+# test (same account) reads every order it still follows from the broker by id.
+B1, B2, B3 = (f"00000000-0000-4000-8000-00000000000{i}" for i in (1, 2, 3))
 
 
 @pytest.fixture(params=sorted(SIGNAL_STORES))
@@ -225,18 +228,18 @@ def test_order_working_follows_an_order_from_record_intent_until_record_done(ord
 def test_order_record_working_records_the_legs_and_follows_again(orders: OrderStore) -> None:
     entry = f"tp-{_id()}-open"
     orders.record_intent(_order(entry))
-    orders.update(entry, OrderUpdate(status="filled", broker_order_id="b-1", updated_at=NOW))
+    orders.update(entry, OrderUpdate(status="filled", broker_order_id=B1, updated_at=NOW))
     orders.record_done(entry)
     legs = [
-        OrderLeg(broker_order_id="b-2", client_order_id="leg-tp", order_type="limit"),
-        OrderLeg(broker_order_id="b-3", client_order_id="leg-stop", order_type="stop"),
+        OrderLeg(broker_order_id=B2, client_order_id="leg-tp", order_type="limit"),
+        OrderLeg(broker_order_id=B3, client_order_id="leg-stop", order_type="stop"),
     ]
 
     orders.record_working(entry, "paper", legs)
 
     (followed,) = [o for o in orders.working("paper") if o.client_order_id == entry]
     assert followed.legs == legs
-    assert (followed.status, followed.broker_order_id) == ("filled", "b-1")
+    assert (followed.status, followed.broker_order_id) == ("filled", B1)
     assert orders.get(entry) == followed
 
 
@@ -245,9 +248,7 @@ def test_order_update_sets_what_the_broker_said_and_leaves_the_rest(orders: Orde
     orders.record_intent(_order(coid))
     later = NOW.replace(minute=5)
 
-    orders.update(
-        coid, OrderUpdate(status="accepted", broker_order_id="b-1", submitted_at=NOW, updated_at=NOW)
-    )
+    orders.update(coid, OrderUpdate(status="accepted", broker_order_id=B1, submitted_at=NOW, updated_at=NOW))
     orders.update(
         coid,
         OrderUpdate(
@@ -261,7 +262,7 @@ def test_order_update_sets_what_the_broker_said_and_leaves_the_rest(orders: Orde
 
     stored = orders.get(coid)
     assert stored is not None
-    assert (stored.status, stored.broker_order_id, stored.submitted_at) == ("filled", "b-1", NOW)
+    assert (stored.status, stored.broker_order_id, stored.submitted_at) == ("filled", B1, NOW)
     assert (stored.filled_qty, stored.filled_avg_price, stored.filled_at) == (
         Decimal(10),
         Decimal("150.31"),
@@ -278,7 +279,7 @@ def test_order_update_sets_what_the_broker_said_and_leaves_the_rest(orders: Orde
 
 
 def _fill(execution_id: str, symbol: str, side: str, qty: str) -> FillView:
-    return FillView(execution_id, "b-1", symbol, side, Decimal(qty), Decimal("150.00"), NOW)
+    return FillView(execution_id, B1, symbol, side, Decimal(qty), Decimal("150.00"), NOW)
 
 
 def test_fill_record_when_seen_twice_then_counted_once_and_net_quantity_is_signed(fills: FillStore) -> None:

@@ -23,6 +23,7 @@ from tradepipe.adapters.memory import (
 from tradepipe.adapters.memory_risk import MemoryEventPublisher, MemoryRiskStateStore
 from tradepipe.app.assess import assess_signal
 from tradepipe.app.execute import ExecutorDeps, execute_intent
+from tradepipe.app.placement import NotYet
 from tradepipe.app.reconcile import ReconcileDeps, reconcile
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode
@@ -183,3 +184,47 @@ def test_a_released_reservation_outlives_the_oldest_figures_the_risk_stage_may_k
 
     (bound,) = [m.le for m in Settings.model_fields["broker_snapshot_age_s"].metadata if isinstance(m, Le)]
     assert bound <= SETTLE.total_seconds()
+
+
+def test_an_entry_resting_after_its_delivery_failed_keeps_its_room_the_reconciler_holds_it() -> None:
+    class DiesAfterTheSubmit(_SweptBroker):
+        dead = True
+
+        def find_order(self, client_order_id: str) -> BrokerOrder | None:
+            if self.dead:  # any failure after the submit, on every delivery: the message ends in the DLQ
+                raise NotYet("still working")
+            return super().find_order(client_order_id)
+
+    broker = DiesAfterTheSubmit()
+    intent, reservations, signals = _approved(broker)
+    intent = intent.model_copy(update={"entry_timeout_s": None, "risk_budget": None})  # rests until done
+    orders = MemoryOrderStore()
+    executor = ExecutorDeps(
+        signals, orders, MemoryBrokers(paper=broker), FixedClock(NOW), reservations=reservations
+    )
+    with pytest.raises(NotYet):
+        execute_intent(intent, executor)
+    (handed,) = reservations.book("paper").reservations
+    assert not handed.at_broker  # only the 900 s hand-off lease
+    broker.dead = False
+
+    def reconcile_at(at: datetime) -> None:
+        deps = ReconcileDeps(
+            signals=signals,
+            orders=orders,
+            fills=_Fills(),  # type: ignore[arg-type]
+            brokers=MemoryBrokers(paper=broker),
+            history=reservations,
+            positions=reservations,
+            events=MemoryEventPublisher(),
+            clock=FixedClock(at),
+            reservations=reservations,
+        )
+        reconcile(Mode.PAPER, deps)
+
+    reconcile_at(NOW + timedelta(minutes=1))  # the next run
+    later = NOW + timedelta(minutes=16)
+    reconcile_at(later)
+
+    assert broker.orders[intent.client_order_id].status == "new"  # still resting, and still holding room
+    assert [r.reservation_id for r in reservations.book("paper").live(later).holding()] == [intent.signal_id]

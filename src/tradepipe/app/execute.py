@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 
 from tradepipe.app.collar_entry import price_entry
@@ -59,6 +58,7 @@ from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Rejected, RejectReason, Side, SignalStatus
 from tradepipe.domain.order_status import is_terminal
 from tradepipe.domain.risk.profile import RiskConfig
+from tradepipe.domain.risk.reservations import RESTING_LEASE
 from tradepipe.domain.staleness import check_intent_age
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerRejected
 from tradepipe.ports.clock import Clock
@@ -141,12 +141,6 @@ class Executed:
     rejected: str | None = None
 
 
-# How long a reservation may hold room once its order rests at the broker: a day order ends at the close; a
-# GTC order ends when it fills or is cancelled, which the reconciler sees and releases. This bound only
-# limits how long a release the reconciler missed can hold room (it then holds more, never less).
-_RESTING_LEASE = {"day": timedelta(days=1), "gtc": timedelta(days=90)}
-
-
 def execute_intent(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
     executed = _execute(intent, deps)
     if intent.kind == "open":
@@ -164,7 +158,7 @@ def _settle_reservation(intent: OrderIntent, executed: Executed, deps: ExecutorD
         deps.reservations.release(account, intent.signal_id, now)
         return
     deps.reservations.hold_at_broker(
-        account, intent.signal_id, now + _RESTING_LEASE[intent.time_in_force], now
+        account, intent.signal_id, now + RESTING_LEASE[intent.time_in_force], now
     )
 
 

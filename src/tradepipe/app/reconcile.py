@@ -46,6 +46,8 @@ from tradepipe.contracts.items import (
     StatusUpdate,
 )
 from tradepipe.domain.model import Mode, RejectReason, SignalStatus
+from tradepipe.domain.order_status import is_terminal
+from tradepipe.domain.risk.reservations import LONGEST_RESTING
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable, HoldingView
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.fill_cursor import FillCursorStore
@@ -156,6 +158,7 @@ def reconcile(mode: Mode, deps: ReconcileDeps, since: datetime | None = None) ->
             _leg(mode, order, deps, report)
         else:
             _order(order, deps, report)
+    _hold_resting_entries(mode, sweep.orders, deps)
     if deps.lots is not None:
         # A leg or a stop of a lot's own that filled shrinks it (re-derived from the ticker's orders).
         follow_lots(deps.lots, mode.value, _lot_orders(mode, broker, sweep.orders, deps.lots))
@@ -289,6 +292,25 @@ def _order(order: BrokerOrder, deps: ReconcileDeps, report: ReconcileReport) -> 
         if recorded.purpose == "close":  # the reversed lots end at the close's fill, not the new side's
             at = order.filled_at or deps.clock.now()
             retire_lots(deps.lots, recorded.mode.value, recorded.symbol, recorded.strategy, at)
+
+
+def _hold_resting_entries(mode: Mode, orders: list[BrokerOrder], deps: ReconcileDeps) -> None:
+    """An entry working at the broker whose reservation still has the hand-off lease (its executor delivery
+    failed after the submit, so it never recorded the hand-off): held at the broker now, or the lease would
+    free its room while the order still rests and could fill. Not knowing the order's time in force here, it
+    takes the longest resting lease; this sweep releases it when it sees the order end."""
+    if deps.reservations is None:
+        return
+    waiting = {r.reservation_id for r in deps.reservations.book(mode.value).holding() if not r.at_broker}
+    if not waiting:
+        return
+    now = deps.clock.now()
+    for order in orders:
+        if order.parent_client_order_id is not None or is_terminal(order.status):
+            continue
+        recorded = deps.orders.get(order.client_order_id)
+        if recorded is not None and recorded.purpose == "open" and recorded.signal_id in waiting:
+            deps.reservations.hold_at_broker(mode.value, recorded.signal_id, now + LONGEST_RESTING, now)
 
 
 def _fill_learnt(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps) -> None:

@@ -35,6 +35,10 @@ RATE_WINDOW = timedelta(seconds=60)
 # How long a released reservation stays in the book: at least the oldest broker figures the risk stage may
 # hold (Settings.broker_snapshot_age_s is at most 60 s; a test ties the two).
 SETTLE = timedelta(seconds=60)
+# How long an order resting at the broker may hold its room: a day order ends at the close; a GTC order
+# when it fills or is cancelled, which the reconciler sees and releases. These bound only a release missed.
+RESTING_LEASE = {"day": timedelta(days=1), "gtc": timedelta(days=90)}
+LONGEST_RESTING = max(RESTING_LEASE.values())
 _HUNDRED = Decimal(100)
 
 
