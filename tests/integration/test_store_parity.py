@@ -334,9 +334,9 @@ def _reserve(
     request: EntryRequest,
     now: datetime = RES_NOW,
     profile: RiskProfile | None = None,
-    read_at: datetime = FRESH,
+    read_at: datetime | None = None,
 ) -> Granted | Rejected:
-    ctx = _ctx(read_at=read_at)
+    ctx = _ctx(read_at=max(FRESH, now) if read_at is None else read_at)  # read for this entry, by default
     return store.reserve(account, lambda book: fit(request, book, ctx, profile or RiskProfile(), now))
 
 

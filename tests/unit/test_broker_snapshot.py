@@ -3,7 +3,9 @@ once per max age, a write through the wrapper drops them, everything else goes t
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from tests.support.clocks import ManualClock
@@ -79,3 +81,27 @@ def test_snapshot_brokers_when_asked_twice_then_one_wrapper_per_broker_and_none_
     assert first is second
     assert isinstance(first, SnapshotBroker)
     assert brokers.for_mode(Mode.LIVE) is None
+
+
+def test_each_thread_is_told_when_the_figures_it_was_handed_were_read() -> None:
+    # The runtime's two risk pollers share one snapshot: a fresher read by the other since is not what this
+    # one's caps are computed on, and the reservations released in between must still count for it.
+    ticks, walls = ManualClock(100.0), [datetime(2024, 1, 2, 15, 0, tzinfo=UTC)]
+    broker = SnapshotBroker(CountingBroker(), max_age_s=5.0, monotonic=ticks, wall=lambda: walls[-1])
+    first = walls[0]
+    assert broker.figures_read_at() is None  # nothing handed yet
+    broker.account(), broker.holdings()  # read at `first`
+
+    ticks.at += 6.0  # expired: the other poller reads anew, ten seconds on
+    walls.append(first + timedelta(seconds=10))
+    other: list[datetime | None] = []
+    poller = threading.Thread(
+        target=lambda: (broker.account(), broker.holdings(), other.append(broker.figures_read_at()))
+    )
+    poller.start()
+    poller.join()
+
+    assert other == [walls[-1]]
+    assert broker.figures_read_at() == first  # this thread still holds the figures read at `first`
+    broker.holdings()  # handed the fresher positions, but its account is still the first read's
+    assert broker.figures_read_at() == first

@@ -7,12 +7,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from tradepipe.domain.model import Rejected, Side
 from tradepipe.domain.risk.context import Account, Asset, MarketClock, RiskContext, TradingState
 from tradepipe.domain.risk.profile import RiskProfile
 from tradepipe.domain.risk.reservations import (
+    SETTLE,
     Book,
     EntryRequest,
+    FiguresTooOld,
     Granted,
     Reservation,
     fit,
@@ -67,3 +71,17 @@ def test_fit_computes_the_view_again_when_the_book_it_reads_is_another() -> None
 
     assert isinstance(decided, Granted)
     assert decided.reservation.qty == D(10)
+
+
+def test_figures_settle_old_at_the_write_are_not_decided_on_and_a_redelivery_still_finds_its_own() -> None:
+    # A release older than SETTLE may be gone from the book: figures read before it cannot be complemented.
+    read_at = NOW - SETTLE
+    old = replace(CTX, figures_read_at=read_at)
+    book = Book((RESTING,), ())
+
+    with pytest.raises(FiguresTooOld):
+        fit(REQUEST, book, old, PROFILE, NOW)
+    younger = replace(old, figures_read_at=read_at + timedelta(seconds=1))
+    assert isinstance(fit(REQUEST, book, younger, PROFILE, NOW), Granted)
+    mine = replace(RESTING, reservation_id=REQUEST.reservation_id)
+    assert fit(REQUEST, Book((mine,), ()), old, PROFILE, NOW) == Granted(mine, (), Book((mine,), ()))

@@ -56,28 +56,34 @@ class SnapshotBroker:
         self._inner, self._max_age_s, self._monotonic, self._wall = inner, max_age_s, monotonic, wall
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[float, Any, datetime]] = {}
+        # What each thread (the runtime's two risk pollers share this broker) was last handed, by read time.
+        self._handed = threading.local()
 
     def _read(self, name: str, fetch: Callable[[], T]) -> T:
         now = self._monotonic()
         with self._lock:
             hit = self._cached.get(name)
-            if hit is not None and now - hit[0] < self._max_age_s:
-                value: T = hit[1]
-                return value
-        # Read outside the lock: a slow broker must not serialize the other pollers' cached reads. Two
-        # pollers missing together both read; the later one's answer stays. Its time is taken before the
-        # read: what changed during the read may or may not be in it, and is counted as not.
-        asked_at = self._wall()
-        value = fetch()
-        with self._lock:
-            self._cached[name] = (now, value, asked_at)
+        if hit is None or now - hit[0] >= self._max_age_s:
+            # Read outside the lock: a slow broker must not serialize the other pollers' cached reads. Two
+            # pollers missing together both read; the later one's answer stays. Its time is taken before
+            # the read: what changed during the read may or may not be in it, and is counted as not.
+            asked_at = self._wall()
+            hit = (now, fetch(), asked_at)
+            with self._lock:
+                self._cached[name] = hit
+        handed = getattr(self._handed, "times", None)
+        if handed is None:
+            handed = self._handed.times = {}
+        handed[name] = hit[2]
+        value: T = hit[1]
         return value
 
     def figures_read_at(self) -> datetime | None:
-        """When the account and positions handed out last were read (the older; None: not read yet). The
-        caps count what was reserved and released since (domain/risk/reservations.py)."""
-        with self._lock:
-            times = [hit[2] for name, hit in self._cached.items() if name in ("account", "holdings")]
+        """When the account and positions this thread was handed last were read (the older; None: none
+        handed yet). Another thread's fresher read since is not what this one decides on. The caps count
+        what was released or handed off since (domain/risk/reservations.py)."""
+        handed = getattr(self._handed, "times", {})
+        times = [at for name, at in handed.items() if name in ("account", "holdings")]
         return min(times) if times else None
 
     def _changed(self) -> None:

@@ -199,7 +199,7 @@ def _decide(signal: Signal, deps: RiskDeps, now: datetime) -> Assessment:
     seen = with_reservations(ctx, book, profile)
     outcome = assess(signal, seen, profile, now)
     if isinstance(outcome.decision, Approved) and outcome.decision.qty is not None:
-        decision = _reserve(signal, outcome.decision, ctx, profile, deps, now, (book, seen))
+        decision = _reserve(signal, outcome.decision, ctx, profile, deps, (book, seen))
         return replace(outcome, decision=decision)
     return outcome
 
@@ -210,7 +210,6 @@ def _reserve(
     ctx: RiskContext,
     profile: RiskProfile,
     deps: RiskDeps,
-    now: datetime,
     seen: tuple[Book, RiskContext],
 ) -> Approved | Rejected:
     """Reserve the entry's room on the account: the order rate and every cap checked against the broker's
@@ -226,8 +225,10 @@ def _reserve(
         step=FRACTION_STEP if approved.fractional else Decimal(1),
         lease=timedelta(seconds=profile.reservation_lease_s),
     )
+    # Decided at the time of the write (`deps.clock.now()` inside it): a release a while ago may be gone from
+    # the book, and `fit` refuses figures too old for it to complement.
     granted = deps.reservations.reserve(
-        signal.mode.value, lambda book: fit(request, book, ctx, profile, now, seen)
+        signal.mode.value, lambda book: fit(request, book, ctx, profile, deps.clock.now(), seen)
     )
     if not isinstance(granted, Granted):
         return granted

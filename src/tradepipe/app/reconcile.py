@@ -48,6 +48,7 @@ from tradepipe.contracts.items import (
 from tradepipe.domain.model import Mode, RejectReason, SignalStatus
 from tradepipe.domain.order_status import is_terminal
 from tradepipe.domain.risk.reservations import LONGEST_RESTING
+from tradepipe.domain.signal_id import client_order_id, sent_for_another_purpose
 from tradepipe.ports.broker import Broker, BrokerFactory, BrokerOrder, BrokerUnavailable, HoldingView
 from tradepipe.ports.clock import Clock
 from tradepipe.ports.fill_cursor import FillCursorStore
@@ -299,18 +300,21 @@ def _hold_resting_entries(mode: Mode, orders: list[BrokerOrder], deps: Reconcile
     failed after the submit, so it never recorded the hand-off): held at the broker now, or the lease would
     free its room while the order still rests and could fill. Not knowing the order's time in force here, it
     takes the longest resting lease; this sweep releases it when it sees the order end."""
-    if deps.reservations is None:
+    # An entry's id names its signal, which is its reservation's (domain/signal_id.py): no store read.
+    working = {
+        o.client_order_id
+        for o in orders
+        if o.parent_client_order_id is None
+        and not is_terminal(o.status)
+        and not sent_for_another_purpose(o.client_order_id)
+    }
+    if deps.reservations is None or not working:
         return
-    waiting = {r.reservation_id for r in deps.reservations.book(mode.value).holding() if not r.at_broker}
-    if not waiting:
-        return
+    book = deps.reservations.book(mode.value)
     now = deps.clock.now()
-    for order in orders:
-        if order.parent_client_order_id is not None or is_terminal(order.status):
-            continue
-        recorded = deps.orders.get(order.client_order_id)
-        if recorded is not None and recorded.purpose == "open" and recorded.signal_id in waiting:
-            deps.reservations.hold_at_broker(mode.value, recorded.signal_id, now + LONGEST_RESTING, now)
+    for r in book.holding():
+        if not r.at_broker and client_order_id(r.reservation_id) in working:
+            deps.reservations.hold_at_broker(mode.value, r.reservation_id, now + LONGEST_RESTING, now)
 
 
 def _fill_learnt(recorded: OrderItem, order: BrokerOrder, deps: ReconcileDeps) -> None:

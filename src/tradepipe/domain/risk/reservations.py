@@ -140,6 +140,12 @@ class Book:
         )
 
 
+class FiguresTooOld(Exception):
+    """The broker figures an entry was assessed on are `SETTLE` old at its reserving write: the reservations
+    released since they were read may be gone from the book, so they cannot be complemented. Not a decision:
+    the message is retried, and assessed again on fresh figures."""
+
+
 @dataclass(frozen=True)
 class EntryRequest:
     """An entry the engine approved, asking for room: its quantity can only shrink here."""
@@ -216,8 +222,9 @@ def fit(
     now: datetime,
     known: tuple[Book, RiskContext] | None = None,
 ) -> Granted | Rejected:
-    """Run inside the reserving write: the order rate and every cap against the broker's figures plus the
-    live reservations. A redelivered request finds its own reservation and gets it back unchanged.
+    """Run inside the reserving write (`now`: its time): the order rate and every cap against the broker's
+    figures plus the live reservations. A redelivered request finds its own reservation and gets it back
+    unchanged. Figures `SETTLE` old raise `FiguresTooOld`.
 
     `known`: a live book and `with_reservations(ctx, it, profile)`, as the caller computed them before the
     write; reused when the live book is that very book (nothing was reserved, released or expired since),
@@ -226,6 +233,9 @@ def fit(
     mine = live.find(request.reservation_id)
     if mine is not None:
         return Granted(mine, (), live)
+    read_at = ctx.figures_read_at
+    if read_at is not None and now >= read_at + SETTLE:
+        raise FiguresTooOld(f"broker figures read at {read_at:%H:%M:%S} are {now - read_at} old at the write")
     if len(live.order_times) >= profile.max_orders_per_minute:
         return Rejected(
             RejectReason.ORDER_RATE_LIMIT,
