@@ -90,6 +90,13 @@ def _reserved(world: World) -> list[str]:
     return [r.reservation_id for r in world.risk.book("paper").holding()]
 
 
+def _fills_in_parts_ten_minutes_apart(admin: httpx.Client) -> None:
+    """The paper broker fills every order in two parts, the second ten minutes after the first."""
+    admin.post(
+        "/_paper/faults", json={"partial_fill": 1.0, "partial_fill_delay_s": 600, "seed": 1}
+    ).raise_for_status()
+
+
 def _trail(world: World, signal_id: str) -> str:
     item = world.signals.get(signal_id)
     assert item is not None
@@ -171,9 +178,7 @@ def test_partial_fill_cancelled_at_the_timeout_keeps_a_stop_for_exactly_the_fill
     world: World, admin: httpx.Client
 ) -> None:
     # The entry fills in two parts, the second long after the timeout: the first part is all it gets.
-    admin.post(
-        "/_paper/faults", json={"partial_fill": 1.0, "partial_fill_delay_s": 600, "seed": 1}
-    ).raise_for_status()
+    _fills_in_parts_ten_minutes_apart(admin)
     entry = _collared(world, "d" * 32)
 
     execute_intent(entry, _executor(world, _quotes(world)))
@@ -206,9 +211,7 @@ def test_a_plain_limit_entry_partly_filled_has_the_rest_cancelled_after_its_grac
 ) -> None:
     # No collar, no timeout: a day limit entry whose second part would come ten minutes later. Its bracket's
     # stop is held until it completes, and Alpaca refuses a standalone stop beside it (a wash trade).
-    admin.post(
-        "/_paper/faults", json={"partial_fill": 1.0, "partial_fill_delay_s": 600, "seed": 1}
-    ).raise_for_status()
+    _fills_in_parts_ten_minutes_apart(admin)
     entry = world.intent("p" * 32, order_type=OrderType.LIMIT, limit_price=LIMIT)
     execute_intent(entry, world.executor())
     part = world.held()
@@ -236,9 +239,7 @@ def test_a_plain_limit_entry_partly_filled_has_the_rest_cancelled_after_its_grac
 def test_a_resting_entry_that_starts_filling_late_gets_its_grace_from_the_fill_and_a_collar_its_timeout(
     world: World, admin: httpx.Client
 ) -> None:
-    admin.post(
-        "/_paper/faults", json={"partial_fill": 1.0, "partial_fill_delay_s": 600, "seed": 1}
-    ).raise_for_status()
+    _fills_in_parts_ten_minutes_apart(admin)
     resting = world.intent("q" * 32, order_type=OrderType.LIMIT, limit_price=Decimal("199.00"))
     execute_intent(resting, world.executor())
     collared = _collared(world, "c" * 32)

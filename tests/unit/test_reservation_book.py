@@ -68,9 +68,10 @@ def test_order_times_reused_across_reserves_releases_and_holds_still_store_the_s
         r = Reservation(f"r{i}", "MSFT", Side.BUY, Decimal(1), Decimal("27.95"), at, at + timedelta(days=1))
         steps = [Book((*live.reservations, r), (*live.order_times, at))]  # a reserve
         if i % 3 == 0:
-            steps.append(steps[-1].without(f"r{i - 1}"))  # a release: the very same times
+            released = steps[-1].released(f"r{i - 1}", now)  # a release: the very same times
+            steps.append(steps[-1] if released is None else released)
         if i % 4 == 1:
-            held = at_broker(steps[-1], f"r{i}", now + timedelta(days=1))
+            held = at_broker(steps[-1], f"r{i}", now + timedelta(days=1), now)
             assert held is not None
             steps.append(held)
         if i % 11 == 10:  # another process wrote: the same instants, other objects

@@ -116,6 +116,28 @@ class _Fills:
         return True
 
 
+def _reconcile_at(
+    at: datetime,
+    broker: MemoryBroker,
+    signals: MemorySignalStore,
+    orders: MemoryOrderStore,
+    reservations: MemoryRiskStateStore,
+) -> None:
+    """A reconciler run at `at` over the in-memory stores (no fill activities)."""
+    deps = ReconcileDeps(
+        signals=signals,
+        orders=orders,
+        fills=_Fills(),  # type: ignore[arg-type]
+        brokers=MemoryBrokers(paper=broker),
+        history=reservations,
+        positions=reservations,
+        events=MemoryEventPublisher(),
+        clock=FixedClock(at),
+        reservations=reservations,
+    )
+    reconcile(Mode.PAPER, deps)
+
+
 @pytest.mark.parametrize("ended", ["filled", "canceled", "expired"])
 def test_reconcile_when_resting_entry_ends_then_reservation_released(ended: str) -> None:
     broker = _SweptBroker()
@@ -130,19 +152,7 @@ def test_reconcile_when_resting_entry_ends_then_reservation_released(ended: str)
     resting = broker.orders[intent.client_order_id]
     filled = Decimal(0) if ended != "filled" else resting.qty
     broker.orders[intent.client_order_id] = replace(resting, status=ended, filled_qty=filled)
-    deps = ReconcileDeps(
-        signals=signals,
-        orders=orders,
-        fills=_Fills(),  # type: ignore[arg-type]
-        brokers=MemoryBrokers(paper=broker),
-        history=reservations,
-        positions=reservations,
-        events=MemoryEventPublisher(),
-        clock=FixedClock(NOW + timedelta(hours=3)),
-        reservations=reservations,
-    )
-
-    reconcile(Mode.PAPER, deps)
+    _reconcile_at(NOW + timedelta(hours=3), broker, signals, orders, reservations)
 
     assert reservations.book("paper").holding() == ()
 
@@ -208,23 +218,9 @@ def test_an_entry_resting_after_its_delivery_failed_keeps_its_room_the_reconcile
     assert not handed.at_broker  # only the 900 s hand-off lease
     broker.dead = False
 
-    def reconcile_at(at: datetime) -> None:
-        deps = ReconcileDeps(
-            signals=signals,
-            orders=orders,
-            fills=_Fills(),  # type: ignore[arg-type]
-            brokers=MemoryBrokers(paper=broker),
-            history=reservations,
-            positions=reservations,
-            events=MemoryEventPublisher(),
-            clock=FixedClock(at),
-            reservations=reservations,
-        )
-        reconcile(Mode.PAPER, deps)
-
-    reconcile_at(NOW + timedelta(minutes=1))  # the next run
+    _reconcile_at(NOW + timedelta(minutes=1), broker, signals, orders, reservations)  # the next run
     later = NOW + timedelta(minutes=16)
-    reconcile_at(later)
+    _reconcile_at(later, broker, signals, orders, reservations)
 
     assert broker.orders[intent.client_order_id].status == "new"  # still resting, and still holding room
     assert [r.reservation_id for r in reservations.book("paper").live(later).holding()] == [intent.signal_id]

@@ -166,8 +166,7 @@ def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
     raw = deps.brokers.for_mode(intent.mode)
     if raw is None:
         detail = f"mode={intent.mode} is not enabled (live_trading_enabled and live credentials required)"
-        _finish(intent, deps, SignalStatus.REJECTED, detail, RejectReason.LIVE_TRADING_DISABLED)
-        return Executed(intent.client_order_id, None, rejected=RejectReason.LIVE_TRADING_DISABLED)
+        return _refused(intent, deps, RejectReason.LIVE_TRADING_DISABLED, detail)
     broker = PatientBroker(raw, Patience(deps.sleep, deps.place_attempts, deps.max_rate_limit_wait_s))
     with ticker_lease(deps.leases, intent.mode.value, intent.symbol, f"executor:{intent.intent_id}", deps):
         try:
@@ -185,14 +184,7 @@ def _execute(intent: OrderIntent, deps: ExecutorDeps) -> Executed:
                 return _close(intent, broker, deps)
             return _open(intent, broker, deps)
         except BrokerRejected as exc:
-            _finish(
-                intent,
-                deps,
-                SignalStatus.REJECTED,
-                f"alpaca {exc.code}: {exc.message}",
-                RejectReason.BROKER_REJECTED,
-            )
-            return Executed(intent.client_order_id, None, rejected=RejectReason.BROKER_REJECTED)
+            return _refused(intent, deps, RejectReason.BROKER_REJECTED, _alpaca_said(exc.code, exc.message))
 
 
 def _close(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
@@ -251,8 +243,7 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
         if check_entry(intent) is None:
             opposite = _clear_the_way(intent, broker, deps)
             if opposite is not None:
-                _finish(intent, deps, SignalStatus.REJECTED, opposite.detail, opposite.reason)
-                return Executed(intent.client_order_id, None, rejected=opposite.reason)
+                return _refused(intent, deps, opposite.reason, opposite.detail)
         try:
             result = place_entry(intent, recorded, broker, deps.placement)
         except BrokerRejected:
@@ -260,8 +251,7 @@ def _open(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> Executed:
                 cover_lots(intent, broker, deps.closing, deps.lots)
             raise
         if isinstance(result, Invalid):
-            _finish(intent, deps, SignalStatus.REJECTED, result.detail, RejectReason.ORDER_INVALID)
-            return Executed(intent.client_order_id, None, rejected=RejectReason.ORDER_INVALID)
+            return _refused(intent, deps, RejectReason.ORDER_INVALID, result.detail)
         placed = result
     _record_placed(intent, intent.client_order_id, placed, deps)  # SUBMITTED as answered, before any wait
     placed = _read_after_fill_wait(broker, placed, deps)
@@ -281,10 +271,18 @@ def _refused_earlier(
     if deps.lots is not None:
         cover_lots(intent, broker, deps.closing, deps.lots)
     code, detail = recorded.reject_code or "", recorded.reject_reason or "refused"
-    try:  # a refusal of ours (ORDER_INVALID, STALE_AT_SUBMIT, …) records its reason as the code
-        reason = RejectReason(code)
-    except ValueError:  # Alpaca's, recorded with its own code (as `_execute` words it)
-        reason, detail = RejectReason.BROKER_REJECTED, f"alpaca {code}: {detail}"
+    # A refusal of ours (ORDER_INVALID, STALE_AT_SUBMIT, …) records its reason as the code; Alpaca's, its own.
+    ours = next((reason for reason in RejectReason if reason.value == code), None)
+    if ours is not None:
+        return _refused(intent, deps, ours, detail)
+    return _refused(intent, deps, RejectReason.BROKER_REJECTED, _alpaca_said(code, detail))
+
+
+def _alpaca_said(code: str, message: str) -> str:
+    return f"alpaca {code}: {message}"
+
+
+def _refused(intent: OrderIntent, deps: ExecutorDeps, reason: RejectReason, detail: str) -> Executed:
     _finish(intent, deps, SignalStatus.REJECTED, detail, reason)
     return Executed(intent.client_order_id, None, rejected=reason)
 
@@ -322,7 +320,8 @@ def _clear_the_way(intent: OrderIntent, broker: Broker, deps: ExecutorDeps) -> R
         reverse_close(intent, holding, broker, deps.closing)
         retire_lots(deps.lots, intent.mode.value, intent.symbol, intent.strategy, deps.clock.now())
     elif deps.lots is not None:  # other lots' orders would refuse it as a wash trade (app/shared_ticker.py)
-        _reversed_earlier(intent, broker, deps, deps.lots)
+        if held == 0:  # only then can an earlier delivery's reverse have closed the position
+            _reversed_earlier(intent, broker, deps, deps.lots)
         make_room(intent, broker, deps.closing, deps.lots)
     return None
 
@@ -376,12 +375,11 @@ def _reject_stale(intent: OrderIntent, recorded: bool, stale: Rejected, deps: Ex
                 updated_at=deps.clock.now(),
             ),
         )
-    _finish(intent, deps, SignalStatus.REJECTED, stale.detail, stale.reason)
     log.warning(
         "entry refused before sending",
         extra={"signal_id": intent.signal_id, "reason": stale.reason.value, "detail": stale.detail},
     )
-    return Executed(intent.client_order_id, None, rejected=stale.reason)
+    return _refused(intent, deps, stale.reason, stale.detail)
 
 
 def _record_placed(intent: OrderIntent, coid: str, placed: BrokerOrder, deps: ExecutorDeps) -> None:

@@ -106,11 +106,6 @@ class Book:
     def find(self, reservation_id: str) -> Reservation | None:
         return next((r for r in self.reservations if r.reservation_id == reservation_id), None)
 
-    def without(self, reservation_id: str) -> Book:
-        return replace(
-            self, reservations=tuple(r for r in self.reservations if r.reservation_id != reservation_id)
-        )
-
     def released(self, reservation_id: str, at: datetime) -> Book | None:
         """Its order filled or ended at `at`: kept for `SETTLE`, counted only for figures read before `at`.
         None when it is not there or was released already. The order times are this book's very tuple."""
@@ -258,7 +253,7 @@ def fit(
     return Granted(reservation, caps, Book((*live.reservations, reservation), (*live.order_times, now)))
 
 
-def at_broker(book: Book, reservation_id: str, until: datetime, at: datetime | None = None) -> Book | None:
+def at_broker(book: Book, reservation_id: str, until: datetime, at: datetime) -> Book | None:
     """The order is at the broker since `at`: its lease moves to `until` (a resting order lives longer than
     the hand-off) and buying power read after `at` counts it. None when the reservation is gone (released,
     or its lease ran out)."""
