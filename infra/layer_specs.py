@@ -76,9 +76,9 @@ TALIB_LAYER = LayerSpec(
 )
 BROKER_LAYER = LayerSpec(
     name="broker",
-    description="alpaca-py and its dependencies but pandas/numpy (data layer): risk (account, clock, "
-    "bars) and executor (orders)",
-    requirements=("alpaca-py",),
+    description="alpaca-py and its dependencies but pandas/numpy (data layer), pycurl for its reads: risk "
+    "(account, clock, bars) and executor (orders)",
+    requirements=("alpaca-py", "pycurl"),
     functions=("risk", "executor"),
 )
 SEARCH_LAYER = LayerSpec(

@@ -8,10 +8,12 @@ import datetime
 import gzip
 import ipaddress
 import json
+import socket
 import ssl
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -171,29 +173,36 @@ def test_when_alpaca_py_sends_then_the_lean_path_sends_and_answers_what_requests
         assert raised.value.response is ours
 
 
+# An order goes over urllib3, a read over libcurl (adapters/curl_reads.py): each failure is checked on both.
+BOTH_PATHS = pytest.mark.parametrize("method", ["POST", "GET"])
+
+
+@BOTH_PATHS
 def test_when_the_connection_is_refused_then_connection_error_and_nothing_sent(
-    no_proxy_env: None, requests_sends: list[str]
+    no_proxy_env: None, requests_sends: list[str], method: str
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}/v2/orders"
 
     with pytest.raises(requests.ConnectionError) as raised:
-        _as_alpaca_py(TimeoutSession(5), "POST", url, {"client_order_id": "c-1"})
+        _as_alpaca_py(TimeoutSession(5), method, url, {"client_order_id": "c-1"})
 
     assert requests_sends == []  # the lean path's own mapping of urllib3's failure
     # Not a timeout: the order cannot have reached the broker.
     assert not isinstance(raised.value, requests.Timeout)
 
 
+@BOTH_PATHS
 def test_when_the_answer_is_late_then_read_timeout_after_the_request_was_received(
-    server: tuple[str, list[dict[str, Any]]], requests_sends: list[str]
+    server: tuple[str, list[dict[str, Any]]], requests_sends: list[str], method: str
 ) -> None:
     base, seen = server
 
     with pytest.raises(requests.ReadTimeout):
-        _as_alpaca_py(TimeoutSession(SLOW_S / 4), "POST", base + "/slow", {"client_order_id": "c-1"})
+        _as_alpaca_py(TimeoutSession(SLOW_S / 4), method, base + "/slow", {"client_order_id": "c-1"})
 
     assert requests_sends == []  # the lean path's own mapping of urllib3's failure
-    assert [s["target"] for s in seen] == ["/slow"]  # sent: its outcome is unknown to the caller
+    # Sent: its outcome is unknown to the caller.
+    assert [s["target"].split("?")[0] for s in seen] == ["/slow"]
     # The same session goes on working on a fresh connection.
     assert _as_alpaca_py(TimeoutSession(5), "GET", base + "/v2/clock").status_code == 200
 
@@ -245,8 +254,13 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+@BOTH_PATHS
 def test_tls_certificates_are_verified_against_certifi_or_the_environments_bundle(
-    tmp_path: Path, no_proxy_env: None, requests_sends: list[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    no_proxy_env: None,
+    requests_sends: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
 ) -> None:
     cert, key = _self_signed(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -254,13 +268,14 @@ def test_tls_certificates_are_verified_against_certifi_or_the_environments_bundl
     for base, seen in _serve(context):
         # certifi's bundle (what requests verifies with) does not hold a self-signed certificate.
         with pytest.raises(requests.exceptions.SSLError):
-            _as_alpaca_py(TimeoutSession(5), "POST", base + "/v2/orders", {"client_order_id": "c-1"})
+            _as_alpaca_py(TimeoutSession(5), method, base + "/v2/orders", {"client_order_id": "c-1"})
         assert seen == []
 
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
-        answer = _as_alpaca_py(TimeoutSession(5), "GET", base + "/v2/clock")
+        answer = _as_alpaca_py(TimeoutSession(5), method, base + "/v2/orders", {"client_order_id": "c-1"})
 
         assert answer.status_code == 200
+        assert [s["method"] for s in seen] == [method]
         assert requests_sends == []
 
 
@@ -281,3 +296,69 @@ def test_a_plain_http_host_loads_no_ca_bundle_as_requests_does_not(
 
     assert answer.status_code == 200
     assert requests_sends == []
+
+
+@contextmanager
+def _drops_second_request() -> Iterator[tuple[str, list[str]]]:
+    """Answers the first request on each connection and keeps it alive; reads the second whole and closes
+    the connection without a byte of answer (a broker that took the request and then lost the connection)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[str] = []
+
+    def serve(conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as stream:
+            for turn in range(2):
+                line = stream.readline().decode()
+                if not line:
+                    return
+                length = 0
+                while (header := stream.readline()) not in (b"\r\n", b""):
+                    name, _, value = header.decode().partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                stream.read(length)
+                received.append(line.split()[0])
+                if turn == 1:
+                    return  # taken, never answered
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", received
+    finally:
+        listener.close()
+
+
+def test_an_order_taken_then_unanswered_is_sent_once_and_its_outcome_reported_unknown(
+    no_proxy_env: None,
+) -> None:
+    # libcurl would send it again on a fresh connection (a reused connection that died before any answer):
+    # the broker would then answer a second copy. urllib3 sends it once and raises: the executor looks the
+    # order up by its client order id (adapters/curl_reads.py says why orders never go over libcurl).
+    with _drops_second_request() as (base, received):
+        session = TimeoutSession(5)
+        assert _as_alpaca_py(session, "POST", base + "/v2/orders", {"client_order_id": "c-1"}).ok
+
+        with pytest.raises(requests.ConnectionError):
+            _as_alpaca_py(session, "POST", base + "/v2/orders", {"client_order_id": "c-2"})
+
+        assert received == ["POST", "POST"]
+
+
+def test_a_read_goes_over_libcurl_which_asks_again_on_a_fresh_connection(no_proxy_env: None) -> None:
+    # What tells the two paths apart on the wire: harmless for a read, and the reason orders stay on urllib3.
+    with _drops_second_request() as (base, received):
+        session = TimeoutSession(5)
+        assert _as_alpaca_py(session, "GET", base + "/v2/positions").ok
+
+        assert _as_alpaca_py(session, "GET", base + "/v2/positions").ok
+
+        assert received == ["GET", "GET", "GET"]

@@ -1,4 +1,5 @@
-"""One HTTP exchange over urllib3, answered as a `requests.Response`, failing with requests' exceptions.
+"""One HTTP exchange over urllib3 (a read over libcurl: adapters/curl_reads.py), answered as a
+`requests.Response`, failing with requests' exceptions.
 
 `TimeoutSession` (adapters/http.py) sends alpaca-py's requests here. alpaca-py and our adapters read the
 answer as requests' (`raise_for_status`, `status_code`, `headers`, `text`, `json()`) and tell failures apart
@@ -41,6 +42,8 @@ from urllib3.exceptions import ProxyError as Urllib3ProxyError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.util.ssl_ import create_urllib3_context
 
+from tradepipe.adapters.curl_reads import CurlReads
+
 # requests.adapters' defaults: 10 pools of 10 connections, no blocking, no retry (a read is never retried).
 _POOLS = 10
 _RETRIES = urllib3.Retry(0, read=False)
@@ -56,6 +59,7 @@ class LeanTransport:
         self._managers: dict[str | bool | None, urllib3.PoolManager] = {}
         self._pools: dict[tuple[str | bool, str, str], urllib3.HTTPConnectionPool] = {}
         self._timeouts: dict[float | None, urllib3.Timeout] = {}
+        self._reads = CurlReads()
 
     def send(
         self,
@@ -79,6 +83,9 @@ class LeanTransport:
             headers["Content-Length"] = "0"
         prepared = _prepared(method, url, headers, body)
         parts = urlsplit(url)
+        if method == "GET":  # reads over libcurl; why not the rest: adapters/curl_reads.py
+            tls = verify if parts.scheme == "https" else None
+            return self._reads.get(url, headers, timeout, tls, prepared)
         target = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
         started = time.perf_counter()
         with _as_requests_errors(prepared):

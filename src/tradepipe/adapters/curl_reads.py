@@ -1,0 +1,190 @@
+"""alpaca-py's reads (GET) over libcurl (pycurl), answered as a `requests.Response`, failing with requests'
+exceptions as `lean_http` does for urllib3.
+
+Why: each broker read cost ~0.6 ms of the caller's CPU over urllib3 and `http.client` (header parsing
+through `email.parser` alone ~13%), three reads an alert (the quote, the positions, the read after the fill
+wait) besides the order; libcurl does the exchange in C and hands back the head and the body (measured in
+the runtime's CPU phase: the executor ~1.5 ms an alert less, benchmarks/).
+
+Why reads only: libcurl sends a request once more, on a fresh connection, when a kept-alive connection it
+reused died before any byte of the answer (`Curl_retry_request`), and no option turns that off. For a read
+that is harmless; for an order, a cancel or a replace the first copy may have reached the broker, and the
+caller must learn that its outcome is unknown (urllib3 raises, and the executor looks the order up by its
+client order id) rather than get the broker's answer to a second copy. So everything but GET stays on
+urllib3.
+
+What requests does and this keeps: the same request line and headers (the session's merged headers,
+nothing of libcurl's own but Host), the body decoded as urllib3 decodes it (its own decoders, only when the
+answer says Content-Encoding), repeated headers joined with ", ", the reason phrase, the encoding from
+Content-Type. The timeout: requests bounds the connect and each wait for the answer by the same seconds;
+here the connect and the whole exchange are each bounded by them (an answer that trickles in longer is cut).
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os.path
+import threading
+import time
+from typing import Any
+
+import pycurl
+import requests
+import urllib3
+from requests.structures import CaseInsensitiveDict
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers
+from urllib3.exceptions import DecodeError
+
+# libcurl's failures, as requests names the same failure through urllib3 (lean_http's mapping).
+_TIMED_OUT = pycurl.E_OPERATION_TIMEDOUT
+_TLS = frozenset(
+    {
+        pycurl.E_SSL_CONNECT_ERROR,
+        pycurl.E_PEER_FAILED_VERIFICATION,
+        pycurl.E_SSL_CERTPROBLEM,
+        pycurl.E_SSL_CIPHER,
+        pycurl.E_SSL_CACERT_BADFILE,
+        pycurl.E_SSL_ENGINE_NOTFOUND,
+        pycurl.E_SSL_ENGINE_SETFAILED,
+        pycurl.E_SSL_CRL_BADFILE,
+        pycurl.E_SSL_ISSUER_ERROR,
+        pycurl.E_SSL_SHUTDOWN_FAILED,
+    }
+)
+# The answer's head arrived, its body did not arrive whole: as requests' ChunkedEncodingError.
+_BODY_CUT = frozenset({pycurl.E_PARTIAL_FILE, pycurl.E_RECV_ERROR})
+
+
+class CurlReads:
+    """One libcurl handle per thread and CA bundle (a handle keeps its connections alive between reads; a
+    handle is never used by two threads at once, as libcurl requires)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(
+        self,
+        url: str,
+        headers: dict[str, str],
+        timeout: float | None,
+        verify: str | bool | None,
+        prepared: requests.PreparedRequest,
+    ) -> requests.Response:
+        handle = self._handle(verify)
+        body, head = io.BytesIO(), _Head()
+        handle.setopt(pycurl.URL, url)
+        # "Name;" is libcurl's way to send a header with no value ("Name:" would leave it out).
+        lines = [f"{name}: {value}" if value else f"{name};" for name, value in headers.items()]
+        handle.setopt(pycurl.HTTPHEADER, lines)
+        handle.setopt(pycurl.WRITEDATA, body)
+        handle.setopt(pycurl.HEADERFUNCTION, head.line)
+        ms = 0 if timeout is None else max(1, int(timeout * 1000))
+        handle.setopt(pycurl.CONNECTTIMEOUT_MS, ms)
+        handle.setopt(pycurl.TIMEOUT_MS, ms)
+        started = time.perf_counter()
+        try:
+            handle.perform()
+        except pycurl.error as err:
+            raise _as_requests_error(err, handle, head, prepared) from err
+        return _response(handle, head, body.getvalue(), url, prepared, time.perf_counter() - started)
+
+    def _handle(self, verify: str | bool | None) -> Any:
+        handles: dict[str | bool | None, Any] | None = getattr(self._local, "handles", None)
+        if handles is None:
+            handles = self._local.handles = {}
+        handle = handles.get(verify)
+        if handle is None:
+            handle = handles[verify] = _new_handle(verify)
+        return handle
+
+
+def _new_handle(verify: str | bool | None) -> Any:
+    handle = pycurl.Curl()
+    handle.setopt(pycurl.NOSIGNAL, 1)  # threads: no SIGALRM for name lookups' timeouts
+    handle.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)  # as urllib3 speaks it
+    handle.setopt(pycurl.PROXY, "")  # the session sends proxied hosts through requests (adapters/http.py)
+    handle.setopt(pycurl.FOLLOWLOCATION, 0)  # alpaca-py asks for no redirects
+    if verify is not None:  # HTTPS: requests' bundle (certifi's) or the one the environment names
+        bundle = DEFAULT_CA_BUNDLE_PATH if verify is True else str(verify)
+        handle.setopt(pycurl.CAPATH if os.path.isdir(bundle) else pycurl.CAINFO, bundle)
+        handle.setopt(pycurl.SSL_VERIFYPEER, 1)
+        handle.setopt(pycurl.SSL_VERIFYHOST, 2)
+    return handle
+
+
+class _Head:
+    """The answer's status line and headers as libcurl hands them over, line by line (an interim 1xx head
+    is replaced by the final one)."""
+
+    def __init__(self) -> None:
+        self.status_line = ""
+        self.headers: dict[str, str] = {}
+        self._names: dict[str, str] = {}
+
+    def line(self, raw: bytes) -> None:
+        text = raw.decode("iso-8859-1").rstrip("\r\n")
+        if text.startswith("HTTP/"):
+            self.status_line, self.headers, self._names = text, {}, {}
+            return
+        name, sep, value = text.partition(":")
+        if not sep:
+            return  # the blank line ending the head
+        name, value = name.strip(), value.strip()
+        known = self._names.get(name.lower())
+        if known is None:
+            self._names[name.lower()] = name
+            self.headers[name] = value
+        else:  # a repeated header, joined as urllib3's HTTPHeaderDict reads it
+            self.headers[known] = f"{self.headers[known]}, {value}"
+
+    @property
+    def reason(self) -> str:
+        parts = self.status_line.split(" ", 2)
+        return parts[2] if len(parts) == 3 else ""
+
+
+def _content(head: _Head, raw: bytes) -> bytes:
+    """The body as urllib3 hands it to requests: decoded when the answer says Content-Encoding."""
+    if not any(name.lower() == "content-encoding" for name in head.headers):
+        return raw
+    answer = urllib3.HTTPResponse(
+        body=io.BytesIO(raw), headers=head.headers, preload_content=False, decode_content=True
+    )
+    try:
+        return answer.read()
+    except DecodeError as err:
+        raise requests.exceptions.ContentDecodingError(err) from err
+
+
+def _response(
+    handle: Any, head: _Head, raw: bytes, url: str, prepared: requests.PreparedRequest, elapsed_s: float
+) -> requests.Response:
+    response = requests.Response()
+    response.status_code = handle.getinfo(pycurl.RESPONSE_CODE)
+    response.headers = CaseInsensitiveDict(head.headers)
+    response.encoding = get_encoding_from_headers(response.headers)
+    response.reason = head.reason
+    response.url = url
+    response.request = prepared
+    response.elapsed = datetime.timedelta(seconds=elapsed_s)
+    response._content = _content(head, raw)
+    response._content_consumed = True
+    return response
+
+
+def _as_requests_error(
+    err: pycurl.error, handle: Any, head: _Head, prepared: requests.PreparedRequest
+) -> requests.RequestException:
+    code = err.args[0]
+    if code == _TIMED_OUT:
+        if handle.getinfo(pycurl.REQUEST_SIZE) > 0:  # sent: waiting for (or reading) the answer
+            return requests.ReadTimeout(err, request=prepared)
+        return requests.ConnectTimeout(err, request=prepared)
+    if code in _TLS:
+        return requests.exceptions.SSLError(err, request=prepared)
+    if code in _BODY_CUT and head.status_line:
+        return requests.exceptions.ChunkedEncodingError(err, request=prepared)
+    if code == pycurl.E_BAD_CONTENT_ENCODING:
+        return requests.exceptions.ContentDecodingError(err, request=prepared)
+    return requests.ConnectionError(err, request=prepared)
