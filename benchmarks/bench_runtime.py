@@ -20,8 +20,12 @@ follow alerts to their order send fewer than 200 each):
   alert was sent to the broker's `submitted_at`;
 - several strategies alerting on one ticker at once (a bar close), shown without a target: the slowest
   alert -> order, as their intents take the ticker's turn one after another;
-- CPU of our processes (supervisor, intake, workers, operator) per alert, from intake to the order submitted,
-  the broker's, osmem's and the load generator's reported apart.
+- CPU of our processes per alert, from intake to the order submitted, as the issue counts it: the intake
+  process, the relay, the risk pollers and the executor up to each submit (`/proc` per thread, less the
+  executor's CPU after its submits, measured on its threads' own clocks by load/submit_span). Beside it,
+  apart: the executor after its submits, and all our processes (supervisor, intake, workers, operator) for
+  every stage to each alert's fill and its search documents; the broker's, osmem's and the load
+  generator's CPU.
 """
 
 from __future__ import annotations
@@ -354,10 +358,48 @@ def same_ticker_phase(root: Path, report: Report, strategies: int = 5, rounds: i
         report.add(f"{name}: slowest (median)", statistics.median(slowest) * 1000, "ms")
 
 
+# What the issue's CPU figure counts, "from intake to the order submitted": the intake, the relay, the risk
+# pollers, and the executor up to each submit (its CPU after it is measured apart: load/submit_span). Not the
+# indexer (search documents of what happened), the notifier or the schedules (the reconciler).
+TO_SUBMIT = ("relay", "risk", "executor")
+SPAN = Path(__file__).parent / "load" / "submit_span"
+
+
+@contextmanager
+def _submit_span(root: Path) -> Iterator[Path]:
+    """The runtime started inside this gets load/submit_span on its PYTHONPATH; the file it writes."""
+    out = root / "submit-span.json"
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "BENCH_SUBMIT_SPAN")}
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(SPAN), saved["PYTHONPATH"]) if p)
+    os.environ["BENCH_SUBMIT_SPAN"] = str(out)
+    try:
+        yield out
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _after_submit(path: Path, n: int, timeout_s: float = 5.0) -> float:
+    """The executor's CPU seconds after the submits, once all n intents are counted."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            totals = json.loads(path.read_text())
+        except (OSError, ValueError):
+            totals = {}
+        if totals.get("intents", 0) >= n:
+            return float(totals["after_submit"])
+        time.sleep(0.1)
+    raise RuntimeError(f"the executor's CPU after submitting was not written to {path}")
+
+
 def cpu_phase(root: Path, report: Report, n: int = 190, rate: float = 50.0) -> None:
     import httpx
 
-    with runtime(root, "cpu") as sup, httpx.Client(timeout=10) as http:
+    with _submit_span(root) as span, runtime(root, "cpu") as sup, httpx.Client(timeout=10) as http:
         backend = sup.backend()
         ours, apart = _ours(sup), _apart(sup)
         time.sleep(1.0)
@@ -371,19 +413,27 @@ def cpu_phase(root: Path, report: Report, n: int = 190, rate: float = 50.0) -> N
             ids.append(http.post(sup.webhook_url, json=_entry("cpu", i)).json()["signal_id"])
             time.sleep(1.0 / rate)
         done = _wait_submitted(backend, ids, 120)
+        for sid in ids:  # the executor's part after each submit ends with its read of the fill
+            _wait_status(backend, sid, ("FILLED", "REJECTED"), 2.0)
+        time.sleep(0.2)
         end = {k: total(v) for k, v in {"ours": ours, **apart}.items()}
         roles_end = {role: cpu_seconds(pid) for role, pid in roles.items()}
         threads_end = by_thread_name(roles["workers"])
         # This process is the supervisor *and* the sender: its own CPU is counted as the sender's.
         sender = cpu_seconds(os.getpid()) - mine_before
+        after_submit = _after_submit(span, n)
     ours_cpu = end["ours"] - start["ours"] - sender
+    workers = {name: threads_end[name] - threads_start.get(name, 0.0) for name in TO_SUBMIT}
+    to_submit = roles_end["intake"] - roles_start["intake"] + sum(workers.values()) - after_submit
     report.add(
-        "CPU of our processes per alert, intake -> order",
-        ours_cpu / n * 1000,
+        "CPU of our processes per alert, intake -> order submitted",
+        to_submit / n * 1000,
         "ms",
         "<= 5",
-        ours_cpu / n <= 0.005,
+        to_submit / n <= 0.005,
     )
+    report.add("  the executor after its submit (apart)", after_submit / n * 1000, "ms")
+    report.add("  all of our processes, every stage (apart)", ours_cpu / n * 1000, "ms")
     ordered = sum(item.status.value in ("SUBMITTED", "FILLED") for item in done.values())
     report.add("  signals that reached the broker in that run", ordered, "", f"{n}", ordered == n)
     for role in roles:
