@@ -362,3 +362,58 @@ def test_a_read_goes_over_libcurl_which_asks_again_on_a_fresh_connection(no_prox
         assert _as_alpaca_py(session, "GET", base + "/v2/positions").ok
 
         assert received == ["GET", "GET", "GET"]
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_a_read_trusts_the_bundle_requests_would_and_no_other(
+    tmp_path: Path, no_proxy_env: None, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    # libcurl fills in its built-in default for whichever of CA file and CA directory is not set (the
+    # system's bundle), which requests never reads: trust wider than the orders' path, or every read
+    # failing where that default is missing. What libcurl says it loads is the evidence.
+    import pycurl
+
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    bundle = cert if kind == "file" else tmp_path  # a directory: OpenSSL looks certificates up by hash
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    for base, _seen in _serve(context):
+        session = TimeoutSession(5)
+        told: list[bytes] = []
+        handle = session._lean._reads._handle(str(bundle))  # the handle this thread's reads use for it
+        handle.setopt(pycurl.VERBOSE, 1)
+        handle.setopt(
+            pycurl.DEBUGFUNCTION, lambda kind, data, told=told: told.append(data) if kind == 0 else None
+        )
+
+        try:
+            _as_alpaca_py(session, "GET", base + "/v2/clock")
+        except requests.exceptions.SSLError:
+            assert kind == "directory"  # its certificate is not under its hash name: not found, refused
+
+        said = [line.strip().partition(":") for line in b"".join(told).decode().splitlines()]
+        named = {name: value.strip() for name, _, value in said if name in ("CAfile", "CApath")}
+        mine, other = ("CAfile", "CApath") if kind == "file" else ("CApath", "CAfile")
+        assert named[mine] == str(bundle)
+        assert named.get(other, "none") == "none"
+
+
+def test_a_read_sends_no_header_requests_would_refuse_or_leave_out(
+    server: tuple[str, list[dict[str, Any]]], requests_sends: list[str]
+) -> None:
+    base, seen = server
+    injected = {**KEYS, "APCA-API-SECRET-KEY": "secret\r\nX-Injected: 1"}
+
+    with pytest.raises(requests.exceptions.InvalidHeader):
+        TimeoutSession(5).request("GET", base + "/v2/clock", headers=injected, allow_redirects=False)
+    assert seen == []  # nothing sent
+
+    # A header the caller removes (None) is not sent, not even libcurl's own Accept.
+    ours, theirs = TimeoutSession(5), requests.Session()
+    for session in (ours, theirs):
+        session.headers["Accept"] = None  # type: ignore[assignment]
+        session.request("GET", base + "/v2/clock", headers=dict(KEYS), allow_redirects=False)
+    assert requests_sends == [base + "/v2/clock"]  # the second, requests' own
+    assert "accept" not in seen[0]["headers"]
+    assert seen[0]["headers"] == seen[1]["headers"]

@@ -1,14 +1,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NoReturn
 
 import pytest
-from pytest_socket import disable_socket, enable_socket
+from pytest_socket import SocketBlockedError, disable_socket, enable_socket
 
 
 @pytest.fixture(autouse=True)
-def _no_network() -> Iterator[None]:
-    """Unit tests are pure: any network socket is a bug in the test or in the layering."""
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Unit tests are pure: any network socket is a bug in the test or in the layering. libcurl opens its
+    sockets in C, past pytest-socket: the broker's reads (adapters/curl_reads.py) are refused here too."""
+    from tradepipe.adapters.curl_reads import CurlReads
+
+    def refused(*_args: object, **_kwargs: object) -> NoReturn:
+        raise SocketBlockedError("a broker read over libcurl in a unit test")
+
+    monkeypatch.setattr(CurlReads, "get", refused)
     disable_socket(allow_unix_socket=True)  # asyncio event loops need a local socketpair
     yield
     enable_socket()

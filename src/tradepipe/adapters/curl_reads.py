@@ -33,7 +33,7 @@ import pycurl
 import requests
 import urllib3
 from requests.structures import CaseInsensitiveDict
-from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, check_header_validity, get_encoding_from_headers
 from urllib3.exceptions import DecodeError
 
 # libcurl's failures, as requests names the same failure through urllib3 (lean_http's mapping).
@@ -74,9 +74,7 @@ class CurlReads:
         handle = self._handle(verify)
         body, head = io.BytesIO(), _Head()
         handle.setopt(pycurl.URL, url)
-        # "Name;" is libcurl's way to send a header with no value ("Name:" would leave it out).
-        lines = [f"{name}: {value}" if value else f"{name};" for name, value in headers.items()]
-        handle.setopt(pycurl.HTTPHEADER, lines)
+        handle.setopt(pycurl.HTTPHEADER, _header_lines(headers))
         handle.setopt(pycurl.WRITEDATA, body)
         handle.setopt(pycurl.HEADERFUNCTION, head.line)
         ms = 0 if timeout is None else max(1, int(timeout * 1000))
@@ -107,10 +105,29 @@ def _new_handle(verify: str | bool | None) -> Any:
     handle.setopt(pycurl.FOLLOWLOCATION, 0)  # alpaca-py asks for no redirects
     if verify is not None:  # HTTPS: requests' bundle (certifi's) or the one the environment names
         bundle = DEFAULT_CA_BUNDLE_PATH if verify is True else str(verify)
-        handle.setopt(pycurl.CAPATH if os.path.isdir(bundle) else pycurl.CAINFO, bundle)
+        directory = os.path.isdir(bundle)
+        handle.setopt(pycurl.CAPATH if directory else pycurl.CAINFO, bundle)
+        # That bundle alone: libcurl would also trust its built-in default for the other (the system's
+        # /etc/ssl/certs or /etc/pki/tls/certs/ca-bundle.crt), which requests never reads.
+        handle.unsetopt(pycurl.CAINFO if directory else pycurl.CAPATH)
         handle.setopt(pycurl.SSL_VERIFYPEER, 1)
         handle.setopt(pycurl.SSL_VERIFYHOST, 2)
     return handle
+
+
+def _header_lines(headers: dict[str, str]) -> list[bytes]:
+    """The request's headers as requests sends them: each checked as requests checks it (no CR or LF that
+    would start another header: `InvalidHeader`), encoded latin-1 as http.client encodes them, and none
+    of libcurl's own (its `Accept: */*` is kept out unless the caller sends an Accept)."""
+    lines: list[bytes] = []
+    for header in headers.items():
+        check_header_validity(header)
+        name, value = header
+        # "Name;" is libcurl's way to send a header with no value ("Name:" would leave it out).
+        lines.append((f"{name}: {value}" if value else f"{name};").encode("latin-1"))
+    if not any(name.lower() == "accept" for name in headers):
+        lines.append(b"Accept:")  # "Name:" with nothing: libcurl leaves its own out
+    return lines
 
 
 class _Head:
@@ -121,22 +138,32 @@ class _Head:
         self.status_line = ""
         self.headers: dict[str, str] = {}
         self._names: dict[str, str] = {}
+        self._ended = False  # the final head's blank line seen: what follows is a chunked body's trailer
 
     def line(self, raw: bytes) -> None:
         text = raw.decode("iso-8859-1").rstrip("\r\n")
         if text.startswith("HTTP/"):
-            self.status_line, self.headers, self._names = text, {}, {}
+            self.status_line, self.headers, self._names, self._ended = text, {}, {}, False
             return
+        if self._ended:
+            return  # trailer fields: urllib3 leaves them out of the headers
         name, sep, value = text.partition(":")
         if not sep:
-            return  # the blank line ending the head
-        name, value = name.strip(), value.strip()
+            # The blank line ending a head; an interim 1xx head is followed by another.
+            self._ended = bool(self.status_line) and not self.status.startswith("1")
+            return
+        name, value = name.strip(), value.lstrip(" \t")
         known = self._names.get(name.lower())
         if known is None:
             self._names[name.lower()] = name
             self.headers[name] = value
         else:  # a repeated header, joined as urllib3's HTTPHeaderDict reads it
             self.headers[known] = f"{self.headers[known]}, {value}"
+
+    @property
+    def status(self) -> str:
+        parts = self.status_line.split(" ", 2)
+        return parts[1] if len(parts) > 1 else ""
 
     @property
     def reason(self) -> str:
