@@ -58,12 +58,13 @@ def test_a_median_above_the_references_misses_and_every_rounds_errors_count() ->
     assert figures["intake, 10 senders: non-2xx answers (all rounds)"].ok is False
 
 
-def _cpu(to_submit: float, everything: float, ordered: int = 190) -> CpuRound:
+def _cpu(to_submit: float, everything: float, ordered: int = 190, measured: int | None = None) -> CpuRound:
     return CpuRound(
         to_submit=to_submit,
         after_submit=everything - to_submit - 0.7,
         everything=everything,
         ordered=ordered,
+        measured=ordered if measured is None else measured,
         parts={"intake process": 1.6, "workers process": everything - 1.6},
         apart={"paper broker": 6.2, "osmem": 3.2, "sender": 4.4},
     )
@@ -83,3 +84,14 @@ def test_the_cpu_figure_is_each_rounds_median_and_every_round_must_reach_the_bro
     assert (reached.value, reached.ok) == (189, False)
     rounds = "4.8 | 9.6 ms; 7.9 | 13.2 ms; 4.9 | 9.9 ms"
     assert report.notes == [f"cpu rounds, to the submit | all stages: {rounds}"]
+
+
+def test_a_round_whose_orders_the_hook_did_not_all_measure_is_a_miss_not_a_crash() -> None:
+    # The hook's file short of the round's orders (a renamed function, a slow write): the figure to the
+    # submit would subtract too little, so the run says so.
+    report = Report()
+
+    judge_cpu([_cpu(5.9, 10.0), _cpu(6.1, 10.4, measured=150), _cpu(6.0, 10.2)], 190, report)
+
+    unmeasured = next(f for f in report.figures if f.name.strip().startswith("orders without"))
+    assert (unmeasured.value, unmeasured.ok) == (40, False)

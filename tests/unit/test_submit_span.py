@@ -3,6 +3,7 @@ CPU is burnt on purpose and compared in order of magnitude only)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import time
@@ -44,7 +45,7 @@ def test_only_the_cpu_after_place_entry_returns_is_counted_and_only_for_intents_
         _burn(0.02)  # the records, the read after the fill wait: after
         return "done"
 
-    fake.place_entry, fake.execute_intent = place_entry, execute_intent
+    fake.place_entry, fake.execute_intent, fake.Invalid = place_entry, execute_intent, _Invalid
     totals = {"after_submit": 0.0, "submitted": 0, "intents": 0}
     _hook().instrument(fake, totals)
 
@@ -55,9 +56,40 @@ def test_only_the_cpu_after_place_entry_returns_is_counted_and_only_for_intents_
     assert 0.015 <= totals["after_submit"] < 0.05
 
 
+class _Invalid:
+    """Stands for `tradepipe.app.placement.Invalid`: refused by an order rule, nothing sent."""
+
+
+def test_an_order_refused_before_or_by_the_broker_is_not_counted_as_submitted() -> None:
+    fake = SimpleNamespace(Invalid=_Invalid)
+    outcome: dict[str, object] = {}
+
+    def place_entry() -> object:
+        if outcome["refused"] == "rule":
+            return _Invalid()
+        raise RuntimeError("alpaca 403: insufficient buying power")
+
+    def execute_intent() -> str:
+        with contextlib.suppress(RuntimeError):  # refused by Alpaca: recorded, then refused here
+            fake.place_entry()
+        _burn(0.02)  # the refusal recorded: still on the way to no order
+        return "refused"
+
+    fake.place_entry, fake.execute_intent = place_entry, execute_intent
+    totals = {"after_submit": 0.0, "submitted": 0, "intents": 0}
+    _hook().instrument(fake, totals)
+
+    for refused in ("rule", "broker"):
+        outcome["refused"] = refused
+        fake.execute_intent()
+
+    assert totals == {"after_submit": 0.0, "submitted": 0, "intents": 2}
+
+
 def test_the_executor_still_submits_through_the_names_the_hook_wraps() -> None:
     # Renamed or called otherwise, the hook would count nothing and the bench would wait for it in vain.
     assert callable(real_execute.execute_intent)
     assert callable(real_execute.place_entry)
+    assert isinstance(real_execute.Invalid, type)
     assert "place_entry(" in inspect.getsource(real_execute._open)
     assert real_execute.__name__ == _hook().TARGET

@@ -12,6 +12,7 @@ nothing here ships."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import importlib.util
 import json
@@ -19,6 +20,7 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 _FILE = os.environ.get("BENCH_SUBMIT_SPAN")
@@ -27,25 +29,29 @@ TARGET = "tradepipe.app.execute"
 
 def instrument(module: Any, totals: dict[str, float]) -> None:
     """Wrap the module's `execute_intent` and `place_entry`; `totals` gets "after_submit" (CPU seconds),
-    "submitted" and "intents" (counts)."""
-    local = threading.local()
-    execute, place = module.execute_intent, module.place_entry
+    "submitted" and "intents" (counts). Only an order placed counts as submitted: `place_entry` returning
+    the module's `Invalid` (refused by an order rule, no broker call) or raising (refused by Alpaca, or a
+    transient failure) leaves what follows on the before side."""
+    local, lock = threading.local(), threading.Lock()
+    execute, place, invalid = module.execute_intent, module.place_entry, module.Invalid
 
     def place_entry(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return place(*args, **kwargs)
-        finally:
+        placed = place(*args, **kwargs)
+        if not isinstance(placed, invalid):
             local.submitted_at = time.thread_time()
+        return placed
 
     def execute_intent(*args: Any, **kwargs: Any) -> Any:
         local.submitted_at = None
         try:
             return execute(*args, **kwargs)
         finally:
-            if local.submitted_at is not None:
-                totals["after_submit"] += time.thread_time() - local.submitted_at
-                totals["submitted"] += 1
-            totals["intents"] += 1
+            submitted_at = local.submitted_at
+            after = 0.0 if submitted_at is None else time.thread_time() - submitted_at
+            with lock:  # two executor threads: `+=` on a shared dict is not atomic
+                totals["after_submit"] += after
+                totals["submitted"] += submitted_at is not None
+                totals["intents"] += 1
 
     module.place_entry, module.execute_intent = place_entry, execute_intent
 
@@ -77,6 +83,9 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 
 def _write_every(path: str, totals: dict[str, float], every_s: float = 0.5) -> None:
+    # Its own name where /proc shows it, so the bench never counts it among the executor's or risk's threads.
+    with contextlib.suppress(OSError):
+        Path(f"/proc/self/task/{threading.get_native_id()}/comm").write_text("bench-span")
     written = 0.0
     while True:
         time.sleep(every_s)

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from tradepipe.local.runtime.thread_names import show_name
+
 # What a ring announces, so a worker wakes only for its own work: an alert's commit wakes the relay, which
 # wakes the risk pollers and the indexer, not the executors and the schedules (each wake-up of a poller is a
 # query).
@@ -35,6 +37,7 @@ class Doorbell:
         self.on_command: Callable[[str], None] = lambda _name: None
         self._listener = threading.Thread(target=self._listen, name="doorbell", daemon=True)
         self._listener.start()
+        show_name(self._listener)  # its CPU told apart per thread (`top -H`, the bench)
 
     def _listen(self) -> None:
         while True:
