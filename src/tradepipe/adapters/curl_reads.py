@@ -3,8 +3,8 @@ exceptions as `lean_http` does for urllib3.
 
 Why: each broker read cost ~0.6 ms of the caller's CPU over urllib3 and `http.client` (header parsing
 through `email.parser` alone ~13%), three reads an alert (the quote, the positions, the read after the fill
-wait) besides the order; libcurl does the exchange in C and hands back the head and the body (measured in
-the runtime's CPU phase: the executor ~1.5 ms an alert less, benchmarks/).
+wait) besides the order; libcurl does the exchange in C and hands back the head and the body (a third of
+the CPU in a bare loop; in the runtime's CPU phase the executor ~1 ms an alert less: docs/performance-log.md).
 
 Why reads only: libcurl sends a request once more, on a fresh connection, when a kept-alive connection it
 reused died before any byte of the answer (`Curl_retry_request`), and no option turns that off. For a read
