@@ -95,3 +95,13 @@ def test_a_round_whose_orders_the_hook_did_not_all_measure_is_a_miss_not_a_crash
 
     unmeasured = next(f for f in report.figures if f.name.strip().startswith("orders without"))
     assert (unmeasured.value, unmeasured.ok) == (40, False)
+
+
+def test_a_round_whose_orders_the_hook_counted_twice_is_a_miss() -> None:
+    # More submits than orders at the broker: the CPU subtracted as after a submit would flatter the figure.
+    report = Report()
+
+    judge_cpu([_cpu(5.9, 10.0), _cpu(4.1, 10.4, measured=230), _cpu(6.0, 10.2)], 190, report)
+
+    unmeasured = next(f for f in report.figures if f.name.strip().startswith("orders without"))
+    assert (unmeasured.value, unmeasured.ok) == (40, False)

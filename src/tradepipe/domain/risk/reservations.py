@@ -262,6 +262,4 @@ def at_broker(book: Book, reservation_id: str, until: datetime, at: datetime) ->
         return None
     since = found.at_broker_since if found.at_broker else at
     held = replace(found, expires_at=until, at_broker=True, at_broker_since=since)
-    return replace(
-        book, reservations=tuple(held if r.reservation_id == reservation_id else r for r in book.reservations)
-    )
+    return replace(book, reservations=tuple(held if r is found else r for r in book.reservations))
