@@ -76,8 +76,8 @@ TALIB_LAYER = LayerSpec(
 )
 BROKER_LAYER = LayerSpec(
     name="broker",
-    description="alpaca-py and its dependencies but pandas/numpy (data layer), pycurl for its reads: risk "
-    "(account, clock, bars) and executor (orders)",
+    description="alpaca-py and its dependencies but pandas/numpy (data layer), pycurl for its reads and "
+    "orders: risk (account, clock, bars) and executor (orders)",
     requirements=("alpaca-py", "pycurl"),
     functions=("risk", "executor"),
 )

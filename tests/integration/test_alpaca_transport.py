@@ -173,8 +173,9 @@ def test_when_alpaca_py_sends_then_the_lean_path_sends_and_answers_what_requests
         assert raised.value.response is ours
 
 
-# An order goes over urllib3, a read over libcurl (adapters/curl_reads.py): each failure is checked on both.
-BOTH_PATHS = pytest.mark.parametrize("method", ["POST", "GET"])
+# A read and an order go over libcurl, a cancel (and a replace) over urllib3 (adapters/curl_http.py): each
+# failure is checked on each.
+BOTH_PATHS = pytest.mark.parametrize("method", ["POST", "GET", "DELETE"])
 
 
 @BOTH_PATHS
@@ -299,15 +300,19 @@ def test_a_plain_http_host_loads_no_ca_bundle_as_requests_does_not(
 
 
 @contextmanager
-def _drops_second_request() -> Iterator[tuple[str, list[str]]]:
-    """Answers the first request on each connection and keeps it alive; reads the second whole and closes
-    the connection without a byte of answer (a broker that took the request and then lost the connection)."""
+def _drops_second_request(
+    later: dict[tuple[str, str], tuple[int, Any]] | None = None,
+) -> Iterator[tuple[str, list[str]]]:
+    """Answers the first request on the first connection and keeps it alive; reads the second whole and closes
+    the connection without a byte of answer (a broker that took the request and then lost the connection).
+    Every other request is answered: `later` by its method and path (status, JSON), else 200 `{}`."""
     listener = socket.create_server(("127.0.0.1", 0))
     received: list[str] = []
+    dropped = threading.Event()
 
     def serve(conn: socket.socket) -> None:
         with conn, conn.makefile("rb") as stream:
-            for turn in range(2):
+            for turn in range(10):
                 line = stream.readline().decode()
                 if not line:
                     return
@@ -317,10 +322,15 @@ def _drops_second_request() -> Iterator[tuple[str, list[str]]]:
                     if name.lower() == "content-length":
                         length = int(value)
                 stream.read(length)
-                received.append(line.split()[0])
-                if turn == 1:
+                method, target = line.split()[:2]
+                received.append(method)
+                if turn == 1 and not dropped.is_set():
+                    dropped.set()
                     return  # taken, never answered
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                status, answer = (later or {}).get((method, target.split("?")[0]), (200, {}))
+                body = json.dumps(answer).encode()
+                head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+                conn.sendall(head.encode() + b"\r\n\r\n" + body)
 
     def accept() -> None:
         while True:
@@ -337,20 +347,87 @@ def _drops_second_request() -> Iterator[tuple[str, list[str]]]:
         listener.close()
 
 
-def test_an_order_taken_then_unanswered_is_sent_once_and_its_outcome_reported_unknown(
-    no_proxy_env: None,
+def _intent(client_order_id: str) -> Any:
+    from decimal import Decimal
+
+    from tradepipe.contracts.messages import OrderIntent
+    from tradepipe.domain.model import Mode, Side
+
+    return OrderIntent(
+        intent_id="s-1:open",
+        client_order_id=client_order_id,
+        close_client_order_id="tp-c-1-close",
+        kind="open",
+        signal_id="s-1",
+        mode=Mode.PAPER,
+        strategy="t",
+        symbol="AAPL",
+        side=Side.BUY,
+        qty=1,
+        sized_at=datetime.datetime.now(datetime.UTC),
+        stop_loss=Decimal("190"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "data"),
+    [
+        ("POST", {"symbol": "AAPL"}),
+        ("POST", {"client_order_id": ""}),
+        ("DELETE", None),
+        ("PATCH", {"qty": "2"}),
+    ],
+)
+def test_a_request_without_a_key_the_broker_keeps_unique_is_sent_once_and_its_outcome_reported_unknown(
+    no_proxy_env: None, method: str, data: Any
 ) -> None:
     # libcurl would send it again on a fresh connection (a reused connection that died before any answer):
-    # the broker would then answer a second copy. urllib3 sends it once and raises: the executor looks the
-    # order up by its client order id (adapters/curl_reads.py says why orders never go over libcurl).
+    # the broker would then answer a second copy, or place it twice. urllib3 sends it once and raises
+    # (adapters/curl_http.py says which requests go over libcurl).
     with _drops_second_request() as (base, received):
         session = TimeoutSession(5)
-        assert _as_alpaca_py(session, "POST", base + "/v2/orders", {"client_order_id": "c-1"}).ok
+        assert _as_alpaca_py(session, method, base + "/v2/orders", data).ok
 
         with pytest.raises(requests.ConnectionError):
-            _as_alpaca_py(session, "POST", base + "/v2/orders", {"client_order_id": "c-2"})
+            _as_alpaca_py(session, method, base + "/v2/orders", data)
 
-        assert received == ["POST", "POST"]
+        assert received == [method, method]
+
+
+def test_an_order_taken_then_unanswered_is_sent_again_by_libcurl_and_found_not_placed_twice(
+    no_proxy_env: None,
+) -> None:
+    # The second copy of an order carries the same client order id: Alpaca refuses it as not unique, and the
+    # adapter answers with the order the first copy placed (AlpacaBroker._place).
+    from tradepipe.adapters.alpaca import AlpacaBroker
+    from tradepipe.domain.model import Mode
+
+    placed = {
+        "id": "6f1c2b9e-0d3a-4c55-9b1e-2f4a8d7c6e01",
+        "client_order_id": "tp-c-1",
+        "symbol": "AAPL",
+        "qty": "1",
+        "filled_qty": "0",
+        "side": "buy",
+        "status": "accepted",
+        "order_class": "simple",
+        "type": "market",
+        "submitted_at": "2026-12-05T14:30:00Z",
+        "legs": None,
+    }
+    with _drops_second_request(
+        later={
+            ("POST", "/v2/orders"): (422, {"code": 40010001, "message": "client_order_id must be unique"}),
+            ("GET", "/v2/orders:by_client_order_id"): (200, placed),
+        }
+    ) as (base, received):
+        broker = AlpacaBroker(Mode.PAPER, "PKTEST", "not-a-real-secret", url_override=base)
+        broker._client.get_clock()  # the first exchange keeps the connection alive
+
+        order = broker.submit(_intent("tp-c-1"))
+
+        assert order.broker_order_id == "6f1c2b9e-0d3a-4c55-9b1e-2f4a8d7c6e01"
+        assert received == ["GET", "POST", "POST", "GET"]  # the copy refused, the first found by its id
 
 
 def test_a_read_goes_over_libcurl_which_asks_again_on_a_fresh_connection(no_proxy_env: None) -> None:
@@ -381,7 +458,7 @@ def test_a_read_trusts_the_bundle_requests_would_and_no_other(
     for base, _seen in _serve(context):
         session = TimeoutSession(5)
         told: list[bytes] = []
-        handle = session._lean._reads._handle(str(bundle))  # the handle this thread's reads use for it
+        handle = session._lean._curl._handle(str(bundle))  # the handle this thread's reads use for it
         handle.setopt(pycurl.VERBOSE, 1)
         handle.setopt(
             pycurl.DEBUGFUNCTION, lambda kind, data, told=told: told.append(data) if kind == 0 else None

@@ -10,13 +10,15 @@ from pytest_socket import SocketBlockedError, disable_socket, enable_socket
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Unit tests are pure: any network socket is a bug in the test or in the layering. libcurl opens its
-    sockets in C, past pytest-socket: the broker's reads (adapters/curl_reads.py) are refused here too."""
-    from tradepipe.adapters.curl_reads import CurlReads
+    sockets in C, past pytest-socket: the broker's reads and orders (adapters/curl_http.py) are refused here
+    too."""
+    from tradepipe.adapters.curl_http import CurlHttp
 
     def refused(*_args: object, **_kwargs: object) -> NoReturn:
-        raise SocketBlockedError("a broker read over libcurl in a unit test")
+        raise SocketBlockedError("a broker exchange over libcurl in a unit test")
 
-    monkeypatch.setattr(CurlReads, "get", refused)
+    monkeypatch.setattr(CurlHttp, "get", refused)
+    monkeypatch.setattr(CurlHttp, "post_order", refused)
     disable_socket(allow_unix_socket=True)  # asyncio event loops need a local socketpair
     yield
     enable_socket()

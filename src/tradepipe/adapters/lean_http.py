@@ -1,4 +1,4 @@
-"""One HTTP exchange over urllib3 (a read over libcurl: adapters/curl_reads.py), answered as a
+"""One HTTP exchange over urllib3 (a read or an order over libcurl: adapters/curl_http.py), answered as a
 `requests.Response`, failing with requests' exceptions.
 
 `TimeoutSession` (adapters/http.py) sends alpaca-py's requests here. alpaca-py and our adapters read the
@@ -42,7 +42,7 @@ from urllib3.exceptions import ProxyError as Urllib3ProxyError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.util.ssl_ import create_urllib3_context
 
-from tradepipe.adapters.curl_reads import CurlReads
+from tradepipe.adapters.curl_http import CurlHttp
 
 # requests.adapters' defaults: 10 pools of 10 connections, no blocking, no retry (a read is never retried).
 _POOLS = 10
@@ -59,7 +59,7 @@ class LeanTransport:
         self._managers: dict[str | bool | None, urllib3.PoolManager] = {}
         self._pools: dict[tuple[str | bool, str, str], urllib3.HTTPConnectionPool] = {}
         self._timeouts: dict[float | None, urllib3.Timeout] = {}
-        self._reads = CurlReads()
+        self._curl = CurlHttp()
 
     def send(
         self,
@@ -83,9 +83,13 @@ class LeanTransport:
             headers["Content-Length"] = "0"
         prepared = _prepared(method, url, headers, body)
         parts = urlsplit(url)
-        if method == "GET":  # reads over libcurl; why not the rest: adapters/curl_reads.py
-            tls = verify if parts.scheme == "https" else None
-            return self._reads.get(url, headers, timeout, tls, prepared)
+        # Reads, and orders the broker keeps unique by their client order id, over libcurl; why not the rest
+        # (a cancel, a replace, a POST without that id): adapters/curl_http.py.
+        tls = verify if parts.scheme == "https" else None
+        if method == "GET":
+            return self._curl.get(url, headers, timeout, tls, prepared)
+        if method == "POST" and body is not None and isinstance(json, dict) and json.get("client_order_id"):
+            return self._curl.post_order(url, headers, body, timeout, tls, prepared)
         target = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
         started = time.perf_counter()
         with _as_requests_errors(prepared):

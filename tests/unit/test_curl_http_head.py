@@ -1,8 +1,8 @@
-"""The answer's head as libcurl hands it over, line by line, read as urllib3 reads it (curl_reads.py)."""
+"""The answer's head as libcurl hands it over, line by line, read as urllib3 reads it (curl_http.py)."""
 
 from __future__ import annotations
 
-from tradepipe.adapters.curl_reads import _Head
+from tradepipe.adapters.curl_http import _Head
 
 
 def _read(*lines: bytes) -> _Head:

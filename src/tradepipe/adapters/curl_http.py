@@ -1,23 +1,27 @@
-"""alpaca-py's reads (GET) over libcurl (pycurl), answered as a `requests.Response`, failing with requests'
-exceptions as `lean_http` does for urllib3.
+"""alpaca-py's reads (GET) and orders (POST with a client order id) over libcurl (pycurl), answered as a
+`requests.Response`, failing with requests' exceptions as `lean_http` does for urllib3.
 
-Why: each broker read cost ~0.6 ms of the caller's CPU over urllib3 and `http.client` (header parsing
-through `email.parser` alone ~13%), three reads an alert (the quote, the positions, the read after the fill
-wait) besides the order; libcurl does the exchange in C and hands back the head and the body (a third of
-the CPU in a bare loop; in the runtime's CPU phase the executor ~1 ms an alert less: docs/performance-log.md).
+Why: each broker exchange cost ~0.6 ms of the caller's CPU over urllib3 and `http.client` (header parsing
+through `email.parser` alone ~13%), four an alert (the quote, the positions, the order, the read after the
+fill wait); libcurl does the exchange in C and hands back the head and the body (a third of the CPU in a
+bare loop: docs/performance-log.md).
 
-Why reads only: libcurl sends a request once more, on a fresh connection, when a kept-alive connection it
-reused died before any byte of the answer (`Curl_retry_request`), and no option turns that off. For a read
-that is harmless; for an order, a cancel or a replace the first copy may have reached the broker, and the
-caller must learn that its outcome is unknown (urllib3 raises, and the executor looks the order up by its
-client order id) rather than get the broker's answer to a second copy. So everything but GET stays on
-urllib3.
+What may go over libcurl: libcurl sends a request once more, on a fresh connection, when a kept-alive
+connection it reused died before any byte of the answer (`Curl_retry_request`), and no option turns that off.
+For a read that is harmless. For an order it is harmless too, because every order we place carries a
+client order id and Alpaca keeps those unique ("client_order_id ... must be unique", Orders API; a second
+copy is refused with 422 and `AlpacaBroker._place` then finds the first by its id): the copy can never become
+a second order. A cancel or a replace has no such key (a second copy of a replace the broker took is refused
+as a replace of an order already replaced, an answer the caller would misread), and a POST without a client
+order id would be placed twice: both stay on urllib3, which sends once and raises, so the caller learns the
+outcome is unknown.
 
 What requests does and this keeps: the same request line and headers (the session's merged headers,
-nothing of libcurl's own but Host), the body decoded as urllib3 decodes it (its own decoders, only when the
-answer says Content-Encoding), repeated headers joined with ", ", the reason phrase, the encoding from
-Content-Type. The timeout: requests bounds the connect and each wait for the answer by the same seconds;
-here the connect and the whole exchange are each bounded by them (an answer that trickles in longer is cut).
+nothing of libcurl's own but Host), the body sent as given, the answer's body decoded as urllib3 decodes it
+(its own decoders, only when the answer says Content-Encoding), repeated headers joined with ", ", the
+reason phrase, the encoding from Content-Type. The timeout: requests bounds the connect and each wait for
+the answer by the same seconds; here the connect and the whole exchange are each bounded by them (an answer
+that trickles in longer is cut).
 """
 
 from __future__ import annotations
@@ -56,8 +60,8 @@ _TLS = frozenset(
 _BODY_CUT = frozenset({pycurl.E_PARTIAL_FILE, pycurl.E_RECV_ERROR})
 
 
-class CurlReads:
-    """One libcurl handle per thread and CA bundle (a handle keeps its connections alive between reads; a
+class CurlHttp:
+    """One libcurl handle per thread and CA bundle (a handle keeps its connections alive between exchanges; a
     handle is never used by two threads at once, as libcurl requires)."""
 
     def __init__(self) -> None:
@@ -72,20 +76,25 @@ class CurlReads:
         prepared: requests.PreparedRequest,
     ) -> requests.Response:
         handle = self._handle(verify)
-        body, head = io.BytesIO(), _Head()
-        handle.setopt(pycurl.URL, url)
-        handle.setopt(pycurl.HTTPHEADER, _header_lines(headers))
-        handle.setopt(pycurl.WRITEDATA, body)
-        handle.setopt(pycurl.HEADERFUNCTION, head.line)
-        ms = 0 if timeout is None else max(1, int(timeout * 1000))
-        handle.setopt(pycurl.CONNECTTIMEOUT_MS, ms)
-        handle.setopt(pycurl.TIMEOUT_MS, ms)
-        started = time.perf_counter()
-        try:
-            handle.perform()
-        except pycurl.error as err:
-            raise _as_requests_error(err, handle, head, prepared) from err
-        return _response(handle, head, body.getvalue(), url, prepared, time.perf_counter() - started)
+        handle.setopt(pycurl.HTTPGET, 1)  # the handle may have sent an order last
+        return _perform(handle, url, _header_lines(headers), timeout, prepared)
+
+    def post_order(
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: bytes,
+        timeout: float | None,
+        verify: str | bool | None,
+        prepared: requests.PreparedRequest,
+    ) -> requests.Response:
+        """An order whose body carries its client order id (the only POST that may be sent twice: above)."""
+        handle = self._handle(verify)
+        handle.setopt(pycurl.POSTFIELDS, body)  # copied by libcurl; sets POST and the body's length
+        # "Expect:" with nothing: libcurl would ask for a 100-continue before a large body; requests never
+        # does.
+        lines = [*_header_lines(headers), b"Expect:"]
+        return _perform(handle, url, lines, timeout, prepared)
 
     def _handle(self, verify: str | bool | None) -> Any:
         handles: dict[str | bool | None, Any] | None = getattr(self._local, "handles", None)
@@ -95,6 +104,25 @@ class CurlReads:
         if handle is None:
             handle = handles[verify] = _new_handle(verify)
         return handle
+
+
+def _perform(
+    handle: Any, url: str, lines: list[bytes], timeout: float | None, prepared: requests.PreparedRequest
+) -> requests.Response:
+    body, head = io.BytesIO(), _Head()
+    handle.setopt(pycurl.URL, url)
+    handle.setopt(pycurl.HTTPHEADER, lines)
+    handle.setopt(pycurl.WRITEDATA, body)
+    handle.setopt(pycurl.HEADERFUNCTION, head.line)
+    ms = 0 if timeout is None else max(1, int(timeout * 1000))
+    handle.setopt(pycurl.CONNECTTIMEOUT_MS, ms)
+    handle.setopt(pycurl.TIMEOUT_MS, ms)
+    started = time.perf_counter()
+    try:
+        handle.perform()
+    except pycurl.error as err:
+        raise _as_requests_error(err, handle, head, prepared) from err
+    return _response(handle, head, body.getvalue(), url, prepared, time.perf_counter() - started)
 
 
 def _new_handle(verify: str | bool | None) -> Any:
