@@ -250,7 +250,8 @@ def test_a_repeat_is_a_duplicate_while_its_first_waits_and_after_it_was_moved_an
 
     relay = InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo)
     relay.move()
-    moment.at += 2  # the next write prunes what was moved
+    relay.sync()
+    moment.at += 2  # the next write prunes what was moved and synced
     assert isinstance(accept_alert(AlertRequest(_alert("MSFT")), deps), Accepted)
     assert inbox.waiting_item(first.signal_id) is None
     rows = inbox.db.connection().execute("SELECT min(seq) FROM inbox").fetchone()[0]
@@ -294,12 +295,16 @@ def test_the_intake_leaves_the_checkpoints_of_its_wal_to_the_relay(tmp_path: Pat
     assert (busy, copied) == (0, frames)
 
 
-def test_the_relay_commits_its_moves_durably_though_the_workers_commit_at_normal(tmp_path: Path) -> None:
-    # The intake deletes what the cursor says was moved: a move an OS crash could undo would lose the alert.
+def test_the_intake_deletes_only_rows_whose_move_a_full_commit_put_on_disk(tmp_path: Path) -> None:
+    # A move commits at the workers' NORMAL: an OS crash could take it back, so its rows stay in the inbox
+    # until the relay's sync (one FULL commit, whose fsync of the WAL carries every move before it).
     backend = _backend(tmp_path)
     assert backend.db.connection().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-    inbox = Inbox(_inbox_db(backend.state_dir), backend.db)
-    accept_alert(AlertRequest(_alert()), _through_inbox(backend, inbox))
+    moment = ManualClock()  # the inbox prunes at most every 20 ms
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db, clock=moment)
+    deps = _through_inbox(backend, inbox)
+    first = accept_alert(AlertRequest(_alert()), deps)
+    assert isinstance(first, Accepted)
     relay = InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo)
     synchronous: list[int] = []
     real_transaction = backend.db.transaction
@@ -310,7 +315,21 @@ def test_the_relay_commits_its_moves_durably_though_the_workers_commit_at_normal
 
     backend.db.transaction = watched  # type: ignore[method-assign]
     relay.move()
-    assert synchronous[0] == 2  # FULL
+    assert set(synchronous) == {1}  # the move (and the queue's savepoint in it): NORMAL
+    synchronous.clear()
+    moment.at += 1
+    assert isinstance(accept_alert(AlertRequest(_alert("MSFT")), deps), Accepted)  # a write that prunes
+    assert inbox.waiting_item(first.signal_id) is not None  # moved, not on disk yet: kept
+
+    assert relay.sync()
+    assert synchronous == [2]  # FULL
+    assert backend.db.connection().execute("PRAGMA synchronous").fetchone()[0] == 1  # back to NORMAL
+    assert not relay.sync()  # nothing moved since
+    moment.at += 1
+    assert isinstance(accept_alert(AlertRequest(_alert("IBM")), deps), Accepted)
+    assert inbox.waiting_item(first.signal_id) is None  # on disk in tradepipe.db: deleted here
+    relay.move()
+    assert backend.signal_fifo.depth()[0] == 3  # each moved once
 
 
 def test_a_new_inbox_numbers_its_rows_after_the_relays_cursor(tmp_path: Path) -> None:

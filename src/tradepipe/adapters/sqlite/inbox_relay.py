@@ -4,7 +4,8 @@ One transaction of `tradepipe.db` applies a run of rows, in their order, with th
 signal's record and its change, the queue's dedupe and message, the event, the counters) and advances the
 cursor to the last of them: a crash before its commit moves nothing, and the next run moves the same rows
 again; after it, none of them is moved twice. The cursor is read again inside the transaction, so two relays
-(a restart overlapping the old process) cannot move a row twice either."""
+(a restart overlapping the old process) cannot move a row twice either. Moves commit at the workers'
+`NORMAL`; `sync` makes them durable before the intake may delete their rows (`adapters/sqlite/inbox.py`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ from typing import Any
 
 from tradepipe.adapters.sqlite.database import Database
 from tradepipe.adapters.sqlite.feeds import append_event
-from tradepipe.adapters.sqlite.inbox import CURSOR_KEY, EVENT, MESSAGE, METRICS, SIGNAL, moved_up_to
+from tradepipe.adapters.sqlite.inbox import (
+    CURSOR_KEY,
+    EVENT,
+    MESSAGE,
+    METRICS,
+    SIGNAL,
+    SYNCED_KEY,
+    moved_up_to,
+    synced_up_to,
+)
 from tradepipe.adapters.sqlite.metrics import add_counts
 from tradepipe.adapters.sqlite.queues import SqliteFifoQueue
 from tradepipe.adapters.sqlite.records import insert_signal
@@ -41,10 +51,6 @@ class InboxRelay:
             self._after = None  # another relay may have moved what this one has not seen: ask the file
             return 0
         moved = signals = 0
-        # This thread's connection only (a pragma of the connection, set at every move so a reopened one has
-        # it too): the intake deletes the rows this commit moves, so it must be on disk when it returns;
-        # at the workers' `NORMAL` an OS crash could take it back after the rows were gone.
-        self._main.connection().execute("PRAGMA synchronous=FULL")
         with self._main.transaction() as conn:
             after = moved_up_to(self._main)
             for seq, kind, payload in rows:
@@ -53,14 +59,25 @@ class InboxRelay:
                 self._apply(conn, kind, json.loads(payload))
                 moved += 1
                 signals += kind == SIGNAL
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (CURSOR_KEY, str(max(after, rows[-1][0]))),
-            )
+            _set(conn, CURSOR_KEY, max(after, rows[-1][0]))
         self._after = max(after, rows[-1][0])
         self.signals_moved += signals
         return moved
+
+    def sync(self) -> bool:
+        """Put every move so far on disk and let the intake delete their rows: one commit at `FULL` (this
+        thread's connection only, put back to the workers' setting after), whose fsync of the WAL carries
+        every `NORMAL` commit before it. False when nothing was moved since the last sync."""
+        if moved_up_to(self._main) <= synced_up_to(self._main):
+            return False
+        conn = self._main.connection()
+        conn.execute("PRAGMA synchronous=FULL")
+        try:
+            with self._main.transaction() as tx:
+                _set(tx, SYNCED_KEY, moved_up_to(self._main))
+        finally:
+            conn.execute(f"PRAGMA synchronous={self._main.durability.value}")
+        return True
 
     def oldest_waiting_s(self, now: float) -> float:
         """How long the oldest row not yet moved has waited (0: none waits)."""
@@ -91,3 +108,10 @@ class InboxRelay:
             add_counts(conn, day, counts)
         else:  # a row a newer intake wrote: stop here rather than skip it
             raise ValueError(f"unknown inbox row kind {kind!r}")
+
+
+def _set(conn: Any, key: str, value: int) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, str(value)),
+    )

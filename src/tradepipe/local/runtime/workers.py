@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 IDLE_WAIT_S = 1.0  # a lost wake-up costs at most this
 CHECKPOINT_EVERY_S = 0.5  # the intake's inbox WAL, while alerts arrive (~700 alerts' rows at 10 senders)
+# How often the relay puts its moves on disk (one FULL commit) so the intake may delete their rows: rarely
+# enough that its fsync is not paid per alert, often enough that the inbox holds only a fraction of a second.
+SYNC_EVERY_S = 0.25
 # How long the indexer lets changes gather after a wake-up. Each batch costs ~1 ms of the workers' CPU
 # whatever its size (the feed's reads, the checkpoint's and the metrics' writes, one bulk request), so under
 # a stream of alerts a longer linger is CPU saved per alert (0.2 s -> 1 s: the indexer's ~2.4 -> ~1.2 ms per
@@ -148,16 +151,20 @@ class Relay(Worker):
     def __init__(self, relay: InboxRelay, doorbell: Doorbell, arrivals: ArrivalRate) -> None:
         super().__init__("relay")
         self._relay, self._doorbell, self.arrivals = relay, doorbell, arrivals
-        self._checkpointed_at = float("-inf")
+        self._checkpointed_at = self._synced_at = float("-inf")
 
     def move_once(self) -> int:
         """One move (how many rows it carried): its alerts counted for the burst gauge, the risk pollers and
-        the indexer woken, the inbox's WAL checkpointed every `CHECKPOINT_EVERY_S` while rows move."""
+        the indexer woken, the moves synced every `SYNC_EVERY_S` (and on the first turn after a quiet
+        spell), the inbox's WAL checkpointed every `CHECKPOINT_EVERY_S` while rows move."""
         before = self._relay.signals_moved
         moved = self._relay.move()
         self.arrivals.arrived(self._relay.signals_moved - before)
         if moved:
             self._doorbell.ring(SIGNALS, CHANGES)
+        if time.monotonic() - self._synced_at >= SYNC_EVERY_S:
+            self._synced_at = time.monotonic()
+            self._relay.sync()
         if moved and time.monotonic() - self._checkpointed_at >= CHECKPOINT_EVERY_S:
             self._checkpointed_at = time.monotonic()
             self._relay.checkpoint()
