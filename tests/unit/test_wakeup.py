@@ -61,6 +61,38 @@ def test_when_rung_without_a_topic_then_every_waiter_wakes(doorbell: Doorbell) -
     assert all(after[topic] == before[topic] + 1 for topic in after)
 
 
+@pytest.mark.parametrize("queue", [SIGNALS, INTENTS])
+def test_a_ring_for_a_queue_wakes_one_of_its_pollers_and_stopping_wakes_them_all(
+    doorbell: Doorbell, queue: str
+) -> None:
+    # Woken together, every poller but the first would find the queue empty: a query each for nothing.
+    seen = doorbell.generation(queue)
+    woke: list[threading.Thread] = []
+    done = threading.Condition()
+
+    def poller() -> None:
+        doorbell.wait(seen, 10, queue)
+        with done:
+            woke.append(threading.current_thread())
+            done.notify_all()
+
+    pollers = [threading.Thread(target=poller, daemon=True) for _ in range(3)]
+    for thread in pollers:
+        thread.start()
+    while len(doorbell._condition(queue)._waiters) < 3:  # type: ignore[attr-defined]
+        threading.Event().wait(0.01)
+
+    doorbell.ring(queue, CHANGES)
+    with done:
+        done.wait_for(lambda: len(woke) == 1, 5)
+        assert not done.wait_for(lambda: len(woke) > 1, 0.3)  # the others sleep on
+
+    doorbell.ring()  # what stopping the workers does
+    for thread in pollers:
+        thread.join(5)
+    assert len(woke) == 3
+
+
 def test_when_the_workers_do_not_read_their_doorbell_then_waking_them_never_blocks_the_intake(
     tmp_path: Path,
 ) -> None:
