@@ -420,6 +420,7 @@ def risk_deps() -> RiskDeps:
         market_data=market_data(),
         events=b.events,
         atr=average_true_range,
+        unit_of_work=b.unit_of_work,
     )
 
 

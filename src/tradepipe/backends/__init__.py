@@ -9,6 +9,7 @@ one (DynamoDB, SQS FIFO, EventBridge, Secrets Manager; moto in the embedded defa
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
 # Type-only: a function imports the ports its adapters need when it builds them, not all of them here.
@@ -78,6 +79,11 @@ class Backend(Protocol):
     def in_one_transaction(self, signals: SignalStore) -> SignalStore:
         """`signals` (with what it writes through, e.g. the events of its notices) committing each write as
         one, where the backend can; else `signals` itself."""
+        ...
+
+    def unit_of_work(self) -> AbstractContextManager[object]:
+        """Every write of every store inside it as one, where the backend can (the stores' own writes become
+        parts of it); else nothing (each write its own)."""
         ...
 
     # The intake's record + enqueue as one write where the backend can; None: three steps.

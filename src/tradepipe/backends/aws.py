@@ -3,6 +3,7 @@ settings' endpoint (AWS itself, or moto's server in the embedded default and the
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +107,11 @@ class AwsBackend(SharedStoreViews):
     def in_one_transaction(self, signals: SignalStore) -> SignalStore:
         # DynamoDB and EventBridge are two services: a signal's change and its notice are two calls.
         return signals
+
+    def unit_of_work(self) -> AbstractContextManager[object]:
+        # DynamoDB's conditional writes are per item: each write is its own (the risk stage's reserving write
+        # is the one that must be atomic, and is: a version-conditional put).
+        return nullcontext()
 
     @property
     def signal_admission(self) -> SignalAdmission | None:

@@ -6,6 +6,7 @@ consumer side, the change feed, the metrics, the local secrets file."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,9 @@ class SqliteBackend(SharedStoreViews):
 
     def in_one_transaction(self, signals: SignalStore) -> SignalStore:
         return OneTransactionSignalStore(self.db, signals)
+
+    def unit_of_work(self) -> AbstractContextManager[object]:
+        return self.db.transaction()
 
     @cached_property
     def signal_admission(self) -> SignalAdmission | None:
