@@ -64,3 +64,27 @@ def test_a_claim_walks_the_queue_in_order_and_stops_instead_of_sorting_the_backl
     assert [m.body for m in fifo.receive(10)] == [f"m{i}" for i in range(10)]  # oldest first
     # Those ten groups are in flight: the next poll takes the next ten groups' heads, still oldest first.
     assert [m.body for m in fifo.receive(10)] == [f"m{i}" for i in range(10, 20)]
+
+
+def test_a_claim_walks_only_its_own_queue(tmp_path: Path) -> None:
+    # One ticker's intents waiting behind its fills must not be stepped past by every signals claim.
+    db = Database.open(tmp_path)
+    signals = _fifo(db)
+    intents = SqliteFifoQueue(db, "intents", visibility_timeout_s=30, max_receive_count=5)
+    with db.transaction():
+        for i in range(2000):
+            intents.send(f"i{i}", "paper#MSFT", f"i{i}")
+    signals.send("s0", "paper#IBM", "s0")
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    db.connection().set_progress_handler(count, 100)  # called every 100 virtual machine instructions
+    try:
+        assert [m.body for m in signals.receive(10)] == ["s0"]
+    finally:
+        db.connection().set_progress_handler(None, 100)
+    assert steps < 20  # walking the intents: 2,000 rows, hundreds of calls

@@ -52,13 +52,15 @@ class DeadLetter:
     dead_at: float
 
 
-# Visible messages of groups with nothing in flight, oldest first (?1 the queue, ?2 now). NOT INDEXED: the
-# table is walked in seq order (its rowid) and the walk stops at the LIMIT. Through the visible_at index the
-# planner gathered every visible message and sorted them by seq to keep the first ten: with a backlog of
-# thousands (a bar-close burst) each receive cost milliseconds, inside the write transaction that claims
-# them, while the intake's group commit waited for that lock.
+# Visible messages of groups with nothing in flight, oldest first (?1 the queue, ?2 now). INDEXED BY the
+# (queue, seq) index: the queue's own messages are walked in seq order and the walk stops at the LIMIT.
+# Through the visible_at index the planner gathered every visible message and sorted them by seq to keep the
+# first ten: with a backlog of thousands (a bar-close burst) each receive cost milliseconds, inside the write
+# transaction that claims them, while the intake's group commit waited for that lock. Walked in the table's
+# order (NOT INDEXED), a claim also stepped past the other queue's messages.
 _CLAIMABLE = (
-    "SELECT seq, group_id, dedup_id, body, sent_at, receive_count FROM queue_messages NOT INDEXED "
+    "SELECT seq, group_id, dedup_id, body, sent_at, receive_count FROM queue_messages "
+    "INDEXED BY queue_messages_by_seq "
     "WHERE queue = ?1 AND visible_at <= ?2 AND group_id NOT IN "
     "(SELECT group_id FROM queue_messages WHERE queue = ?1 AND visible_at > ?2) ORDER BY seq"
 )
@@ -196,6 +198,18 @@ class SqliteFifoQueue:
                 (self._clock(), self.name, self._clock()),
             )
         return cur.rowcount
+
+    def first_of_group(self, group_id: str) -> str | None:
+        """The dedup id of the group's oldest message (None: the group is empty), through its index."""
+        row = (
+            self._db.connection()
+            .execute(
+                "SELECT dedup_id FROM queue_messages WHERE queue = ? AND group_id = ? ORDER BY seq LIMIT 1",
+                (self.name, group_id),
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
 
     def depth(self) -> tuple[int, int]:
         """(visible, in flight), as ApproximateNumberOfMessages / ...NotVisible."""

@@ -177,5 +177,11 @@ UPDATE orders SET working_account = mode
 CREATE INDEX orders_working ON orders (working_account, client_order_id) WHERE working_account IS NOT NULL;
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2))
+# A queue's claim walks its own messages in order (queues.py `_CLAIMABLE`): walked in the table's order, each
+# signals queue claim stepped past every intent waiting behind one ticker's fills (~50 us a claim).
+_V3 = """
+CREATE INDEX queue_messages_by_seq ON queue_messages (queue, seq);
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3))
 SCHEMA_VERSION = MIGRATIONS[-1][0]

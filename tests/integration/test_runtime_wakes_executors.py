@@ -1,0 +1,47 @@
+"""The risk stage wakes an executor poller for an intent at the head of its group only: behind another of its
+ticker, the poller holding that group claims it next (local/runtime/workers.py::heads_its_group)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tradepipe.backends.sqlite import SqliteBackend
+from tradepipe.contracts.messages import OrderIntent
+from tradepipe.domain.model import Mode, Side
+from tradepipe.local.runtime.workers import heads_its_group
+from tradepipe.settings import Settings
+
+
+def _intent(signal_id: str, symbol: str) -> OrderIntent:
+    return OrderIntent(
+        intent_id=f"{signal_id}:open",
+        client_order_id=f"tp-{signal_id}-open",
+        close_client_order_id=f"tp-{signal_id}-close",
+        kind="open",
+        signal_id=signal_id,
+        mode=Mode.PAPER,
+        strategy="s",
+        symbol=symbol,
+        side=Side.BUY,
+        qty=1,
+        sized_at=datetime.now(UTC),
+    )
+
+
+def test_only_an_intent_at_the_head_of_its_group_wakes_an_executor(tmp_path: Path) -> None:
+    backend = SqliteBackend(Settings.explicit(backend="sqlite", state_dir=str(tmp_path)))
+    fifo, queue = backend.intent_fifo, backend.intent_queue
+    first, behind, other = _intent("a", "MSFT"), _intent("b", "MSFT"), _intent("c", "IBM")
+
+    queue.send(first)
+    assert heads_its_group(fifo, first)
+    queue.send(behind)
+    assert not heads_its_group(fifo, behind)  # MSFT's first is queued: its poller claims this one next
+    queue.send(other)
+    assert heads_its_group(fifo, other)  # another ticker: a poller must come
+
+    (held,) = fifo.receive(1)  # MSFT's first, in flight at a poller
+    assert not heads_its_group(fifo, behind)
+    fifo.delete(held)
+    assert heads_its_group(fifo, behind)  # its group's head now
