@@ -494,3 +494,25 @@ def test_a_read_sends_no_header_requests_would_refuse_or_leave_out(
     assert requests_sends == [base + "/v2/clock"]  # the second, requests' own
     assert "accept" not in seen[0]["headers"]
     assert seen[0]["headers"] == seen[1]["headers"]
+
+
+def test_a_query_built_once_is_reused_only_for_the_same_url_and_parameters(
+    server: tuple[str, list[dict[str, Any]]],
+) -> None:
+    # lean_http keeps the URLs it built with their query, and curl_http the header lines it checked: a key
+    # too loose would send one ticker's quote request for another, or keep a secret that changed.
+    base, seen = server
+    session = TimeoutSession(5)
+    for symbol in ("MSFT", "AAPL", "MSFT"):
+        _as_alpaca_py(session, "GET", base + "/v2/stocks/quotes/latest", {"symbols": symbol, "feed": None})
+    _as_alpaca_py(session, "GET", base + "/v2/stocks/quotes/latest", {"symbols": ["IBM", "GE"]})
+    rotated = {**KEYS, "APCA-API-SECRET-KEY": "rotated"}
+    session.request("GET", base + "/v2/account", headers=rotated, allow_redirects=False)
+
+    assert [s["target"] for s in seen[:4]] == [
+        "/v2/stocks/quotes/latest?symbols=MSFT",
+        "/v2/stocks/quotes/latest?symbols=AAPL",
+        "/v2/stocks/quotes/latest?symbols=MSFT",
+        "/v2/stocks/quotes/latest?symbols=IBM&symbols=GE",
+    ]
+    assert seen[4]["headers"]["apca-api-secret-key"] == "rotated"

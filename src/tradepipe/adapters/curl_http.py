@@ -143,10 +143,27 @@ def _new_handle(verify: str | bool | None) -> Any:
     return handle
 
 
+# Header sets already checked and encoded: alpaca-py sends the same few every time (a bound, should a caller
+# vary them; an order's Content-Length does).
+_LINES: dict[tuple[tuple[str, str], ...], list[bytes]] = {}
+_LINE_SETS = 64
+
+
 def _header_lines(headers: dict[str, str]) -> list[bytes]:
     """The request's headers as requests sends them: each checked as requests checks it (no CR or LF that
     would start another header: `InvalidHeader`), encoded latin-1 as http.client encodes them, and none
-    of libcurl's own (its `Accept: */*` is kept out unless the caller sends an Accept)."""
+    of libcurl's own (its `Accept: */*` is kept out unless the caller sends an Accept). The same headers
+    give the same lines: kept (the caller never changes them: libcurl copies what it is given)."""
+    key = tuple(headers.items())
+    found = _LINES.get(key)
+    if found is None:
+        found = _checked_lines(headers)
+        if len(_LINES) < _LINE_SETS:
+            _LINES[key] = found
+    return found
+
+
+def _checked_lines(headers: dict[str, str]) -> list[bytes]:
     lines: list[bytes] = []
     for header in headers.items():
         check_header_validity(header)

@@ -198,12 +198,30 @@ def _as_requests_read_errors() -> Iterator[None]:
         raise requests.exceptions.SSLError(err) from err
 
 
+# URLs with their query already built, by the URL and its parameters: alpaca-py asks for the same few (the
+# quote and the positions of a ticker, the account) again and again. A bound, as the tickers vary.
+_QUERIES: dict[tuple[str, tuple[tuple[Any, Any], ...]], str] = {}
+_QUERY_SETS = 1024
+
+
 def _with_query(url: str, params: Any) -> str:
     """The URL with its query parameters, requoted as requests.PreparedRequest.prepare_url leaves it."""
+    key = None
+    if params is None or isinstance(params, dict):
+        key = (url, tuple(params.items()) if params else ())
+        try:
+            found = _QUERIES.get(key)
+        except TypeError:  # a list value: built every time
+            key, found = None, None
+        if found is not None:
+            return found
     encoded = _encode_params(params) if params else ""
     if encoded:
         url = f"{url}{'&' if '?' in url else '?'}{encoded}"
-    return requote_uri(url)
+    built = requote_uri(url)
+    if key is not None and len(_QUERIES) < _QUERY_SETS:
+        _QUERIES[key] = built
+    return built
 
 
 def _encode_params(params: Any) -> str:
