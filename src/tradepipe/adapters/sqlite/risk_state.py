@@ -18,7 +18,6 @@ from tradepipe.adapters.risk_keys import (
     LEASE_SWEEP_AFTER_S,
     NOTICE_SK,
     RATE_SK,
-    RESERVE_SK,
     STATE_SK,
     SYMBOL_SK,
     StateChange,
@@ -31,14 +30,13 @@ from tradepipe.adapters.risk_keys import (
     queued_pk,
     rate_expires_at,
     rate_pk,
-    reserve_pk,
     state_pk,
     stored_time,
     symbol_pk,
 )
 from tradepipe.adapters.sqlite.database import Database
 from tradepipe.adapters.sqlite.records import dumps, to_json_value
-from tradepipe.adapters.sqlite.reservation_book import BookCodec
+from tradepipe.adapters.sqlite.reservation_rows import ReservationRows
 from tradepipe.contracts.items import EquitySnapshotItem
 from tradepipe.domain.model import Rejected
 from tradepipe.domain.risk.reservations import Book, Granted, at_broker
@@ -62,7 +60,7 @@ def _state_from(item: dict[str, Any] | None) -> StoredTradingState:
 class SqliteRiskStateStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._books = BookCodec()  # the reservation book, parsed and encoded only where it changed
+        self._books = ReservationRows()  # the reservation book: only the rows that changed are written
 
     # --- plumbing ----------------------------------------------------------------------------------------
 
@@ -291,12 +289,11 @@ class SqliteRiskStateStore:
     # the read, the decision and the write are one step across threads and processes) -----------------
 
     def reserve(self, account: str, decide: Callable[[Book], Granted | Rejected]) -> Granted | Rejected:
-        pk = reserve_pk(account)
         with self._db.transaction() as conn:
-            book, version = self._book_in(conn, pk)
+            book = self._books.read(conn, account)
             result = decide(book)
             if isinstance(result, Granted):
-                self._put_book(conn, pk, result.book, version + 1)
+                self._books.write(conn, account, book, result.book)
         return result
 
     def release(self, account: str, reservation_id: str, at: datetime) -> bool:
@@ -306,28 +303,16 @@ class SqliteRiskStateStore:
         return self._rewrite(account, lambda book: at_broker(book, reservation_id, until, at))
 
     def book(self, account: str) -> Book:
-        return self._book_in(self._db.connection(), reserve_pk(account))[0]
+        return self._books.read(self._db.connection(), account)
 
     def _rewrite(self, account: str, change: Callable[[Book], Book | None]) -> bool:
-        pk = reserve_pk(account)
         with self._db.transaction() as conn:
-            book, version = self._book_in(conn, pk)
+            book = self._books.read(conn, account)
             changed = change(book)
             if changed is None:
                 return False
-            self._put_book(conn, pk, changed, version + 1)
+            self._books.write(conn, account, book, changed)
         return True
-
-    def _book_in(self, conn: Any, pk: str) -> tuple[Book, int]:
-        row = conn.execute("SELECT item FROM risk_state WHERE pk = ? AND sk = ?", (pk, RESERVE_SK)).fetchone()
-        return self._books.read(None if row is None else row[0])
-
-    def _put_book(self, conn: Any, pk: str, book: Book, version: int) -> None:
-        conn.execute(
-            "INSERT INTO risk_state (pk, sk, expires_at, item) VALUES (?, ?, NULL, ?) "
-            "ON CONFLICT (pk, sk) DO UPDATE SET expires_at = excluded.expires_at, item = excluded.item",
-            (pk, RESERVE_SK, self._books.write(pk, RESERVE_SK, book, version)),
-        )
 
     # --- equity snapshots
     # ------------------------------------------------------------------------------------

@@ -183,5 +183,34 @@ _V3 = """
 CREATE INDEX queue_messages_by_seq ON queue_messages (queue, seq);
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3))
+# The reservation book as rows (adapters/sqlite/reservation_rows.py): until v4 one RESERVE# item of risk_state
+# held it whole, rewritten by every reserve, hold and release; its reservations and order times move here.
+_V4 = """
+CREATE TABLE reservation_books (account TEXT PRIMARY KEY, token TEXT NOT NULL);
+CREATE TABLE reservations (
+    seq INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    reservation_id TEXT NOT NULL,
+    reserved_at TEXT NOT NULL,
+    item TEXT NOT NULL,
+    UNIQUE (account, reservation_id)
+);
+CREATE INDEX reservations_by_time ON reservations (account, reserved_at, seq);
+CREATE TABLE reservation_times (seq INTEGER PRIMARY KEY, account TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX reservation_times_by_account ON reservation_times (account, seq);
+INSERT INTO reservation_books (account, token)
+    SELECT substr(pk, 9), 'v4' FROM risk_state WHERE sk = 'RESERVE' AND substr(pk, 1, 8) = 'RESERVE#';
+INSERT INTO reservations (account, reservation_id, reserved_at, item)
+    SELECT substr(s.pk, 9), r.key, json_extract(r.value, '$.reserved_at'), r.value
+    FROM risk_state AS s, json_each(s.item, '$.reservations') AS r
+    WHERE s.sk = 'RESERVE' AND substr(s.pk, 1, 8) = 'RESERVE#'
+    ORDER BY s.pk, json_extract(r.value, '$.reserved_at'), r.id;
+INSERT INTO reservation_times (account, at)
+    SELECT substr(s.pk, 9), t.value FROM risk_state AS s, json_each(s.item, '$.order_times') AS t
+    WHERE s.sk = 'RESERVE' AND substr(s.pk, 1, 8) = 'RESERVE#'
+    ORDER BY s.pk, t.key;
+DELETE FROM risk_state WHERE sk = 'RESERVE' AND substr(pk, 1, 8) = 'RESERVE#';
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
