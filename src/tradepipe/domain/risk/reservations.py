@@ -67,20 +67,6 @@ class Reservation:
     def live(self, now: datetime) -> bool:
         return now < self.expires_at
 
-    def holds_room(self, figures_read_at: datetime | None) -> bool:
-        """Whether broker figures read at `figures_read_at` leave this reservation out (None: unknown, so
-        yes): not released, or released since they were read (at the same instant: it may be after)."""
-        released = self.released_at
-        return released is None or figures_read_at is None or released >= figures_read_at
-
-    def holds_buying_power(self, figures_read_at: datetime | None) -> bool:
-        """Whether buying power read at `figures_read_at` leaves it out: not at the broker yet, or handed off
-        after it was read."""
-        if not self.at_broker:
-            return True
-        since = self.at_broker_since
-        return since is not None and (figures_read_at is None or since >= figures_read_at)
-
 
 @dataclass(frozen=True)
 class Book:
@@ -122,7 +108,14 @@ class Book:
     def standing(self, figures_read_at: datetime | None) -> Book:
         """The reservations broker figures read at `figures_read_at` leave out (the book itself when that is
         all of them)."""
-        kept = tuple(r for r in self.reservations if r.holds_room(figures_read_at))
+        # Left out of figures read at `figures_read_at` (None: unknown, so every one): not released, or
+        # released since they were read (at the same instant: it may be after). Inlined conditions, here and
+        # below: these run over the whole book for every entry assessed.
+        if figures_read_at is None:
+            return self
+        kept = tuple(
+            r for r in self.reservations if r.released_at is None or r.released_at >= figures_read_at
+        )
         return self if len(kept) == len(self.reservations) else Book(kept, self.order_times)
 
     def reserved_notional(self) -> Decimal:
@@ -130,8 +123,18 @@ class Book:
 
     def reserved_buying_power(self, figures_read_at: datetime | None = None) -> Decimal:
         """What buying power read at `figures_read_at` does not leave out yet."""
+        # Left out of buying power read then: not at the broker yet, or handed off after it was read.
         return sum(
-            [r.qty * r.entry for r in self.reservations if r.holds_buying_power(figures_read_at)], Decimal(0)
+            [
+                r.qty * r.entry
+                for r in self.reservations
+                if not r.at_broker
+                or (
+                    r.at_broker_since is not None
+                    and (figures_read_at is None or r.at_broker_since >= figures_read_at)
+                )
+            ],
+            Decimal(0),
         )
 
 
