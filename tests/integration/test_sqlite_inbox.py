@@ -384,3 +384,30 @@ def test_an_alert_waiting_in_the_inbox_for_a_minute_raises_the_inbox_stalled_ala
     assert local_alarms.evaluate()["InboxStalled"] is True
     relay.move()
     assert local_alarms.evaluate()["InboxStalled"] is False  # recovered
+
+
+def test_a_prune_deletes_at_most_its_share_of_the_synced_rows_the_oldest_first(tmp_path: Path) -> None:
+    # The relay's sync makes a quarter second of rows deletable at once (~350 at 10 senders): deleted in one
+    # group commit they would hold its answers, so each prune takes a bounded share.
+    from tradepipe.adapters.sqlite.inbox import PRUNE_MAX_ROWS
+
+    backend = _backend(tmp_path)
+    moment = ManualClock()
+    inbox = Inbox(_inbox_db(backend.state_dir), backend.db, clock=moment)
+    metrics = InboxMetrics(inbox)
+    for _ in range(3 * PRUNE_MAX_ROWS):
+        metrics.add({"AlertsAccepted": 1}, NOW)
+    relay = InboxRelay(_inbox_db(backend.state_dir), backend.db, backend.signal_fifo)
+    relay.move()
+    relay.sync()
+
+    def rows() -> tuple[int, int]:
+        count, oldest = inbox.db.connection().execute("SELECT count(*), min(seq) FROM inbox").fetchone()
+        return int(count), int(oldest)
+
+    before, first = rows()
+    moment.at += 1
+    metrics.add({"AlertsAccepted": 1}, NOW)  # a write that prunes
+    after, oldest = rows()
+    assert before + 1 - after == PRUNE_MAX_ROWS
+    assert oldest == first + PRUNE_MAX_ROWS

@@ -118,12 +118,14 @@ def run_intake(args: argparse.Namespace, state_dir: Path) -> int:
     from tradepipe import composition
     from tradepipe.adapters.sqlite.inbox import InboxMetrics
     from tradepipe.local.runtime.intake import GroupCommitter, IntakeApp
+    from tradepipe.local.runtime.thread_names import show_name
     from tradepipe.local.runtime.wakeup import Waker
 
     inbox = composition.sqlite_backend().inbox
     waker = Waker(doorbell_path(state_dir))
     committer = GroupCommitter(inbox.db, composition.local_intake_deps(), waker, InboxMetrics(inbox))
     committer.start()
+    show_name(committer)  # its CPU told apart from the event loop's (`top -H`)
     _serve(IntakeApp(committer), args.host, args.port, fast=True, on_started=lambda: ready(port=args.port))
     committer.stop()
     return 0
