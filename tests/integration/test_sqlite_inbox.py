@@ -387,7 +387,7 @@ def test_an_alert_waiting_in_the_inbox_for_a_minute_raises_the_inbox_stalled_ala
 
 
 def test_a_prune_deletes_at_most_its_share_of_the_synced_rows_the_oldest_first(tmp_path: Path) -> None:
-    # The relay's sync makes a quarter second of rows deletable at once (~350 at 10 senders): deleted in one
+    # The relay's sync makes half a second of rows deletable at once (~700 at 10 senders): deleted in one
     # group commit they would hold its answers, so each prune takes a bounded share.
     from tradepipe.adapters.sqlite.inbox import PRUNE_MAX_ROWS
 

@@ -107,7 +107,7 @@ class SqliteFifoQueue:
         receive count go to the dead-letter table instead."""
         now = self._clock()
         delivered: list[QueueMessage] = []
-        if not self._db.in_transaction and not (self._any_visible(now) and self._any_claimable(now)):
+        if not self._db.in_transaction and not self._any_claimable(now):
             # An idle poll, or one that finds only groups in flight at other pollers, takes no write lock.
             return delivered
         with self._db.transaction() as conn:
@@ -131,21 +131,10 @@ class SqliteFifoQueue:
                 )
         return delivered
 
-    def _any_visible(self, now: float) -> bool:
-        """Through the visible_at index, before `_any_claimable` walks the table (which also holds the other
-        queue's backlog): an idle poll stays a single index probe."""
-        row = (
-            self._db.connection()
-            .execute(
-                "SELECT 1 FROM queue_messages WHERE queue = ? AND visible_at <= ? LIMIT 1", (self.name, now)
-            )
-            .fetchone()
-        )
-        return row is not None
-
     def _any_claimable(self, now: float) -> bool:
         """Read-only, so it holds no lock: with one group's backlog in flight at another poller, the scan
-        past that backlog happens here rather than inside a write transaction the intake would wait for."""
+        past that backlog happens here rather than inside a write transaction the intake would wait for.
+        An idle poll is one probe of the (queue, seq) index."""
         return self._db.connection().execute(_CLAIMABLE + " LIMIT 1", (self.name, now)).fetchone() is not None
 
     def _to_dead_letters(

@@ -51,7 +51,7 @@ IDLE_WAIT_S = 1.0  # a lost wake-up costs at most this
 CHECKPOINT_EVERY_S = 0.5  # the intake's inbox WAL, while alerts arrive (~700 alerts' rows at 10 senders)
 # How often the relay puts its moves on disk (one FULL commit) so the intake may delete their rows: rarely
 # enough that its fsync is not paid per alert, often enough that the inbox holds only a fraction of a second.
-SYNC_EVERY_S = 0.25
+SYNC_EVERY_S = 0.5
 # How long the indexer lets changes gather after a wake-up. Each batch costs ~1 ms of the workers' CPU
 # whatever its size (the feed's reads, the checkpoint's and the metrics' writes, one bulk request), so under
 # a stream of alerts a longer linger is CPU saved per alert (0.2 s -> 1 s: the indexer's ~2.4 -> ~1.2 ms per
