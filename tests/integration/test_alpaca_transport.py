@@ -394,11 +394,19 @@ def test_a_request_without_a_key_the_broker_keeps_unique_is_sent_once_and_its_ou
         assert received == [method, method]
 
 
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        (422, {"code": 40010001, "message": "client_order_id must be unique"}),
+        # Alpaca may check what the first copy now holds before the id: refused for another reason.
+        (403, {"code": 40310000, "message": "insufficient qty available for order"}),
+    ],
+)
 def test_an_order_taken_then_unanswered_is_sent_again_by_libcurl_and_found_not_placed_twice(
-    no_proxy_env: None,
+    no_proxy_env: None, refusal: tuple[int, dict[str, Any]]
 ) -> None:
-    # The second copy of an order carries the same client order id: Alpaca refuses it as not unique, and the
-    # adapter answers with the order the first copy placed (AlpacaBroker._place).
+    # The second copy of an order carries the same client order id: Alpaca refuses it, and the adapter looks
+    # the order up by its id and answers with the one the first copy placed (AlpacaBroker._place).
     from tradepipe.adapters.alpaca import AlpacaBroker
     from tradepipe.domain.model import Mode
 
@@ -417,7 +425,7 @@ def test_an_order_taken_then_unanswered_is_sent_again_by_libcurl_and_found_not_p
     }
     with _drops_second_request(
         later={
-            ("POST", "/v2/orders"): (422, {"code": 40010001, "message": "client_order_id must be unique"}),
+            ("POST", "/v2/orders"): refusal,
             ("GET", "/v2/orders:by_client_order_id"): (200, placed),
         }
     ) as (base, received):
@@ -516,3 +524,37 @@ def test_a_query_built_once_is_reused_only_for_the_same_url_and_parameters(
         "/v2/stocks/quotes/latest?symbols=IBM&symbols=GE",
     ]
     assert seen[4]["headers"]["apca-api-secret-key"] == "rotated"
+
+
+def test_an_order_refused_as_a_duplicate_but_not_found_yet_is_not_taken_as_refused(
+    no_proxy_env: None,
+) -> None:
+    # The copy's refusal raced the first copy's record: nothing final is known, the message is retried.
+    from tradepipe.adapters.alpaca import AlpacaBroker
+    from tradepipe.domain.model import Mode
+    from tradepipe.ports.broker import BrokerRejected, BrokerUnavailable
+
+    with _drops_second_request(
+        later={
+            ("POST", "/v2/orders"): (422, {"code": 40010001, "message": "client_order_id must be unique"}),
+            ("GET", "/v2/orders:by_client_order_id"): (404, {"code": 40410000, "message": "order not found"}),
+        }
+    ) as (base, _received):
+        broker = AlpacaBroker(Mode.PAPER, "PKTEST", "not-a-real-secret", url_override=base)
+        broker._client.get_clock()
+
+        with pytest.raises(BrokerUnavailable):
+            broker.submit(_intent("tp-c-1"))
+
+    # A refusal of an order that is not at the broker stays final.
+    with _drops_second_request(
+        later={
+            ("POST", "/v2/orders"): (403, {"code": 40310000, "message": "insufficient buying power"}),
+            ("GET", "/v2/orders:by_client_order_id"): (404, {"code": 40410000, "message": "order not found"}),
+        }
+    ) as (base, _received):
+        broker = AlpacaBroker(Mode.PAPER, "PKTEST", "not-a-real-secret", url_override=base)
+        broker._client.get_clock()
+
+        with pytest.raises(BrokerRejected):
+            broker.submit(_intent("tp-c-2"))

@@ -59,3 +59,44 @@ def test_when_a_retry_fails_then_the_poller_goes_on_and_the_message_comes_back(
     assert alive
     assert sorted(handled) == ["first", "first", "second"]
     assert fifo.depth() == (0, 0)
+
+
+def test_a_poller_that_took_a_full_batch_wakes_another_for_what_is_left(tmp_path: Path) -> None:
+    # A ring for a queue wakes one poller; more messages than its batch, in other groups, must not wait for
+    # the other pollers' idle wait (a second).
+    import threading
+
+    from tradepipe.local.runtime.wakeup import SIGNALS
+
+    fifo = SqliteFifoQueue(Database.open(tmp_path), "signals", visibility_timeout_s=30, max_receive_count=5)
+    bell = Doorbell(tmp_path / "bell.sock")
+    release = threading.Event()
+    threads: set[str] = set()
+
+    def handle(body: str) -> str:
+        threads.add(threading.current_thread().name)
+        release.wait(5)  # a slow broker: the first poller holds its batch
+        return "Handled"
+
+    workers = [QueueWorker(f"risk-{i}", fifo, handle, bell, lambda _c: None, batch_size=2) for i in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        time.sleep(0.2)  # both pollers idle, waiting on the doorbell
+        for i, ticker in enumerate(("AAPL", "MSFT", "IBM", "GE")):
+            fifo.send(f"m{i}", f"paper#{ticker}", f"d{i}")
+        bell.ring(SIGNALS)
+        deadline = time.monotonic() + 0.6  # well inside the idle wait
+        while len(threads) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        both = set(threads)
+    finally:
+        release.set()
+        for worker in workers:
+            worker.stop()
+        bell.ring()
+        for worker in workers:
+            worker.join(5)
+        bell.close()
+
+    assert both == {"risk-0", "risk-1"}

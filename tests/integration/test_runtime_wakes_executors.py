@@ -1,5 +1,5 @@
-"""The risk stage wakes an executor poller for an intent at the head of its group only: behind another of its
-ticker, the poller holding that group claims it next (local/runtime/workers.py::heads_its_group)."""
+"""The risk stage wakes no executor poller for an intent whose group is held by an older one (in flight at a
+poller, which claims it next, or waiting out a retry's backoff): local/runtime/workers.py::heads_its_group."""
 
 from __future__ import annotations
 
@@ -37,11 +37,16 @@ def test_only_an_intent_at_the_head_of_its_group_wakes_an_executor(tmp_path: Pat
     queue.send(first)
     assert heads_its_group(fifo, first)
     queue.send(behind)
-    assert not heads_its_group(fifo, behind)  # MSFT's first is queued: its poller claims this one next
+    assert heads_its_group(fifo, behind)  # MSFT's first waits unclaimed: a poller must come for both
     queue.send(other)
     assert heads_its_group(fifo, other)  # another ticker: a poller must come
 
     (held,) = fifo.receive(1)  # MSFT's first, in flight at a poller
     assert not heads_its_group(fifo, behind)
+    fifo.retry_after(held, 30)  # failed, waiting out its backoff: the pollers' idle wait covers it
+    assert not heads_its_group(fifo, behind)
+    fifo.retry_after(held, 0)  # there to be claimed, and nobody rang for it (a close released at the open)
+    assert heads_its_group(fifo, behind)
+    (held,) = fifo.receive(1)
     fifo.delete(held)
     assert heads_its_group(fifo, behind)  # its group's head now

@@ -109,12 +109,15 @@ def intent(**over: Any) -> OrderIntent:
     ],
 )
 def test_adapter_when_business_rejection_then_final_with_alpacas_code(error: APIError, code: str) -> None:
-    broker = broker_with(FakeClient(error))
+    client = FakeClient(error, api_error(404, 40410000, "order not found"))
+    broker = broker_with(client)
 
     with pytest.raises(BrokerRejected) as raised:
         broker.submit(intent())
 
     assert raised.value.code == code
+    # Final once the order is known not to be at the broker (a copy of it may have been refused).
+    assert client.calls == ["submit_order", "get_order_by_client_id"]
 
 
 def test_adapter_when_client_order_id_reused_then_the_existing_order_is_returned() -> None:

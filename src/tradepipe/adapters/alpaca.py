@@ -478,10 +478,18 @@ class AlpacaBroker:
             if exc.status_code not in _FINAL_STATUSES:
                 raise BrokerUnavailable(f"alpaca {exc.status_code} placing {client_order_id}") from exc
             code, message = _error_parts(exc)
-            if "client_order_id" in message:
-                # Our deterministic id is already at the broker: an earlier attempt got through.
+            # Refused, yet the order may be at the broker: an earlier attempt whose answer was lost, or a
+            # copy libcurl sent again after a dead connection (adapters/curl_http.py), refused as a duplicate
+            # or for what the first copy now holds (its shares, its buying power, its legs as a wash trade).
+            # Looked up by its id before the refusal is taken as final.
+            try:
                 existing = self.find_order(client_order_id)
-                if existing is not None:
-                    return existing
+            except APIError:  # the lookup refused too (keys, permissions): the refusal stands
+                existing = None
+            if existing is not None:
+                return existing
+            if "client_order_id" in message and "unique" in message:
+                # Refused as a duplicate, yet not found: the first copy is not visible yet. Not final.
+                raise BrokerUnavailable(f"alpaca {code} placing {client_order_id}: {message}") from None
             raise BrokerRejected(code, message) from None
         return _to_broker_order(_json_object(order))

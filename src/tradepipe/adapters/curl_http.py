@@ -9,12 +9,15 @@ bare loop: docs/performance-log.md).
 What may go over libcurl: libcurl sends a request once more, on a fresh connection, when a kept-alive
 connection it reused died before any byte of the answer (`Curl_retry_request`), and no option turns that off.
 For a read that is harmless. For an order it is harmless too, because every order we place carries a
-client order id and Alpaca keeps those unique ("client_order_id ... must be unique", Orders API; a second
-copy is refused with 422 and `AlpacaBroker._place` then finds the first by its id): the copy can never become
-a second order. A cancel or a replace has no such key (a second copy of a replace the broker took is refused
-as a replace of an order already replaced, an answer the caller would misread), and a POST without a client
-order id would be placed twice: both stay on urllib3, which sends once and raises, so the caller learns the
-outcome is unknown.
+client order id and Alpaca keeps those unique ("client_order_id ... must be unique", Orders API): the copy
+can never become a second order. It is refused, as a duplicate or for what the first copy now holds (its
+shares, its buying power: Alpaca does not say which check comes first), and `AlpacaBroker._place` looks the
+order up by its id before it takes any refusal as final, so the first copy is found and answered. (The copy
+is a request the account's request budget did not count: rare, and Alpaca's 429 is handled anyway.)
+A cancel or a replace has no such key (a second copy of a replace the broker took is refused as a replace
+of an order already replaced, an answer the caller would misread), and a POST without a client order id
+would be placed twice: both stay on urllib3, which sends once and raises, so the caller learns the outcome
+is unknown.
 
 What requests does and this keeps: the same request line and headers (the session's merged headers,
 nothing of libcurl's own but Host), the body sent as given, the answer's body decoded as urllib3 decodes it

@@ -45,6 +45,12 @@ class Durability(StrEnum):
     PROCESS = "NORMAL"
 
 
+class TransactionLost(RuntimeError):
+    """SQLite rolled the whole transaction back on its own (a full disk, an I/O error, an interrupt) inside a
+    part of it whose failure a caller caught: what follows must not run outside it, each statement committing
+    alone (a unit of work's later writes without its earlier ones)."""
+
+
 class SchemaTooNew(RuntimeError):
     """The state directory was written by a newer tradepipe: refuse rather than corrupt it."""
 
@@ -114,6 +120,8 @@ class Database:
         conn = self.connection()
         depth: int = self._local.depth
         if depth > 0:
+            if not conn.in_transaction:
+                raise TransactionLost("the transaction this write is part of was rolled back by SQLite")
             yield from self._savepoint(conn, depth)
             return
         # Writers of every process wait their turn on a file lock, woken the moment it is released, instead
@@ -133,9 +141,12 @@ class Database:
                 yield conn
             except BaseException:
                 self._local.depth = 0
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             self._local.depth = 0
+            if not conn.in_transaction:  # rolled back by SQLite under a part whose failure was caught
+                raise TransactionLost("the transaction was rolled back by SQLite before its commit")
             conn.execute("COMMIT")
         finally:
             if lock is not None:
@@ -149,8 +160,9 @@ class Database:
             yield conn
         except BaseException:
             self._local.depth = depth
-            conn.execute(f"ROLLBACK TO sp{depth}")
-            conn.execute(f"RELEASE sp{depth}")
+            if conn.in_transaction:  # else SQLite rolled back the whole transaction: nothing to undo here
+                conn.execute(f"ROLLBACK TO sp{depth}")
+                conn.execute(f"RELEASE sp{depth}")
             raise
         self._local.depth = depth
         conn.execute(f"RELEASE sp{depth}")

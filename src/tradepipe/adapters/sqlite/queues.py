@@ -188,17 +188,20 @@ class SqliteFifoQueue:
             )
         return cur.rowcount
 
-    def first_of_group(self, group_id: str) -> str | None:
-        """The dedup id of the group's oldest message (None: the group is empty), through its index."""
+    def first_in_flight(self, group_id: str) -> str | None:
+        """The dedup id of the group's oldest message if it is in flight at a poller or waiting out a
+        retry's backoff (None: the group is empty, or its oldest message is there to be claimed), through
+        its index."""
         row = (
             self._db.connection()
             .execute(
-                "SELECT dedup_id FROM queue_messages WHERE queue = ? AND group_id = ? ORDER BY seq LIMIT 1",
+                "SELECT dedup_id, visible_at FROM queue_messages WHERE queue = ? AND group_id = ? "
+                "ORDER BY seq LIMIT 1",
                 (self.name, group_id),
             )
             .fetchone()
         )
-        return None if row is None else str(row[0])
+        return None if row is None or row[1] <= self._clock() else str(row[0])
 
     def depth(self) -> tuple[int, int]:
         """(visible, in flight), as ApproximateNumberOfMessages / ...NotVisible."""

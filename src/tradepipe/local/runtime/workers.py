@@ -64,12 +64,13 @@ MAX_RETRY_DELAY_S = 30.0
 
 
 def heads_its_group(intents: SqliteFifoQueue, intent: OrderIntent) -> bool:
-    """Whether an executor poller must be woken for `intent` just sent: not when an older message of its
-    group (its account and ticker) is still queued. Its group is then in flight at a poller, which looks at
-    the queue again when it is done and claims this one, or waits out a retry's backoff, which the pollers'
-    idle wait covers as it would after a wake-up; woken, a poller only found the group held, a scan of the
-    queue each time (with one ticker's intents queued behind its fills, ~0.1 ms of CPU an alert)."""
-    first = intents.first_of_group(group_id(intent.mode.value, intent.symbol))
+    """Whether an executor poller must be woken for `intent` just sent: not when its group (its account and
+    ticker) is held by an older message, in flight at a poller, which looks at the queue again when it is
+    done and claims this one, or waiting out a retry's backoff, which the pollers' idle wait covers as it
+    would after a wake-up. Woken then, a poller only found the group held, a scan of the queue each time
+    (with one ticker's intents queued behind its fills, ~0.1 ms of CPU an alert). An older message there to
+    be claimed (a close released at the open, a flatten) is rung for as this one is."""
+    first = intents.first_in_flight(group_id(intent.mode.value, intent.symbol))
     return first is None or first == intent.intent_id
 
 
@@ -116,6 +117,9 @@ class QueueWorker(Worker):
             if not messages:
                 self._doorbell.wait(seen, IDLE_WAIT_S, self._topic)
                 continue
+            if len(messages) == self._batch:
+                # More may wait, in other groups: a ring wakes one poller, so this one passes it on.
+                self._doorbell.ring(self._topic)
             try:
                 self._process(messages)
             except Exception:
@@ -408,6 +412,8 @@ class Workers:
         self.alarms.halted = list(report.halted)
         if report.released:
             self.doorbell.ring(SIGNALS, CHANGES)
+        if report.closes_released:
+            self.doorbell.ring(INTENTS, CHANGES)
 
     def _silence(self) -> None:
         """No alert for N market minutes: announced once per silent stretch (app/silence.py)."""
