@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,10 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.intents import open_intent
 from tradepipe.adapters.http import TimeoutSession
 from tradepipe.local.http_server import free_port
+from tradepipe.ports.broker import BrokerRejected, BrokerUnavailable
 
 KEYS = {
     "APCA-API-KEY-ID": "PKTEST",
@@ -347,28 +350,6 @@ def _drops_second_request(
         listener.close()
 
 
-def _intent(client_order_id: str) -> Any:
-    from decimal import Decimal
-
-    from tradepipe.contracts.messages import OrderIntent
-    from tradepipe.domain.model import Mode, Side
-
-    return OrderIntent(
-        intent_id="s-1:open",
-        client_order_id=client_order_id,
-        close_client_order_id="tp-c-1-close",
-        kind="open",
-        signal_id="s-1",
-        mode=Mode.PAPER,
-        strategy="t",
-        symbol="AAPL",
-        side=Side.BUY,
-        qty=1,
-        sized_at=datetime.datetime.now(datetime.UTC),
-        stop_loss=Decimal("190"),
-    )
-
-
 @pytest.mark.parametrize(
     ("method", "data"),
     [
@@ -412,7 +393,7 @@ def test_an_order_taken_then_unanswered_is_sent_again_by_libcurl_and_found_not_p
 
     placed = {
         "id": "6f1c2b9e-0d3a-4c55-9b1e-2f4a8d7c6e01",
-        "client_order_id": "tp-c-1",
+        "client_order_id": "tp-c-1-open",
         "symbol": "AAPL",
         "qty": "1",
         "filled_qty": "0",
@@ -432,7 +413,7 @@ def test_an_order_taken_then_unanswered_is_sent_again_by_libcurl_and_found_not_p
         broker = AlpacaBroker(Mode.PAPER, "PKTEST", "not-a-real-secret", url_override=base)
         broker._client.get_clock()  # the first exchange keeps the connection alive
 
-        order = broker.submit(_intent("tp-c-1"))
+        order = broker.submit(open_intent("c-1", "AAPL", stop_loss=Decimal("190")))
 
         assert order.broker_order_id == "6f1c2b9e-0d3a-4c55-9b1e-2f4a8d7c6e01"
         assert received == ["GET", "POST", "POST", "GET"]  # the copy refused, the first found by its id
@@ -526,35 +507,29 @@ def test_a_query_built_once_is_reused_only_for_the_same_url_and_parameters(
     assert seen[4]["headers"]["apca-api-secret-key"] == "rotated"
 
 
-def test_an_order_refused_as_a_duplicate_but_not_found_yet_is_not_taken_as_refused(
-    no_proxy_env: None,
+@pytest.mark.parametrize(
+    ("refusal", "raised"),
+    [
+        # The copy's refusal raced the first copy's record: nothing final is known, the message is retried.
+        ((422, {"code": 40010001, "message": "client_order_id must be unique"}), BrokerUnavailable),
+        # A refusal of an order that is not at the broker stays final.
+        ((403, {"code": 40310000, "message": "insufficient buying power"}), BrokerRejected),
+    ],
+)
+def test_an_order_refused_and_not_found_is_final_unless_refused_as_a_duplicate(
+    no_proxy_env: None, refusal: tuple[int, dict[str, Any]], raised: type[Exception]
 ) -> None:
-    # The copy's refusal raced the first copy's record: nothing final is known, the message is retried.
     from tradepipe.adapters.alpaca import AlpacaBroker
     from tradepipe.domain.model import Mode
-    from tradepipe.ports.broker import BrokerRejected, BrokerUnavailable
 
     with _drops_second_request(
         later={
-            ("POST", "/v2/orders"): (422, {"code": 40010001, "message": "client_order_id must be unique"}),
+            ("POST", "/v2/orders"): refusal,
             ("GET", "/v2/orders:by_client_order_id"): (404, {"code": 40410000, "message": "order not found"}),
         }
     ) as (base, _received):
         broker = AlpacaBroker(Mode.PAPER, "PKTEST", "not-a-real-secret", url_override=base)
         broker._client.get_clock()
 
-        with pytest.raises(BrokerUnavailable):
-            broker.submit(_intent("tp-c-1"))
-
-    # A refusal of an order that is not at the broker stays final.
-    with _drops_second_request(
-        later={
-            ("POST", "/v2/orders"): (403, {"code": 40310000, "message": "insufficient buying power"}),
-            ("GET", "/v2/orders:by_client_order_id"): (404, {"code": 40410000, "message": "order not found"}),
-        }
-    ) as (base, _received):
-        broker = AlpacaBroker(Mode.PAPER, "PKTEST", "not-a-real-secret", url_override=base)
-        broker._client.get_clock()
-
-        with pytest.raises(BrokerRejected):
-            broker.submit(_intent("tp-c-2"))
+        with pytest.raises(raised):
+            broker.submit(open_intent("c-1", "AAPL", stop_loss=Decimal("190")))

@@ -15,6 +15,7 @@ from opensearchpy import OpenSearch
 
 from tests.integration.conftest import Aws
 from tests.integration.events import sqs_event
+from tests.support.intents import open_intent
 from tests.support.lambda_context import LocalLambdaContext
 from tradepipe import composition
 from tradepipe.contracts.items import SignalItem, StatusEntry, StatusUpdate
@@ -46,22 +47,14 @@ def _intent(
             ticker=symbol,
         )
     )
-    return OrderIntent(
-        intent_id=f"{signal_id}:open",
-        client_order_id=f"tp-{signal_id}-open",
-        close_client_order_id=f"tp-{signal_id}-close",
-        kind="open",
-        signal_id=signal_id,
-        mode=mode,
-        strategy="itest",
-        symbol=symbol,
+    return open_intent(
+        signal_id,
+        symbol,
         side=side,
+        mode=mode,
         qty=10,
         take_profit=Decimal("210.00"),
         stop_loss=Decimal("198.00"),
-        # Sized just now, as the risk stage stamps it: the handler runs on the real clock, and an entry
-        # sized long ago is STALE_AT_SUBMIT.
-        sized_at=datetime.now(UTC),
     )
 
 

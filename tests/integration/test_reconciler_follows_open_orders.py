@@ -18,6 +18,7 @@ from alpaca.trading.enums import OrderSide
 
 from tests.integration.broker_helpers import market, settle, submitted, trading_client
 from tests.integration.conftest import BROKER_KEY, BROKER_SECRET, SESSION_START
+from tests.support.intents import open_intent
 from tradepipe.adapters.alpaca import AlpacaBroker
 from tradepipe.adapters.memory_risk import MemoryEventPublisher
 from tradepipe.adapters.sqlite.database import Database, Durability
@@ -143,20 +144,8 @@ def _enter_ibm_bracket(stack: _Stack, admin: httpx.Client, broker_clock: ManualC
             ticker="IBM",
         )
     )
-    intent = OrderIntent(
-        intent_id=f"{signal_id}:open",
-        client_order_id=f"tp-{signal_id}-open",
-        close_client_order_id=f"tp-{signal_id}-close",
-        kind="open",
-        signal_id=signal_id,
-        mode=Mode.PAPER,
-        strategy="itest",
-        symbol="IBM",
-        side=Side.BUY,
-        qty=10,
-        take_profit=Decimal("230.00"),
-        stop_loss=Decimal("198.00"),
-        sized_at=now,
+    intent = open_intent(
+        signal_id, qty=10, take_profit=Decimal("230.00"), stop_loss=Decimal("198.00"), sized_at=now
     )
     deps = ExecutorDeps(
         stack.signals,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -165,8 +165,10 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
         intent = OrderIntent.model_validate_json(recorded.intent)
         deps.intents.send(intent)
         return intent
-    with ExitStack() as writes:  # the unit of work, entered by `_decide` once the broker has been read
-        outcome = _decide(signal, deps, now, writes)
+    read = _read(signal, deps, now)
+    # No broker call from here on: the book, the decision and its writes are one unit (held briefly).
+    with deps.unit_of_work():
+        outcome = read if isinstance(read, Assessment) else _decide(signal, deps, now, *read)
         if outcome.switch is not None:
             _switch_state(signal, outcome, deps, now)
         if signal.strategy_position is not None:
@@ -188,7 +190,9 @@ def assess_signal(message: SignalAccepted, deps: RiskDeps) -> OrderIntent | Reje
     raise AssertionError(outcome)  # pragma: no cover
 
 
-def _decide(signal: Signal, deps: RiskDeps, now: datetime, writes: ExitStack) -> Assessment:
+def _read(signal: Signal, deps: RiskDeps, now: datetime) -> Assessment | tuple[RiskProfile, RiskContext]:
+    """What the decision needs from the broker (the profile and the context), or the rejection when the
+    signal's account may not trade."""
     profile = deps.config.profile_for(signal.strategy)
     broker = deps.brokers.for_mode(signal.mode)
     if broker is None or (signal.mode.value == "live" and not profile.live_trading_enabled):
@@ -199,9 +203,12 @@ def _decide(signal: Signal, deps: RiskDeps, now: datetime, writes: ExitStack) ->
                 "(needs live_trading_enabled for the stage and the strategy, and live credentials)",
             )
         )
-    ctx = gather_context(signal, broker, profile, deps, now)
-    # No broker call from here on: the book, the decision and its writes are one unit (held briefly).
-    writes.enter_context(deps.unit_of_work())
+    return profile, gather_context(signal, broker, profile, deps, now)
+
+
+def _decide(
+    signal: Signal, deps: RiskDeps, now: datetime, profile: RiskProfile, ctx: RiskContext
+) -> Assessment:
     # The engine sees the live reservations too (a cap that already bites rejects early), but only the
     # reserving write decides on them: another entry may reserve between this read and that write.
     book = deps.reservations.book(signal.mode.value).live(now)

@@ -82,13 +82,17 @@ def open_inbox(state_dir: Path) -> Database:
     return db
 
 
-def moved_up_to(main: Database, key: str = CURSOR_KEY) -> int:
-    row = main.connection().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return int(row[0]) if row else 0
+def moved_up_to(main: Database) -> int:
+    return _cursor(main, CURSOR_KEY)
 
 
 def synced_up_to(main: Database) -> int:
-    return moved_up_to(main, SYNCED_KEY)
+    return _cursor(main, SYNCED_KEY)
+
+
+def _cursor(main: Database, key: str) -> int:
+    row = main.connection().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 class Inbox:

@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tradepipe import composition
 from tradepipe.adapters.sqlite.feeds import ChangeFeed, EventLog, trim
@@ -46,6 +47,7 @@ from tradepipe.local.runtime.wakeup import CHANGES, INBOX, INTENTS, SCHEDULES, S
 from tradepipe.ports.stores import TableChange
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 IDLE_WAIT_S = 1.0  # a lost wake-up costs at most this
 CHECKPOINT_EVERY_S = 0.5  # the intake's inbox WAL, while alerts arrive (~700 alerts' rows at 10 senders)
@@ -63,7 +65,7 @@ PAUSE_POLL_S = 0.1  # how soon after a burst has passed search is written again
 MAX_RETRY_DELAY_S = 30.0
 
 
-def heads_its_group(intents: SqliteFifoQueue, intent: OrderIntent) -> bool:
+def needs_an_executor(intents: SqliteFifoQueue, intent: OrderIntent) -> bool:
     """Whether an executor poller must be woken for `intent` just sent: not when its group (its account and
     ticker) is held by an older message, in flight at a poller, which looks at the queue again when it is
     done and claims this one, or waiting out a retry's backoff, which the pollers' idle wait covers as it
@@ -380,26 +382,30 @@ class Workers:
     def _assess(self, body: str) -> str:
         from tradepipe.app.assess import assess_signal
 
-        deps = getattr(self._deps, "risk", None)
-        if deps is None:
-            deps = self._deps.risk = composition.risk_deps()
+        deps = self._kept("risk", composition.risk_deps)
         outcome = assess_signal(SignalAccepted.model_validate_json(body), deps)
         if isinstance(outcome, Rejected):
             return "SignalsRejected"
         if isinstance(outcome, OrderIntent):
-            if heads_its_group(self.backend.intent_fifo, outcome):
+            if needs_an_executor(self.backend.intent_fifo, outcome):
                 self.doorbell.ring(INTENTS, CHANGES)  # an executor poller, the indexer
             else:
                 self.doorbell.ring(CHANGES)
             return "SignalsSized"
         return "SignalsQueued" if outcome is not None else "SignalsRedelivered"
 
+    def _kept(self, name: str, build: Callable[[], T]) -> T:
+        """This thread's deps of `name`, built on its first use."""
+        found: T | None = getattr(self._deps, name, None)
+        if found is None:
+            found = build()
+            setattr(self._deps, name, found)
+        return found
+
     def _execute(self, body: str) -> str:
         from tradepipe.app.execute import execute_intent
 
-        deps = getattr(self._deps, "executor", None)
-        if deps is None:
-            deps = self._deps.executor = composition.executor_deps()
+        deps = self._kept("executor", composition.executor_deps)
         result = execute_intent(OrderIntent.model_validate_json(body), deps)
         return "OrdersRejected" if result.rejected else "OrdersSubmitted"
 
