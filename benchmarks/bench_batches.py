@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._timing import BENCH_DIR, write_json
-from benchmarks.bench_runtime import PASSPHRASE, Report, runtime
+from benchmarks.bench_runtime import PASSPHRASE, PRICES, Report, runtime
 from benchmarks.load.burst import burst
 
 SCRIPTS = 60
@@ -38,8 +38,6 @@ SPREAD_S = 2.0  # one bar close: TradingView's deliveries of 60 alerts arrive wi
 ANSWER_BUDGET_S = 3.0
 DRAIN_TIMEOUT_S = 120.0
 OUT = BENCH_DIR / "batches.json"
-# The paper broker's symbols with a price near their sample-data quote, so the legs it checks are sane.
-PRICES = {"AAPL": "430.47", "IBM": "202.91", "MSFT": "27.95", "FB": "27.78", "GOOG": "806.19"}
 _UNDECIDED = ("RECEIVED", "ENQUEUED")
 
 

@@ -18,6 +18,7 @@ class Sent:
     sent_at: float
     answered_at: float | None
     status: int | None
+    answer: bytes = b""
 
 
 async def _connection(
@@ -33,10 +34,10 @@ async def _connection(
             while (line := await reader.readline()) not in (b"\r\n", b""):
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
+            answer = await reader.readexactly(length)
             sent_at = await pending.get()
             status = int(status_line.split()[1]) if status_line else None
-            out.append(Sent(sent_at, time.time(), status))
+            out.append(Sent(sent_at, time.time(), status, answer))
 
     answers = asyncio.create_task(read_answers())
     for at, body in bodies:

@@ -74,16 +74,30 @@ def test_the_cpu_figure_is_each_rounds_median_and_every_round_must_reach_the_bro
     # One round met another job on the machine: it neither decides the verdict nor hides in the median.
     report = Report()
 
-    judge_cpu([_cpu(4.8, 9.6), _cpu(7.9, 13.2), _cpu(4.9, 9.9, ordered=189)], 190, report)
+    judge_cpu([_cpu(4.8, 9.6), _cpu(7.9, 13.2), _cpu(4.9, 9.9, ordered=189)], 190, report, "a bar close")
 
     figures = {f.name: f for f in report.figures}
-    cpu = figures["CPU of our processes per alert, intake -> order submitted (median of 3)"]
+    cpu = figures["CPU of our processes per alert, intake -> order submitted, a bar close (median of 3)"]
     assert (cpu.value, cpu.ok) == (4.9, True)
     assert figures["  all of our processes, every stage (apart)"].value == 9.9
     reached = figures["  signals that reached the broker, fewest in a round"]
     assert (reached.value, reached.ok) == (189, False)
     rounds = "4.8 | 9.6 ms; 7.9 | 13.2 ms; 4.9 | 9.9 ms"
-    assert report.notes == [f"cpu rounds, to the submit | all stages: {rounds}"]
+    assert report.notes == [f"cpu rounds, a bar close, to the submit | all stages: {rounds}"]
+
+
+def test_a_shape_not_judged_prints_its_figure_without_a_verdict_but_must_still_reach_the_broker() -> None:
+    # The trickle: its CPU is mostly this machine's cold caches (load/cold.py), printed beside the judged one.
+    report = Report()
+
+    judge_cpu([_cpu(6.8, 11.6), _cpu(6.1, 10.4, ordered=188)], 190, report, "a trickle", judged=False)
+
+    figures = {f.name: f for f in report.figures}
+    name = "CPU of our processes per alert, intake -> order submitted, a trickle (median of 2), not judged"
+    cpu = figures[name]
+    assert (round(cpu.value, 2), cpu.ok, cpu.target) == (6.45, None, "")
+    assert "MISS" not in cpu.line()
+    assert figures["  signals that reached the broker, fewest in a round"].ok is False
 
 
 def test_a_round_whose_orders_the_hook_did_not_all_measure_is_a_miss_not_a_crash() -> None:
@@ -91,7 +105,7 @@ def test_a_round_whose_orders_the_hook_did_not_all_measure_is_a_miss_not_a_crash
     # submit would subtract too little, so the run says so.
     report = Report()
 
-    judge_cpu([_cpu(5.9, 10.0), _cpu(6.1, 10.4, measured=150), _cpu(6.0, 10.2)], 190, report)
+    judge_cpu([_cpu(5.9, 10.0), _cpu(6.1, 10.4, measured=150), _cpu(6.0, 10.2)], 190, report, "a bar close")
 
     unmeasured = next(f for f in report.figures if f.name.strip().startswith("orders without"))
     assert (unmeasured.value, unmeasured.ok) == (40, False)
@@ -101,7 +115,7 @@ def test_a_round_whose_orders_the_hook_counted_twice_is_a_miss() -> None:
     # More submits than orders at the broker: the CPU subtracted as after a submit would flatter the figure.
     report = Report()
 
-    judge_cpu([_cpu(5.9, 10.0), _cpu(4.1, 10.4, measured=230), _cpu(6.0, 10.2)], 190, report)
+    judge_cpu([_cpu(5.9, 10.0), _cpu(4.1, 10.4, measured=230), _cpu(6.0, 10.2)], 190, report, "a bar close")
 
     unmeasured = next(f for f in report.figures if f.name.strip().startswith("orders without"))
     assert (unmeasured.value, unmeasured.ok) == (40, False)
