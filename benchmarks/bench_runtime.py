@@ -28,9 +28,9 @@ follow alerts to their order send fewer than 200 each):
   fresh runtime: one round's figure moved by a fifth between runs of the same code). Printed apart, not
   judged: the same 190 alerts as a trickle (one sender, 50 a second, one ticker), where every stage wakes
   idle, and beside it what an idle gap costs the same work on this machine (load/cold.py: the intake's
-  decision ~7x back to back), which is why that figure is the higher. Beside each, apart: the executor after its
-  submits, and all our processes (supervisor, intake, workers, operator) for every stage to each alert's
-  fill and its search documents; the broker's, osmem's and the load generator's CPU.
+  decision ~7x back to back), which is why that figure is the higher. Beside each, apart: the executor
+  after its submits, and all our processes (supervisor, intake, workers, operator) for every stage to each
+  alert's fill and its search documents; the broker's, osmem's and the load generator's CPU.
 """
 
 from __future__ import annotations
