@@ -22,15 +22,16 @@ follow alerts to their order send fewer than 200 each):
   alert -> order, as their intents take the ticker's turn one after another;
 - CPU of our processes per alert, from intake to the order submitted, as the issue counts it: the intake
   process, the relay, the risk pollers and the executor up to each submit (`/proc` per thread, less the
-  executor's CPU after its submits, measured on its threads' own clocks by load/submit_span). Judged as the
-  issue measured the peers' CPU per alert, under its ten senders: a bar close, 190 alerts from 10
-  connections within half a second over the broker's five tickers (the median of five rounds, each on a
-  fresh runtime: one round's figure moved by a fifth between runs of the same code). Printed apart, not
-  judged: the same 190 alerts as a trickle (one sender, 50 a second, one ticker), where every stage wakes
-  idle, and beside it what an idle gap costs the same work on this machine (load/cold.py: the intake's
-  decision ~7x back to back), which is why that figure is the higher. Beside each, apart: the executor
-  after its submits, and all our processes (supervisor, intake, workers, operator) for every stage to each
-  alert's fill and its search documents; the broker's, osmem's and the load generator's CPU.
+  executor's CPU after its submits, measured on its threads' own clocks by load/submit_span). Judged in
+  the shape closest to the issue's own measurement of the peers (ten concurrent senders; its were a closed
+  loop over 400 alerts): a bar close, 190 alerts from 10 connections within half a second over the
+  broker's five tickers (the median of five rounds, each on a fresh runtime: one round's figure moved by a
+  fifth between runs of the same code). Printed apart, not judged: the same 190 alerts as a trickle (one
+  sender, 50 a second, one ticker), where every stage wakes idle, and what an idle gap costs the same work
+  on this machine (load/cold.py: the intake's decision ~7x back to back), with which the trickle's higher
+  figure is consistent. Beside each, apart: the executor after its submits, and all our processes
+  (supervisor, intake, workers, operator) for every stage to each alert's fill and its search documents;
+  the broker's, osmem's and the load generator's CPU.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from typing import Any
 
 from benchmarks._timing import commit_measured, write_json
 from benchmarks.load.burst import burst
-from benchmarks.load.cold import cold_and_warm, intake_decision
+from benchmarks.load.cold import intake_decision, warm_and_cold
 from benchmarks.load.cpu import by_thread_name, children, cpu_seconds, total
 
 HERE = Path(__file__).parent
@@ -376,6 +377,7 @@ TO_SUBMIT = ("doorbell", "relay", "risk", "executor")
 # fifth between runs of the same code on this shared machine (4.5-5.3 ms in one run of the eleventh look).
 CPU_ROUNDS = 5
 TRICKLE_ROUNDS = 3
+COLD_RUNS = 100  # each of load/cold.py's timings
 SPAN = Path(__file__).parent / "load" / "submit_span"
 
 
@@ -428,7 +430,8 @@ Sender = Callable[[str, str, int], list[str]]  # (webhook URL, run name, alerts)
 
 def trickle(rate: float = 50.0) -> Sender:
     """One sender, one alert after another on a kept-alive connection, `rate` a second: the runtime idle
-    between alerts, as a trader's alerts mostly meet it."""
+    between alerts, as a trader's alerts mostly meet it. There the cores sit idle and what the trader feels
+    is alert -> order (judged at one sender), not what each alert costs them."""
 
     def send(url: str, run: str, n: int) -> list[str]:
         import httpx
@@ -445,7 +448,9 @@ def trickle(rate: float = 50.0) -> Sender:
 
 def bar_close(connections: int = 10, spread_s: float = 0.5) -> Sender:
     """A bar close: every alert sent within `spread_s` from `connections` senders (the issue's 10), over the
-    paper broker's five tickers, as strategies watching several tickers send at the same close."""
+    paper broker's five tickers, as strategies watching several tickers send at the same close. The ids of
+    the alerts answered 2xx: one answered otherwise never reaches the broker, which the round's "reached"
+    figure then misses (its CPU still divided by every alert sent: the intake spent it on each)."""
 
     def send(url: str, run: str, n: int) -> list[str]:
         sent = burst(url, lambda i: _entry(run, i, TICKERS[i % len(TICKERS)]), n, connections, spread_s)
@@ -514,20 +519,33 @@ def cpu_round(root: Path, name: str, send: Sender, n: int = 190) -> CpuRound:
     )
 
 
-CPU_SHAPES = {  # how the CPU phase's alerts arrive: (its sender, rounds, judged against the target)
-    "a bar close, 10 senders": (bar_close(), CPU_ROUNDS, True),
-    "a trickle, 1 sender at 50/s": (trickle(), TRICKLE_ROUNDS, False),
+@dataclass(frozen=True)
+class CpuShape:
+    """How the CPU phase's alerts arrive."""
+
+    slug: str  # its rounds' state directories
+    send: Sender
+    rounds: int
+    judged: bool  # against the target; else printed apart
+
+
+CPU_SHAPES = {
+    "a bar close, 10 senders": CpuShape("bar-close", bar_close(), CPU_ROUNDS, judged=True),
+    "a trickle, 1 sender at 50/s": CpuShape("trickle", trickle(), TRICKLE_ROUNDS, judged=False),
 }
 
 
 def cpu_phase(root: Path, report: Report, n: int = 190) -> None:
-    """The target is judged as the issue measured the peers' CPU per alert (its ten senders at once: a bar
-    close, when the two cores are scarce); the trickle is printed apart, beside what an idle gap costs the
-    same work on this machine (`load/cold.py`), which is why a trickle's figure is the higher."""
-    for shape, (send, rounds, judged) in CPU_SHAPES.items():
-        runs = [cpu_round(root, f"cpu-{k}", send, n) for k in range(rounds)]
-        judge_cpu(runs, n, report, shape, judged=judged)
-    warm_us, cold_us = cold_and_warm(intake_decision(lambda i: _entry("cold", i)))
+    """The target is judged in the shape closest to the issue's own measurement of the peers' CPU per alert
+    (ten concurrent senders; the issue's were a closed loop over 400 alerts): a bar close, when the two
+    cores are scarce. The trickle is printed apart, beside what an idle gap costs the same work on this
+    machine (`load/cold.py`), with which its higher figure is consistent."""
+    for shape, how in CPU_SHAPES.items():
+        runs = [cpu_round(root, f"cpu-{how.slug}-{k}", how.send, n) for k in range(how.rounds)]
+        judge_cpu(runs, n, report, shape, judged=how.judged)
+    warm_us, cold_us = warm_and_cold(
+        intake_decision([_entry("cold", i) for i in range(3 * COLD_RUNS)]), runs=COLD_RUNS
+    )
     report.add("the intake's decision back to back (this machine)", warm_us / 1000, "ms")
     report.add("  the same after 20 ms idle, as at a trickle", cold_us / 1000, "ms")
 
@@ -542,19 +560,26 @@ def judge_cpu(runs: list[CpuRound], n: int, report: Report, shape: str, *, judge
     if judged:
         report.add(figure, to_submit, "ms", "<= 5", to_submit <= 5)
     else:
-        report.add(f"{figure}, not judged", to_submit, "ms")
-    report.add("  the executor after its submit (apart)", median(r.after_submit for r in runs), "ms")
-    report.add("  all of our processes, every stage (apart)", median(r.everything for r in runs), "ms")
+        report.add(figure, to_submit, "ms", "<= 5 judged at the bar close only")
+    # Each figure named with its shape: `make bench-compare` keys figures by name.
+    report.add(
+        f"  {shape}: the executor after its submit (apart)", median(r.after_submit for r in runs), "ms"
+    )
+    report.add(
+        f"  {shape}: all of our processes, every stage (apart)", median(r.everything for r in runs), "ms"
+    )
     ordered = min(r.ordered for r in runs)
-    report.add("  signals that reached the broker, fewest in a round", ordered, "", f"{n}", ordered == n)
+    report.add(
+        f"  {shape}: signals that reached the broker, fewest in a round", ordered, "", f"{n}", ordered == n
+    )
     # Either way off: too few subtracts too little; too many (counted twice) subtracts what was not after.
     unmeasured = max(abs(r.ordered - r.measured) for r in runs)
-    report.add("  orders without the executor's CPU after the submit, or counted twice, most in a round",
-               unmeasured, "", "0", unmeasured == 0)  # fmt: skip
+    unmeasured_name = "orders without the executor's CPU after the submit, or counted twice, most in a round"
+    report.add(f"  {shape}: {unmeasured_name}", unmeasured, "", "0", unmeasured == 0)
     for part in dict.fromkeys(k for r in runs for k in r.parts):
-        report.add(f"  {part}", median(r.parts.get(part, 0.0) for r in runs), "ms")
+        report.add(f"  {shape}: {part}", median(r.parts.get(part, 0.0) for r in runs), "ms")
     for who in runs[0].apart:
-        report.add(f"  {who} CPU per alert (apart)", median(r.apart[who] for r in runs), "ms")
+        report.add(f"  {shape}: {who} CPU per alert (apart)", median(r.apart[who] for r in runs), "ms")
     report.notes.append(
         f"cpu rounds, {shape}, to the submit | all stages: "
         + "; ".join(f"{r.to_submit:.1f} | {r.everything:.1f} ms" for r in runs)

@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-from benchmarks.bench_runtime import CpuRound, Figure, Report, WrkRun, judge_cpu, judge_intake
+import json
+from dataclasses import asdict
+from typing import Any
+
+import pytest
+
+from benchmarks import bench_runtime
+from benchmarks.bench_runtime import (
+    CPU_SHAPES,
+    CpuRound,
+    Figure,
+    Report,
+    WrkRun,
+    bar_close,
+    judge_cpu,
+    judge_intake,
+)
+from benchmarks.compare import rows
+from benchmarks.load.burst import Sent
+from benchmarks.load.cold import warm_and_cold
 
 
 def test_a_small_measured_figure_is_not_printed_as_zero() -> None:
@@ -79,25 +98,81 @@ def test_the_cpu_figure_is_each_rounds_median_and_every_round_must_reach_the_bro
     figures = {f.name: f for f in report.figures}
     cpu = figures["CPU of our processes per alert, intake -> order submitted, a bar close (median of 3)"]
     assert (cpu.value, cpu.ok) == (4.9, True)
-    assert figures["  all of our processes, every stage (apart)"].value == 9.9
-    reached = figures["  signals that reached the broker, fewest in a round"]
+    assert figures["  a bar close: all of our processes, every stage (apart)"].value == 9.9
+    reached = figures["  a bar close: signals that reached the broker, fewest in a round"]
     assert (reached.value, reached.ok) == (189, False)
     rounds = "4.8 | 9.6 ms; 7.9 | 13.2 ms; 4.9 | 9.9 ms"
     assert report.notes == [f"cpu rounds, a bar close, to the submit | all stages: {rounds}"]
 
 
 def test_a_shape_not_judged_prints_its_figure_without_a_verdict_but_must_still_reach_the_broker() -> None:
-    # The trickle: its CPU is mostly this machine's cold caches (load/cold.py), printed beside the judged one.
+    # The trickle, printed beside the judged bar close: every stage wakes idle there (load/cold.py).
     report = Report()
 
     judge_cpu([_cpu(6.8, 11.6), _cpu(6.1, 10.4, ordered=188)], 190, report, "a trickle", judged=False)
 
     figures = {f.name: f for f in report.figures}
-    name = "CPU of our processes per alert, intake -> order submitted, a trickle (median of 2), not judged"
-    cpu = figures[name]
-    assert (round(cpu.value, 2), cpu.ok, cpu.target) == (6.45, None, "")
+    cpu = figures["CPU of our processes per alert, intake -> order submitted, a trickle (median of 2)"]
+    assert (round(cpu.value, 2), cpu.ok) == (6.45, None)
     assert "MISS" not in cpu.line()
-    assert figures["  signals that reached the broker, fewest in a round"].ok is False
+    assert "judged at the bar close only" in cpu.line()
+    assert figures["  a trickle: signals that reached the broker, fewest in a round"].ok is False
+
+
+def test_the_bar_close_is_the_judged_shape_and_the_trickle_is_not() -> None:
+    assert {shape: how.judged for shape, how in CPU_SHAPES.items()} == {
+        "a bar close, 10 senders": True,
+        "a trickle, 1 sender at 50/s": False,
+    }
+    assert len({how.slug for how in CPU_SHAPES.values()}) == len(CPU_SHAPES)  # each round's own directory
+
+
+def test_two_shapes_judged_in_one_report_keep_every_figure_apart_for_bench_compare() -> None:
+    # compare.rows keys figures by name: a figure of one shape must not overwrite the other's.
+    report = Report()
+    judge_cpu([_cpu(4.0, 7.0, ordered=189)], 190, report, "a bar close")
+    judge_cpu([_cpu(6.0, 10.0)], 190, report, "a trickle", judged=False)
+
+    found = rows({"figures": [asdict(f) for f in report.figures]})
+
+    assert len(found) == len(report.figures)
+    assert found["  a bar close: signals that reached the broker, fewest in a round"].ok is False
+    assert found["  a trickle: signals that reached the broker, fewest in a round"].ok is True
+
+
+def test_a_bar_close_returns_the_ids_of_the_alerts_answered_2xx_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent_bodies: list[dict[str, object]] = []
+
+    def fake_burst(url: str, make_body: Any, n: int, connections: int, spread_s: float) -> list[Sent]:
+        sent_bodies.extend(make_body(i) for i in range(n))
+        return [
+            Sent(0.0, 0.1, 202, json.dumps({"signal_id": "a"}).encode()),
+            Sent(0.0, 0.1, 200, json.dumps({"signal_id": "b"}).encode()),
+            Sent(0.0, 0.1, 503, b'{"error": "busy"}'),
+            Sent(0.0, None, None),
+        ]
+
+    monkeypatch.setattr(bench_runtime, "burst", fake_burst)
+
+    assert bar_close()("http://127.0.0.1:1/webhook", "run", 10) == ["a", "b"]
+    assert [body["ticker"] for body in sent_bodies[:6]] == ["AAPL", "IBM", "MSFT", "FB", "GOOG", "AAPL"]
+    assert all(body["signalPrice"] == bench_runtime.PRICES[str(body["ticker"])] for body in sent_bodies)
+
+
+def test_warm_and_cold_time_the_work_back_to_back_then_after_each_idle_gap() -> None:
+    calls: list[int] = []
+
+    def work(i: int) -> None:
+        calls.append(i)
+        end = bench_runtime.time.thread_time() + (0.002 if i >= 20 else 0.0005)  # the "cold" runs cost more
+        while bench_runtime.time.thread_time() < end:
+            pass
+
+    warm, cold = warm_and_cold(work, idle_s=0.001, runs=10)
+
+    assert calls == list(range(30))
+    assert 400 <= warm < 1500
+    assert cold >= 1900
 
 
 def test_a_round_whose_orders_the_hook_did_not_all_measure_is_a_miss_not_a_crash() -> None:
@@ -107,7 +182,7 @@ def test_a_round_whose_orders_the_hook_did_not_all_measure_is_a_miss_not_a_crash
 
     judge_cpu([_cpu(5.9, 10.0), _cpu(6.1, 10.4, measured=150), _cpu(6.0, 10.2)], 190, report, "a bar close")
 
-    unmeasured = next(f for f in report.figures if f.name.strip().startswith("orders without"))
+    unmeasured = next(f for f in report.figures if "orders without" in f.name)
     assert (unmeasured.value, unmeasured.ok) == (40, False)
 
 
@@ -117,5 +192,5 @@ def test_a_round_whose_orders_the_hook_counted_twice_is_a_miss() -> None:
 
     judge_cpu([_cpu(5.9, 10.0), _cpu(4.1, 10.4, measured=230), _cpu(6.0, 10.2)], 190, report, "a bar close")
 
-    unmeasured = next(f for f in report.figures if f.name.strip().startswith("orders without"))
+    unmeasured = next(f for f in report.figures if "orders without" in f.name)
     assert (unmeasured.value, unmeasured.ok) == (40, False)
