@@ -546,8 +546,8 @@ def cpu_phase(root: Path, report: Report, n: int = 190) -> None:
     warm_us, cold_us = warm_and_cold(
         intake_decision([_entry("cold", i) for i in range(3 * COLD_RUNS)]), runs=COLD_RUNS
     )
-    report.add("the intake's decision back to back (this machine)", warm_us / 1000, "ms")
-    report.add("  the same after 20 ms idle, as at a trickle", cold_us / 1000, "ms")
+    report.add("the intake's decision back to back (this machine)", warm_us, "us")
+    report.add("  the same after 20 ms idle, as at a trickle", cold_us, "us")
 
 
 def judge_cpu(runs: list[CpuRound], n: int, report: Report, shape: str, *, judged: bool = True) -> None:
