@@ -105,3 +105,24 @@ def test_each_thread_is_told_when_the_figures_it_was_handed_were_read() -> None:
     assert broker.figures_read_at() == first  # this thread still holds the figures read at `first`
     broker.holdings()  # handed the fresher positions, but its account is still the first read's
     assert broker.figures_read_at() == first
+
+
+def test_the_risk_stage_learns_when_its_figures_were_read_through_the_patient_wrapper_and_none_without() -> (
+    None
+):
+    # assess.gather_context asks `figures_read_at` of the broker it holds (a PatientBroker around the
+    # snapshot): the reservations released since that read count against the caps; a broker that keeps no
+    # snapshot reads on each call (None: every reservation counts).
+    from tradepipe.app.patient_broker import Patience, PatientBroker
+    from tradepipe.ports.broker import figures_read_at
+
+    read_at = datetime(2024, 1, 2, 15, 0, tzinfo=UTC)
+    snapshot = SnapshotBroker(
+        CountingBroker(), max_age_s=5.0, monotonic=ManualClock(100.0), wall=lambda: read_at
+    )
+    snapshot.account()
+
+    assert figures_read_at(PatientBroker(snapshot, Patience())) == read_at
+    assert figures_read_at(snapshot) == read_at
+    assert figures_read_at(PatientBroker(MemoryBroker(), Patience())) is None
+    assert figures_read_at(MemoryBroker()) is None

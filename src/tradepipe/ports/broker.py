@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode
@@ -175,7 +175,6 @@ class Broker(Protocol):
         ...
 
 
-@runtime_checkable
 class FiguresClock(Protocol):
     """A broker that hands out the account and positions it read earlier (the risk stage's snapshot) and
     says when it read them."""
@@ -184,8 +183,11 @@ class FiguresClock(Protocol):
 
 
 def figures_read_at(broker: object) -> datetime | None:
-    """When `broker`'s account and positions were read, if it keeps them (else None: read on each call)."""
-    return broker.figures_read_at() if isinstance(broker, FiguresClock) else None
+    """When `broker`'s account and positions were read, if it keeps them (else None: read on each call).
+    The attribute looked up rather than `isinstance` against the protocol: that walks the protocol's members
+    on every call (3.5-7 µs warm in Python 3.11, twice an alert in the risk stage)."""
+    read_at = getattr(broker, "figures_read_at", None)
+    return read_at() if callable(read_at) else None
 
 
 class BrokerFactory(Protocol):
