@@ -544,7 +544,7 @@ def cpu_phase(root: Path, report: Report, n: int = 190) -> None:
         runs = [cpu_round(root, f"cpu-{how.slug}-{k}", how.send, n) for k in range(how.rounds)]
         judge_cpu(runs, n, report, shape, judged=how.judged)
     warm_us, cold_us = warm_and_cold(
-        intake_decision([_entry("cold", i) for i in range(3 * COLD_RUNS)]), runs=COLD_RUNS
+        intake_decision([_entry("cold", i) for i in range(3 * COLD_RUNS)], PASSPHRASE), runs=COLD_RUNS
     )
     report.add("the intake's decision back to back (this machine)", warm_us, "us")
     report.add("  the same after 20 ms idle, as at a trickle", cold_us, "us")

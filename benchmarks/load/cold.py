@@ -2,9 +2,9 @@
 
 An alert at a trickle meets every stage of the runtime idle: each thread wakes after tens of milliseconds in
 which other processes, and other tenants of the host, had the CPU and its caches. This times the intake's
-own decision (decode, parse, check: pure code, no I/O) on the thread's CPU clock, once back to back and once
-after `idle_s` asleep before each run. It times one function in the bench's process, so it divides nothing
-of the runtime's figures: it shows what the machine does to work that wakes idle.
+own decision (authenticate, decode, parse, check, build the record: no I/O) on the thread's CPU clock, once
+back to back and once after `idle_s` asleep before each run. It times one function in the bench's process,
+so it divides nothing of the runtime's figures: it shows what the machine does to work that wakes idle.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
 
 def warm_and_cold(
@@ -37,19 +36,24 @@ def warm_and_cold(
     return statistics.median(warm), statistics.median(cold)
 
 
-def intake_decision(alerts: Sequence[dict[str, object]]) -> Callable[[int], object]:
-    """The intake's decision on the i-th alert, its body encoded beforehand: what it does before any write."""
-    from tradepipe.domain.alerts.checks import check_alert
-    from tradepipe.domain.alerts.decode import decode_body
-    from tradepipe.domain.alerts.normalize import parse_alert
-    from tradepipe.domain.alerts.secrets import split_secret
+def intake_decision(alerts: Sequence[dict[str, object]], passphrase: str) -> Callable[[int], object]:
+    """The intake's decision on the i-th alert (`app.intake.decide_alert`: authenticate, decode, parse,
+    check, build its record and message), its body encoded beforehand. Deciding touches no store, so the
+    in-memory ones stand in for the inbox: nothing is written."""
+    from tradepipe.adapters.clock import SystemClock
+    from tradepipe.adapters.memory import MemoryQueue, MemorySignalStore, StaticPassphrases
+    from tradepipe.app.intake import AlertRequest, IntakeDeps, decide_alert
 
-    bodies = [json.dumps(alert).encode() for alert in alerts]
+    deps = IntakeDeps(
+        secrets=StaticPassphrases(default=passphrase),
+        store=MemorySignalStore(),
+        queue=MemoryQueue(),
+        clock=SystemClock(),
+        dedupe_ttl_s=3600,
+    )
+    requests = [AlertRequest(json.dumps(alert).encode(), "127.0.0.1") for alert in alerts]
 
     def work(i: int) -> object:
-        decoded, _ = decode_body(bodies[i])
-        _, body = split_secret(decoded)
-        parsed = parse_alert(body, received_at=datetime.now(UTC))
-        return parsed if isinstance(parsed, list) else check_alert(parsed)
+        return decide_alert(requests[i], deps)
 
     return work

@@ -107,9 +107,7 @@ def test_each_thread_is_told_when_the_figures_it_was_handed_were_read() -> None:
     assert broker.figures_read_at() == first
 
 
-def test_the_risk_stage_learns_when_its_figures_were_read_through_the_patient_wrapper_and_none_without() -> (
-    None
-):
+def test_figures_read_at_is_the_snapshots_through_the_patient_wrapper_and_none_without_one() -> None:
     # assess.gather_context asks `figures_read_at` of the broker it holds (a PatientBroker around the
     # snapshot): the reservations released since that read count against the caps; a broker that keeps no
     # snapshot reads on each call (None: every reservation counts).
