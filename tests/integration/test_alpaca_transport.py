@@ -447,7 +447,7 @@ def test_a_read_trusts_the_bundle_requests_would_and_no_other(
     for base, _seen in _serve(context):
         session = TimeoutSession(5)
         told: list[bytes] = []
-        handle = session._lean._curl._handle(str(bundle))  # the handle this thread's reads use for it
+        handle, _ = session._lean._curl._handle(str(bundle))  # the handle this thread's reads use for it
         handle.setopt(pycurl.VERBOSE, 1)
         handle.setopt(
             pycurl.DEBUGFUNCTION, lambda kind, data, told=told: told.append(data) if kind == 0 else None
@@ -507,17 +507,28 @@ def test_a_query_built_once_is_reused_only_for_the_same_url_and_parameters(
     assert seen[4]["headers"]["apca-api-secret-key"] == "rotated"
 
 
+_DUPLICATE = (422, {"code": 40010001, "message": "client_order_id must be unique"})
+_NO_BUYING_POWER = (403, {"code": 40310000, "message": "insufficient buying power"})
+
+
 @pytest.mark.parametrize(
-    ("refusal", "raised"),
+    ("refusal", "resent", "raised", "sent"),
     [
         # The copy's refusal raced the first copy's record: nothing final is known, the message is retried.
-        ((422, {"code": 40010001, "message": "client_order_id must be unique"}), BrokerUnavailable),
-        # A refusal of an order that is not at the broker stays final.
-        ((403, {"code": 40310000, "message": "insufficient buying power"}), BrokerRejected),
+        (_DUPLICATE, True, BrokerUnavailable, ["GET", "POST", "POST", "GET"]),
+        # The copy refused for what the first copy holds, the first not visible yet: it may be live, so the
+        # refusal is not taken as final (it would record a live order rejected).
+        (_NO_BUYING_POWER, True, BrokerUnavailable, ["GET", "POST", "POST", "GET"]),
+        # Sent once and refused: an order that is not at the broker, final, and nothing to look up.
+        (_NO_BUYING_POWER, False, BrokerRejected, ["POST"]),
     ],
 )
-def test_an_order_refused_and_not_found_is_final_unless_refused_as_a_duplicate(
-    no_proxy_env: None, refusal: tuple[int, dict[str, Any]], raised: type[Exception]
+def test_an_order_refused_and_not_found_is_final_only_when_sent_once_and_not_refused_as_a_duplicate(
+    no_proxy_env: None,
+    refusal: tuple[int, dict[str, Any]],
+    resent: bool,
+    raised: type[Exception],
+    sent: list[str],
 ) -> None:
     from tradepipe.adapters.alpaca import AlpacaBroker
     from tradepipe.domain.model import Mode
@@ -527,9 +538,26 @@ def test_an_order_refused_and_not_found_is_final_unless_refused_as_a_duplicate(
             ("POST", "/v2/orders"): refusal,
             ("GET", "/v2/orders:by_client_order_id"): (404, {"code": 40410000, "message": "order not found"}),
         }
-    ) as (base, _received):
+    ) as (base, received):
         broker = AlpacaBroker(Mode.PAPER, "PKTEST", "not-a-real-secret", url_override=base)
-        broker._client.get_clock()
+        if resent:
+            broker._client.get_clock()  # the order is the connection's second request: dropped, sent again
 
         with pytest.raises(raised):
             broker.submit(open_intent("c-1", "AAPL", stop_loss=Decimal("190")))
+        assert received == sent
+
+
+def test_an_answer_is_marked_maybe_sent_twice_only_after_a_kept_connection_died(no_proxy_env: None) -> None:
+    from tradepipe.adapters.curl_http import _LINES, maybe_sent_twice
+
+    with _drops_second_request() as (base, received):
+        session = TimeoutSession(5)
+        first = _as_alpaca_py(session, "POST", base + "/v2/orders", {"client_order_id": "tp-a"})
+        lines_kept = len(_LINES)
+        again = _as_alpaca_py(session, "POST", base + "/v2/orders", {"client_order_id": "tp-bb"})
+        third = _as_alpaca_py(session, "POST", base + "/v2/orders", {"client_order_id": "tp-ccc"})
+
+    assert received == ["POST", "POST", "POST", "POST"]  # the second sent twice, on a fresh connection
+    assert [maybe_sent_twice(a) for a in (first, again, third)] == [False, True, False]
+    assert len(_LINES) == lines_kept  # an order's lines (its body's length among them) are not kept

@@ -116,8 +116,10 @@ def test_adapter_when_business_rejection_then_final_with_alpacas_code(error: API
         broker.submit(intent())
 
     assert raised.value.code == code
-    # Final once the order is known not to be at the broker (a copy of it may have been refused).
-    assert client.calls == ["submit_order", "get_order_by_client_id"]
+    # Sent once (no libcurl resend: adapters/curl_http.py::maybe_sent_twice) and refused: the order is not
+    # at the broker, so the refusal is final without a lookup (a request of the account's budget saved).
+    # A refusal of a copy sent twice is looked up first: tests/integration/test_alpaca_transport.py.
+    assert client.calls == ["submit_order"]
 
 
 def test_adapter_when_client_order_id_reused_then_the_existing_order_is_returned() -> None:

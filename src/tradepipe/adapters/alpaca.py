@@ -47,6 +47,7 @@ from alpaca.trading.requests import (
 )
 
 from tradepipe.adapters.alpaca_times import alpaca_time
+from tradepipe.adapters.curl_http import maybe_sent_twice
 from tradepipe.adapters.http import TimeoutSession
 from tradepipe.contracts.messages import OrderIntent
 from tradepipe.domain.model import Mode, OrderType, Side
@@ -478,18 +479,19 @@ class AlpacaBroker:
             if exc.status_code not in _FINAL_STATUSES:
                 raise BrokerUnavailable(f"alpaca {exc.status_code} placing {client_order_id}") from exc
             code, message = _error_parts(exc)
-            # Refused, yet the order may be at the broker: an earlier attempt whose answer was lost, or a
-            # copy libcurl sent again after a dead connection (adapters/curl_http.py), refused as a duplicate
-            # or for what the first copy now holds (its shares, its buying power, its legs as a wash trade).
-            # Looked up by its id before the refusal is taken as final.
+            duplicate = "client_order_id" in message and "unique" in message
+            if not duplicate and not maybe_sent_twice(exc.response):
+                raise BrokerRejected(code, message) from None  # sent once, refused: final, nothing to find
+            # Refused, yet the order may be at the broker: an earlier attempt whose answer was lost (refused
+            # as a duplicate), or a copy libcurl sent again after a dead connection (adapters/curl_http.py),
+            # refused as a duplicate or for what the first copy now holds (its shares, its buying power, its
+            # legs as a wash trade). Looked up by its id; not found, nothing final is known (the first copy
+            # may not be visible yet): retried, and the retry looks it up again before any resubmission.
             try:
                 existing = self.find_order(client_order_id)
-            except APIError:  # the lookup refused too (keys, permissions): the refusal stands
+            except APIError:  # the lookup refused (keys, permissions): still unknown, retried (DLQ-bounded)
                 existing = None
             if existing is not None:
                 return existing
-            if "client_order_id" in message and "unique" in message:
-                # Refused as a duplicate, yet not found: the first copy is not visible yet. Not final.
-                raise BrokerUnavailable(f"alpaca {code} placing {client_order_id}: {message}") from None
-            raise BrokerRejected(code, message) from None
+            raise BrokerUnavailable(f"alpaca {code} placing {client_order_id}: {message}") from None
         return _to_broker_order(_json_object(order))

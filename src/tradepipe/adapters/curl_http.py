@@ -11,8 +11,10 @@ connection it reused died before any byte of the answer (`Curl_retry_request`), 
 For a read that is harmless. For an order it is harmless too, because every order we place carries a
 client order id and Alpaca keeps those unique ("client_order_id ... must be unique", Orders API): the copy
 can never become a second order. It is refused, as a duplicate or for what the first copy now holds (its
-shares, its buying power: Alpaca does not say which check comes first), and `AlpacaBroker._place` looks the
-order up by its id before it takes any refusal as final, so the first copy is found and answered. (The copy
+shares, its buying power: Alpaca does not say which check comes first). An answer whose request may have
+been sent twice is marked (`maybe_sent_twice`: a kept connection died and a new one was opened), and
+`AlpacaBroker._place` looks the order up by its id before it takes such a refusal, or a duplicate's, as
+final: the first copy is found and answered, or, not visible yet, the placement is retried. (The copy
 is a request the account's request budget did not count: rare, and Alpaca's 429 is handled anyway.)
 A cancel or a replace has no such key (a second copy of a replace the broker took is refused as a replace
 of an order already replaced, an answer the caller would misread), and a POST without a client order id
@@ -78,9 +80,9 @@ class CurlHttp:
         verify: str | bool | None,
         prepared: requests.PreparedRequest,
     ) -> requests.Response:
-        handle = self._handle(verify)
+        handle, reused = self._handle(verify)
         handle.setopt(pycurl.HTTPGET, 1)  # the handle may have sent an order last
-        return _perform(handle, url, _header_lines(headers), timeout, prepared)
+        return _perform(handle, reused, url, _header_lines(headers), timeout, prepared)
 
     def post_order(
         self,
@@ -92,25 +94,44 @@ class CurlHttp:
         prepared: requests.PreparedRequest,
     ) -> requests.Response:
         """An order whose body carries its client order id (the only POST that may be sent twice: above)."""
-        handle = self._handle(verify)
+        handle, reused = self._handle(verify)
         handle.setopt(pycurl.POSTFIELDS, body)  # copied by libcurl; sets POST and the body's length
         # "Expect:" with nothing: libcurl would ask for a 100-continue before a large body; requests never
-        # does.
-        lines = [*_header_lines(headers), b"Expect:"]
-        return _perform(handle, url, lines, timeout, prepared)
+        # does. Not kept: each body's Content-Length would take a slot of `_LINES`.
+        lines = [*_checked_lines(headers), b"Expect:"]
+        return _perform(handle, reused, url, lines, timeout, prepared)
 
-    def _handle(self, verify: str | bool | None) -> Any:
+    def _handle(self, verify: str | bool | None) -> tuple[Any, bool]:
+        """This thread's handle for `verify`, and whether it was used before (it may hold a kept
+        connection)."""
         handles: dict[str | bool | None, Any] | None = getattr(self._local, "handles", None)
         if handles is None:
             handles = self._local.handles = {}
         handle = handles.get(verify)
         if handle is None:
-            handle = handles[verify] = _new_handle(verify)
-        return handle
+            handles[verify] = _new_handle(verify)
+            return handles[verify], False
+        return handle, True
+
+
+# Set on an answer whose request libcurl may have sent twice: see `maybe_sent_twice`.
+_MAYBE_TWICE = "_tradepipe_maybe_sent_twice"
+
+
+def maybe_sent_twice(response: object) -> bool:
+    """Whether libcurl may have sent this answer's request twice: the handle held a kept connection and the
+    exchange opened a new one (a reused connection found dead, before or after the request went out: from
+    outside the two cannot be told apart, so either counts). Never for urllib3, which sends once."""
+    return bool(getattr(response, _MAYBE_TWICE, False))
 
 
 def _perform(
-    handle: Any, url: str, lines: list[bytes], timeout: float | None, prepared: requests.PreparedRequest
+    handle: Any,
+    reused: bool,
+    url: str,
+    lines: list[bytes],
+    timeout: float | None,
+    prepared: requests.PreparedRequest,
 ) -> requests.Response:
     body, head = io.BytesIO(), _Head()
     handle.setopt(pycurl.URL, url)
@@ -125,7 +146,10 @@ def _perform(
         handle.perform()
     except pycurl.error as err:
         raise _as_requests_error(err, handle, head, prepared) from err
-    return _response(handle, head, body.getvalue(), url, prepared, time.perf_counter() - started)
+    response = _response(handle, head, body.getvalue(), url, prepared, time.perf_counter() - started)
+    if reused and handle.getinfo(pycurl.NUM_CONNECTS) > 0:
+        setattr(response, _MAYBE_TWICE, True)
+    return response
 
 
 def _new_handle(verify: str | bool | None) -> Any:

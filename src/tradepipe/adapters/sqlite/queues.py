@@ -252,11 +252,14 @@ class SqliteSignalQueue:
         self.queue.send(*signal_message(message))
 
 
+def intent_keys(intent: OrderIntent) -> tuple[str, str]:
+    """The intents queue's FIFO group and dedup id for `intent`."""
+    return group_id(intent.mode.value, intent.symbol), intent.intent_id
+
+
 class SqliteIntentQueue:
     def __init__(self, queue: SqliteFifoQueue) -> None:
         self.queue = queue
 
     def send(self, intent: OrderIntent) -> None:
-        self.queue.send(
-            intent.model_dump_json(), group_id(intent.mode.value, intent.symbol), intent.intent_id
-        )
+        self.queue.send(intent.model_dump_json(), *intent_keys(intent))

@@ -32,8 +32,7 @@ from typing import TypeVar
 from tradepipe import composition
 from tradepipe.adapters.sqlite.feeds import ChangeFeed, EventLog, trim
 from tradepipe.adapters.sqlite.inbox_relay import BATCH, InboxRelay
-from tradepipe.adapters.sqlite.queues import QueueMessage, SqliteFifoQueue
-from tradepipe.adapters.sqs import group_id
+from tradepipe.adapters.sqlite.queues import QueueMessage, SqliteFifoQueue, intent_keys
 from tradepipe.app.index import index_changes
 from tradepipe.app.placement import NotYet
 from tradepipe.backends.sqlite import SqliteBackend
@@ -72,8 +71,9 @@ def needs_an_executor(intents: SqliteFifoQueue, intent: OrderIntent) -> bool:
     would after a wake-up. Woken then, a poller only found the group held, a scan of the queue each time
     (with one ticker's intents queued behind its fills, ~0.1 ms of CPU an alert). An older message there to
     be claimed (a close released at the open, a flatten) is rung for as this one is."""
-    first = intents.first_in_flight(group_id(intent.mode.value, intent.symbol))
-    return first is None or first == intent.intent_id
+    group, dedup_id = intent_keys(intent)
+    first = intents.first_in_flight(group)
+    return first is None or first == dedup_id
 
 
 def retry_delay(receive_count: int) -> float:
